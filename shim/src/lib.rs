@@ -1,0 +1,1 @@
+pub fn shim_main() {}

@@ -1,0 +1,71 @@
+//! The one table of mediated system calls.
+//!
+//! Both the BPF compiler ([`crate::filter`]) and the dispatcher
+//! ([`crate::handlers`]) read this table, so a syscall is either trapped *and*
+//! handled, or neither; `tests` below and in `filter` check that they agree.
+//! Keep it sorted by name. Only syscalls whose arguments need a decision are
+//! here: every entry costs a round trip to the supervisor.
+
+/// What the dispatcher does with a mediated syscall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `creat(path, mode)`
+    Creat,
+    /// `open(path, flags, mode)`
+    Open,
+    /// `openat(dirfd, path, flags, mode)`
+    Openat,
+    /// `openat2(dirfd, path, how, size)`
+    Openat2,
+}
+
+/// One mediated syscall: its x86_64 number, its name (as in the audit log)
+/// and how it is handled.
+#[derive(Debug, Clone, Copy)]
+pub struct Mediated {
+    /// The x86_64 system-call number.
+    pub nr: i64,
+    /// The name written in the audit log.
+    pub name: &'static str,
+    /// The handler family.
+    pub kind: Kind,
+}
+
+/// Every syscall the notify filter traps, sorted by name.
+pub const MEDIATED: &[Mediated] = &[
+    Mediated { nr: libc::SYS_creat, name: "creat", kind: Kind::Creat },
+    Mediated { nr: libc::SYS_open, name: "open", kind: Kind::Open },
+    Mediated { nr: libc::SYS_openat, name: "openat", kind: Kind::Openat },
+    Mediated { nr: libc::SYS_openat2, name: "openat2", kind: Kind::Openat2 },
+];
+
+/// The table entry for a syscall number, if it is mediated.
+#[inline]
+pub fn lookup(nr: i32) -> Option<&'static Mediated> {
+    MEDIATED.iter().find(|m| m.nr == i64::from(nr))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorted_and_unique() {
+        for w in MEDIATED.windows(2) {
+            assert!(w[0].name < w[1].name, "{} before {}", w[0].name, w[1].name);
+        }
+        let mut nrs: Vec<i64> = MEDIATED.iter().map(|m| m.nr).collect();
+        nrs.sort_unstable();
+        nrs.dedup();
+        assert_eq!(nrs.len(), MEDIATED.len());
+    }
+
+    #[test]
+    fn lookup_finds_every_entry() {
+        for m in MEDIATED {
+            let nr = i32::try_from(m.nr).expect("x86_64 syscall numbers fit in i32");
+            assert_eq!(lookup(nr).map(|e| e.kind), Some(m.kind));
+        }
+        assert!(lookup(libc::SYS_read as i32).is_none());
+    }
+}
