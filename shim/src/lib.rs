@@ -1,1 +1,176 @@
-pub fn shim_main() {}
+//! fdsup-shim: the few steps between fork and the program's exec.
+//!
+//! The `fdsup` binary re-executes itself as
+//! `/proc/self/exe __shim SOCKFD PROGRAM ARGV0 [ARG...]` and hands everything
+//! after `__shim` to [`main`]. The shim receives the two BPF programs, sets
+//! `no_new_privs`, installs the deny filter and then the notify filter (with a
+//! listener), tells the supervisor the listener's number, waits for "go" and
+//! `execve`s the program, which thereby becomes the supervisor's direct child.
+//! The wire format is in [`protocol`].
+//!
+//! Two rules shape the code after the notify filter is installed, until exec:
+//! the shim makes no mediated system call (it would wait for a supervisor that
+//! has no listener yet: the hand-off deadlock known from other tools), and it
+//! does not pass the listener with `SCM_RIGHTS` (a trapped `sendmsg` is that
+//! same deadlock) — it sends the number and the supervisor takes the
+//! descriptor with `pidfd_getfd`. So everything exec needs is built first, and
+//! the tail uses only `write`, `read`, `rt_sigaction`, `execve` and `_exit`
+//! (see [`sys`]). There is no policy logic here.
+#![deny(unsafe_code)]
+
+pub mod protocol;
+mod sys;
+
+use std::ffi::{CString, OsString};
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, RawFd};
+use std::os::unix::ffi::OsStringExt;
+
+use protocol::{SetupStage, ShimMessage};
+
+/// Runs the shim with the arguments that follow `__shim`:
+/// `SOCKFD PROGRAM ARGV0 [ARG...]`. Never returns: it either becomes the
+/// program or exits with [`protocol::EXIT_SETUP_FAILED`] or
+/// [`protocol::exec_failure_status`].
+pub fn main(args: Vec<OsString>) -> ! {
+    let mut args = args.into_iter();
+    let (Some(sockfd), Some(path), Some(argv0)) = (args.next(), args.next(), args.next()) else {
+        // Not started by fdsup: there is no one to report to but stderr.
+        eprintln!("fdsup: internal error: the shim needs SOCKFD PROGRAM ARGV0 [ARG...]");
+        sys::exit(protocol::EXIT_SETUP_FAILED);
+    };
+    let Some(raw) = sockfd
+        .to_str()
+        .and_then(|s| s.parse::<RawFd>().ok())
+        .filter(|fd| *fd >= 0)
+    else {
+        eprintln!("fdsup: internal error: the shim's SOCKFD {sockfd:?} is not a descriptor number");
+        sys::exit(protocol::EXIT_SETUP_FAILED);
+    };
+    let sock = match sys::claim_socket(raw) {
+        Ok(sock) => sock,
+        Err(e) => {
+            eprintln!("fdsup: internal error: the shim's socket {raw}: {e}");
+            sys::exit(protocol::EXIT_SETUP_FAILED);
+        }
+    };
+    let sock = sock.as_fd();
+
+    let Setup {
+        exec,
+        listener,
+        wait_killable,
+    } = match setup(sock, path, std::iter::once(argv0).chain(args)) {
+        Ok(setup) => setup,
+        Err((stage, err)) => fail(sock, stage, &err),
+    };
+
+    // From here until exec: no mediated system call (module docs).
+    let msg = ShimMessage::Listener {
+        fd: sys::number(&listener),
+        wait_killable,
+    };
+    if sys::write_message(sock, &msg.encode()).is_err() {
+        sys::exit(protocol::EXIT_SETUP_FAILED);
+    }
+    let mut go = [0u8; 1];
+    match sys::read(sock, &mut go) {
+        Ok(1) if go[0] == protocol::GO => {}
+        // The supervisor is gone (0) or confused: never run the program
+        // without one.
+        _ => sys::exit(protocol::EXIT_SETUP_FAILED),
+    }
+    if let Err(err) = sys::default_sigpipe() {
+        fail(sock, SetupStage::Signals, &err);
+    }
+    let err = exec.execve();
+    let errno = err.raw_os_error().unwrap_or(libc::EIO);
+    // Best effort: if the supervisor is gone, the exit status still tells.
+    let _ = sys::write_message(sock, &ShimMessage::ExecFailed { errno }.encode());
+    sys::exit(protocol::exec_failure_status(errno));
+}
+
+/// What [`setup`] leaves for the hand-off.
+struct Setup {
+    exec: sys::Exec,
+    /// Kept open until exec, which closes it (the kernel made it close-on-exec).
+    listener: std::os::fd::OwnedFd,
+    wait_killable: bool,
+}
+
+/// Receives the programs, prepares exec and installs both filters.
+fn setup(
+    sock: BorrowedFd<'_>,
+    path: OsString,
+    argv: impl Iterator<Item = OsString>,
+) -> Result<Setup, (SetupStage, io::Error)> {
+    let deny = receive_program(sock, SetupStage::ReceiveDeny)?;
+    let notify = receive_program(sock, SetupStage::ReceiveNotify)?;
+
+    let nul = |_| {
+        (
+            SetupStage::Arguments,
+            io::Error::from_raw_os_error(libc::EINVAL),
+        )
+    };
+    let path = CString::new(path.into_vec()).map_err(nul)?;
+    let argv = argv
+        .map(|a| CString::new(a.into_vec()))
+        .collect::<Result<Vec<_>, _>>();
+    let envp = std::env::vars_os()
+        .map(|(k, v)| {
+            let mut kv = k.into_vec();
+            kv.push(b'=');
+            kv.extend(v.into_vec());
+            CString::new(kv)
+        })
+        .collect::<Result<Vec<_>, _>>();
+    let exec = sys::Exec::new(path, argv.map_err(nul)?, envp.map_err(nul)?);
+
+    sys::empty_signal_mask().map_err(|e| (SetupStage::Signals, e))?;
+    sys::set_no_new_privs().map_err(|e| (SetupStage::NoNewPrivs, e))?;
+    sys::install_filter(&deny).map_err(|e| (SetupStage::DenyFilter, e))?;
+    let (listener, wait_killable) = match sys::install_notify_filter(&notify, true) {
+        Ok(fd) => (fd, true),
+        // Before Linux 5.19 the kernel does not know WAIT_KILLABLE_RECV.
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+            let fd = sys::install_notify_filter(&notify, false)
+                .map_err(|e| (SetupStage::NotifyFilter, e))?;
+            (fd, false)
+        }
+        Err(e) => return Err((SetupStage::NotifyFilter, e)),
+    };
+    Ok(Setup {
+        exec,
+        listener,
+        wait_killable,
+    })
+}
+
+/// Receives one program message and decodes it.
+fn receive_program(
+    sock: BorrowedFd<'_>,
+    stage: SetupStage,
+) -> Result<Vec<libc::sock_filter>, (SetupStage, io::Error)> {
+    // One instruction more than allowed, so an oversized packet shows as such
+    // instead of being silently truncated to a valid length.
+    let mut buf = vec![0u8; protocol::MAX_PROGRAM_BYTES + protocol::INSN_SIZE];
+    let n = sys::recv(sock, &mut buf).map_err(|e| (stage, e))?;
+    if n == 0 {
+        // The supervisor closed its end before sending the program.
+        return Err((stage, io::Error::from_raw_os_error(libc::EPIPE)));
+    }
+    protocol::decode_program(&buf[..n]).map_err(|_| {
+        (
+            SetupStage::Program,
+            io::Error::from_raw_os_error(libc::EINVAL),
+        )
+    })
+}
+
+/// Reports a set-up failure (best effort) and exits.
+fn fail(sock: BorrowedFd<'_>, stage: SetupStage, err: &io::Error) -> ! {
+    let errno = err.raw_os_error().filter(|e| *e > 0).unwrap_or(libc::EIO);
+    let _ = sys::write_message(sock, &ShimMessage::SetupFailed { errno, stage }.encode());
+    sys::exit(protocol::EXIT_SETUP_FAILED);
+}

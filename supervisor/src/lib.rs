@@ -1,6 +1,22 @@
 //! fdsup: run an untrusted program under a seccomp user-notification
 //! supervisor that decides every mediated request by a JSON policy and serves
 //! what it allows itself, injecting descriptors with `SECCOMP_IOCTL_NOTIF_ADDFD`.
+//!
+//! Module map: [`policy`] (the JSON model and matcher), [`filter`] (BPF),
+//! [`notify`] (listener and the `Pending` answer type), [`task`] (the asking
+//! task), [`fs`] (resolving and opening), [`handlers`] (one module per
+//! syscall family), [`audit`] (the log), [`supervise`] (start-up, workers,
+//! event loop), [`doctor`] (kernel features). Raw syscalls live in `sys`.
 #![deny(unsafe_code)]
 
+pub mod audit;
+pub mod doctor;
+pub mod filter;
+pub mod fs;
+pub mod handlers;
+pub mod notify;
+pub mod policy;
+pub mod supervise;
+mod sys;
 pub mod syscalls;
+pub mod task;

@@ -33,10 +33,26 @@ pub struct Mediated {
 
 /// Every syscall the notify filter traps, sorted by name.
 pub const MEDIATED: &[Mediated] = &[
-    Mediated { nr: libc::SYS_creat, name: "creat", kind: Kind::Creat },
-    Mediated { nr: libc::SYS_open, name: "open", kind: Kind::Open },
-    Mediated { nr: libc::SYS_openat, name: "openat", kind: Kind::Openat },
-    Mediated { nr: libc::SYS_openat2, name: "openat2", kind: Kind::Openat2 },
+    Mediated {
+        nr: libc::SYS_creat,
+        name: "creat",
+        kind: Kind::Creat,
+    },
+    Mediated {
+        nr: libc::SYS_open,
+        name: "open",
+        kind: Kind::Open,
+    },
+    Mediated {
+        nr: libc::SYS_openat,
+        name: "openat",
+        kind: Kind::Openat,
+    },
+    Mediated {
+        nr: libc::SYS_openat2,
+        name: "openat2",
+        kind: Kind::Openat2,
+    },
 ];
 
 /// The table entry for a syscall number, if it is mediated.

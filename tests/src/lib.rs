@@ -1,1 +1,298 @@
-//! Helpers shared by the end-to-end tests.
+//! Helpers shared by the end-to-end tests: find the built `fdsup`, make
+//! scratch directories, compile small C programs, run commands with a time
+//! limit, and skip with a printed reason (a failure under
+//! `FDSUP_REQUIRE_KERNEL=1`).
+//!
+//! The tests drive the real `fdsup` binary (built by `cargo build
+//! --workspace`, which the README's test command runs first) against real
+//! programs and assert on exit status, stdout and the file system.
+#![deny(unsafe_code)]
+
+use std::ffi::OsStr;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// Skips the current test with a reason, or fails it when
+/// `FDSUP_REQUIRE_KERNEL=1` (CI), so that nothing skips silently.
+#[macro_export]
+macro_rules! skip {
+    ($($arg:tt)*) => {{
+        let reason = format!($($arg)*);
+        if std::env::var_os("FDSUP_REQUIRE_KERNEL").is_some_and(|v| v == "1") {
+            panic!("required feature missing: {reason}");
+        }
+        eprintln!("skipped: {reason}");
+        return;
+    }};
+}
+
+/// The directory holding the test binaries' sibling build products
+/// (`target/<profile>`).
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test-binary>
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>")
+        .to_path_buf()
+}
+
+/// The built `fdsup` binary.
+pub fn fdsup() -> PathBuf {
+    if let Some(p) = std::env::var_os("FDSUP_BIN") {
+        return PathBuf::from(p);
+    }
+    let p = target_dir().join("fdsup");
+    assert!(
+        p.exists(),
+        "{} is missing: build it first with `cargo build --workspace` (the README's test command does)",
+        p.display()
+    );
+    p
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A scratch directory, removed when dropped. Its path is canonical.
+#[derive(Debug)]
+pub struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    /// A new, empty directory under the system's temporary directory.
+    pub fn new(tag: &str) -> Self {
+        let base = std::env::temp_dir();
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let path = base.join(format!(
+            "fdsup-test-{tag}-{}-{n}-{nanos}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&path).expect("create scratch dir");
+        let path = std::fs::canonicalize(&path).expect("canonical scratch dir");
+        Self { path }
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A path inside it.
+    pub fn join(&self, rel: impl AsRef<Path>) -> PathBuf {
+        self.path.join(rel)
+    }
+
+    /// Writes a file inside it (creating parents) and returns its path.
+    pub fn write(&self, rel: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.join(rel);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).expect("create parent");
+        }
+        std::fs::write(&p, contents).expect("write file");
+        p
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        // Files may have been made read-only by a test; make them writable.
+        let _ = Command::new("chmod")
+            .arg("-R")
+            .arg("u+rwX")
+            .arg(&self.path)
+            .status();
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// What a finished command did.
+#[derive(Debug)]
+pub struct Output {
+    /// Exit code, or 128 + signal for a signal death (as a shell reports it).
+    pub code: i32,
+    /// Its standard output.
+    pub stdout: String,
+    /// Its standard error.
+    pub stderr: String,
+}
+
+impl Output {
+    /// Panics with everything shown unless the exit code is `code`.
+    #[track_caller]
+    pub fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code, code,
+            "unexpected exit code; stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// The default time limit for one command.
+pub const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Runs `cmd` to completion (killed after `timeout`), capturing its output.
+pub fn run_cmd(cmd: &mut Command, timeout: Duration) -> Output {
+    use std::os::unix::process::ExitStatusExt;
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    if cmd.get_program() != OsStr::new("") {
+        cmd.stdin(Stdio::null());
+    }
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawning {cmd:?}: {e}"));
+    let mut out = child.stdout.take().expect("stdout");
+    let mut err = child.stderr.take().expect("stderr");
+    let t_out = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = out.read_to_end(&mut s);
+        s
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = err.read_to_end(&mut s);
+        s
+    });
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            break st;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} did not finish within {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let stdout = String::from_utf8_lossy(&t_out.join().unwrap_or_default()).into_owned();
+    let stderr = String::from_utf8_lossy(&t_err.join().unwrap_or_default()).into_owned();
+    let code = status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+    Output {
+        code,
+        stdout,
+        stderr,
+    }
+}
+
+/// A `Command` for `fdsup ARGS...` started in `cwd`.
+pub fn fdsup_cmd<I, S>(args: I, cwd: &Path) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut c = Command::new(fdsup());
+    c.args(args).current_dir(cwd);
+    c
+}
+
+/// Runs `fdsup ARGS...` in `cwd`.
+pub fn fdsup_run<I, S>(args: I, cwd: &Path) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    run_cmd(&mut fdsup_cmd(args, cwd), TIMEOUT)
+}
+
+/// Runs `fdsup run --policy POLICY -- COMMAND...` in `cwd`.
+pub fn sandboxed<S: AsRef<OsStr>>(policy: &Path, cwd: &Path, command: &[S]) -> Output {
+    let mut args: Vec<&OsStr> = vec![
+        "run".as_ref(),
+        "--policy".as_ref(),
+        policy.as_os_str(),
+        "--".as_ref(),
+    ];
+    args.extend(command.iter().map(AsRef::as_ref));
+    fdsup_run(args, cwd)
+}
+
+/// Runs COMMAND... natively in `cwd`, for comparison.
+pub fn native<S: AsRef<OsStr>>(cwd: &Path, command: &[S]) -> Output {
+    let mut c = Command::new(command[0].as_ref());
+    c.args(&command[1..]).current_dir(cwd);
+    run_cmd(&mut c, TIMEOUT)
+}
+
+/// Writes a policy file into `dir` and returns its path.
+pub fn write_policy(dir: &Path, name: &str, json: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, json).expect("write policy");
+    p
+}
+
+/// Compiles `tests/c/NAME.c` (or the given source) with gcc into a cache
+/// under the target directory, once per content, and returns the binary.
+pub fn compile_c(name: &str, source: &str, extra_flags: &[&str]) -> PathBuf {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    source.hash(&mut h);
+    extra_flags.hash(&mut h);
+    let dir = target_dir().join("fdsup-test-c");
+    std::fs::create_dir_all(&dir).expect("create C cache dir");
+    let bin = dir.join(format!("{name}-{:016x}", h.finish()));
+    if bin.exists() {
+        return bin;
+    }
+    let src = dir.join(format!("{name}-{:016x}.c", h.finish()));
+    std::fs::write(&src, source).expect("write C source");
+    let tmp = dir.join(format!(
+        "{name}-{:016x}.tmp{}",
+        h.finish(),
+        std::process::id()
+    ));
+    let out = run_cmd(
+        Command::new("gcc")
+            .args(["-O2", "-Wall", "-pthread", "-o"])
+            .arg(&tmp)
+            .arg(&src)
+            .args(extra_flags),
+        TIMEOUT,
+    );
+    assert_eq!(out.code, 0, "gcc failed for {name}:\n{}", out.stderr);
+    std::fs::rename(&tmp, &bin).expect("install compiled binary");
+    bin
+}
+
+/// The source of `tests/c/NAME.c`.
+pub fn c_source(name: &str) -> String {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("c")
+        .join(format!("{name}.c"));
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()))
+}
+
+/// Compiles `tests/c/NAME.c`.
+pub fn c_program(name: &str) -> PathBuf {
+    compile_c(name, &c_source(name), &[])
+}
+
+/// A policy that allows everything but keeps every open mediated.
+pub const ALLOW_ALL: &str = r#"{ "version": 1, "include": ["@allow-all"] }"#;
+
+/// Is the test running as root (so it can also run things as uid 65534)?
+pub fn is_root() -> bool {
+    nix_like_geteuid() == 0
+}
+
+fn nix_like_geteuid() -> u32 {
+    // /proc/self/status "Uid:" line: real, effective, saved, fs.
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(2).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(u32::MAX)
+}

@@ -1,0 +1,222 @@
+//! Every raw system call the shim makes.
+//!
+//! The shim runs between fork and exec with filters half installed, so these
+//! wrappers are deliberately thin: one system call each, `EINTR` retried, no
+//! allocation, nothing that could open a file. Once the notify filter is in
+//! place only [`write_message`], [`read`], [`default_sigpipe`],
+//! [`Exec::execve`] and [`exit`] are used, none of which is mediated.
+#![allow(unsafe_code)]
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::raw::c_char;
+
+/// Retries `f` while it fails with `EINTR`; `f` returns -1 and sets errno on failure.
+fn retry<T: Copy + PartialEq + From<i8>>(mut f: impl FnMut() -> T) -> io::Result<T> {
+    loop {
+        let r = f();
+        if r != T::from(-1) {
+            return Ok(r);
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+/// Takes ownership of the inherited socket `raw` and marks it close-on-exec,
+/// so that a successful exec closes it and the supervisor reads end-of-file.
+pub fn claim_socket(raw: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: F_SETFD with an int argument touches only the descriptor flags;
+    // an invalid `raw` is reported as EBADF.
+    retry(|| unsafe { libc::fcntl(raw, libc::F_SETFD, libc::FD_CLOEXEC) })?;
+    // SAFETY: fcntl just proved `raw` is open. The supervisor passed it to us
+    // alone, and nothing else in this process knows its number, so the
+    // `OwnedFd` is its only owner.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// `recv(2)` of one packet into `buf`; returns its length (0: peer gone).
+pub fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the whole call.
+    let n = retry(|| unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) })?;
+    usize::try_from(n).map_err(|_| io::Error::from_raw_os_error(libc::EIO))
+}
+
+/// `read(2)` into `buf`; returns the length (0: peer gone).
+pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the whole call.
+    let n = retry(|| unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) })?;
+    usize::try_from(n).map_err(|_| io::Error::from_raw_os_error(libc::EIO))
+}
+
+/// `write(2)` of one whole message. A plain `write`, not `sendmsg`: the
+/// latter may be mediated, and would then wait for a supervisor that has no
+/// listener yet.
+pub fn write_message(fd: BorrowedFd<'_>, msg: &[u8]) -> io::Result<()> {
+    // SAFETY: `msg` is valid for reads of `msg.len()` bytes for the whole call.
+    let n = retry(|| unsafe { libc::write(fd.as_raw_fd(), msg.as_ptr().cast(), msg.len()) })?;
+    // A packet socket writes all or nothing; anything else is a broken peer.
+    if usize::try_from(n).ok() == Some(msg.len()) {
+        Ok(())
+    } else {
+        Err(io::Error::from_raw_os_error(libc::EIO))
+    }
+}
+
+/// Unblocks every signal: a signal mask survives exec, and the supervisor may
+/// have blocked signals it reads with a signalfd.
+pub fn empty_signal_mask() -> io::Result<()> {
+    // SAFETY: an all-zero sigset_t is a valid value; sigemptyset then sets it
+    // to the empty set properly.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a valid, writable sigset_t.
+    if unsafe { libc::sigemptyset(&mut set) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `set` is initialised; a null old-set pointer is allowed.
+    let r = unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut()) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::from_raw_os_error(r))
+    }
+}
+
+/// Restores the default action of `SIGPIPE`. The Rust runtime of the shim
+/// (the `fdsup` binary) ignores it, and an ignored signal stays ignored
+/// across exec: `yes | head` in the program would then loop on EPIPE.
+pub fn default_sigpipe() -> io::Result<()> {
+    // SAFETY: `signal` with SIG_DFL installs no handler, so no code of ours can
+    // run in signal context.
+    if unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) } == libc::SIG_ERR {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// `prctl(PR_SET_NO_NEW_PRIVS, 1)`: lets an unprivileged process install
+/// seccomp filters, and keeps the program from gaining privileges by exec.
+pub fn set_no_new_privs() -> io::Result<()> {
+    // SAFETY: PR_SET_NO_NEW_PRIVS takes integer arguments only.
+    let r = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// `seccomp(SECCOMP_SET_MODE_FILTER, flags, prog)`; returns the raw result.
+fn seccomp_filter(prog: &[libc::sock_filter], flags: libc::c_ulong) -> io::Result<libc::c_long> {
+    let len = u16::try_from(prog.len()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    let fprog = libc::sock_fprog {
+        len,
+        // The kernel only reads through this pointer.
+        filter: prog.as_ptr().cast_mut(),
+    };
+    // SAFETY: `fprog` points to `len` valid instructions that outlive the call;
+    // the kernel copies and verifies the program before it returns.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            flags,
+            &fprog as *const libc::sock_fprog,
+        )
+    };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+/// Installs a filter without a listener.
+pub fn install_filter(prog: &[libc::sock_filter]) -> io::Result<()> {
+    seccomp_filter(prog, 0).map(drop)
+}
+
+/// Installs a filter with `SECCOMP_FILTER_FLAG_NEW_LISTENER` and returns the
+/// listener (the kernel opens it close-on-exec). With `wait_killable`, also
+/// `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` (Linux 5.19).
+pub fn install_notify_filter(
+    prog: &[libc::sock_filter],
+    wait_killable: bool,
+) -> io::Result<OwnedFd> {
+    let mut flags = libc::SECCOMP_FILTER_FLAG_NEW_LISTENER;
+    if wait_killable {
+        flags |= libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+    }
+    let fd = seccomp_filter(prog, flags)?;
+    let fd = RawFd::try_from(fd).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
+    // SAFETY: with NEW_LISTENER the kernel returns a new descriptor that no one
+    // else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Everything `execve` needs, built before the filters go in so that exec
+/// itself allocates nothing.
+pub struct Exec {
+    path: CString,
+    // The pointer arrays point into these; they must not move or drop first.
+    _argv: Vec<CString>,
+    _envp: Vec<CString>,
+    argv_ptrs: Vec<*const c_char>,
+    envp_ptrs: Vec<*const c_char>,
+}
+
+fn null_terminated(strings: &[CString]) -> Vec<*const c_char> {
+    strings
+        .iter()
+        .map(|s| s.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect()
+}
+
+impl Exec {
+    /// Prepares `execve(path, argv, envp)`.
+    pub fn new(path: CString, argv: Vec<CString>, envp: Vec<CString>) -> Self {
+        // Moving a CString does not move its heap buffer, so the pointers
+        // stay valid when `argv` and `envp` move into the struct.
+        let argv_ptrs = null_terminated(&argv);
+        let envp_ptrs = null_terminated(&envp);
+        Self {
+            path,
+            _argv: argv,
+            _envp: envp,
+            argv_ptrs,
+            envp_ptrs,
+        }
+    }
+
+    /// `execve(2)`; returns only on failure.
+    pub fn execve(&self) -> io::Error {
+        // SAFETY: `path` is NUL-terminated; both pointer arrays are
+        // NUL-terminated and point to NUL-terminated strings owned by `self`,
+        // which outlives the call.
+        unsafe {
+            libc::execve(
+                self.path.as_ptr(),
+                self.argv_ptrs.as_ptr(),
+                self.envp_ptrs.as_ptr(),
+            )
+        };
+        io::Error::last_os_error()
+    }
+}
+
+/// `_exit(2)`: ends the shim without running destructors or atexit handlers,
+/// which could do who knows what system calls.
+pub fn exit(status: i32) -> ! {
+    // SAFETY: `_exit` is always safe to call; it does not return.
+    unsafe { libc::_exit(status) }
+}
+
+/// The descriptor number, for the message to the supervisor.
+pub fn number(fd: &impl AsFd) -> RawFd {
+    fd.as_fd().as_raw_fd()
+}

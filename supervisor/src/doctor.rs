@@ -1,0 +1,543 @@
+//! Kernel feature probe: what `fdsup doctor` prints and what `fdsup run`
+//! requires before it starts anything.
+//!
+//! Every feature is probed by trying it, never guessed from the version
+//! number: distribution kernels backport, and containers filter system calls.
+//! The seccomp features need a filter with a listener, and a filter can never
+//! be removed, so those probes run in a forked child that makes raw system
+//! calls only and reports what it found in its exit status. The others
+//! (`pidfd_open`, `pidfd_getfd`, `openat2`, Landlock) are harmless and run
+//! here. The raw calls live in the private `probe_sys` module.
+//!
+//! Required (DESIGN.md "Kernel", minimum Linux 5.14): `SECCOMP_ADDFD_FLAG_SEND`
+//! (inject a descriptor and answer in one step), `pidfd_getfd` (take the
+//! listener from the shim) and `openat2` (resolve paths with `RESOLVE_*`).
+//! The rest is used when present.
+
+use std::fmt::Write as _;
+
+/// What the running kernel offers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Features {
+    /// `SECCOMP_ADDFD_FLAG_SEND` (Linux 5.14).
+    pub addfd_send: bool,
+    /// `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` (Linux 5.19).
+    pub wait_killable_recv: bool,
+    /// `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP` (Linux 6.6).
+    pub sync_wake_up: bool,
+    /// `PIDFD_THREAD`: pidfds of single threads (Linux 6.9).
+    pub pidfd_thread: bool,
+    /// `pidfd_getfd(2)` (Linux 5.6).
+    pub pidfd_getfd: bool,
+    /// `openat2(2)` (Linux 5.6).
+    pub openat2: bool,
+    /// The Landlock ABI version, if Landlock is built in and enabled (Linux 5.13).
+    pub landlock_abi: Option<u32>,
+    /// `uname -r`.
+    pub kernel_release: String,
+}
+
+/// A required feature the kernel lacks.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("kernel lacks {feature} (needs Linux {since} or later; this is {release})")]
+pub struct MissingFeature {
+    /// The feature's kernel name.
+    pub feature: &'static str,
+    /// The first Linux version that has it.
+    pub since: &'static str,
+    /// The running kernel's release.
+    pub release: String,
+}
+
+/// One line of the report.
+struct Row {
+    /// The name in SPEC.md's list.
+    name: &'static str,
+    /// The name in the kernel's headers, for error messages.
+    kernel_name: &'static str,
+    since: &'static str,
+    required: bool,
+    /// What fdsup does with it.
+    use_: &'static str,
+    found: bool,
+}
+
+/// Every feature, required ones first (and the newest of those first, so a
+/// kernel that lacks several is told the version that has them all).
+fn rows(f: &Features) -> [Row; 7] {
+    [
+        Row {
+            name: "ADDFD SEND",
+            kernel_name: "SECCOMP_ADDFD_FLAG_SEND",
+            since: "5.14",
+            required: true,
+            use_: "inject an opened descriptor and answer in one step",
+            found: f.addfd_send,
+        },
+        Row {
+            name: "pidfd_getfd",
+            kernel_name: "pidfd_getfd",
+            since: "5.6",
+            required: true,
+            use_: "take the listener from the shim",
+            found: f.pidfd_getfd,
+        },
+        Row {
+            name: "openat2",
+            kernel_name: "openat2",
+            since: "5.6",
+            required: true,
+            use_: "resolve paths without escaping through symlinks",
+            found: f.openat2,
+        },
+        Row {
+            name: "WAIT_KILLABLE_RECV",
+            kernel_name: "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+            since: "5.19",
+            required: false,
+            use_: "signals do not interrupt a request the supervisor holds",
+            found: f.wait_killable_recv,
+        },
+        Row {
+            name: "SYNC_WAKE_UP",
+            kernel_name: "SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP",
+            since: "6.6",
+            required: false,
+            use_: "faster round trips (program and worker on one CPU)",
+            found: f.sync_wake_up,
+        },
+        Row {
+            name: "PIDFD_THREAD",
+            kernel_name: "PIDFD_THREAD",
+            since: "6.9",
+            required: false,
+            use_: "pidfds of single threads",
+            found: f.pidfd_thread,
+        },
+        Row {
+            name: "Landlock",
+            kernel_name: "Landlock",
+            since: "5.13",
+            required: false,
+            use_: "the kernel enforces the exec rules",
+            found: f.landlock_abi.is_some(),
+        },
+    ]
+}
+
+/// Probes the running kernel.
+pub fn probe() -> Features {
+    let seccomp = probe_sys::seccomp_features();
+    Features {
+        addfd_send: seccomp.addfd_send,
+        wait_killable_recv: seccomp.wait_killable_recv,
+        sync_wake_up: seccomp.sync_wake_up,
+        pidfd_thread: probe_sys::pidfd_thread(),
+        pidfd_getfd: probe_sys::pidfd_getfd(),
+        openat2: probe_sys::openat2(),
+        landlock_abi: probe_sys::landlock_abi(),
+        kernel_release: probe_sys::kernel_release(),
+    }
+}
+
+/// The `fdsup doctor` report: one line per feature, then whether fdsup can run.
+pub fn report(f: &Features) -> String {
+    let mut out = format!("kernel: Linux {}\n", f.kernel_release);
+    for row in rows(f) {
+        let state = if row.found { "found" } else { "missing" };
+        let name = match (row.name, f.landlock_abi) {
+            ("Landlock", Some(abi)) => format!("Landlock ABI {abi}"),
+            (name, _) => name.to_owned(),
+        };
+        let need = if row.required { "required" } else { "optional" };
+        let since = format!("Linux {}", row.since);
+        let _ = writeln!(
+            out,
+            "{state:<8} {name:<20} {since:<11} {need:<9} {}",
+            row.use_
+        );
+    }
+    match require(f) {
+        Ok(()) => out.push_str("fdsup can run on this kernel\n"),
+        Err(e) => {
+            let _ = writeln!(out, "fdsup cannot run: {e}");
+        }
+    }
+    out
+}
+
+/// Checks that every required feature is there; the error names the first
+/// missing one.
+pub fn require(f: &Features) -> Result<(), MissingFeature> {
+    match rows(f).into_iter().find(|r| r.required && !r.found) {
+        None => Ok(()),
+        Some(r) => Err(MissingFeature {
+            feature: r.kernel_name,
+            since: r.since,
+            release: f.kernel_release.clone(),
+        }),
+    }
+}
+
+/// `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP`, include/uapi/linux/seccomp.h (Linux 6.6).
+const SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP: u64 = 1;
+/// `LANDLOCK_CREATE_RULESET_VERSION`, include/uapi/linux/landlock.h (Linux 5.13).
+const LANDLOCK_CREATE_RULESET_VERSION: u32 = 1 << 0;
+
+/// What the forked seccomp probe found.
+#[derive(Debug, Default, Clone, Copy)]
+struct SeccompFeatures {
+    addfd_send: bool,
+    wait_killable_recv: bool,
+    sync_wake_up: bool,
+}
+
+/// Every raw system call of the probe.
+#[allow(unsafe_code)]
+mod probe_sys {
+    use super::*;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+    /// Exit status bits of the seccomp probe child. `DONE` marks a child
+    /// that got as far as a listener; anything without it failed earlier.
+    const DONE: i32 = 0x40;
+    const WAIT_KILLABLE: i32 = 1;
+    const SYNC_WAKE_UP: i32 = 2;
+    const ADDFD_SEND: i32 = 4;
+
+    fn errno() -> i32 {
+        std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+    }
+
+    /// Wraps a descriptor the kernel just returned (negative: none).
+    fn own(r: libc::c_long) -> Option<OwnedFd> {
+        let fd = RawFd::try_from(r).ok().filter(|fd| *fd >= 0)?;
+        // SAFETY: the caller passes the fresh descriptor a system call just
+        // returned; nothing else owns it.
+        Some(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+
+    /// In a forked child: no_new_privs, an allow-all filter with a listener
+    /// (WAIT_KILLABLE_RECV if the kernel takes it), then the listener ioctls.
+    /// The child cannot trap itself: its filter returns ALLOW for everything.
+    pub(super) fn seccomp_features() -> SeccompFeatures {
+        let mut allow = [libc::sock_filter {
+            code: 0x06, // BPF_RET | BPF_K
+            jt: 0,
+            jf: 0,
+            k: libc::SECCOMP_RET_ALLOW,
+        }];
+        let prog = libc::sock_fprog {
+            len: 1,
+            filter: allow.as_mut_ptr(),
+        };
+
+        // SAFETY: between fork and _exit the child makes raw system calls only
+        // (async-signal-safe, no allocation, no locks), on memory prepared
+        // before the fork.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return SeccompFeatures::default();
+        }
+        if pid == 0 {
+            // SAFETY: raw system calls with integer arguments or pointers to
+            // live locals (`prog`, `addfd`); `_exit` does not return.
+            unsafe {
+                if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+                    libc::_exit(1);
+                }
+                let seccomp = |flags: libc::c_ulong| {
+                    libc::syscall(
+                        libc::SYS_seccomp,
+                        libc::SECCOMP_SET_MODE_FILTER,
+                        flags,
+                        &prog,
+                    )
+                };
+                let mut bits = DONE;
+                let mut fd = seccomp(
+                    libc::SECCOMP_FILTER_FLAG_NEW_LISTENER
+                        | libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+                );
+                if fd >= 0 {
+                    bits |= WAIT_KILLABLE;
+                } else if errno() == libc::EINVAL {
+                    fd = seccomp(libc::SECCOMP_FILTER_FLAG_NEW_LISTENER);
+                }
+                let Ok(fd) = libc::c_int::try_from(fd) else {
+                    libc::_exit(2)
+                };
+                if fd < 0 {
+                    libc::_exit(2);
+                }
+                if libc::ioctl(
+                    fd,
+                    libc::SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+                    SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP,
+                ) == 0
+                {
+                    bits |= SYNC_WAKE_UP;
+                }
+                // No notification has this id: a kernel that knows the SEND
+                // flag gets as far as looking it up (ENOENT); an older one
+                // refuses the flag (EINVAL).
+                let mut addfd = libc::seccomp_notif_addfd {
+                    id: 12345,
+                    flags: 0,
+                    srcfd: 0,
+                    newfd: 0,
+                    newfd_flags: 0,
+                };
+                addfd.flags = u32::try_from(libc::SECCOMP_ADDFD_FLAG_SEND).unwrap_or(0);
+                // Any open descriptor will do; the listener is one.
+                addfd.srcfd = u32::try_from(fd).unwrap_or(0);
+                if libc::ioctl(fd, libc::SECCOMP_IOCTL_NOTIF_ADDFD, &mut addfd) < 0
+                    && errno() == libc::ENOENT
+                {
+                    bits |= ADDFD_SEND;
+                }
+                libc::_exit(bits);
+            }
+        }
+        let mut status = 0;
+        // SAFETY: waits for our own child; `status` is a writable int.
+        while unsafe { libc::waitpid(pid, &mut status, 0) } < 0 {
+            if errno() != libc::EINTR {
+                return SeccompFeatures::default();
+            }
+        }
+        if !libc::WIFEXITED(status) {
+            return SeccompFeatures::default();
+        }
+        let bits = libc::WEXITSTATUS(status);
+        if bits & DONE == 0 {
+            return SeccompFeatures::default();
+        }
+        SeccompFeatures {
+            addfd_send: bits & ADDFD_SEND != 0,
+            wait_killable_recv: bits & WAIT_KILLABLE != 0,
+            sync_wake_up: bits & SYNC_WAKE_UP != 0,
+        }
+    }
+
+    /// `pidfd_open(gettid(), PIDFD_THREAD)` succeeds (Linux 6.9).
+    pub(super) fn pidfd_thread() -> bool {
+        // SAFETY: gettid and pidfd_open take and return integers only.
+        let r = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::gettid(), libc::PIDFD_THREAD) };
+        own(r).is_some()
+    }
+
+    /// `pidfd_getfd` of one of our own descriptors succeeds.
+    pub(super) fn pidfd_getfd() -> bool {
+        // SAFETY: getpid and pidfd_open take and return integers only.
+        let pidfd = own(unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) });
+        let Some(pidfd) = pidfd else { return false };
+        let raw = pidfd.as_raw_fd();
+        // SAFETY: pidfd_getfd takes integers only; it duplicates `raw` into us.
+        own(unsafe { libc::syscall(libc::SYS_pidfd_getfd, raw, raw, 0) }).is_some()
+    }
+
+    /// `openat2(AT_FDCWD, "/", {O_PATH | O_CLOEXEC})` succeeds.
+    pub(super) fn openat2() -> bool {
+        // SAFETY: all-zero is a valid open_how (every field is an integer).
+        let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+        how.flags = u64::try_from(libc::O_PATH | libc::O_CLOEXEC).unwrap_or(0);
+        // SAFETY: the path is a static C string, `how` a live open_how whose
+        // size is passed along; the kernel only reads both.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_openat2,
+                libc::AT_FDCWD,
+                c"/".as_ptr(),
+                &how,
+                std::mem::size_of::<libc::open_how>(),
+            )
+        };
+        own(r).is_some()
+    }
+
+    /// `landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION)`:
+    /// the ABI version, or an error if Landlock is absent or disabled.
+    pub(super) fn landlock_abi() -> Option<u32> {
+        // SAFETY: a null attr with size 0 is the documented version query.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_landlock_create_ruleset,
+                std::ptr::null::<libc::c_void>(),
+                0usize,
+                LANDLOCK_CREATE_RULESET_VERSION,
+            )
+        };
+        u32::try_from(r).ok().filter(|abi| *abi > 0)
+    }
+
+    /// `uname(2)`'s release, e.g. "6.8.0-45-generic".
+    pub(super) fn kernel_release() -> String {
+        // SAFETY: all-zero is a valid utsname (arrays of chars).
+        let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
+        // SAFETY: `uts` is a live, writable utsname.
+        if unsafe { libc::uname(&mut uts) } != 0 {
+            return "unknown".to_owned();
+        }
+        let bytes: Vec<u8> = uts
+            .release
+            .iter()
+            .map(|c| c.to_ne_bytes()[0])
+            .take_while(|b| *b != 0)
+            .collect();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all() -> Features {
+        Features {
+            addfd_send: true,
+            wait_killable_recv: true,
+            sync_wake_up: true,
+            pidfd_thread: true,
+            pidfd_getfd: true,
+            openat2: true,
+            landlock_abi: Some(7),
+            kernel_release: "6.9.0-test".to_owned(),
+        }
+    }
+
+    /// Values from include/uapi/linux/seccomp.h and landlock.h; the ioctl
+    /// numbers come from libc and are pinned here because a wrong direction
+    /// bit is a classic mistake.
+    #[test]
+    fn constants_match_the_kernel_headers() {
+        assert_eq!(SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP, 1);
+        assert_eq!(LANDLOCK_CREATE_RULESET_VERSION, 1);
+        assert_eq!(libc::SECCOMP_IOCTL_NOTIF_RECV, 0xc050_2100);
+        assert_eq!(libc::SECCOMP_IOCTL_NOTIF_SEND, 0xc018_2101);
+        assert_eq!(libc::SECCOMP_IOCTL_NOTIF_ID_VALID, 0x4008_2102);
+        assert_eq!(libc::SECCOMP_IOCTL_NOTIF_ADDFD, 0x4018_2103);
+        assert_eq!(libc::SECCOMP_IOCTL_NOTIF_SET_FLAGS, 0x4008_2104);
+        assert_eq!(libc::SECCOMP_FILTER_FLAG_NEW_LISTENER, 1 << 3);
+        assert_eq!(libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, 1 << 5);
+        assert_eq!(libc::SECCOMP_ADDFD_FLAG_SEND, 1 << 1);
+        assert_eq!(libc::SECCOMP_RET_USER_NOTIF, 0x7fc0_0000);
+        assert_eq!(libc::PIDFD_THREAD, 0o200); // O_EXCL on x86_64
+    }
+
+    #[test]
+    fn require_names_the_missing_feature() {
+        assert_eq!(require(&all()), Ok(()));
+        let optional_missing = Features {
+            wait_killable_recv: false,
+            sync_wake_up: false,
+            pidfd_thread: false,
+            landlock_abi: None,
+            ..all()
+        };
+        assert_eq!(require(&optional_missing), Ok(()));
+
+        let e = require(&Features {
+            addfd_send: false,
+            ..all()
+        })
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "kernel lacks SECCOMP_ADDFD_FLAG_SEND (needs Linux 5.14 or later; this is 6.9.0-test)"
+        );
+        let e = require(&Features {
+            pidfd_getfd: false,
+            ..all()
+        })
+        .unwrap_err();
+        assert_eq!((e.feature, e.since), ("pidfd_getfd", "5.6"));
+        let e = require(&Features {
+            openat2: false,
+            ..all()
+        })
+        .unwrap_err();
+        assert_eq!((e.feature, e.since), ("openat2", "5.6"));
+        // An old kernel lacking everything is told the newest version needed.
+        let old = Features {
+            addfd_send: false,
+            pidfd_getfd: false,
+            openat2: false,
+            kernel_release: "5.4.0".to_owned(),
+            ..optional_missing
+        };
+        assert_eq!(require(&old).unwrap_err().since, "5.14");
+    }
+
+    #[test]
+    fn report_has_one_line_per_feature_and_a_verdict() {
+        let text = report(&all());
+        assert_eq!(text.lines().count(), 1 + 7 + 1, "{text}");
+        assert!(text.starts_with("kernel: Linux 6.9.0-test\n"), "{text}");
+        for name in [
+            "ADDFD SEND",
+            "WAIT_KILLABLE_RECV",
+            "SYNC_WAKE_UP",
+            "PIDFD_THREAD",
+        ] {
+            assert!(
+                text.lines()
+                    .any(|l| l.starts_with("found") && l.contains(name)),
+                "{text}"
+            );
+        }
+        assert!(text.contains("Landlock ABI 7"), "{text}");
+        assert!(
+            text.contains("Linux 5.19") && text.contains("Linux 6.6"),
+            "{text}"
+        );
+        assert!(text.ends_with("fdsup can run on this kernel\n"), "{text}");
+
+        let text = report(&Features {
+            openat2: false,
+            landlock_abi: None,
+            ..all()
+        });
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("missing") && l.contains("openat2")),
+            "{text}"
+        );
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("missing") && l.contains("Landlock")),
+            "{text}"
+        );
+        assert!(text.ends_with("fdsup cannot run: kernel lacks openat2 (needs Linux 5.6 or later; this is 6.9.0-test)\n"), "{text}");
+    }
+
+    /// The real probe on the running kernel. Runs the seccomp part in a
+    /// forked child, so the test runner stays unfiltered.
+    #[test]
+    fn probe_finds_what_this_kernel_has() {
+        let filters = || {
+            let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+            status
+                .lines()
+                .find(|l| l.starts_with("Seccomp_filters:"))
+                .map(str::to_owned)
+        };
+        let before = filters();
+        let f = probe();
+        assert_eq!(
+            filters(),
+            before,
+            "the probe must not filter the test runner"
+        );
+        eprintln!("{}", report(&f));
+        assert!(!f.kernel_release.is_empty() && f.kernel_release != "unknown");
+        let require_kernel = std::env::var_os("FDSUP_REQUIRE_KERNEL").is_some_and(|v| v == "1");
+        if require_kernel {
+            assert_eq!(require(&f), Ok(()));
+        }
+        // The ordering of kernel versions: nothing newer without the older.
+        if f.sync_wake_up {
+            assert!(f.addfd_send && f.wait_killable_recv, "{f:?}");
+        }
+    }
+}

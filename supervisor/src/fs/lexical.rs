@@ -1,0 +1,139 @@
+//! Lexical path work: joining and normalising without touching the file system.
+//!
+//! Only sound where no symbolic link is crossed: the open handler uses a
+//! lexical path for its decision only together with `RESOLVE_NO_SYMLINKS` on
+//! the open itself, and never for paths with `..` (a directory renamed
+//! mid-walk would make `..` lead somewhere else than the text says).
+
+/// Appends the normalised form of `path` to `out`, which holds an absolute,
+/// normalised base (`/` or `/a/b`): `//` and `.` collapse, a trailing `/` is
+/// dropped. Returns `false` (leaving `out` unspecified) if `path` has a `..`
+/// component. An absolute `path` replaces the base.
+pub fn join_normal(out: &mut Vec<u8>, path: &[u8]) -> bool {
+    if path.first() == Some(&b'/') {
+        out.clear();
+        out.push(b'/');
+    }
+    for comp in path.split(|&b| b == b'/') {
+        match comp {
+            b"" | b"." => {}
+            b".." => return false,
+            name => push_component(out, name),
+        }
+    }
+    true
+}
+
+/// Appends one component to an absolute normalised path.
+pub fn push_component(out: &mut Vec<u8>, name: &[u8]) {
+    if out.last() != Some(&b'/') {
+        out.push(b'/');
+    }
+    out.extend_from_slice(name);
+}
+
+/// Drops the last component of an absolute normalised path (`/` stays `/`).
+pub fn pop_component(out: &mut Vec<u8>) {
+    match out.iter().rposition(|&b| b == b'/') {
+        Some(0) | None => {
+            out.clear();
+            out.push(b'/');
+        }
+        Some(i) => out.truncate(i),
+    }
+}
+
+/// Does `path` end with a `/` (so its last component must be a directory)?
+pub fn has_trailing_slash(path: &[u8]) -> bool {
+    path.len() > 1 && path.last() == Some(&b'/')
+}
+
+/// If `path` is `/proc/<digits>` or below, the number and the rest (starting
+/// with `/`, or empty).
+pub fn proc_pid(path: &[u8]) -> Option<(i32, &[u8])> {
+    let rest = path.strip_prefix(b"/proc/")?;
+    let end = rest.iter().position(|&b| b == b'/').unwrap_or(rest.len());
+    let digits = &rest[..end];
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let pid = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    Some((pid, &rest[end..]))
+}
+
+/// Is `path` `/proc/self` or `/proc/thread-self`, or below them?
+pub fn is_proc_self(path: &[u8]) -> bool {
+    let Some(rest) = path.strip_prefix(b"/proc/") else {
+        return false;
+    };
+    for name in [&b"self"[..], b"thread-self"] {
+        if let Some(after) = rest.strip_prefix(name) {
+            if after.is_empty() || after[0] == b'/' {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn joined(base: &str, path: &str) -> Option<String> {
+        let mut out = base.as_bytes().to_vec();
+        join_normal(&mut out, path.as_bytes()).then(|| String::from_utf8(out).expect("utf8"))
+    }
+
+    #[test]
+    fn joins_and_normalises() {
+        assert_eq!(joined("/", "etc/passwd").as_deref(), Some("/etc/passwd"));
+        assert_eq!(
+            joined("/home/u", "a//b/./c/").as_deref(),
+            Some("/home/u/a/b/c")
+        );
+        assert_eq!(joined("/home/u", "/etc//x").as_deref(), Some("/etc/x"));
+        assert_eq!(joined("/home/u", ".").as_deref(), Some("/home/u"));
+        assert_eq!(joined("/", "/").as_deref(), Some("/"));
+        assert_eq!(joined("/a", "b/../c"), None);
+        assert_eq!(joined("/a", ".."), None);
+        assert_eq!(joined("/a", "..."), Some("/a/...".to_owned()));
+    }
+
+    #[test]
+    fn pops_components() {
+        let mut p = b"/a/b".to_vec();
+        pop_component(&mut p);
+        assert_eq!(p, b"/a");
+        pop_component(&mut p);
+        assert_eq!(p, b"/");
+        pop_component(&mut p);
+        assert_eq!(p, b"/");
+    }
+
+    #[test]
+    fn finds_proc_pids() {
+        assert_eq!(proc_pid(b"/proc/12/fd/3"), Some((12, &b"/fd/3"[..])));
+        assert_eq!(proc_pid(b"/proc/12"), Some((12, &b""[..])));
+        assert_eq!(proc_pid(b"/proc/self/fd"), None);
+        assert_eq!(proc_pid(b"/proc/cpuinfo"), None);
+        assert_eq!(proc_pid(b"/proc/"), None);
+        assert_eq!(proc_pid(b"/procx/1"), None);
+    }
+
+    #[test]
+    fn recognises_proc_self() {
+        assert!(is_proc_self(b"/proc/self"));
+        assert!(is_proc_self(b"/proc/self/fd/1"));
+        assert!(is_proc_self(b"/proc/thread-self/fd"));
+        assert!(!is_proc_self(b"/proc/selfish"));
+        assert!(!is_proc_self(b"/proc/1/fd"));
+    }
+
+    #[test]
+    fn trailing_slash() {
+        assert!(has_trailing_slash(b"a/"));
+        assert!(!has_trailing_slash(b"/"));
+        assert!(!has_trailing_slash(b"a"));
+    }
+}

@@ -1,0 +1,436 @@
+//! The careful resolver: one component at a time, on descriptors.
+//!
+//! Used when the lexical fast path cannot be (a symbolic link on the way, a
+//! `..`, `/proc/self`, `openat2` resolve flags). Each step opens the next
+//! component with `O_PATH` and `RESOLVE_NO_SYMLINKS` relative to the directory
+//! descriptor reached so far, so what is resolved is exactly what the walk
+//! holds; symbolic links are read and followed here, as the kernel would; the
+//! program's `/proc/self` and `/proc/thread-self` are replaced by its own pid
+//! (the supervisor's would be wrong); `/proc/<pid>` of a process outside the
+//! sandbox does not exist; magic links under a sandboxed `/proc/<pid>` are
+//! followed by the kernel to the object itself, whose real path is then read
+//! back (`/proc/self/fd/N`) so that a magic link can never reach an object
+//! its canonical path would not. The walk ends holding an `O_PATH` descriptor
+//! of the object and its canonical path, on which the policy decides.
+
+use std::ffi::CStr;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+
+use super::lexical::{pop_component, push_component};
+use crate::sys::{self, OpenHow};
+use crate::task::{fd_path, in_sandbox, Task};
+
+/// Linux's limit on symbolic links followed in one resolution (`MAXSYMLINKS`).
+const MAX_FOLLOWS: u32 = 40;
+
+/// Where a relative path starts.
+#[derive(Debug)]
+pub enum Start {
+    /// The root (absolute paths).
+    Root,
+    /// A directory: the task's working directory or a `dirfd` it passed.
+    Dir(OwnedFd),
+}
+
+/// What the walk reached. The canonical path is left in `Scratch::path`.
+#[derive(Debug)]
+pub enum Walked {
+    /// An existing object, held by an `O_PATH` descriptor.
+    Found {
+        /// The object.
+        fd: OwnedFd,
+        /// It has no path (a pipe, socket, anonymous inode, deleted file, memfd
+        /// reached through a magic link): `Scratch::path` holds the kernel's
+        /// name for it.
+        pathless: bool,
+        /// It is a symbolic link (the final one, not followed).
+        symlink: bool,
+    },
+    /// The last component does not exist; its parent does. `Scratch::path`
+    /// is the parent's canonical path plus the name, which starts at
+    /// `name_at`.
+    Missing {
+        /// The parent directory.
+        parent: OwnedFd,
+        /// Offset of the name in `Scratch::path`.
+        name_at: usize,
+    },
+    /// A directory on the way does not exist. `Scratch::path` holds the path
+    /// the request would have had (for rules that serve a path from memory or
+    /// elsewhere, which need nothing on disk).
+    Absent,
+}
+
+/// Buffers a worker keeps between requests, so that a walk allocates nothing
+/// in the common case.
+#[derive(Debug, Default)]
+pub struct WalkBufs {
+    /// The canonical path of what the walk holds.
+    pub path: Vec<u8>,
+    rest: Vec<u8>,
+    tmp: Vec<u8>,
+    name: Vec<u8>,
+}
+
+impl WalkBufs {
+    /// Buffers with room for the longest paths.
+    pub fn new() -> Self {
+        let cap = 2 * (libc::PATH_MAX as usize + 1);
+        Self {
+            path: Vec::with_capacity(cap),
+            rest: Vec::with_capacity(cap),
+            tmp: Vec::with_capacity(cap),
+            name: Vec::with_capacity(256 + 1),
+        }
+    }
+}
+
+/// The directory the walk is in.
+enum Cur<'r> {
+    Root(BorrowedFd<'r>),
+    Fd(OwnedFd),
+}
+
+impl Cur<'_> {
+    fn raw(&self) -> RawFd {
+        match self {
+            Cur::Root(fd) => fd.as_raw_fd(),
+            Cur::Fd(fd) => fd.as_raw_fd(),
+        }
+    }
+
+    fn into_owned(self) -> Result<OwnedFd, i32> {
+        match self {
+            Cur::Root(fd) => fd.try_clone_to_owned().map_err(errno),
+            Cur::Fd(fd) => Ok(fd),
+        }
+    }
+}
+
+fn errno(e: std::io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(libc::EIO)
+}
+
+fn open_path(dir: RawFd, name: &CStr, resolve: u64, extra: i32) -> std::io::Result<OwnedFd> {
+    let how = OpenHow {
+        flags: u64::from((libc::O_PATH | libc::O_CLOEXEC | extra).unsigned_abs()),
+        mode: 0,
+        resolve,
+    };
+    sys::openat2(dir, name, &how)
+}
+
+fn cstr(buf: &mut Vec<u8>, bytes: &[u8]) -> Result<(), i32> {
+    buf.clear();
+    buf.extend_from_slice(bytes);
+    buf.push(0);
+    if bytes.contains(&0) {
+        return Err(libc::EINVAL);
+    }
+    Ok(())
+}
+
+/// Who asks, for `/proc/self` and the sandbox boundary in `/proc`.
+#[derive(Debug)]
+pub struct Asker<'t> {
+    /// The task.
+    pub task: &'t Task,
+    /// The supervisor's pid: the root of the sandbox's process tree.
+    pub sup_pid: i32,
+    tgid: Option<i32>,
+}
+
+impl<'t> Asker<'t> {
+    /// For `task`, in the sandbox rooted at `sup_pid`.
+    pub fn new(task: &'t Task, sup_pid: i32) -> Self {
+        Self {
+            task,
+            sup_pid,
+            tgid: None,
+        }
+    }
+
+    fn tgid(&mut self) -> Result<i32, i32> {
+        if let Some(t) = self.tgid {
+            return Ok(t);
+        }
+        let t = self.task.tgid().map_err(|_| libc::ESRCH)?;
+        self.tgid = Some(t);
+        Ok(t)
+    }
+
+    /// Is process or thread `pid` inside the sandbox?
+    pub fn sees_pid(&mut self, pid: i32) -> bool {
+        pid == self.task.tid() || Some(pid) == self.tgid || in_sandbox(pid, self.sup_pid)
+    }
+}
+
+/// Resolves `path` from `start` the way `openat2(start, path, O_PATH, resolve)`
+/// would in the program, with the program's `/proc`. `follow_final` says
+/// whether a symbolic link in the last component is followed.
+pub fn walk(
+    asker: &mut Asker<'_>,
+    root: BorrowedFd<'_>,
+    start: Start,
+    path: &[u8],
+    resolve: u64,
+    follow_final: bool,
+    b: &mut WalkBufs,
+) -> Result<Walked, i32> {
+    if path.is_empty() {
+        return Err(libc::ENOENT);
+    }
+    if resolve & sys::RESOLVE_CACHED != 0 {
+        // We never know what the kernel has cached: the program retries without.
+        return Err(libc::EAGAIN);
+    }
+    let beneath = resolve & sys::RESOLVE_BENEATH != 0;
+    let in_root = resolve & sys::RESOLVE_IN_ROOT != 0;
+    let step_resolve = sys::RESOLVE_NO_SYMLINKS | (resolve & sys::RESOLVE_NO_XDEV);
+
+    // The anchor is where `/` and `..` stop under RESOLVE_IN_ROOT.
+    let mut anchor: Option<(OwnedFd, Vec<u8>)> = None;
+    let mut cur = match start {
+        Start::Dir(fd) if path[0] != b'/' || in_root => {
+            fd_path(fd.as_fd(), &mut b.path).map_err(errno)?;
+            Cur::Fd(fd)
+        }
+        _ => {
+            if beneath {
+                return Err(libc::EXDEV);
+            }
+            b.path.clear();
+            b.path.push(b'/');
+            Cur::Root(root)
+        }
+    };
+    if b.path.first() != Some(&b'/') || b.path.ends_with(b" (deleted)") {
+        // Not a directory with a path (a pipe as dirfd), or a deleted one.
+        return Err(if b.path.first() == Some(&b'/') {
+            libc::ENOENT
+        } else {
+            libc::ENOTDIR
+        });
+    }
+    if in_root {
+        let dup = match &cur {
+            Cur::Fd(fd) => fd.try_clone().map_err(errno)?,
+            Cur::Root(fd) => fd.try_clone_to_owned().map_err(errno)?,
+        };
+        anchor = Some((dup, b.path.clone()));
+    }
+
+    b.rest.clear();
+    b.rest.extend_from_slice(path);
+    let mut pos = 0usize;
+    let mut depth = 0i32;
+    let mut follows = 0u32;
+
+    loop {
+        while pos < b.rest.len() && b.rest[pos] == b'/' {
+            pos += 1;
+        }
+        if pos == b.rest.len() {
+            return Ok(Walked::Found {
+                fd: cur.into_owned()?,
+                pathless: false,
+                symlink: false,
+            });
+        }
+        let end = b.rest[pos..]
+            .iter()
+            .position(|&c| c == b'/')
+            .map_or(b.rest.len(), |i| pos + i);
+        let mut after = end;
+        while after < b.rest.len() && b.rest[after] == b'/' {
+            after += 1;
+        }
+        let last = after == b.rest.len();
+        let trailing = last && end < b.rest.len();
+        let (s, e) = (pos, end);
+        pos = after;
+
+        match &b.rest[s..e] {
+            b"." => continue,
+            b".." => {
+                let at_anchor = match &anchor {
+                    Some((_, p)) => b.path == *p,
+                    None => b.path == b"/",
+                };
+                if at_anchor {
+                    continue;
+                }
+                if beneath && depth == 0 {
+                    return Err(libc::EXDEV);
+                }
+                let up = open_path(
+                    cur.raw(),
+                    c"..",
+                    resolve & sys::RESOLVE_NO_XDEV,
+                    libc::O_DIRECTORY,
+                )
+                .map_err(errno)?;
+                fd_path(up.as_fd(), &mut b.path).map_err(errno)?;
+                cur = Cur::Fd(up);
+                depth -= 1;
+                continue;
+            }
+            _ => {}
+        }
+
+        // `/proc/self` and `/proc/thread-self` are the program's, not ours.
+        if b.path == b"/proc" && (&b.rest[s..e] == b"self" || &b.rest[s..e] == b"thread-self") {
+            if resolve & sys::RESOLVE_NO_SYMLINKS != 0 {
+                return Err(libc::ELOOP);
+            }
+            follows += 1;
+            if follows > MAX_FOLLOWS {
+                return Err(libc::ELOOP);
+            }
+            let tgid = asker.tgid()?;
+            b.tmp.clear();
+            if &b.rest[s..e] == b"self" {
+                b.tmp.extend_from_slice(tgid.to_string().as_bytes());
+            } else {
+                b.tmp
+                    .extend_from_slice(format!("{tgid}/task/{}", asker.task.tid()).as_bytes());
+            }
+            b.tmp.extend_from_slice(&b.rest[e..]);
+            std::mem::swap(&mut b.rest, &mut b.tmp);
+            pos = 0;
+            continue;
+        }
+        if b.path == b"/proc" {
+            let name = &b.rest[s..e];
+            if !name.is_empty() && name.iter().all(u8::is_ascii_digit) {
+                let pid = std::str::from_utf8(name)
+                    .ok()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0);
+                if !asker.sees_pid(pid) {
+                    return Err(libc::ENOENT);
+                }
+            }
+        }
+
+        cstr(&mut b.name, &b.rest[s..e])?;
+        let name = CStr::from_bytes_with_nul(&b.name).map_err(|_| libc::EINVAL)?;
+        match open_path(cur.raw(), name, step_resolve, 0) {
+            Ok(fd) => {
+                if trailing
+                    && sys::fstat_mode(fd.as_fd()).map_err(errno)? & libc::S_IFMT != libc::S_IFDIR
+                {
+                    return Err(libc::ENOTDIR);
+                }
+                push_component(&mut b.path, &b.rest[s..e]);
+                cur = Cur::Fd(fd);
+                depth += 1;
+                if last {
+                    return Ok(Walked::Found {
+                        fd: cur.into_owned()?,
+                        pathless: false,
+                        symlink: false,
+                    });
+                }
+            }
+            Err(err) if err.raw_os_error() == Some(libc::ELOOP) => {
+                // A symbolic link (or a magic link).
+                if last && !follow_final && !trailing {
+                    let fd = open_path(cur.raw(), name, 0, libc::O_NOFOLLOW).map_err(errno)?;
+                    push_component(&mut b.path, &b.rest[s..e]);
+                    return Ok(Walked::Found {
+                        fd,
+                        pathless: false,
+                        symlink: true,
+                    });
+                }
+                if resolve & sys::RESOLVE_NO_SYMLINKS != 0 {
+                    return Err(libc::ELOOP);
+                }
+                follows += 1;
+                if follows > MAX_FOLLOWS {
+                    return Err(libc::ELOOP);
+                }
+                if crate::fs::lexical::proc_pid(&b.path).is_some() {
+                    // A magic link of a sandboxed process: let the kernel
+                    // follow it, then read back what it reached.
+                    if resolve & sys::RESOLVE_NO_MAGICLINKS != 0 {
+                        return Err(libc::ELOOP);
+                    }
+                    if beneath || in_root {
+                        return Err(libc::EXDEV);
+                    }
+                    let fd = open_path(cur.raw(), name, 0, 0).map_err(errno)?;
+                    fd_path(fd.as_fd(), &mut b.path).map_err(errno)?;
+                    let pathless = b.path.first() != Some(&b'/') || b.path.ends_with(b" (deleted)");
+                    if last {
+                        return Ok(Walked::Found {
+                            fd,
+                            pathless,
+                            symlink: false,
+                        });
+                    }
+                    if pathless {
+                        return Err(libc::ENOTDIR);
+                    }
+                    cur = Cur::Fd(fd);
+                    continue;
+                }
+                b.tmp.clear();
+                b.tmp.resize(libc::PATH_MAX as usize + 1, 0);
+                let n = sys::readlinkat(cur.raw(), name, &mut b.tmp).map_err(errno)?;
+                b.tmp.truncate(n);
+                if b.tmp.is_empty() {
+                    return Err(libc::ENOENT);
+                }
+                if b.tmp[0] == b'/' {
+                    if beneath {
+                        return Err(libc::EXDEV);
+                    }
+                    match &anchor {
+                        Some((fd, p)) => {
+                            cur = Cur::Fd(fd.try_clone().map_err(errno)?);
+                            b.path.clone_from(p);
+                        }
+                        None => {
+                            cur = Cur::Root(root);
+                            b.path.clear();
+                            b.path.push(b'/');
+                        }
+                    }
+                    depth = 0;
+                }
+                // The rest of the path follows the link's target.
+                b.tmp.extend_from_slice(&b.rest[e..]);
+                std::mem::swap(&mut b.rest, &mut b.tmp);
+                pos = 0;
+            }
+            Err(err) if err.raw_os_error() == Some(libc::ENOENT) => {
+                let name_at = b.path.len() + usize::from(b.path.last() != Some(&b'/'));
+                push_component(&mut b.path, &b.rest[s..e]);
+                if last {
+                    return Ok(Walked::Missing {
+                        parent: cur.into_owned()?,
+                        name_at,
+                    });
+                }
+                // What the path would be, for rules that need nothing on disk.
+                b.tmp.clear();
+                b.tmp.extend_from_slice(&b.rest[pos..]);
+                let rest = std::mem::take(&mut b.tmp);
+                let ok = super::lexical::join_normal(&mut b.path, &rest);
+                b.tmp = rest;
+                if !ok {
+                    return Err(libc::ENOENT);
+                }
+                return Ok(Walked::Absent);
+            }
+            Err(err) => return Err(errno(err)),
+        }
+    }
+}
+
+/// Drops the last component of `b.path` (for callers that need the parent).
+pub fn parent_of_path(b: &mut WalkBufs) {
+    pop_component(&mut b.path);
+}

@@ -1,0 +1,196 @@
+//! One module per syscall family; [`handle`] dispatches by the table in
+//! [`crate::syscalls`].
+//!
+//! Handlers borrow the request and return a [`Reply`] value; only the worker
+//! loop (`supervise`) consumes the [`crate::notify::Pending`], so every
+//! notification is answered exactly once there, and what the program is told
+//! (an errno) is a value, not an error path.
+
+pub mod open;
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+
+use crate::audit::Audit;
+use crate::fs::walk::WalkBufs;
+use crate::notify::{Listener, Notif};
+use crate::policy::{FsAction, Policy};
+use crate::sys;
+use crate::syscalls::{self, Kind};
+
+/// What the supervisor knows for the whole run, shared by all workers.
+#[derive(Debug)]
+pub struct Ctx {
+    /// The merged policy.
+    pub policy: Policy,
+    /// For each file-system rule, the sealed memfd of a `content` rule.
+    pub contents: Vec<Option<OwnedFd>>,
+    /// For each file-system rule, the target of a `redirect` rule.
+    pub redirects: Vec<Option<CString>>,
+    /// `O_PATH` of `/` (see [`crate::fs::open_root`]).
+    pub root: OwnedFd,
+    /// The supervisor's pid: the root of the sandbox's process tree.
+    pub sup_pid: i32,
+    /// Where decisions are written.
+    pub audit: Audit,
+}
+
+impl Ctx {
+    /// Builds the run's context: seals one memfd per `content` rule.
+    pub fn new(policy: Policy, audit: Audit) -> io::Result<Self> {
+        let mut contents = Vec::with_capacity(policy.fs.rules.len());
+        let mut redirects = Vec::with_capacity(policy.fs.rules.len());
+        for rule in &policy.fs.rules {
+            contents.push(match &rule.action {
+                FsAction::Content { text } => Some(sealed_memfd(text.as_bytes())?),
+                _ => None,
+            });
+            redirects.push(match &rule.action {
+                FsAction::Redirect { target, .. } => Some(
+                    CString::new(target.as_bytes())
+                        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?,
+                ),
+                _ => None,
+            });
+        }
+        Ok(Self {
+            policy,
+            contents,
+            redirects,
+            root: crate::fs::open_root()?,
+            sup_pid: i32::try_from(std::process::id()).unwrap_or(i32::MAX),
+            audit,
+        })
+    }
+}
+
+impl Ctx {
+    /// The target of redirect rule `i`.
+    pub fn redirect_target(&self, i: usize) -> Option<&std::ffi::CStr> {
+        self.redirects.get(i).and_then(Option::as_deref)
+    }
+}
+
+/// A memfd holding `data`, sealed against every change: each request gets
+/// its own read-only open of it, and nobody can alter what others read.
+fn sealed_memfd(data: &[u8]) -> io::Result<OwnedFd> {
+    let name =
+        CString::new("fdsup-content").map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    let fd = sys::memfd_sealable(&name)?;
+    sys::write_all(fd.as_fd(), data)?;
+    sys::add_seals(
+        fd.as_fd(),
+        libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE,
+    )?;
+    Ok(fd)
+}
+
+/// A worker's buffers, reused for every request so the common path does not
+/// allocate.
+#[derive(Debug)]
+pub struct Scratch {
+    /// The path as read from the program (NUL-terminated within).
+    pub raw: Vec<u8>,
+    /// The lexical canonical path of the fast path.
+    pub lex: Vec<u8>,
+    /// The walk's buffers.
+    pub walk: WalkBufs,
+    /// Where `/proc/<pid>/...` is rewritten as `/proc/self/...` for matching.
+    pub matched: Vec<u8>,
+    /// The audit line.
+    pub line: Vec<u8>,
+}
+
+impl Scratch {
+    /// Buffers with room for the longest paths.
+    pub fn new() -> Self {
+        let cap = 2 * (libc::PATH_MAX as usize + 1);
+        Self {
+            raw: vec![0; libc::PATH_MAX as usize],
+            lex: Vec::with_capacity(cap),
+            walk: WalkBufs::new(),
+            matched: Vec::with_capacity(cap),
+            line: Vec::with_capacity(cap + 512),
+        }
+    }
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A request that must wait for someone else (opening a FIFO): carried out
+/// off the worker, so that the others are not stalled.
+#[derive(Debug)]
+pub struct Blocking {
+    /// `O_PATH` (or non-blocking) descriptor of the FIFO, already decided.
+    pub fd: OwnedFd,
+    /// The open flags to reopen it with.
+    pub flags: u64,
+    /// `O_CLOEXEC` for the program's descriptor.
+    pub cloexec: bool,
+}
+
+/// What the program is to be told.
+#[derive(Debug)]
+pub enum Reply {
+    /// The syscall fails with this errno.
+    Errno(i32),
+    /// The syscall returns this value.
+    Value(i64),
+    /// The syscall returns a new descriptor: this one, installed in the task.
+    Fd {
+        /// Our descriptor to install.
+        fd: OwnedFd,
+        /// `O_CLOEXEC` for the program's copy.
+        cloexec: bool,
+    },
+    /// To be finished by a thread of its own.
+    Blocking(Blocking),
+    /// The notification is no longer valid (the task died or was
+    /// interrupted): there is no one to answer.
+    Gone,
+}
+
+/// Handles one notification.
+pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, sc: &mut Scratch) -> Reply {
+    let Some(m) = syscalls::lookup(n.data.nr) else {
+        // The filter traps only what the table lists; anything else is a bug
+        // and fails closed.
+        return Reply::Errno(libc::ENOSYS);
+    };
+    match m.kind {
+        Kind::Open | Kind::Openat | Kind::Openat2 | Kind::Creat => {
+            open::handle(ctx, listener, n, m, sc)
+        }
+    }
+}
+
+/// Test hooks, compiled into debug builds only: with the environment variable
+/// `FDSUP_TEST_PANIC_PATH` set when fdsup starts, a request for exactly that
+/// path panics in its handler, so the end-to-end tests can show that a panic
+/// still ends in an answer.
+#[cfg(debug_assertions)]
+pub mod test_hooks {
+    use std::sync::OnceLock;
+
+    static PANIC_PATH: OnceLock<Option<Vec<u8>>> = OnceLock::new();
+
+    /// Reads the hook's setting (call once at start).
+    pub fn init() {
+        PANIC_PATH.get_or_init(|| {
+            std::env::var_os("FDSUP_TEST_PANIC_PATH")
+                .map(|v| std::os::unix::ffi::OsStrExt::as_bytes(v.as_os_str()).to_vec())
+        });
+    }
+
+    /// Panics if `path` is the hook's path.
+    pub fn maybe_panic(path: &[u8]) {
+        if PANIC_PATH.get().and_then(Option::as_deref) == Some(path) {
+            panic!("test hook: FDSUP_TEST_PANIC_PATH reached");
+        }
+    }
+}

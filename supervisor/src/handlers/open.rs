@@ -1,0 +1,731 @@
+//! `open`, `openat`, `openat2`, `creat`: brokered opens.
+//!
+//! Per request: read the path (and `open_how`) from the program once; resolve
+//! it in the supervisor; check `ID_VALID` after the last thing learnt through
+//! the task's number; decide on the canonical path of the object the open
+//! would reach; open exactly that object here; hand it back to the worker loop
+//! to be installed with `ADDFD` + `SEND`. Nothing is ever let through with
+//! `CONTINUE`.
+//!
+//! The common case (an absolute or working-directory path without `..`) costs
+//! no syscall beyond the ones the open needs: the decision is made on the
+//! lexical path, and the open itself runs with `RESOLVE_NO_SYMLINKS`, so it
+//! reaches that very path or fails with `ELOOP` and the request goes to the
+//! careful walk ([`crate::fs::walk`]).
+//!
+//! A FIFO opened without `O_NONBLOCK` waits for its other end: the fast open
+//! adds `O_NONBLOCK` (restored at once with `F_SETFL` for everything else) so
+//! the worker never blocks, and a FIFO is handed to a thread of its own
+//! ([`Reply::Blocking`]).
+
+use std::ffi::CStr;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+
+use super::{Blocking, Ctx, Reply, Scratch};
+use crate::audit::{Record, Verdict};
+use crate::fs::lexical::{has_trailing_slash, is_proc_self, join_normal, proc_pid};
+use crate::fs::reopen;
+use crate::fs::walk::{walk, Asker, Start, Walked};
+use crate::notify::{Listener, Notif};
+use crate::policy::{FsAccess, FsAction};
+use crate::sys::{self, OpenHow};
+use crate::syscalls::{Kind, Mediated};
+use crate::task::{fd_path, ReadError, RemoteFd, Task};
+
+/// `VALID_OPEN_FLAGS` of include/linux/fcntl.h: what `openat` keeps of its
+/// flags (it ignores the rest; `openat2` refuses them).
+const VALID_OPEN_FLAGS: i32 = libc::O_ACCMODE
+    | libc::O_CREAT
+    | libc::O_EXCL
+    | libc::O_NOCTTY
+    | libc::O_TRUNC
+    | libc::O_APPEND
+    | libc::O_NONBLOCK
+    | libc::O_SYNC
+    | libc::O_DSYNC
+    | libc::O_ASYNC
+    | libc::O_DIRECT
+    | libc::O_LARGEFILE
+    | libc::O_DIRECTORY
+    | libc::O_NOFOLLOW
+    | libc::O_NOATIME
+    | libc::O_CLOEXEC
+    | libc::O_PATH
+    | libc::O_TMPFILE;
+/// `O_PATH_FLAGS`: what `openat` keeps alongside `O_PATH`.
+const O_PATH_FLAGS: i32 = libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_PATH | libc::O_CLOEXEC;
+/// The status flags `F_SETFL` can change.
+const SETFL_FLAGS: i32 = libc::O_APPEND | libc::O_ASYNC | libc::O_DIRECT | libc::O_NOATIME;
+
+static HIDE: FsAction = FsAction::Access(FsAccess::Hide);
+static ALLOW_RW: FsAction = FsAction::Access(FsAccess::Rw);
+
+/// The request, decoded.
+struct Req<'a> {
+    syscall: &'static str,
+    tid: i32,
+    dirfd: i32,
+    /// The path as the program wrote it.
+    path: &'a [u8],
+    /// The same with its NUL.
+    path_nul: &'a [u8],
+    how: OpenHow,
+}
+
+impl Req<'_> {
+    fn flags(&self) -> i32 {
+        self.how.flags as u32 as i32
+    }
+    fn opath(&self) -> bool {
+        self.flags() & libc::O_PATH != 0
+    }
+    fn creat(&self) -> bool {
+        !self.opath() && self.flags() & libc::O_CREAT != 0
+    }
+    fn excl(&self) -> bool {
+        self.creat() && self.flags() & libc::O_EXCL != 0
+    }
+    fn tmpfile(&self) -> bool {
+        !self.opath() && self.flags() & libc::O_TMPFILE == libc::O_TMPFILE
+    }
+    /// Does it change the object (beyond creating it)?
+    fn writes(&self) -> bool {
+        !self.opath()
+            && (self.flags() & libc::O_ACCMODE != libc::O_RDONLY
+                || self.flags() & libc::O_TRUNC != 0
+                || self.tmpfile())
+    }
+    fn cloexec(&self) -> bool {
+        self.flags() & libc::O_CLOEXEC != 0
+    }
+    /// The flags for our own open of the object.
+    fn open_flags(&self) -> u64 {
+        u64::from((self.flags() | libc::O_CLOEXEC | libc::O_NOCTTY).unsigned_abs())
+    }
+}
+
+/// Handles one open-family notification.
+pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
+    let task = Task::new(n.pid);
+    let a = n.data.args;
+    let int = |v: u64| v as u32 as i32;
+    let (dirfd, path_addr, how) = match m.kind {
+        Kind::Open => (libc::AT_FDCWD, a[0], openat_how(int(a[1]), a[2])),
+        Kind::Creat => (
+            libc::AT_FDCWD,
+            a[0],
+            openat_how(libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC, a[1]),
+        ),
+        Kind::Openat => (int(a[0]), a[1], openat_how(int(a[2]), a[3])),
+        Kind::Openat2 => match read_how(&task, a[2], a[3], &mut sc.lex) {
+            Ok(how) => (int(a[0]), a[1], how),
+            Err(r) => return r,
+        },
+    };
+    let len = match task.read_cstr(path_addr, &mut sc.raw) {
+        Ok(len) => len,
+        Err(ReadError::Fault) => return Reply::Errno(libc::EFAULT),
+        Err(ReadError::TooLong) => return Reply::Errno(libc::ENAMETOOLONG),
+        Err(ReadError::Gone) => return Reply::Gone,
+    };
+    let Scratch {
+        raw,
+        lex,
+        walk: wb,
+        matched,
+        line,
+    } = sc;
+    let req = Req {
+        syscall: m.name,
+        tid: task.tid(),
+        dirfd,
+        path: &raw[..len],
+        path_nul: &raw[..=len],
+        how,
+    };
+    let mut task = task;
+    let mut out = Out {
+        ctx,
+        req: &req,
+        matched,
+        line,
+    };
+
+    if req.path.is_empty() {
+        return Reply::Errno(libc::ENOENT);
+    }
+    #[cfg(debug_assertions)]
+    super::test_hooks::maybe_panic(req.path);
+    let absolute = req.path[0] == b'/';
+    let trailing = has_trailing_slash(req.path);
+
+    // The base directory, learnt through the task's number.
+    let mut base: Option<OwnedFd> = None;
+    lex.clear();
+    if absolute {
+        lex.push(b'/');
+    } else if dirfd == libc::AT_FDCWD {
+        if task.cwd_path(lex).is_err() {
+            return if listener.id_valid(n.id) {
+                Reply::Errno(libc::ENOENT)
+            } else {
+                Reply::Gone
+            };
+        }
+    } else {
+        let Some(rfd) = RemoteFd::from_arg(u64::from(dirfd.unsigned_abs())).filter(|_| dirfd >= 0)
+        else {
+            return Reply::Errno(libc::EBADF);
+        };
+        match task.get_fd(rfd) {
+            Ok(fd) => {
+                if fd_path(fd.as_fd(), lex).is_err() {
+                    lex.clear();
+                }
+                base = Some(fd);
+            }
+            Err(e) => {
+                if !listener.id_valid(n.id) {
+                    return Reply::Gone;
+                }
+                return Reply::Errno(if e.raw_os_error() == Some(libc::EBADF) {
+                    libc::EBADF
+                } else {
+                    libc::EACCES
+                });
+            }
+        }
+    }
+    // Everything read through the number belongs to this request only if
+    // the request is still pending now.
+    if !listener.id_valid(n.id) {
+        return Reply::Gone;
+    }
+
+    let lexical_ok = how.resolve == 0
+        && lex.first() == Some(&b'/')
+        && !lex.ends_with(b" (deleted)")
+        && join_normal(lex, req.path)
+        && !is_proc_self(lex);
+    if lexical_ok {
+        if let Some(reply) = fast(&mut out, &mut task, base.as_ref(), lex, trailing) {
+            return reply;
+        }
+    }
+
+    // The careful walk.
+    let start = if absolute && how.resolve & sys::RESOLVE_IN_ROOT == 0 {
+        Start::Root
+    } else if let Some(fd) = base {
+        Start::Dir(fd)
+    } else if dirfd == libc::AT_FDCWD {
+        match task.open_cwd() {
+            Ok(fd) => Start::Dir(fd),
+            Err(_) => {
+                return if listener.id_valid(n.id) {
+                    Reply::Errno(libc::ENOENT)
+                } else {
+                    Reply::Gone
+                }
+            }
+        }
+    } else {
+        return Reply::Errno(libc::EBADF);
+    };
+    let follow_final = req.flags() & libc::O_NOFOLLOW == 0 && !req.excl();
+    let mut asker = Asker::new(&task, ctx.sup_pid);
+    let walked = walk(
+        &mut asker,
+        ctx.root.as_fd(),
+        start,
+        req.path,
+        how.resolve,
+        follow_final,
+        wb,
+    );
+    if !listener.id_valid(n.id) {
+        return Reply::Gone;
+    }
+    let walked = match walked {
+        Ok(w) => w,
+        Err(e) => return Reply::Errno(e),
+    };
+    let path = &wb.path;
+    match walked {
+        Walked::Found {
+            fd,
+            pathless,
+            symlink,
+        } => {
+            let (action, rule) = if pathless {
+                // Reached through the program's own /proc/<pid>/fd: it holds
+                // this object already.
+                (&ALLOW_RW, None)
+            } else {
+                out.decide(&mut asker, path)
+            };
+            match *action {
+                FsAction::Access(FsAccess::Hide) => {
+                    out.refuse(path, Verdict::Hide, libc::ENOENT, rule)
+                }
+                FsAction::Access(FsAccess::Deny) => {
+                    out.refuse(path, Verdict::Deny, libc::EACCES, rule)
+                }
+                FsAction::Content { .. } => out.content(path, rule),
+                FsAction::Redirect { writable, .. } => out.redirect(path, rule, writable),
+                FsAction::Access(access) => {
+                    if req.excl() {
+                        return Reply::Errno(libc::EEXIST);
+                    }
+                    if req.writes() && access != FsAccess::Rw {
+                        return out.refuse(path, Verdict::Deny, libc::EACCES, rule);
+                    }
+                    out.allowed(path, rule);
+                    open_found(&req, fd, symlink)
+                }
+            }
+        }
+        Walked::Missing { parent, name_at } => {
+            let (action, rule) = out.decide(&mut asker, path);
+            match *action {
+                FsAction::Access(FsAccess::Hide) => {
+                    out.refuse(path, Verdict::Hide, libc::ENOENT, rule)
+                }
+                FsAction::Access(FsAccess::Deny) => {
+                    out.refuse(path, Verdict::Deny, libc::EACCES, rule)
+                }
+                FsAction::Content { .. } => out.content(path, rule),
+                FsAction::Redirect { writable, .. } => out.redirect(path, rule, writable),
+                FsAction::Access(access) => {
+                    if !req.creat() {
+                        return Reply::Errno(libc::ENOENT);
+                    }
+                    if trailing {
+                        return Reply::Errno(libc::EISDIR);
+                    }
+                    if access != FsAccess::Rw {
+                        return out.refuse(path, Verdict::Deny, libc::EACCES, rule);
+                    }
+                    out.allowed(path, rule);
+                    let mut name = Vec::with_capacity(path.len() - name_at + 1);
+                    name.extend_from_slice(&path[name_at..]);
+                    name.push(0);
+                    let Ok(name) = CStr::from_bytes_with_nul(&name) else {
+                        return Reply::Errno(libc::EINVAL);
+                    };
+                    let flags = req.open_flags() | u64::from(libc::O_NOFOLLOW.unsigned_abs());
+                    let how = OpenHow {
+                        flags,
+                        mode: req.how.mode,
+                        resolve: 0,
+                    };
+                    fd_reply(&req, sys::openat2(parent.as_raw_fd(), name, &how))
+                }
+            }
+        }
+        Walked::Absent => {
+            let (action, rule) = out.decide(&mut asker, path);
+            match *action {
+                FsAction::Access(FsAccess::Hide) => {
+                    out.refuse(path, Verdict::Hide, libc::ENOENT, rule)
+                }
+                FsAction::Access(FsAccess::Deny) => {
+                    out.refuse(path, Verdict::Deny, libc::EACCES, rule)
+                }
+                FsAction::Content { .. } => out.content(path, rule),
+                FsAction::Redirect { writable, .. } => out.redirect(path, rule, writable),
+                FsAction::Access(_) => Reply::Errno(libc::ENOENT),
+            }
+        }
+    }
+}
+
+/// The flags and mode `openat` would pass on (`build_open_how`).
+fn openat_how(flags: i32, mode: u64) -> OpenHow {
+    let mut flags = flags & VALID_OPEN_FLAGS;
+    if flags & libc::O_PATH != 0 {
+        flags &= O_PATH_FLAGS;
+    }
+    let creates = flags & libc::O_CREAT != 0 || flags & libc::O_TMPFILE == libc::O_TMPFILE;
+    let mode = if creates && flags & libc::O_PATH == 0 {
+        mode & 0o7777
+    } else {
+        0
+    };
+    OpenHow {
+        flags: u64::from(flags.unsigned_abs()),
+        mode,
+        resolve: 0,
+    }
+}
+
+/// Reads `openat2`'s `struct open_how` as the kernel would
+/// (`copy_struct_from_user`): at least the first version, at most a page,
+/// anything past what we know must be zero.
+fn read_how(task: &Task, addr: u64, size: u64, tmp: &mut Vec<u8>) -> Result<OpenHow, Reply> {
+    let size = usize::try_from(size).unwrap_or(usize::MAX);
+    if size < sys::OPEN_HOW_SIZE_VER0 {
+        return Err(Reply::Errno(libc::EINVAL));
+    }
+    if size > 4096 {
+        return Err(Reply::Errno(libc::E2BIG));
+    }
+    tmp.clear();
+    tmp.resize(size, 0);
+    match task.read_exact(addr, tmp) {
+        Ok(()) => {}
+        Err(ReadError::Gone) => return Err(Reply::Gone),
+        Err(_) => return Err(Reply::Errno(libc::EFAULT)),
+    }
+    if tmp[sys::OPEN_HOW_SIZE_VER0..].iter().any(|&b| b != 0) {
+        return Err(Reply::Errno(libc::E2BIG));
+    }
+    let word = |i: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&tmp[i * 8..i * 8 + 8]);
+        u64::from_ne_bytes(w)
+    };
+    let how = OpenHow {
+        flags: word(0),
+        mode: word(1),
+        resolve: word(2),
+    };
+    if how.flags > u64::from(u32::MAX) {
+        return Err(Reply::Errno(libc::EINVAL));
+    }
+    let known = sys::RESOLVE_NO_XDEV
+        | sys::RESOLVE_NO_MAGICLINKS
+        | sys::RESOLVE_NO_SYMLINKS
+        | sys::RESOLVE_BENEATH
+        | sys::RESOLVE_IN_ROOT
+        | sys::RESOLVE_CACHED;
+    if how.resolve & !known != 0
+        || how.resolve & sys::RESOLVE_BENEATH != 0 && how.resolve & sys::RESOLVE_IN_ROOT != 0
+    {
+        return Err(Reply::Errno(libc::EINVAL));
+    }
+    Ok(how)
+}
+
+/// Decisions, logging and serving, for one request.
+struct Out<'a> {
+    ctx: &'a Ctx,
+    req: &'a Req<'a>,
+    matched: &'a mut Vec<u8>,
+    line: &'a mut Vec<u8>,
+}
+
+impl<'a> Out<'a> {
+    /// The policy's word on `path`. `/proc/<pid>` of a process outside the
+    /// sandbox does not exist; that of a sandboxed one is matched as
+    /// `/proc/self` (as the policy spells it).
+    fn decide(&mut self, asker: &mut Asker<'_>, path: &[u8]) -> (&'a FsAction, Option<usize>) {
+        let policy = &self.ctx.policy;
+        if let Some((pid, rest)) = proc_pid(path) {
+            if !asker.sees_pid(pid) {
+                return (&HIDE, None);
+            }
+            self.matched.clear();
+            self.matched.extend_from_slice(b"/proc/self");
+            self.matched.extend_from_slice(rest);
+            let d = policy.decide_fs(self.matched);
+            return (d.action, d.rule);
+        }
+        let d = policy.decide_fs(path);
+        (d.action, d.rule)
+    }
+
+    fn log(&mut self, path: &[u8], verdict: Verdict, errno: Option<i32>, rule: Option<usize>) {
+        let audit = &self.ctx.audit;
+        if !audit.wants(verdict) {
+            return;
+        }
+        let rule = rule
+            .and_then(|i| self.ctx.policy.fs.rules.get(i))
+            .map(|r| &r.origin);
+        let rec = Record {
+            pid: self.req.tid,
+            syscall: self.req.syscall,
+            path,
+            flags: Some(self.req.how.flags),
+            verdict,
+            errno,
+            rule,
+        };
+        audit.record(&rec, self.line);
+    }
+
+    fn refuse(&mut self, path: &[u8], v: Verdict, errno: i32, rule: Option<usize>) -> Reply {
+        self.log(path, v, Some(errno), rule);
+        Reply::Errno(errno)
+    }
+
+    fn allowed(&mut self, path: &[u8], rule: Option<usize>) {
+        self.log(path, Verdict::Allow, None, rule);
+    }
+
+    /// Serves the request from the rule's sealed memfd, read-only.
+    fn content(&mut self, path: &[u8], rule: Option<usize>) -> Reply {
+        let req = self.req;
+        let memfd = rule
+            .and_then(|i| self.ctx.contents.get(i))
+            .and_then(Option::as_ref);
+        let Some(memfd) = memfd else {
+            return Reply::Errno(libc::EIO);
+        };
+        if req.writes() || req.tmpfile() {
+            return self.refuse(path, Verdict::Deny, libc::EACCES, rule);
+        }
+        if req.excl() {
+            return Reply::Errno(libc::EEXIST);
+        }
+        if req.flags() & libc::O_DIRECTORY != 0 {
+            return Reply::Errno(libc::ENOTDIR);
+        }
+        self.log(path, Verdict::Content, None, rule);
+        let flags = libc::O_RDONLY | libc::O_CLOEXEC | (req.flags() & libc::O_PATH);
+        fd_reply(req, reopen(memfd.as_fd(), u64::from(flags.unsigned_abs())))
+    }
+
+    /// Serves the request by opening the rule's target instead.
+    fn redirect(&mut self, path: &[u8], rule: Option<usize>, writable: bool) -> Reply {
+        let req = self.req;
+        let target = rule.and_then(|i| self.ctx.redirect_target(i));
+        let Some(target) = target else {
+            return Reply::Errno(libc::EIO);
+        };
+        if (req.writes() || req.creat()) && !writable {
+            return self.refuse(path, Verdict::Deny, libc::EACCES, rule);
+        }
+        self.log(path, Verdict::Redirect, None, rule);
+        let how = OpenHow {
+            flags: req.open_flags(),
+            mode: req.how.mode,
+            resolve: 0,
+        };
+        fd_reply(req, sys::openat2(libc::AT_FDCWD, target, &how))
+    }
+}
+
+/// The lexical fast path; `None` sends the request to the careful walk.
+fn fast(
+    out: &mut Out<'_>,
+    task: &mut Task,
+    base: Option<&OwnedFd>,
+    lex: &mut Vec<u8>,
+    trailing: bool,
+) -> Option<Reply> {
+    let req = out.req;
+    let mut asker = Asker::new(task, out.ctx.sup_pid);
+    let (action, rule) = out.decide(&mut asker, lex);
+    // A refusal on the lexical path is not final: the text may pass through
+    // a symbolic link (`/lib` on merged-/usr systems) to somewhere allowed.
+    // Only the walk knows; refusals are rare enough to pay for it.
+    let access = match *action {
+        FsAction::Access(FsAccess::Hide | FsAccess::Deny) => return None,
+        FsAction::Content { .. } => return Some(out.content(lex, rule)),
+        FsAction::Redirect { writable, .. } => return Some(out.redirect(lex, rule, writable)),
+        FsAction::Access(a) => a,
+    };
+    if req.writes() && access != FsAccess::Rw {
+        return None;
+    }
+    // The path to open: relative to the dirfd we fetched, else the absolute
+    // lexical path (with its trailing slash, which means "a directory").
+    let (dir, saved_len) = match base {
+        Some(fd) => (fd.as_raw_fd(), None),
+        None => {
+            let n = lex.len();
+            if trailing && n > 1 {
+                lex.push(b'/');
+            }
+            lex.push(0);
+            (libc::AT_FDCWD, Some(n))
+        }
+    };
+    let result = {
+        let path = match saved_len {
+            Some(_) => CStr::from_bytes_until_nul(lex).ok(),
+            None => CStr::from_bytes_with_nul(req.path_nul).ok(),
+        };
+        let Some(path) = path else {
+            return Some(Reply::Errno(libc::EINVAL));
+        };
+        let creat_ro = req.creat() && access != FsAccess::Rw;
+        fast_open(req, dir, path, creat_ro)
+    };
+    if let Some(n) = saved_len {
+        lex.truncate(n);
+    }
+    match result {
+        FastOpen::Loop => None,
+        FastOpen::WouldCreate => Some(out.refuse(lex, Verdict::Deny, libc::EACCES, rule)),
+        FastOpen::Done(reply) => {
+            out.allowed(lex, rule);
+            Some(reply)
+        }
+    }
+}
+
+enum FastOpen {
+    /// A symbolic link on the way: walk instead.
+    Loop,
+    /// `O_CREAT` under `ro` of a path that does not exist.
+    WouldCreate,
+    /// Finished.
+    Done(Reply),
+}
+
+/// Opens `path` (from `dir`) with the request's flags and no symbolic links.
+fn fast_open(req: &Req<'_>, dir: i32, path: &CStr, creat_ro: bool) -> FastOpen {
+    let mut flags = req.open_flags();
+    if creat_ro {
+        // Only an existing file may be opened: drop O_CREAT, see what is there.
+        flags &= !u64::from((libc::O_CREAT | libc::O_EXCL).unsigned_abs());
+    }
+    let flags_i = flags as u32 as i32;
+    let nonblock_trick =
+        !req.opath() && !req.tmpfile() && flags_i & (libc::O_NONBLOCK | libc::O_DIRECTORY) == 0;
+    if nonblock_trick {
+        flags |= u64::from(libc::O_NONBLOCK.unsigned_abs());
+    }
+    let mode = if creat_ro { 0 } else { req.how.mode };
+    let how = OpenHow {
+        flags,
+        mode,
+        resolve: sys::RESOLVE_NO_SYMLINKS,
+    };
+    match sys::openat2(dir, path, &how) {
+        Ok(fd) => {
+            if creat_ro && req.excl() {
+                return FastOpen::Done(Reply::Errno(libc::EEXIST));
+            }
+            if nonblock_trick {
+                return FastOpen::Done(after_nonblock(req, fd));
+            }
+            FastOpen::Done(Reply::Fd {
+                fd,
+                cloexec: req.cloexec(),
+            })
+        }
+        Err(e) => match e.raw_os_error().unwrap_or(libc::EIO) {
+            libc::ELOOP => FastOpen::Loop,
+            libc::ENOENT if creat_ro => FastOpen::WouldCreate,
+            libc::ENXIO if nonblock_trick && req.flags() & libc::O_ACCMODE == libc::O_WRONLY => {
+                // Maybe a FIFO with no reader yet: wait for one off the worker.
+                let opath = OpenHow {
+                    flags: u64::from((libc::O_PATH | libc::O_CLOEXEC).unsigned_abs()),
+                    mode: 0,
+                    resolve: sys::RESOLVE_NO_SYMLINKS,
+                };
+                match sys::openat2(dir, path, &opath) {
+                    Ok(p) if is_fifo(p.as_fd()) => FastOpen::Done(blocking(req, p)),
+                    _ => FastOpen::Done(Reply::Errno(libc::ENXIO)),
+                }
+            }
+            errno => FastOpen::Done(Reply::Errno(errno)),
+        },
+    }
+}
+
+fn is_fifo(fd: BorrowedFd<'_>) -> bool {
+    sys::fstat_mode(fd).is_ok_and(|m| m & libc::S_IFMT == libc::S_IFIFO)
+}
+
+/// After an open with an added `O_NONBLOCK`: a FIFO goes to a thread of its
+/// own, anything else gets its status flags back.
+fn after_nonblock(req: &Req<'_>, fd: OwnedFd) -> Reply {
+    if is_fifo(fd.as_fd()) {
+        // Let go of this end before waiting for the other (a writer must not
+        // see a reader that is about to vanish), keeping an O_PATH handle.
+        let flags = u64::from((libc::O_PATH | libc::O_CLOEXEC).unsigned_abs());
+        return match reopen(fd.as_fd(), flags) {
+            Ok(p) => {
+                drop(fd);
+                blocking(req, p)
+            }
+            Err(e) => Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
+        };
+    }
+    match sys::set_status_flags(fd.as_fd(), req.flags() & SETFL_FLAGS) {
+        Ok(()) => Reply::Fd {
+            fd,
+            cloexec: req.cloexec(),
+        },
+        Err(e) => Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
+    }
+}
+
+fn blocking(req: &Req<'_>, fd: OwnedFd) -> Reply {
+    let flags = req.open_flags()
+        & !u64::from((libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW).unsigned_abs());
+    Reply::Blocking(Blocking {
+        fd,
+        flags,
+        cloexec: req.cloexec(),
+    })
+}
+
+/// Opens an object the walk found, as the request asks.
+fn open_found(req: &Req<'_>, fd: OwnedFd, symlink: bool) -> Reply {
+    if req.opath() {
+        if req.flags() & libc::O_DIRECTORY != 0 && !symlink {
+            match sys::fstat_mode(fd.as_fd()) {
+                Ok(m) if m & libc::S_IFMT != libc::S_IFDIR => return Reply::Errno(libc::ENOTDIR),
+                Err(e) => return Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
+                _ => {}
+            }
+        }
+        return Reply::Fd {
+            fd,
+            cloexec: req.cloexec(),
+        };
+    }
+    if symlink {
+        return Reply::Errno(libc::ELOOP);
+    }
+    let flags = req.open_flags()
+        & !u64::from((libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW).unsigned_abs());
+    if req.tmpfile() {
+        let how = OpenHow {
+            flags,
+            mode: req.how.mode,
+            resolve: 0,
+        };
+        return fd_reply(req, sys::openat2(fd.as_raw_fd(), c".", &how));
+    }
+    if req.flags() & libc::O_NONBLOCK == 0 && is_fifo(fd.as_fd()) {
+        return Reply::Blocking(Blocking {
+            fd,
+            flags,
+            cloexec: req.cloexec(),
+        });
+    }
+    fd_reply(req, reopen(fd.as_fd(), flags))
+}
+
+fn fd_reply(req: &Req<'_>, r: std::io::Result<OwnedFd>) -> Reply {
+    match r {
+        Ok(fd) => Reply::Fd {
+            fd,
+            cloexec: req.cloexec(),
+        },
+        Err(e) => Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openat_flags_are_filtered_like_the_kernel() {
+        let how = openat_how(libc::O_RDONLY | 0x4000_0000, 0o644);
+        assert_eq!(how.flags, 0);
+        assert_eq!(how.mode, 0, "mode is ignored without O_CREAT");
+        let how = openat_how(libc::O_PATH | libc::O_RDWR | libc::O_CLOEXEC, 0);
+        assert_eq!(how.flags, (libc::O_PATH | libc::O_CLOEXEC) as u64);
+        let how = openat_how(libc::O_CREAT | libc::O_WRONLY, 0o100_644);
+        assert_eq!(how.mode, 0o644);
+    }
+}

@@ -1,0 +1,208 @@
+//! The seccomp listener and the one type that answers its notifications.
+//!
+//! [`Listener::recv`] yields a [`Pending`]: a notification that must be
+//! answered exactly once. Its finishers consume it; dropping it unanswered
+//! replies `EACCES` (fail closed), so an early return or a panic in a handler
+//! cannot leave the program blocked. This is the kernel's own discipline for
+//! descriptors (reserve early, install last) carried into user space: the
+//! descriptor to inject is made completely first, then `inject_and_send`
+//! installs it and answers in one ioctl (`SECCOMP_ADDFD_FLAG_SEND`), after
+//! which nothing can fail. `SECCOMP_USER_NOTIF_FLAG_CONTINUE` is deliberately
+//! not offered: no decision is ever carried out by letting the kernel run the
+//! syscall with arguments the program can still change.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+
+use crate::sys;
+
+/// The seccomp user-notification listener of one sandbox.
+#[derive(Debug)]
+pub struct Listener {
+    fd: OwnedFd,
+}
+
+/// What a notification asks: the kernel's `struct seccomp_notif`, read-only.
+pub type Notif = sys::SeccompNotif;
+
+impl Listener {
+    /// Takes ownership of a listener descriptor.
+    pub fn new(fd: OwnedFd) -> Self {
+        Self { fd }
+    }
+
+    /// Asks the kernel to wake the receiving worker on the CPU of the task
+    /// that made the syscall (`SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP`, Linux 6.6).
+    pub fn set_sync_wake_up(&self) -> io::Result<()> {
+        sys::notif_set_flags(self.fd.as_fd(), sys::SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP)
+    }
+
+    /// Blocks until a notification arrives. The buffer is zeroed first (the
+    /// kernel requires it) and filled with the request.
+    pub fn recv<'l>(&'l self, buf: &mut Notif) -> io::Result<Pending<'l>> {
+        sys::notif_recv(self.fd.as_fd(), buf)?;
+        Ok(Pending {
+            listener: self,
+            id: buf.id,
+        })
+    }
+
+    /// Is notification `id` still waiting for its answer? When true, the task
+    /// that sent it is alive and still in the syscall, so its pid has not been
+    /// reused and what was read from its memory belonged to this request.
+    pub fn id_valid(&self, id: u64) -> bool {
+        sys::notif_id_valid(self.fd.as_fd(), id).is_ok()
+    }
+
+    /// True once no task uses the filter any more.
+    pub fn hung_up(&self) -> bool {
+        sys::listener_hung_up(self.fd.as_fd())
+    }
+
+    fn send(&self, id: u64, val: i64, error: i32) {
+        let resp = sys::SeccompNotifResp {
+            id,
+            val,
+            error,
+            flags: 0,
+        };
+        if let Err(e) = sys::notif_send(self.fd.as_fd(), &resp) {
+            // ENOENT: the task was killed or interrupted meanwhile; there is
+            // nobody left to answer, which is normal.
+            if e.raw_os_error() != Some(libc::ENOENT) {
+                eprintln!("fdsup: answering notification {id}: {e}");
+            }
+        }
+    }
+}
+
+impl AsFd for Listener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+/// A notification received on a [`Listener`] and not answered yet.
+///
+/// # Invariants
+/// `id` came from `SECCOMP_IOCTL_NOTIF_RECV` on `listener` and has not been
+/// answered: every path out of this value answers it exactly once — a
+/// finisher, or `Drop` with `EACCES`.
+#[must_use = "a notification must be answered, or the program waits forever"]
+#[derive(Debug)]
+pub struct Pending<'l> {
+    listener: &'l Listener,
+    id: u64,
+}
+
+/// Why [`Pending::inject_and_send`] did not answer.
+#[derive(Debug)]
+pub enum InjectError<'l> {
+    /// The notification is gone (task killed or interrupted): nothing was
+    /// installed and nothing is left to answer.
+    Gone,
+    /// Installing failed (for instance `EMFILE` in the task); the
+    /// notification is handed back so that it can still be answered.
+    Failed(Pending<'l>, io::Error),
+}
+
+impl<'l> Pending<'l> {
+    /// The notification id.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// See [`Listener::id_valid`].
+    pub fn is_valid(&self) -> bool {
+        self.listener.id_valid(self.id)
+    }
+
+    /// Answers: the syscall fails with `errno`.
+    pub fn deny(self, errno: i32) {
+        let (listener, id) = self.disarm();
+        listener.send(id, 0, -errno.abs());
+    }
+
+    /// Answers: the syscall returns `val`.
+    pub fn return_value(self, val: i64) {
+        let (listener, id) = self.disarm();
+        listener.send(id, val, 0);
+    }
+
+    /// Installs `fd` in the task and answers with its number, in one step
+    /// (`SECCOMP_ADDFD_FLAG_SEND`). `cloexec` sets `O_CLOEXEC` on the new
+    /// descriptor. After success nothing can fail: the program has its
+    /// descriptor and its answer.
+    pub fn inject_and_send(
+        self,
+        fd: BorrowedFd<'_>,
+        cloexec: bool,
+    ) -> Result<i32, InjectError<'l>> {
+        self.addfd(fd, cloexec, None)
+    }
+
+    /// Like [`Pending::inject_and_send`], at a chosen number in the task
+    /// (`SECCOMP_ADDFD_FLAG_SETFD`): replaces whatever was there.
+    pub fn inject_at_and_send(
+        self,
+        fd: BorrowedFd<'_>,
+        cloexec: bool,
+        target: crate::task::RemoteFd,
+    ) -> Result<i32, InjectError<'l>> {
+        self.addfd(fd, cloexec, Some(target))
+    }
+
+    fn addfd(
+        self,
+        fd: BorrowedFd<'_>,
+        cloexec: bool,
+        target: Option<crate::task::RemoteFd>,
+    ) -> Result<i32, InjectError<'l>> {
+        let Ok(srcfd) = u32::try_from(fd.as_raw_fd()) else {
+            return Err(InjectError::Failed(
+                self,
+                io::Error::from_raw_os_error(libc::EBADF),
+            ));
+        };
+        let mut flags = sys::SECCOMP_ADDFD_FLAG_SEND;
+        let mut newfd = 0;
+        if let Some(t) = target {
+            flags |= sys::SECCOMP_ADDFD_FLAG_SETFD;
+            newfd = t.as_u32();
+        }
+        let addfd = sys::SeccompNotifAddfd {
+            id: self.id,
+            flags,
+            srcfd,
+            newfd,
+            newfd_flags: if cloexec { libc::O_CLOEXEC as u32 } else { 0 },
+        };
+        match sys::notif_addfd(self.listener.as_fd(), &addfd) {
+            Ok(n) => {
+                let _ = self.disarm();
+                Ok(n)
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                let _ = self.disarm();
+                Err(InjectError::Gone)
+            }
+            Err(e) => Err(InjectError::Failed(self, e)),
+        }
+    }
+
+    /// The only place the destructor is skipped: the caller answers.
+    fn disarm(self) -> (&'l Listener, u64) {
+        let this = std::mem::ManuallyDrop::new(self);
+        (this.listener, this.id)
+    }
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        eprintln!(
+            "fdsup: notification {} left unanswered; denying it",
+            self.id
+        );
+        self.listener.send(self.id, 0, -libc::EACCES);
+    }
+}

@@ -1,0 +1,109 @@
+//! The merged policy as text, for `fdsup check` and `fdsup explain`.
+//!
+//! One line per section default and per rule, each rule led by its origin
+//! (`file:line`), in the order they are matched (the last match wins), so
+//! the output reads like the policy a user would have written by hand
+//! with every include spelled out.
+
+use std::fmt::Write as _;
+
+use super::model::{FsAction, Origin, Policy};
+
+/// Longest content shown in full; longer ones are cut.
+const CONTENT_SHOWN: usize = 48;
+
+impl Policy {
+    /// The merged, expanded rules with their origins, one per line.
+    pub fn describe(&self) -> String {
+        let mut out = String::new();
+        // `write!` to a String cannot fail; the results are ignored.
+        let _ = writeln!(out, "filesystem default: {}", self.fs.default);
+        let w = width(self.fs.rules.iter().map(|r| &r.origin));
+        for r in &self.fs.rules {
+            let action = match &r.action {
+                FsAction::Access(a) => a.to_string(),
+                FsAction::Redirect { target, writable } => {
+                    let rw = if *writable { " (rw)" } else { "" };
+                    format!("redirect{rw} -> {target}")
+                }
+                FsAction::Content { text } => content(text),
+            };
+            let _ = write!(
+                out,
+                "  {:<w$}  {}  {action}",
+                r.origin.to_string(),
+                r.pattern
+            );
+            written(&mut out, r.pattern.written(), r.pattern.as_str());
+        }
+
+        let _ = writeln!(out, "network default: {}", self.network.default);
+        let _ = writeln!(out, "network isolate: {}", self.network.isolate);
+        let w = width(self.network.rules.iter().map(|r| &r.origin));
+        for r in &self.network.rules {
+            let _ = write!(
+                out,
+                "  {:<w$}  {} {}  ",
+                r.origin.to_string(),
+                r.op.as_str(),
+                r.addr
+            );
+            match &r.redirect {
+                Some(target) => {
+                    let _ = writeln!(out, "redirect -> {target}");
+                }
+                None => {
+                    let _ = writeln!(out, "{}", r.access);
+                }
+            }
+        }
+
+        let _ = writeln!(out, "exec default: {}", self.exec.default);
+        let w = width(self.exec.rules.iter().map(|r| &r.origin));
+        for r in &self.exec.rules {
+            let _ = write!(
+                out,
+                "  {:<w$}  {}  {}",
+                r.origin.to_string(),
+                r.pattern,
+                r.access
+            );
+            written(&mut out, r.pattern.written(), r.pattern.as_str());
+        }
+
+        let _ = writeln!(
+            out,
+            "log: denied={} allowed={}",
+            self.log.denied, self.log.allowed
+        );
+        out
+    }
+}
+
+/// The widest origin, so that the paths line up.
+fn width<'a>(origins: impl Iterator<Item = &'a Origin>) -> usize {
+    origins
+        .map(|o| o.to_string().chars().count())
+        .max()
+        .unwrap_or(0)
+}
+
+/// Ends a rule line, saying how the path was written if expansion or
+/// symlinks changed it.
+fn written(out: &mut String, written: &str, matched: &str) {
+    if written == matched {
+        out.push('\n');
+    } else {
+        let _ = writeln!(out, "  (written {written})");
+    }
+}
+
+fn content(text: &str) -> String {
+    let len = text.len();
+    if text.chars().count() <= CONTENT_SHOWN {
+        format!("content {text:?}")
+    } else {
+        let head: String = text.chars().take(CONTENT_SHOWN).collect();
+        format!("content {head:?}... ({len} bytes)")
+    }
+}

@@ -1,0 +1,33 @@
+//! The policies built into fdsup, named `@system`, `@default`,
+//! `@allow-all` and `@network-loopback`.
+//!
+//! They are ordinary policy files (`embedded/*.json`, each rule with a
+//! `comment` saying why) compiled in with `include_str!`, so they go through
+//! the same parser and checks as a user's file and `fdsup check @default`
+//! shows them like any other. Their origin in messages and the audit log is
+//! their `@name`.
+
+/// Every embedded policy: its `@name` and its text.
+const POLICIES: &[(&str, &str)] = &[
+    ("@system", include_str!("embedded/system.json")),
+    ("@default", include_str!("embedded/default.json")),
+    ("@allow-all", include_str!("embedded/allow-all.json")),
+    (
+        "@network-loopback",
+        include_str!("embedded/network-loopback.json"),
+    ),
+];
+
+/// The text of the embedded policy `name` (`@system`, or `system`).
+pub fn embedded(name: &str) -> Option<&'static str> {
+    let bare = name.strip_prefix('@').unwrap_or(name);
+    POLICIES
+        .iter()
+        .find(|(n, _)| n.strip_prefix('@') == Some(bare))
+        .map(|(_, text)| *text)
+}
+
+/// The `@names` of the embedded policies.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    POLICIES.iter().map(|(n, _)| *n)
+}

@@ -1,0 +1,49 @@
+//! The JSON policy: loading, includes, variables, validation, the embedded
+//! policies, and the matcher every mediated request is decided by.
+//!
+//! [`load`] is the only way in. It reads a file (or an embedded `@name`),
+//! follows its includes, expands variables, canonicalises rule paths and
+//! checks everything, so that a [`Policy`] that exists is one the contract
+//! (SPEC.md, "Policy files") accepts. Every refusal is a [`PolicyError`]
+//! located at file, line and column, naming the field.
+//!
+//! The work is split so that each step is small and testable alone:
+//!
+//! - `json`: a strict JSON reader keeping the position of every value and
+//!   key (serde_json can report neither positions of values nor duplicate
+//!   keys usefully);
+//! - `parse`: one file's tree to typed rules, with field-path errors;
+//! - `loader`: files, embedded policies, includes, cycles, merging;
+//! - `vars` and `paths`: variables, normalisation, load-time canonicalisation;
+//! - `pattern`: rule paths compiled to components, and the allocation-free
+//!   matcher used on the hot path;
+//! - `net`: network addresses, typed;
+//! - `model`: the merged policy and its decisions;
+//! - `embedded`: the built-in policies; `describe`: the text `fdsup check`
+//!   prints.
+
+mod describe;
+mod embedded;
+mod error;
+mod json;
+mod loader;
+mod model;
+mod net;
+mod parse;
+mod paths;
+mod pattern;
+mod vars;
+
+#[cfg(test)]
+mod tests;
+
+pub use embedded::{embedded, names as embedded_names};
+pub use error::PolicyError;
+pub use loader::load;
+pub use model::{
+    ExecAccess, ExecRule, ExecSection, FsAccess, FsAction, FsDecision, FsRule, FsSection,
+    LogSettings, NetDecision, NetSection, Origin, Policy,
+};
+pub use net::{IpNet, NetAccess, NetAddr, NetOp, NetRule, NetTarget, Port, RedirectTarget};
+pub use pattern::Pattern;
+pub use vars::Vars;

@@ -1,0 +1,320 @@
+//! Rule paths compiled for matching, and the matcher itself.
+//!
+//! A rule path matches that path and everything below it, component by
+//! component (`/usr` matches `/usr/lib` but not `/usrx`). Within a
+//! component `*` matches any run of characters, possibly empty; a component
+//! that is exactly `**` matches zero or more whole components. The root `/`
+//! matches every path.
+//!
+//! Matching runs for every mediated open, so patterns are split into
+//! components once, at load time, and [`Pattern::matches`] walks the
+//! candidate path in place: no allocation, no system call.
+
+use std::fmt;
+
+/// A compiled rule path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pattern {
+    /// The path matched on: expanded, normalised and canonicalised.
+    text: Box<str>,
+    /// The path as written in the policy (before variables and symlinks).
+    written: Box<str>,
+    comps: Box<[Comp]>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Comp {
+    /// A component without `*`: compared byte for byte.
+    Literal(Box<[u8]>),
+    /// A component with `*` in it (but not exactly `**`).
+    Glob(Box<[u8]>),
+    /// `**`: zero or more whole components.
+    AnyDepth,
+}
+
+impl Pattern {
+    /// Compiles an absolute path (`/`, `/a/b`, `/etc/ssh/*key*`). The path is
+    /// normalised lexically first: `//`, `.` and a trailing `/` are dropped;
+    /// `..` and relative paths are refused.
+    pub fn new(path: &str) -> Result<Pattern, String> {
+        let normal = super::paths::normalize(path)?;
+        Ok(Pattern::compile(&normal, path))
+    }
+
+    /// Compiles `normal`, which must already be normalised; `written` is
+    /// kept for messages.
+    pub(crate) fn compile(normal: &str, written: &str) -> Pattern {
+        let mut comps: Vec<Comp> = Vec::new();
+        for c in normal.split('/').filter(|c| !c.is_empty()) {
+            let comp = if c == "**" {
+                // `/a/**/**/b` is `/a/**/b`.
+                if comps.last() == Some(&Comp::AnyDepth) {
+                    continue;
+                }
+                Comp::AnyDepth
+            } else if c.contains('*') {
+                Comp::Glob(c.as_bytes().into())
+            } else {
+                Comp::Literal(c.as_bytes().into())
+            };
+            comps.push(comp);
+        }
+        Pattern {
+            text: normal.into(),
+            written: written.into(),
+            comps: comps.into(),
+        }
+    }
+
+    /// The path matched on (expanded and canonicalised).
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The path as written in the policy.
+    pub fn written(&self) -> &str {
+        &self.written
+    }
+
+    /// Whether the pattern has a `*` anywhere.
+    pub fn has_glob(&self) -> bool {
+        self.comps.iter().any(|c| !matches!(c, Comp::Literal(_)))
+    }
+
+    /// Whether `path` (absolute, canonical, as bytes) is this pattern's path
+    /// or lies below it. Allocates nothing.
+    pub fn matches(&self, path: &[u8]) -> bool {
+        match_from(&self.comps, path)
+    }
+}
+
+impl fmt::Display for Pattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// Splits the next component off `path`: skips leading `/`s, returns the
+/// component and what follows it, or `None` at the end.
+fn next_component(path: &[u8]) -> Option<(&[u8], &[u8])> {
+    let start = path.iter().position(|&b| b != b'/')?;
+    let path = &path[start..];
+    let end = path.iter().position(|&b| b == b'/').unwrap_or(path.len());
+    Some(path.split_at(end))
+}
+
+/// Whether `comps` match a leading run of the components of `path`.
+///
+/// The wildcard algorithm with a single backtrack point, over components:
+/// `**` is the star, a literal or glob component matches one component,
+/// and the end of the pattern matches any rest (the path is below the
+/// rule). Only the last `**` ever needs to be extended, so this is
+/// O(pattern x path) whatever the number of `**`, where plain backtracking
+/// would let a deep path make a pattern with several `**` exponential.
+fn match_from(comps: &[Comp], path: &[u8]) -> bool {
+    let mut p = 0;
+    let mut at = path;
+    // The last `**` seen, and where in the path its match ends so far.
+    let mut star: Option<(usize, &[u8])> = None;
+    loop {
+        let Some(comp) = comps.get(p) else {
+            // Every pattern component matched: the path is here or below.
+            return true;
+        };
+        if *comp == Comp::AnyDepth {
+            star = Some((p, at));
+            p += 1;
+            continue;
+        }
+        if let Some((c, after)) = next_component(at) {
+            let hit = match comp {
+                Comp::Literal(lit) => c == &**lit,
+                Comp::Glob(glob) => glob_match(glob, c),
+                Comp::AnyDepth => false,
+            };
+            if hit {
+                p += 1;
+                at = after;
+                continue;
+            }
+        }
+        // Mismatch: let the last `**` take one more component, or fail.
+        let Some((sp, star_at)) = star else {
+            return false;
+        };
+        let Some((_, after)) = next_component(star_at) else {
+            return false;
+        };
+        p = sp + 1;
+        at = after;
+        star = Some((sp, after));
+    }
+}
+
+/// Whether `name` matches `pat`, in which `*` matches any run of bytes.
+/// Iterative with one backtrack point: linear in practice, no recursion.
+fn glob_match(pat: &[u8], name: &[u8]) -> bool {
+    let (mut p, mut n) = (0, 0);
+    // Where the last `*` was, and where in `name` its match ends so far.
+    let mut star: Option<(usize, usize)> = None;
+    while n < name.len() {
+        match pat.get(p) {
+            Some(b'*') => {
+                star = Some((p, n));
+                p += 1;
+            }
+            Some(&c) if c == name[n] => {
+                p += 1;
+                n += 1;
+            }
+            _ => match star {
+                Some((sp, sn)) => {
+                    p = sp + 1;
+                    n = sn + 1;
+                    star = Some((sp, sn + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pat[p..].iter().all(|&b| b == b'*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(pattern: &str, path: &str) -> bool {
+        Pattern::new(pattern).unwrap().matches(path.as_bytes())
+    }
+
+    #[test]
+    fn root_matches_everything() {
+        for p in ["/", "/a", "/a/b/c", "/.hidden"] {
+            assert!(m("/", p), "{p}");
+        }
+    }
+
+    #[test]
+    fn literal_matches_itself_and_below() {
+        assert!(m("/usr", "/usr"));
+        assert!(m("/usr", "/usr/"));
+        assert!(m("/usr", "/usr/lib"));
+        assert!(m("/usr", "/usr/lib/x/y.so"));
+        assert!(m("/usr/lib", "/usr/lib/x"));
+        assert!(!m("/usr/lib", "/usr"));
+        assert!(!m("/usr", "/"));
+        assert!(!m("/usr", "/var/usr"));
+    }
+
+    #[test]
+    fn prefix_is_not_a_component() {
+        assert!(!m("/usr", "/usrx"));
+        assert!(!m("/usr", "/usr.d/x"));
+        assert!(!m("/usr/lib", "/usr/lib64"));
+        assert!(!m("/usrx", "/usr"));
+    }
+
+    #[test]
+    fn normalisation_of_the_pattern() {
+        assert!(m("//usr//lib/./", "/usr/lib/x"));
+        assert_eq!(Pattern::new("/usr/").unwrap().as_str(), "/usr");
+        assert_eq!(Pattern::new("/").unwrap().as_str(), "/");
+        assert!(Pattern::new("usr").is_err());
+        assert!(Pattern::new("/usr/../etc").is_err());
+    }
+
+    #[test]
+    fn star_within_a_component() {
+        assert!(m("/etc/sudoers*", "/etc/sudoers"));
+        assert!(m("/etc/sudoers*", "/etc/sudoers.d"));
+        assert!(m("/etc/sudoers*", "/etc/sudoers.d/README"));
+        assert!(!m("/etc/sudoers*", "/etc/sudo"));
+        assert!(m("/etc/ssh/*key*", "/etc/ssh/ssh_host_rsa_key"));
+        assert!(m("/etc/ssh/*key*", "/etc/ssh/ssh_host_rsa_key.pub"));
+        assert!(m("/etc/ssh/*key*", "/etc/ssh/key"));
+        assert!(!m("/etc/ssh/*key*", "/etc/ssh/sshd_config"));
+        assert!(!m("/etc/ssh/*key*", "/etc/ssh"));
+        assert!(m("/a/*", "/a/b"));
+        assert!(m("/a/*", "/a/b/c"));
+        assert!(!m("/a/*", "/a"));
+        assert!(m("/a/*.so", "/a/x.so"));
+        assert!(m("/a/*.so", "/a/.so"));
+        assert!(!m("/a/*.so", "/a/x.so.1"));
+        assert!(m("/a/*.so*", "/a/x.so.1"));
+    }
+
+    #[test]
+    fn star_does_not_cross_slashes() {
+        assert!(!m("/a*c", "/ab/c"));
+        assert!(!m("/a/*/d", "/a/b/c/d"));
+        assert!(m("/a/*/d", "/a/b/d/e"));
+    }
+
+    #[test]
+    fn star_backtracks() {
+        assert!(glob_match(b"*a*b", b"xaxxab"));
+        assert!(glob_match(b"a*a*a", b"aaa"));
+        assert!(!glob_match(b"a*a*a", b"aa"));
+        assert!(glob_match(b"**", b""));
+        assert!(glob_match(b"*", b""));
+        assert!(glob_match(b"x**y", b"xy"));
+        assert!(!glob_match(b"abc", b"ab"));
+        assert!(!glob_match(b"ab", b"abc"));
+    }
+
+    #[test]
+    fn double_star_at_the_start() {
+        assert!(m("/**/x", "/x"));
+        assert!(m("/**/x", "/a/b/x"));
+        assert!(m("/**/x", "/a/b/x/y"));
+        assert!(!m("/**/x", "/a/b/xy"));
+        assert!(!m("/**/x", "/"));
+    }
+
+    #[test]
+    fn double_star_in_the_middle() {
+        assert!(m("/a/**/b", "/a/b"));
+        assert!(m("/a/**/b", "/a/x/b"));
+        assert!(m("/a/**/b", "/a/x/y/b/z"));
+        assert!(!m("/a/**/b", "/a/x/y"));
+        assert!(!m("/a/**/b", "/b"));
+        assert!(m("/a/**/*.rs", "/a/src/main.rs"));
+        assert!(m("/a/**/**/b", "/a/b"));
+        assert!(m("/a/**/b/**/c", "/a/1/b/2/3/c"));
+        assert!(!m("/a/**/b/**/c", "/a/1/b/2/3/d"));
+    }
+
+    #[test]
+    fn double_star_at_the_end() {
+        assert!(m("/a/**", "/a"));
+        assert!(m("/a/**", "/a/b/c"));
+        assert!(!m("/a/**", "/ab"));
+        assert!(m("/**", "/"));
+        assert!(m("/**", "/anything"));
+    }
+
+    #[test]
+    fn odd_candidate_paths() {
+        assert!(m("/a/b", "/a//b"));
+        assert!(!m("/a", ""));
+        assert!(m("/", ""));
+    }
+
+    #[test]
+    fn many_double_stars_stay_fast() {
+        let deep = "/a".repeat(2000);
+        let p = Pattern::new("/**/a/**/a/**/a/**/a/**/a/**/b").unwrap();
+        let start = std::time::Instant::now();
+        assert!(!p.matches(deep.as_bytes()));
+        assert!(p.matches(format!("{deep}/b/c").as_bytes()));
+        assert!(start.elapsed() < std::time::Duration::from_secs(2));
+    }
+
+    #[test]
+    fn has_glob() {
+        assert!(!Pattern::new("/a/b").unwrap().has_glob());
+        assert!(Pattern::new("/a/*").unwrap().has_glob());
+        assert!(Pattern::new("/a/**").unwrap().has_glob());
+    }
+}

@@ -1,0 +1,617 @@
+//! `fdsup run`: start-up, the workers, the event loop, shutdown.
+//!
+//! Start-up follows DESIGN.md: the shim (our own binary, re-executed) sets
+//! `no_new_privs`, installs the deny and notify filters and reports the
+//! listener's *number*; we take the listener with `pidfd_getfd`, start the
+//! workers, and only then let the shim exec the program, so no mediated
+//! syscall can ever wait for a supervisor that is not listening yet.
+//!
+//! Threads: workers block in `SECCOMP_IOCTL_NOTIF_RECV` on the one listener
+//! (the kernel hands each notification to one of them); the main thread runs
+//! a mio loop over the first process's pidfd and a signalfd. Opens that wait
+//! for someone else (FIFOs) run on threads of their own, which the loop
+//! interrupts if their request dies meanwhile. When the first process exits,
+//! everything it left behind is killed (we are a child subreaper, so every
+//! sandboxed process is our descendant) and fdsup exits with its status.
+
+use std::ffi::OsString;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::CommandExt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+
+use crate::audit::Audit;
+use crate::handlers::{self, Blocking, Ctx, Reply, Scratch};
+use crate::notify::{InjectError, Listener, Notif, Pending};
+use crate::policy::{self, NetAccess, Policy};
+use crate::{doctor, filter, sys};
+use fdsup_shim::protocol::ShimMessage;
+
+/// How chatty fdsup is on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verbosity {
+    /// Fatal errors only.
+    Quiet,
+    /// Diagnostics.
+    Normal,
+    /// Also one line per denied request.
+    Verbose,
+}
+
+/// What `fdsup run` was asked.
+#[derive(Debug)]
+pub struct RunOptions {
+    /// `--policy`: a file, or `@name`; `@default` when absent.
+    pub policy: Option<String>,
+    /// `--log`.
+    pub log: Option<PathBuf>,
+    /// `-v` / `-q`.
+    pub verbosity: Verbosity,
+    /// The program and its arguments (`argv[0]` first).
+    pub command: Vec<OsString>,
+}
+
+/// Why `fdsup run` could not run the program, each with its exit status.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A bad policy.
+    #[error("{0}")]
+    Policy(#[from] policy::PolicyError),
+    /// A policy section this version does not enforce.
+    #[error("policy {origin}: the \"{section}\" section has {what}, which this version of fdsup does not enforce yet; remove them or use \"default\" only")]
+    Unenforced {
+        /// Where the policy came from.
+        origin: String,
+        /// `network` or `exec`.
+        section: &'static str,
+        /// What it has.
+        what: &'static str,
+    },
+    /// The kernel lacks something required.
+    #[error("{0}")]
+    Kernel(#[from] doctor::MissingFeature),
+    /// The program was not found (127).
+    #[error("{0}: command not found")]
+    NotFound(String),
+    /// The program was found but cannot be executed (126).
+    #[error("{0}: {1}")]
+    NotExecutable(String, io::Error),
+    /// The shim could not prepare the sandbox (125).
+    #[error("{stage}: {source}")]
+    Shim {
+        /// The step that failed.
+        stage: fdsup_shim::protocol::SetupStage,
+        /// Why.
+        source: io::Error,
+    },
+    /// Something in fdsup itself failed (125).
+    #[error("{what}: {source}")]
+    Setup {
+        /// What was being done.
+        what: &'static str,
+        /// Why it failed.
+        source: io::Error,
+    },
+}
+
+impl RunError {
+    /// The exit status SPEC.md gives this failure.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            RunError::NotFound(_) => 127,
+            RunError::NotExecutable(..) => 126,
+            _ => 125,
+        }
+    }
+}
+
+fn setup(what: &'static str) -> impl FnOnce(io::Error) -> RunError {
+    move |source| RunError::Setup { what, source }
+}
+
+fn errno_err(what: &'static str) -> impl FnOnce(nix::Error) -> RunError {
+    move |e| RunError::Setup {
+        what,
+        source: io::Error::from_raw_os_error(e as i32),
+    }
+}
+
+/// Refuses a policy with rules this version cannot enforce: never a silent
+/// ignore. A network section that only says `"default"` is enforced by the
+/// deny filter (deny: no socket but AF_UNIX; allow: nothing to filter).
+pub fn check_enforceable(p: &Policy, origin: &str) -> Result<(), RunError> {
+    let unenforced = |section, what| RunError::Unenforced {
+        origin: origin.to_owned(),
+        section,
+        what,
+    };
+    if !p.network.rules.is_empty() {
+        return Err(unenforced("network", "rules"));
+    }
+    if p.network.isolate {
+        return Err(unenforced("network", "\"isolate\": true"));
+    }
+    if !p.exec.rules.is_empty() {
+        return Err(unenforced("exec", "rules"));
+    }
+    if p.exec.default != policy::ExecAccess::Allow {
+        return Err(unenforced("exec", "\"default\": \"deny\""));
+    }
+    Ok(())
+}
+
+/// Finds the program as a shell would: a name with a `/` as is, else the
+/// first executable file of that name in `PATH`.
+pub fn find_program(name: &OsString) -> Result<PathBuf, RunError> {
+    use std::os::unix::fs::PermissionsExt;
+    let shown = name.to_string_lossy().into_owned();
+    let executable = |p: &Path| -> Result<(), io::Error> {
+        let md = std::fs::metadata(p)?;
+        if md.is_dir() {
+            return Err(io::Error::from_raw_os_error(libc::EACCES));
+        }
+        if md.permissions().mode() & 0o111 == 0 {
+            return Err(io::Error::from_raw_os_error(libc::EACCES));
+        }
+        Ok(())
+    };
+    if name.as_bytes().contains(&b'/') {
+        let p = PathBuf::from(name);
+        return match executable(&p) {
+            Ok(()) => Ok(p),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(RunError::NotFound(shown)),
+            Err(e) => Err(RunError::NotExecutable(shown, e)),
+        };
+    }
+    if name.is_empty() {
+        return Err(RunError::NotFound(shown));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    let mut denied = None;
+    for dir in std::env::split_paths(&path) {
+        let dir = if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir
+        };
+        let p = dir.join(name);
+        match executable(&p) {
+            Ok(()) => return Ok(p),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => {}
+            Err(e) => {
+                if denied.is_none() && p.exists() && !p.is_dir() {
+                    denied = Some(e);
+                }
+            }
+        }
+    }
+    match denied {
+        Some(e) => Err(RunError::NotExecutable(shown, e)),
+        None => Err(RunError::NotFound(shown)),
+    }
+}
+
+/// The signals fdsup forwards to the program.
+const FORWARDED: [Signal; 6] = [
+    Signal::SIGINT,
+    Signal::SIGTERM,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+];
+
+/// The signal that interrupts a thread blocked opening a FIFO.
+const WAKE_SIGNAL: i32 = libc::SIGURG;
+
+/// Threads blocked in an open that waits for someone else, by notification id.
+struct BlockedThread {
+    id: u64,
+    thread: libc::pthread_t,
+}
+
+// SAFETY-free: pthread_t is an integer handle on Linux.
+static BLOCKED: Mutex<Vec<BlockedThread>> = Mutex::new(Vec::new());
+
+/// Runs the program under the policy; returns fdsup's exit status.
+pub fn run(opts: RunOptions) -> Result<i32, RunError> {
+    let source = opts.policy.clone().unwrap_or_else(|| "@default".to_owned());
+    let vars = policy::Vars::from_env().map_err(setup("reading the environment for the policy"))?;
+    let pol = policy::load(&source, &vars)?;
+    check_enforceable(&pol, &source)?;
+    let features = doctor::probe();
+    doctor::require(&features)?;
+
+    let Some(program) = opts.command.first() else {
+        return Err(RunError::NotFound(String::new()));
+    };
+    let exe = find_program(program)?;
+
+    let filters = filter::build(&filter::FilterOptions {
+        deny_network: pol.network.default == NetAccess::Deny,
+    })
+    .map_err(|e| RunError::Setup {
+        what: "building the seccomp filters",
+        source: io::Error::other(e.to_string()),
+    })?;
+
+    let audit = Audit::new(
+        opts.log.as_deref(),
+        pol.log.denied,
+        pol.log.allowed,
+        opts.verbosity == Verbosity::Verbose,
+    )
+    .map_err(setup("opening the audit log"))?;
+    let ctx: &'static Ctx = Box::leak(Box::new(
+        Ctx::new(pol, audit).map_err(setup("preparing the policy"))?,
+    ));
+
+    nix::sys::prctl::set_child_subreaper(true).map_err(errno_err("becoming a child subreaper"))?;
+    let mut mask = SigSet::empty();
+    for s in FORWARDED {
+        mask.add(s);
+    }
+    mask.add(Signal::SIGCHLD);
+    mask.thread_block().map_err(errno_err("blocking signals"))?;
+    let sigfd = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
+        .map_err(errno_err("creating a signalfd"))?;
+    sys::install_wake_handler(WAKE_SIGNAL).map_err(setup("installing a signal handler"))?;
+
+    // The hand-off socket: our end close-on-exec, the shim's end inherited.
+    let (ours, theirs) = socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .map_err(errno_err("creating the hand-off socket"))?;
+    nix::fcntl::fcntl(
+        theirs.as_raw_fd(),
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+    )
+    .map_err(errno_err("preparing the hand-off socket"))?;
+    let mut cmd = Command::new("/proc/self/exe");
+    cmd.arg0("fdsup-shim")
+        .arg("__shim")
+        .arg(theirs.as_raw_fd().to_string())
+        .arg(&exe)
+        .args(&opts.command);
+    let child = cmd.spawn().map_err(setup("starting the shim"))?;
+    drop(theirs);
+    let child_pid = i32::try_from(child.id()).unwrap_or(i32::MAX);
+    let pidfd = sys::pidfd_open(child_pid, 0).map_err(setup("opening a pidfd for the program"))?;
+
+    let listener = match hand_off(&ours, &pidfd, &filters) {
+        Ok(l) => l,
+        Err(e) => {
+            let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
+            let _ = sys::waitid_pidfd(pidfd.as_fd(), false);
+            return Err(e);
+        }
+    };
+    let listener: &'static Listener = Box::leak(Box::new(listener));
+    if features.sync_wake_up {
+        // Best effort: only speed depends on it.
+        let _ = listener.set_sync_wake_up();
+    }
+    nix::sys::prctl::set_dumpable(false).map_err(errno_err("making fdsup non-dumpable"))?;
+
+    #[cfg(debug_assertions)]
+    handlers::test_hooks::init();
+    let workers = worker_count();
+    for i in 0..workers {
+        std::thread::Builder::new()
+            .name(format!("fdsup-worker-{i}"))
+            .spawn(move || worker(ctx, listener))
+            .map_err(setup("starting a worker thread"))?;
+    }
+
+    // Go: the shim execs the program.
+    sys::write_all(ours.as_fd(), b"G").map_err(setup("releasing the shim"))?;
+    let mut buf = [0u8; 64];
+    let n = loop {
+        match nix::unistd::read(ours.as_raw_fd(), &mut buf) {
+            Err(nix::Error::EINTR) => continue,
+            r => break r.unwrap_or(0),
+        }
+    };
+    if n > 0 {
+        let status = sys::waitid_pidfd(pidfd.as_fd(), false).ok().flatten();
+        return match ShimMessage::decode(&buf[..n]) {
+            Some(ShimMessage::ExecFailed { errno }) => {
+                let e = io::Error::from_raw_os_error(errno);
+                let shown = program.to_string_lossy().into_owned();
+                if errno == libc::ENOENT {
+                    Err(RunError::NotFound(shown))
+                } else {
+                    Err(RunError::NotExecutable(shown, e))
+                }
+            }
+            _ => Ok(exit_status(status.unwrap_or((125, 0)))),
+        };
+    }
+    drop(ours);
+
+    let status = event_loop(&pidfd, child_pid, &sigfd, listener)?;
+    kill_leftovers(ctx.sup_pid, listener);
+    Ok(exit_status(status))
+}
+
+/// Sends the filters, receives the listener's number, takes the listener.
+fn hand_off(
+    sock: &OwnedFd,
+    pidfd: &OwnedFd,
+    filters: &filter::Filters,
+) -> Result<Listener, RunError> {
+    let fail = |what| move |e| RunError::Setup { what, source: e };
+    sys::write_all(sock.as_fd(), &filter::to_bytes(&filters.deny))
+        .map_err(fail("sending the deny filter"))?;
+    sys::write_all(sock.as_fd(), &filter::to_bytes(&filters.notify))
+        .map_err(fail("sending the notify filter"))?;
+    let mut buf = [0u8; 64];
+    let n = loop {
+        match nix::unistd::read(sock.as_raw_fd(), &mut buf) {
+            Err(nix::Error::EINTR) => continue,
+            r => {
+                break r
+                    .map_err(|e| io::Error::from_raw_os_error(e as i32))
+                    .map_err(fail("reading from the shim"))?
+            }
+        }
+    };
+    match ShimMessage::decode(&buf[..n]) {
+        Some(ShimMessage::Listener { fd, .. }) => {
+            let l =
+                sys::pidfd_getfd(pidfd.as_fd(), fd).map_err(fail("taking the seccomp listener"))?;
+            Ok(Listener::new(l))
+        }
+        Some(ShimMessage::SetupFailed { errno, stage }) => Err(RunError::Shim {
+            stage,
+            source: io::Error::from_raw_os_error(errno),
+        }),
+        _ => Err(RunError::Setup {
+            what: "starting the shim",
+            source: io::Error::other("the shim exited before reporting its listener"),
+        }),
+    }
+}
+
+fn worker_count() -> usize {
+    if let Some(n) = std::env::var("FDSUP_WORKERS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        return n.clamp(1, 64);
+    }
+    std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 8)
+}
+
+/// One worker: receive, handle, answer, forever.
+fn worker(ctx: &'static Ctx, listener: &'static Listener) {
+    let mut sc = Scratch::new();
+    let mut n = Notif::default();
+    loop {
+        let pending = match listener.recv(&mut n) {
+            Ok(p) => p,
+            Err(e) => match e.raw_os_error() {
+                Some(libc::EINTR) => continue,
+                Some(libc::ENOENT) if !listener.hung_up() => continue,
+                _ => {
+                    // No task uses the filter any more: shutdown is coming.
+                    loop {
+                        std::thread::park();
+                    }
+                }
+            },
+        };
+        let reply = catch_unwind(AssertUnwindSafe(|| {
+            handlers::handle(ctx, listener, &n, &mut sc)
+        }));
+        match reply {
+            Ok(reply) => finish(pending, reply),
+            Err(_) => pending.deny(libc::EACCES),
+        }
+    }
+}
+
+/// Answers a notification with what its handler decided.
+fn finish(pending: Pending<'static>, reply: Reply) {
+    match reply {
+        Reply::Errno(e) => pending.deny(e),
+        Reply::Value(v) => pending.return_value(v),
+        Reply::Fd { fd, cloexec } => inject(pending, &fd, cloexec),
+        // Answering a notification that is gone is a no-op the kernel reports
+        // with ENOENT; it is done anyway so that no path skips the answer.
+        Reply::Gone => pending.deny(libc::EACCES),
+        Reply::Blocking(b) => {
+            let spawned = std::thread::Builder::new()
+                .name("fdsup-fifo".to_owned())
+                .spawn(move || blocking_open(pending, b));
+            if let Err(e) = spawned {
+                eprintln!("fdsup: starting a thread for a blocking open: {e}");
+            }
+        }
+    }
+}
+
+fn inject(pending: Pending<'static>, fd: &OwnedFd, cloexec: bool) {
+    match pending.inject_and_send(fd.as_fd(), cloexec) {
+        Ok(_) | Err(InjectError::Gone) => {}
+        Err(InjectError::Failed(p, e)) => p.deny(e.raw_os_error().unwrap_or(libc::EIO)),
+    }
+}
+
+/// Opens a FIFO (waiting for its other end) on a thread of its own; the event
+/// loop interrupts the wait if the request dies meanwhile.
+fn blocking_open(pending: Pending<'static>, b: Blocking) {
+    let me = sys::pthread_self();
+    if let Ok(mut list) = BLOCKED.lock() {
+        list.push(BlockedThread {
+            id: pending.id(),
+            thread: me,
+        });
+    }
+    let result = loop {
+        match crate::fs::reopen(b.fd.as_fd(), b.flags) {
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => {
+                if !pending.is_valid() {
+                    break Err(e);
+                }
+            }
+            r => break r,
+        }
+    };
+    if let Ok(mut list) = BLOCKED.lock() {
+        list.retain(|t| t.thread != me);
+    }
+    match result {
+        Ok(fd) => inject(pending, &fd, b.cloexec),
+        Err(e) => pending.deny(e.raw_os_error().unwrap_or(libc::EIO)),
+    }
+}
+
+/// Interrupts blocked opens whose requests are gone.
+fn wake_dead_waiters(listener: &Listener) -> bool {
+    let Ok(list) = BLOCKED.lock() else {
+        return false;
+    };
+    for t in list.iter() {
+        if !listener.id_valid(t.id) {
+            let _ = sys::pthread_kill(t.thread, WAKE_SIGNAL);
+        }
+    }
+    !list.is_empty()
+}
+
+const PIDFD: Token = Token(0);
+const SIGNALS: Token = Token(1);
+
+/// Waits for the first process to exit, forwarding signals and reaping
+/// orphans meanwhile. Returns its (exit code, signal).
+fn event_loop(
+    pidfd: &OwnedFd,
+    first: i32,
+    sigfd: &SignalFd,
+    listener: &Listener,
+) -> Result<(i32, i32), RunError> {
+    let mut poll = Poll::new().map_err(setup("creating the event loop"))?;
+    let pid_raw = pidfd.as_raw_fd();
+    let sig_raw = sigfd.as_raw_fd();
+    poll.registry()
+        .register(&mut SourceFd(&pid_raw), PIDFD, Interest::READABLE)
+        .map_err(setup("watching the program"))?;
+    poll.registry()
+        .register(&mut SourceFd(&sig_raw), SIGNALS, Interest::READABLE)
+        .map_err(setup("watching signals"))?;
+    let mut events = Events::with_capacity(8);
+    let mut first_status: Option<(i32, i32)> = None;
+    let mut blocked = false;
+    loop {
+        let timeout = blocked.then_some(Duration::from_millis(50));
+        if let Err(e) = poll.poll(&mut events, timeout) {
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(RunError::Setup {
+                    what: "waiting for events",
+                    source: e,
+                });
+            }
+        }
+        for ev in events.iter() {
+            if ev.token() == SIGNALS {
+                while let Ok(Some(info)) = sigfd.read_signal() {
+                    let signo = i32::try_from(info.ssi_signo).unwrap_or(0);
+                    if signo == libc::SIGCHLD {
+                        reap_orphans(first, &mut first_status);
+                        continue;
+                    }
+                    // A signal the terminal sent to its foreground process
+                    // group reached the program itself already.
+                    let from_tty = info.ssi_code == libc::SI_KERNEL;
+                    let same_group = sys::getpgid(first).is_ok_and(|g| g == sys::getpgrp());
+                    if !(from_tty && same_group) {
+                        let _ = sys::pidfd_send_signal(pidfd.as_fd(), signo);
+                    }
+                }
+            }
+        }
+        if first_status.is_none() {
+            if let Ok(Some(st)) = sys::waitid_pidfd(pidfd.as_fd(), true) {
+                first_status = Some(st);
+            }
+        }
+        if let Some(st) = first_status {
+            return Ok(st);
+        }
+        blocked = wake_dead_waiters(listener);
+    }
+}
+
+/// Reaps every child that has exited (orphans re-parented to us included).
+fn reap_orphans(first: i32, first_status: &mut Option<(i32, i32)>) {
+    while let Ok(Some((pid, status))) = sys::reap_any() {
+        if pid == first {
+            *first_status = Some(decode_wait_status(status));
+        }
+    }
+}
+
+fn decode_wait_status(status: i32) -> (i32, i32) {
+    if libc::WIFSIGNALED(status) {
+        (0, libc::WTERMSIG(status))
+    } else {
+        (libc::WEXITSTATUS(status), 0)
+    }
+}
+
+/// Kills everything the program left in the sandbox and reaps it, until no
+/// task uses the filter any more.
+fn kill_leftovers(sup: i32, listener: &Listener) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = crate::task::descendants(sup);
+        for &p in &left {
+            let _ = sys::kill(p, libc::SIGKILL);
+        }
+        let mut none_left = false;
+        loop {
+            match sys::reap_any() {
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(_) => {
+                    none_left = true;
+                    break;
+                }
+            }
+        }
+        if left.is_empty() && (none_left || listener.hung_up()) {
+            return;
+        }
+        if Instant::now() > deadline {
+            eprintln!("fdsup: processes of the sandbox would not die: {left:?}");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+fn exit_status((code, sig): (i32, i32)) -> i32 {
+    if sig != 0 {
+        128 + sig
+    } else {
+        code
+    }
+}

@@ -1,0 +1,530 @@
+//! Every raw system call of the supervisor, and the kernel ABI it needs that
+//! `libc` lacks.
+//!
+//! This is the only module of the `fdsup` crate allowed `unsafe`; past it,
+//! descriptors are `OwnedFd`/`BorrowedFd` and memory is slices. Each wrapper
+//! starts with the syscall it makes. Constants are defined once, with the
+//! header they come from, and pinned by the tests at the bottom.
+#![allow(unsafe_code)]
+
+use std::ffi::CStr;
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+// ---- linux/seccomp.h -------------------------------------------------------
+
+/// `SECCOMP_IOCTL_NOTIF_RECV` = `_IOWR('!', 0, struct seccomp_notif)`.
+pub const SECCOMP_IOCTL_NOTIF_RECV: u64 = 0xc050_2100;
+/// `SECCOMP_IOCTL_NOTIF_SEND` = `_IOWR('!', 1, struct seccomp_notif_resp)`.
+pub const SECCOMP_IOCTL_NOTIF_SEND: u64 = 0xc018_2101;
+/// `SECCOMP_IOCTL_NOTIF_ID_VALID` = `_IOW('!', 2, __u64)`.
+pub const SECCOMP_IOCTL_NOTIF_ID_VALID: u64 = 0x4008_2102;
+/// `SECCOMP_IOCTL_NOTIF_ADDFD` = `_IOW('!', 3, struct seccomp_notif_addfd)`.
+pub const SECCOMP_IOCTL_NOTIF_ADDFD: u64 = 0x4018_2103;
+/// `SECCOMP_IOCTL_NOTIF_SET_FLAGS` = `_IOW('!', 4, __u64)`.
+pub const SECCOMP_IOCTL_NOTIF_SET_FLAGS: u64 = 0x4008_2104;
+/// `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP` (Linux 6.6).
+pub const SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP: u64 = 1;
+/// `SECCOMP_ADDFD_FLAG_SETFD`: install at `newfd`.
+pub const SECCOMP_ADDFD_FLAG_SETFD: u32 = 1 << 0;
+/// `SECCOMP_ADDFD_FLAG_SEND`: install and answer in one step (Linux 5.14).
+pub const SECCOMP_ADDFD_FLAG_SEND: u32 = 1 << 1;
+
+// ---- linux/pidfd.h, linux/openat2.h, linux/stat.h ---------------------------
+
+/// `PIDFD_THREAD` (= `O_EXCL`, Linux 6.9): a pidfd for a thread, not a process.
+pub const PIDFD_THREAD: u32 = 0o200;
+/// `RESOLVE_NO_XDEV`.
+pub const RESOLVE_NO_XDEV: u64 = 0x01;
+/// `RESOLVE_NO_MAGICLINKS`.
+pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+/// `RESOLVE_NO_SYMLINKS`.
+pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+/// `RESOLVE_BENEATH`.
+pub const RESOLVE_BENEATH: u64 = 0x08;
+/// `RESOLVE_IN_ROOT`.
+pub const RESOLVE_IN_ROOT: u64 = 0x10;
+/// `RESOLVE_CACHED`.
+pub const RESOLVE_CACHED: u64 = 0x20;
+/// `OPEN_HOW_SIZE_VER0`: the first published size of `struct open_how`.
+pub const OPEN_HOW_SIZE_VER0: usize = 24;
+
+/// `struct seccomp_data`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SeccompData {
+    pub nr: i32,
+    pub arch: u32,
+    pub instruction_pointer: u64,
+    pub args: [u64; 6],
+}
+
+/// `struct seccomp_notif`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SeccompNotif {
+    pub id: u64,
+    pub pid: u32,
+    pub flags: u32,
+    pub data: SeccompData,
+}
+
+/// `struct seccomp_notif_resp`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SeccompNotifResp {
+    pub id: u64,
+    pub val: i64,
+    pub error: i32,
+    pub flags: u32,
+}
+
+/// `struct seccomp_notif_addfd`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SeccompNotifAddfd {
+    pub id: u64,
+    pub flags: u32,
+    pub srcfd: u32,
+    pub newfd: u32,
+    pub newfd_flags: u32,
+}
+
+/// `struct open_how` (linux/openat2.h).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpenHow {
+    pub flags: u64,
+    pub mode: u64,
+    pub resolve: u64,
+}
+
+fn cvt(r: libc::c_long) -> io::Result<libc::c_long> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+fn cvt_int(r: libc::c_int) -> io::Result<libc::c_int> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+/// Wraps a descriptor number the kernel just returned to us.
+fn owned(fd: libc::c_long) -> io::Result<OwnedFd> {
+    let fd = RawFd::try_from(fd).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
+    // SAFETY: `fd` was just returned by a successful syscall that creates a
+    // new descriptor in our table; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+// ---- seccomp listener ioctls -------------------------------------------------
+
+/// `ioctl(SECCOMP_IOCTL_NOTIF_RECV)`: blocks until a notification arrives.
+pub fn notif_recv(listener: BorrowedFd<'_>, buf: &mut SeccompNotif) -> io::Result<()> {
+    *buf = SeccompNotif::default();
+    // SAFETY: `buf` is a valid, writable `struct seccomp_notif` of the size the
+    // ioctl number encodes; the listener is a live descriptor.
+    let r = unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            SECCOMP_IOCTL_NOTIF_RECV as _,
+            buf as *mut SeccompNotif,
+        )
+    };
+    cvt_int(r).map(drop)
+}
+
+/// `ioctl(SECCOMP_IOCTL_NOTIF_SEND)`: answers a notification.
+pub fn notif_send(listener: BorrowedFd<'_>, resp: &SeccompNotifResp) -> io::Result<()> {
+    let mut r = *resp;
+    // SAFETY: `r` is a valid `struct seccomp_notif_resp`; the kernel reads it.
+    let rc = unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            SECCOMP_IOCTL_NOTIF_SEND as _,
+            &mut r as *mut _,
+        )
+    };
+    cvt_int(rc).map(drop)
+}
+
+/// `ioctl(SECCOMP_IOCTL_NOTIF_ID_VALID)`: is the notification still pending
+/// (and so its task alive and its pid not reused)?
+pub fn notif_id_valid(listener: BorrowedFd<'_>, id: u64) -> io::Result<()> {
+    let mut id = id;
+    // SAFETY: the ioctl reads one u64 from the pointer, which is valid.
+    let r = unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            SECCOMP_IOCTL_NOTIF_ID_VALID as _,
+            &mut id as *mut u64,
+        )
+    };
+    cvt_int(r).map(drop)
+}
+
+/// `ioctl(SECCOMP_IOCTL_NOTIF_ADDFD)`: installs `addfd.srcfd` in the task;
+/// returns the number it got there.
+pub fn notif_addfd(listener: BorrowedFd<'_>, addfd: &SeccompNotifAddfd) -> io::Result<i32> {
+    let mut a = *addfd;
+    // SAFETY: `a` is a valid `struct seccomp_notif_addfd`; the kernel reads it.
+    let r = unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            SECCOMP_IOCTL_NOTIF_ADDFD as _,
+            &mut a as *mut _,
+        )
+    };
+    cvt_int(r)
+}
+
+/// `ioctl(SECCOMP_IOCTL_NOTIF_SET_FLAGS)`.
+pub fn notif_set_flags(listener: BorrowedFd<'_>, flags: u64) -> io::Result<()> {
+    // SAFETY: this ioctl takes its argument by value.
+    let r = unsafe {
+        libc::ioctl(
+            listener.as_raw_fd(),
+            SECCOMP_IOCTL_NOTIF_SET_FLAGS as _,
+            flags,
+        )
+    };
+    cvt_int(r).map(drop)
+}
+
+/// `poll(listener, 0)`: true when no task uses the filter any more (POLLHUP).
+pub fn listener_hung_up(listener: BorrowedFd<'_>) -> bool {
+    let mut p = libc::pollfd {
+        fd: listener.as_raw_fd(),
+        events: 0,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, count 1.
+    let r = unsafe { libc::poll(&mut p, 1, 0) };
+    r > 0 && p.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
+}
+
+// ---- pidfds ------------------------------------------------------------------
+
+/// `pidfd_open(pid, flags)`.
+pub fn pidfd_open(pid: i32, flags: u32) -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall with integer arguments.
+    let r = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, flags) };
+    owned(cvt(r)?)
+}
+
+/// `pidfd_getfd(pidfd, targetfd, 0)`: a duplicate of another task's descriptor.
+pub fn pidfd_getfd(pidfd: BorrowedFd<'_>, targetfd: i32) -> io::Result<OwnedFd> {
+    // SAFETY: plain syscall with integer arguments.
+    let r = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), targetfd, 0) };
+    owned(cvt(r)?)
+}
+
+/// `pidfd_send_signal(pidfd, sig, NULL, 0)`.
+pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: i32) -> io::Result<()> {
+    // SAFETY: a NULL siginfo is allowed; the other arguments are integers.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            sig,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    cvt(r).map(drop)
+}
+
+/// `waitid(P_PIDFD, pidfd, WEXITED)`: the exit status as `Ok((code, signal))`
+/// where exactly one is meaningful (`signal` is 0 for a normal exit).
+pub fn waitid_pidfd(pidfd: BorrowedFd<'_>, nohang: bool) -> io::Result<Option<(i32, i32)>> {
+    // SAFETY: siginfo_t is plain data; all-zero is a valid value.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let flags = libc::WEXITED | if nohang { libc::WNOHANG } else { 0 };
+    let idtype = 3; // P_PIDFD (linux/wait.h)
+                    // SAFETY: `info` is valid for writes; the rusage pointer may be NULL.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_waitid,
+            idtype,
+            pidfd.as_raw_fd(),
+            &mut info as *mut libc::siginfo_t,
+            flags,
+            std::ptr::null::<libc::rusage>(),
+        )
+    };
+    cvt(r)?;
+    // SAFETY: after a successful waitid the kernel filled si_pid/si_status.
+    let (pid, status) = unsafe { (info.si_pid(), info.si_status()) };
+    if pid == 0 {
+        return Ok(None);
+    }
+    if info.si_code == libc::CLD_EXITED {
+        Ok(Some((status, 0)))
+    } else {
+        Ok(Some((0, status)))
+    }
+}
+
+/// `waitpid(-1, WNOHANG)`: reaps one child; `Ok(None)` when none is ready,
+/// `Err(ECHILD)` when there are none at all.
+pub fn reap_any() -> io::Result<Option<(i32, i32)>> {
+    let mut status = 0;
+    // SAFETY: `status` is a valid out-pointer.
+    let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+    match pid {
+        p if p < 0 => Err(io::Error::last_os_error()),
+        0 => Ok(None),
+        p => Ok(Some((p, status))),
+    }
+}
+
+// ---- memory of another task ----------------------------------------------------
+
+/// `process_vm_readv(pid, [buf], [addr..addr+len])`: bytes read.
+pub fn read_remote(pid: i32, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
+    let local = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: addr as usize as *mut libc::c_void,
+        iov_len: buf.len(),
+    };
+    // SAFETY: `local` describes our own writable buffer; the remote iovec is
+    // only interpreted in the other process, where the kernel checks it.
+    let r = unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) };
+    let n = cvt(r as libc::c_long)?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
+// ---- files ---------------------------------------------------------------------
+
+/// `openat2(dirfd, path, how, sizeof how)`.
+pub fn openat2(dirfd: RawFd, path: &CStr, how: &OpenHow) -> io::Result<OwnedFd> {
+    // SAFETY: `path` is NUL-terminated, `how` a valid open_how of the size given.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dirfd,
+            path.as_ptr(),
+            how as *const OpenHow,
+            std::mem::size_of::<OpenHow>(),
+        )
+    };
+    owned(cvt(r)?)
+}
+
+/// `openat(dirfd, path, flags, mode)`.
+pub fn openat(dirfd: RawFd, path: &CStr, flags: i32, mode: u32) -> io::Result<OwnedFd> {
+    // SAFETY: `path` is NUL-terminated; the rest are integers.
+    let r = unsafe { libc::openat(dirfd, path.as_ptr(), flags, mode) };
+    owned(libc::c_long::from(cvt_int(r)?))
+}
+
+/// `readlinkat(dirfd, path, buf)`: bytes written (not NUL-terminated).
+/// A result that fills `buf` is reported as ENAMETOOLONG.
+pub fn readlinkat(dirfd: RawFd, path: &CStr, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is writable for its length, `path` NUL-terminated.
+    let r = unsafe { libc::readlinkat(dirfd, path.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    let n = usize::try_from(cvt(r as libc::c_long)?).unwrap_or(0);
+    if n >= buf.len() {
+        return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));
+    }
+    Ok(n)
+}
+
+/// `fstat(fd)`: the file mode bits (`st_mode`).
+pub fn fstat_mode(fd: BorrowedFd<'_>) -> io::Result<u32> {
+    // SAFETY: stat is plain data; all-zero is valid.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid out-pointer.
+    cvt_int(unsafe { libc::fstat(fd.as_raw_fd(), &mut st) })?;
+    Ok(st.st_mode)
+}
+
+/// `statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID)`: the mount id of an fd.
+pub fn mount_id(fd: BorrowedFd<'_>) -> io::Result<u64> {
+    // SAFETY: statx is plain data; all-zero is valid.
+    let mut stx: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: the path is a static NUL-terminated string, `stx` a valid out-pointer.
+    let r = unsafe {
+        libc::statx(
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH,
+            libc::STATX_MNT_ID,
+            &mut stx,
+        )
+    };
+    cvt_int(r)?;
+    Ok(stx.stx_mnt_id)
+}
+
+/// `fcntl(fd, F_GETFL)`.
+pub fn get_status_flags(fd: BorrowedFd<'_>) -> io::Result<i32> {
+    // SAFETY: F_GETFL takes no pointer.
+    cvt_int(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) })
+}
+
+/// `fcntl(fd, F_SETFL, flags)`.
+pub fn set_status_flags(fd: BorrowedFd<'_>, flags: i32) -> io::Result<()> {
+    // SAFETY: F_SETFL takes an integer.
+    cvt_int(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags) }).map(drop)
+}
+
+/// `write(fd, buf)` once; short writes are returned as is.
+pub fn write(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is readable for its length.
+    let r = unsafe { libc::write(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len()) };
+    Ok(usize::try_from(cvt(r as libc::c_long)?).unwrap_or(0))
+}
+
+/// Writes all of `buf`, retrying on EINTR and short writes.
+pub fn write_all(fd: BorrowedFd<'_>, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        match write(fd, buf) {
+            Ok(0) => return Err(io::Error::from_raw_os_error(libc::EIO)),
+            Ok(n) => buf = &buf[n..],
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// `memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING)`.
+pub fn memfd_sealable(name: &CStr) -> io::Result<OwnedFd> {
+    // SAFETY: `name` is NUL-terminated.
+    let r =
+        unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
+    owned(libc::c_long::from(cvt_int(r)?))
+}
+
+/// `fcntl(fd, F_ADD_SEALS, seals)`.
+pub fn add_seals(fd: BorrowedFd<'_>, seals: i32) -> io::Result<()> {
+    // SAFETY: F_ADD_SEALS takes an integer.
+    cvt_int(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals) }).map(drop)
+}
+
+// ---- threads and signals ---------------------------------------------------------
+
+/// `gettid()`.
+pub fn gettid() -> i32 {
+    // SAFETY: no arguments, cannot fail.
+    unsafe { libc::gettid() }
+}
+
+/// The calling thread's pthread handle.
+pub fn pthread_self() -> libc::pthread_t {
+    // SAFETY: no arguments, cannot fail.
+    unsafe { libc::pthread_self() }
+}
+
+/// `pthread_kill(thread, sig)`: interrupts a blocking syscall of `thread` when
+/// `sig` has a handler installed without `SA_RESTART`.
+pub fn pthread_kill(thread: libc::pthread_t, sig: i32) -> io::Result<()> {
+    // SAFETY: the caller guarantees `thread` is alive (it deregisters itself
+    // under a lock before it exits).
+    let r = unsafe { libc::pthread_kill(thread, sig) };
+    if r != 0 {
+        return Err(io::Error::from_raw_os_error(r));
+    }
+    Ok(())
+}
+
+extern "C" fn wake_handler(_: libc::c_int) {}
+
+/// Installs an empty handler for `sig` without `SA_RESTART`, so that
+/// `pthread_kill(t, sig)` makes a blocking syscall in `t` fail with EINTR.
+pub fn install_wake_handler(sig: i32) -> io::Result<()> {
+    // SAFETY: sigaction is plain data; zeroed is a valid starting value.
+    let mut sa: libc::sigaction = unsafe { std::mem::zeroed() };
+    sa.sa_sigaction = wake_handler as extern "C" fn(libc::c_int) as usize;
+    sa.sa_flags = 0;
+    // SAFETY: `sa.sa_mask` is a valid sigset to initialise.
+    unsafe { libc::sigemptyset(&mut sa.sa_mask) };
+    // SAFETY: `sa` is fully initialised; the handler is async-signal-safe (empty).
+    cvt_int(unsafe { libc::sigaction(sig, &sa, std::ptr::null_mut()) }).map(drop)
+}
+
+/// `getpgid(pid)`.
+pub fn getpgid(pid: i32) -> io::Result<i32> {
+    // SAFETY: integer argument.
+    cvt_int(unsafe { libc::getpgid(pid) })
+}
+
+/// `getpgrp()`.
+pub fn getpgrp() -> i32 {
+    // SAFETY: no arguments, cannot fail.
+    unsafe { libc::getpgrp() }
+}
+
+/// `kill(pid, sig)`.
+pub fn kill(pid: i32, sig: i32) -> io::Result<()> {
+    // SAFETY: integer arguments.
+    cvt_int(unsafe { libc::kill(pid, sig) }).map(drop)
+}
+
+/// `strerror`-like name for an errno value, as the audit log writes it.
+pub fn errno_name(e: i32) -> &'static str {
+    match e {
+        libc::EACCES => "EACCES",
+        libc::ENOENT => "ENOENT",
+        libc::EPERM => "EPERM",
+        libc::EROFS => "EROFS",
+        libc::ELOOP => "ELOOP",
+        libc::EEXIST => "EEXIST",
+        libc::ENOTDIR => "ENOTDIR",
+        libc::EISDIR => "EISDIR",
+        libc::EXDEV => "EXDEV",
+        libc::EAGAIN => "EAGAIN",
+        libc::EINVAL => "EINVAL",
+        libc::EFAULT => "EFAULT",
+        libc::ENAMETOOLONG => "ENAMETOOLONG",
+        libc::EMFILE => "EMFILE",
+        libc::ENXIO => "ENXIO",
+        libc::E2BIG => "E2BIG",
+        libc::EIO => "EIO",
+        libc::EINTR => "EINTR",
+        _ => "EOTHER",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn struct_sizes_match_the_kernel() {
+        assert_eq!(std::mem::size_of::<SeccompData>(), 64);
+        assert_eq!(std::mem::size_of::<SeccompNotif>(), 80);
+        assert_eq!(std::mem::size_of::<SeccompNotifResp>(), 24);
+        assert_eq!(std::mem::size_of::<SeccompNotifAddfd>(), 24);
+        assert_eq!(std::mem::size_of::<OpenHow>(), OPEN_HOW_SIZE_VER0);
+    }
+
+    /// The ioctl numbers follow `_IOC(dir, '!', nr, size)`.
+    #[test]
+    fn ioctl_numbers_are_encoded_as_the_header_says() {
+        fn ioc(dir: u64, nr: u64, size: usize) -> u64 {
+            (dir << 30) | ((size as u64) << 16) | (u64::from(b'!') << 8) | nr
+        }
+        let (w, rw) = (1, 3);
+        assert_eq!(SECCOMP_IOCTL_NOTIF_RECV, ioc(rw, 0, 80));
+        assert_eq!(SECCOMP_IOCTL_NOTIF_SEND, ioc(rw, 1, 24));
+        assert_eq!(SECCOMP_IOCTL_NOTIF_ID_VALID, ioc(w, 2, 8));
+        assert_eq!(SECCOMP_IOCTL_NOTIF_ADDFD, ioc(w, 3, 24));
+        assert_eq!(SECCOMP_IOCTL_NOTIF_SET_FLAGS, ioc(w, 4, 8));
+    }
+
+    #[test]
+    fn pidfd_thread_is_o_excl() {
+        assert_eq!(PIDFD_THREAD, libc::O_EXCL as u32);
+    }
+}

@@ -1,0 +1,330 @@
+//! The task that made a request: its memory, its descriptors, its `/proc` entry.
+//!
+//! A notification names its task by thread id. A number can be reused once the
+//! task is gone, so nothing learnt through the number is trusted until the
+//! notification is checked with `ID_VALID` *after* the last access by number
+//! (the caller's job: see `handlers::open`). The pidfd is opened only when a
+//! request names one of the program's descriptors (`pidfd_getfd`), and once it
+//! is open and checked it pins the task; opens by absolute path never need it,
+//! which keeps that path at one `process_vm_readv` and one `ID_VALID`.
+
+use std::ffi::CStr;
+use std::io::{self, Write as _};
+use std::os::fd::{AsFd, OwnedFd};
+
+use crate::sys;
+
+/// A descriptor number in the program's table: never to be used as ours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RemoteFd(i32);
+
+impl RemoteFd {
+    /// From the (int) syscall argument; `None` for negative values.
+    pub fn from_arg(arg: u64) -> Option<Self> {
+        let v = arg as u32 as i32;
+        (v >= 0).then_some(Self(v))
+    }
+
+    /// The number.
+    pub fn get(self) -> i32 {
+        self.0
+    }
+
+    /// The number as the ADDFD ABI wants it.
+    pub fn as_u32(self) -> u32 {
+        self.0.unsigned_abs()
+    }
+}
+
+/// A small stack buffer for `/proc/<n>/...` paths.
+pub struct ProcPath {
+    buf: [u8; 96],
+}
+
+impl ProcPath {
+    /// `/proc/<pid><suffix>` (suffix starts with `/`, or is empty).
+    pub fn new(pid: i32, suffix: &str) -> Self {
+        Self::with_prefix("/proc/", pid, suffix)
+    }
+
+    /// `<prefix><n><suffix>`.
+    pub fn with_prefix(prefix: &str, n: i32, suffix: &str) -> Self {
+        let mut buf = [0u8; 96];
+        let mut w = &mut buf[..95];
+        // Cannot fail: the longest use is well under 95 bytes.
+        let _ = write!(w, "{prefix}{n}{suffix}");
+        Self { buf }
+    }
+
+    /// As a C string.
+    pub fn as_cstr(&self) -> &CStr {
+        CStr::from_bytes_until_nul(&self.buf).unwrap_or(c"/")
+    }
+}
+
+/// The task behind one notification.
+#[derive(Debug)]
+pub struct Task {
+    tid: i32,
+    pidfd: Option<OwnedFd>,
+}
+
+/// Why reading the program's memory failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadError {
+    /// The program passed a bad pointer: it gets `EFAULT`, as natively.
+    Fault,
+    /// No NUL within the limit: `ENAMETOOLONG`.
+    TooLong,
+    /// The task is gone or cannot be read.
+    Gone,
+}
+
+impl Task {
+    /// The task with thread id `tid` (from `seccomp_notif.pid`).
+    pub fn new(tid: u32) -> Self {
+        Self {
+            tid: i32::try_from(tid).unwrap_or(i32::MAX),
+            pidfd: None,
+        }
+    }
+
+    /// Its thread id.
+    pub fn tid(&self) -> i32 {
+        self.tid
+    }
+
+    /// Reads exactly `buf.len()` bytes at `addr`.
+    pub fn read_exact(&self, addr: u64, buf: &mut [u8]) -> Result<(), ReadError> {
+        match sys::read_remote(self.tid, addr, buf) {
+            Ok(n) if n == buf.len() => Ok(()),
+            Ok(_) => Err(ReadError::Fault),
+            Err(e) if e.raw_os_error() == Some(libc::EFAULT) => Err(ReadError::Fault),
+            Err(_) => Err(ReadError::Gone),
+        }
+    }
+
+    /// Reads a NUL-terminated string at `addr` into `buf`, never asking for a
+    /// page it does not need (a path at the end of a mapping must not fail
+    /// because the next page is unmapped). Returns its length without the NUL.
+    pub fn read_cstr(&self, addr: u64, buf: &mut [u8]) -> Result<usize, ReadError> {
+        const PAGE: u64 = 4096;
+        let max = buf.len();
+        let mut got = 0usize;
+        while got < max {
+            let a = addr.wrapping_add(got as u64);
+            let mut chunk = usize::try_from(PAGE - (a & (PAGE - 1))).unwrap_or(4096);
+            if got == 0 {
+                chunk = chunk.min(256);
+            }
+            chunk = chunk.min(max - got);
+            let n = match sys::read_remote(self.tid, a, &mut buf[got..got + chunk]) {
+                Ok(0) => return Err(ReadError::Fault),
+                Ok(n) => n,
+                Err(e) if e.raw_os_error() == Some(libc::EFAULT) => return Err(ReadError::Fault),
+                Err(_) => return Err(ReadError::Gone),
+            };
+            if let Some(z) = buf[got..got + n].iter().position(|&b| b == 0) {
+                return Ok(got + z);
+            }
+            got += n;
+        }
+        Err(ReadError::TooLong)
+    }
+
+    /// A pidfd for the task (a thread pidfd where the kernel has
+    /// `PIDFD_THREAD`, else one for its thread group). The caller must check
+    /// `ID_VALID` after this before trusting it.
+    pub fn pidfd(&mut self) -> io::Result<&OwnedFd> {
+        if self.pidfd.is_none() {
+            let fd = match sys::pidfd_open(self.tid, sys::PIDFD_THREAD) {
+                Ok(fd) => fd,
+                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                    sys::pidfd_open(self.tgid()?, 0)?
+                }
+                Err(e) => return Err(e),
+            };
+            self.pidfd = Some(fd);
+        }
+        self.pidfd
+            .as_ref()
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::ESRCH))
+    }
+
+    /// A duplicate of the program's descriptor `fd` (`pidfd_getfd`): the same
+    /// open file description.
+    pub fn get_fd(&mut self, fd: RemoteFd) -> io::Result<OwnedFd> {
+        let pidfd = self.pidfd()?;
+        sys::pidfd_getfd(pidfd.as_fd(), fd.get())
+    }
+
+    /// Reads the task's working directory path (`/proc/<tid>/cwd`) into `out`.
+    pub fn cwd_path(&self, out: &mut Vec<u8>) -> io::Result<()> {
+        read_link(ProcPath::new(self.tid, "/cwd").as_cstr(), out)
+    }
+
+    /// Opens the task's working directory (`O_PATH`).
+    pub fn open_cwd(&self) -> io::Result<OwnedFd> {
+        sys::openat(
+            libc::AT_FDCWD,
+            ProcPath::new(self.tid, "/cwd").as_cstr(),
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            0,
+        )
+    }
+
+    /// The thread-group id (process id) of the task, from `/proc/<tid>/status`.
+    pub fn tgid(&self) -> io::Result<i32> {
+        let status = std::fs::read(format!("/proc/{}/status", self.tid))?;
+        field_after(&status, b"Tgid:").ok_or_else(|| io::Error::from_raw_os_error(libc::ESRCH))
+    }
+}
+
+/// `readlink(path)` into `out` (cleared first), without allocating when `out`
+/// has room for `PATH_MAX` bytes.
+pub fn read_link(path: &CStr, out: &mut Vec<u8>) -> io::Result<()> {
+    out.clear();
+    out.resize(libc::PATH_MAX as usize + 1, 0);
+    match sys::readlinkat(libc::AT_FDCWD, path, out) {
+        Ok(n) => {
+            out.truncate(n);
+            Ok(())
+        }
+        Err(e) => {
+            out.clear();
+            Err(e)
+        }
+    }
+}
+
+/// The path of one of our own descriptors, as the kernel spells it
+/// (`readlink /proc/self/fd/N`).
+pub fn fd_path(fd: std::os::fd::BorrowedFd<'_>, out: &mut Vec<u8>) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    read_link(
+        ProcPath::with_prefix("/proc/self/fd/", fd.as_raw_fd(), "").as_cstr(),
+        out,
+    )
+}
+
+fn field_after(text: &[u8], key: &[u8]) -> Option<i32> {
+    let at = text.windows(key.len()).position(|w| w == key)?;
+    let rest = &text[at + key.len()..];
+    let line = rest.split(|&b| b == b'\n').next()?;
+    std::str::from_utf8(line).ok()?.trim().parse().ok()
+}
+
+/// The parent pid of process or thread `pid`, from `/proc/<pid>/stat`.
+fn parent_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    let mut fields = std::str::from_utf8(&stat[close + 1..])
+        .ok()?
+        .split_ascii_whitespace();
+    let _state = fields.next()?;
+    fields.next()?.parse().ok()
+}
+
+/// Is `pid` (a process or thread id in our pid namespace) inside the sandbox,
+/// that is a descendant of the supervisor `sup`? Every sandboxed process
+/// descends from the shim, our child, and orphans are re-parented to us (we
+/// are a child subreaper), so the parent chain of a sandboxed process always
+/// reaches `sup`, and that of any other process never does.
+pub fn in_sandbox(pid: i32, sup: i32) -> bool {
+    if pid <= 0 || pid == sup {
+        return false;
+    }
+    let mut p = pid;
+    for _ in 0..4096 {
+        match parent_of(p) {
+            Some(pp) if pp == sup => return true,
+            Some(pp) if pp > 1 => p = pp,
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// All processes that descend from `sup` (not `sup` itself), from a scan of
+/// `/proc`. Used at shutdown to kill what the program left behind.
+pub fn descendants(sup: i32) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut parents = Vec::new();
+    for e in dir.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name.to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        if let Some(pp) = parent_of(pid) {
+            parents.push((pid, pp));
+        }
+    }
+    let mut out: Vec<i32> = Vec::new();
+    let mut frontier = vec![sup];
+    while let Some(p) = frontier.pop() {
+        for &(c, pp) in &parents {
+            if pp == p && c != sup && !out.contains(&c) {
+                out.push(c);
+                frontier.push(c);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proc_paths_format_without_allocation() {
+        assert_eq!(ProcPath::new(42, "/cwd").as_cstr(), c"/proc/42/cwd");
+        assert_eq!(
+            ProcPath::with_prefix("/proc/self/fd/", 7, "").as_cstr(),
+            c"/proc/self/fd/7"
+        );
+    }
+
+    #[test]
+    fn remote_fd_rejects_negative_numbers() {
+        assert!(RemoteFd::from_arg((-100i64) as u64).is_none());
+        assert_eq!(RemoteFd::from_arg(3).map(RemoteFd::get), Some(3));
+        // Only the low 32 bits of an int argument count.
+        assert_eq!(
+            RemoteFd::from_arg(0xffff_ffff_0000_0005).map(RemoteFd::get),
+            Some(5)
+        );
+    }
+
+    #[test]
+    fn reads_own_memory_and_cwd() {
+        let t = Task::new(sys::gettid().unsigned_abs());
+        let s = b"hello\0world";
+        let mut buf = [0u8; 64];
+        let n = t.read_cstr(s.as_ptr() as u64, &mut buf).expect("read");
+        assert_eq!(&buf[..n], b"hello");
+        let mut cwd = Vec::new();
+        t.cwd_path(&mut cwd).expect("cwd");
+        assert_eq!(
+            cwd,
+            std::env::current_dir()
+                .expect("cwd")
+                .as_os_str()
+                .as_encoded_bytes()
+        );
+        assert_eq!(
+            t.tgid().expect("tgid"),
+            i32::try_from(std::process::id()).expect("pid")
+        );
+    }
+
+    #[test]
+    fn own_parent_is_not_in_our_sandbox() {
+        let me = i32::try_from(std::process::id()).expect("pid");
+        assert!(!in_sandbox(1, me));
+        assert!(!in_sandbox(me, me));
+    }
+}
