@@ -202,7 +202,7 @@ pub fn json_str(out: &mut Vec<u8>, s: &[u8]) {
 
 /// The names of the `O_*` flags set in `flags`, access mode first.
 pub fn open_flag_names(flags: u64) -> impl Iterator<Item = &'static str> {
-    let f = flags as u32 as i32;
+    let f = sys::low_i32(flags);
     let mode = match f & libc::O_ACCMODE {
         libc::O_WRONLY => "O_WRONLY",
         libc::O_RDWR => "O_RDWR",

@@ -91,7 +91,7 @@ fn main() -> ExitCode {
             match supervise::run(opts) {
                 Ok(status) => exit(status),
                 Err(e) => {
-                    eprintln!("fdsup: {e}");
+                    eprintln!("fdsup: {}", chain(&e));
                     exit(e.exit_code())
                 }
             }
@@ -113,7 +113,7 @@ fn main() -> ExitCode {
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
-                    eprintln!("fdsup: {e}");
+                    eprintln!("fdsup: {}", chain(&e));
                     ExitCode::from(1)
                 }
             }
@@ -132,4 +132,19 @@ fn main() -> ExitCode {
 
 fn exit(status: i32) -> ExitCode {
     ExitCode::from(u8::try_from(status.clamp(0, 255)).unwrap_or(125))
+}
+
+/// An error and its sources, joined with ": ".
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(src) = cur {
+        let t = src.to_string();
+        if !s.ends_with(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = src.source();
+    }
+    s
 }

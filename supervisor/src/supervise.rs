@@ -330,6 +330,10 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     if n > 0 {
         let status = sys::waitid_pidfd(pidfd.as_fd(), false).ok().flatten();
         return match ShimMessage::decode(&buf[..n]) {
+            Some(ShimMessage::SetupFailed { errno, stage }) => Err(RunError::Shim {
+                stage,
+                source: io::Error::from_raw_os_error(errno),
+            }),
             Some(ShimMessage::ExecFailed { errno }) => {
                 let e = io::Error::from_raw_os_error(errno);
                 let shown = program.to_string_lossy().into_owned();

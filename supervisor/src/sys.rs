@@ -99,6 +99,13 @@ pub struct OpenHow {
     pub resolve: u64,
 }
 
+/// The low 32 bits of a syscall argument, as the kernel reads an `int`
+/// (the upper half of the register is ignored for `int` parameters).
+#[allow(clippy::cast_possible_truncation)]
+pub fn low_i32(v: u64) -> i32 {
+    v as u32 as i32
+}
+
 fn cvt(r: libc::c_long) -> io::Result<libc::c_long> {
     if r < 0 {
         Err(io::Error::last_os_error())
@@ -293,7 +300,7 @@ pub fn read_remote(pid: i32, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
         iov_len: buf.len(),
     };
     let remote = libc::iovec {
-        iov_base: addr as usize as *mut libc::c_void,
+        iov_base: usize::try_from(addr).unwrap_or(usize::MAX) as *mut libc::c_void,
         iov_len: buf.len(),
     };
     // SAFETY: `local` describes our own writable buffer; the remote iovec is
@@ -348,30 +355,6 @@ pub fn fstat_mode(fd: BorrowedFd<'_>) -> io::Result<u32> {
     Ok(st.st_mode)
 }
 
-/// `statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID)`: the mount id of an fd.
-pub fn mount_id(fd: BorrowedFd<'_>) -> io::Result<u64> {
-    // SAFETY: statx is plain data; all-zero is valid.
-    let mut stx: libc::statx = unsafe { std::mem::zeroed() };
-    // SAFETY: the path is a static NUL-terminated string, `stx` a valid out-pointer.
-    let r = unsafe {
-        libc::statx(
-            fd.as_raw_fd(),
-            c"".as_ptr(),
-            libc::AT_EMPTY_PATH,
-            libc::STATX_MNT_ID,
-            &mut stx,
-        )
-    };
-    cvt_int(r)?;
-    Ok(stx.stx_mnt_id)
-}
-
-/// `fcntl(fd, F_GETFL)`.
-pub fn get_status_flags(fd: BorrowedFd<'_>) -> io::Result<i32> {
-    // SAFETY: F_GETFL takes no pointer.
-    cvt_int(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) })
-}
-
 /// `fcntl(fd, F_SETFL, flags)`.
 pub fn set_status_flags(fd: BorrowedFd<'_>, flags: i32) -> io::Result<()> {
     // SAFETY: F_SETFL takes an integer.
@@ -415,6 +398,7 @@ pub fn add_seals(fd: BorrowedFd<'_>, seals: i32) -> io::Result<()> {
 // ---- threads and signals ---------------------------------------------------------
 
 /// `gettid()`.
+#[cfg(test)]
 pub fn gettid() -> i32 {
     // SAFETY: no arguments, cannot fail.
     unsafe { libc::gettid() }

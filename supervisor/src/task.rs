@@ -21,7 +21,7 @@ pub struct RemoteFd(i32);
 impl RemoteFd {
     /// From the (int) syscall argument; `None` for negative values.
     pub fn from_arg(arg: u64) -> Option<Self> {
-        let v = arg as u32 as i32;
+        let v = crate::sys::low_i32(arg);
         (v >= 0).then_some(Self(v))
     }
 
@@ -290,7 +290,7 @@ mod tests {
 
     #[test]
     fn remote_fd_rejects_negative_numbers() {
-        assert!(RemoteFd::from_arg((-100i64) as u64).is_none());
+        assert!(RemoteFd::from_arg(u64::from((-100i32).cast_unsigned())).is_none());
         assert_eq!(RemoteFd::from_arg(3).map(RemoteFd::get), Some(3));
         // Only the low 32 bits of an int argument count.
         assert_eq!(

@@ -64,7 +64,6 @@ static ALLOW_RW: FsAction = FsAction::Access(FsAccess::Rw);
 struct Req<'a> {
     syscall: &'static str,
     tid: i32,
-    dirfd: i32,
     /// The path as the program wrote it.
     path: &'a [u8],
     /// The same with its NUL.
@@ -74,7 +73,7 @@ struct Req<'a> {
 
 impl Req<'_> {
     fn flags(&self) -> i32 {
-        self.how.flags as u32 as i32
+        sys::low_i32(self.how.flags)
     }
     fn opath(&self) -> bool {
         self.flags() & libc::O_PATH != 0
@@ -108,7 +107,7 @@ impl Req<'_> {
 pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
     let task = Task::new(n.pid);
     let a = n.data.args;
-    let int = |v: u64| v as u32 as i32;
+    let int = sys::low_i32;
     let (dirfd, path_addr, how) = match m.kind {
         Kind::Open => (libc::AT_FDCWD, a[0], openat_how(int(a[1]), a[2])),
         Kind::Creat => (
@@ -138,7 +137,6 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     let req = Req {
         syscall: m.name,
         tid: task.tid(),
-        dirfd,
         path: &raw[..len],
         path_nul: &raw[..=len],
         how,
@@ -583,7 +581,7 @@ fn fast_open(req: &Req<'_>, dir: i32, path: &CStr, creat_ro: bool) -> FastOpen {
         // Only an existing file may be opened: drop O_CREAT, see what is there.
         flags &= !u64::from((libc::O_CREAT | libc::O_EXCL).unsigned_abs());
     }
-    let flags_i = flags as u32 as i32;
+    let flags_i = sys::low_i32(flags);
     let nonblock_trick =
         !req.opath() && !req.tmpfile() && flags_i & (libc::O_NONBLOCK | libc::O_DIRECTORY) == 0;
     if nonblock_trick {
