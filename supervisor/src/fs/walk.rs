@@ -15,6 +15,7 @@
 
 use std::ffi::CStr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
 
 use super::lexical::{pop_component, push_component};
 use crate::sys::{self, OpenHow};
@@ -45,6 +46,10 @@ pub enum Walked {
         pathless: bool,
         /// It is a symbolic link (the final one, not followed).
         symlink: bool,
+        /// Reached through `/proc/<pid>/fd/N` of a sandboxed process: the
+        /// access mode (`O_RDONLY`, `O_WRONLY`, `O_RDWR`) that descriptor
+        /// already has; `None` otherwise, or for an `O_PATH` descriptor.
+        held: Option<i32>,
     },
     /// The last component does not exist; its parent does. `Scratch::path`
     /// is the parent's canonical path plus the name, which starts at
@@ -235,6 +240,7 @@ pub fn walk(
                 fd: cur.into_owned()?,
                 pathless: false,
                 symlink: false,
+                held: None,
             });
         }
         let end = b.rest[pos..]
@@ -330,6 +336,7 @@ pub fn walk(
                         fd: cur.into_owned()?,
                         pathless: false,
                         symlink: false,
+                        held: None,
                     });
                 }
             }
@@ -342,6 +349,7 @@ pub fn walk(
                         fd,
                         pathless: false,
                         symlink: true,
+                        held: None,
                     });
                 }
                 if resolve & sys::RESOLVE_NO_SYMLINKS != 0 {
@@ -360,6 +368,7 @@ pub fn walk(
                     if beneath || in_root {
                         return Err(libc::EXDEV);
                     }
+                    let held = held_access(&b.path, &b.rest[s..e]);
                     let fd = open_path(cur.raw(), name, 0, 0).map_err(errno)?;
                     fd_path(fd.as_fd(), &mut b.path).map_err(errno)?;
                     let pathless = b.path.first() != Some(&b'/') || b.path.ends_with(b" (deleted)");
@@ -368,6 +377,7 @@ pub fn walk(
                             fd,
                             pathless,
                             symlink: false,
+                            held,
                         });
                     }
                     if pathless {
@@ -433,4 +443,25 @@ pub fn walk(
 /// Drops the last component of `b.path` (for callers that need the parent).
 pub fn parent_of_path(b: &mut WalkBufs) {
     pop_component(&mut b.path);
+}
+
+/// For `dir` = `/proc/<pid>/fd` (or `/proc/<pid>/task/<tid>/fd`) and a
+/// descriptor number `name`: the access mode that descriptor has, from
+/// `fdinfo` (`None` for `O_PATH`, or when it cannot be read).
+fn held_access(dir: &[u8], name: &[u8]) -> Option<i32> {
+    let base = dir.strip_suffix(b"/fd")?;
+    crate::fs::lexical::proc_pid(base)?;
+    if !name.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut p = base.to_vec();
+    p.extend_from_slice(b"/fdinfo/");
+    p.extend_from_slice(name);
+    let text = std::fs::read(std::ffi::OsStr::from_bytes(&p)).ok()?;
+    let line = text
+        .split(|&c| c == b'\n')
+        .find(|l| l.starts_with(b"flags:"))?;
+    let octal = std::str::from_utf8(&line[6..]).ok()?.trim();
+    let flags = i32::from_str_radix(octal, 8).ok()?;
+    (flags & libc::O_PATH == 0).then_some(flags & libc::O_ACCMODE)
 }

@@ -94,6 +94,14 @@ impl Req<'_> {
                 || self.flags() & libc::O_TRUNC != 0
                 || self.tmpfile())
     }
+    /// Does it ask for no more than access mode `held` gives?
+    fn within(&self, held: i32) -> bool {
+        let mode = self.flags() & libc::O_ACCMODE;
+        let reads = !self.opath() && mode != libc::O_WRONLY;
+        let can_read = held == libc::O_RDONLY || held == libc::O_RDWR;
+        let can_write = held == libc::O_WRONLY || held == libc::O_RDWR;
+        (!reads || can_read) && (!self.writes() || can_write)
+    }
     fn cloexec(&self) -> bool {
         self.flags() & libc::O_CLOEXEC != 0
     }
@@ -254,10 +262,12 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             fd,
             pathless,
             symlink,
+            held,
         } => {
-            let (action, rule) = if pathless {
+            let (action, rule) = if pathless || held.is_some_and(|h| req.within(h)) {
                 // Reached through the program's own /proc/<pid>/fd: it holds
-                // this object already.
+                // this object already, with at least this access (or it has
+                // no path to decide on: a pipe, a socket, a memfd).
                 (&ALLOW_RW, None)
             } else {
                 out.decide(&mut asker, path)
