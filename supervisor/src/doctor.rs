@@ -140,6 +140,32 @@ pub fn probe() -> Features {
     }
 }
 
+/// What `fdsup run` probes before it starts: everything but the seccomp
+/// features, which need a forked child here (half a millisecond of start-up)
+/// and are found on the run's own listener instead (`supervise`); they are
+/// reported as present and checked there.
+pub fn probe_without_seccomp() -> Features {
+    Features {
+        addfd_send: true,
+        wait_killable_recv: true,
+        sync_wake_up: true,
+        pidfd_thread: probe_sys::pidfd_thread(),
+        pidfd_getfd: probe_sys::pidfd_getfd(),
+        openat2: probe_sys::openat2(),
+        landlock_abi: None,
+        kernel_release: probe_sys::kernel_release(),
+    }
+}
+
+/// The error for a missing `SECCOMP_ADDFD_FLAG_SEND`, found on a listener.
+pub fn missing_addfd_send(release: &str) -> MissingFeature {
+    MissingFeature {
+        feature: "SECCOMP_ADDFD_FLAG_SEND",
+        since: "5.14",
+        release: release.to_owned(),
+    }
+}
+
 /// The `fdsup doctor` report: one line per feature, then whether fdsup can run.
 pub fn report(f: &Features) -> String {
     let mut out = format!("kernel: Linux {}\n", f.kernel_release);

@@ -54,6 +54,26 @@ impl Listener {
         sys::notif_id_valid(self.fd.as_fd(), id).is_ok()
     }
 
+    /// Does the kernel know `SECCOMP_ADDFD_FLAG_SEND` (Linux 5.14)? Asked
+    /// with an id that cannot exist: the flags are checked first (`EINVAL`
+    /// when unknown), then the id (`ENOENT`).
+    pub fn supports_addfd_send(&self) -> bool {
+        let Ok(srcfd) = u32::try_from(self.fd.as_raw_fd()) else {
+            return false;
+        };
+        let probe = sys::SeccompNotifAddfd {
+            id: u64::MAX,
+            flags: sys::SECCOMP_ADDFD_FLAG_SEND,
+            srcfd,
+            newfd: 0,
+            newfd_flags: 0,
+        };
+        !matches!(
+            sys::notif_addfd(self.fd.as_fd(), &probe),
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL)
+        )
+    }
+
     /// True once no task uses the filter any more.
     pub fn hung_up(&self) -> bool {
         sys::listener_hung_up(self.fd.as_fd())

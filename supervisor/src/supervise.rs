@@ -231,7 +231,7 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     let vars = policy::Vars::from_env().map_err(setup("reading the environment for the policy"))?;
     let pol = policy::load(&source, &vars)?;
     check_enforceable(&pol, &source)?;
-    let features = doctor::probe();
+    let features = doctor::probe_without_seccomp();
     doctor::require(&features)?;
 
     let Some(program) = opts.command.first() else {
@@ -301,11 +301,14 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
             return Err(e);
         }
     };
-    let listener: &'static Listener = Box::leak(Box::new(listener));
-    if features.sync_wake_up {
-        // Best effort: only speed depends on it.
-        let _ = listener.set_sync_wake_up();
+    if !listener.supports_addfd_send() {
+        let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
+        let _ = sys::waitid_pidfd(pidfd.as_fd(), false);
+        return Err(doctor::missing_addfd_send(&features.kernel_release).into());
     }
+    let listener: &'static Listener = Box::leak(Box::new(listener));
+    // Best effort (Linux 6.6): only speed depends on it.
+    let _ = listener.set_sync_wake_up();
     nix::sys::prctl::set_dumpable(false).map_err(errno_err("making fdsup non-dumpable"))?;
 
     #[cfg(debug_assertions)]
@@ -584,6 +587,10 @@ fn decode_wait_status(status: i32) -> (i32, i32) {
 /// Kills everything the program left in the sandbox and reaps it, until no
 /// task uses the filter any more.
 fn kill_leftovers(sup: i32, listener: &Listener) {
+    if listener.hung_up() {
+        // No task uses the filter: nothing of the sandbox is left.
+        return;
+    }
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let left = crate::task::descendants(sup);
