@@ -140,6 +140,9 @@ fn cstr(buf: &mut Vec<u8>, bytes: &[u8]) -> Result<(), i32> {
 pub struct Asker<'t> {
     /// The task.
     pub task: &'t Task,
+    /// The policy, to stop `..` from leaving a hidden directory: that would
+    /// confirm the directory exists.
+    pub policy: Option<&'t crate::policy::Policy>,
     /// The supervisor's pid: the root of the sandbox's process tree.
     pub sup_pid: i32,
     tgid: Option<i32>,
@@ -151,7 +154,30 @@ impl<'t> Asker<'t> {
         Self {
             task,
             sup_pid,
+            policy: None,
             tgid: None,
+        }
+    }
+
+    /// The same, with the policy that decides the request.
+    pub fn with_policy(task: &'t Task, sup_pid: i32, policy: &'t crate::policy::Policy) -> Self {
+        Self {
+            task,
+            sup_pid,
+            policy: Some(policy),
+            tgid: None,
+        }
+    }
+
+    /// The errno for leaving directory `path` by `..`, if the policy hides
+    /// it: `hidden/..` would otherwise confirm that `hidden` exists. (A
+    /// denied directory is not secret: it answers EACCES whether it exists
+    /// or not, and the default of most policies is to deny.)
+    fn refusal(&self, path: &[u8]) -> Option<i32> {
+        use crate::policy::{FsAccess, FsAction};
+        match self.policy?.decide_fs(path).action {
+            FsAction::Access(FsAccess::Hide) => Some(libc::ENOENT),
+            _ => None,
         }
     }
 
@@ -268,6 +294,9 @@ pub fn walk(
                 }
                 if beneath && depth == 0 {
                     return Err(libc::EXDEV);
+                }
+                if let Some(e) = asker.refusal(&b.path) {
+                    return Err(e);
                 }
                 let up = open_path(
                     cur.raw(),

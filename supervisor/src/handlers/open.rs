@@ -239,7 +239,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         return Reply::Errno(libc::EBADF);
     };
     let follow_final = req.flags() & libc::O_NOFOLLOW == 0 && !req.excl();
-    let mut asker = Asker::new(&task, ctx.sup_pid);
+    let mut asker = Asker::with_policy(&task, ctx.sup_pid, &ctx.policy);
     let walked = walk(
         &mut asker,
         ctx.root.as_fd(),
