@@ -343,7 +343,10 @@ pub fn walk(
                     .and_then(|n| n.parse().ok())
                     .unwrap_or(0);
                 if !asker.sees_pid(pid) {
-                    return Err(libc::ENOENT);
+                    // Outside the sandbox: never entered. The caller decides
+                    // on the path (hidden), and logs it.
+                    push_component(&mut b.path, &b.rest[s..e]);
+                    return absent(b, pos);
                 }
             }
         }
@@ -453,25 +456,25 @@ pub fn walk(
                         name_at,
                     });
                 }
-                // What the path would be, for rules that need nothing on disk.
-                b.tmp.clear();
-                b.tmp.extend_from_slice(&b.rest[pos..]);
-                let rest = std::mem::take(&mut b.tmp);
-                let ok = super::lexical::join_normal(&mut b.path, &rest);
-                b.tmp = rest;
-                if !ok {
-                    return Err(libc::ENOENT);
-                }
-                return Ok(Walked::Absent);
+                return absent(b, pos);
             }
             Err(err) => return Err(errno(err)),
         }
     }
 }
 
-/// Drops the last component of `b.path` (for callers that need the parent).
-pub fn parent_of_path(b: &mut WalkBufs) {
-    pop_component(&mut b.path);
+/// `Walked::Absent`, with `b.path` completed by the rest of the path from
+/// `pos`: what the path would be, for rules that need nothing on disk.
+fn absent(b: &mut WalkBufs, pos: usize) -> Result<Walked, i32> {
+    b.tmp.clear();
+    b.tmp.extend_from_slice(&b.rest[pos..]);
+    let rest = std::mem::take(&mut b.tmp);
+    let ok = super::lexical::join_normal(&mut b.path, &rest);
+    b.tmp = rest;
+    if !ok {
+        return Err(libc::ENOENT);
+    }
+    Ok(Walked::Absent)
 }
 
 /// For `dir` = `/proc/<pid>/fd` (or `/proc/<pid>/task/<tid>/fd`) and a
