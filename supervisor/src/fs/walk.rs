@@ -17,7 +17,7 @@ use std::ffi::CStr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 
-use super::lexical::{pop_component, push_component};
+use super::lexical::push_component;
 use crate::sys::{self, OpenHow};
 use crate::task::{fd_path, in_sandbox, Task};
 
