@@ -225,6 +225,9 @@ struct BlockedThread {
 // SAFETY-free: pthread_t is an integer handle on Linux.
 static BLOCKED: Mutex<Vec<BlockedThread>> = Mutex::new(Vec::new());
 
+/// Wakes the event loop so that it starts watching a newly blocked thread.
+static WAKER: std::sync::OnceLock<mio::Waker> = std::sync::OnceLock::new();
+
 /// Runs the program under the policy; returns fdsup's exit status.
 pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     let source = opts.policy.clone().unwrap_or_else(|| "@default".to_owned());
@@ -506,6 +509,7 @@ fn wake_dead_waiters(listener: &Listener) -> bool {
 
 const PIDFD: Token = Token(0);
 const SIGNALS: Token = Token(1);
+const WAKE: Token = Token(2);
 
 /// Waits for the first process to exit, forwarding signals and reaping
 /// orphans meanwhile. Returns its (exit code, signal).
@@ -524,6 +528,9 @@ fn event_loop(
     poll.registry()
         .register(&mut SourceFd(&sig_raw), SIGNALS, Interest::READABLE)
         .map_err(setup("watching signals"))?;
+    if let Ok(w) = mio::Waker::new(poll.registry(), WAKE) {
+        let _ = WAKER.set(w);
+    }
     let mut events = Events::with_capacity(8);
     let mut first_status: Option<(i32, i32)> = None;
     let mut blocked = false;
