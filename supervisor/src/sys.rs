@@ -355,10 +355,13 @@ pub fn fstat_mode(fd: BorrowedFd<'_>) -> io::Result<u32> {
     Ok(st.st_mode)
 }
 
-/// `fcntl(fd, F_SETFL, flags)`.
-pub fn set_status_flags(fd: BorrowedFd<'_>, flags: i32) -> io::Result<()> {
-    // SAFETY: F_SETFL takes an integer.
-    cvt_int(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags) }).map(drop)
+/// `fstatat(dirfd, path, AT_SYMLINK_NOFOLLOW)`: the file mode bits.
+pub fn lstat_mode(dirfd: RawFd, path: &CStr) -> io::Result<u32> {
+    // SAFETY: stat is plain data; all-zero is valid.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `path` is NUL-terminated and `st` a valid out-pointer.
+    cvt_int(unsafe { libc::fstatat(dirfd, path.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) })?;
+    Ok(st.st_mode)
 }
 
 /// `write(fd, buf)` once; short writes are returned as is.

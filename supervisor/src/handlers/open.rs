@@ -13,10 +13,10 @@
 //! reaches that very path or fails with `ELOOP` and the request goes to the
 //! careful walk ([`crate::fs::walk`]).
 //!
-//! A FIFO opened without `O_NONBLOCK` waits for its other end: the fast open
-//! adds `O_NONBLOCK` (restored at once with `F_SETFL` for everything else) so
-//! the worker never blocks, and a FIFO is handed to a thread of its own
-//! ([`Reply::Blocking`]).
+//! A FIFO opened without `O_NONBLOCK` waits for its other end: such an open
+//! is looked at first (`fstatat`, no side effect: a probe open would be seen
+//! by the FIFO's other end) and a FIFO is opened on a thread of its own
+//! ([`Reply::Blocking`]), so the workers never wait for anyone.
 
 use std::ffi::CStr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -54,8 +54,6 @@ const VALID_OPEN_FLAGS: i32 = libc::O_ACCMODE
     | libc::O_TMPFILE;
 /// `O_PATH_FLAGS`: what `openat` keeps alongside `O_PATH`.
 const O_PATH_FLAGS: i32 = libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_PATH | libc::O_CLOEXEC;
-/// The status flags `F_SETFL` can change.
-const SETFL_FLAGS: i32 = libc::O_APPEND | libc::O_ASYNC | libc::O_DIRECT | libc::O_NOATIME;
 
 static HIDE: FsAction = FsAction::Access(FsAccess::Hide);
 static ALLOW_RW: FsAction = FsAction::Access(FsAccess::Rw);
@@ -592,10 +590,30 @@ fn fast_open(req: &Req<'_>, dir: i32, path: &CStr, creat_ro: bool) -> FastOpen {
         flags &= !u64::from((libc::O_CREAT | libc::O_EXCL).unsigned_abs());
     }
     let flags_i = sys::low_i32(flags);
-    let nonblock_trick =
-        !req.opath() && !req.tmpfile() && flags_i & (libc::O_NONBLOCK | libc::O_DIRECTORY) == 0;
-    if nonblock_trick {
-        flags |= u64::from(libc::O_NONBLOCK.unsigned_abs());
+    // An open that waits for someone else (a FIFO opened for reading or
+    // writing only, without O_NONBLOCK) must not run on a worker. Look before
+    // opening: any probe open of a FIFO would be seen by its other end.
+    let may_wait = !req.opath()
+        && !req.tmpfile()
+        && flags_i & (libc::O_NONBLOCK | libc::O_DIRECTORY) == 0
+        && flags_i & libc::O_ACCMODE != libc::O_RDWR;
+    if may_wait && sys::lstat_mode(dir, path).is_ok_and(|m| m & libc::S_IFMT == libc::S_IFIFO) {
+        let opath = OpenHow {
+            flags: u64::from((libc::O_PATH | libc::O_CLOEXEC).unsigned_abs()),
+            mode: 0,
+            resolve: sys::RESOLVE_NO_SYMLINKS,
+        };
+        match sys::openat2(dir, path, &opath) {
+            Ok(p) if is_fifo(p.as_fd()) => {
+                if creat_ro && req.excl() {
+                    return FastOpen::Done(Reply::Errno(libc::EEXIST));
+                }
+                return FastOpen::Done(blocking(req, p));
+            }
+            Ok(_) => {}
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return FastOpen::Loop,
+            Err(e) => return FastOpen::Done(Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO))),
+        }
     }
     let mode = if creat_ro { 0 } else { req.how.mode };
     let how = OpenHow {
@@ -608,9 +626,6 @@ fn fast_open(req: &Req<'_>, dir: i32, path: &CStr, creat_ro: bool) -> FastOpen {
             if creat_ro && req.excl() {
                 return FastOpen::Done(Reply::Errno(libc::EEXIST));
             }
-            if nonblock_trick {
-                return FastOpen::Done(after_nonblock(req, fd));
-            }
             FastOpen::Done(Reply::Fd {
                 fd,
                 cloexec: req.cloexec(),
@@ -619,18 +634,6 @@ fn fast_open(req: &Req<'_>, dir: i32, path: &CStr, creat_ro: bool) -> FastOpen {
         Err(e) => match e.raw_os_error().unwrap_or(libc::EIO) {
             libc::ELOOP => FastOpen::Loop,
             libc::ENOENT if creat_ro => FastOpen::WouldCreate,
-            libc::ENXIO if nonblock_trick && req.flags() & libc::O_ACCMODE == libc::O_WRONLY => {
-                // Maybe a FIFO with no reader yet: wait for one off the worker.
-                let opath = OpenHow {
-                    flags: u64::from((libc::O_PATH | libc::O_CLOEXEC).unsigned_abs()),
-                    mode: 0,
-                    resolve: sys::RESOLVE_NO_SYMLINKS,
-                };
-                match sys::openat2(dir, path, &opath) {
-                    Ok(p) if is_fifo(p.as_fd()) => FastOpen::Done(blocking(req, p)),
-                    _ => FastOpen::Done(Reply::Errno(libc::ENXIO)),
-                }
-            }
             errno => FastOpen::Done(Reply::Errno(errno)),
         },
     }
@@ -638,30 +641,6 @@ fn fast_open(req: &Req<'_>, dir: i32, path: &CStr, creat_ro: bool) -> FastOpen {
 
 fn is_fifo(fd: BorrowedFd<'_>) -> bool {
     sys::fstat_mode(fd).is_ok_and(|m| m & libc::S_IFMT == libc::S_IFIFO)
-}
-
-/// After an open with an added `O_NONBLOCK`: a FIFO goes to a thread of its
-/// own, anything else gets its status flags back.
-fn after_nonblock(req: &Req<'_>, fd: OwnedFd) -> Reply {
-    if is_fifo(fd.as_fd()) {
-        // Let go of this end before waiting for the other (a writer must not
-        // see a reader that is about to vanish), keeping an O_PATH handle.
-        let flags = u64::from((libc::O_PATH | libc::O_CLOEXEC).unsigned_abs());
-        return match reopen(fd.as_fd(), flags) {
-            Ok(p) => {
-                drop(fd);
-                blocking(req, p)
-            }
-            Err(e) => Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
-        };
-    }
-    match sys::set_status_flags(fd.as_fd(), req.flags() & SETFL_FLAGS) {
-        Ok(()) => Reply::Fd {
-            fd,
-            cloexec: req.cloexec(),
-        },
-        Err(e) => Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
-    }
 }
 
 fn blocking(req: &Req<'_>, fd: OwnedFd) -> Reply {
