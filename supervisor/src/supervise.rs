@@ -230,36 +230,12 @@ static WAKER: std::sync::OnceLock<mio::Waker> = std::sync::OnceLock::new();
 
 /// Runs the program under the policy; returns fdsup's exit status.
 pub fn run(opts: RunOptions) -> Result<i32, RunError> {
-    let source = opts.policy.clone().unwrap_or_else(|| "@default".to_owned());
-    let vars = policy::Vars::from_env().map_err(setup("reading the environment for the policy"))?;
-    let pol = policy::load(&source, &vars)?;
-    check_enforceable(&pol, &source)?;
-    let features = doctor::probe_without_seccomp();
-    doctor::require(&features)?;
-
     let Some(program) = opts.command.first() else {
         return Err(RunError::NotFound(String::new()));
     };
     let exe = find_program(program)?;
-
-    let filters = filter::build(&filter::FilterOptions {
-        deny_network: pol.network.default == NetAccess::Deny,
-    })
-    .map_err(|e| RunError::Setup {
-        what: "building the seccomp filters",
-        source: io::Error::other(e.to_string()),
-    })?;
-
-    let audit = Audit::new(
-        opts.log.as_deref(),
-        pol.log.denied,
-        pol.log.allowed,
-        opts.verbosity == Verbosity::Verbose,
-    )
-    .map_err(setup("opening the audit log"))?;
-    let ctx: &'static Ctx = Box::leak(Box::new(
-        Ctx::new(pol, audit).map_err(setup("preparing the policy"))?,
-    ));
+    let features = doctor::probe_without_seccomp();
+    doctor::require(&features)?;
 
     nix::sys::prctl::set_child_subreaper(true).map_err(errno_err("becoming a child subreaper"))?;
     let mut mask = SigSet::empty();
@@ -285,6 +261,9 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
         nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
     )
     .map_err(errno_err("preparing the hand-off socket"))?;
+    // The shim starts now and waits for its filters: its exec overlaps with
+    // loading the policy. It runs nothing of the program's before "go", so a
+    // bad policy still means the program never started.
     let mut cmd = Command::new("/proc/self/exe");
     cmd.arg0("fdsup-shim")
         .arg("__shim")
@@ -295,15 +274,14 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     drop(theirs);
     let child_pid = i32::try_from(child.id()).unwrap_or(i32::MAX);
     let pidfd = sys::pidfd_open(child_pid, 0).map_err(setup("opening a pidfd for the program"))?;
-
-    let listener = match hand_off(&ours, &pidfd, &filters) {
-        Ok(l) => l,
-        Err(e) => {
-            let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
-            let _ = sys::waitid_pidfd(pidfd.as_fd(), false);
-            return Err(e);
-        }
+    let abandon = |e: RunError| {
+        let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
+        let _ = sys::waitid_pidfd(pidfd.as_fd(), false);
+        e
     };
+    let (ctx, filters) = prepare(&opts).map_err(abandon)?;
+
+    let listener = hand_off(&ours, &pidfd, &filters).map_err(abandon)?;
     if !listener.supports_addfd_send() {
         let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
         let _ = sys::waitid_pidfd(pidfd.as_fd(), false);
@@ -357,6 +335,31 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     let status = event_loop(&pidfd, child_pid, &sigfd, listener)?;
     kill_leftovers(ctx.sup_pid, listener);
     Ok(exit_status(status))
+}
+
+/// Loads the policy and builds what the run needs from it: the shared
+/// context of the workers and the filters.
+fn prepare(opts: &RunOptions) -> Result<(&'static Ctx, filter::Filters), RunError> {
+    let source = opts.policy.clone().unwrap_or_else(|| "@default".to_owned());
+    let vars = policy::Vars::from_env().map_err(setup("reading the environment for the policy"))?;
+    let pol = policy::load(&source, &vars)?;
+    check_enforceable(&pol, &source)?;
+    let filters = filter::build(&filter::FilterOptions {
+        deny_network: pol.network.default == NetAccess::Deny,
+    })
+    .map_err(|e| RunError::Setup {
+        what: "building the seccomp filters",
+        source: io::Error::other(e.to_string()),
+    })?;
+    let audit = Audit::new(
+        opts.log.as_deref(),
+        pol.log.denied,
+        pol.log.allowed,
+        opts.verbosity == Verbosity::Verbose,
+    )
+    .map_err(setup("opening the audit log"))?;
+    let ctx = Ctx::new(pol, audit).map_err(setup("preparing the policy"))?;
+    Ok((Box::leak(Box::new(ctx)), filters))
 }
 
 /// Sends the filters, receives the listener's number, takes the listener.
