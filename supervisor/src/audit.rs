@@ -8,6 +8,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write as _};
 use std::os::fd::AsFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use crate::policy::Origin;
@@ -74,15 +75,22 @@ pub struct Audit {
 }
 
 impl Audit {
-    /// Opens the log (created, appended to) if asked for.
+    /// Opens the log (created with `mode`, appended to) if asked for.
     pub fn new(
         log: Option<&Path>,
+        mode: u32,
         log_denied: bool,
         log_allowed: bool,
         verbose: bool,
     ) -> io::Result<Self> {
         let file = match log {
-            Some(p) => Some(OpenOptions::new().create(true).append(true).open(p)?),
+            Some(p) => Some(
+                OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .mode(mode)
+                    .open(p)?,
+            ),
             None => None,
         };
         Ok(Self {

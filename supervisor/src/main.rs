@@ -36,12 +36,7 @@ enum Cmd {
         #[arg(short, long)]
         quiet: bool,
         /// The program and its arguments, after `--`.
-        #[arg(
-            required = true,
-            trailing_var_arg = true,
-            allow_hyphen_values = true,
-            value_name = "PROGRAM"
-        )]
+        #[arg(required = true, trailing_var_arg = true, value_name = "PROGRAM")]
         command: Vec<OsString>,
     },
     /// Validate a policy and print its rules as understood (exit 0), or the

@@ -161,6 +161,44 @@ impl<'l> Pending<'l> {
         self.addfd(fd, cloexec, None)
     }
 
+    /// Installs `fd` in the task, closes our copy, then answers with the new
+    /// number: two steps, for objects whose other end counts our copy (a
+    /// FIFO: a reader the program has already closed must not still exist
+    /// when it runs on). Only `SIGKILL` can end the request between the two
+    /// steps when the filter waits killably, and then the task is gone with
+    /// its descriptor.
+    pub fn inject_then_send(self, fd: OwnedFd, cloexec: bool) -> Result<i32, InjectError<'l>> {
+        let Ok(srcfd) = u32::try_from(fd.as_raw_fd()) else {
+            return Err(InjectError::Failed(
+                self,
+                io::Error::from_raw_os_error(libc::EBADF),
+            ));
+        };
+        let addfd = sys::SeccompNotifAddfd {
+            id: self.id,
+            flags: 0,
+            srcfd,
+            newfd: 0,
+            newfd_flags: if cloexec {
+                libc::O_CLOEXEC.unsigned_abs()
+            } else {
+                0
+            },
+        };
+        match sys::notif_addfd(self.listener.as_fd(), &addfd) {
+            Ok(n) => {
+                drop(fd);
+                self.return_value(i64::from(n));
+                Ok(n)
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                let _ = self.disarm();
+                Err(InjectError::Gone)
+            }
+            Err(e) => Err(InjectError::Failed(self, e)),
+        }
+    }
+
     /// Like [`Pending::inject_and_send`], at a chosen number in the task
     /// (`SECCOMP_ADDFD_FLAG_SETFD`): replaces whatever was there.
     pub fn inject_at_and_send(

@@ -69,7 +69,7 @@ pub enum RunError {
     #[error("{0}")]
     Policy(#[from] policy::PolicyError),
     /// A policy section this version does not enforce.
-    #[error("policy {origin}: the \"{section}\" section has {what}, which this version of fdsup does not enforce yet; remove them or use \"default\" only")]
+    #[error("{origin}: the \"{section}\" section has {what}, which this version of fdsup does not enforce yet; remove them or use \"default\" only")]
     Unenforced {
         /// Where the policy came from.
         origin: String,
@@ -131,22 +131,30 @@ fn errno_err(what: &'static str) -> impl FnOnce(nix::Error) -> RunError {
 /// ignore. A network section that only says `"default"` is enforced by the
 /// deny filter (deny: no socket but AF_UNIX; allow: nothing to filter).
 pub fn check_enforceable(p: &Policy, origin: &str) -> Result<(), RunError> {
-    let unenforced = |section, what| RunError::Unenforced {
-        origin: origin.to_owned(),
+    let unenforced = |at: String, section, what| RunError::Unenforced {
+        origin: at,
         section,
         what,
     };
-    if !p.network.rules.is_empty() {
-        return Err(unenforced("network", "rules"));
+    if let Some(rule) = p.network.rules.first() {
+        return Err(unenforced(rule.origin.to_string(), "network", "rules"));
     }
     if p.network.isolate {
-        return Err(unenforced("network", "\"isolate\": true"));
+        return Err(unenforced(
+            origin.to_owned(),
+            "network",
+            "\"isolate\": true",
+        ));
     }
-    if !p.exec.rules.is_empty() {
-        return Err(unenforced("exec", "rules"));
+    if let Some(rule) = p.exec.rules.first() {
+        return Err(unenforced(rule.origin.to_string(), "exec", "rules"));
     }
     if p.exec.default != policy::ExecAccess::Allow {
-        return Err(unenforced("exec", "\"default\": \"deny\""));
+        return Err(unenforced(
+            origin.to_owned(),
+            "exec",
+            "\"default\": \"deny\"",
+        ));
     }
     Ok(())
 }
@@ -279,7 +287,10 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
         let _ = sys::waitid_pidfd(pidfd.as_fd(), false);
         e
     };
-    let (ctx, filters) = prepare(&opts).map_err(abandon)?;
+    // From here the supervisor creates files for the program, with the
+    // program's umask applied by hand (handlers::open): ours must add nothing.
+    let user_umask = nix::sys::stat::umask(nix::sys::stat::Mode::empty());
+    let (ctx, filters) = prepare(&opts, user_umask.bits()).map_err(abandon)?;
 
     let listener = hand_off(&ours, &pidfd, &filters).map_err(abandon)?;
     if !listener.supports_addfd_send() {
@@ -339,7 +350,7 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
 
 /// Loads the policy and builds what the run needs from it: the shared
 /// context of the workers and the filters.
-fn prepare(opts: &RunOptions) -> Result<(&'static Ctx, filter::Filters), RunError> {
+fn prepare(opts: &RunOptions, umask: u32) -> Result<(&'static Ctx, filter::Filters), RunError> {
     let source = opts.policy.clone().unwrap_or_else(|| "@default".to_owned());
     let vars = policy::Vars::from_env().map_err(setup("reading the environment for the policy"))?;
     let pol = policy::load(&source, &vars)?;
@@ -353,6 +364,7 @@ fn prepare(opts: &RunOptions) -> Result<(&'static Ctx, filter::Filters), RunErro
     })?;
     let audit = Audit::new(
         opts.log.as_deref(),
+        0o666 & !umask,
         pol.log.denied,
         pol.log.allowed,
         opts.verbosity == Verbosity::Verbose,
@@ -447,6 +459,7 @@ fn finish(pending: Pending<'static>, reply: Reply) {
         Reply::Errno(e) => pending.deny(e),
         Reply::Value(v) => pending.return_value(v),
         Reply::Fd { fd, cloexec } => inject(pending, &fd, cloexec),
+        Reply::FifoFd { fd, cloexec } => inject_fifo(pending, fd, cloexec),
         // Answering a notification that is gone is a no-op the kernel reports
         // with ENOENT; it is done anyway so that no path skips the answer.
         Reply::Gone => pending.deny(libc::EACCES),
@@ -463,6 +476,13 @@ fn finish(pending: Pending<'static>, reply: Reply) {
 
 fn inject(pending: Pending<'static>, fd: &OwnedFd, cloexec: bool) {
     match pending.inject_and_send(fd.as_fd(), cloexec) {
+        Ok(_) | Err(InjectError::Gone) => {}
+        Err(InjectError::Failed(p, e)) => p.deny(e.raw_os_error().unwrap_or(libc::EIO)),
+    }
+}
+
+fn inject_fifo(pending: Pending<'static>, fd: OwnedFd, cloexec: bool) {
+    match pending.inject_then_send(fd, cloexec) {
         Ok(_) | Err(InjectError::Gone) => {}
         Err(InjectError::Failed(p, e)) => p.deny(e.raw_os_error().unwrap_or(libc::EIO)),
     }
@@ -492,7 +512,7 @@ fn blocking_open(pending: Pending<'static>, b: Blocking) {
         list.retain(|t| t.thread != me);
     }
     match result {
-        Ok(fd) => inject(pending, &fd, b.cloexec),
+        Ok(fd) => inject_fifo(pending, fd, b.cloexec),
         Err(e) => pending.deny(e.raw_os_error().unwrap_or(libc::EIO)),
     }
 }

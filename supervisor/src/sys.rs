@@ -364,6 +364,13 @@ pub fn lstat_mode(dirfd: RawFd, path: &CStr) -> io::Result<u32> {
     Ok(st.st_mode)
 }
 
+/// `read(fd, buf)` once.
+pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is writable for its length.
+    let r = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+    Ok(usize::try_from(cvt(r as libc::c_long)?).unwrap_or(0))
+}
+
 /// `write(fd, buf)` once; short writes are returned as is.
 pub fn write(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
     // SAFETY: `buf` is readable for its length.

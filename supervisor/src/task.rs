@@ -173,6 +173,31 @@ impl Task {
         )
     }
 
+    /// The task's umask, from `/proc/<tid>/status`.
+    pub fn umask(&self) -> io::Result<u32> {
+        let mut buf = [0u8; 2048];
+        let fd = sys::openat(
+            libc::AT_FDCWD,
+            ProcPath::new(self.tid, "/status").as_cstr(),
+            libc::O_RDONLY | libc::O_CLOEXEC,
+            0,
+        )?;
+        let n = sys::read(fd.as_fd(), &mut buf)?;
+        let text = &buf[..n];
+        let key = b"Umask:";
+        let at = text
+            .windows(key.len())
+            .position(|w| w == key)
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
+        let line = text[at + key.len()..]
+            .split(|&b| b == b'\n')
+            .next()
+            .unwrap_or_default();
+        let s =
+            std::str::from_utf8(line).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        u32::from_str_radix(s.trim(), 8).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+    }
+
     /// The thread-group id (process id) of the task, from `/proc/<tid>/status`.
     pub fn tgid(&self) -> io::Result<i32> {
         let status = std::fs::read(format!("/proc/{}/status", self.tid))?;
@@ -297,6 +322,13 @@ mod tests {
             RemoteFd::from_arg(0xffff_ffff_0000_0005).map(RemoteFd::get),
             Some(5)
         );
+    }
+
+    #[test]
+    fn reads_own_umask() {
+        let t = Task::new(sys::gettid().unsigned_abs());
+        let mask = t.umask().expect("umask");
+        assert!(mask <= 0o777);
     }
 
     #[test]

@@ -148,6 +148,14 @@ pub enum Reply {
         /// `O_CLOEXEC` for the program's copy.
         cloexec: bool,
     },
+    /// The same for a FIFO: installed, our copy closed, then answered
+    /// ([`crate::notify::Pending::inject_then_send`]).
+    FifoFd {
+        /// Our descriptor to install.
+        fd: OwnedFd,
+        /// `O_CLOEXEC` for the program's copy.
+        cloexec: bool,
+    },
     /// To be finished by a thread of its own.
     Blocking(Blocking),
     /// The notification is no longer valid (the task died or was

@@ -105,7 +105,14 @@ impl Req<'_> {
     }
     /// The flags for our own open of the object.
     fn open_flags(&self) -> u64 {
-        u64::from((self.flags() | libc::O_CLOEXEC | libc::O_NOCTTY).unsigned_abs())
+        // openat2 refuses anything but O_DIRECTORY/O_NOFOLLOW/O_CLOEXEC
+        // beside O_PATH; a terminal must never become our controlling one.
+        let extra = if self.opath() {
+            libc::O_CLOEXEC
+        } else {
+            libc::O_CLOEXEC | libc::O_NOCTTY
+        };
+        u64::from((self.flags() | extra).unsigned_abs())
     }
 }
 
@@ -127,6 +134,21 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             Err(r) => return r,
         },
     };
+    let mut how = how;
+    if creates(&how) {
+        // The supervisor's own umask is 0; the program's applies, read now,
+        // before the ID_VALID check below vouches for it.
+        match task.umask() {
+            Ok(mask) => how.mode &= !u64::from(mask),
+            Err(_) => {
+                return if listener.id_valid(n.id) {
+                    Reply::Errno(libc::EACCES)
+                } else {
+                    Reply::Gone
+                }
+            }
+        }
+    }
     let len = match task.read_cstr(path_addr, &mut sc.raw) {
         Ok(len) => len,
         Err(ReadError::Fault) => return Reply::Errno(libc::EFAULT),
@@ -165,8 +187,9 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
 
     // The base directory, learnt through the task's number.
     let mut base: Option<OwnedFd> = None;
+    let in_root = how.resolve & sys::RESOLVE_IN_ROOT != 0;
     lex.clear();
-    if absolute {
+    if absolute && !in_root {
         lex.push(b'/');
     } else if dirfd == libc::AT_FDCWD {
         if task.cwd_path(lex).is_err() {
@@ -208,6 +231,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
 
     let lexical_ok = how.resolve == 0
         && lex.first() == Some(&b'/')
+        && lex.len() + req.path.len() < libc::PATH_MAX as usize - 1
         && !lex.ends_with(b" (deleted)")
         && join_normal(lex, req.path)
         && !is_proc_self(lex);
@@ -218,7 +242,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     }
 
     // The careful walk.
-    let start = if absolute && how.resolve & sys::RESOLVE_IN_ROOT == 0 {
+    let start = if absolute && !in_root {
         Start::Root
     } else if let Some(fd) = base {
         Start::Dir(fd)
@@ -344,6 +368,12 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             }
         }
     }
+}
+
+/// Does the request create a file (and so need the program's umask)?
+fn creates(how: &OpenHow) -> bool {
+    let f = sys::low_i32(how.flags);
+    f & libc::O_PATH == 0 && (f & libc::O_CREAT != 0 || f & libc::O_TMPFILE == libc::O_TMPFILE)
 }
 
 /// The flags and mode `openat` would pass on (`build_open_how`).
@@ -626,10 +656,16 @@ fn fast_open(req: &Req<'_>, dir: i32, path: &CStr, creat_ro: bool) -> FastOpen {
             if creat_ro && req.excl() {
                 return FastOpen::Done(Reply::Errno(libc::EEXIST));
             }
-            FastOpen::Done(Reply::Fd {
-                fd,
-                cloexec: req.cloexec(),
-            })
+            // Opens that cannot wait may still reach a FIFO, whose other end
+            // must not see our copy after the program closed its own.
+            let unseen = !may_wait && !req.opath() && flags_i & libc::O_DIRECTORY == 0;
+            if unseen && is_fifo(fd.as_fd()) {
+                return FastOpen::Done(Reply::FifoFd {
+                    fd,
+                    cloexec: req.cloexec(),
+                });
+            }
+            FastOpen::Done(deliver(req, fd))
         }
         Err(e) => match e.raw_os_error().unwrap_or(libc::EIO) {
             libc::ELOOP => FastOpen::Loop,
@@ -663,10 +699,7 @@ fn open_found(req: &Req<'_>, fd: OwnedFd, symlink: bool) -> Reply {
                 _ => {}
             }
         }
-        return Reply::Fd {
-            fd,
-            cloexec: req.cloexec(),
-        };
+        return deliver(req, fd);
     }
     if symlink {
         return Reply::Errno(libc::ELOOP);
@@ -681,20 +714,59 @@ fn open_found(req: &Req<'_>, fd: OwnedFd, symlink: bool) -> Reply {
         };
         return fd_reply(req, sys::openat2(fd.as_raw_fd(), c".", &how));
     }
-    if req.flags() & libc::O_NONBLOCK == 0 && is_fifo(fd.as_fd()) {
-        return Reply::Blocking(Blocking {
-            fd,
-            flags,
-            cloexec: req.cloexec(),
-        });
+    if is_fifo(fd.as_fd()) {
+        if req.flags() & libc::O_NONBLOCK == 0 && req.flags() & libc::O_ACCMODE != libc::O_RDWR {
+            return Reply::Blocking(Blocking {
+                fd,
+                flags,
+                cloexec: req.cloexec(),
+            });
+        }
+        return match reopen(fd.as_fd(), flags) {
+            Ok(fd) => Reply::FifoFd {
+                fd,
+                cloexec: req.cloexec(),
+            },
+            Err(e) => Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
+        };
     }
     fd_reply(req, reopen(fd.as_fd(), flags))
 }
 
 fn fd_reply(req: &Req<'_>, r: std::io::Result<OwnedFd>) -> Reply {
     match r {
-        Ok(fd) => Reply::Fd {
+        Ok(fd) => deliver(req, fd),
+        Err(e) => Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
+    }
+}
+
+/// The reply that hands `fd` to the program.
+///
+/// `SECCOMP_IOCTL_NOTIF_ADDFD` takes its file with `fget()`, which refuses
+/// `O_PATH` files (`EBADF`): an `O_PATH` request is served with the least
+/// capable real descriptor of the object instead, `O_RDONLY` (with
+/// `O_DIRECTORY` for a directory). It does everything an `O_PATH`
+/// descriptor does (`fstat`, `*at` base, `fchdir`, reopening) and reads too,
+/// which the policy allows wherever `O_PATH` is allowed (both need `ro`);
+/// Unix permissions still apply, since the supervisor has the program's
+/// credentials. Symbolic links, FIFOs, sockets and devices cannot be served
+/// so without an effect of the open itself: those fail with `ENXIO`.
+fn deliver(req: &Req<'_>, fd: OwnedFd) -> Reply {
+    if !req.opath() {
+        return Reply::Fd {
             fd,
+            cloexec: req.cloexec(),
+        };
+    }
+    let flags = match sys::fstat_mode(fd.as_fd()).map(|m| m & libc::S_IFMT) {
+        Ok(libc::S_IFDIR) => libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        Ok(libc::S_IFREG) => libc::O_RDONLY | libc::O_CLOEXEC,
+        Ok(_) => return Reply::Errno(libc::ENXIO),
+        Err(e) => return Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
+    };
+    match reopen(fd.as_fd(), u64::from(flags.unsigned_abs())) {
+        Ok(real) => Reply::Fd {
+            fd: real,
             cloexec: req.cloexec(),
         },
         Err(e) => Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
