@@ -106,7 +106,7 @@ pub fn decode_program(bytes: &[u8]) -> Result<Vec<libc::sock_filter>, ProgramErr
     if bytes.is_empty() {
         return Err(ProgramError::Empty);
     }
-    if bytes.len() % INSN_SIZE != 0 {
+    if !bytes.len().is_multiple_of(INSN_SIZE) {
         return Err(ProgramError::Ragged(bytes.len()));
     }
     if bytes.len() > MAX_PROGRAM_BYTES {

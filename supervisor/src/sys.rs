@@ -364,6 +364,28 @@ pub fn lstat_mode(dirfd: RawFd, path: &CStr) -> io::Result<u32> {
     Ok(st.st_mode)
 }
 
+/// `linkat(olddirfd, old, newdirfd, new, flags)`.
+pub fn linkat(od: RawFd, old: &CStr, nd: RawFd, new: &CStr, flags: i32) -> io::Result<()> {
+    // SAFETY: both paths are NUL-terminated; the rest are integers.
+    cvt_int(unsafe { libc::linkat(od, old.as_ptr(), nd, new.as_ptr(), flags) }).map(drop)
+}
+
+/// `renameat2(olddirfd, old, newdirfd, new, flags)`.
+pub fn renameat2(od: RawFd, old: &CStr, nd: RawFd, new: &CStr, flags: u32) -> io::Result<()> {
+    // SAFETY: both paths are NUL-terminated; the rest are integers.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            od,
+            old.as_ptr(),
+            nd,
+            new.as_ptr(),
+            flags,
+        )
+    };
+    cvt(r).map(drop)
+}
+
 /// `read(fd, buf)` once.
 pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     // SAFETY: `buf` is writable for its length.

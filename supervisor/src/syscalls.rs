@@ -11,12 +11,22 @@
 pub enum Kind {
     /// `creat(path, mode)`
     Creat,
+    /// `link(old, new)`
+    Link,
+    /// `linkat(olddirfd, old, newdirfd, new, flags)`
+    Linkat,
     /// `open(path, flags, mode)`
     Open,
     /// `openat(dirfd, path, flags, mode)`
     Openat,
     /// `openat2(dirfd, path, how, size)`
     Openat2,
+    /// `rename(old, new)`
+    Rename,
+    /// `renameat(olddirfd, old, newdirfd, new)`
+    Renameat,
+    /// `renameat2(olddirfd, old, newdirfd, new, flags)`
+    Renameat2,
 }
 
 /// One mediated syscall: its x86_64 number, its name (as in the audit log)
@@ -39,6 +49,16 @@ pub const MEDIATED: &[Mediated] = &[
         kind: Kind::Creat,
     },
     Mediated {
+        nr: libc::SYS_link,
+        name: "link",
+        kind: Kind::Link,
+    },
+    Mediated {
+        nr: libc::SYS_linkat,
+        name: "linkat",
+        kind: Kind::Linkat,
+    },
+    Mediated {
         nr: libc::SYS_open,
         name: "open",
         kind: Kind::Open,
@@ -52,6 +72,21 @@ pub const MEDIATED: &[Mediated] = &[
         nr: libc::SYS_openat2,
         name: "openat2",
         kind: Kind::Openat2,
+    },
+    Mediated {
+        nr: libc::SYS_rename,
+        name: "rename",
+        kind: Kind::Rename,
+    },
+    Mediated {
+        nr: libc::SYS_renameat,
+        name: "renameat",
+        kind: Kind::Renameat,
+    },
+    Mediated {
+        nr: libc::SYS_renameat2,
+        name: "renameat2",
+        kind: Kind::Renameat2,
     },
 ];
 

@@ -6,6 +6,7 @@
 //! notification is answered exactly once there, and what the program is told
 //! (an errno) is a value, not an error path.
 
+pub mod link;
 pub mod open;
 
 use std::ffi::CString;
@@ -173,6 +174,9 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, sc: &mut Scratch) -> Re
     match m.kind {
         Kind::Open | Kind::Openat | Kind::Openat2 | Kind::Creat => {
             open::handle(ctx, listener, n, m, sc)
+        }
+        Kind::Link | Kind::Linkat | Kind::Rename | Kind::Renameat | Kind::Renameat2 => {
+            link::handle(ctx, listener, n, m, sc)
         }
     }
 }

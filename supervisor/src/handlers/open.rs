@@ -55,7 +55,7 @@ const VALID_OPEN_FLAGS: i32 = libc::O_ACCMODE
 /// `O_PATH_FLAGS`: what `openat` keeps alongside `O_PATH`.
 const O_PATH_FLAGS: i32 = libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_PATH | libc::O_CLOEXEC;
 
-static HIDE: FsAction = FsAction::Access(FsAccess::Hide);
+pub(super) static HIDE: FsAction = FsAction::Access(FsAccess::Hide);
 static ALLOW_RW: FsAction = FsAction::Access(FsAccess::Rw);
 
 /// The request, decoded.
@@ -133,6 +133,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             Ok(how) => (int(a[0]), a[1], how),
             Err(r) => return r,
         },
+        _ => return Reply::Errno(libc::ENOSYS),
     };
     let mut how = how;
     if creates(&how) {
