@@ -497,3 +497,186 @@ fn held_access(dir: &[u8], name: &[u8]) -> Option<i32> {
     let flags = i32::from_str_radix(octal, 8).ok()?;
     (flags & libc::O_PATH == 0).then_some(flags & libc::O_ACCMODE)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+    use std::path::PathBuf;
+
+    /// A scratch tree, removed on drop; its path is canonical.
+    struct Tree(PathBuf);
+
+    impl Tree {
+        fn new(tag: &str) -> Self {
+            let p = std::env::temp_dir().join(format!(
+                "fdsup-walk-{tag}-{}-{}",
+                std::process::id(),
+                sys::gettid()
+            ));
+            let _ = std::fs::remove_dir_all(&p);
+            std::fs::create_dir_all(p.join("a/b")).expect("mkdir");
+            std::fs::write(p.join("a/b/f"), "f").expect("write");
+            std::fs::write(p.join("top"), "t").expect("write");
+            symlink("b/f", p.join("a/rel")).expect("symlink");
+            symlink(p.join("top"), p.join("a/abs")).expect("symlink");
+            symlink("a/b", p.join("dirlink")).expect("symlink");
+            symlink("nowhere", p.join("dangling")).expect("symlink");
+            symlink("loop2", p.join("loop1")).expect("symlink");
+            symlink("loop1", p.join("loop2")).expect("symlink");
+            Self(std::fs::canonicalize(&p).expect("canonical"))
+        }
+
+        fn dir(&self) -> Start {
+            let fd = sys::openat(
+                libc::AT_FDCWD,
+                &std::ffi::CString::new(self.0.as_os_str().as_encoded_bytes()).expect("cstr"),
+                libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+                0,
+            )
+            .expect("open tree");
+            Start::Dir(fd)
+        }
+
+        fn s(&self, rel: &str) -> String {
+            format!("{}/{rel}", self.0.display())
+        }
+    }
+
+    impl Drop for Tree {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// Resolves and returns the canonical path, or the errno; `M:` prefixes a
+    /// missing last component, `A:` an absent directory on the way.
+    fn resolve(start: Start, path: &str, resolve: u64, follow: bool) -> Result<String, i32> {
+        let task = Task::new(sys::gettid().unsigned_abs());
+        let mut asker = Asker::new(&task, 1);
+        let root = crate::fs::open_root().expect("root");
+        let mut b = WalkBufs::new();
+        let w = walk(
+            &mut asker,
+            root.as_fd(),
+            start,
+            path.as_bytes(),
+            resolve,
+            follow,
+            &mut b,
+        )?;
+        let p = String::from_utf8_lossy(&b.path).into_owned();
+        Ok(match w {
+            Walked::Found { symlink: true, .. } => format!("L:{p}"),
+            Walked::Found { .. } => p,
+            Walked::Missing { .. } => format!("M:{p}"),
+            Walked::Absent => format!("A:{p}"),
+        })
+    }
+
+    #[test]
+    fn follows_symlinks_as_the_kernel_does() {
+        let t = Tree::new("follow");
+        assert_eq!(resolve(t.dir(), "a/rel", 0, true), Ok(t.s("a/b/f")));
+        assert_eq!(resolve(t.dir(), "a/abs", 0, true), Ok(t.s("top")));
+        assert_eq!(resolve(t.dir(), "dirlink/f", 0, true), Ok(t.s("a/b/f")));
+        assert_eq!(
+            resolve(Start::Root, &t.s("dirlink/../rel"), 0, true),
+            Ok(t.s("a/b/f"))
+        );
+        // `..` after a symlinked directory goes to the link target's parent.
+        assert_eq!(
+            resolve(t.dir(), "dirlink/../b/f", 0, true),
+            Ok(t.s("a/b/f"))
+        );
+        assert_eq!(
+            resolve(t.dir(), "a/rel", 0, false),
+            Ok(format!("L:{}", t.s("a/rel")))
+        );
+    }
+
+    #[test]
+    fn missing_and_absent() {
+        let t = Tree::new("missing");
+        assert_eq!(
+            resolve(t.dir(), "a/new", 0, true),
+            Ok(format!("M:{}", t.s("a/new")))
+        );
+        assert_eq!(
+            resolve(t.dir(), "dangling", 0, true),
+            Ok(format!("M:{}", t.s("nowhere")))
+        );
+        assert_eq!(
+            resolve(t.dir(), "x/y/z", 0, true),
+            Ok(format!("A:{}", t.s("x/y/z")))
+        );
+        assert_eq!(resolve(t.dir(), "top/x", 0, true), Err(libc::ENOTDIR));
+        assert_eq!(resolve(t.dir(), "top/", 0, true), Err(libc::ENOTDIR));
+        assert_eq!(resolve(t.dir(), "", 0, true), Err(libc::ENOENT));
+    }
+
+    #[test]
+    fn loops_and_resolve_flags() {
+        let t = Tree::new("flags");
+        assert_eq!(resolve(t.dir(), "loop1", 0, true), Err(libc::ELOOP));
+        assert_eq!(
+            resolve(t.dir(), "a/rel", sys::RESOLVE_NO_SYMLINKS, true),
+            Err(libc::ELOOP)
+        );
+        assert_eq!(
+            resolve(t.dir(), "../x", sys::RESOLVE_BENEATH, true),
+            Err(libc::EXDEV)
+        );
+        assert_eq!(
+            resolve(t.dir(), "a/abs", sys::RESOLVE_BENEATH, true),
+            Err(libc::EXDEV)
+        );
+        assert_eq!(
+            resolve(t.dir(), "a/b/../rel", sys::RESOLVE_BENEATH, true),
+            Ok(t.s("a/b/f"))
+        );
+        // In root: `/` and `..` stop at the start directory.
+        assert_eq!(
+            resolve(t.dir(), "/top", sys::RESOLVE_IN_ROOT, true),
+            Ok(t.s("top"))
+        );
+        assert_eq!(
+            resolve(t.dir(), "../../top", sys::RESOLVE_IN_ROOT, true),
+            Ok(t.s("top"))
+        );
+        assert_eq!(
+            resolve(t.dir(), "top", sys::RESOLVE_CACHED, true),
+            Err(libc::EAGAIN)
+        );
+    }
+
+    #[test]
+    fn proc_self_is_the_askers_and_magic_links_are_read_back() {
+        let t = Tree::new("proc");
+        let me = std::process::id();
+        assert_eq!(
+            resolve(Start::Root, "/proc/self", 0, true),
+            Ok(format!("/proc/{me}"))
+        );
+        let f = std::fs::File::open(t.0.join("a/b/f")).expect("open");
+        let n = std::os::fd::AsRawFd::as_raw_fd(&f);
+        assert_eq!(
+            resolve(Start::Root, &format!("/proc/self/fd/{n}"), 0, true),
+            Ok(t.s("a/b/f"))
+        );
+        assert_eq!(
+            resolve(
+                Start::Root,
+                &format!("/proc/self/fd/{n}"),
+                sys::RESOLVE_NO_MAGICLINKS,
+                true
+            ),
+            Err(libc::ELOOP)
+        );
+        // Outside the sandbox (rooted at pid 1 here means: only ourselves).
+        assert_eq!(
+            resolve(Start::Root, "/proc/1/environ", 0, true),
+            Ok("A:/proc/1/environ".into())
+        );
+    }
+}
