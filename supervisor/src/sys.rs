@@ -364,6 +364,12 @@ pub fn lstat_mode(dirfd: RawFd, path: &CStr) -> io::Result<u32> {
     Ok(st.st_mode)
 }
 
+/// `faccessat2(dirfd, path, mode, flags)`.
+pub fn faccessat2(dirfd: RawFd, path: &CStr, mode: i32, flags: i32) -> io::Result<()> {
+    // SAFETY: `path` is NUL-terminated; the rest are integers.
+    cvt(unsafe { libc::syscall(libc::SYS_faccessat2, dirfd, path.as_ptr(), mode, flags) }).map(drop)
+}
+
 /// `linkat(olddirfd, old, newdirfd, new, flags)`.
 pub fn linkat(od: RawFd, old: &CStr, nd: RawFd, new: &CStr, flags: i32) -> io::Result<()> {
     // SAFETY: both paths are NUL-terminated; the rest are integers.

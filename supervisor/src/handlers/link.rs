@@ -15,9 +15,8 @@
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
-use super::{Ctx, Reply, Scratch};
-use crate::audit::{Record, Verdict};
-use crate::fs::lexical::proc_pid;
+use super::{decide, Ctx, Log, Reply, Scratch};
+use crate::audit::Verdict;
 use crate::fs::walk::{walk, Asker, Start, WalkBufs, Walked};
 use crate::notify::{Listener, Notif};
 use crate::policy::{FsAccess, FsAction};
@@ -26,9 +25,9 @@ use crate::syscalls::{Kind, Mediated};
 use crate::task::{ReadError, RemoteFd, Task};
 
 /// One path argument: where it starts and its text.
-struct Arg {
-    start: Start,
-    path: Vec<u8>,
+pub(super) struct Arg {
+    pub(super) start: Start,
+    pub(super) path: Vec<u8>,
 }
 
 /// A resolved end: the directory that holds it, the name in it, and the
@@ -182,7 +181,12 @@ impl Source {
 
 /// Reads one path argument and learns where it starts (through the task's
 /// number: the caller checks `ID_VALID` afterwards).
-fn read_arg(task: &mut Task, dirfd: i32, addr: u64, buf: &mut [u8]) -> Result<Arg, Reply> {
+pub(super) fn read_arg(
+    task: &mut Task,
+    dirfd: i32,
+    addr: u64,
+    buf: &mut [u8],
+) -> Result<Arg, Reply> {
     let len = match task.read_cstr(addr, buf) {
         Ok(l) => l,
         Err(ReadError::Fault) => return Err(Reply::Errno(libc::EFAULT)),
@@ -298,20 +302,7 @@ fn need_rw(
     matched: &mut Vec<u8>,
     log: &mut Log<'_>,
 ) -> Result<(), Reply> {
-    let (action, rule) = match proc_pid(path) {
-        Some((pid, _)) if !asker.sees_pid(pid) => (&super::open::HIDE, None),
-        Some((_, rest)) => {
-            matched.clear();
-            matched.extend_from_slice(b"/proc/self");
-            matched.extend_from_slice(rest);
-            let d = ctx.policy.decide_fs(matched);
-            (d.action, d.rule)
-        }
-        None => {
-            let d = ctx.policy.decide_fs(path);
-            (d.action, d.rule)
-        }
-    };
+    let (action, rule) = decide(ctx, asker, path, matched);
     let (verdict, errno) = match action {
         FsAction::Access(FsAccess::Rw) => return Ok(()),
         FsAction::Access(FsAccess::Hide) => (Verdict::Hide, libc::ENOENT),
@@ -320,35 +311,6 @@ fn need_rw(
     };
     log.write(path, verdict, Some(errno), rule);
     Err(Reply::Errno(errno))
-}
-
-/// Audit records of one request.
-struct Log<'a> {
-    ctx: &'a Ctx,
-    syscall: &'static str,
-    tid: i32,
-    line: &'a mut Vec<u8>,
-}
-
-impl Log<'_> {
-    fn write(&mut self, path: &[u8], verdict: Verdict, errno: Option<i32>, rule: Option<usize>) {
-        if !self.ctx.audit.wants(verdict) {
-            return;
-        }
-        let rule = rule
-            .and_then(|i| self.ctx.policy.fs.rules.get(i))
-            .map(|r| &r.origin);
-        let rec = Record {
-            pid: self.tid,
-            syscall: self.syscall,
-            path,
-            flags: None,
-            verdict,
-            errno,
-            rule,
-        };
-        self.ctx.audit.record(&rec, self.line);
-    }
 }
 
 #[cfg(test)]

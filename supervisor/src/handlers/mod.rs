@@ -6,6 +6,7 @@
 //! notification is answered exactly once there, and what the program is told
 //! (an errno) is a value, not an error path.
 
+pub mod access;
 pub mod link;
 pub mod open;
 
@@ -13,7 +14,7 @@ use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 
-use crate::audit::Audit;
+use crate::audit::{Audit, Record, Verdict};
 use crate::fs::walk::WalkBufs;
 use crate::notify::{Listener, Notif};
 use crate::policy::{FsAction, Policy};
@@ -177,6 +178,74 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, sc: &mut Scratch) -> Re
         }
         Kind::Link | Kind::Linkat | Kind::Rename | Kind::Renameat | Kind::Renameat2 => {
             link::handle(ctx, listener, n, m, sc)
+        }
+        Kind::Access | Kind::Faccessat | Kind::Faccessat2 => {
+            access::handle(ctx, listener, n, m, sc)
+        }
+    }
+}
+
+/// Audit records of one request.
+pub struct Log<'a> {
+    /// The run.
+    pub ctx: &'a Ctx,
+    /// The syscall's name.
+    pub syscall: &'static str,
+    /// Who asked.
+    pub tid: i32,
+    /// The worker's line buffer.
+    pub line: &'a mut Vec<u8>,
+}
+
+impl Log<'_> {
+    /// Writes one decision, if wanted.
+    pub fn write(
+        &mut self,
+        path: &[u8],
+        verdict: Verdict,
+        errno: Option<i32>,
+        rule: Option<usize>,
+    ) {
+        if !self.ctx.audit.wants(verdict) {
+            return;
+        }
+        let rule = rule
+            .and_then(|i| self.ctx.policy.fs.rules.get(i))
+            .map(|r| &r.origin);
+        let rec = Record {
+            pid: self.tid,
+            syscall: self.syscall,
+            path,
+            flags: None,
+            verdict,
+            errno,
+            rule,
+        };
+        self.ctx.audit.record(&rec, self.line);
+    }
+}
+
+/// The policy's word on `path`. `/proc/<pid>` of a process outside the
+/// sandbox does not exist; that of a sandboxed one is matched as
+/// `/proc/self` (as the policy spells it).
+pub fn decide<'p>(
+    ctx: &'p Ctx,
+    asker: &mut crate::fs::walk::Asker<'_>,
+    path: &[u8],
+    matched: &mut Vec<u8>,
+) -> (&'p FsAction, Option<usize>) {
+    match crate::fs::lexical::proc_pid(path) {
+        Some((pid, _)) if !asker.sees_pid(pid) => (&open::HIDE, None),
+        Some((_, rest)) => {
+            matched.clear();
+            matched.extend_from_slice(b"/proc/self");
+            matched.extend_from_slice(rest);
+            let d = ctx.policy.decide_fs(matched);
+            (d.action, d.rule)
+        }
+        None => {
+            let d = ctx.policy.decide_fs(path);
+            (d.action, d.rule)
         }
     }
 }

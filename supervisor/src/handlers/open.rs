@@ -23,7 +23,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use super::{Blocking, Ctx, Reply, Scratch};
 use crate::audit::{Record, Verdict};
-use crate::fs::lexical::{has_trailing_slash, is_proc_self, join_normal, proc_pid};
+use crate::fs::lexical::{has_trailing_slash, is_proc_self, join_normal};
 use crate::fs::reopen;
 use crate::fs::walk::{walk, Asker, Start, Walked};
 use crate::notify::{Listener, Notif};
@@ -56,7 +56,7 @@ const VALID_OPEN_FLAGS: i32 = libc::O_ACCMODE
 const O_PATH_FLAGS: i32 = libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_PATH | libc::O_CLOEXEC;
 
 pub(super) static HIDE: FsAction = FsAction::Access(FsAccess::Hide);
-static ALLOW_RW: FsAction = FsAction::Access(FsAccess::Rw);
+pub(super) static ALLOW_RW: FsAction = FsAction::Access(FsAccess::Rw);
 
 /// The request, decoded.
 struct Req<'a> {
@@ -453,23 +453,9 @@ struct Out<'a> {
 }
 
 impl<'a> Out<'a> {
-    /// The policy's word on `path`. `/proc/<pid>` of a process outside the
-    /// sandbox does not exist; that of a sandboxed one is matched as
-    /// `/proc/self` (as the policy spells it).
+    /// The policy's word on `path` ([`super::decide`]).
     fn decide(&mut self, asker: &mut Asker<'_>, path: &[u8]) -> (&'a FsAction, Option<usize>) {
-        let policy = &self.ctx.policy;
-        if let Some((pid, rest)) = proc_pid(path) {
-            if !asker.sees_pid(pid) {
-                return (&HIDE, None);
-            }
-            self.matched.clear();
-            self.matched.extend_from_slice(b"/proc/self");
-            self.matched.extend_from_slice(rest);
-            let d = policy.decide_fs(self.matched);
-            return (d.action, d.rule);
-        }
-        let d = policy.decide_fs(path);
-        (d.action, d.rule)
+        super::decide(self.ctx, asker, path, self.matched)
     }
 
     fn log(&mut self, path: &[u8], verdict: Verdict, errno: Option<i32>, rule: Option<usize>) {

@@ -1,0 +1,139 @@
+//! `access`, `faccessat`, `faccessat2`: answered by the supervisor.
+//!
+//! A program that asks whether it may open a file must get the answer its
+//! open would get: a hidden path does not exist, a denied one is refused,
+//! and `W_OK` on an `ro` path is refused. What the policy allows is then
+//! checked by the kernel on the very object the walk resolved (with the
+//! supervisor's credentials, which are the program's), so a path swapped
+//! after the decision changes nothing.
+
+use std::os::fd::{AsFd, AsRawFd};
+
+use super::link::read_arg;
+use super::{decide, Ctx, Log, Reply, Scratch};
+use crate::audit::Verdict;
+use crate::fs::walk::{walk, Asker, Start, Walked};
+use crate::notify::{Listener, Notif};
+use crate::policy::{FsAccess, FsAction};
+use crate::sys;
+use crate::syscalls::{Kind, Mediated};
+use crate::task::Task;
+
+/// Handles one access-family notification.
+pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
+    let mut task = Task::new(n.pid);
+    let a = n.data.args;
+    let int = sys::low_i32;
+    let (dirfd, addr, mode, flags) = match m.kind {
+        Kind::Access => (libc::AT_FDCWD, a[0], int(a[1]), 0),
+        Kind::Faccessat => (int(a[0]), a[1], int(a[2]), 0),
+        Kind::Faccessat2 => (int(a[0]), a[1], int(a[2]), int(a[3])),
+        _ => return Reply::Errno(libc::ENOSYS),
+    };
+    if mode & !(libc::R_OK | libc::W_OK | libc::X_OK) != 0 {
+        return Reply::Errno(libc::EINVAL);
+    }
+    if flags & !(libc::AT_EACCESS | libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) != 0 {
+        return Reply::Errno(libc::EINVAL);
+    }
+    let arg = match read_arg(&mut task, dirfd, addr, &mut sc.raw) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if !listener.id_valid(n.id) {
+        return Reply::Gone;
+    }
+    let mut asker = Asker::with_policy(&task, ctx.sup_pid, &ctx.policy);
+    let mut log = Log {
+        ctx,
+        syscall: m.name,
+        tid: task.tid(),
+        line: &mut sc.line,
+    };
+    let b = &mut sc.walk;
+    let (obj, pathless) = if arg.path.is_empty() {
+        if flags & libc::AT_EMPTY_PATH == 0 {
+            return Reply::Errno(libc::ENOENT);
+        }
+        let Start::Dir(fd) = arg.start else {
+            return Reply::Errno(libc::EBADF);
+        };
+        if crate::task::fd_path(fd.as_fd(), &mut b.path).is_err() {
+            return Reply::Errno(libc::EBADF);
+        }
+        let pathless = b.path.first() != Some(&b'/') || b.path.ends_with(b" (deleted)");
+        (Some(fd), pathless)
+    } else {
+        let follow = flags & libc::AT_SYMLINK_NOFOLLOW == 0;
+        match walk(
+            &mut asker,
+            ctx.root.as_fd(),
+            arg.start,
+            &arg.path,
+            0,
+            follow,
+            b,
+        ) {
+            Ok(Walked::Found { fd, pathless, .. }) => (Some(fd), pathless),
+            Ok(Walked::Missing { .. } | Walked::Absent) => (None, false),
+            Err(e) => return Reply::Errno(e),
+        }
+    };
+    if !listener.id_valid(n.id) {
+        return Reply::Gone;
+    }
+    let path = b.path.clone();
+    let (action, rule) = if pathless {
+        (&super::open::ALLOW_RW, None)
+    } else {
+        decide(ctx, &mut asker, &path, &mut sc.matched)
+    };
+    let refuse = |log: &mut Log<'_>, v: Verdict, e: i32| {
+        log.write(&path, v, Some(e), rule);
+        Reply::Errno(e)
+    };
+    match action {
+        FsAction::Access(FsAccess::Hide) => return refuse(&mut log, Verdict::Hide, libc::ENOENT),
+        FsAction::Access(FsAccess::Deny) => return refuse(&mut log, Verdict::Deny, libc::EACCES),
+        FsAction::Access(FsAccess::Ro) if mode & libc::W_OK != 0 => {
+            return refuse(&mut log, Verdict::Deny, libc::EACCES)
+        }
+        FsAction::Content { .. } => {
+            // A read-only file served from memory.
+            if mode & (libc::W_OK | libc::X_OK) != 0 {
+                return refuse(&mut log, Verdict::Deny, libc::EACCES);
+            }
+            log.write(&path, Verdict::Content, None, rule);
+            return Reply::Value(0);
+        }
+        FsAction::Redirect { writable, .. } => {
+            if mode & libc::W_OK != 0 && !writable {
+                return refuse(&mut log, Verdict::Deny, libc::EACCES);
+            }
+            let Some(target) = rule.and_then(|i| ctx.redirect_target(i)) else {
+                return Reply::Errno(libc::EIO);
+            };
+            log.write(&path, Verdict::Redirect, None, rule);
+            return result(sys::faccessat2(
+                libc::AT_FDCWD,
+                target,
+                mode,
+                flags & libc::AT_EACCESS,
+            ));
+        }
+        FsAction::Access(_) => {}
+    }
+    let Some(obj) = obj else {
+        return Reply::Errno(libc::ENOENT);
+    };
+    log.write(&path, Verdict::Allow, None, rule);
+    let flags = libc::AT_EMPTY_PATH | (flags & libc::AT_EACCESS);
+    result(sys::faccessat2(obj.as_raw_fd(), c"", mode, flags))
+}
+
+fn result(r: std::io::Result<()>) -> Reply {
+    match r {
+        Ok(()) => Reply::Value(0),
+        Err(e) => Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
+    }
+}
