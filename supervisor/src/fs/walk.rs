@@ -33,7 +33,8 @@ pub enum Start {
     Dir(OwnedFd),
 }
 
-/// What the walk reached. The canonical path is left in `Scratch::path`.
+/// What the walk reached. The canonical path is left in `Scratch::path`;
+/// after an error, the path where it failed (see `handlers::walk_error`).
 #[derive(Debug)]
 pub enum Walked {
     /// An existing object, held by an `O_PATH` descriptor.
@@ -355,12 +356,12 @@ pub fn walk(
         let name = CStr::from_bytes_with_nul(&b.name).map_err(|_| libc::EINVAL)?;
         match open_path(cur.raw(), name, step_resolve, 0) {
             Ok(fd) => {
+                push_component(&mut b.path, &b.rest[s..e]);
                 if trailing
                     && sys::fstat_mode(fd.as_fd()).map_err(errno)? & libc::S_IFMT != libc::S_IFDIR
                 {
                     return Err(libc::ENOTDIR);
                 }
-                push_component(&mut b.path, &b.rest[s..e]);
                 cur = Cur::Fd(fd);
                 depth += 1;
                 if last {
@@ -458,7 +459,12 @@ pub fn walk(
                 }
                 return absent(b, pos);
             }
-            Err(err) => return Err(errno(err)),
+            Err(err) => {
+                // Leave the failing path for the caller, who must not let a
+                // hidden path's error (ENOTDIR, EACCES) confirm it exists.
+                push_component(&mut b.path, &b.rest[s..e]);
+                return Err(errno(err));
+            }
         }
     }
 }

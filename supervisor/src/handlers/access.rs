@@ -76,7 +76,15 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         ) {
             Ok(Walked::Found { fd, pathless, .. }) => (Some(fd), pathless),
             Ok(Walked::Missing { .. } | Walked::Absent) => (None, false),
-            Err(e) => return Reply::Errno(e),
+            Err(e) => {
+                return Reply::Errno(super::walk_error(
+                    ctx,
+                    &mut asker,
+                    &b.path,
+                    &mut sc.matched,
+                    e,
+                ))
+            }
         }
     };
     if !listener.id_valid(n.id) {

@@ -86,19 +86,43 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         // The source is an object, not a name: resolve it whole.
         match resolve_whole(&mut asker, ctx, old, empty_path, &mut sc.walk) {
             Ok(v) => v,
-            Err(e) => return Reply::Errno(e),
+            Err(e) => {
+                return Reply::Errno(super::walk_error(
+                    ctx,
+                    &mut asker,
+                    &sc.walk.path,
+                    &mut sc.matched,
+                    e,
+                ))
+            }
         }
     } else {
         let dot = if is_link { libc::EPERM } else { libc::EBUSY };
         match resolve_end(&mut asker, ctx, old, dot, &mut sc.walk) {
             Ok(End { dir, name, path }) => Source::Named(End { dir, name, path }),
-            Err(e) => return Reply::Errno(e),
+            Err(e) => {
+                return Reply::Errno(super::walk_error(
+                    ctx,
+                    &mut asker,
+                    &sc.walk.path,
+                    &mut sc.matched,
+                    e,
+                ))
+            }
         }
     };
     let dot = if is_link { libc::EEXIST } else { libc::EBUSY };
     let dst = match resolve_end(&mut asker, ctx, new, dot, &mut sc.walk) {
         Ok(v) => v,
-        Err(e) => return Reply::Errno(e),
+        Err(e) => {
+            return Reply::Errno(super::walk_error(
+                ctx,
+                &mut asker,
+                &sc.walk.path,
+                &mut sc.matched,
+                e,
+            ))
+        }
     };
     if !listener.id_valid(n.id) {
         return Reply::Gone;

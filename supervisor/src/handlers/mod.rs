@@ -250,6 +250,24 @@ pub fn decide<'p>(
     }
 }
 
+/// The errno for a walk that failed with `e` at `path`: a hidden path
+/// answers ENOENT and a denied one EACCES whatever the kernel said, so that
+/// an error from under a hidden file (`ENOTDIR` for `secret/x`) cannot
+/// confirm that it exists.
+pub fn walk_error(
+    ctx: &Ctx,
+    asker: &mut crate::fs::walk::Asker<'_>,
+    path: &[u8],
+    matched: &mut Vec<u8>,
+    e: i32,
+) -> i32 {
+    match decide(ctx, asker, path, matched).0 {
+        FsAction::Access(crate::policy::FsAccess::Hide) => libc::ENOENT,
+        FsAction::Access(crate::policy::FsAccess::Deny) => libc::EACCES,
+        _ => e,
+    }
+}
+
 /// Test hooks, compiled into debug builds only: with the environment variable
 /// `FDSUP_TEST_PANIC_PATH` set when fdsup starts, a request for exactly that
 /// path panics in its handler, so the end-to-end tests can show that a panic

@@ -277,7 +277,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     }
     let walked = match walked {
         Ok(w) => w,
-        Err(e) => return Reply::Errno(e),
+        Err(e) => return Reply::Errno(super::walk_error(ctx, &mut asker, &wb.path, matched, e)),
     };
     let path = &wb.path;
     match walked {
