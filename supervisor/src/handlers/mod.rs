@@ -250,10 +250,12 @@ pub fn decide<'p>(
     }
 }
 
-/// The errno for a walk that failed with `e` at `path`: a hidden path
-/// answers ENOENT and a denied one EACCES whatever the kernel said, so that
-/// an error from under a hidden file (`ENOTDIR` for `secret/x`) cannot
-/// confirm that it exists.
+/// The errno for a walk that failed with `e` at `path`: a path a rule hides
+/// answers ENOENT, and one a rule denies EACCES, whatever the kernel said,
+/// so that an error from under a hidden file (`ENOTDIR` for `secret/x`)
+/// cannot confirm that it exists. A section default is not applied here: it
+/// covers the directories on the way to everything allowed (`/`, `/proc`),
+/// whose errors (`EXDEV`, `ELOOP` from resolve flags) are the kernel's.
 pub fn walk_error(
     ctx: &Ctx,
     asker: &mut crate::fs::walk::Asker<'_>,
@@ -261,9 +263,9 @@ pub fn walk_error(
     matched: &mut Vec<u8>,
     e: i32,
 ) -> i32 {
-    match decide(ctx, asker, path, matched).0 {
-        FsAction::Access(crate::policy::FsAccess::Hide) => libc::ENOENT,
-        FsAction::Access(crate::policy::FsAccess::Deny) => libc::EACCES,
+    match decide(ctx, asker, path, matched) {
+        (FsAction::Access(crate::policy::FsAccess::Hide), Some(_)) => libc::ENOENT,
+        (FsAction::Access(crate::policy::FsAccess::Deny), Some(_)) => libc::EACCES,
         _ => e,
     }
 }
