@@ -295,77 +295,54 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             } else {
                 out.decide(&mut asker, path)
             };
-            match *action {
-                FsAction::Access(FsAccess::Hide) => {
-                    out.refuse(path, Verdict::Hide, libc::ENOENT, rule)
-                }
-                FsAction::Access(FsAccess::Deny) => {
-                    out.refuse(path, Verdict::Deny, libc::EACCES, rule)
-                }
-                FsAction::Content { .. } => out.content(path, rule),
-                FsAction::Redirect { writable, .. } => out.redirect(path, rule, writable),
-                FsAction::Access(access) => {
-                    if req.excl() {
-                        return Reply::Errno(libc::EEXIST);
-                    }
-                    if req.writes() && access != FsAccess::Rw {
-                        return out.refuse(path, Verdict::Deny, libc::EACCES, rule);
-                    }
-                    out.allowed(path, rule);
-                    open_found(&req, fd, symlink)
-                }
+            let access = match out.plain_access(path, action, rule) {
+                Ok(a) => a,
+                Err(reply) => return reply,
+            };
+            if req.excl() {
+                return Reply::Errno(libc::EEXIST);
             }
+            if req.writes() && access != FsAccess::Rw {
+                return out.refuse(path, Verdict::Deny, libc::EACCES, rule);
+            }
+            out.allowed(path, rule);
+            open_found(&req, fd, symlink)
         }
         Walked::Missing { parent, name_at } => {
             let (action, rule) = out.decide(&mut asker, path);
-            match *action {
-                FsAction::Access(FsAccess::Hide) => {
-                    out.refuse(path, Verdict::Hide, libc::ENOENT, rule)
-                }
-                FsAction::Access(FsAccess::Deny) => {
-                    out.refuse(path, Verdict::Deny, libc::EACCES, rule)
-                }
-                FsAction::Content { .. } => out.content(path, rule),
-                FsAction::Redirect { writable, .. } => out.redirect(path, rule, writable),
-                FsAction::Access(access) => {
-                    if !req.creat() {
-                        return Reply::Errno(libc::ENOENT);
-                    }
-                    if trailing {
-                        return Reply::Errno(libc::EISDIR);
-                    }
-                    if access != FsAccess::Rw {
-                        return out.refuse(path, Verdict::Deny, libc::EACCES, rule);
-                    }
-                    out.allowed(path, rule);
-                    let mut name = Vec::with_capacity(path.len() - name_at + 1);
-                    name.extend_from_slice(&path[name_at..]);
-                    name.push(0);
-                    let Ok(name) = CStr::from_bytes_with_nul(&name) else {
-                        return Reply::Errno(libc::EINVAL);
-                    };
-                    let flags = req.open_flags() | u64::from(libc::O_NOFOLLOW.unsigned_abs());
-                    let how = OpenHow {
-                        flags,
-                        mode: req.how.mode,
-                        resolve: 0,
-                    };
-                    fd_reply(&req, sys::openat2(parent.as_raw_fd(), name, &how))
-                }
+            let access = match out.plain_access(path, action, rule) {
+                Ok(a) => a,
+                Err(reply) => return reply,
+            };
+            if !req.creat() {
+                return Reply::Errno(libc::ENOENT);
             }
+            if trailing {
+                return Reply::Errno(libc::EISDIR);
+            }
+            if access != FsAccess::Rw {
+                return out.refuse(path, Verdict::Deny, libc::EACCES, rule);
+            }
+            out.allowed(path, rule);
+            let mut name = Vec::with_capacity(path.len() - name_at + 1);
+            name.extend_from_slice(&path[name_at..]);
+            name.push(0);
+            let Ok(name) = CStr::from_bytes_with_nul(&name) else {
+                return Reply::Errno(libc::EINVAL);
+            };
+            let flags = req.open_flags() | u64::from(libc::O_NOFOLLOW.unsigned_abs());
+            let how = OpenHow {
+                flags,
+                mode: req.how.mode,
+                resolve: 0,
+            };
+            fd_reply(&req, sys::openat2(parent.as_raw_fd(), name, &how))
         }
         Walked::Absent => {
             let (action, rule) = out.decide(&mut asker, path);
-            match *action {
-                FsAction::Access(FsAccess::Hide) => {
-                    out.refuse(path, Verdict::Hide, libc::ENOENT, rule)
-                }
-                FsAction::Access(FsAccess::Deny) => {
-                    out.refuse(path, Verdict::Deny, libc::EACCES, rule)
-                }
-                FsAction::Content { .. } => out.content(path, rule),
-                FsAction::Redirect { writable, .. } => out.redirect(path, rule, writable),
-                FsAction::Access(_) => Reply::Errno(libc::ENOENT),
+            match out.plain_access(path, action, rule) {
+                Ok(_) => Reply::Errno(libc::ENOENT),
+                Err(reply) => reply,
             }
         }
     }
@@ -476,6 +453,28 @@ impl<'a> Out<'a> {
             rule,
         };
         audit.record(&rec, self.line);
+    }
+
+    /// Finishes what is not a plain `ro`/`rw` decision (hidden, denied,
+    /// served from memory or elsewhere) as `Err(reply)`; a plain one comes
+    /// back as `Ok(access)` for the caller to carry out.
+    fn plain_access(
+        &mut self,
+        path: &[u8],
+        action: &FsAction,
+        rule: Option<usize>,
+    ) -> Result<FsAccess, Reply> {
+        match *action {
+            FsAction::Access(FsAccess::Hide) => {
+                Err(self.refuse(path, Verdict::Hide, libc::ENOENT, rule))
+            }
+            FsAction::Access(FsAccess::Deny) => {
+                Err(self.refuse(path, Verdict::Deny, libc::EACCES, rule))
+            }
+            FsAction::Content { .. } => Err(self.content(path, rule)),
+            FsAction::Redirect { writable, .. } => Err(self.redirect(path, rule, writable)),
+            FsAction::Access(a) => Ok(a),
+        }
     }
 
     fn refuse(&mut self, path: &[u8], v: Verdict, errno: i32, rule: Option<usize>) -> Reply {
