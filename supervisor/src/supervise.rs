@@ -224,6 +224,10 @@ const FORWARDED: [Signal; 6] = [
 /// The signal that interrupts a thread blocked opening a FIFO.
 const WAKE_SIGNAL: i32 = libc::SIGURG;
 
+/// At most this many opens wait for their FIFO's other end at once; more
+/// fail with ENFILE.
+const MAX_BLOCKED: usize = 1024;
+
 /// Threads blocked in an open that waits for someone else, by notification id.
 struct BlockedThread {
     id: u64,
@@ -464,6 +468,12 @@ fn finish(pending: Pending<'static>, reply: Reply) {
         // with ENOENT; it is done anyway so that no path skips the answer.
         Reply::Gone => pending.deny(libc::EACCES),
         Reply::Blocking(b) => {
+            // One thread per waiting open, as the program has one waiting
+            // task per open; a bound keeps a flood from exhausting ours.
+            if BLOCKED.lock().map_or(true, |l| l.len() >= MAX_BLOCKED) {
+                pending.deny(libc::ENFILE);
+                return;
+            }
             let spawned = std::thread::Builder::new()
                 .name("fdsup-fifo".to_owned())
                 .spawn(move || blocking_open(pending, b));
@@ -497,6 +507,11 @@ fn blocking_open(pending: Pending<'static>, b: Blocking) {
             id: pending.id(),
             thread: me,
         });
+    }
+    // The loop may be asleep with nothing to time out on: from now on it
+    // must look at the waiters every so often.
+    if let Some(w) = WAKER.get() {
+        let _ = w.wake();
     }
     let result = loop {
         match crate::fs::reopen(b.fd.as_fd(), b.flags) {

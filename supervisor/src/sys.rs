@@ -355,6 +355,12 @@ pub fn fstat_mode(fd: BorrowedFd<'_>) -> io::Result<u32> {
     Ok(st.st_mode)
 }
 
+/// `fcntl(fd, F_GETFL)`: the file status flags and access mode.
+pub fn getfl(fd: BorrowedFd<'_>) -> io::Result<i32> {
+    // SAFETY: F_GETFL takes no argument and touches no memory.
+    cvt_int(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) })
+}
+
 /// `fstatat(dirfd, path, AT_SYMLINK_NOFOLLOW)`: the file mode bits.
 pub fn lstat_mode(dirfd: RawFd, path: &CStr) -> io::Result<u32> {
     // SAFETY: stat is plain data; all-zero is valid.

@@ -445,6 +445,23 @@ int main(int argc, char **argv)
 		 o2(AT_FDCWD, "never.txt", O_CREAT | O_WRONLY, 010000000, 0), "");
 	ok_read("openat2-beneath-and-in-root",
 		o2(AT_FDCWD, "f.txt", O_RDONLY, 0, RESOLVE_BENEATH | RESOLVE_IN_ROOT));
+	/* The same checks where the path needs the careful walk (a symbolic
+	 * link on the way), and the checks every open call makes. */
+	ok_read("openat2-mode-without-creat-walk", o2(AT_FDCWD, "link.txt", O_RDONLY, 0644, 0));
+	ok_read("openat2-opath-rdwr-walk", o2(AT_FDCWD, "link.txt", O_PATH | O_RDWR, 0, 0));
+	ok_read("openat2-unknown-flag-walk",
+		o2(AT_FDCWD, "link.txt", O_RDONLY | (1ULL << 40), 0, 0));
+	ok_read("creat-directory", open("f.txt", O_CREAT | O_DIRECTORY | O_RDONLY, 0644));
+	ok_read("creat-directory-walk", open("link.txt", O_CREAT | O_DIRECTORY | O_RDONLY, 0644));
+	ok_read("tmpfile-rdonly", open("sub", O_TMPFILE | O_RDONLY, 0600));
+	ok_read("tmpfile-rdonly-walk", open("dirlink", O_TMPFILE | O_RDONLY, 0600));
+	ok_read("tmpfile-bit-alone", open("dirlink", (O_TMPFILE & ~O_DIRECTORY) | O_RDWR, 0600));
+	/* openat drops O_RDWR beside O_PATH (served as a read-only descriptor
+	 * under fdsup: only whether it opened is compared). */
+	fd = openat(AT_FDCWD, "link.txt", O_PATH | O_RDWR);
+	printf("openat-opath-rdwr-walk: %s\n", fd >= 0 ? "ok" : en(errno));
+	if (fd >= 0)
+		close(fd);
 
 	/* Bad paths. */
 	ok_read("efault-open", open((const char *)8, O_RDONLY));

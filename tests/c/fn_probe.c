@@ -3,6 +3,7 @@
  *
  * Usage: fn_probe OP PATH [OP PATH ...]
  *   r      O_RDONLY, then read (prints what was read, newlines as '|')
+ *   rc     O_RDONLY|O_CREAT (0644), then read
  *   w      O_WRONLY, then write "W"
  *   rw     O_RDWR, then write "W"
  *   c      O_WRONLY|O_CREAT (0644), then write "C"
@@ -48,6 +49,9 @@ int main(int argc, char **argv)
 		int fd, reads = 0, sizes = 0;
 		if (!strcmp(op, "r")) {
 			fd = open(path, O_RDONLY);
+			reads = 1;
+		} else if (!strcmp(op, "rc")) {
+			fd = open(path, O_RDONLY | O_CREAT, 0644);
 			reads = 1;
 		} else if (!strcmp(op, "w")) {
 			fd = open(path, O_WRONLY);

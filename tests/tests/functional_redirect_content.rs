@@ -105,15 +105,24 @@ fn redirect_is_read_only_unless_rw() {
             "absent-alias.txt",
             "r",
             "alias.txt",
+            "rc",
+            "alias.txt",
+            "rc",
+            "absent-alias.txt",
         ],
     );
+    // O_RDONLY|O_CREAT opens the existing read-only target (whether the
+    // redirected name exists or not), as it opens an existing file under
+    // `ro`.
     assert_eq!(
         out.stdout,
         "w alias.txt: EACCES\n\
          a alias.txt: EACCES\n\
          t alias.txt: EACCES\n\
          c absent-alias.txt: EACCES\n\
-         r alias.txt: ok read=the target's contents|\n",
+         r alias.txt: ok read=the target's contents|\n\
+         rc alias.txt: ok read=the target's contents|\n\
+         rc absent-alias.txt: ok read=the target's contents|\n",
         "{}",
         show(&out)
     );

@@ -98,3 +98,30 @@ fn a_fifo_between_two_processes_carries_bulk_data() {
         out.stderr
     );
 }
+
+#[test]
+fn a_killed_fifo_reader_leaves_no_reader_behind() {
+    let dir = TempDir::new("rob-fifo-phantom");
+    let fifo = dir.join("f");
+    nix_mkfifo(&fifo);
+    let program = prog("rob_fifo_phantom");
+    let out = sandboxed_env(
+        "@default".as_ref(),
+        dir.path(),
+        &[],
+        &[s(&program), s(&fifo)],
+        Duration::from_secs(60),
+    );
+    let mut c = Checks::new(&out);
+    c.eq("after_killed_reader", "ERR:ENXIO");
+    c.eq("with_waiting_reader", "OK");
+    c.finish();
+}
+
+fn nix_mkfifo(p: &std::path::Path) {
+    let out = fdsup_tests::run_cmd(
+        std::process::Command::new("mkfifo").arg(p),
+        Duration::from_secs(10),
+    );
+    out.expect_code(0);
+}

@@ -45,6 +45,9 @@ pub enum Walked {
         /// reached through a magic link): `Scratch::path` holds the kernel's
         /// name for it.
         pathless: bool,
+        /// It was reached through a magic link and has been unlinked (or is
+        /// a memfd): its old path decides nothing; `held` limits a reopen.
+        unlinked: bool,
         /// It is a symbolic link (the final one, not followed).
         symlink: bool,
         /// Reached through `/proc/<pid>/fd/N` of a sandboxed process: the
@@ -225,6 +228,13 @@ pub fn walk(
     let mut cur = match start {
         Start::Dir(fd) if path[0] != b'/' || in_root => {
             fd_path(fd.as_fd(), &mut b.path).map_err(errno)?;
+            if outside(asker, &b.path) {
+                // A working directory or dirfd in `/proc/<pid>` of a process
+                // outside the sandbox (the program could `chdir` there before
+                // chdir was mediated, or inherit one): nothing below it is
+                // the program's to reach.
+                return Err(libc::ENOENT);
+            }
             Cur::Fd(fd)
         }
         _ => {
@@ -266,6 +276,7 @@ pub fn walk(
             return Ok(Walked::Found {
                 fd: cur.into_owned()?,
                 pathless: false,
+                unlinked: false,
                 symlink: false,
                 held: None,
             });
@@ -307,6 +318,9 @@ pub fn walk(
                 )
                 .map_err(errno)?;
                 fd_path(up.as_fd(), &mut b.path).map_err(errno)?;
+                if outside(asker, &b.path) {
+                    return Err(libc::ENOENT);
+                }
                 cur = Cur::Fd(up);
                 depth -= 1;
                 continue;
@@ -368,6 +382,7 @@ pub fn walk(
                     return Ok(Walked::Found {
                         fd: cur.into_owned()?,
                         pathless: false,
+                        unlinked: false,
                         symlink: false,
                         held: None,
                     });
@@ -381,6 +396,7 @@ pub fn walk(
                     return Ok(Walked::Found {
                         fd,
                         pathless: false,
+                        unlinked: false,
                         symlink: true,
                         held: None,
                     });
@@ -401,14 +417,39 @@ pub fn walk(
                     if beneath || in_root {
                         return Err(libc::EXDEV);
                     }
-                    let held = held_access(&b.path, &b.rest[s..e]);
                     let fd = open_path(cur.raw(), name, 0, 0).map_err(errno)?;
+                    // Read after the open, and only trusted if it describes
+                    // the very object opened: a descriptor swapped by `dup2`
+                    // in between must not lend its access mode to another.
+                    let held = held_access(asker, &b.path, &b.rest[s..e], fd.as_fd());
                     fd_path(fd.as_fd(), &mut b.path).map_err(errno)?;
-                    let pathless = b.path.first() != Some(&b'/') || b.path.ends_with(b" (deleted)");
+                    if outside(asker, &b.path) {
+                        // e.g. the `cwd` of a sandboxed process that sits in
+                        // the supervisor's `/proc/<pid>`.
+                        return Err(libc::ENOENT);
+                    }
+                    let deleted = b.path.ends_with(b" (deleted)");
+                    let pathless = b.path.first() != Some(&b'/');
+                    if deleted && last && !pathless {
+                        // An unlinked file (or a memfd) has no path to decide
+                        // on: only a reopen within the access its descriptor
+                        // already has is possible.
+                        return Ok(Walked::Found {
+                            fd,
+                            pathless: false,
+                            unlinked: true,
+                            symlink: false,
+                            held: Some(held.unwrap_or(NO_ACCESS)),
+                        });
+                    }
+                    if deleted {
+                        return Err(libc::ENOENT);
+                    }
                     if last {
                         return Ok(Walked::Found {
                             fd,
                             pathless,
+                            unlinked: false,
                             symlink: false,
                             held,
                         });
@@ -483,25 +524,71 @@ fn absent(b: &mut WalkBufs, pos: usize) -> Result<Walked, i32> {
     Ok(Walked::Absent)
 }
 
-/// For `dir` = `/proc/<pid>/fd` (or `/proc/<pid>/task/<tid>/fd`) and a
-/// descriptor number `name`: the access mode that descriptor has, from
-/// `fdinfo` (`None` for `O_PATH`, or when it cannot be read).
-fn held_access(dir: &[u8], name: &[u8]) -> Option<i32> {
+/// The access mode of an object reached through a magic link that may be
+/// reopened only within what its descriptor holds, when there is no such
+/// descriptor (or it is `O_PATH`): no mode at all, so that `within` refuses.
+pub const NO_ACCESS: i32 = -1;
+
+/// Is `path` in `/proc/<pid>` of a process outside the sandbox?
+fn outside(asker: &mut Asker<'_>, path: &[u8]) -> bool {
+    crate::fs::lexical::proc_pid(path).is_some_and(|(pid, _)| !asker.sees_pid(pid))
+}
+
+/// For `dir` = `/proc/<pid>/fd` (or `/proc/<pid>/task/<tid>/fd`) of a
+/// sandboxed process and a descriptor number `name`: the access mode that
+/// descriptor has, from its `fdinfo` (`None` for `O_PATH`, or when it cannot
+/// be read). `opened` is what following the link gave us; the answer counts
+/// only if the same `fdinfo` read names the same object (mount and inode),
+/// since the program may swap the descriptor between our open and our read.
+fn held_access(
+    asker: &mut Asker<'_>,
+    dir: &[u8],
+    name: &[u8],
+    opened: BorrowedFd<'_>,
+) -> Option<i32> {
     let base = dir.strip_suffix(b"/fd")?;
-    crate::fs::lexical::proc_pid(base)?;
-    if !name.iter().all(u8::is_ascii_digit) {
+    let (pid, _) = crate::fs::lexical::proc_pid(base)?;
+    if !asker.sees_pid(pid) || !name.iter().all(u8::is_ascii_digit) {
         return None;
     }
     let mut p = base.to_vec();
     p.extend_from_slice(b"/fdinfo/");
     p.extend_from_slice(name);
-    let text = std::fs::read(std::ffi::OsStr::from_bytes(&p)).ok()?;
-    let line = text
-        .split(|&c| c == b'\n')
-        .find(|l| l.starts_with(b"flags:"))?;
-    let octal = std::str::from_utf8(&line[6..]).ok()?.trim();
-    let flags = i32::from_str_radix(octal, 8).ok()?;
-    (flags & libc::O_PATH == 0).then_some(flags & libc::O_ACCMODE)
+    let theirs = FdInfo::read(&p)?;
+    let ours = FdInfo::read(format!("/proc/self/fdinfo/{}", opened.as_raw_fd()).as_bytes())?;
+    if (theirs.mnt_id, theirs.ino) != (ours.mnt_id, ours.ino) {
+        return None;
+    }
+    (theirs.flags & libc::O_PATH == 0).then_some(theirs.flags & libc::O_ACCMODE)
+}
+
+/// What one read of `/proc/<pid>/fdinfo/<n>` says.
+#[derive(Debug, PartialEq, Eq)]
+struct FdInfo {
+    flags: i32,
+    mnt_id: u64,
+    ino: u64,
+}
+
+impl FdInfo {
+    fn read(path: &[u8]) -> Option<FdInfo> {
+        let text = std::fs::read(std::ffi::OsStr::from_bytes(path)).ok()?;
+        FdInfo::parse(&text)
+    }
+
+    fn parse(text: &[u8]) -> Option<FdInfo> {
+        let field = |key: &[u8]| {
+            text.split(|&c| c == b'\n')
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .map(str::trim)
+        };
+        Some(FdInfo {
+            flags: i32::from_str_radix(field(b"flags:")?, 8).ok()?,
+            mnt_id: field(b"mnt_id:")?.parse().ok()?,
+            ino: field(b"ino:")?.parse().ok()?,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -509,6 +596,25 @@ mod tests {
     use super::*;
     use std::os::unix::fs::symlink;
     use std::path::PathBuf;
+
+    #[test]
+    fn fdinfo_is_parsed() {
+        let text = b"pos:\t0\nflags:\t02100002\nmnt_id:\t25\nino:\t1234\n";
+        assert_eq!(
+            FdInfo::parse(text),
+            Some(FdInfo {
+                flags: 0o2100002,
+                mnt_id: 25,
+                ino: 1234
+            })
+        );
+        assert_eq!(FdInfo::parse(b"pos:\t0\nflags:\t02\n"), None);
+        // Our own descriptor's fdinfo names its file.
+        let f = std::fs::File::open("/proc/self/status").expect("open");
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&f);
+        let info = FdInfo::read(format!("/proc/self/fdinfo/{fd}").as_bytes()).expect("fdinfo");
+        assert_eq!(info.flags & libc::O_ACCMODE, libc::O_RDONLY);
+    }
 
     /// A scratch tree, removed on drop; its path is canonical.
     struct Tree(PathBuf);

@@ -74,7 +74,14 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             follow,
             b,
         ) {
-            Ok(Walked::Found { fd, pathless, .. }) => (Some(fd), pathless),
+            // An unlinked file's access is checked on the object alone:
+            // the answer gives nothing the descriptor does not.
+            Ok(Walked::Found {
+                fd,
+                pathless,
+                unlinked,
+                ..
+            }) => (Some(fd), pathless || unlinked),
             Ok(Walked::Missing { .. } | Walked::Absent) => (None, false),
             Err(e) => {
                 return Reply::Errno(super::walk_error(

@@ -128,20 +128,63 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         return Reply::Gone;
     }
 
-    // Decide: the source always needs rw; the target rw on its path
-    // (rename) or on its directory (link).
+    // Decide: the source always needs rw; the target rw on its path, and a
+    // link's also on its directory (SPEC.md asks for the directory; the
+    // name itself must not be one the policy refuses either).
     let src_path = src.path().to_vec();
-    if let Err(r) = need_rw(ctx, &mut asker, &src_path, &mut sc.matched, &mut log) {
+    match &src {
+        Source::Object {
+            unlinked: true,
+            held,
+            ..
+        } => {
+            // An unlinked file has no path to decide on. The kernel links
+            // only an O_TMPFILE file (ENOENT for any other), which needs
+            // write access to make: give it a name only if the program's
+            // descriptor can write it, so that a descriptor of someone
+            // else's deleted file, held read-only, gets no new name.
+            if !matches!(*held, Some(libc::O_RDWR | libc::O_WRONLY)) {
+                log.write(&src_path, Verdict::Deny, Some(libc::EACCES), None);
+                return Reply::Errno(libc::EACCES);
+            }
+        }
+        _ => {
+            if let Err(r) = need_rw(ctx, &mut asker, &src_path, &mut sc.matched, &mut log) {
+                return r;
+            }
+        }
+    }
+    if is_link {
+        let dir = parent_of(&dst.path).to_vec();
+        if let Err(r) = need_rw(ctx, &mut asker, &dir, &mut sc.matched, &mut log) {
+            return r;
+        }
+    }
+    if let Err(r) = need_rw(ctx, &mut asker, &dst.path, &mut sc.matched, &mut log) {
         return r;
     }
-    let dst_decided: &[u8] = if is_link {
-        parent_of(&dst.path)
-    } else {
-        &dst.path
-    };
-    let dst_decided = dst_decided.to_vec();
-    if let Err(r) = need_rw(ctx, &mut asker, &dst_decided, &mut sc.matched, &mut log) {
-        return r;
+    if !is_link {
+        // Moving a directory moves everything in it: refuse when a rule
+        // protects something below either end (what is inside would leave
+        // the rule's reach), with EXDEV, which `mv` and friends answer by
+        // copying (each file then decided on its own).
+        let exchange = flags & libc::RENAME_EXCHANGE != 0;
+        let Source::Named(s) = &src else {
+            return Reply::Errno(libc::EINVAL);
+        };
+        let mut ends: [Option<&[u8]>; 2] = [None, None];
+        if is_dir_or_unknown(s) {
+            ends[0] = Some(&s.path);
+        }
+        if exchange && is_dir_or_unknown(&dst) {
+            ends[1] = Some(&dst.path);
+        }
+        for end in ends.into_iter().flatten() {
+            if let Some(rule) = ctx.policy.fs_rule_below(end) {
+                log.write(end, Verdict::Deny, Some(libc::EXDEV), Some(rule));
+                return Reply::Errno(libc::EXDEV);
+            }
+        }
     }
     log.write(&src_path, Verdict::Allow, None, None);
 
@@ -181,6 +224,11 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     }
 }
 
+/// Is the named object a directory (or can we not tell)?
+fn is_dir_or_unknown(e: &End) -> bool {
+    sys::lstat_mode(e.dir.as_raw_fd(), &e.name).map_or(true, |m| m & libc::S_IFMT == libc::S_IFDIR)
+}
+
 /// The source of a link or rename.
 enum Source {
     /// A name in a directory (never followed).
@@ -191,6 +239,10 @@ enum Source {
         fd: OwnedFd,
         /// Its canonical path.
         path: Vec<u8>,
+        /// It has been unlinked (its path decides nothing).
+        unlinked: bool,
+        /// The access mode the program's descriptor of it has, if known.
+        held: Option<i32>,
     },
 }
 
@@ -297,15 +349,31 @@ fn resolve_whole(
             return Err(libc::EBADF);
         };
         crate::task::fd_path(fd.as_fd(), &mut b.path).map_err(|_| libc::EBADF)?;
+        if b.path.first() != Some(&b'/') {
+            // A pipe, a socket: nothing a directory can hold.
+            return Err(libc::EXDEV);
+        }
+        // Our copy shares the program's open file description.
+        let held = sys::getfl(fd.as_fd())
+            .ok()
+            .filter(|f| f & libc::O_PATH == 0)
+            .map(|f| f & libc::O_ACCMODE);
         return Ok(Source::Object {
             fd,
+            unlinked: b.path.ends_with(b" (deleted)"),
             path: b.path.clone(),
+            held,
         });
     }
     match walk(asker, ctx.root.as_fd(), arg.start, &arg.path, 0, true, b)? {
-        Walked::Found { fd, .. } => Ok(Source::Object {
+        Walked::Found { pathless: true, .. } => Err(libc::EXDEV),
+        Walked::Found {
+            fd, unlinked, held, ..
+        } => Ok(Source::Object {
             fd,
             path: b.path.clone(),
+            unlinked,
+            held,
         }),
         Walked::Missing { .. } | Walked::Absent => Err(libc::ENOENT),
     }

@@ -95,7 +95,8 @@ impl Req<'_> {
     /// Does it ask for no more than access mode `held` gives?
     fn within(&self, held: i32) -> bool {
         let mode = self.flags() & libc::O_ACCMODE;
-        let reads = !self.opath() && mode != libc::O_WRONLY;
+        // An O_PATH request is served as a read-only descriptor (deliver).
+        let reads = self.opath() || mode != libc::O_WRONLY;
         let can_read = held == libc::O_RDONLY || held == libc::O_RDWR;
         let can_write = held == libc::O_WRONLY || held == libc::O_RDWR;
         (!reads || can_read) && (!self.writes() || can_write)
@@ -135,6 +136,9 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         },
         _ => return Reply::Errno(libc::ENOSYS),
     };
+    if let Err(e) = check_how(&how, m.kind == Kind::Openat2) {
+        return Reply::Errno(e);
+    }
     let mut how = how;
     if creates(&how) {
         // The supervisor's own umask is 0; the program's applies, read now,
@@ -284,14 +288,19 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         Walked::Found {
             fd,
             pathless,
+            unlinked,
             symlink,
             held,
         } => {
             let (action, rule) = if pathless || held.is_some_and(|h| req.within(h)) {
                 // Reached through the program's own /proc/<pid>/fd: it holds
                 // this object already, with at least this access (or it has
-                // no path to decide on: a pipe, a socket, a memfd).
+                // no path to decide on: a pipe, a socket).
                 (&ALLOW_RW, None)
+            } else if unlinked {
+                // An unlinked file or a memfd, asked for more than its
+                // descriptor holds: its old path is no ground for more.
+                return out.refuse(path, Verdict::Deny, libc::EACCES, None);
             } else {
                 out.decide(&mut asker, path)
             };
@@ -346,6 +355,44 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             }
         }
     }
+}
+
+/// The kernel's checks of flags and mode (`build_open_flags`), made before
+/// anything else so that every path (fast or walked) refuses what the
+/// kernel would. `strict` is `openat2`'s: unknown flags, a mode without
+/// `O_CREAT`/`O_TMPFILE` and extra flags beside `O_PATH` are errors there,
+/// silently dropped by the older calls (see [`openat_how`]).
+fn check_how(how: &OpenHow, strict: bool) -> Result<(), i32> {
+    let flags = sys::low_i32(how.flags);
+    if strict {
+        if how.flags & !u64::from(VALID_OPEN_FLAGS.unsigned_abs()) != 0 {
+            return Err(libc::EINVAL);
+        }
+        let creates = flags & libc::O_CREAT != 0 || flags & libc::O_TMPFILE == libc::O_TMPFILE;
+        if how.mode & !0o7777 != 0 || (!creates && how.mode != 0) {
+            return Err(libc::EINVAL);
+        }
+        if flags & libc::O_PATH != 0 && flags & !O_PATH_FLAGS != 0 {
+            return Err(libc::EINVAL);
+        }
+    }
+    if flags & libc::O_PATH != 0 {
+        return Ok(());
+    }
+    // O_TMPFILE includes O_DIRECTORY; its own bit alone is an error, and a
+    // file nobody could write is refused.
+    let tmp_bit = libc::O_TMPFILE & !libc::O_DIRECTORY;
+    if flags & tmp_bit != 0
+        && (flags & libc::O_TMPFILE != libc::O_TMPFILE
+            || flags & libc::O_CREAT != 0
+            || flags & libc::O_ACCMODE == libc::O_RDONLY)
+    {
+        return Err(libc::EINVAL);
+    }
+    if flags & libc::O_CREAT != 0 && flags & libc::O_DIRECTORY != 0 {
+        return Err(libc::EINVAL);
+    }
+    Ok(())
 }
 
 /// Does the request create a file (and so need the program's umask)?
@@ -516,15 +563,30 @@ impl<'a> Out<'a> {
         let Some(target) = target else {
             return Reply::Errno(libc::EIO);
         };
-        if (req.writes() || req.creat()) && !writable {
+        if req.writes() && !writable {
             return self.refuse(path, Verdict::Deny, libc::EACCES, rule);
         }
-        self.log(path, Verdict::Redirect, None, rule);
-        let how = OpenHow {
+        let mut how = OpenHow {
             flags: req.open_flags(),
             mode: req.how.mode,
             resolve: 0,
         };
+        if req.creat() && !writable {
+            // A read-only target may be opened if it exists, never created.
+            how.flags &= !u64::from((libc::O_CREAT | libc::O_EXCL).unsigned_abs());
+            how.mode = 0;
+            match sys::openat2(libc::AT_FDCWD, target, &how) {
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                    return self.refuse(path, Verdict::Deny, libc::EACCES, rule);
+                }
+                Ok(_) if req.excl() => return Reply::Errno(libc::EEXIST),
+                r => {
+                    self.log(path, Verdict::Redirect, None, rule);
+                    return fd_reply(req, r);
+                }
+            }
+        }
+        self.log(path, Verdict::Redirect, None, rule);
         fd_reply(req, sys::openat2(libc::AT_FDCWD, target, &how))
     }
 }

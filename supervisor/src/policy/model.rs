@@ -271,6 +271,17 @@ impl Policy {
         }
     }
 
+    /// The first rule that can decide a path strictly below `path`
+    /// differently from `rw` (see [`crate::policy::Pattern::reaches_below`]):
+    /// moving the directory `path` would carry what that rule protects to
+    /// where it no longer applies. `None` if everything below `path` is
+    /// decided as `path` is, or by `rw` rules.
+    pub fn fs_rule_below(&self, path: &[u8]) -> Option<usize> {
+        self.fs.rules.iter().position(|r| {
+            r.action != FsAction::Access(FsAccess::Rw) && r.pattern.reaches_below(path)
+        })
+    }
+
     /// Decides an exec of `path` (absolute, canonical): the access and the
     /// origin of the deciding rule (`None` for the default).
     pub fn decide_exec(&self, path: &[u8]) -> (ExecAccess, Option<&Origin>) {

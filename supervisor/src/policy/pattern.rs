@@ -86,6 +86,50 @@ impl Pattern {
     pub fn matches(&self, path: &[u8]) -> bool {
         match_from(&self.comps, path)
     }
+
+    /// Whether the pattern matches some path strictly below `path` without
+    /// matching `path` itself: a rule that can decide differently for what a
+    /// directory holds than for the directory. Conservative for globs (any
+    /// name can be chosen below `path`). Not on the hot path: it allocates.
+    pub fn reaches_below(&self, path: &[u8]) -> bool {
+        // The set of pattern positions reachable after `path`'s components,
+        // as a nondeterministic automaton over components.
+        let n = self.comps.len();
+        let mut live = vec![false; n + 1];
+        let mut next = vec![false; n + 1];
+        live[0] = true;
+        self.close(&mut live);
+        let mut at = path;
+        while let Some((c, after)) = next_component(at) {
+            at = after;
+            next.iter_mut().for_each(|b| *b = false);
+            for p in 0..=n {
+                if !live[p] {
+                    continue;
+                }
+                match self.comps.get(p) {
+                    // Matched already: everything below matches too.
+                    None => next[n] = true,
+                    Some(Comp::AnyDepth) => next[p] = true,
+                    Some(Comp::Literal(lit)) => next[p + 1] |= c == &**lit,
+                    Some(Comp::Glob(g)) => next[p + 1] |= glob_match(g, c),
+                }
+            }
+            self.close(&mut next);
+            std::mem::swap(&mut live, &mut next);
+        }
+        // `path` itself is matched: the rule decides the directory too.
+        !live[n] && live.iter().any(|&b| b)
+    }
+
+    /// Adds the positions reachable by letting a `**` match nothing.
+    fn close(&self, set: &mut [bool]) {
+        for p in 0..self.comps.len() {
+            if set[p] && self.comps[p] == Comp::AnyDepth {
+                set[p + 1] = true;
+            }
+        }
+    }
 }
 
 impl fmt::Display for Pattern {
@@ -186,6 +230,33 @@ mod tests {
 
     fn m(pattern: &str, path: &str) -> bool {
         Pattern::new(pattern).unwrap().matches(path.as_bytes())
+    }
+
+    fn below(pattern: &str, path: &str) -> bool {
+        Pattern::new(pattern)
+            .unwrap()
+            .reaches_below(path.as_bytes())
+    }
+
+    #[test]
+    fn reaches_below_sees_rules_inside_a_directory() {
+        assert!(below("/w/data/secret", "/w/data"));
+        assert!(below("/w/data/secret", "/w"));
+        assert!(below("/w/*/secret", "/w/data"));
+        assert!(below("/w/**/*.key", "/w/data"));
+        assert!(below("/w/**/*.key", "/w"));
+        assert!(below("/**/x", "/a/b"));
+        assert!(below("/w/d*", "/w"));
+        // Matching the directory itself decides it and all below alike.
+        assert!(!below("/w", "/w/data"));
+        assert!(!below("/w/data", "/w/data"));
+        assert!(!below("/", "/w"));
+        assert!(!below("/w/**", "/w/data"));
+        assert!(!below("/w/**/*.key", "/w/a.key"));
+        // Elsewhere.
+        assert!(!below("/w/other/secret", "/w/data"));
+        assert!(!below("/v/**/x", "/w"));
+        assert!(!below("/w/*.key", "/w/data"));
     }
 
     #[test]
