@@ -242,6 +242,11 @@ fn field_after(text: &[u8], key: &[u8]) -> Option<i32> {
 /// The parent pid of process or thread `pid`, from `/proc/<pid>/stat`.
 fn parent_of(pid: i32) -> Option<i32> {
     let stat = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
+    parent_in_stat(&stat)
+}
+
+/// The parent pid in the text of a `/proc/<pid>/stat`.
+fn parent_in_stat(stat: &[u8]) -> Option<i32> {
     // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
     let close = stat.iter().rposition(|&b| b == b')')?;
     let mut fields = std::str::from_utf8(&stat[close + 1..])
@@ -269,6 +274,31 @@ pub fn in_sandbox(pid: i32, sup: i32) -> bool {
         }
     }
     false
+}
+
+/// [`in_sandbox`] for the process whose `/proc/<pid>` directory `dir` holds
+/// open. A pid alone can be reused between a check and the open it
+/// vouches for; a directory of `/proc/<pid>` stays that process's (reads
+/// fail once it is gone), so the first step, the only one a reused pid
+/// could fool, is read through it. (An ancestor that dies re-parents its
+/// children to the supervisor, a child subreaper: the rest of the chain
+/// cannot lead outside to inside.)
+pub fn in_sandbox_at(dir: std::os::fd::BorrowedFd<'_>, sup: i32) -> bool {
+    use std::io::Read as _;
+    use std::os::fd::AsRawFd;
+    let Ok(fd) = crate::sys::openat(dir.as_raw_fd(), c"stat", libc::O_RDONLY | libc::O_CLOEXEC, 0)
+    else {
+        return false;
+    };
+    let mut stat = Vec::with_capacity(512);
+    if std::fs::File::from(fd).read_to_end(&mut stat).is_err() {
+        return false;
+    }
+    match parent_in_stat(&stat) {
+        Some(pp) if pp == sup => true,
+        Some(pp) if pp > 1 => in_sandbox(pp, sup),
+        _ => false,
+    }
 }
 
 /// All processes that descend from `sup` (not `sup` itself), from a scan of

@@ -198,6 +198,15 @@ impl<'t> Asker<'t> {
     pub fn sees_pid(&mut self, pid: i32) -> bool {
         pid == self.task.tid() || Some(pid) == self.tgid || in_sandbox(pid, self.sup_pid)
     }
+
+    /// The same for the process whose `/proc/<pid>` is `dir` (see
+    /// [`crate::task::in_sandbox_at`]). The asking task's own ids need no
+    /// check: it is pinned by its pending request.
+    pub fn sees_pid_at(&mut self, pid: i32, dir: BorrowedFd<'_>) -> bool {
+        pid == self.task.tid()
+            || Some(pid) == self.tgid
+            || crate::task::in_sandbox_at(dir, self.sup_pid)
+    }
 }
 
 /// Resolves `path` from `start` the way `openat2(start, path, O_PATH, resolve)`
@@ -357,12 +366,32 @@ pub fn walk(
                     .ok()
                     .and_then(|n| n.parse().ok())
                     .unwrap_or(0);
-                if !asker.sees_pid(pid) {
-                    // Outside the sandbox: never entered. The caller decides
-                    // on the path (hidden), and logs it.
+                // Decided on the directory itself, opened first, so that a
+                // pid reused between the check and the open cannot pass.
+                let seen = cstr(&mut b.name, name).ok().and_then(|()| {
+                    let n = CStr::from_bytes_with_nul(&b.name).ok()?;
+                    let dir = open_path(cur.raw(), n, step_resolve, libc::O_DIRECTORY).ok()?;
+                    asker.sees_pid_at(pid, dir.as_fd()).then_some(dir)
+                });
+                let Some(dir) = seen else {
+                    // Outside the sandbox (or gone): never entered. The
+                    // caller decides on the path (hidden), and logs it.
                     push_component(&mut b.path, &b.rest[s..e]);
                     return absent(b, pos);
+                };
+                push_component(&mut b.path, &b.rest[s..e]);
+                cur = Cur::Fd(dir);
+                depth += 1;
+                if last {
+                    return Ok(Walked::Found {
+                        fd: cur.into_owned()?,
+                        pathless: false,
+                        unlinked: false,
+                        symlink: false,
+                        held: None,
+                    });
                 }
+                continue;
             }
         }
 

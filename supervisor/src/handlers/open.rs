@@ -239,7 +239,10 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         && lex.len() + req.path.len() < libc::PATH_MAX as usize - 1
         && !lex.ends_with(b" (deleted)")
         && join_normal(lex, req.path)
-        && !is_proc_self(lex);
+        && !is_proc_self(lex)
+        // `/proc/<pid>` is decided on the directory, not the number (a pid
+        // can be reused): the walk does that.
+        && crate::fs::lexical::proc_pid(lex).is_none();
     if lexical_ok {
         if let Some(reply) = fast(&mut out, &mut task, base.as_ref(), lex, trailing) {
             return reply;
