@@ -286,8 +286,12 @@ pub fn in_sandbox(pid: i32, sup: i32) -> bool {
 pub fn in_sandbox_at(dir: std::os::fd::BorrowedFd<'_>, sup: i32) -> bool {
     use std::io::Read as _;
     use std::os::fd::AsRawFd;
-    let Ok(fd) = crate::sys::openat(dir.as_raw_fd(), c"stat", libc::O_RDONLY | libc::O_CLOEXEC, 0)
-    else {
+    let Ok(fd) = crate::sys::openat(
+        dir.as_raw_fd(),
+        c"stat",
+        libc::O_RDONLY | libc::O_CLOEXEC,
+        0,
+    ) else {
         return false;
     };
     let mut stat = Vec::with_capacity(512);
