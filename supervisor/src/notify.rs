@@ -7,9 +7,12 @@
 //! descriptors (reserve early, install last) carried into user space: the
 //! descriptor to inject is made completely first, then `inject_and_send`
 //! installs it and answers in one ioctl (`SECCOMP_ADDFD_FLAG_SEND`), after
-//! which nothing can fail. `SECCOMP_USER_NOTIF_FLAG_CONTINUE` is deliberately
-//! not offered: no decision is ever carried out by letting the kernel run the
-//! syscall with arguments the program can still change.
+//! which nothing can fail. `SECCOMP_USER_NOTIF_FLAG_CONTINUE` is offered only
+//! as [`Pending::continue_unchecked`], for the few syscalls that cannot be
+//! emulated and whose outcome does not rest on the arguments read: `execve`
+//! (the kernel enforces the decision itself, with Landlock) and `chdir`
+//! (see `handlers::dir`). No decision about arguments the program can still
+//! change is ever carried out this way.
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -80,11 +83,15 @@ impl Listener {
     }
 
     fn send(&self, id: u64, val: i64, error: i32) {
+        self.send_flags(id, val, error, 0);
+    }
+
+    fn send_flags(&self, id: u64, val: i64, error: i32, flags: u32) {
         let resp = sys::SeccompNotifResp {
             id,
             val,
             error,
-            flags: 0,
+            flags,
         };
         if let Err(e) = sys::notif_send(self.fd.as_fd(), &resp) {
             // ENOENT: the task was killed or interrupted meanwhile; there is
@@ -141,6 +148,16 @@ impl<'l> Pending<'l> {
     pub fn deny(self, errno: i32) {
         let (listener, id) = self.disarm();
         listener.send(id, 0, -errno.abs());
+    }
+
+    /// Answers: the kernel runs the syscall itself
+    /// (`SECCOMP_USER_NOTIF_FLAG_CONTINUE`), with arguments the program may
+    /// have changed since they were read. Only for a syscall whose effect the
+    /// kernel itself keeps within the policy whatever the arguments (see the
+    /// module docs); never to carry out a decision on what was read.
+    pub fn continue_unchecked(self) {
+        let (listener, id) = self.disarm();
+        listener.send_flags(id, 0, 0, sys::SECCOMP_USER_NOTIF_FLAG_CONTINUE);
     }
 
     /// Answers: the syscall returns `val`.

@@ -462,6 +462,7 @@ fn finish(pending: Pending<'static>, reply: Reply) {
     match reply {
         Reply::Errno(e) => pending.deny(e),
         Reply::Value(v) => pending.return_value(v),
+        Reply::Continue => pending.continue_unchecked(),
         Reply::Fd { fd, cloexec } => inject(pending, &fd, cloexec),
         Reply::FifoFd { fd, cloexec } => inject_fifo(pending, fd, cloexec),
         // Answering a notification that is gone is a no-op the kernel reports

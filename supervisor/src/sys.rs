@@ -15,6 +15,9 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 /// `SECCOMP_IOCTL_NOTIF_RECV` = `_IOWR('!', 0, struct seccomp_notif)`.
 pub const SECCOMP_IOCTL_NOTIF_RECV: u64 = 0xc050_2100;
+/// `SECCOMP_USER_NOTIF_FLAG_CONTINUE`: the kernel runs the syscall.
+pub const SECCOMP_USER_NOTIF_FLAG_CONTINUE: u32 = 1;
+
 /// `SECCOMP_IOCTL_NOTIF_SEND` = `_IOWR('!', 1, struct seccomp_notif_resp)`.
 pub const SECCOMP_IOCTL_NOTIF_SEND: u64 = 0xc018_2101;
 /// `SECCOMP_IOCTL_NOTIF_ID_VALID` = `_IOW('!', 2, __u64)`.

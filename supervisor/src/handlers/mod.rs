@@ -160,6 +160,10 @@ pub enum Reply {
     },
     /// To be finished by a thread of its own.
     Blocking(Blocking),
+    /// The kernel runs the syscall itself
+    /// ([`crate::notify::Pending::continue_unchecked`]): only where the
+    /// kernel keeps the effect within the policy whatever the arguments.
+    Continue,
     /// The notification is no longer valid (the task died or was
     /// interrupted): there is no one to answer.
     Gone,
