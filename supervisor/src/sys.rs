@@ -527,6 +527,241 @@ pub fn errno_name(e: i32) -> &'static str {
     }
 }
 
+// ---- more of the file system: what the mediated path syscalls carry out ------
+
+/// `process_vm_writev(pid, [data], [addr..addr+len])`: bytes written.
+pub fn write_remote(pid: i32, addr: u64, data: &[u8]) -> io::Result<usize> {
+    let local = libc::iovec {
+        iov_base: data.as_ptr().cast_mut().cast(),
+        iov_len: data.len(),
+    };
+    let remote = libc::iovec {
+        iov_base: usize::try_from(addr).unwrap_or(usize::MAX) as *mut libc::c_void,
+        iov_len: data.len(),
+    };
+    // SAFETY: `local` describes our own buffer, which the kernel only reads;
+    // the remote iovec is interpreted in the other process, where the kernel
+    // checks it.
+    let r = unsafe { libc::process_vm_writev(pid, &local, 1, &remote, 1, 0) };
+    let n = cvt(r as libc::c_long)?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
+/// Size of the kernel's `struct stat` on x86_64 (what `newfstatat` writes).
+pub const STAT_SIZE: usize = std::mem::size_of::<libc::stat>();
+/// Size of `struct statx`.
+pub const STATX_SIZE: usize = 256;
+
+/// `newfstatat(fd, "", AT_EMPTY_PATH | extra)`: the kernel's `struct stat`
+/// of the object `fd` refers to, as bytes.
+pub fn fstat_bytes(fd: BorrowedFd<'_>, out: &mut [u8; STAT_SIZE]) -> io::Result<()> {
+    // SAFETY: `out` has room for one `struct stat`; the path is a valid
+    // empty C string.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_newfstatat,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            out.as_mut_ptr(),
+            libc::AT_EMPTY_PATH,
+        )
+    };
+    cvt(r).map(drop)
+}
+
+/// `statx(fd, "", AT_EMPTY_PATH | flags, mask)` as bytes.
+pub fn statx_bytes(
+    fd: BorrowedFd<'_>,
+    flags: i32,
+    mask: u32,
+    out: &mut [u8; STATX_SIZE],
+) -> io::Result<()> {
+    // SAFETY: `out` has room for one `struct statx` (256 bytes); the path is
+    // a valid empty C string.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_statx,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            flags | libc::AT_EMPTY_PATH,
+            mask,
+            out.as_mut_ptr(),
+        )
+    };
+    cvt(r).map(drop)
+}
+
+/// `fstatfs(fd)` as bytes (works on `O_PATH` descriptors).
+pub fn fstatfs_bytes(
+    fd: BorrowedFd<'_>,
+    out: &mut [u8; std::mem::size_of::<libc::statfs>()],
+) -> io::Result<()> {
+    // SAFETY: `out` has room for one `struct statfs`.
+    let r = unsafe { libc::syscall(libc::SYS_fstatfs, fd.as_raw_fd(), out.as_mut_ptr()) };
+    cvt(r).map(drop)
+}
+
+/// `readlinkat(fd, "")` of an `O_PATH` descriptor of a symbolic link.
+pub fn readlink_fd(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is writable for its length; the path is a valid empty
+    // C string.
+    let r = unsafe {
+        libc::readlinkat(
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    Ok(usize::try_from(cvt(r as libc::c_long)?).unwrap_or(0))
+}
+
+/// `mkdirat(dirfd, name, mode)`.
+pub fn mkdirat(dirfd: RawFd, name: &CStr, mode: u32) -> io::Result<()> {
+    // SAFETY: `name` is NUL-terminated; the rest are integers.
+    cvt_int(unsafe { libc::mkdirat(dirfd, name.as_ptr(), mode) }).map(drop)
+}
+
+/// `mknodat(dirfd, name, mode, 0)` (regular files and FIFOs only).
+pub fn mknodat(dirfd: RawFd, name: &CStr, mode: u32) -> io::Result<()> {
+    // SAFETY: `name` is NUL-terminated; the rest are integers.
+    cvt_int(unsafe { libc::mknodat(dirfd, name.as_ptr(), mode, 0) }).map(drop)
+}
+
+/// `unlinkat(dirfd, name, flags)`.
+pub fn unlinkat(dirfd: RawFd, name: &CStr, flags: i32) -> io::Result<()> {
+    // SAFETY: `name` is NUL-terminated; the rest are integers.
+    cvt_int(unsafe { libc::unlinkat(dirfd, name.as_ptr(), flags) }).map(drop)
+}
+
+/// `symlinkat(target, dirfd, name)`.
+pub fn symlinkat(target: &CStr, dirfd: RawFd, name: &CStr) -> io::Result<()> {
+    // SAFETY: both strings are NUL-terminated.
+    cvt_int(unsafe { libc::symlinkat(target.as_ptr(), dirfd, name.as_ptr()) }).map(drop)
+}
+
+/// `fchmodat2(fd, "", mode, AT_EMPTY_PATH)` (Linux 6.6): the object itself.
+pub fn fchmod_path_fd(fd: BorrowedFd<'_>, mode: u32) -> io::Result<()> {
+    // SAFETY: the path is a valid empty C string; the rest are integers.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_fchmodat2,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            mode,
+            libc::AT_EMPTY_PATH,
+        )
+    };
+    cvt(r).map(drop)
+}
+
+/// `fchownat(fd, "", uid, gid, AT_EMPTY_PATH)`: the object itself.
+pub fn fchown_path_fd(fd: BorrowedFd<'_>, uid: u32, gid: u32) -> io::Result<()> {
+    // SAFETY: the path is a valid empty C string; the rest are integers.
+    cvt_int(unsafe { libc::fchownat(fd.as_raw_fd(), c"".as_ptr(), uid, gid, libc::AT_EMPTY_PATH) })
+        .map(drop)
+}
+
+/// `utimensat(fd, "", times, AT_EMPTY_PATH)`: the object itself; `None`
+/// sets both times to now.
+pub fn utimens_path_fd(fd: BorrowedFd<'_>, times: Option<&[libc::timespec; 2]>) -> io::Result<()> {
+    let p = times.map_or(std::ptr::null(), |t| t.as_ptr());
+    // SAFETY: `p` is null or points to two timespecs; the path is a valid
+    // empty C string.
+    cvt_int(unsafe { libc::utimensat(fd.as_raw_fd(), c"".as_ptr(), p, libc::AT_EMPTY_PATH) })
+        .map(drop)
+}
+
+/// `ftruncate(fd, len)`.
+pub fn ftruncate(fd: BorrowedFd<'_>, len: i64) -> io::Result<()> {
+    // SAFETY: integers only.
+    cvt_int(unsafe { libc::ftruncate(fd.as_raw_fd(), len) }).map(drop)
+}
+
+/// The path `/proc/self/fd/N` of our descriptor `fd`, NUL-terminated in
+/// `buf`. Followed, it is the object `fd` holds itself, even a symbolic link
+/// (the kernel does not follow what a magic link jumps to): the way to the
+/// path-only calls (`getxattr` and friends refuse `O_PATH` descriptors,
+/// and so do the `*xattrat` calls with an empty path).
+fn fd_magic<'b>(fd: BorrowedFd<'_>, buf: &'b mut [u8; 32]) -> &'b CStr {
+    use std::io::Write as _;
+    let mut cur = std::io::Cursor::new(&mut buf[..]);
+    let _ = write!(cur, "/proc/self/fd/{}\0", fd.as_raw_fd());
+    CStr::from_bytes_until_nul(buf).unwrap_or(c"/proc/self/fd/-1")
+}
+
+/// `getxattr` of the object `fd` holds: the value's length (with an empty
+/// `buf`, the size it needs).
+pub fn getxattr_fd(fd: BorrowedFd<'_>, name: &CStr, buf: &mut [u8]) -> io::Result<usize> {
+    let mut p = [0u8; 32];
+    let path = fd_magic(fd, &mut p);
+    // SAFETY: `buf` is writable for its length; the strings are
+    // NUL-terminated.
+    let r = unsafe {
+        libc::getxattr(
+            path.as_ptr(),
+            name.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    Ok(usize::try_from(cvt(r as libc::c_long)?).unwrap_or(0))
+}
+
+/// `listxattr` of the object `fd` holds.
+pub fn listxattr_fd(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    let mut p = [0u8; 32];
+    let path = fd_magic(fd, &mut p);
+    // SAFETY: `buf` is writable for its length; the path is NUL-terminated.
+    let r = unsafe { libc::listxattr(path.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    Ok(usize::try_from(cvt(r as libc::c_long)?).unwrap_or(0))
+}
+
+/// `setxattr` of the object `fd` holds.
+pub fn setxattr_fd(fd: BorrowedFd<'_>, name: &CStr, value: &[u8], flags: u32) -> io::Result<()> {
+    let mut p = [0u8; 32];
+    let path = fd_magic(fd, &mut p);
+    // SAFETY: `value` is readable for its length; the strings are
+    // NUL-terminated.
+    let r = unsafe {
+        libc::setxattr(
+            path.as_ptr(),
+            name.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            flags.cast_signed(),
+        )
+    };
+    cvt_int(r).map(drop)
+}
+
+/// `removexattr` of the object `fd` holds.
+pub fn removexattr_fd(fd: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
+    let mut p = [0u8; 32];
+    let path = fd_magic(fd, &mut p);
+    // SAFETY: both strings are NUL-terminated.
+    cvt_int(unsafe { libc::removexattr(path.as_ptr(), name.as_ptr()) }).map(drop)
+}
+
+/// `getdents64(fd, buf)` (`old` = the old `getdents` and its `struct
+/// linux_dirent`): bytes of directory entries read.
+pub fn getdents(fd: BorrowedFd<'_>, buf: &mut [u8], old: bool) -> io::Result<usize> {
+    let nr = if old {
+        libc::SYS_getdents
+    } else {
+        libc::SYS_getdents64
+    };
+    // SAFETY: `buf` is writable for its length.
+    let r = unsafe { libc::syscall(nr, fd.as_raw_fd(), buf.as_mut_ptr(), buf.len()) };
+    Ok(usize::try_from(cvt(r)?).unwrap_or(0))
+}
+
+/// `inotify_add_watch(fd, path, mask)`: the watch descriptor.
+pub fn inotify_add_watch(fd: BorrowedFd<'_>, path: &CStr, mask: u32) -> io::Result<i32> {
+    // SAFETY: `path` is NUL-terminated; the rest are integers.
+    cvt_int(unsafe { libc::inotify_add_watch(fd.as_raw_fd(), path.as_ptr(), mask) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

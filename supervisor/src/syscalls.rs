@@ -11,28 +11,116 @@
 pub enum Kind {
     /// `access(path, mode)`
     Access,
+    /// `chdir(path)`
+    Chdir,
+    /// `chmod(path, mode)`
+    Chmod,
+    /// `chown(path, uid, gid)`
+    Chown,
     /// `creat(path, mode)`
     Creat,
     /// `faccessat(dirfd, path, mode)`
     Faccessat,
     /// `faccessat2(dirfd, path, mode, flags)`
     Faccessat2,
+    /// `fchdir(fd)`
+    Fchdir,
+    /// `fchmod(fd, mode)`
+    Fchmod,
+    /// `fchmodat(dirfd, path, mode)`
+    Fchmodat,
+    /// `fchmodat2(dirfd, path, mode, flags)`
+    Fchmodat2,
+    /// `fchown(fd, uid, gid)`
+    Fchown,
+    /// `fchownat(dirfd, path, uid, gid, flags)`
+    Fchownat,
+    /// `fremovexattr(fd, name)`
+    Fremovexattr,
+    /// `fsetxattr(fd, name, value, size, flags)`
+    Fsetxattr,
+    /// `futimesat(dirfd, path, times)`
+    Futimesat,
+    /// `getdents(fd, dirp, count)`
+    Getdents,
+    /// `getdents64(fd, dirp, count)`
+    Getdents64,
+    /// `getxattr(path, name, value, size)`
+    Getxattr,
+    /// `inotify_add_watch(fd, path, mask)`
+    InotifyAddWatch,
+    /// `lchown(path, uid, gid)`
+    Lchown,
+    /// `lgetxattr(path, name, value, size)`
+    Lgetxattr,
     /// `link(old, new)`
     Link,
     /// `linkat(olddirfd, old, newdirfd, new, flags)`
     Linkat,
+    /// `listxattr(path, list, size)`
+    Listxattr,
+    /// `llistxattr(path, list, size)`
+    Llistxattr,
+    /// `lremovexattr(path, name)`
+    Lremovexattr,
+    /// `lsetxattr(path, name, value, size, flags)`
+    Lsetxattr,
+    /// `lstat(path, buf)`
+    Lstat,
+    /// `mkdir(path, mode)`
+    Mkdir,
+    /// `mkdirat(dirfd, path, mode)`
+    Mkdirat,
+    /// `mknod(path, mode, dev)`
+    Mknod,
+    /// `mknodat(dirfd, path, mode, dev)`
+    Mknodat,
+    /// `newfstatat(dirfd, path, buf, flags)`
+    Newfstatat,
     /// `open(path, flags, mode)`
     Open,
     /// `openat(dirfd, path, flags, mode)`
     Openat,
     /// `openat2(dirfd, path, how, size)`
     Openat2,
+    /// `readlink(path, buf, size)`
+    Readlink,
+    /// `readlinkat(dirfd, path, buf, size)`
+    Readlinkat,
+    /// `removexattr(path, name)`
+    Removexattr,
     /// `rename(old, new)`
     Rename,
     /// `renameat(olddirfd, old, newdirfd, new)`
     Renameat,
     /// `renameat2(olddirfd, old, newdirfd, new, flags)`
     Renameat2,
+    /// `rmdir(path)`
+    Rmdir,
+    /// `setxattr(path, name, value, size, flags)`
+    Setxattr,
+    /// `stat(path, buf)`
+    Stat,
+    /// `statfs(path, buf)`
+    Statfs,
+    /// `statx(dirfd, path, flags, mask, buf)`
+    Statx,
+    /// `symlink(target, path)`
+    Symlink,
+    /// `symlinkat(target, dirfd, path)`
+    Symlinkat,
+    /// `truncate(path, length)`
+    Truncate,
+    /// `unlink(path)`
+    Unlink,
+    /// `unlinkat(dirfd, path, flags)`
+    Unlinkat,
+    /// `utime(path, times)`
+    Utime,
+    /// `utimensat(dirfd, path, times, flags)`
+    Utimensat,
+    /// `utimes(path, times)`
+    Utimes,
 }
 
 /// One mediated syscall: its x86_64 number, its name (as in the audit log)
@@ -51,17 +139,61 @@ pub struct Mediated {
 #[rustfmt::skip]
 pub const MEDIATED: &[Mediated] = &[
     Mediated { nr: libc::SYS_access, name: "access", kind: Kind::Access },
+    Mediated { nr: libc::SYS_chdir, name: "chdir", kind: Kind::Chdir },
+    Mediated { nr: libc::SYS_chmod, name: "chmod", kind: Kind::Chmod },
+    Mediated { nr: libc::SYS_chown, name: "chown", kind: Kind::Chown },
     Mediated { nr: libc::SYS_creat, name: "creat", kind: Kind::Creat },
     Mediated { nr: libc::SYS_faccessat, name: "faccessat", kind: Kind::Faccessat },
     Mediated { nr: libc::SYS_faccessat2, name: "faccessat2", kind: Kind::Faccessat2 },
+    Mediated { nr: libc::SYS_fchdir, name: "fchdir", kind: Kind::Fchdir },
+    Mediated { nr: libc::SYS_fchmod, name: "fchmod", kind: Kind::Fchmod },
+    Mediated { nr: libc::SYS_fchmodat, name: "fchmodat", kind: Kind::Fchmodat },
+    Mediated { nr: libc::SYS_fchmodat2, name: "fchmodat2", kind: Kind::Fchmodat2 },
+    Mediated { nr: libc::SYS_fchown, name: "fchown", kind: Kind::Fchown },
+    Mediated { nr: libc::SYS_fchownat, name: "fchownat", kind: Kind::Fchownat },
+    Mediated { nr: libc::SYS_fremovexattr, name: "fremovexattr", kind: Kind::Fremovexattr },
+    Mediated { nr: libc::SYS_fsetxattr, name: "fsetxattr", kind: Kind::Fsetxattr },
+    Mediated { nr: libc::SYS_futimesat, name: "futimesat", kind: Kind::Futimesat },
+    Mediated { nr: libc::SYS_getdents, name: "getdents", kind: Kind::Getdents },
+    Mediated { nr: libc::SYS_getdents64, name: "getdents64", kind: Kind::Getdents64 },
+    Mediated { nr: libc::SYS_getxattr, name: "getxattr", kind: Kind::Getxattr },
+    Mediated { nr: libc::SYS_inotify_add_watch, name: "inotify_add_watch", kind: Kind::InotifyAddWatch },
+    Mediated { nr: libc::SYS_lchown, name: "lchown", kind: Kind::Lchown },
+    Mediated { nr: libc::SYS_lgetxattr, name: "lgetxattr", kind: Kind::Lgetxattr },
     Mediated { nr: libc::SYS_link, name: "link", kind: Kind::Link },
     Mediated { nr: libc::SYS_linkat, name: "linkat", kind: Kind::Linkat },
+    Mediated { nr: libc::SYS_listxattr, name: "listxattr", kind: Kind::Listxattr },
+    Mediated { nr: libc::SYS_llistxattr, name: "llistxattr", kind: Kind::Llistxattr },
+    Mediated { nr: libc::SYS_lremovexattr, name: "lremovexattr", kind: Kind::Lremovexattr },
+    Mediated { nr: libc::SYS_lsetxattr, name: "lsetxattr", kind: Kind::Lsetxattr },
+    Mediated { nr: libc::SYS_lstat, name: "lstat", kind: Kind::Lstat },
+    Mediated { nr: libc::SYS_mkdir, name: "mkdir", kind: Kind::Mkdir },
+    Mediated { nr: libc::SYS_mkdirat, name: "mkdirat", kind: Kind::Mkdirat },
+    Mediated { nr: libc::SYS_mknod, name: "mknod", kind: Kind::Mknod },
+    Mediated { nr: libc::SYS_mknodat, name: "mknodat", kind: Kind::Mknodat },
+    Mediated { nr: libc::SYS_newfstatat, name: "newfstatat", kind: Kind::Newfstatat },
     Mediated { nr: libc::SYS_open, name: "open", kind: Kind::Open },
     Mediated { nr: libc::SYS_openat, name: "openat", kind: Kind::Openat },
     Mediated { nr: libc::SYS_openat2, name: "openat2", kind: Kind::Openat2 },
+    Mediated { nr: libc::SYS_readlink, name: "readlink", kind: Kind::Readlink },
+    Mediated { nr: libc::SYS_readlinkat, name: "readlinkat", kind: Kind::Readlinkat },
+    Mediated { nr: libc::SYS_removexattr, name: "removexattr", kind: Kind::Removexattr },
     Mediated { nr: libc::SYS_rename, name: "rename", kind: Kind::Rename },
     Mediated { nr: libc::SYS_renameat, name: "renameat", kind: Kind::Renameat },
     Mediated { nr: libc::SYS_renameat2, name: "renameat2", kind: Kind::Renameat2 },
+    Mediated { nr: libc::SYS_rmdir, name: "rmdir", kind: Kind::Rmdir },
+    Mediated { nr: libc::SYS_setxattr, name: "setxattr", kind: Kind::Setxattr },
+    Mediated { nr: libc::SYS_stat, name: "stat", kind: Kind::Stat },
+    Mediated { nr: libc::SYS_statfs, name: "statfs", kind: Kind::Statfs },
+    Mediated { nr: libc::SYS_statx, name: "statx", kind: Kind::Statx },
+    Mediated { nr: libc::SYS_symlink, name: "symlink", kind: Kind::Symlink },
+    Mediated { nr: libc::SYS_symlinkat, name: "symlinkat", kind: Kind::Symlinkat },
+    Mediated { nr: libc::SYS_truncate, name: "truncate", kind: Kind::Truncate },
+    Mediated { nr: libc::SYS_unlink, name: "unlink", kind: Kind::Unlink },
+    Mediated { nr: libc::SYS_unlinkat, name: "unlinkat", kind: Kind::Unlinkat },
+    Mediated { nr: libc::SYS_utime, name: "utime", kind: Kind::Utime },
+    Mediated { nr: libc::SYS_utimensat, name: "utimensat", kind: Kind::Utimensat },
+    Mediated { nr: libc::SYS_utimes, name: "utimes", kind: Kind::Utimes },
 ];
 
 /// The table entry for a syscall number, if it is mediated.
@@ -92,14 +224,74 @@ mod tests {
     fn every_kind_is_in_the_table() {
         use Kind::*;
         let all = [
-            Access, Creat, Faccessat, Faccessat2, Link, Linkat, Open, Openat, Openat2, Rename,
-            Renameat, Renameat2,
+            Access,
+            Chdir,
+            Chmod,
+            Chown,
+            Creat,
+            Faccessat,
+            Faccessat2,
+            Fchdir,
+            Fchmod,
+            Fchmodat,
+            Fchmodat2,
+            Fchown,
+            Fchownat,
+            Fremovexattr,
+            Fsetxattr,
+            Futimesat,
+            Getdents,
+            Getdents64,
+            Getxattr,
+            InotifyAddWatch,
+            Lchown,
+            Lgetxattr,
+            Link,
+            Linkat,
+            Listxattr,
+            Llistxattr,
+            Lremovexattr,
+            Lsetxattr,
+            Lstat,
+            Mkdir,
+            Mkdirat,
+            Mknod,
+            Mknodat,
+            Newfstatat,
+            Open,
+            Openat,
+            Openat2,
+            Readlink,
+            Readlinkat,
+            Removexattr,
+            Rename,
+            Renameat,
+            Renameat2,
+            Rmdir,
+            Setxattr,
+            Stat,
+            Statfs,
+            Statx,
+            Symlink,
+            Symlinkat,
+            Truncate,
+            Unlink,
+            Unlinkat,
+            Utime,
+            Utimensat,
+            Utimes,
         ];
         for k in all {
             // A new variant must be added to `all` (the match is exhaustive).
             match k {
-                Access | Creat | Faccessat | Faccessat2 | Link | Linkat | Open | Openat
-                | Openat2 | Rename | Renameat | Renameat2 => {}
+                Access | Chdir | Chmod | Chown | Creat | Faccessat | Faccessat2 | Fchdir
+                | Fchmod | Fchmodat | Fchmodat2 | Fchown | Fchownat | Fremovexattr | Fsetxattr
+                | Futimesat | Getdents | Getdents64 | Getxattr | InotifyAddWatch | Lchown
+                | Lgetxattr | Link | Linkat | Listxattr | Llistxattr | Lremovexattr | Lsetxattr
+                | Lstat | Mkdir | Mkdirat | Mknod | Mknodat | Newfstatat | Open | Openat
+                | Openat2 | Readlink | Readlinkat | Removexattr | Rename | Renameat | Renameat2
+                | Rmdir | Setxattr | Stat | Statfs | Statx | Symlink | Symlinkat | Truncate
+                | Unlink | Unlinkat | Utime | Utimensat | Utimes => {}
             }
             assert!(
                 MEDIATED.iter().any(|m| m.kind == k),

@@ -104,6 +104,20 @@ impl Task {
         }
     }
 
+    /// Writes `data` at `addr` in the task's memory: the answer to a request
+    /// that returns something through a buffer the program passed.
+    pub fn write(&self, addr: u64, data: &[u8]) -> Result<(), ReadError> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        match sys::write_remote(self.tid, addr, data) {
+            Ok(n) if n == data.len() => Ok(()),
+            Ok(_) => Err(ReadError::Fault),
+            Err(e) if e.raw_os_error() == Some(libc::EFAULT) => Err(ReadError::Fault),
+            Err(_) => Err(ReadError::Gone),
+        }
+    }
+
     /// Reads a NUL-terminated string at `addr` into `buf`, never asking for a
     /// page it does not need (a path at the end of a mapping must not fail
     /// because the next page is unmapped). Returns its length without the NUL.

@@ -158,10 +158,10 @@ fn the_supervisors_proc_directory_is_unreachable_after_chdir() {
     let mut c = Checks::new(&out);
     c.eq("chdir_self", "OK");
     c.eq("self_fd", "READ:ALLOWED|");
-    // chdir is not mediated in this issue: it may succeed, but nothing can
-    // be opened from there.
+    // chdir is refused; were it not, nothing could be opened from there.
+    c.eq("chdir_sup", "ERR:ENOENT");
+    c.eq("chdir_sup_fd", "ERR:ENOENT");
     for k in [
-        "sup_dot",
         "sup_environ",
         "sup_fd0",
         "sup_fd1",

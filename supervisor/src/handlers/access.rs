@@ -101,7 +101,16 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     let (action, rule) = if pathless {
         (&super::open::ALLOW_RW, None)
     } else {
-        decide(ctx, &mut asker, &path, &mut sc.matched)
+        match decide(ctx, &mut asker, &path, &mut sc.matched) {
+            (a, r)
+                if obj
+                    .as_ref()
+                    .is_some_and(|f| super::on_the_way(ctx, a, r, &path, f.as_fd())) =>
+            {
+                (&super::open::ALLOW_RO, r)
+            }
+            d => d,
+        }
     };
     let refuse = |log: &mut Log<'_>, v: Verdict, e: i32| {
         log.write(&path, v, Some(e), rule);

@@ -32,10 +32,10 @@ pub(super) struct Arg {
 
 /// A resolved end: the directory that holds it, the name in it, and the
 /// canonical path.
-struct End {
-    dir: OwnedFd,
-    name: CString,
-    path: Vec<u8>,
+pub(super) struct End {
+    pub(super) dir: OwnedFd,
+    pub(super) name: CString,
+    pub(super) path: Vec<u8>,
 }
 
 /// Handles one link- or rename-family notification.
@@ -284,7 +284,7 @@ pub(super) fn read_arg(
 }
 
 /// Resolves the directory part of `arg`; the last component stays a name.
-fn resolve_end(
+pub(super) fn resolve_end(
     asker: &mut Asker<'_>,
     ctx: &Ctx,
     arg: Arg,

@@ -7,8 +7,13 @@
 //! (an errno) is a value, not an error path.
 
 pub mod access;
+pub mod dir;
 pub mod link;
+pub mod mutate;
 pub mod open;
+mod path;
+pub mod stat;
+pub mod watch;
 
 use std::ffi::CString;
 use std::io;
@@ -186,6 +191,49 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, sc: &mut Scratch) -> Re
         Kind::Access | Kind::Faccessat | Kind::Faccessat2 => {
             access::handle(ctx, listener, n, m, sc)
         }
+        Kind::Stat
+        | Kind::Lstat
+        | Kind::Newfstatat
+        | Kind::Statx
+        | Kind::Statfs
+        | Kind::Readlink
+        | Kind::Readlinkat
+        | Kind::Getxattr
+        | Kind::Lgetxattr
+        | Kind::Listxattr
+        | Kind::Llistxattr => stat::handle(ctx, listener, n, m, sc),
+        Kind::Chdir | Kind::Fchdir | Kind::Getdents | Kind::Getdents64 => {
+            dir::handle(ctx, listener, n, m, sc)
+        }
+        Kind::InotifyAddWatch => watch::handle(ctx, listener, n, m, sc),
+        Kind::Mkdir
+        | Kind::Mkdirat
+        | Kind::Mknod
+        | Kind::Mknodat
+        | Kind::Symlink
+        | Kind::Symlinkat
+        | Kind::Unlink
+        | Kind::Unlinkat
+        | Kind::Rmdir
+        | Kind::Chmod
+        | Kind::Fchmod
+        | Kind::Fchmodat
+        | Kind::Fchmodat2
+        | Kind::Chown
+        | Kind::Lchown
+        | Kind::Fchown
+        | Kind::Fchownat
+        | Kind::Utime
+        | Kind::Utimes
+        | Kind::Futimesat
+        | Kind::Utimensat
+        | Kind::Truncate
+        | Kind::Setxattr
+        | Kind::Lsetxattr
+        | Kind::Fsetxattr
+        | Kind::Removexattr
+        | Kind::Lremovexattr
+        | Kind::Fremovexattr => mutate::handle(ctx, listener, n, m, sc),
     }
 }
 
@@ -251,6 +299,33 @@ pub fn decide<'p>(
             let d = ctx.policy.decide_fs(path);
             (d.action, d.rule)
         }
+    }
+}
+
+/// The way to what the policy shows: a directory that only the section's
+/// default would hide or deny (no rule matches it), with a rule that shows
+/// something below it, is visible read-only — it can be stat'ed, entered and
+/// listed (its listing shows only what is not hidden), as a sandbox that
+/// binds `/usr` and the project shows `/` and the project's parents; so is
+/// a symbolic link a rule was written through (`/bin` of a `/bin` rule that
+/// resolved to `/usr/bin`).
+/// `fd` must be the object itself: only a directory qualifies.
+pub fn on_the_way(
+    ctx: &Ctx,
+    action: &FsAction,
+    rule: Option<usize>,
+    path: &[u8],
+    fd: std::os::fd::BorrowedFd<'_>,
+) -> bool {
+    use crate::policy::FsAccess;
+    if rule.is_some() || !matches!(action, FsAction::Access(FsAccess::Hide | FsAccess::Deny)) {
+        return false;
+    }
+    match sys::fstat_mode(fd).map(|m| m & libc::S_IFMT) {
+        Ok(libc::S_IFDIR) => ctx.policy.shows_below(path),
+        // `/bin` -> `usr/bin` when a rule was written `/bin`.
+        Ok(libc::S_IFLNK) => ctx.policy.shows_through(path),
+        _ => false,
     }
 }
 

@@ -57,6 +57,7 @@ const O_PATH_FLAGS: i32 = libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_PATH | 
 
 pub(super) static HIDE: FsAction = FsAction::Access(FsAccess::Hide);
 pub(super) static ALLOW_RW: FsAction = FsAction::Access(FsAccess::Rw);
+pub(super) static ALLOW_RO: FsAction = FsAction::Access(FsAccess::Ro);
 
 /// The request, decoded.
 struct Req<'a> {
@@ -305,7 +306,10 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
                 // descriptor holds: its old path is no ground for more.
                 return out.refuse(path, Verdict::Deny, libc::EACCES, None);
             } else {
-                out.decide(&mut asker, path)
+                match out.decide(&mut asker, path) {
+                    (a, r) if super::on_the_way(ctx, a, r, path, fd.as_fd()) => (&ALLOW_RO, r),
+                    d => d,
+                }
             };
             let access = match out.plain_access(path, action, rule) {
                 Ok(a) => a,

@@ -282,6 +282,24 @@ impl Policy {
         })
     }
 
+    /// Whether a rule that does not hide can decide some path strictly
+    /// below `path` (which it does not match itself): `path` is then a
+    /// directory on the way to something the policy shows.
+    pub fn shows_below(&self, path: &[u8]) -> bool {
+        self.fs
+            .rules
+            .iter()
+            .any(|r| r.action != FsAction::Access(FsAccess::Hide) && r.pattern.reaches_below(path))
+    }
+
+    /// Whether `path` is a symbolic link a rule that does not hide was
+    /// written through (see [`crate::policy::Pattern::written_through`]).
+    pub fn shows_through(&self, path: &[u8]) -> bool {
+        self.fs.rules.iter().any(|r| {
+            r.action != FsAction::Access(FsAccess::Hide) && r.pattern.written_through(path)
+        })
+    }
+
     /// Decides an exec of `path` (absolute, canonical): the access and the
     /// origin of the deciding rule (`None` for the default).
     pub fn decide_exec(&self, path: &[u8]) -> (ExecAccess, Option<&Origin>) {

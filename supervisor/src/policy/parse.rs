@@ -325,7 +325,7 @@ impl Ctx<'_> {
                 format!("{e} (expanded from {raw:?})")
             }
         })?;
-        Ok(Pattern::compile(&paths::canonicalize_prefix(&normal), raw))
+        Ok(Pattern::compile(&paths::canonicalize_prefix(&normal), raw).with_link_path(&normal))
     }
 
     fn rule_path(&self, v: &Value, field: &str) -> Result<Pattern> {

@@ -19,6 +19,9 @@ pub struct Pattern {
     text: Box<str>,
     /// The path as written in the policy (before variables and symlinks).
     written: Box<str>,
+    /// The path after variables but before symbolic links were resolved,
+    /// where that differs from `text` (`/bin` for `/usr/bin`).
+    through_link: Option<Box<str>>,
     comps: Box<[Comp]>,
 }
 
@@ -62,8 +65,27 @@ impl Pattern {
         Pattern {
             text: normal.into(),
             written: written.into(),
+            through_link: None,
             comps: comps.into(),
         }
+    }
+
+    /// Records the path as it was before symbolic links were resolved
+    /// (kept only if it differs).
+    pub(crate) fn with_link_path(mut self, before: &str) -> Pattern {
+        if before != &*self.text {
+            self.through_link = Some(before.into());
+        }
+        self
+    }
+
+    /// Whether `path` is a symbolic link on the way this pattern was written
+    /// (`/bin` for a rule written `/bin` and resolved to `/usr/bin`).
+    pub fn written_through(&self, path: &[u8]) -> bool {
+        self.through_link.as_deref().is_some_and(|w| {
+            let w = w.as_bytes();
+            w == path || (w.starts_with(path) && w.get(path.len()) == Some(&b'/'))
+        })
     }
 
     /// The path matched on (expanded and canonicalised).

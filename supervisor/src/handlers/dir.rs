@@ -1,0 +1,243 @@
+//! Directories: `chdir`, `fchdir` and the listings (`getdents64`,
+//! `getdents`).
+//!
+//! **Listings** are read by the supervisor on the program's own descriptor
+//! (fetched with `pidfd_getfd`: the same open file description, so the
+//! directory offset moves for the program exactly as if it had read), and
+//! every entry the policy hides — by a rule or by the section default — is
+//! left out before the rest is written into the program's buffer; so is
+//! `/proc/<pid>` of every process outside the sandbox. A listing cannot be
+//! let through to the kernel instead, even for directories with nothing
+//! hidden: the program could swap the descriptor behind the number between
+//! the look and the kernel's read.
+//!
+//! **chdir** is the one path request that cannot be carried out by the
+//! supervisor: the kernel offers no way to set another process's working
+//! directory. So the path is resolved and decided like any other (hidden:
+//! ENOENT, denied: EACCES, not a directory: ENOTDIR, no search permission:
+//! EACCES), and an allowed `chdir` is then run by the kernel
+//! (`continue_unchecked`) on the path as the program's memory holds it by
+//! then. A thread that swaps the path in that instant can move the working
+//! directory into a directory the policy hides or denies, and learn that it
+//! exists; nothing more, because every request made from there — opens,
+//! stats, listings, changes, `..` included — is mediated and decided on the
+//! canonical path of what it reaches, and `getcwd` only returns the path the
+//! program itself wrote. This is the documented residue of an interface
+//! gap (README, limits). `fchdir` needs no such care: every directory
+//! descriptor the program holds was decided when it was opened; it is
+//! decided again (an inherited descriptor of a hidden directory is refused)
+//! and run by the kernel.
+
+use std::os::fd::AsFd;
+
+use super::path::{decide_obj, fetch, resolve, write_out, Decided, Need, Obj};
+use super::{Ctx, Log, Reply, Scratch};
+use crate::fs::walk::Asker;
+use crate::notify::{Listener, Notif};
+use crate::policy::{FsAccess, FsAction};
+use crate::sys;
+use crate::syscalls::{Kind, Mediated};
+use crate::task::{fd_path, Task};
+
+/// The most bytes of entries read at once, whatever the program asked.
+const MAX_LISTING: usize = 1 << 20;
+
+/// Handles one notification of the family.
+pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
+    match m.kind {
+        Kind::Chdir | Kind::Fchdir => chdir(ctx, listener, n, m, sc),
+        Kind::Getdents | Kind::Getdents64 => listing(ctx, listener, n, m, sc),
+        _ => Reply::Errno(libc::ENOSYS),
+    }
+}
+
+fn chdir(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
+    let mut task = Task::new(n.pid);
+    let a = n.data.args;
+    let obj = if m.kind == Kind::Chdir {
+        match resolve(
+            ctx,
+            listener,
+            n,
+            &mut task,
+            sc,
+            libc::AT_FDCWD,
+            a[0],
+            true,
+            false,
+            false,
+        ) {
+            Ok(o) => o,
+            Err(r) => return r,
+        }
+    } else {
+        let fd = match fetch(&mut task, sys::low_i32(a[0])) {
+            Ok(f) => f,
+            Err(r) => return r,
+        };
+        if !listener.id_valid(n.id) {
+            return Reply::Gone;
+        }
+        if fd_path(fd.as_fd(), &mut sc.walk.path).is_err() {
+            return Reply::Errno(libc::EBADF);
+        }
+        // Decided like a path: an inherited descriptor of a hidden
+        // directory is not a way in.
+        Obj::Found {
+            fd,
+            pathless: false,
+            held: false,
+        }
+    };
+    let mut log = Log {
+        ctx,
+        syscall: m.name,
+        tid: task.tid(),
+        line: &mut sc.line,
+    };
+    let fd = match decide_obj(
+        ctx,
+        &task,
+        &sc.walk.path,
+        &mut sc.matched,
+        &mut log,
+        obj,
+        Need::Read,
+        false,
+        libc::ENOTDIR,
+    ) {
+        Decided::Obj(fd) => fd,
+        Decided::Reply(r) => return r,
+    };
+    match sys::fstat_mode(fd.as_fd()) {
+        Ok(mode) if mode & libc::S_IFMT == libc::S_IFDIR => {}
+        Ok(_) => return Reply::Errno(libc::ENOTDIR),
+        Err(e) => return Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
+    }
+    if let Err(e) = sys::faccessat2(
+        std::os::fd::AsRawFd::as_raw_fd(&fd),
+        c"",
+        libc::X_OK,
+        libc::AT_EMPTY_PATH | libc::AT_EACCESS,
+    ) {
+        return Reply::Errno(e.raw_os_error().unwrap_or(libc::EACCES));
+    }
+    Reply::Continue
+}
+
+/// Where a record's name starts, for each format: `struct linux_dirent64`
+/// (`d_ino`, `d_off`, `d_reclen`, `d_type`, `d_name`) and the old `struct
+/// linux_dirent` (`d_ino`, `d_off`, `d_reclen`, `d_name`, ..., `d_type`).
+const NAME_AT_64: usize = 19;
+const NAME_AT_OLD: usize = 18;
+const RECLEN_AT: usize = 16;
+
+fn listing(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
+    let mut task = Task::new(n.pid);
+    let a = n.data.args;
+    let old = m.kind == Kind::Getdents;
+    let count = usize::try_from(sys::low_i32(a[2]).cast_unsigned()).unwrap_or(0);
+    let fd = match fetch(&mut task, sys::low_i32(a[0])) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if !listener.id_valid(n.id) {
+        return Reply::Gone;
+    }
+    match sys::fstat_mode(fd.as_fd()) {
+        Ok(mode) if mode & libc::S_IFMT == libc::S_IFDIR => {}
+        Ok(_) => return Reply::Errno(libc::ENOTDIR),
+        Err(e) => return Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
+    }
+    if fd_path(fd.as_fd(), &mut sc.walk.path).is_err() {
+        return Reply::Errno(libc::EBADF);
+    }
+    let dir = sc.walk.path.clone();
+    // A directory the program could list but whose path is hidden or denied
+    // (an inherited descriptor) lists nothing it could not otherwise see.
+    let mut asker = Asker::with_policy(&task, ctx.sup_pid, &ctx.policy);
+    if dir.first() == Some(&b'/') {
+        match super::decide(ctx, &mut asker, &dir, &mut sc.matched) {
+            (a, r) if super::on_the_way(ctx, a, r, &dir, fd.as_fd()) => {}
+            (FsAction::Access(FsAccess::Hide), _) => return Reply::Errno(libc::ENOENT),
+            (FsAction::Access(FsAccess::Deny), _) => return Reply::Errno(libc::EACCES),
+            _ => {}
+        }
+    }
+    let mut buf = vec![0u8; count.min(MAX_LISTING)];
+    let mut out: Vec<u8> = Vec::with_capacity(buf.len());
+    let is_proc = dir == b"/proc";
+    loop {
+        let got = match sys::getdents(fd.as_fd(), &mut buf, old) {
+            Ok(g) => g,
+            Err(e) => return Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
+        };
+        if got == 0 {
+            return Reply::Value(0);
+        }
+        let mut at = 0;
+        while at + RECLEN_AT + 2 <= got {
+            let reclen = usize::from(u16::from_ne_bytes([
+                buf[at + RECLEN_AT],
+                buf[at + RECLEN_AT + 1],
+            ]));
+            if reclen == 0 || at + reclen > got {
+                break;
+            }
+            let rec = &buf[at..at + reclen];
+            let name_at = if old { NAME_AT_OLD } else { NAME_AT_64 };
+            let name = rec.get(name_at..).unwrap_or_default();
+            let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+            if shown(
+                ctx,
+                &mut asker,
+                &dir,
+                name,
+                is_proc,
+                &mut sc.lex,
+                &mut sc.matched,
+            ) {
+                out.extend_from_slice(rec);
+            }
+            at += reclen;
+        }
+        if !out.is_empty() {
+            let len = out.len() as i64;
+            return write_out(&task, a[1], &out, Reply::Value(len));
+        }
+        // Everything read was hidden: read on, so that an empty answer still
+        // means the end of the directory.
+    }
+}
+
+/// Whether entry `name` of directory `dir` is listed.
+fn shown(
+    ctx: &Ctx,
+    asker: &mut Asker<'_>,
+    dir: &[u8],
+    name: &[u8],
+    is_proc: bool,
+    tmp: &mut Vec<u8>,
+    matched: &mut Vec<u8>,
+) -> bool {
+    if name == b"." || name == b".." || name.is_empty() {
+        return true;
+    }
+    if is_proc && name.iter().all(u8::is_ascii_digit) {
+        let pid = std::str::from_utf8(name)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        return asker.sees_pid(pid);
+    }
+    tmp.clear();
+    tmp.extend_from_slice(dir);
+    crate::fs::lexical::push_component(tmp, name);
+    match super::decide(ctx, asker, tmp, matched) {
+        (FsAction::Access(FsAccess::Hide), None) => {
+            ctx.policy.shows_below(tmp) || ctx.policy.shows_through(tmp)
+        }
+        (FsAction::Access(FsAccess::Hide), Some(_)) => false,
+        _ => true,
+    }
+}

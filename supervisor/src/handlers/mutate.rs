@@ -1,0 +1,496 @@
+//! Changing the file system: `mkdir`, `mknod`, `symlink`, `unlink`,
+//! `rmdir`, `chmod`, `chown`, the timestamps, `truncate` and the extended
+//! attributes, each with its `*at`, `l*` and `f*` forms, carried out by the
+//! supervisor on descriptors it resolved itself.
+//!
+//! Everything here needs `rw` (SPEC.md): under `ro` nothing changes, not even
+//! a timestamp or a mode bit; a hidden path answers ENOENT and a denied one
+//! EACCES. Names are created and removed in the parent directory the careful
+//! walk resolved (the last component never followed), and existing objects
+//! are changed through their `O_PATH` descriptor with the `AT_EMPTY_PATH`
+//! forms, so a path swapped after the decision changes nothing. The `f*`
+//! forms act on the program's own descriptor: they are mediated too, since a
+//! read-only descriptor of an `ro` file would otherwise let its mode,
+//! owner, times or attributes change. New files and directories get the
+//! program's umask (the supervisor's own is 0).
+
+use std::ffi::CString;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+
+use super::link::{read_arg, resolve_end, End};
+use super::path::{decide_obj, done, fetch, read_string, resolve, Decided, Need, Obj};
+use super::{decide, Ctx, Log, Reply, Scratch};
+use crate::audit::Verdict;
+use crate::fs::walk::Asker;
+use crate::notify::{Listener, Notif};
+use crate::policy::{FsAccess, FsAction};
+use crate::sys;
+use crate::syscalls::{Kind, Mediated};
+use crate::task::{ReadError, Task};
+
+/// `XATTR_NAME_MAX`.
+const XATTR_NAME_MAX: usize = 255;
+/// `XATTR_SIZE_MAX`.
+const XATTR_SIZE_MAX: usize = 65536;
+/// `UTIME_NOW`, `UTIME_OMIT`.
+const UTIME_NOW: i64 = (1 << 30) - 1;
+const UTIME_OMIT: i64 = (1 << 30) - 2;
+
+/// Handles one notification of the family.
+pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
+    match m.kind {
+        Kind::Mkdir
+        | Kind::Mkdirat
+        | Kind::Mknod
+        | Kind::Mknodat
+        | Kind::Symlink
+        | Kind::Symlinkat
+        | Kind::Unlink
+        | Kind::Unlinkat
+        | Kind::Rmdir => names(ctx, listener, n, m, sc),
+        _ => objects(ctx, listener, n, m, sc),
+    }
+}
+
+/// What a name-changing request does.
+enum NameOp {
+    Mkdir(u32),
+    Mknod(u32),
+    Symlink(CString),
+    Unlink(i32),
+}
+
+/// Requests that create or remove a name in a directory.
+fn names(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
+    let mut task = Task::new(n.pid);
+    let a = n.data.args;
+    let int = sys::low_i32;
+    let mode_of = |v: u64| sys::low_i32(v).cast_unsigned();
+    let (dirfd, addr, op) = match m.kind {
+        Kind::Mkdir => (libc::AT_FDCWD, a[0], NameOp::Mkdir(mode_of(a[1]))),
+        Kind::Mkdirat => (int(a[0]), a[1], NameOp::Mkdir(mode_of(a[2]))),
+        Kind::Mknod => (libc::AT_FDCWD, a[0], NameOp::Mknod(mode_of(a[1]))),
+        Kind::Mknodat => (int(a[0]), a[1], NameOp::Mknod(mode_of(a[2]))),
+        Kind::Symlink | Kind::Symlinkat => {
+            let target =
+                match read_string(&task, a[0], libc::PATH_MAX as usize - 1, libc::ENAMETOOLONG) {
+                    Ok(t) if t.as_bytes().is_empty() => return Reply::Errno(libc::ENOENT),
+                    Ok(t) => t,
+                    Err(r) => return r,
+                };
+            if m.kind == Kind::Symlink {
+                (libc::AT_FDCWD, a[1], NameOp::Symlink(target))
+            } else {
+                (int(a[1]), a[2], NameOp::Symlink(target))
+            }
+        }
+        Kind::Unlink => (libc::AT_FDCWD, a[0], NameOp::Unlink(0)),
+        Kind::Rmdir => (libc::AT_FDCWD, a[0], NameOp::Unlink(libc::AT_REMOVEDIR)),
+        Kind::Unlinkat => {
+            let f = int(a[2]);
+            if f & !libc::AT_REMOVEDIR != 0 {
+                return Reply::Errno(libc::EINVAL);
+            }
+            (int(a[0]), a[1], NameOp::Unlink(f))
+        }
+        _ => return Reply::Errno(libc::ENOSYS),
+    };
+    // The kind of object a mknod makes: regular files and FIFOs only.
+    if let NameOp::Mknod(mode) = op {
+        match mode & libc::S_IFMT {
+            0 | libc::S_IFREG | libc::S_IFIFO => {}
+            libc::S_IFCHR | libc::S_IFBLK | libc::S_IFSOCK => return Reply::Errno(libc::EPERM),
+            _ => return Reply::Errno(libc::EINVAL),
+        }
+    }
+    let umask = match op {
+        NameOp::Mkdir(_) | NameOp::Mknod(_) => match task.umask() {
+            Ok(u) => u,
+            Err(_) => {
+                return if listener.id_valid(n.id) {
+                    Reply::Errno(libc::EACCES)
+                } else {
+                    Reply::Gone
+                }
+            }
+        },
+        _ => 0,
+    };
+    let arg = match read_arg(&mut task, dirfd, addr, &mut sc.raw) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if !listener.id_valid(n.id) {
+        return Reply::Gone;
+    }
+    let mut asker = Asker::with_policy(&task, ctx.sup_pid, &ctx.policy);
+    // "." and ".." as the last component: what the kernel says for each.
+    let dot = match op {
+        NameOp::Unlink(f) if f & libc::AT_REMOVEDIR != 0 => libc::EINVAL,
+        NameOp::Unlink(_) => libc::EISDIR,
+        _ => libc::EEXIST,
+    };
+    let end = match resolve_end(&mut asker, ctx, arg, dot, &mut sc.walk) {
+        Ok(e) => e,
+        Err(e) => {
+            return Reply::Errno(super::walk_error(
+                ctx,
+                &mut asker,
+                &sc.walk.path,
+                &mut sc.matched,
+                e,
+            ))
+        }
+    };
+    if !listener.id_valid(n.id) {
+        return Reply::Gone;
+    }
+    let End { dir, name, path } = end;
+    let mut log = Log {
+        ctx,
+        syscall: m.name,
+        tid: task.tid(),
+        line: &mut sc.line,
+    };
+    let (action, rule) = decide(ctx, &mut asker, &path, &mut sc.matched);
+    let exists = sys::lstat_mode(dir.as_raw_fd(), &name).is_ok();
+    let refuse = |log: &mut Log<'_>, v: Verdict, e: i32| {
+        log.write(&path, v, Some(e), rule);
+        Reply::Errno(e)
+    };
+    match action {
+        FsAction::Access(FsAccess::Hide) => return refuse(&mut log, Verdict::Hide, libc::ENOENT),
+        FsAction::Access(FsAccess::Deny) => return refuse(&mut log, Verdict::Deny, libc::EACCES),
+        FsAction::Access(FsAccess::Rw) => {}
+        _ => {
+            // ro, or served from memory or elsewhere: nothing changes here.
+            // What the kernel would say first comes first.
+            if matches!(op, NameOp::Mkdir(_) | NameOp::Mknod(_) | NameOp::Symlink(_)) && exists {
+                return Reply::Errno(libc::EEXIST);
+            }
+            if matches!(op, NameOp::Unlink(_)) && !exists {
+                return Reply::Errno(libc::ENOENT);
+            }
+            return refuse(&mut log, Verdict::Deny, libc::EACCES);
+        }
+    }
+    log.write(&path, Verdict::Allow, None, rule);
+    let d = dir.as_raw_fd();
+    done(match op {
+        NameOp::Mkdir(mode) => sys::mkdirat(d, &name, mode & 0o7777 & !umask),
+        NameOp::Mknod(mode) => {
+            let kind = if mode & libc::S_IFMT == 0 {
+                libc::S_IFREG
+            } else {
+                mode & libc::S_IFMT
+            };
+            sys::mknodat(d, &name, kind | (mode & 0o7777 & !umask))
+        }
+        NameOp::Symlink(target) => sys::symlinkat(&target, d, &name),
+        NameOp::Unlink(flags) => sys::unlinkat(d, &name, flags),
+    })
+}
+
+/// What an object-changing request does.
+enum ObjOp {
+    Chmod(u32),
+    Chown(u32, u32),
+    Times(Option<[libc::timespec; 2]>),
+    Truncate(i64),
+    Setxattr(CString, Vec<u8>, u32),
+    Removexattr(CString),
+}
+
+/// Requests that change an existing object.
+fn objects(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
+    let mut task = Task::new(n.pid);
+    let a = n.data.args;
+    let int = sys::low_i32;
+    let u32_of = |v: u64| sys::low_i32(v).cast_unsigned();
+    // Where the object is: (dirfd, path address, follow, AT_EMPTY_PATH, NULL ok),
+    // or the program's descriptor (`f*` forms).
+    enum Where {
+        Path(i32, u64, bool, bool, bool),
+        Fd(i32),
+    }
+    let nofollow = |f: i32| f & libc::AT_SYMLINK_NOFOLLOW != 0;
+    let empty = |f: i32| f & libc::AT_EMPTY_PATH != 0;
+    let (place, op) = match m.kind {
+        Kind::Chmod => (
+            Where::Path(libc::AT_FDCWD, a[0], true, false, false),
+            ObjOp::Chmod(u32_of(a[1])),
+        ),
+        Kind::Fchmod => (Where::Fd(int(a[0])), ObjOp::Chmod(u32_of(a[1]))),
+        Kind::Fchmodat => (
+            Where::Path(int(a[0]), a[1], true, false, false),
+            ObjOp::Chmod(u32_of(a[2])),
+        ),
+        Kind::Fchmodat2 => {
+            let f = int(a[3]);
+            if f & !(libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) != 0 {
+                return Reply::Errno(libc::EINVAL);
+            }
+            (
+                Where::Path(int(a[0]), a[1], !nofollow(f), empty(f), false),
+                ObjOp::Chmod(u32_of(a[2])),
+            )
+        }
+        Kind::Chown => (
+            Where::Path(libc::AT_FDCWD, a[0], true, false, false),
+            ObjOp::Chown(u32_of(a[1]), u32_of(a[2])),
+        ),
+        Kind::Lchown => (
+            Where::Path(libc::AT_FDCWD, a[0], false, false, false),
+            ObjOp::Chown(u32_of(a[1]), u32_of(a[2])),
+        ),
+        Kind::Fchown => (
+            Where::Fd(int(a[0])),
+            ObjOp::Chown(u32_of(a[1]), u32_of(a[2])),
+        ),
+        Kind::Fchownat => {
+            let f = int(a[4]);
+            if f & !(libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) != 0 {
+                return Reply::Errno(libc::EINVAL);
+            }
+            (
+                Where::Path(int(a[0]), a[1], !nofollow(f), empty(f), false),
+                ObjOp::Chown(u32_of(a[2]), u32_of(a[3])),
+            )
+        }
+        Kind::Utime => match read_utimbuf(&task, a[1]) {
+            Ok(t) => (
+                Where::Path(libc::AT_FDCWD, a[0], true, false, false),
+                ObjOp::Times(t),
+            ),
+            Err(r) => return r,
+        },
+        Kind::Utimes => match read_timevals(&task, a[1]) {
+            Ok(t) => (
+                Where::Path(libc::AT_FDCWD, a[0], true, false, false),
+                ObjOp::Times(t),
+            ),
+            Err(r) => return r,
+        },
+        Kind::Futimesat => match read_timevals(&task, a[2]) {
+            Ok(t) => (
+                Where::Path(int(a[0]), a[1], true, false, false),
+                ObjOp::Times(t),
+            ),
+            Err(r) => return r,
+        },
+        Kind::Utimensat => {
+            let f = int(a[3]);
+            if f & !(libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) != 0 {
+                return Reply::Errno(libc::EINVAL);
+            }
+            let times = match read_timespecs(&task, a[2]) {
+                Ok(t) => t,
+                Err(r) => return r,
+            };
+            if a[1] == 0 {
+                // futimens: the descriptor itself (AT_FDCWD has none).
+                if int(a[0]) == libc::AT_FDCWD {
+                    return Reply::Errno(libc::EFAULT);
+                }
+                (Where::Fd(int(a[0])), ObjOp::Times(times))
+            } else {
+                (
+                    Where::Path(int(a[0]), a[1], !nofollow(f), empty(f), false),
+                    ObjOp::Times(times),
+                )
+            }
+        }
+        Kind::Truncate => {
+            let len = a[1] as i64;
+            if len < 0 {
+                return Reply::Errno(libc::EINVAL);
+            }
+            (
+                Where::Path(libc::AT_FDCWD, a[0], true, false, false),
+                ObjOp::Truncate(len),
+            )
+        }
+        Kind::Setxattr | Kind::Lsetxattr | Kind::Fsetxattr => {
+            let (name, value) = match read_xattr(&task, a[1], a[2], a[3]) {
+                Ok(v) => v,
+                Err(r) => return r,
+            };
+            let flags = u32_of(a[4]);
+            if flags & !(libc::XATTR_CREATE | libc::XATTR_REPLACE).cast_unsigned() != 0 {
+                return Reply::Errno(libc::EINVAL);
+            }
+            let op = ObjOp::Setxattr(name, value, flags);
+            match m.kind {
+                Kind::Setxattr => (Where::Path(libc::AT_FDCWD, a[0], true, false, false), op),
+                Kind::Lsetxattr => (Where::Path(libc::AT_FDCWD, a[0], false, false, false), op),
+                _ => (Where::Fd(int(a[0])), op),
+            }
+        }
+        Kind::Removexattr | Kind::Lremovexattr | Kind::Fremovexattr => {
+            let name = match read_xattr_name(&task, a[1]) {
+                Ok(v) => v,
+                Err(r) => return r,
+            };
+            let op = ObjOp::Removexattr(name);
+            match m.kind {
+                Kind::Removexattr => (Where::Path(libc::AT_FDCWD, a[0], true, false, false), op),
+                Kind::Lremovexattr => (Where::Path(libc::AT_FDCWD, a[0], false, false, false), op),
+                _ => (Where::Fd(int(a[0])), op),
+            }
+        }
+        _ => return Reply::Errno(libc::ENOSYS),
+    };
+    let obj = match place {
+        Where::Path(dirfd, addr, follow, e, null_ok) => {
+            match resolve(
+                ctx, listener, n, &mut task, sc, dirfd, addr, follow, e, null_ok,
+            ) {
+                Ok(o) => o,
+                Err(r) => return r,
+            }
+        }
+        Where::Fd(fd) => {
+            let f = match fetch(&mut task, fd) {
+                Ok(f) => f,
+                Err(r) => return r,
+            };
+            if !listener.id_valid(n.id) {
+                return Reply::Gone;
+            }
+            if crate::task::fd_path(f.as_fd(), &mut sc.walk.path).is_err() {
+                return Reply::Errno(libc::EBADF);
+            }
+            let pathless = sc.walk.path.first() != Some(&b'/');
+            Obj::Found {
+                fd: f,
+                pathless,
+                held: true,
+            }
+        }
+    };
+    let mut log = Log {
+        ctx,
+        syscall: m.name,
+        tid: task.tid(),
+        line: &mut sc.line,
+    };
+    let fd: OwnedFd = match decide_obj(
+        ctx,
+        &task,
+        &sc.walk.path,
+        &mut sc.matched,
+        &mut log,
+        obj,
+        Need::Write,
+        true,
+        libc::EACCES,
+    ) {
+        Decided::Obj(fd) => fd,
+        Decided::Reply(r) => return r,
+    };
+    let fd = fd.as_fd();
+    done(match op {
+        ObjOp::Chmod(mode) => sys::fchmod_path_fd(fd, mode & 0o7777),
+        ObjOp::Chown(uid, gid) => sys::fchown_path_fd(fd, uid, gid),
+        ObjOp::Times(t) => sys::utimens_path_fd(fd, t.as_ref()),
+        ObjOp::Truncate(len) => truncate(fd, len),
+        ObjOp::Setxattr(name, value, flags) => sys::setxattr_fd(fd, &name, &value, flags),
+        ObjOp::Removexattr(name) => sys::removexattr_fd(fd, &name),
+    })
+}
+
+/// `truncate` of the object: a directory is EISDIR, anything but a regular
+/// file EINVAL (never opened: a FIFO would wait), else opened for writing
+/// (Unix permissions apply) and cut.
+fn truncate(fd: std::os::fd::BorrowedFd<'_>, len: i64) -> std::io::Result<()> {
+    let e = std::io::Error::from_raw_os_error;
+    match sys::fstat_mode(fd)? & libc::S_IFMT {
+        libc::S_IFDIR => return Err(e(libc::EISDIR)),
+        libc::S_IFREG => {}
+        _ => return Err(e(libc::EINVAL)),
+    }
+    let flags =
+        (libc::O_WRONLY | libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NONBLOCK).unsigned_abs();
+    let w = crate::fs::reopen(fd, u64::from(flags))?;
+    sys::ftruncate(w.as_fd(), len)
+}
+
+fn fault(e: ReadError) -> Reply {
+    match e {
+        ReadError::Gone => Reply::Gone,
+        _ => Reply::Errno(libc::EFAULT),
+    }
+}
+
+fn read_i64s<const N: usize>(task: &Task, addr: u64) -> Result<[i64; N], Reply> {
+    let mut raw = vec![0u8; N * 8];
+    task.read_exact(addr, &mut raw).map_err(fault)?;
+    let mut out = [0i64; N];
+    for (i, v) in out.iter_mut().enumerate() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&raw[i * 8..i * 8 + 8]);
+        *v = i64::from_ne_bytes(w);
+    }
+    Ok(out)
+}
+
+fn ts(sec: i64, nsec: i64) -> libc::timespec {
+    libc::timespec {
+        tv_sec: sec,
+        tv_nsec: nsec,
+    }
+}
+
+/// `struct utimbuf` (`actime`, `modtime`), `NULL` for now.
+fn read_utimbuf(task: &Task, addr: u64) -> Result<Option<[libc::timespec; 2]>, Reply> {
+    if addr == 0 {
+        return Ok(None);
+    }
+    let [at, mt] = read_i64s::<2>(task, addr)?;
+    Ok(Some([ts(at, 0), ts(mt, 0)]))
+}
+
+/// Two `struct timeval`, `NULL` for now.
+fn read_timevals(task: &Task, addr: u64) -> Result<Option<[libc::timespec; 2]>, Reply> {
+    if addr == 0 {
+        return Ok(None);
+    }
+    let [s0, u0, s1, u1] = read_i64s::<4>(task, addr)?;
+    if !(0..1_000_000).contains(&u0) || !(0..1_000_000).contains(&u1) {
+        return Err(Reply::Errno(libc::EINVAL));
+    }
+    Ok(Some([ts(s0, u0 * 1000), ts(s1, u1 * 1000)]))
+}
+
+/// Two `struct timespec` (with `UTIME_NOW`/`UTIME_OMIT`), `NULL` for now.
+fn read_timespecs(task: &Task, addr: u64) -> Result<Option<[libc::timespec; 2]>, Reply> {
+    if addr == 0 {
+        return Ok(None);
+    }
+    let [s0, n0, s1, n1] = read_i64s::<4>(task, addr)?;
+    let ok = |n: i64| (0..1_000_000_000).contains(&n) || n == UTIME_NOW || n == UTIME_OMIT;
+    if !ok(n0) || !ok(n1) {
+        return Err(Reply::Errno(libc::EINVAL));
+    }
+    Ok(Some([ts(s0, n0), ts(s1, n1)]))
+}
+
+fn read_xattr_name(task: &Task, addr: u64) -> Result<CString, Reply> {
+    match read_string(task, addr, XATTR_NAME_MAX, libc::ERANGE) {
+        Ok(s) if s.as_bytes().is_empty() => Err(Reply::Errno(libc::ERANGE)),
+        r => r,
+    }
+}
+
+fn read_xattr(task: &Task, name: u64, value: u64, size: u64) -> Result<(CString, Vec<u8>), Reply> {
+    let name = read_xattr_name(task, name)?;
+    let size = usize::try_from(size).unwrap_or(usize::MAX);
+    if size > XATTR_SIZE_MAX {
+        return Err(Reply::Errno(libc::E2BIG));
+    }
+    let mut v = vec![0u8; size];
+    if size > 0 {
+        task.read_exact(value, &mut v).map_err(fault)?;
+    }
+    Ok((name, v))
+}

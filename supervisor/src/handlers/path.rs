@@ -1,0 +1,371 @@
+//! One path argument of a request that is not an open, resolved to the
+//! object it names, with the policy's word on it: shared by the stat,
+//! directory, mutation and watch handlers.
+//!
+//! As for opens, the path is read once, the starting point (working
+//! directory, dirfd) is fetched through the task's number and vouched for by
+//! `ID_VALID`, and the object is held by an `O_PATH` descriptor on which the
+//! operation is then carried out, so a path swapped afterwards changes
+//! nothing. The common case is one `openat2` with `RESOLVE_NO_SYMLINKS` on
+//! the lexical path (which is then the canonical one); a symbolic link, a
+//! `..`, `/proc/self` or a trailing slash sends it to the careful walk.
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+
+use super::{decide, Ctx, Log, Reply, Scratch};
+use crate::audit::Verdict;
+use crate::fs::lexical::{has_trailing_slash, is_proc_self, join_normal, proc_pid};
+use crate::fs::walk::{walk, Asker, Start, Walked};
+use crate::notify::{Listener, Notif};
+use crate::policy::{FsAccess, FsAction};
+use crate::sys::{self, OpenHow};
+use crate::task::{fd_path, ReadError, RemoteFd, Task};
+
+/// What a path argument names. Its canonical path is left in
+/// `Scratch::walk.path`.
+#[derive(Debug)]
+pub(super) enum Obj {
+    /// An existing object, held `O_PATH` (not followed if it is a final
+    /// symbolic link the request does not follow).
+    Found {
+        fd: OwnedFd,
+        /// It has no path (pipe, socket): there is nothing to decide on.
+        pathless: bool,
+        /// It is the program's own descriptor (`AT_EMPTY_PATH`, a `NULL`
+        /// path): already held, no decision needed.
+        held: bool,
+    },
+    /// Nothing there.
+    Absent,
+}
+
+/// How much a request needs of the policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Need {
+    /// Look: stat, readlink, list, watch, chdir (`ro` or `rw`).
+    Read,
+    /// Change (`rw`).
+    Write,
+}
+
+/// Reads the path argument at `addr` and resolves it from `dirfd`.
+/// `follow`: a final symbolic link is followed. `empty`: an empty path (or,
+/// with `null_ok`, a null pointer) names `dirfd` itself (`AT_EMPTY_PATH`).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn resolve(
+    ctx: &Ctx,
+    listener: &Listener,
+    n: &Notif,
+    task: &mut Task,
+    sc: &mut Scratch,
+    dirfd: i32,
+    addr: u64,
+    follow: bool,
+    empty: bool,
+    null_ok: bool,
+) -> Result<Obj, Reply> {
+    let len = if addr == 0 && null_ok {
+        0
+    } else {
+        match task.read_cstr(addr, &mut sc.raw) {
+            Ok(l) => l,
+            Err(ReadError::Fault) => return Err(Reply::Errno(libc::EFAULT)),
+            Err(ReadError::TooLong) => return Err(Reply::Errno(libc::ENAMETOOLONG)),
+            Err(ReadError::Gone) => return Err(Reply::Gone),
+        }
+    };
+    if len == 0 {
+        if !empty {
+            return Err(Reply::Errno(libc::ENOENT));
+        }
+        let fd = if dirfd == libc::AT_FDCWD {
+            task.open_cwd().map_err(|_| Reply::Errno(libc::ENOENT))?
+        } else {
+            fetch(task, dirfd)?
+        };
+        if !listener.id_valid(n.id) {
+            return Err(Reply::Gone);
+        }
+        fd_path(fd.as_fd(), &mut sc.walk.path).map_err(|_| Reply::Errno(libc::EBADF))?;
+        let pathless = sc.walk.path.first() != Some(&b'/');
+        return Ok(Obj::Found {
+            fd,
+            pathless,
+            held: true,
+        });
+    }
+    let path = &sc.raw[..len];
+    let absolute = path[0] == b'/';
+
+    // The base: fetched through the task's number.
+    let mut base: Option<OwnedFd> = None;
+    sc.lex.clear();
+    let mut lexical = true;
+    if absolute {
+        sc.lex.push(b'/');
+    } else if dirfd == libc::AT_FDCWD {
+        if task.cwd_path(&mut sc.lex).is_err() {
+            lexical = false;
+        }
+    } else {
+        let fd = fetch(task, dirfd)?;
+        if fd_path(fd.as_fd(), &mut sc.lex).is_err() {
+            lexical = false;
+        }
+        base = Some(fd);
+    }
+    if !listener.id_valid(n.id) {
+        return Err(Reply::Gone);
+    }
+
+    let lexical = lexical
+        && sc.lex.first() == Some(&b'/')
+        && !sc.lex.ends_with(b" (deleted)")
+        && sc.lex.len() + len < libc::PATH_MAX as usize - 1
+        && !has_trailing_slash(path)
+        && join_normal(&mut sc.lex, path)
+        && !is_proc_self(&sc.lex)
+        && proc_pid(&sc.lex).is_none();
+    if lexical {
+        let nul = &sc.raw[..=len];
+        let name =
+            std::ffi::CStr::from_bytes_with_nul(nul).map_err(|_| Reply::Errno(libc::EINVAL))?;
+        let dir = base.as_ref().map_or(libc::AT_FDCWD, AsRawFd::as_raw_fd);
+        let nofollow = if follow { 0 } else { libc::O_NOFOLLOW };
+        let how = OpenHow {
+            flags: u64::from((libc::O_PATH | libc::O_CLOEXEC | nofollow).unsigned_abs()),
+            mode: 0,
+            resolve: sys::RESOLVE_NO_SYMLINKS,
+        };
+        match sys::openat2(dir, name, &how) {
+            Ok(fd) => {
+                sc.walk.path.clone_from(&sc.lex);
+                return Ok(Obj::Found {
+                    fd,
+                    pathless: false,
+                    held: false,
+                });
+            }
+            // No symbolic link on the way to the missing component: the
+            // lexical path is what the kernel would have looked up.
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                sc.walk.path.clone_from(&sc.lex);
+                return Ok(Obj::Absent);
+            }
+            // A symbolic link, or an error the walk must place exactly.
+            Err(_) => {}
+        }
+    }
+
+    let start = if absolute {
+        Start::Root
+    } else if let Some(fd) = base {
+        Start::Dir(fd)
+    } else {
+        match task.open_cwd() {
+            Ok(fd) => Start::Dir(fd),
+            Err(_) => {
+                return Err(if listener.id_valid(n.id) {
+                    Reply::Errno(libc::ENOENT)
+                } else {
+                    Reply::Gone
+                })
+            }
+        }
+    };
+    let mut asker = Asker::with_policy(task, ctx.sup_pid, &ctx.policy);
+    let path = sc.raw[..len].to_vec();
+    let walked = walk(
+        &mut asker,
+        ctx.root.as_fd(),
+        start,
+        &path,
+        0,
+        follow,
+        &mut sc.walk,
+    );
+    if !listener.id_valid(n.id) {
+        return Err(Reply::Gone);
+    }
+    match walked {
+        Ok(Walked::Found {
+            fd,
+            pathless,
+            unlinked,
+            ..
+        }) => Ok(Obj::Found {
+            fd,
+            pathless: pathless || unlinked,
+            held: false,
+        }),
+        Ok(Walked::Missing { .. } | Walked::Absent) => Ok(Obj::Absent),
+        Err(e) => Err(Reply::Errno(super::walk_error(
+            ctx,
+            &mut asker,
+            &sc.walk.path,
+            &mut sc.matched,
+            e,
+        ))),
+    }
+}
+
+/// The program's descriptor `dirfd`, fetched.
+pub(super) fn fetch(task: &mut Task, fd: i32) -> Result<OwnedFd, Reply> {
+    let rfd = RemoteFd::from_arg(u64::from(fd.unsigned_abs()))
+        .filter(|_| fd >= 0)
+        .ok_or(Reply::Errno(libc::EBADF))?;
+    task.get_fd(rfd).map_err(|e| {
+        Reply::Errno(if e.raw_os_error() == Some(libc::EBADF) {
+            libc::EBADF
+        } else {
+            libc::ESRCH
+        })
+    })
+}
+
+/// The object a request acts on once decided: its own, or what a `content`
+/// or `redirect` rule serves in its place.
+pub(super) enum Decided {
+    /// Go on with this object (`O_PATH`, or the sealed memfd).
+    Obj(OwnedFd),
+    /// Answer this (refused, logged).
+    Reply(Reply),
+}
+
+/// Decides `obj` (at `Scratch::walk.path`) for a request that needs `need`,
+/// logs the decision, and gives the object to act on. `served` says whether
+/// the request may be served by a `content` memfd or a `redirect` target
+/// (a read-only look at what the program would see); otherwise those rules
+/// refuse with `served_errno`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn decide_obj(
+    ctx: &Ctx,
+    task: &Task,
+    path: &[u8],
+    matched: &mut Vec<u8>,
+    log: &mut Log<'_>,
+    obj: Obj,
+    need: Need,
+    served: bool,
+    served_errno: i32,
+) -> Decided {
+    let mut asker = Asker::with_policy(task, ctx.sup_pid, &ctx.policy);
+    let (fd, skip) = match obj {
+        Obj::Found { fd, pathless, held } => (Some(fd), pathless || (held && need == Need::Read)),
+        Obj::Absent => (None, false),
+    };
+    let (mut action, rule) = if skip {
+        (&super::open::ALLOW_RW, None)
+    } else {
+        decide(ctx, &mut asker, path, matched)
+    };
+    if let Some(f) = &fd {
+        if super::on_the_way(ctx, action, rule, path, f.as_fd()) {
+            action = &super::open::ALLOW_RO;
+        }
+    }
+    let refuse = |log: &mut Log<'_>, v: Verdict, e: i32| {
+        log.write(path, v, Some(e), rule);
+        Decided::Reply(Reply::Errno(e))
+    };
+    match *action {
+        FsAction::Access(FsAccess::Hide) => return refuse(log, Verdict::Hide, libc::ENOENT),
+        FsAction::Access(FsAccess::Deny) => return refuse(log, Verdict::Deny, libc::EACCES),
+        FsAction::Access(FsAccess::Ro) if need == Need::Write => {
+            if fd.is_none() {
+                // Nothing there to refuse a change to.
+                return Decided::Reply(Reply::Errno(libc::ENOENT));
+            }
+            return refuse(log, Verdict::Deny, libc::EACCES);
+        }
+        FsAction::Content { .. } => {
+            if need == Need::Write || !served {
+                return refuse(log, Verdict::Deny, served_errno);
+            }
+            let memfd = rule
+                .and_then(|i| ctx.contents.get(i))
+                .and_then(Option::as_ref)
+                .and_then(|m| m.try_clone().ok());
+            return match memfd {
+                Some(m) => {
+                    log.write(path, Verdict::Content, None, rule);
+                    Decided::Obj(m)
+                }
+                None => Decided::Reply(Reply::Errno(libc::EIO)),
+            };
+        }
+        FsAction::Redirect { writable, .. } => {
+            if (need == Need::Write && !writable) || !served {
+                return refuse(
+                    log,
+                    Verdict::Deny,
+                    if served { libc::EACCES } else { served_errno },
+                );
+            }
+            let Some(target) = rule.and_then(|i| ctx.redirect_target(i)) else {
+                return Decided::Reply(Reply::Errno(libc::EIO));
+            };
+            let how = OpenHow {
+                flags: u64::from((libc::O_PATH | libc::O_CLOEXEC).unsigned_abs()),
+                mode: 0,
+                resolve: 0,
+            };
+            return match sys::openat2(libc::AT_FDCWD, target, &how) {
+                Ok(t) => {
+                    log.write(path, Verdict::Redirect, None, rule);
+                    Decided::Obj(t)
+                }
+                Err(e) => Decided::Reply(Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO))),
+            };
+        }
+        FsAction::Access(_) => {}
+    }
+    match fd {
+        Some(fd) => {
+            log.write(path, Verdict::Allow, None, rule);
+            Decided::Obj(fd)
+        }
+        None => Decided::Reply(Reply::Errno(libc::ENOENT)),
+    }
+}
+
+/// The errno of an `io::Error` from carrying out a request.
+pub(super) fn os_errno(e: &std::io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(libc::EIO)
+}
+
+/// `Ok` as a zero return, an error as its errno.
+pub(super) fn done(r: std::io::Result<()>) -> Reply {
+    match r {
+        Ok(()) => Reply::Value(0),
+        Err(e) => Reply::Errno(os_errno(&e)),
+    }
+}
+
+/// Writes `data` to the program's buffer at `addr`; then `ok`.
+pub(super) fn write_out(task: &Task, addr: u64, data: &[u8], ok: Reply) -> Reply {
+    match task.write(addr, data) {
+        Ok(()) => ok,
+        Err(ReadError::Gone) => Reply::Gone,
+        Err(_) => Reply::Errno(libc::EFAULT),
+    }
+}
+
+/// Reads a NUL-terminated string argument of at most `max` bytes (an
+/// xattr name, a symlink target).
+pub(super) fn read_string(
+    task: &Task,
+    addr: u64,
+    max: usize,
+    too_long: i32,
+) -> Result<std::ffi::CString, Reply> {
+    let mut buf = vec![0u8; max + 1];
+    let len = match task.read_cstr(addr, &mut buf) {
+        Ok(l) => l,
+        Err(ReadError::Fault) => return Err(Reply::Errno(libc::EFAULT)),
+        Err(ReadError::TooLong) => return Err(Reply::Errno(too_long)),
+        Err(ReadError::Gone) => return Err(Reply::Gone),
+    };
+    buf.truncate(len);
+    std::ffi::CString::new(buf).map_err(|_| Reply::Errno(libc::EINVAL))
+}

@@ -1,0 +1,196 @@
+//! Looking without changing: the `stat` family, `readlink`, `statfs`,
+//! `getxattr`/`listxattr`, carried out by the supervisor on the object the
+//! path resolves to; the result is written into the program's own buffer.
+//!
+//! A hidden path answers ENOENT and a denied one EACCES, as for opens; a
+//! path served by a `content` rule looks like its memfd and one served by a
+//! `redirect` like its target, so that a program sees the same file whether
+//! it opens or stats it.
+//!
+//! `fstat` in glibc is `newfstatat(fd, "", AT_EMPTY_PATH)`: the filter cannot
+//! tell that empty path from another, so it comes here too, and is answered
+//! from the program's own descriptor with no decision (it holds the object).
+
+use std::ffi::CString;
+use std::os::fd::AsFd;
+
+use super::path::{decide_obj, done, os_errno, read_string, resolve, write_out, Decided, Need};
+use super::{Ctx, Log, Reply, Scratch};
+use crate::notify::{Listener, Notif};
+use crate::sys;
+use crate::syscalls::{Kind, Mediated};
+use crate::task::Task;
+
+/// `STATX__RESERVED`: mask bits userspace must not set.
+const STATX_RESERVED: u32 = 0x8000_0000;
+/// `AT_STATX_SYNC_TYPE`.
+const AT_STATX_SYNC_TYPE: i32 = 0x6000;
+/// `XATTR_NAME_MAX`.
+const XATTR_NAME_MAX: usize = 255;
+/// `XATTR_SIZE_MAX` and `XATTR_LIST_MAX`.
+const XATTR_SIZE_MAX: usize = 65536;
+
+/// Handles one notification of the family.
+pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
+    let mut task = Task::new(n.pid);
+    let a = n.data.args;
+    let int = sys::low_i32;
+    // (dirfd, path, follow, AT_EMPTY_PATH, NULL path allowed)
+    let (dirfd, addr, follow, empty, null_ok) = match m.kind {
+        Kind::Stat | Kind::Statfs => (libc::AT_FDCWD, a[0], true, false, false),
+        Kind::Lstat => (libc::AT_FDCWD, a[0], false, false, false),
+        Kind::Newfstatat => {
+            let f = int(a[3]);
+            if f & !(libc::AT_SYMLINK_NOFOLLOW | libc::AT_NO_AUTOMOUNT | libc::AT_EMPTY_PATH) != 0 {
+                return Reply::Errno(libc::EINVAL);
+            }
+            let e = f & libc::AT_EMPTY_PATH != 0;
+            (int(a[0]), a[1], f & libc::AT_SYMLINK_NOFOLLOW == 0, e, e)
+        }
+        Kind::Statx => {
+            let f = int(a[2]);
+            let known = libc::AT_SYMLINK_NOFOLLOW
+                | libc::AT_NO_AUTOMOUNT
+                | libc::AT_EMPTY_PATH
+                | AT_STATX_SYNC_TYPE;
+            if f & !known != 0
+                || f & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE
+                || sys::low_i32(a[3]).cast_unsigned() & STATX_RESERVED != 0
+            {
+                return Reply::Errno(libc::EINVAL);
+            }
+            let e = f & libc::AT_EMPTY_PATH != 0;
+            (int(a[0]), a[1], f & libc::AT_SYMLINK_NOFOLLOW == 0, e, e)
+        }
+        Kind::Readlink => (libc::AT_FDCWD, a[0], false, false, false),
+        Kind::Readlinkat => (int(a[0]), a[1], false, true, false),
+        Kind::Getxattr | Kind::Listxattr => (libc::AT_FDCWD, a[0], true, false, false),
+        Kind::Lgetxattr | Kind::Llistxattr => (libc::AT_FDCWD, a[0], false, false, false),
+        _ => return Reply::Errno(libc::ENOSYS),
+    };
+    if matches!(m.kind, Kind::Readlink | Kind::Readlinkat) {
+        let size = if m.kind == Kind::Readlink { a[2] } else { a[3] };
+        if sys::low_i32(size) <= 0 {
+            return Reply::Errno(libc::EINVAL);
+        }
+    }
+    // Arguments read before the resolution (which checks ID_VALID last).
+    let xattr_name = match m.kind {
+        Kind::Getxattr | Kind::Lgetxattr => {
+            match read_string(&task, a[1], XATTR_NAME_MAX, libc::ERANGE) {
+                Ok(s) if s.as_bytes().is_empty() => return Reply::Errno(libc::ERANGE),
+                Ok(s) => Some(s),
+                Err(r) => return r,
+            }
+        }
+        _ => None,
+    };
+    let obj = match resolve(
+        ctx, listener, n, &mut task, sc, dirfd, addr, follow, empty, null_ok,
+    ) {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let readlink = matches!(m.kind, Kind::Readlink | Kind::Readlinkat);
+    let mut log = Log {
+        ctx,
+        syscall: m.name,
+        tid: task.tid(),
+        line: &mut sc.line,
+    };
+    let decided = decide_obj(
+        ctx,
+        &task,
+        &sc.walk.path,
+        &mut sc.matched,
+        &mut log,
+        obj,
+        Need::Read,
+        !readlink,
+        libc::EINVAL,
+    );
+    let fd = match decided {
+        Decided::Obj(fd) => fd,
+        Decided::Reply(r) => return r,
+    };
+    match m.kind {
+        Kind::Stat | Kind::Lstat | Kind::Newfstatat => {
+            let buf_addr = if m.kind == Kind::Newfstatat {
+                a[2]
+            } else {
+                a[1]
+            };
+            let mut st = [0u8; sys::STAT_SIZE];
+            match sys::fstat_bytes(fd.as_fd(), &mut st) {
+                Ok(()) => write_out(&task, buf_addr, &st, Reply::Value(0)),
+                Err(e) => Reply::Errno(os_errno(&e)),
+            }
+        }
+        Kind::Statx => {
+            let flags = int(a[2]) & (AT_STATX_SYNC_TYPE | libc::AT_NO_AUTOMOUNT);
+            let mask = sys::low_i32(a[3]).cast_unsigned();
+            let mut stx = [0u8; sys::STATX_SIZE];
+            match sys::statx_bytes(fd.as_fd(), flags, mask, &mut stx) {
+                Ok(()) => write_out(&task, a[4], &stx, Reply::Value(0)),
+                Err(e) => Reply::Errno(os_errno(&e)),
+            }
+        }
+        Kind::Statfs => {
+            let mut st = [0u8; std::mem::size_of::<libc::statfs>()];
+            match sys::fstatfs_bytes(fd.as_fd(), &mut st) {
+                Ok(()) => write_out(&task, a[1], &st, Reply::Value(0)),
+                Err(e) => Reply::Errno(os_errno(&e)),
+            }
+        }
+        Kind::Readlink | Kind::Readlinkat => {
+            let (buf, size) = if m.kind == Kind::Readlink {
+                (a[1], a[2])
+            } else {
+                (a[2], a[3])
+            };
+            let size = usize::try_from(sys::low_i32(size)).unwrap_or(0);
+            let mut target = vec![0u8; libc::PATH_MAX as usize + 1];
+            match sys::readlink_fd(fd.as_fd(), &mut target) {
+                Ok(len) => {
+                    let len = len.min(size);
+                    write_out(&task, buf, &target[..len], Reply::Value(len as i64))
+                }
+                // Not a symbolic link.
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Reply::Errno(libc::EINVAL),
+                Err(e) => Reply::Errno(os_errno(&e)),
+            }
+        }
+        Kind::Getxattr | Kind::Lgetxattr => {
+            let Some(name) = xattr_name else {
+                return Reply::Errno(libc::EINVAL);
+            };
+            getxattr(&task, &fd, &name, a[2], a[3])
+        }
+        Kind::Listxattr | Kind::Llistxattr => listxattr(&task, &fd, a[1], a[2]),
+        _ => done(Ok(())),
+    }
+}
+
+fn getxattr(task: &Task, fd: &std::os::fd::OwnedFd, name: &CString, buf: u64, size: u64) -> Reply {
+    let size = usize::try_from(size)
+        .unwrap_or(usize::MAX)
+        .min(XATTR_SIZE_MAX);
+    let mut value = vec![0u8; size];
+    match sys::getxattr_fd(fd.as_fd(), name, &mut value) {
+        Ok(len) if size == 0 => Reply::Value(len as i64),
+        Ok(len) => write_out(task, buf, &value[..len], Reply::Value(len as i64)),
+        Err(e) => Reply::Errno(os_errno(&e)),
+    }
+}
+
+fn listxattr(task: &Task, fd: &std::os::fd::OwnedFd, buf: u64, size: u64) -> Reply {
+    let size = usize::try_from(size)
+        .unwrap_or(usize::MAX)
+        .min(XATTR_SIZE_MAX);
+    let mut list = vec![0u8; size];
+    match sys::listxattr_fd(fd.as_fd(), &mut list) {
+        Ok(len) if size == 0 => Reply::Value(len as i64),
+        Ok(len) => write_out(task, buf, &list[..len], Reply::Value(len as i64)),
+        Err(e) => Reply::Errno(os_errno(&e)),
+    }
+}

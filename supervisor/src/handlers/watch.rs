@@ -1,0 +1,90 @@
+//! `inotify_add_watch`: the path is resolved and decided like a look
+//! (`ro`), and the watch is added by the supervisor on the program's own
+//! inotify instance (fetched with `pidfd_getfd`, the same open file) through
+//! the `O_PATH` descriptor of the object, so a swapped path changes nothing.
+//! A directory that holds entries the policy hides is not watched (EACCES):
+//! its events would carry their names.
+
+use std::os::fd::{AsFd, AsRawFd};
+
+use super::path::{decide_obj, fetch, resolve, Decided, Need};
+use super::{Ctx, Log, Reply, Scratch};
+use crate::notify::{Listener, Notif};
+use crate::policy::{FsAccess, FsAction};
+use crate::sys;
+use crate::syscalls::Mediated;
+use crate::task::{ProcPath, Task};
+
+/// `IN_DONT_FOLLOW`.
+const IN_DONT_FOLLOW: u32 = 0x0200_0000;
+
+/// Handles one `inotify_add_watch`.
+pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
+    let mut task = Task::new(n.pid);
+    let a = n.data.args;
+    let mask = sys::low_i32(a[2]).cast_unsigned();
+    let ino = match fetch(&mut task, sys::low_i32(a[0])) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let follow = mask & IN_DONT_FOLLOW == 0;
+    let obj = match resolve(
+        ctx,
+        listener,
+        n,
+        &mut task,
+        sc,
+        libc::AT_FDCWD,
+        a[1],
+        follow,
+        false,
+        false,
+    ) {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let mut log = Log {
+        ctx,
+        syscall: m.name,
+        tid: task.tid(),
+        line: &mut sc.line,
+    };
+    let fd = match decide_obj(
+        ctx,
+        &task,
+        &sc.walk.path,
+        &mut sc.matched,
+        &mut log,
+        obj,
+        Need::Read,
+        false,
+        libc::EACCES,
+    ) {
+        Decided::Obj(fd) => fd,
+        Decided::Reply(r) => return r,
+    };
+    let is_dir = sys::fstat_mode(fd.as_fd()).is_ok_and(|m| m & libc::S_IFMT == libc::S_IFDIR);
+    if is_dir && hides_below(ctx, &sc.walk.path) {
+        return Reply::Errno(libc::EACCES);
+    }
+    let p = ProcPath::with_prefix("/proc/self/fd/", fd.as_raw_fd(), "");
+    match sys::inotify_add_watch(ino.as_fd(), p.as_cstr(), mask & !IN_DONT_FOLLOW) {
+        Ok(wd) => Reply::Value(i64::from(wd)),
+        Err(e) => Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
+    }
+}
+
+/// Whether something directly or further below `dir` is hidden (by a rule,
+/// or by a hiding default with something shown below).
+fn hides_below(ctx: &Ctx, dir: &[u8]) -> bool {
+    let hide = FsAction::Access(FsAccess::Hide);
+    // The default decides the children only of a directory no rule covers.
+    let by_default = ctx.policy.decide_fs(dir).rule.is_none();
+    (by_default && ctx.policy.fs.default_action() == &hide)
+        || ctx
+            .policy
+            .fs
+            .rules
+            .iter()
+            .any(|r| r.action == hide && r.pattern.reaches_below(dir))
+}
