@@ -294,6 +294,34 @@ const DENY_EPERM: &[(i64, &str)] = &[
     (libc::SYS_mount_setattr, "mount_setattr"),
     // Entering other namespaces (new ones: clone/unshare rules below).
     (libc::SYS_setns, "setns"),
+    (SYS_OPEN_TREE_ATTR, "open_tree_attr"),
+    // Path-taking calls with no place in a sandbox: watching a whole mount
+    // or file system, accounting, swap and quota files (the last three need
+    // privileges a sandboxed program has no business using anyway).
+    (libc::SYS_fanotify_mark, "fanotify_mark"),
+    (libc::SYS_acct, "acct"),
+    (libc::SYS_swapon, "swapon"),
+    (libc::SYS_swapoff, "swapoff"),
+    (libc::SYS_quotactl, "quotactl"),
+    (libc::SYS_quotactl_fd, "quotactl_fd"),
+];
+
+/// `open_tree_attr` (Linux 6.15), not in the libc crate yet.
+const SYS_OPEN_TREE_ATTR: i64 = 467;
+
+/// Path-taking syscalls fdsup does not mediate, which fail with ENOSYS, as
+/// on a kernel without them: the `*xattrat` calls (Linux 6.13) and
+/// `file_getattr`/`file_setattr` (6.17), which libc does not use yet and
+/// which programs answer by falling back to the calls that are mediated;
+/// `uselib` (a.out libraries, usually not built in).
+const DENY_ENOSYS: &[(i64, &str)] = &[
+    (libc::SYS_uselib, "uselib"),
+    (463, "setxattrat"),
+    (464, "getxattrat"),
+    (465, "listxattrat"),
+    (466, "removexattrat"),
+    (468, "file_getattr"),
+    (469, "file_setattr"),
 ];
 
 /// Every `CLONE_NEW*` flag (include/uapi/linux/sched.h).
@@ -389,7 +417,10 @@ fn build_deny(opts: &FilterOptions) -> Result<Vec<libc::sock_filter>, FilterErro
         // clone3 passes its flags in memory a filter cannot read; ENOSYS makes
         // libc fall back to clone(2), whose flags the rule above checks.
         compile(
-            [(libc::SYS_clone3, Vec::new())].into(),
+            [(libc::SYS_clone3, Vec::new())]
+                .into_iter()
+                .chain(DENY_ENOSYS.iter().map(|(nr, _)| (*nr, Vec::new())))
+                .collect(),
             next(),
             errno(libc::ENOSYS),
             NAME,
@@ -658,11 +689,18 @@ mod tests {
             );
         }
         assert_eq!(call(&prog, libc::SYS_clone3, [0; 6]), errno(libc::ENOSYS));
+        for (nr, name) in DENY_ENOSYS {
+            assert_eq!(call(&prog, *nr, [0; 6]), errno(libc::ENOSYS), "{name}");
+        }
     }
 
     #[test]
     fn deny_allows_everything_else() {
-        let listed: BTreeSet<i64> = DENY_EPERM.iter().map(|(nr, _)| *nr).collect();
+        let listed: BTreeSet<i64> = DENY_EPERM
+            .iter()
+            .chain(DENY_ENOSYS)
+            .map(|(nr, _)| *nr)
+            .collect();
         for deny_network in [false, true] {
             let prog = deny(deny_network);
             for nr in (0..=1023i64).filter(|nr| !listed.contains(nr) && *nr != libc::SYS_clone3) {

@@ -569,6 +569,43 @@ pub fn fstat_bytes(fd: BorrowedFd<'_>, out: &mut [u8; STAT_SIZE]) -> io::Result<
     cvt(r).map(drop)
 }
 
+/// `newfstatat(AT_FDCWD, path, 0)` (following) as bytes.
+pub fn stat_path(path: &CStr, out: &mut [u8; STAT_SIZE]) -> io::Result<()> {
+    // SAFETY: `out` has room for one `struct stat`; `path` is NUL-terminated.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_newfstatat,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            out.as_mut_ptr(),
+            0,
+        )
+    };
+    cvt(r).map(drop)
+}
+
+/// `statx(AT_FDCWD, path, flags, mask)` (following) as bytes.
+pub fn statx_path(
+    path: &CStr,
+    flags: i32,
+    mask: u32,
+    out: &mut [u8; STATX_SIZE],
+) -> io::Result<()> {
+    // SAFETY: `out` has room for one `struct statx`; `path` is
+    // NUL-terminated.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_statx,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            flags,
+            mask,
+            out.as_mut_ptr(),
+        )
+    };
+    cvt(r).map(drop)
+}
+
 /// `statx(fd, "", AT_EMPTY_PATH | flags, mask)` as bytes.
 pub fn statx_bytes(
     fd: BorrowedFd<'_>,

@@ -56,6 +56,15 @@ impl ProcPath {
         Self { buf }
     }
 
+    /// `/proc/<tid>/fd/<fd>`: the magic link of a task's descriptor.
+    pub fn task_fd(tid: i32, fd: i32) -> Self {
+        let mut buf = [0u8; 96];
+        let mut w = &mut buf[..95];
+        // Cannot fail: at most 36 bytes.
+        let _ = write!(w, "/proc/{tid}/fd/{fd}");
+        Self { buf }
+    }
+
     /// As a C string.
     pub fn as_cstr(&self) -> &CStr {
         CStr::from_bytes_until_nul(&self.buf).unwrap_or(c"/")

@@ -19,7 +19,7 @@ use super::{Ctx, Log, Reply, Scratch};
 use crate::notify::{Listener, Notif};
 use crate::sys;
 use crate::syscalls::{Kind, Mediated};
-use crate::task::Task;
+use crate::task::{ProcPath, Task};
 
 /// `STATX__RESERVED`: mask bits userspace must not set.
 const STATX_RESERVED: u32 = 0x8000_0000;
@@ -85,6 +85,18 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         }
         _ => None,
     };
+    if empty && dirfd >= 0 && matches!(m.kind, Kind::Newfstatat | Kind::Statx) {
+        // `fstat` (glibc's is `newfstatat(fd, "", AT_EMPTY_PATH)`): the
+        // program's own descriptor, no decision. One syscall on the magic
+        // link of the task's descriptor instead of fetching it.
+        let mut first = [1u8];
+        let is_empty = addr == 0 || task.read_exact(addr, &mut first).is_ok() && first[0] == 0;
+        if is_empty {
+            if let Some(r) = own_fd_stat(listener, n, &task, m.kind, dirfd, a) {
+                return r;
+            }
+        }
+    }
     let obj = match resolve(
         ctx, listener, n, &mut task, sc, dirfd, addr, follow, empty, null_ok,
     ) {
@@ -168,6 +180,37 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         }
         Kind::Listxattr | Kind::Llistxattr => listxattr(&task, &fd, a[1], a[2]),
         _ => done(Ok(())),
+    }
+}
+
+/// `fstat` of the task's descriptor `fd` through `/proc/<tid>/fd/<fd>`;
+/// `None` where that path cannot be used (a task that is not dumpable), so
+/// that the caller fetches the descriptor instead.
+fn own_fd_stat(
+    listener: &Listener,
+    n: &Notif,
+    task: &Task,
+    kind: Kind,
+    fd: i32,
+    a: [u64; 6],
+) -> Option<Reply> {
+    let p = ProcPath::task_fd(task.tid(), fd);
+    let mut st = [0u8; sys::STAT_SIZE];
+    let mut stx = [0u8; sys::STATX_SIZE];
+    let r = if kind == Kind::Newfstatat {
+        sys::stat_path(p.as_cstr(), &mut st).map(|()| (a[2], &st[..]))
+    } else {
+        let flags = sys::low_i32(a[2]) & (AT_STATX_SYNC_TYPE | libc::AT_NO_AUTOMOUNT);
+        let mask = sys::low_i32(a[3]).cast_unsigned();
+        sys::statx_path(p.as_cstr(), flags, mask, &mut stx).map(|()| (a[4], &stx[..]))
+    };
+    if !listener.id_valid(n.id) {
+        return Some(Reply::Gone);
+    }
+    match r {
+        Ok((buf, bytes)) => Some(write_out(task, buf, bytes, Reply::Value(0))),
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Some(Reply::Errno(libc::EBADF)),
+        Err(_) => None,
     }
 }
 
