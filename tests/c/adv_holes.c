@@ -284,6 +284,88 @@ static void wronly(void) {
     printf("wronly_done\n");
 }
 
+/* A path buffer flipped by another thread between an allowed file and
+ * the hidden secret while stat, readlink, getxattr and chdir run on it. */
+static char racebuf[4200];
+static char race_ok[4200], race_bad[4200];
+
+static void *flipper(void *arg) {
+    (void)arg;
+    while (!stop) {
+        strcpy(racebuf, race_bad);
+        strcpy(racebuf, race_ok);
+    }
+    return NULL;
+}
+
+static void pathrace(void) {
+    /* DIR/work/allowed.txt is 8 bytes; DIR/hdir/ is a hidden directory
+     * holding key (the secret) and DIR/secret the hidden secret file. */
+    snprintf(race_ok, sizeof race_ok, "%s/work/allowed.txt", dir);
+    snprintf(race_bad, sizeof race_bad, "%s/secret", dir);
+    strcpy(racebuf, race_ok);
+    struct stat sec;
+    int leaks = 0, ok = 0;
+    pthread_t t;
+    pthread_create(&t, NULL, flipper, NULL);
+    for (int i = 0; i < 3000; i++) {
+        struct stat st;
+        if (stat(racebuf, &st) == 0) {
+            if (st.st_size == 8)
+                ok++;
+            else
+                leaks++;
+        }
+    }
+    stop = 1;
+    pthread_join(t, NULL);
+    printf("stat_race_leaks=%d\nstat_race_ok=%s\n", leaks, ok ? "some" : "none");
+    (void)sec;
+
+    /* chdir into the hidden directory by a race: the kernel runs chdir on
+     * what the buffer holds then, so it may succeed; nothing may be read,
+     * listed or even stat'ed from there. */
+    snprintf(race_ok, sizeof race_ok, "%s/work", dir);
+    snprintf(race_bad, sizeof race_bad, "%s/hdir", dir);
+    strcpy(racebuf, race_ok);
+    stop = 0;
+    pthread_create(&t, NULL, flipper, NULL);
+    int landed = 0, read_leaks = 0, ok_chdirs = 0;
+    char here[4200];
+    for (int i = 0; i < 3000; i++) {
+        if (chdir(racebuf) != 0)
+            continue;
+        ok_chdirs++;
+        if (!getcwd(here, sizeof here) || strcmp(here, race_bad) != 0)
+            continue;
+        landed++;
+        int fd = open("key", O_RDONLY);
+        if (fd >= 0) {
+            char b[200];
+            ssize_t n = read(fd, b, sizeof b - 1);
+            if (n > 0) {
+                b[n] = 0;
+                printf("LEAK:%s\n", b);
+            }
+            read_leaks++;
+            close(fd);
+        }
+        struct stat st;
+        if (stat("key", &st) == 0)
+            read_leaks++;
+        fd = open(".", O_RDONLY | O_DIRECTORY);
+        if (fd >= 0) {
+            read_leaks++;
+            close(fd);
+        }
+    }
+    stop = 1;
+    pthread_join(t, NULL);
+    printf("chdir_race_read_leaks=%d\nchdir_race_landed=%d\nchdir_race_ok=%s\n", read_leaks,
+           landed, ok_chdirs ? "some" : "none");
+    printf("pathrace_done\n");
+}
+
 int main(int argc, char **argv) {
     if (argc < 3) {
         fprintf(stderr, "usage: adv_holes MODE DIR\n");
@@ -301,6 +383,8 @@ int main(int argc, char **argv) {
         deleted();
     else if (!strcmp(m, "wronly"))
         wronly();
+    else if (!strcmp(m, "pathrace"))
+        pathrace();
     else
         return 2;
     return 0;
