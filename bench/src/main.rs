@@ -18,11 +18,15 @@
 //!
 //! Progress goes to stderr, the report to stdout. A child that fails (non-zero exit, unparsable
 //! output) stops the bench with its command line and stderr, and a non-zero exit status.
+//!
+//! `fdsup-bench workloads` times whole programs instead (python imports, tar, git status),
+//! natively and under fdsup: see the `workloads` module.
 
 #![deny(unsafe_code)]
 
 mod json;
 mod stats;
+mod workloads;
 
 use std::fmt;
 use std::io::Write as _;
@@ -43,6 +47,7 @@ const TARGET_STARTUP_OVERHEAD_MS: f64 = 5.0;
 
 const USAGE: &str = "\
 usage: cargo run --release -p fdsup-bench [-- OPTIONS]
+       cargo run --release -p fdsup-bench -- workloads [OPTIONS]   (see workloads --help)
 
 Measures the per-open round trip (open+close) natively, under the C floor
 (ref_unotify) and under fdsup, and the start-up cost of `fdsup run`.
@@ -816,7 +821,11 @@ fn run(opts: &Options) -> Result<()> {
 }
 
 fn main() -> ExitCode {
-    let opts = match parse_args(std::env::args().skip(1)) {
+    let mut args = std::env::args().skip(1).peekable();
+    if args.peek().is_some_and(|a| a == "workloads") {
+        return workloads::main(args.skip(1));
+    }
+    let opts = match parse_args(args) {
         Ok(Some(o)) => o,
         Ok(None) => {
             print!("{USAGE}");
