@@ -805,7 +805,10 @@ fn fd_reply(req: &Req<'_>, r: std::io::Result<OwnedFd>) -> Reply {
 /// which the policy allows wherever `O_PATH` is allowed (both need `ro`);
 /// Unix permissions still apply, since the supervisor has the program's
 /// credentials. Symbolic links, FIFOs, sockets and devices cannot be served
-/// so without an effect of the open itself: those fail with `ENXIO`.
+/// so without an effect of the open itself: a symbolic link (only
+/// `O_PATH|O_NOFOLLOW` reaches one) fails with `EOPNOTSUPP` — what glibc's
+/// `lchmod` emulation, the common user of such an open, then reports
+/// anyway — and the others with `ENXIO`.
 fn deliver(req: &Req<'_>, fd: OwnedFd) -> Reply {
     if !req.opath() {
         return Reply::Fd {
@@ -816,6 +819,7 @@ fn deliver(req: &Req<'_>, fd: OwnedFd) -> Reply {
     let flags = match sys::fstat_mode(fd.as_fd()).map(|m| m & libc::S_IFMT) {
         Ok(libc::S_IFDIR) => libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
         Ok(libc::S_IFREG) => libc::O_RDONLY | libc::O_CLOEXEC,
+        Ok(libc::S_IFLNK) => return Reply::Errno(libc::EOPNOTSUPP),
         Ok(_) => return Reply::Errno(libc::ENXIO),
         Err(e) => return Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
     };
