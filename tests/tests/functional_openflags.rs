@@ -79,7 +79,8 @@ fn documented_differences(native: &str, sandboxed: &str) -> String {
             let opath_as_rdonly = s.starts_with("opath: ok fl=0 fstat=0 ")
                 && s.ends_with("read=read-succeeded")
                 && n.starts_with("opath: ok fl=0x200000 fstat=0 ");
-            let symlink_opath = s == "nofollow-opath: EOPNOTSUPP" && n.starts_with("nofollow-opath: ok");
+            let symlink_opath =
+                s == "nofollow-opath: EOPNOTSUPP" && n.starts_with("nofollow-opath: ok");
             if opath_as_rdonly || symlink_opath {
                 n.to_owned()
             } else {
