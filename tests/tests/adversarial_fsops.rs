@@ -123,6 +123,12 @@ fn setup(dir: &TempDir) {
 }
 
 fn run(dir: &TempDir) -> Output {
+    run_as(dir, false)
+}
+
+/// Runs the program under fdsup, as root or (`nobody`) as uid/gid 65534
+/// with `setpriv`, fdsup included.
+fn run_as(dir: &TempDir, nobody: bool) -> Output {
     let program = prog("adv_fsops");
     let d = dir.path().display();
     let policy = fdsup_tests::write_policy(
@@ -143,8 +149,17 @@ fn run(dir: &TempDir) -> Output {
 }}"#
         ),
     );
-    let mut c = fdsup_tests::fdsup_cmd(["run", "--policy"], dir.path());
-    c.arg(&policy)
+    let mut c = if nobody {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(fdsup_tests::fdsup())
+            .current_dir(dir.path());
+        c
+    } else {
+        fdsup_tests::fdsup_cmd(Vec::<&str>::new(), dir.path())
+    };
+    c.args(["run", "--policy"])
+        .arg(&policy)
         .arg("--")
         .arg(&program)
         .arg("run")
@@ -160,14 +175,42 @@ fn check_all(c: &mut Checks<'_>, area: &str, keys: &[&str], want: &str) {
 
 #[test]
 fn every_path_syscall_follows_the_policy_and_ro_trees_do_not_change() {
-    let dir = TempDir::new("adv-fsops");
+    every_path_syscall(false);
+}
+
+/// The same as uid 65534, owning the whole tree (so that only the sandbox
+/// stands between it and every change), with fdsup itself unprivileged.
+#[test]
+fn every_path_syscall_follows_the_policy_as_an_unprivileged_user() {
+    if !fdsup_tests::is_root() {
+        eprintln!("skipped: needs root to switch to uid 65534");
+        return;
+    }
+    every_path_syscall(true);
+}
+
+fn every_path_syscall(nobody: bool) {
+    let dir = TempDir::new(if nobody {
+        "adv-fsops-nobody"
+    } else {
+        "adv-fsops"
+    });
     layout(&dir);
     setup(&dir);
+    if nobody {
+        let out = run_cmd(
+            std::process::Command::new("chown")
+                .args(["-R", "65534:65534"])
+                .arg(dir.path()),
+            Duration::from_secs(30),
+        );
+        out.expect_code(0);
+    }
     let before: Vec<_> = ["hidden", "denied", "ro"]
         .iter()
         .map(|a| snapshot(&dir.join(a)))
         .collect();
-    let out = run(&dir);
+    let out = run_as(&dir, nobody);
     let mut c = Checks::new(&out);
     if !out.stdout.lines().any(|l| l == "done") {
         c.fail("the program did not finish".to_owned());
