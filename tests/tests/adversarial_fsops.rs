@@ -122,10 +122,6 @@ fn setup(dir: &TempDir) {
     assert_eq!(setup.code, 0, "setup failed: {}", setup.stdout);
 }
 
-fn run(dir: &TempDir) -> Output {
-    run_as(dir, false)
-}
-
 /// Runs the program under fdsup, as root or (`nobody`) as uid/gid 65534
 /// with `setpriv`, fdsup included.
 fn run_as(dir: &TempDir, nobody: bool) -> Output {
