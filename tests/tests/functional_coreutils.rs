@@ -15,6 +15,15 @@ fn populate(t: &TempDir) {
     let bin: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
     t.write("bin.dat", bin);
     t.write(".hidden", "dot file\n");
+    // The same times in both twins (`tar` records them; two twins made a
+    // moment apart can straddle a second).
+    let out = fdsup_tests::run_cmd(
+        std::process::Command::new("find")
+            .arg(t.path())
+            .args(["-exec", "touch", "-h", "-d", "@1700000000", "{}", "+"]),
+        std::time::Duration::from_secs(30),
+    );
+    out.expect_code(0);
 }
 
 /// The lines of `ls -la --time-style=+` without the `..` entry (the
