@@ -14,6 +14,7 @@ pub mod doctor;
 pub mod filter;
 pub mod fs;
 pub mod handlers;
+pub mod landlock;
 pub mod notify;
 pub mod policy;
 pub mod supervise;

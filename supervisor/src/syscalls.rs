@@ -13,6 +13,11 @@ pub enum Kind {
     Access,
     /// `creat(path, mode)`
     Creat,
+    /// `execve(path, argv, envp)`: trapped only when exec is mediated
+    /// (`filter::FilterOptions::mediate_exec`).
+    Execve,
+    /// `execveat(dirfd, path, argv, envp, flags)`: likewise.
+    Execveat,
     /// `faccessat(dirfd, path, mode)`
     Faccessat,
     /// `faccessat2(dirfd, path, mode, flags)`
@@ -21,6 +26,9 @@ pub enum Kind {
     Link,
     /// `linkat(olddirfd, old, newdirfd, new, flags)`
     Linkat,
+    /// `memfd_create(name, flags)`: trapped only when memfds are brokered
+    /// (`filter::FilterOptions::broker_memfd`).
+    MemfdCreate,
     /// `open(path, flags, mode)`
     Open,
     /// `openat(dirfd, path, flags, mode)`
@@ -52,10 +60,13 @@ pub struct Mediated {
 pub const MEDIATED: &[Mediated] = &[
     Mediated { nr: libc::SYS_access, name: "access", kind: Kind::Access },
     Mediated { nr: libc::SYS_creat, name: "creat", kind: Kind::Creat },
+    Mediated { nr: libc::SYS_execve, name: "execve", kind: Kind::Execve },
+    Mediated { nr: libc::SYS_execveat, name: "execveat", kind: Kind::Execveat },
     Mediated { nr: libc::SYS_faccessat, name: "faccessat", kind: Kind::Faccessat },
     Mediated { nr: libc::SYS_faccessat2, name: "faccessat2", kind: Kind::Faccessat2 },
     Mediated { nr: libc::SYS_link, name: "link", kind: Kind::Link },
     Mediated { nr: libc::SYS_linkat, name: "linkat", kind: Kind::Linkat },
+    Mediated { nr: libc::SYS_memfd_create, name: "memfd_create", kind: Kind::MemfdCreate },
     Mediated { nr: libc::SYS_open, name: "open", kind: Kind::Open },
     Mediated { nr: libc::SYS_openat, name: "openat", kind: Kind::Openat },
     Mediated { nr: libc::SYS_openat2, name: "openat2", kind: Kind::Openat2 },
@@ -95,11 +106,13 @@ mod tests {
             Access, Creat, Faccessat, Faccessat2, Link, Linkat, Open, Openat, Openat2, Rename,
             Renameat, Renameat2,
         ];
-        for k in all {
+        let exec = [Execve, Execveat, MemfdCreate];
+        for k in all.into_iter().chain(exec) {
             // A new variant must be added to `all` (the match is exhaustive).
             match k {
                 Access | Creat | Faccessat | Faccessat2 | Link | Linkat | Open | Openat
                 | Openat2 | Rename | Renameat | Renameat2 => {}
+                Execve | Execveat | MemfdCreate => {}
             }
             assert!(
                 MEDIATED.iter().any(|m| m.kind == k),

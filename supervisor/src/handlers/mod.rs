@@ -7,7 +7,9 @@
 //! (an errno) is a value, not an error path.
 
 pub mod access;
+pub mod exec;
 pub mod link;
+pub mod memfd;
 pub mod open;
 
 use std::ffi::CString;
@@ -36,6 +38,8 @@ pub struct Ctx {
     pub sup_pid: i32,
     /// Where decisions are written.
     pub audit: Audit,
+    /// The exec side of the policy (see [`crate::landlock`]).
+    pub exec: crate::landlock::ExecSet,
 }
 
 impl Ctx {
@@ -57,6 +61,7 @@ impl Ctx {
             });
         }
         Ok(Self {
+            exec: crate::landlock::ExecSet::new(&policy),
             policy,
             contents,
             redirects,
@@ -79,7 +84,7 @@ impl Ctx {
 fn sealed_memfd(data: &[u8]) -> io::Result<OwnedFd> {
     let name =
         CString::new("fdsup-content").map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-    let fd = sys::memfd_sealable(&name)?;
+    let fd = memfd::sealable_noexec(&name)?;
     sys::write_all(fd.as_fd(), data)?;
     sys::add_seals(
         fd.as_fd(),
@@ -186,6 +191,8 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, sc: &mut Scratch) -> Re
         Kind::Access | Kind::Faccessat | Kind::Faccessat2 => {
             access::handle(ctx, listener, n, m, sc)
         }
+        Kind::Execve | Kind::Execveat => exec::handle(ctx, listener, n, m, sc),
+        Kind::MemfdCreate => memfd::handle(ctx, listener, n, m, sc),
     }
 }
 
