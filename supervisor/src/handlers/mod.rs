@@ -155,7 +155,9 @@ pub enum Reply {
         /// `O_CLOEXEC` for the program's copy.
         cloexec: bool,
     },
-    /// The same for a FIFO: installed, our copy closed, then answered
+    /// The same for an object that counts our copy (a FIFO's other end; a
+    /// file open for writing, which the kernel will not exec): installed,
+    /// our copy closed, then answered
     /// ([`crate::notify::Pending::inject_then_send`]).
     FifoFd {
         /// Our descriptor to install.
