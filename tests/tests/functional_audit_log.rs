@@ -52,13 +52,18 @@ for n, line in enumerate(data.splitlines(), 1):
     pid = o.get("pid")
     if type(pid) is not int or pid <= 0:
         bad("pid is not a positive integer")
-    if o.get("syscall") not in ("open", "openat", "openat2", "creat"):
-        bad("syscall is not an open")
+    # Exec decisions (execve, execveat) carry no flags.
+    is_exec = o.get("syscall") in ("execve", "execveat")
+    if o.get("syscall") not in ("open", "openat", "openat2", "creat") and not is_exec:
+        bad("syscall is not an open or an exec")
     p = o.get("path")
     if not isinstance(p, str) or not p.startswith("/"):
         bad("path is not an absolute path")
     fl = o.get("flags")
-    if not isinstance(fl, list) or not fl or not all(
+    if is_exec:
+        if fl is not None:
+            bad("flags on an exec")
+    elif not isinstance(fl, list) or not fl or not all(
             isinstance(f, str) and f.startswith("O_") for f in fl):
         bad("flags is not a list of O_ names")
     elif sum(f in ("O_RDONLY", "O_WRONLY", "O_RDWR", "O_PATH") for f in fl) < 1:
