@@ -28,7 +28,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use super::{readable, sys, ExecSet};
 use crate::fs::lexical::push_component;
-use crate::policy::{ExecAccess, Policy};
+use crate::policy::{ExecAccess, Pattern, Policy};
 
 /// Bounds of the walk.
 #[derive(Debug, Clone, Copy)]
@@ -181,7 +181,7 @@ impl Planner<'_> {
         let (readable_here, fs_uniform) = relevant(
             fs_in,
             |i| fs[i].pattern.matches(path),
-            |i| fs[i].pattern.reaches_below(path),
+            |i| reaches_below(&fs[i].pattern, path),
             |i| readable(&fs[i].action),
             readable(self.policy.fs.default_action()),
             fs_out,
@@ -190,7 +190,7 @@ impl Planner<'_> {
         let (exec_here, ex_uniform) = relevant(
             ex_in,
             |i| ex[i].pattern.matches(path),
-            |i| ex[i].pattern.reaches_below(path),
+            |i| reaches_below(&ex[i].pattern, path),
             |i| ex[i].access == ExecAccess::Allow,
             self.exec.default == ExecAccess::Allow,
             ex_out,
@@ -411,28 +411,32 @@ fn relevant(
     (here, uniform)
 }
 
-/// `d_type` from `fstatat` for file systems that do not fill it in.
-fn kind_of(dir: BorrowedFd<'_>, name: &CStr) -> u8 {
-    let Ok(fd) = open_path(dir, name) else {
-        return libc::DT_UNKNOWN;
+/// [`Pattern::reaches_below`], without its allocations for a literal
+/// pattern (most rules): its path lies strictly below `path`.
+fn reaches_below(pattern: &Pattern, path: &[u8]) -> bool {
+    if pattern.has_glob() {
+        return pattern.reaches_below(path);
+    }
+    let text = pattern.as_str().as_bytes();
+    let rest = if path == b"/" {
+        text.strip_prefix(b"/")
+    } else {
+        text.strip_prefix(path).and_then(|r| r.strip_prefix(b"/"))
     };
-    match crate::sys::fstat_mode(fd.as_fd()).map(|m| m & libc::S_IFMT) {
+    rest.is_some_and(|r| !r.is_empty())
+}
+
+/// `d_type` from `fstatat` (no symbolic link followed), for names not
+/// listed (or file systems that do not fill it in).
+fn kind_of(dir: BorrowedFd<'_>, name: &CStr) -> u8 {
+    match crate::sys::lstat_mode(std::os::fd::AsRawFd::as_raw_fd(&dir), name)
+        .map(|m| m & libc::S_IFMT)
+    {
         Ok(libc::S_IFDIR) => libc::DT_DIR,
         Ok(libc::S_IFREG) => libc::DT_REG,
         Ok(libc::S_IFLNK) => libc::DT_LNK,
         _ => libc::DT_UNKNOWN,
     }
-}
-
-/// `O_PATH | O_NOFOLLOW` of `name` in `dir`: a symbolic link is opened as
-/// itself.
-fn open_path(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<OwnedFd> {
-    crate::sys::openat(
-        std::os::fd::AsRawFd::as_raw_fd(&dir),
-        name,
-        libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC,
-        0,
-    )
 }
 
 /// Opens the directory `name` in `dir` (`O_PATH`: listing it reopens it),

@@ -305,18 +305,16 @@ pub fn build(plan: &Plan) -> Result<OwnedFd, LandlockError> {
             mode: 0,
             resolve: crate::sys::RESOLVE_NO_SYMLINKS,
         };
+        // A symbolic link fails here (ELOOP): never granted.
         let Ok(fd) = crate::sys::openat2(libc::AT_FDCWD, c, &how) else {
             continue;
         };
-        let Ok(mode) = crate::sys::fstat_mode(fd.as_fd()) else {
-            continue;
-        };
-        let ok = match mode & libc::S_IFMT {
-            libc::S_IFREG => true,
-            libc::S_IFDIR => g.tree,
-            _ => false,
-        };
-        if !ok {
+        // A whole tree may be anything (whatever it holds is granted); a
+        // single file must still be one.
+        if !g.tree
+            && crate::sys::fstat_mode(fd.as_fd())
+                .map_or(true, |m| m & libc::S_IFMT != libc::S_IFREG)
+        {
             continue;
         }
         sys::add_path_beneath(ruleset.as_fd(), fd.as_fd(), sys::LANDLOCK_ACCESS_FS_EXECUTE)
