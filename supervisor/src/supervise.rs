@@ -84,7 +84,7 @@ pub enum RunError {
     Kernel(#[from] doctor::MissingFeature),
     /// The policy limits exec and the Landlock ruleset that enforces it
     /// could not be made (125).
-    #[error("{origin}: the policy limits exec (its \"exec\" section, and exec only where the file system allows reading), which fdsup enforces with Landlock: {source}")]
+    #[error("{origin}: the policy limits exec (its \"exec\" section, and exec only where the file system allows reading), which fdsup enforces with Landlock")]
     Exec {
         /// Where the policy came from.
         origin: String,

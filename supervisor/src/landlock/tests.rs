@@ -396,3 +396,24 @@ fn the_kernel_enforces_the_built_ruleset() {
     assert_eq!(run(&ok), 0, "the allowed copy runs");
     assert_eq!(run(&denied), 13, "the denied copy fails with EACCES");
 }
+
+/// Without Landlock, a policy that limits exec is refused (125), and the
+/// message names the exec section and what is missing.
+#[test]
+fn a_missing_landlock_is_a_setup_error_naming_the_exec_section() {
+    let e = crate::supervise::RunError::Exec {
+        origin: "p.json".into(),
+        source: LandlockError::Missing(std::io::Error::from_raw_os_error(libc::ENOSYS)),
+    };
+    assert_eq!(e.exit_code(), 125);
+    let mut text = e.to_string();
+    let mut cur = std::error::Error::source(&e);
+    while let Some(s) = cur {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        cur = s.source();
+    }
+    assert!(text.starts_with("p.json: "), "{text}");
+    assert!(text.contains("\"exec\" section"), "{text}");
+    assert!(text.contains("no Landlock (Linux 5.13"), "{text}");
+}
