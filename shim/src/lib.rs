@@ -2,8 +2,10 @@
 //!
 //! The `fdsup` binary re-executes itself as
 //! `/proc/self/exe __shim SOCKFD PROGRAM ARGV0 [ARG...]` and hands everything
-//! after `__shim` to [`main`]. The shim receives the two BPF programs, sets
-//! `no_new_privs`, installs the deny filter and then the notify filter (with a
+//! after `__shim` to [`main`]. The shim receives the Landlock ruleset (when
+//! the policy limits exec) and the two BPF programs, sets `no_new_privs`,
+//! restricts itself with the ruleset (`landlock_restrict_self`, then closes
+//! it), installs the deny filter and then the notify filter (with a
 //! listener), tells the supervisor the listener's number, waits for "go" and
 //! `execve`s the program, which thereby becomes the supervisor's direct child.
 //! The wire format is in [`protocol`].
@@ -23,7 +25,7 @@ mod sys;
 
 use std::ffi::{CString, OsString};
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStringExt;
 
 use protocol::{SetupStage, ShimMessage};
@@ -104,6 +106,7 @@ fn setup(
     path: OsString,
     argv: impl Iterator<Item = OsString>,
 ) -> Result<Setup, (SetupStage, io::Error)> {
+    let ruleset = receive_ruleset(sock)?;
     let deny = receive_program(sock, SetupStage::ReceiveDeny)?;
     let notify = receive_program(sock, SetupStage::ReceiveNotify)?;
 
@@ -129,6 +132,11 @@ fn setup(
 
     sys::empty_signal_mask().map_err(|e| (SetupStage::Signals, e))?;
     sys::set_no_new_privs().map_err(|e| (SetupStage::NoNewPrivs, e))?;
+    if let Some(ruleset) = ruleset {
+        sys::landlock_restrict_self(ruleset.as_fd()).map_err(|e| (SetupStage::Landlock, e))?;
+        // Closed before the filters: nothing of it reaches the program.
+        drop(ruleset);
+    }
     sys::install_filter(&deny).map_err(|e| (SetupStage::DenyFilter, e))?;
     let (listener, wait_killable) = match sys::install_notify_filter(&notify, true) {
         Ok(fd) => (fd, true),
@@ -145,6 +153,24 @@ fn setup(
         listener,
         wait_killable,
     })
+}
+
+/// Receives the ruleset message: the Landlock ruleset to restrict
+/// ourselves with, if the policy limits exec.
+fn receive_ruleset(sock: BorrowedFd<'_>) -> Result<Option<OwnedFd>, (SetupStage, io::Error)> {
+    let stage = SetupStage::ReceiveRuleset;
+    let bad = || (stage, io::Error::from_raw_os_error(libc::EINVAL));
+    // One byte more than the message, so that a longer one shows as such.
+    let mut buf = [0u8; protocol::RULESET_MESSAGE_SIZE + 1];
+    let (n, mut fds) = sys::recv_with_fds(sock, &mut buf).map_err(|e| (stage, e))?;
+    if n == 0 {
+        return Err((stage, io::Error::from_raw_os_error(libc::EPIPE)));
+    }
+    match protocol::decode_ruleset(&buf[..n]) {
+        Some(true) if fds.len() == 1 => Ok(fds.pop()),
+        Some(false) if fds.is_empty() => Ok(None),
+        _ => Err(bad()),
+    }
 }
 
 /// Receives one program message and decodes it.

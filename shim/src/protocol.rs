@@ -5,8 +5,15 @@
 //! packet socket, every `send` below is one message and arrives whole or not at
 //! all, so no framing is needed.
 //!
-//! 1. supervisor -> shim: the deny program, then the notify program, each one
-//!    message in the wire form of [`encode_program`].
+//! 1. supervisor -> shim: the ruleset message ([`encode_ruleset`]): whether
+//!    the shim is to restrict itself with Landlock, and if so the ruleset's
+//!    descriptor attached (`SCM_RIGHTS`; the supervisor builds the ruleset
+//!    from the policy, which is loaded only after the shim started). Then the
+//!    deny program, then the notify program, each one message in the wire
+//!    form of [`encode_program`]. The shim calls `landlock_restrict_self`
+//!    after `no_new_privs` and before the filters, and closes the ruleset.
+//!    This is the only descriptor ever passed, and it goes this way, the
+//!    shim receiving it before any filter is installed.
 //! 2. shim -> supervisor: [`ShimMessage::Listener`] (the filters are in place),
 //!    or [`ShimMessage::SetupFailed`] and exit status [`EXIT_SETUP_FAILED`].
 //! 3. supervisor -> shim: the one byte [`GO`], once it holds the listener
@@ -37,6 +44,35 @@ pub const MAX_PROGRAM_BYTES: usize = MAX_INSNS * INSN_SIZE;
 
 /// Bytes of every [`ShimMessage`]: tag `u32`, value `i32`, extra `u32`.
 pub const MESSAGE_SIZE: usize = 12;
+
+/// Bytes of the ruleset message: one native `u32`, [`RULESET_NONE`] or
+/// [`RULESET_ATTACHED`]. Not a multiple of [`INSN_SIZE`], so it can never be
+/// taken for a program.
+pub const RULESET_MESSAGE_SIZE: usize = 4;
+/// No Landlock ruleset: the policy does not limit exec.
+pub const RULESET_NONE: u32 = 0;
+/// A Landlock ruleset is attached (`SCM_RIGHTS`, exactly one descriptor).
+pub const RULESET_ATTACHED: u32 = 0x4c4c_4b31; // "LLK1"
+
+/// The ruleset message.
+pub fn encode_ruleset(attached: bool) -> [u8; RULESET_MESSAGE_SIZE] {
+    if attached {
+        RULESET_ATTACHED
+    } else {
+        RULESET_NONE
+    }
+    .to_ne_bytes()
+}
+
+/// Parses a ruleset message: `Some(attached)`, `None` if malformed.
+pub fn decode_ruleset(bytes: &[u8]) -> Option<bool> {
+    let bytes: [u8; RULESET_MESSAGE_SIZE] = bytes.try_into().ok()?;
+    match u32::from_ne_bytes(bytes) {
+        RULESET_NONE => Some(false),
+        RULESET_ATTACHED => Some(true),
+        _ => None,
+    }
+}
 
 /// The byte the supervisor sends once it holds the listener.
 pub const GO: u8 = b'G';
@@ -143,10 +179,14 @@ pub enum SetupStage {
     DenyFilter = 7,
     /// Installing the notify filter.
     NotifyFilter = 8,
+    /// Receiving the Landlock ruleset message (a malformed one: `EINVAL`).
+    ReceiveRuleset = 9,
+    /// `landlock_restrict_self`.
+    Landlock = 10,
 }
 
 impl SetupStage {
-    const ALL: [Self; 8] = [
+    const ALL: [Self; 10] = [
         Self::ReceiveDeny,
         Self::ReceiveNotify,
         Self::Program,
@@ -155,6 +195,8 @@ impl SetupStage {
         Self::NoNewPrivs,
         Self::DenyFilter,
         Self::NotifyFilter,
+        Self::ReceiveRuleset,
+        Self::Landlock,
     ];
 
     fn from_u8(v: u8) -> Option<Self> {
@@ -173,6 +215,8 @@ impl fmt::Display for SetupStage {
             Self::NoNewPrivs => "setting no_new_privs",
             Self::DenyFilter => "installing the deny filter",
             Self::NotifyFilter => "installing the notify filter",
+            Self::ReceiveRuleset => "receiving the Landlock ruleset",
+            Self::Landlock => "restricting exec with Landlock (landlock_restrict_self)",
         })
     }
 }
@@ -348,10 +392,20 @@ mod tests {
         assert_eq!(ShimMessage::decode(&raw(TAG_LISTENER, 4, 2)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 0, 1)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 1, 0)), None);
-        assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 1, 9)), None);
+        assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 1, 11)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 1, 0x101)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_EXEC_FAILED, 2, 1)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_EXEC_FAILED, -2, 0)), None);
+    }
+
+    #[test]
+    fn ruleset_messages() {
+        assert_eq!(decode_ruleset(&encode_ruleset(true)), Some(true));
+        assert_eq!(decode_ruleset(&encode_ruleset(false)), Some(false));
+        assert_eq!(decode_ruleset(&[0; 3]), None);
+        assert_eq!(decode_ruleset(&[0; 8]), None);
+        assert_eq!(decode_ruleset(&7u32.to_ne_bytes()), None);
+        assert_ne!(RULESET_MESSAGE_SIZE % INSN_SIZE, 0);
     }
 
     #[test]

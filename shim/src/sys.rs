@@ -45,6 +45,78 @@ pub fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     usize::try_from(n).map_err(|_| io::Error::from_raw_os_error(libc::EIO))
 }
 
+/// `recvmsg(2)` of one packet into `buf`, taking the descriptors passed
+/// with it (`SCM_RIGHTS`, received close-on-exec). Returns its length (0:
+/// peer gone) and the descriptors; more than [`MAX_PASSED_FDS`], or a
+/// truncated packet, is `EINVAL` (whatever came is closed).
+pub fn recv_with_fds(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<(usize, Vec<OwnedFd>)> {
+    // Room for the cmsghdr and MAX_PASSED_FDS ints, aligned as cmsghdr wants.
+    let mut control = [0u64; 8];
+    let space = std::mem::size_of_val(&control);
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: all-zero is a valid msghdr (null pointers, zero lengths).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = space;
+    // SAFETY: `msg` points to `iov` (valid for `buf.len()` writable bytes)
+    // and `control` (valid for `space` writable bytes), all of which outlive
+    // the call.
+    let n = retry(|| unsafe { libc::recvmsg(fd.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) })?;
+    let n = usize::try_from(n).map_err(|_| io::Error::from_raw_os_error(libc::EIO))?;
+    let mut fds = Vec::new();
+    // SAFETY: `msg` was filled in by a successful recvmsg; CMSG_FIRSTHDR and
+    // CMSG_NXTHDR stay within `msg_controllen` bytes of `control`.
+    let mut cmsg = unsafe { libc::CMSG_FIRSTHDR(&msg) };
+    while !cmsg.is_null() {
+        // SAFETY: `cmsg` is non-null and points into `control` (above).
+        let (level, kind, len) =
+            unsafe { ((*cmsg).cmsg_level, (*cmsg).cmsg_type, (*cmsg).cmsg_len) };
+        if level == libc::SOL_SOCKET && kind == libc::SCM_RIGHTS {
+            // SAFETY: CMSG_LEN(0) is a constant computation.
+            let header = usize::try_from(unsafe { libc::CMSG_LEN(0) }).unwrap_or(usize::MAX);
+            let count = len.saturating_sub(header) / std::mem::size_of::<libc::c_int>();
+            // SAFETY: the kernel wrote `count` ints after the header, within
+            // `control`; they may be unaligned, so they are read unaligned.
+            let data = unsafe { libc::CMSG_DATA(cmsg) }.cast::<libc::c_int>();
+            for i in 0..count {
+                // SAFETY: `i < count` ints lie within the message (above).
+                let raw = unsafe { data.add(i).read_unaligned() };
+                if raw >= 0 {
+                    // SAFETY: SCM_RIGHTS installed this new descriptor in our
+                    // table for us alone.
+                    fds.push(unsafe { OwnedFd::from_raw_fd(raw) });
+                }
+            }
+        }
+        // SAFETY: as for CMSG_FIRSTHDR.
+        cmsg = unsafe { libc::CMSG_NXTHDR(&msg, cmsg) };
+    }
+    if msg.msg_flags & (libc::MSG_CTRUNC | libc::MSG_TRUNC) != 0 || fds.len() > MAX_PASSED_FDS {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    Ok((n, fds))
+}
+
+/// The most descriptors one hand-off message carries (the Landlock ruleset).
+pub const MAX_PASSED_FDS: usize = 1;
+
+/// `landlock_restrict_self(ruleset, 0)`: from now on this thread (the only
+/// one) and what it execs run under the ruleset. Needs `no_new_privs`.
+pub fn landlock_restrict_self(ruleset: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: integer arguments only.
+    let r = unsafe { libc::syscall(libc::SYS_landlock_restrict_self, ruleset.as_raw_fd(), 0u32) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
 /// `read(2)` into `buf`; returns the length (0: peer gone).
 pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the whole call.

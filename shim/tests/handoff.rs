@@ -223,6 +223,7 @@ fn runs_program_and_serves_it() -> Result<Outcome, String> {
     let script = "echo \"ppid=$PPID env=$FDSUP_SHIM_TEST\"; \
                   mkdir /nonexistent-fdsup-shim-test/x 2>&1; exit 7";
     let (mut child, sock) = spawn_shim("/bin/sh", &["sh", "-c", script], Stdio::piped());
+    send(&sock, &protocol::encode_ruleset(false));
     send(&sock, &deny_program());
     send(&sock, &notify_program());
     let msg = recv_message(&sock)?;
@@ -280,6 +281,7 @@ fn runs_program_and_serves_it() -> Result<Outcome, String> {
 /// Runs the hand-off up to "go" for a program that cannot be executed.
 fn exec_failure(program: &str, errno: i32, status: i32) -> Result<Outcome, String> {
     let (mut child, sock) = spawn_shim(program, &["prog"], Stdio::null());
+    send(&sock, &protocol::encode_ruleset(false));
     send(&sock, &deny_program());
     send(&sock, &notify_program());
     let msg = recv_message(&sock)?;
@@ -314,6 +316,7 @@ fn unexecutable_program_is_126() -> Result<Outcome, String> {
 
 fn bad_program_is_refused() -> Result<Outcome, String> {
     let (mut child, sock) = spawn_shim("/bin/true", &["true"], Stdio::null());
+    send(&sock, &protocol::encode_ruleset(false));
     send(&sock, &[0u8; 12]);
     let msg = recv_message(&sock)?;
     let want = ShimMessage::SetupFailed {
@@ -327,9 +330,106 @@ fn bad_program_is_refused() -> Result<Outcome, String> {
     Ok(Outcome::Pass)
 }
 
+/// Sends the ruleset message with `fd` attached (`SCM_RIGHTS`).
+fn send_with_fd(sock: &OwnedFd, msg: &[u8], fd: RawFd) {
+    let mut control = [0u64; 4];
+    let mut iov = libc::iovec {
+        iov_base: msg.as_ptr().cast_mut().cast(),
+        iov_len: msg.len(),
+    };
+    // SAFETY: all-zero is a valid msghdr.
+    let mut hdr: libc::msghdr = unsafe { std::mem::zeroed() };
+    hdr.msg_iov = &mut iov;
+    hdr.msg_iovlen = 1;
+    hdr.msg_control = control.as_mut_ptr().cast();
+    // SAFETY: CMSG_SPACE is a constant computation.
+    hdr.msg_controllen = unsafe { libc::CMSG_SPACE(4) } as usize;
+    // SAFETY: `hdr` points to `control`, which has room for one cmsghdr with
+    // one int; CMSG_FIRSTHDR and CMSG_DATA stay within it. The kernel only
+    // reads `msg` through `iov`.
+    let n = unsafe {
+        let c = libc::CMSG_FIRSTHDR(&hdr);
+        (*c).cmsg_level = libc::SOL_SOCKET;
+        (*c).cmsg_type = libc::SCM_RIGHTS;
+        (*c).cmsg_len = libc::CMSG_LEN(4) as usize;
+        libc::CMSG_DATA(c).cast::<libc::c_int>().write_unaligned(fd);
+        libc::sendmsg(sock.as_raw_fd(), &hdr, 0)
+    };
+    assert_eq!(
+        usize::try_from(n).ok(),
+        Some(msg.len()),
+        "sendmsg: {}",
+        io::Error::last_os_error()
+    );
+}
+
+/// A Landlock ruleset that handles exec and grants it nowhere.
+fn empty_exec_ruleset() -> io::Result<OwnedFd> {
+    let handled: u64 = 1; // LANDLOCK_ACCESS_FS_EXECUTE
+                          // SAFETY: `handled` is the first field of landlock_ruleset_attr and its
+                          // size is passed; the kernel only reads it.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            &handled as *const u64,
+            8usize,
+            0u32,
+        )
+    };
+    cvt(r).map(own)
+}
+
+/// With a ruleset that allows no exec, the program cannot be executed: the
+/// shim received the descriptor and restricted itself before exec.
+fn landlock_ruleset_is_installed() -> Result<Outcome, String> {
+    let ruleset = match empty_exec_ruleset() {
+        Ok(r) => r,
+        Err(e) => return Ok(Outcome::Skip(format!("kernel lacks Landlock: {e}"))),
+    };
+    let (mut child, sock) = spawn_shim("/bin/true", &["true"], Stdio::null());
+    send_with_fd(&sock, &protocol::encode_ruleset(true), ruleset.as_raw_fd());
+    send(&sock, &deny_program());
+    send(&sock, &notify_program());
+    let msg = recv_message(&sock)?;
+    if let Some(skip) = kernel_skip(&msg) {
+        let _ = child.wait();
+        return Ok(skip);
+    }
+    if !matches!(msg, ShimMessage::Listener { .. }) {
+        return Err(format!("want Listener, got {msg:?}"));
+    }
+    send(&sock, &[protocol::GO]);
+    let msg = recv_message(&sock)?;
+    let want = ShimMessage::ExecFailed {
+        errno: libc::EACCES,
+    };
+    if msg != want {
+        return Err(format!("want {want:?}, got {msg:?}"));
+    }
+    expect_status(child.wait().map_err(|e| e.to_string())?, 126)?;
+    Ok(Outcome::Pass)
+}
+
+/// A ruleset message that promises a descriptor and brings none is refused.
+fn ruleset_without_descriptor_is_refused() -> Result<Outcome, String> {
+    let (mut child, sock) = spawn_shim("/bin/true", &["true"], Stdio::null());
+    send(&sock, &protocol::encode_ruleset(true));
+    let msg = recv_message(&sock)?;
+    let want = ShimMessage::SetupFailed {
+        errno: libc::EINVAL,
+        stage: SetupStage::ReceiveRuleset,
+    };
+    if msg != want {
+        return Err(format!("want {want:?}, got {msg:?}"));
+    }
+    expect_status(child.wait().map_err(|e| e.to_string())?, 125)?;
+    Ok(Outcome::Pass)
+}
+
 fn no_go_no_program() -> Result<Outcome, String> {
     // Were the program run, it would exit 0.
     let (mut child, sock) = spawn_shim("/bin/true", &["true"], Stdio::null());
+    send(&sock, &protocol::encode_ruleset(false));
     send(&sock, &deny_program());
     send(&sock, &notify_program());
     let msg = recv_message(&sock)?;
@@ -356,12 +456,20 @@ fn main() {
     });
 
     let require = std::env::var_os("FDSUP_REQUIRE_KERNEL").is_some_and(|v| v == "1");
-    let scenarios: [(&str, Scenario); 5] = [
+    let scenarios: [(&str, Scenario); 7] = [
         ("runs_program_and_serves_it", runs_program_and_serves_it),
         ("missing_program_is_127", missing_program_is_127),
         ("unexecutable_program_is_126", unexecutable_program_is_126),
         ("bad_program_is_refused", bad_program_is_refused),
         ("no_go_no_program", no_go_no_program),
+        (
+            "landlock_ruleset_is_installed",
+            landlock_ruleset_is_installed,
+        ),
+        (
+            "ruleset_without_descriptor_is_refused",
+            ruleset_without_descriptor_is_refused,
+        ),
     ];
     let mut failed = 0;
     for (name, scenario) in scenarios {

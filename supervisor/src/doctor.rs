@@ -119,7 +119,7 @@ fn rows(f: &Features) -> [Row; 7] {
             kernel_name: "Landlock",
             since: "5.13",
             required: false,
-            use_: "the kernel enforces the exec rules",
+            use_: "the kernel enforces exec (needed by policies that limit it, @default too)",
             found: f.landlock_abi.is_some(),
         },
     ]

@@ -7,7 +7,8 @@
 //!   always enforced") -> `ERRNO`, everything else allowed. It does not depend
 //!   on the policy except for [`FilterOptions::deny_network`];
 //! - the **notify** program: every syscall of [`crate::syscalls::MEDIATED`]
-//!   -> `SECCOMP_RET_USER_NOTIF`, everything else allowed.
+//!   -> `SECCOMP_RET_USER_NOTIF`, everything else allowed; the exec family
+//!   and `memfd_create` only where [`FilterOptions`] asks for them.
 //!
 //! The kernel runs both and applies the stricter result, so a denied syscall
 //! never reaches the supervisor.
@@ -38,9 +39,9 @@ use seccompiler::{
 #[cfg(not(target_arch = "x86_64"))]
 compile_error!("fdsup's filters are written for x86_64 (syscall numbers, audit arch, x32 guard)");
 
-use crate::syscalls::MEDIATED;
+use crate::syscalls::{Kind, Mediated, MEDIATED};
 
-/// Policy-dependent switches of the deny program.
+/// Policy-dependent switches of the programs.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FilterOptions {
     /// `socket()`/`socketpair()` of every family but `AF_UNIX` fail with
@@ -48,6 +49,22 @@ pub struct FilterOptions {
     /// glibc makes harmless routing queries with it (`getaddrinfo`,
     /// `if_nameindex`).
     pub deny_network: bool,
+    /// Trap `execve` and `execveat` (a Landlock ruleset limits exec: see
+    /// [`crate::landlock`]); without one every exec the file system allows
+    /// is allowed, and costs no round trip.
+    pub mediate_exec: bool,
+    /// Trap `memfd_create` (brokered where the exec default is `deny`).
+    pub broker_memfd: bool,
+}
+
+/// Whether the notify program traps `m` under `opts`: every table entry
+/// does, but those that only an option asks for.
+pub fn traps(m: &Mediated, opts: &FilterOptions) -> bool {
+    match m.kind {
+        Kind::Execve | Kind::Execveat => opts.mediate_exec,
+        Kind::MemfdCreate => opts.broker_memfd,
+        _ => true,
+    }
 }
 
 /// The two compiled programs, ready for [`to_bytes`].
@@ -85,7 +102,7 @@ pub enum FilterError {
 pub fn build(opts: &FilterOptions) -> Result<Filters, FilterError> {
     Ok(Filters {
         deny: build_deny(opts)?,
-        notify: build_notify()?,
+        notify: build_notify(opts)?,
     })
 }
 
@@ -239,9 +256,13 @@ fn compile(
         .collect())
 }
 
-fn build_notify() -> Result<Vec<libc::sock_filter>, FilterError> {
+fn build_notify(opts: &FilterOptions) -> Result<Vec<libc::sock_filter>, FilterError> {
     const NAME: &str = "notify";
-    let rules = MEDIATED.iter().map(|m| (m.nr, Vec::new())).collect();
+    let rules = MEDIATED
+        .iter()
+        .filter(|m| traps(m, opts))
+        .map(|m| (m.nr, Vec::new()))
+        .collect();
     let mut prog = compile(
         rules,
         SeccompAction::Allow,
@@ -506,15 +527,27 @@ mod tests {
     }
 
     fn deny(deny_network: bool) -> Vec<libc::sock_filter> {
-        build(&FilterOptions { deny_network })
-            .expect("filters build")
-            .deny
+        build(&FilterOptions {
+            deny_network,
+            ..FilterOptions::default()
+        })
+        .expect("filters build")
+        .deny
+    }
+
+    /// Every option that adds a trapped syscall on.
+    const ALL_TRAPS: FilterOptions = FilterOptions {
+        deny_network: false,
+        mediate_exec: true,
+        broker_memfd: true,
+    };
+
+    fn notify_with(opts: &FilterOptions) -> Vec<libc::sock_filter> {
+        build(opts).expect("filters build").notify
     }
 
     fn notify() -> Vec<libc::sock_filter> {
-        build(&FilterOptions::default())
-            .expect("filters build")
-            .notify
+        notify_with(&ALL_TRAPS)
     }
 
     fn flag(f: libc::c_int) -> u64 {
@@ -659,22 +692,50 @@ mod tests {
         }
     }
 
-    /// The table and the BPF agree: exactly the mediated syscalls notify.
+    /// The table and the BPF agree: exactly the mediated syscalls notify,
+    /// with the optional ones exactly when their option is on.
     #[test]
     fn notify_traps_exactly_the_mediated_table() {
-        let prog = notify();
-        let want: BTreeSet<i64> = MEDIATED.iter().map(|m| m.nr).collect();
-        let mut got = BTreeSet::new();
-        for nr in 0..=1023i64 {
-            match call(&prog, nr, [u64::MAX; 6]) {
-                NOTIF => {
-                    got.insert(nr);
+        let none = FilterOptions::default();
+        let exec_only = FilterOptions {
+            mediate_exec: true,
+            ..none
+        };
+        for opts in [ALL_TRAPS, none, exec_only] {
+            let prog = notify_with(&opts);
+            let want: BTreeSet<i64> = MEDIATED
+                .iter()
+                .filter(|m| traps(m, &opts))
+                .map(|m| m.nr)
+                .collect();
+            let mut got = BTreeSet::new();
+            for nr in 0..=1023i64 {
+                match call(&prog, nr, [u64::MAX; 6]) {
+                    NOTIF => {
+                        got.insert(nr);
+                    }
+                    ALLOW => {}
+                    other => panic!("nr {nr}: unexpected action {other:#x}"),
                 }
-                ALLOW => {}
-                other => panic!("nr {nr}: unexpected action {other:#x}"),
             }
+            assert_eq!(got, want, "{opts:?}");
         }
-        assert_eq!(got, want);
+        // All options on: the whole table.
+        let all: BTreeSet<i64> = MEDIATED.iter().map(|m| m.nr).collect();
+        let on: BTreeSet<i64> = MEDIATED
+            .iter()
+            .filter(|m| traps(m, &ALL_TRAPS))
+            .map(|m| m.nr)
+            .collect();
+        assert_eq!(on, all);
+        // Off: no exec, no memfd_create; everything else still.
+        let off = |nr| !MEDIATED.iter().any(|m| m.nr == nr && traps(m, &none));
+        assert!(off(libc::SYS_execve) && off(libc::SYS_execveat) && off(libc::SYS_memfd_create));
+        assert_eq!(
+            MEDIATED.iter().filter(|m| !traps(m, &none)).count(),
+            3,
+            "only the exec family and memfd_create are optional"
+        );
     }
 
     #[test]
@@ -853,7 +914,11 @@ mod kernel_tests {
     /// makes raw system calls only and exits with the number of the first
     /// failed check, 0 if all passed, or 100+ if set-up failed.
     fn in_sandboxed_child(checks: fn() -> u8) -> i32 {
-        let filters = build(&FilterOptions { deny_network: true }).expect("filters build");
+        let filters = build(&FilterOptions {
+            deny_network: true,
+            ..FilterOptions::default()
+        })
+        .expect("filters build");
         let fprog = |p: &[libc::sock_filter]| libc::sock_fprog {
             len: u16::try_from(p.len()).expect("short program"),
             filter: p.as_ptr().cast_mut(),

@@ -1,8 +1,9 @@
 //! `fdsup run`: start-up, the workers, the event loop, shutdown.
 //!
 //! Start-up follows DESIGN.md: the shim (our own binary, re-executed) sets
-//! `no_new_privs`, installs the deny and notify filters and reports the
-//! listener's *number*; we take the listener with `pidfd_getfd`, start the
+//! `no_new_privs`, restricts itself with the Landlock ruleset we send it
+//! when the policy limits exec ([`crate::landlock`]), installs the deny and
+//! notify filters and reports the listener's *number*; we take the listener with `pidfd_getfd`, start the
 //! workers, and only then let the shim exec the program, so no mediated
 //! syscall can ever wait for a supervisor that is not listening yet.
 //!
@@ -81,6 +82,15 @@ pub enum RunError {
     /// The kernel lacks something required.
     #[error("{0}")]
     Kernel(#[from] doctor::MissingFeature),
+    /// The policy limits exec and the Landlock ruleset that enforces it
+    /// could not be made (125).
+    #[error("{origin}: the policy limits exec (its \"exec\" section, and exec only where the file system allows reading), which fdsup enforces with Landlock")]
+    Exec {
+        /// Where the policy came from.
+        origin: String,
+        /// Why.
+        source: crate::landlock::LandlockError,
+    },
     /// The program was not found (127).
     #[error("{0}: command not found")]
     NotFound(String),
@@ -129,7 +139,8 @@ fn errno_err(what: &'static str) -> impl FnOnce(nix::Error) -> RunError {
 
 /// Refuses a policy with rules this version cannot enforce: never a silent
 /// ignore. A network section that only says `"default"` is enforced by the
-/// deny filter (deny: no socket but AF_UNIX; allow: nothing to filter).
+/// deny filter (deny: no socket but AF_UNIX; allow: nothing to filter). The
+/// exec section is enforced whole (by Landlock: see `prepare`).
 pub fn check_enforceable(p: &Policy, origin: &str) -> Result<(), RunError> {
     let unenforced = |at: String, section, what| RunError::Unenforced {
         origin: at,
@@ -146,16 +157,7 @@ pub fn check_enforceable(p: &Policy, origin: &str) -> Result<(), RunError> {
             "\"isolate\": true",
         ));
     }
-    if let Some(rule) = p.exec.rules.first() {
-        return Err(unenforced(rule.origin.to_string(), "exec", "rules"));
-    }
-    if p.exec.default != policy::ExecAccess::Allow {
-        return Err(unenforced(
-            origin.to_owned(),
-            "exec",
-            "\"default\": \"deny\"",
-        ));
-    }
+    // The exec section is enforced with Landlock (`crate::landlock`).
     Ok(())
 }
 
@@ -294,9 +296,13 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     // From here the supervisor creates files for the program, with the
     // program's umask applied by hand (handlers::open): ours must add nothing.
     let user_umask = nix::sys::stat::umask(nix::sys::stat::Mode::empty());
-    let (ctx, filters) = prepare(&opts, user_umask.bits()).map_err(abandon)?;
+    let Prepared {
+        ctx,
+        filters,
+        ruleset,
+    } = prepare(&opts, user_umask.bits()).map_err(abandon)?;
 
-    let listener = hand_off(&ours, &pidfd, &filters).map_err(abandon)?;
+    let listener = hand_off(&ours, &pidfd, &filters, ruleset).map_err(abandon)?;
     if !listener.supports_addfd_send() {
         let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
         let _ = sys::waitid_pidfd(pidfd.as_fd(), false);
@@ -354,18 +360,12 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
 
 /// Loads the policy and builds what the run needs from it: the shared
 /// context of the workers and the filters.
-fn prepare(opts: &RunOptions, umask: u32) -> Result<(&'static Ctx, filter::Filters), RunError> {
+fn prepare(opts: &RunOptions, umask: u32) -> Result<Prepared, RunError> {
     let source = opts.policy.clone().unwrap_or_else(|| "@default".to_owned());
     let vars = policy::Vars::from_env().map_err(setup("reading the environment for the policy"))?;
     let pol = policy::load(&source, &vars)?;
     check_enforceable(&pol, &source)?;
-    let filters = filter::build(&filter::FilterOptions {
-        deny_network: pol.network.default == NetAccess::Deny,
-    })
-    .map_err(|e| RunError::Setup {
-        what: "building the seccomp filters",
-        source: io::Error::other(e.to_string()),
-    })?;
+    let deny_network = pol.network.default == NetAccess::Deny;
     let audit = Audit::new(
         opts.log.as_deref(),
         0o666 & !umask,
@@ -374,17 +374,55 @@ fn prepare(opts: &RunOptions, umask: u32) -> Result<(&'static Ctx, filter::Filte
         opts.verbosity == Verbosity::Verbose,
     )
     .map_err(setup("opening the audit log"))?;
-    let ctx = Ctx::new(pol, audit).map_err(setup("preparing the policy"))?;
-    Ok((Box::leak(Box::new(ctx)), filters))
+    let mut ctx = Ctx::new(pol, audit).map_err(setup("preparing the policy"))?;
+    let ruleset = crate::landlock::prepare(
+        &ctx.policy,
+        &mut ctx.exec,
+        opts.verbosity != Verbosity::Quiet,
+    )
+    .map_err(|e| RunError::Exec {
+        origin: source.clone(),
+        source: e,
+    })?;
+    let filters = filter::build(&filter::FilterOptions {
+        deny_network,
+        mediate_exec: ctx.exec.mediated,
+        broker_memfd: ctx.exec.broker_memfd,
+    })
+    .map_err(|e| RunError::Setup {
+        what: "building the seccomp filters",
+        source: io::Error::other(e.to_string()),
+    })?;
+    Ok(Prepared {
+        ctx: Box::leak(Box::new(ctx)),
+        filters,
+        ruleset,
+    })
 }
 
-/// Sends the filters, receives the listener's number, takes the listener.
+/// What [`prepare`] builds from the policy.
+struct Prepared {
+    /// The workers' shared context.
+    ctx: &'static Ctx,
+    /// The seccomp programs.
+    filters: filter::Filters,
+    /// The Landlock ruleset limiting exec, when the policy does.
+    ruleset: Option<OwnedFd>,
+}
+
+/// Sends the Landlock ruleset (or that there is none) and the filters,
+/// receives the listener's number, takes the listener.
 fn hand_off(
     sock: &OwnedFd,
     pidfd: &OwnedFd,
     filters: &filter::Filters,
+    ruleset: Option<OwnedFd>,
 ) -> Result<Listener, RunError> {
     let fail = |what| move |e| RunError::Setup { what, source: e };
+    crate::landlock::send_ruleset(sock.as_fd(), ruleset.as_ref())
+        .map_err(fail("sending the Landlock ruleset"))?;
+    // The shim has its copy: ours goes.
+    drop(ruleset);
     sys::write_all(sock.as_fd(), &filter::to_bytes(&filters.deny))
         .map_err(fail("sending the deny filter"))?;
     sys::write_all(sock.as_fd(), &filter::to_bytes(&filters.notify))

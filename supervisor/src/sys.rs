@@ -358,6 +358,15 @@ pub fn fstat_mode(fd: BorrowedFd<'_>) -> io::Result<u32> {
     Ok(st.st_mode)
 }
 
+/// `fstat(fd)`: the link count, if it can be read.
+pub fn fstat_nlink(fd: BorrowedFd<'_>) -> Option<u64> {
+    // SAFETY: stat is plain data; all-zero is valid.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid out-pointer.
+    let r = unsafe { libc::fstat(fd.as_raw_fd(), &mut st) };
+    (r == 0).then_some(st.st_nlink)
+}
+
 /// `fcntl(fd, F_GETFL)`: the file status flags and access mode.
 pub fn getfl(fd: BorrowedFd<'_>) -> io::Result<i32> {
     // SAFETY: F_GETFL takes no argument and touches no memory.

@@ -19,6 +19,11 @@ pub enum Kind {
     Chown,
     /// `creat(path, mode)`
     Creat,
+    /// `execve(path, argv, envp)`: trapped only when exec is mediated
+    /// (`filter::FilterOptions::mediate_exec`).
+    Execve,
+    /// `execveat(dirfd, path, argv, envp, flags)`: likewise.
+    Execveat,
     /// `faccessat(dirfd, path, mode)`
     Faccessat,
     /// `faccessat2(dirfd, path, mode, flags)`
@@ -67,6 +72,9 @@ pub enum Kind {
     Lsetxattr,
     /// `lstat(path, buf)`
     Lstat,
+    /// `memfd_create(name, flags)`: trapped only when memfds are brokered
+    /// (`filter::FilterOptions::broker_memfd`).
+    MemfdCreate,
     /// `mkdir(path, mode)`
     Mkdir,
     /// `mkdirat(dirfd, path, mode)`
@@ -143,6 +151,8 @@ pub const MEDIATED: &[Mediated] = &[
     Mediated { nr: libc::SYS_chmod, name: "chmod", kind: Kind::Chmod },
     Mediated { nr: libc::SYS_chown, name: "chown", kind: Kind::Chown },
     Mediated { nr: libc::SYS_creat, name: "creat", kind: Kind::Creat },
+    Mediated { nr: libc::SYS_execve, name: "execve", kind: Kind::Execve },
+    Mediated { nr: libc::SYS_execveat, name: "execveat", kind: Kind::Execveat },
     Mediated { nr: libc::SYS_faccessat, name: "faccessat", kind: Kind::Faccessat },
     Mediated { nr: libc::SYS_faccessat2, name: "faccessat2", kind: Kind::Faccessat2 },
     Mediated { nr: libc::SYS_fchdir, name: "fchdir", kind: Kind::Fchdir },
@@ -167,6 +177,7 @@ pub const MEDIATED: &[Mediated] = &[
     Mediated { nr: libc::SYS_lremovexattr, name: "lremovexattr", kind: Kind::Lremovexattr },
     Mediated { nr: libc::SYS_lsetxattr, name: "lsetxattr", kind: Kind::Lsetxattr },
     Mediated { nr: libc::SYS_lstat, name: "lstat", kind: Kind::Lstat },
+    Mediated { nr: libc::SYS_memfd_create, name: "memfd_create", kind: Kind::MemfdCreate },
     Mediated { nr: libc::SYS_mkdir, name: "mkdir", kind: Kind::Mkdir },
     Mediated { nr: libc::SYS_mkdirat, name: "mkdirat", kind: Kind::Mkdirat },
     Mediated { nr: libc::SYS_mknod, name: "mknod", kind: Kind::Mknod },
@@ -281,7 +292,8 @@ mod tests {
             Utimensat,
             Utimes,
         ];
-        for k in all {
+        let exec = [Execve, Execveat, MemfdCreate];
+        for k in all.into_iter().chain(exec) {
             // A new variant must be added to `all` (the match is exhaustive).
             match k {
                 Access | Chdir | Chmod | Chown | Creat | Faccessat | Faccessat2 | Fchdir
@@ -292,6 +304,7 @@ mod tests {
                 | Openat2 | Readlink | Readlinkat | Removexattr | Rename | Renameat | Renameat2
                 | Rmdir | Setxattr | Stat | Statfs | Statx | Symlink | Symlinkat | Truncate
                 | Unlink | Unlinkat | Utime | Utimensat | Utimes => {}
+                Execve | Execveat | MemfdCreate => {}
             }
             assert!(
                 MEDIATED.iter().any(|m| m.kind == k),

@@ -136,13 +136,15 @@ fn run_as(dir: &TempDir, nobody: bool) -> Output {
   "include": ["@system"],
   "filesystem": {{
     "rules": [
+      {bin}
       {{ "path": "{d}", "access": "ro" }},
       {{ "path": "{d}/hidden", "access": "hide" }},
       {{ "path": "{d}/denied", "access": "deny" }},
       {{ "path": "{d}/rw", "access": "rw" }}
     ]
   }}
-}}"#
+}}"#,
+            bin = support::bin_rule()
         ),
     );
     let mut c = if nobody {

@@ -68,6 +68,7 @@ fn tree(tag: &str) -> Tree {
   "filesystem": {{
     "default": "deny",
     "rules": [
+      {bin}
       {{ "path": "{d}/work", "access": "rw" }},
       {{ "path": "{d}/ro", "access": "ro" }},
       {{ "path": "{d}/secret", "access": "hide" }},
@@ -80,7 +81,8 @@ fn tree(tag: &str) -> Tree {
     ]
   }}
 }}
-"#
+"#,
+        bin = support::bin_rule()
     );
     let policy = fdsup_tests::write_policy(dir.path(), "policy.json", &json);
     Tree { dir, token, policy }

@@ -80,8 +80,10 @@ fn opens_cannot_change_a_read_only_tree() {
         &format!(
             r#"{{ "version": 1, "include": ["@system"],
   "filesystem": {{ "default": "deny", "rules": [
+    {bin}
     {{ "path": "{d}/rw", "access": "rw" }},
-    {{ "path": "{d}/ro", "access": "ro" }} ] }} }}"#
+    {{ "path": "{d}/ro", "access": "ro" }} ] }} }}"#,
+            bin = support::bin_rule()
         ),
     );
     let before = snapshot(&dir.join("ro"));

@@ -17,16 +17,48 @@ use std::time::Duration;
 
 use fdsup_tests::{run_cmd, Output, TempDir};
 
-/// `fdsup_tests::c_program`, one compilation at a time: the harness names its
+/// `fdsup_tests::c_program`, one compilation at a time (the harness names its
 /// temporary output after the process, so two test threads compiling the
-/// same program at once would write the same file (seen as ETXTBSY and
-/// "install compiled binary: NotFound").
+/// same program at once would write the same file: seen as ETXTBSY and
+/// "install compiled binary: NotFound"), copied to [`bin_dir`]: a program
+/// runs only where the policy lets it read it (SPEC.md, `exec`), which no
+/// policy of these tests does for the build tree.
 pub fn prog(name: &str) -> PathBuf {
     static LOCK: Mutex<()> = Mutex::new(());
     let _guard = LOCK
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    fdsup_tests::c_program(name)
+    let built = fdsup_tests::c_program(name);
+    let dir = bin_dir();
+    let dst = dir.join(built.file_name().expect("a file name"));
+    if !dst.exists() {
+        // Copied under a name of our own, then renamed: another test process
+        // may be installing the same program.
+        let tmp = dir.join(format!(".{name}.{}", std::process::id()));
+        std::fs::copy(&built, &tmp).expect("copy the test program");
+        std::fs::rename(&tmp, &dst).expect("install the test program");
+    }
+    dst
+}
+
+/// Where [`prog`] puts the test programs: under the temporary directory,
+/// which `@default` makes readable (`${TMPDIR}`); other policies of these
+/// tests add [`bin_rule`]. Open to every user (the unprivileged tests).
+pub fn bin_dir() -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join("fdsup-test-bin");
+    std::fs::create_dir_all(&dir).expect("create the test program directory");
+    let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755));
+    std::fs::canonicalize(&dir).expect("canonical test program directory")
+}
+
+/// The rule (a JSON object, with a trailing comma) that makes [`bin_dir`]
+/// readable, hence its programs executable.
+pub fn bin_rule() -> String {
+    format!(
+        r#"{{ "path": "{}", "access": "ro", "comment": "the test programs" }},"#,
+        bin_dir().display()
+    )
 }
 
 /// A random token, so that a leaked secret cannot be mistaken for anything else.
@@ -130,6 +162,7 @@ impl Layout {
   "filesystem": {{
     "default": "deny",
     "rules": [
+      {bin}
       {{ "path": "{d}/allowed", "access": "rw" }},
       {{ "path": "{d}/ro", "access": "ro" }},
       {{ "path": "{d}/secret", "access": "{}" }}
@@ -137,7 +170,8 @@ impl Layout {
   }}
 }}
 "#,
-            rule.access()
+            rule.access(),
+            bin = bin_rule(),
         );
         let policy = fdsup_tests::write_policy(dir.path(), "policy.json", &json);
         Self { dir, token, policy }

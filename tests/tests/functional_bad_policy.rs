@@ -369,8 +369,10 @@ fn network_rules_are_refused_naming_the_section() {
     assert_refused(&cwd, &p2, &["\"network\"".to_string()]);
 }
 
+/// Exec rules are enforced now (with Landlock: `functional_exec.rs`), no
+/// longer refused with 125.
 #[test]
-fn exec_rules_are_refused_naming_the_section() {
+fn exec_rules_are_enforced_not_refused() {
     let cwd = TempDir::new("fn-badpol-exec");
     let pdir = TempDir::new("fn-badpol-exec-policy");
     let p = write_policy(
@@ -382,7 +384,13 @@ fn exec_rules_are_refused_naming_the_section() {
   "exec": { "default": "allow", "rules": [ { "path": "/usr/bin/sudo", "access": "deny" } ] }
 }"#,
     );
-    assert_refused(&cwd, &p, &["\"exec\"".to_string()]);
+    let out = run_with(
+        Some(p.to_str().expect("utf-8")),
+        cwd.path(),
+        &["/bin/sh", "-c", "echo ran > marker"],
+    );
+    assert_eq!(out.code, 0, "{}", show(&out));
+    assert!(cwd.join("marker").exists(), "{}", show(&out));
 }
 
 /// Positive control for the refusals above: the same program runs, and a

@@ -18,9 +18,15 @@ fn populate(t: &TempDir) {
     // The same times in both twins (`tar` records them; two twins made a
     // moment apart can straddle a second).
     let out = fdsup_tests::run_cmd(
-        std::process::Command::new("find")
-            .arg(t.path())
-            .args(["-exec", "touch", "-h", "-d", "@1700000000", "{}", "+"]),
+        std::process::Command::new("find").arg(t.path()).args([
+            "-exec",
+            "touch",
+            "-h",
+            "-d",
+            "@1700000000",
+            "{}",
+            "+",
+        ]),
         std::time::Duration::from_secs(30),
     );
     out.expect_code(0);

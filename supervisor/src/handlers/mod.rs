@@ -8,7 +8,9 @@
 
 pub mod access;
 pub mod dir;
+pub mod exec;
 pub mod link;
+pub mod memfd;
 pub mod mutate;
 pub mod open;
 mod path;
@@ -41,6 +43,8 @@ pub struct Ctx {
     pub sup_pid: i32,
     /// Where decisions are written.
     pub audit: Audit,
+    /// The exec side of the policy (see [`crate::landlock`]).
+    pub exec: crate::landlock::ExecSet,
 }
 
 impl Ctx {
@@ -62,6 +66,7 @@ impl Ctx {
             });
         }
         Ok(Self {
+            exec: crate::landlock::ExecSet::new(&policy),
             policy,
             contents,
             redirects,
@@ -84,7 +89,7 @@ impl Ctx {
 fn sealed_memfd(data: &[u8]) -> io::Result<OwnedFd> {
     let name =
         CString::new("fdsup-content").map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-    let fd = sys::memfd_sealable(&name)?;
+    let fd = memfd::sealable_noexec(&name)?;
     sys::write_all(fd.as_fd(), data)?;
     sys::add_seals(
         fd.as_fd(),
@@ -155,7 +160,9 @@ pub enum Reply {
         /// `O_CLOEXEC` for the program's copy.
         cloexec: bool,
     },
-    /// The same for a FIFO: installed, our copy closed, then answered
+    /// The same for an object that counts our copy (a FIFO's other end; a
+    /// file open for writing, which the kernel will not exec): installed,
+    /// our copy closed, then answered
     /// ([`crate::notify::Pending::inject_then_send`]).
     FifoFd {
         /// Our descriptor to install.
@@ -234,6 +241,8 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, sc: &mut Scratch) -> Re
         | Kind::Removexattr
         | Kind::Lremovexattr
         | Kind::Fremovexattr => mutate::handle(ctx, listener, n, m, sc),
+        Kind::Execve | Kind::Execveat => exec::handle(ctx, listener, n, m, sc),
+        Kind::MemfdCreate => memfd::handle(ctx, listener, n, m, sc),
     }
 }
 

@@ -360,7 +360,12 @@ fn objects(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
             if crate::task::fd_path(f.as_fd(), &mut sc.walk.path).is_err() {
                 return Reply::Errno(libc::EBADF);
             }
-            let pathless = sc.walk.path.first() != Some(&b'/');
+            // No path to decide on: a pipe or socket, a memfd, or a file no
+            // longer linked anywhere (a change to it shows nowhere else).
+            let p = &sc.walk.path;
+            let pathless = p.first() != Some(&b'/')
+                || (p.ends_with(b" (deleted)")
+                    && (p.starts_with(b"/memfd:") || sys::fstat_nlink(f.as_fd()) == Some(0)));
             Obj::Found {
                 fd: f,
                 pathless,

@@ -810,6 +810,16 @@ fn fd_reply(req: &Req<'_>, r: std::io::Result<OwnedFd>) -> Reply {
 /// `lchmod` emulation, the common user of such an open, then reports
 /// anyway — and the others with `ENXIO`.
 fn deliver(req: &Req<'_>, fd: OwnedFd) -> Reply {
+    if !req.opath() && req.flags() & libc::O_ACCMODE != libc::O_RDONLY {
+        // Our writable copy must be closed before the program runs on: the
+        // kernel refuses to exec a file open for writing (ETXTBSY), so a
+        // program that writes a binary, closes it and runs it at once (a
+        // compiler and `make`) would otherwise race our close.
+        return Reply::FifoFd {
+            fd,
+            cloexec: req.cloexec(),
+        };
+    }
     if !req.opath() {
         return Reply::Fd {
             fd,

@@ -1,0 +1,258 @@
+//! `execve`, `execveat`: decided for the audit log and a clear errno; the
+//! kernel enforces the decision itself.
+//!
+//! Exec cannot be emulated: the kernel must run it, and it reads the path
+//! (and follows links) again after any check of ours. So this handler is
+//! not what keeps a denied program from running: the Landlock ruleset the
+//! shim installed is ([`crate::landlock`]). Landlock checks the very file
+//! the kernel opens for execution, so a path swapped after our decision (a
+//! racing thread rewriting the buffer, a symbolic link replaced) is still
+//! refused if the policy refuses it. That is why an allowed exec is
+//! answered with `CONTINUE` ([`Reply::Continue`]): it carries out no
+//! decision about what was read, the kernel re-decides it.
+//!
+//! The handler reads the path once, resolves it with the careful walk (the
+//! final symbolic link followed unless `AT_SYMLINK_NOFOLLOW`; `execveat`
+//! with `AT_EMPTY_PATH` decides on what the descriptor refers to), checks
+//! `ID_VALID`, and decides as the ruleset does: the file system must allow
+//! reading the file (`hide` answers ENOENT, `deny`, `content` and
+//! `redirect` EACCES), then the exec section decides (EACCES). Without a
+//! path: a memfd follows the exec `default`; a deleted file is decided on
+//! the path it had (Landlock checks the directory it was in); a pipe or a
+//! socket cannot be executed (EACCES, as the kernel says).
+//!
+//! Exec is trapped only when the policy leaves something not executable
+//! ([`crate::landlock::needs_ruleset`]); under `@allow-all` it costs no
+//! round trip.
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+
+use super::link::read_arg;
+use super::{decide, Ctx, Log, Reply, Scratch};
+use crate::audit::{Record, Verdict};
+use crate::fs::walk::{walk, Asker, Start, Walked};
+use crate::landlock::{readable, ExecOutcome};
+use crate::notify::{Listener, Notif};
+use crate::policy::{ExecAccess, FsAccess, FsAction, Origin};
+use crate::sys;
+use crate::syscalls::{Kind, Mediated};
+use crate::task::Task;
+
+/// What `execveat` accepts in `flags` (include/uapi/linux/fcntl.h;
+/// `AT_EXECVE_CHECK`: Linux 6.14).
+const KNOWN_FLAGS: i32 = libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW | libc::AT_EXECVE_CHECK;
+
+/// What the file to execute is.
+enum Target {
+    /// A file with a canonical path (in the walk's buffer).
+    Path,
+    /// A memfd: no path; it follows the exec default.
+    Memfd,
+    /// A deleted file, decided on the path it had (in the walk's buffer,
+    /// without the kernel's " (deleted)").
+    Deleted,
+}
+
+/// Handles one exec notification.
+pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
+    let mut task = Task::new(n.pid);
+    let a = n.data.args;
+    let (dirfd, addr, flags) = match m.kind {
+        Kind::Execve => (libc::AT_FDCWD, a[0], 0),
+        Kind::Execveat => (sys::low_i32(a[0]), a[1], sys::low_i32(a[4])),
+        _ => return Reply::Errno(libc::ENOSYS),
+    };
+    if flags & !KNOWN_FLAGS != 0 {
+        return Reply::Errno(libc::EINVAL);
+    }
+    let arg = match read_arg(&mut task, dirfd, addr, &mut sc.raw) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if !listener.id_valid(n.id) {
+        return Reply::Gone;
+    }
+    let mut asker = Asker::with_policy(&task, ctx.sup_pid, &ctx.policy);
+    let mut log = Log {
+        ctx,
+        syscall: m.name,
+        tid: task.tid(),
+        line: &mut sc.line,
+    };
+    let b = &mut sc.walk;
+
+    let (fd, target) = if arg.path.is_empty() {
+        if flags & libc::AT_EMPTY_PATH == 0 {
+            return Reply::Errno(libc::ENOENT);
+        }
+        let Start::Dir(fd) = arg.start else {
+            return Reply::Errno(libc::EBADF);
+        };
+        if crate::task::fd_path(fd.as_fd(), &mut b.path).is_err() {
+            return Reply::Errno(libc::EBADF);
+        }
+        if b.path.first() != Some(&b'/') {
+            // A pipe, a socket, an anonymous inode: nothing to execute.
+            return Reply::Errno(libc::EACCES);
+        }
+        let target = pathless_kind(ctx, fd.as_fd(), &b.path);
+        (fd, target)
+    } else {
+        let follow = flags & libc::AT_SYMLINK_NOFOLLOW == 0;
+        let walked = walk(
+            &mut asker,
+            ctx.root.as_fd(),
+            arg.start,
+            &arg.path,
+            0,
+            follow,
+            b,
+        );
+        if !listener.id_valid(n.id) {
+            return Reply::Gone;
+        }
+        match walked {
+            Ok(Walked::Found { symlink: true, .. }) => return Reply::Errno(libc::ELOOP),
+            // A pipe or socket reached through /proc/<pid>/fd.
+            Ok(Walked::Found { pathless: true, .. }) => return Reply::Errno(libc::EACCES),
+            Ok(Walked::Found {
+                fd, unlinked: true, ..
+            }) => {
+                let target = pathless_kind(ctx, fd.as_fd(), &b.path);
+                (fd, target)
+            }
+            Ok(Walked::Found { fd, .. }) => (fd, Target::Path),
+            Ok(Walked::Missing { .. } | Walked::Absent) => {
+                // Nothing to run: what an open would be told.
+                let (action, rule) = decide(ctx, &mut asker, &b.path, &mut sc.matched);
+                return match action {
+                    FsAction::Access(FsAccess::Hide) => {
+                        refuse_fs(&mut log, &b.path, Verdict::Hide, libc::ENOENT, rule)
+                    }
+                    FsAction::Access(FsAccess::Deny) => {
+                        refuse_fs(&mut log, &b.path, Verdict::Deny, libc::EACCES, rule)
+                    }
+                    _ => Reply::Errno(libc::ENOENT),
+                };
+            }
+            Err(e) => {
+                return Reply::Errno(super::walk_error(
+                    ctx,
+                    &mut asker,
+                    &b.path,
+                    &mut sc.matched,
+                    e,
+                ))
+            }
+        }
+    };
+    #[cfg(debug_assertions)]
+    super::test_hooks::maybe_panic(&b.path);
+
+    let exec = &ctx.exec;
+    let path = b.path.as_slice();
+    let outcome = match target {
+        Target::Memfd => {
+            if sys::fstat_mode(fd.as_fd()).is_ok_and(|m| m & 0o111 == 0) {
+                // Made with MFD_NOEXEC_SEAL (ours) or chmod'ed: the kernel
+                // refuses it whatever the policy says.
+                return Reply::Errno(libc::EACCES);
+            }
+            match exec.default {
+                ExecAccess::Allow => ExecOutcome::Allow(None),
+                ExecAccess::Deny => ExecOutcome::Deny(None),
+            }
+        }
+        Target::Path | Target::Deleted => {
+            let decided = match target {
+                Target::Deleted => path.strip_suffix(b" (deleted)").unwrap_or(path),
+                _ => path,
+            };
+            let (action, rule) = decide(ctx, &mut asker, decided, &mut sc.matched);
+            match action {
+                FsAction::Access(FsAccess::Hide) => {
+                    return refuse_fs(&mut log, path, Verdict::Hide, libc::ENOENT, rule)
+                }
+                // deny; and content and redirect, whose file is not what
+                // the program sees under that name.
+                a if !readable(a) => {
+                    return refuse_fs(&mut log, path, Verdict::Deny, libc::EACCES, rule)
+                }
+                _ => exec.decide(decided),
+            }
+        }
+    };
+    drop(fd);
+    match outcome {
+        ExecOutcome::Allow(origin) => {
+            record(&mut log, path, Verdict::Allow, None, origin);
+            Reply::Continue
+        }
+        ExecOutcome::Deny(origin) => {
+            record(&mut log, path, Verdict::Deny, Some(libc::EACCES), origin);
+            Reply::Errno(libc::EACCES)
+        }
+        ExecOutcome::LeftOut => {
+            let origin = Origin::new(crate::landlock::LEFT_OUT_ORIGIN, 0);
+            record(
+                &mut log,
+                path,
+                Verdict::Deny,
+                Some(libc::EACCES),
+                Some(&origin),
+            );
+            Reply::Errno(libc::EACCES)
+        }
+    }
+}
+
+/// A memfd, or a deleted file. A memfd's name reads `/memfd:NAME (deleted)`;
+/// a deleted file of that name in `/` would read the same, but lives on the
+/// root's file system, which a memfd never does.
+fn pathless_kind(ctx: &Ctx, fd: BorrowedFd<'_>, path: &[u8]) -> Target {
+    let deleted = path.ends_with(b" (deleted)");
+    if deleted && path.starts_with(b"/memfd:") {
+        let dev = |fd: BorrowedFd<'_>| nix::sys::stat::fstat(fd.as_raw_fd()).map(|s| s.st_dev);
+        match (dev(fd), dev(ctx.root.as_fd())) {
+            (Ok(a), Ok(b)) if a == b => {}
+            // Unknown: the stricter reading (the default may deny).
+            _ => return Target::Memfd,
+        }
+    }
+    if deleted {
+        Target::Deleted
+    } else {
+        Target::Path
+    }
+}
+
+/// Refuses on a file-system decision (rule `rule` of that section).
+fn refuse_fs(log: &mut Log<'_>, path: &[u8], v: Verdict, errno: i32, rule: Option<usize>) -> Reply {
+    log.write(path, v, Some(errno), rule);
+    Reply::Errno(errno)
+}
+
+/// Writes an exec decision, made by the exec rule from `origin` (or the
+/// default).
+fn record(
+    log: &mut Log<'_>,
+    path: &[u8],
+    verdict: Verdict,
+    errno: Option<i32>,
+    origin: Option<&Origin>,
+) {
+    let audit = &log.ctx.audit;
+    if !audit.wants(verdict) {
+        return;
+    }
+    let rec = Record {
+        pid: log.tid,
+        syscall: log.syscall,
+        path,
+        flags: None,
+        verdict,
+        errno,
+        rule: origin,
+    };
+    audit.record(&rec, log.line);
+}

@@ -1,0 +1,118 @@
+//! `memfd_create`: brokered where the exec default is `deny`.
+//!
+//! A memfd has no path, so SPEC.md lets its exec follow the exec section's
+//! `default`; and Landlock does not cover it (memfds live on an internal
+//! mount), so a ruleset cannot refuse it. A program that could make an
+//! executable memfd could then run anything it can write, through
+//! `execveat(fd, "", AT_EMPTY_PATH)` or, racing the exec check,
+//! `/proc/self/fd/N`. So where the default is `deny`, the supervisor makes
+//! every memfd of the program itself, with the program's name and flags plus
+//! `MFD_NOEXEC_SEAL` (Linux 6.3: no execute bits, sealed so that they cannot
+//! be added back), and injects it; an explicit `MFD_EXEC` fails with EACCES.
+//! This is the kernel's own `vm.memfd_noexec = 2`, for the sandbox only.
+//! On a kernel without `MFD_NOEXEC_SEAL`, `memfd_create` fails with ENOSYS
+//! (programs fall back as on an old kernel) rather than make an executable
+//! memfd.
+
+use std::ffi::CStr;
+
+use super::{Ctx, Reply, Scratch};
+use crate::audit::{Record, Verdict};
+use crate::notify::{Listener, Notif};
+use crate::syscalls::Mediated;
+use crate::task::{ReadError, Task};
+use nix::sys::memfd::{memfd_create, MemFdCreateFlag};
+
+/// `MFD_NAME_MAX_LEN` (mm/memfd.c): `NAME_MAX` less `"memfd:"`.
+const NAME_MAX_LEN: usize = 255 - 6;
+
+/// Handles one `memfd_create` notification.
+pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
+    let task = Task::new(n.pid);
+    let a = n.data.args;
+    let flags = crate::sys::low_i32(a[1]).cast_unsigned();
+    let buf = &mut sc.raw[..=NAME_MAX_LEN];
+    let len = match task.read_cstr(a[0], buf) {
+        Ok(l) => l,
+        Err(ReadError::Fault) => return Reply::Errno(libc::EFAULT),
+        // Longer than the kernel takes.
+        Err(ReadError::TooLong) => return Reply::Errno(libc::EINVAL),
+        Err(ReadError::Gone) => return Reply::Gone,
+    };
+    if !listener.id_valid(n.id) {
+        return Reply::Gone;
+    }
+    let Ok(name) = CStr::from_bytes_with_nul(&sc.raw[..=len]) else {
+        return Reply::Errno(libc::EINVAL);
+    };
+    sc.lex.clear();
+    sc.lex.extend_from_slice(b"memfd:");
+    sc.lex.extend_from_slice(name.to_bytes());
+    let shown = sc.lex.as_slice();
+    let log = |verdict: Verdict, errno: Option<i32>, line: &mut Vec<u8>| {
+        if ctx.audit.wants(verdict) {
+            let rec = Record {
+                pid: task.tid(),
+                syscall: m.name,
+                path: shown,
+                flags: None,
+                verdict,
+                errno,
+                rule: None,
+            };
+            ctx.audit.record(&rec, line);
+        }
+    };
+    if flags & libc::MFD_EXEC != 0 {
+        // An executable memfd, asked for by name: the exec default denies it.
+        log(Verdict::Deny, Some(libc::EACCES), &mut sc.line);
+        return Reply::Errno(libc::EACCES);
+    }
+    if !ctx.exec.memfd_noexec_seal {
+        return Reply::Errno(libc::ENOSYS);
+    }
+    let ours = MemFdCreateFlag::from_bits_retain(flags | libc::MFD_NOEXEC_SEAL | libc::MFD_CLOEXEC);
+    match memfd_create(name, ours) {
+        Ok(fd) => {
+            log(Verdict::Allow, None, &mut sc.line);
+            Reply::Fd {
+                fd,
+                cloexec: flags & libc::MFD_CLOEXEC != 0,
+            }
+        }
+        Err(e) => Reply::Errno(e as i32),
+    }
+}
+
+/// Whether the kernel makes non-executable memfds (`MFD_NOEXEC_SEAL`,
+/// Linux 6.3).
+pub fn noexec_seal_supported() -> bool {
+    memfd_create(
+        c"fdsup-probe",
+        MemFdCreateFlag::from_bits_retain(libc::MFD_CLOEXEC | libc::MFD_NOEXEC_SEAL),
+    )
+    .is_ok()
+}
+
+/// A sealable memfd for a `content` rule that can never be executed: made
+/// with `MFD_NOEXEC_SEAL` where the kernel has it, else made without execute
+/// bits (the best an older kernel allows). A `content` path is never
+/// executable (see [`crate::landlock`]), and Landlock does not cover memfds.
+pub fn sealable_noexec(name: &CStr) -> std::io::Result<std::os::fd::OwnedFd> {
+    let flags = libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING;
+    match memfd_create(
+        name,
+        MemFdCreateFlag::from_bits_retain(flags | libc::MFD_NOEXEC_SEAL),
+    ) {
+        Ok(fd) => Ok(fd),
+        Err(nix::Error::EINVAL) => {
+            let fd = crate::sys::memfd_sealable(name)?;
+            nix::sys::stat::fchmod(
+                std::os::fd::AsRawFd::as_raw_fd(&fd),
+                nix::sys::stat::Mode::from_bits_truncate(0o644),
+            )?;
+            Ok(fd)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
