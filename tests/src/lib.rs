@@ -146,9 +146,21 @@ pub fn run_cmd(cmd: &mut Command, timeout: Duration) -> Output {
     if cmd.get_program() != OsStr::new("") {
         cmd.stdin(Stdio::null());
     }
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawning {cmd:?}: {e}"));
+    // A program copied a moment ago by another test thread can be briefly
+    // "busy": a child forked elsewhere in this process, not yet exec'd,
+    // still holds the copy's descriptor open for writing (ETXTBSY). That
+    // passes within milliseconds; anything else is a real failure.
+    let mut tries = 0;
+    let mut child = loop {
+        match cmd.spawn() {
+            Ok(c) => break c,
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => panic!("spawning {cmd:?}: {e}"),
+        }
+    };
     let mut out = child.stdout.take().expect("stdout");
     let mut err = child.stderr.take().expect("stderr");
     let t_out = std::thread::spawn(move || {
