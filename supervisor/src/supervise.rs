@@ -128,24 +128,13 @@ fn errno_err(what: &'static str) -> impl FnOnce(nix::Error) -> RunError {
 }
 
 /// Refuses a policy with rules this version cannot enforce: never a silent
-/// ignore. A network section that only says `"default"` is enforced by the
-/// deny filter (deny: no socket but AF_UNIX; allow: nothing to filter).
+/// ignore. Every network section is enforced (`handlers::net`).
 pub fn check_enforceable(p: &Policy, origin: &str) -> Result<(), RunError> {
     let unenforced = |at: String, section, what| RunError::Unenforced {
         origin: at,
         section,
         what,
     };
-    if let Some(rule) = p.network.rules.first() {
-        return Err(unenforced(rule.origin.to_string(), "network", "rules"));
-    }
-    if p.network.isolate {
-        return Err(unenforced(
-            origin.to_owned(),
-            "network",
-            "\"isolate\": true",
-        ));
-    }
     if let Some(rule) = p.exec.rules.first() {
         return Err(unenforced(rule.origin.to_string(), "exec", "rules"));
     }
@@ -359,8 +348,12 @@ fn prepare(opts: &RunOptions, umask: u32) -> Result<(&'static Ctx, filter::Filte
     let vars = policy::Vars::from_env().map_err(setup("reading the environment for the policy"))?;
     let pol = policy::load(&source, &vars)?;
     check_enforceable(&pol, &source)?;
+    let mediate = pol.network.has_rules_or_isolate();
+    let deny = pol.network.default == NetAccess::Deny;
     let filters = filter::build(&filter::FilterOptions {
-        deny_network: pol.network.default == NetAccess::Deny,
+        deny_network: deny && !mediate,
+        mediate_network: mediate,
+        deny_other_families: deny && mediate,
     })
     .map_err(|e| RunError::Setup {
         what: "building the seccomp filters",
@@ -468,6 +461,16 @@ fn finish(pending: Pending<'static>, reply: Reply) {
         // Answering a notification that is gone is a no-op the kernel reports
         // with ENOENT; it is done anyway so that no path skips the answer.
         Reply::Gone => pending.deny(libc::EACCES),
+        Reply::Replace {
+            fd,
+            target,
+            cloexec,
+            errno,
+        } => match pending.replace_then_reply(fd.as_fd(), cloexec, target, errno) {
+            Ok(()) | Err(InjectError::Gone) => {}
+            Err(InjectError::Failed(p, e)) => p.deny(e.raw_os_error().unwrap_or(libc::EIO)),
+        },
+        Reply::Deferred(job) => deferred(pending, job),
         Reply::Blocking(b) => {
             // One thread per waiting open, as the program has one waiting
             // task per open; a bound keeps a flood from exhausting ours.
@@ -530,6 +533,40 @@ fn blocking_open(pending: Pending<'static>, b: Blocking) {
     match result {
         Ok(fd) => inject_fifo(pending, fd, b.cloexec),
         Err(e) => pending.deny(e.raw_os_error().unwrap_or(libc::EIO)),
+    }
+}
+
+/// Runs a request that may wait (`handlers::net`) on a thread of its own,
+/// interruptible like a FIFO open when its request dies.
+fn deferred(pending: Pending<'static>, job: handlers::net::Deferred) {
+    if BLOCKED.lock().map_or(true, |l| l.len() >= MAX_BLOCKED) {
+        pending.deny(libc::ENOBUFS);
+        return;
+    }
+    let spawned = std::thread::Builder::new()
+        .name("fdsup-net".to_owned())
+        .spawn(move || {
+            let me = sys::pthread_self();
+            if let Ok(mut list) = BLOCKED.lock() {
+                list.push(BlockedThread {
+                    id: pending.id(),
+                    thread: me,
+                });
+            }
+            if let Some(w) = WAKER.get() {
+                let _ = w.wake();
+            }
+            let reply = catch_unwind(AssertUnwindSafe(|| job.run(&|| pending.is_valid())));
+            if let Ok(mut list) = BLOCKED.lock() {
+                list.retain(|t| t.thread != me);
+            }
+            match reply {
+                Ok(Reply::Deferred(_)) | Err(_) => pending.deny(libc::EIO),
+                Ok(reply) => finish(pending, reply),
+            }
+        });
+    if let Err(e) = spawned {
+        eprintln!("fdsup: starting a thread for a network request: {e}");
     }
 }
 
