@@ -123,6 +123,12 @@ pub fn decode_program(bytes: &[u8]) -> Result<Vec<libc::sock_filter>, ProgramErr
         .collect())
 }
 
+/// A one-byte message the supervisor may send before the deny program:
+/// the program runs in a new, empty network namespace (the policy's
+/// `isolate`). Programs are multiples of [`INSN_SIZE`] bytes, so a one-byte
+/// message cannot be mistaken for one.
+pub const ISOLATE_NETWORK: u8 = b'N';
+
 /// The step of the shim's set-up that failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -143,10 +149,12 @@ pub enum SetupStage {
     DenyFilter = 7,
     /// Installing the notify filter.
     NotifyFilter = 8,
+    /// Entering a new, empty network namespace (`isolate`).
+    NetworkNamespace = 9,
 }
 
 impl SetupStage {
-    const ALL: [Self; 8] = [
+    const ALL: [Self; 9] = [
         Self::ReceiveDeny,
         Self::ReceiveNotify,
         Self::Program,
@@ -155,6 +163,7 @@ impl SetupStage {
         Self::NoNewPrivs,
         Self::DenyFilter,
         Self::NotifyFilter,
+        Self::NetworkNamespace,
     ];
 
     fn from_u8(v: u8) -> Option<Self> {
@@ -173,6 +182,9 @@ impl fmt::Display for SetupStage {
             Self::NoNewPrivs => "setting no_new_privs",
             Self::DenyFilter => "installing the deny filter",
             Self::NotifyFilter => "installing the notify filter",
+            Self::NetworkNamespace => {
+                "entering a new network namespace (isolate; as non-root this needs unprivileged user namespaces)"
+            }
         })
     }
 }
@@ -348,7 +360,7 @@ mod tests {
         assert_eq!(ShimMessage::decode(&raw(TAG_LISTENER, 4, 2)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 0, 1)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 1, 0)), None);
-        assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 1, 9)), None);
+        assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 1, 10)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 1, 0x101)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_EXEC_FAILED, 2, 1)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_EXEC_FAILED, -2, 0)), None);

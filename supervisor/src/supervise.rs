@@ -285,7 +285,8 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     let user_umask = nix::sys::stat::umask(nix::sys::stat::Mode::empty());
     let (ctx, filters) = prepare(&opts, user_umask.bits()).map_err(abandon)?;
 
-    let listener = hand_off(&ours, &pidfd, &filters).map_err(abandon)?;
+    let isolate = ctx.policy.network.isolate;
+    let listener = hand_off(&ours, &pidfd, &filters, isolate).map_err(abandon)?;
     if !listener.supports_addfd_send() {
         let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
         let _ = sys::waitid_pidfd(pidfd.as_fd(), false);
@@ -376,8 +377,13 @@ fn hand_off(
     sock: &OwnedFd,
     pidfd: &OwnedFd,
     filters: &filter::Filters,
+    isolate: bool,
 ) -> Result<Listener, RunError> {
     let fail = |what| move |e| RunError::Setup { what, source: e };
+    if isolate {
+        sys::write_all(sock.as_fd(), &[fdsup_shim::protocol::ISOLATE_NETWORK])
+            .map_err(fail("asking the shim for a network namespace"))?;
+    }
     sys::write_all(sock.as_fd(), &filter::to_bytes(&filters.deny))
         .map_err(fail("sending the deny filter"))?;
     sys::write_all(sock.as_fd(), &filter::to_bytes(&filters.notify))

@@ -789,11 +789,7 @@ fn u32_at(b: &[u8], at: usize) -> u32 {
 type ReadMsg = (Option<Addr>, Vec<u8>, Vec<u8>, Vec<OwnedFd>);
 
 /// Reads one `msghdr` at `ptr` and everything it points to.
-fn read_msg(
-    req: &mut Req<'_>,
-    sock: BorrowedFd<'_>,
-    ptr: u64,
-) -> Result<ReadMsg, Reply> {
+fn read_msg(req: &mut Req<'_>, sock: BorrowedFd<'_>, ptr: u64) -> Result<ReadMsg, Reply> {
     let mut h = [0u8; sn::MSGHDR_SIZE];
     req.task.read_exact(ptr, &mut h).map_err(read_err)?;
     let (name, namelen) = (u64_at(&h, 0), u64::from(u32_at(&h, 8)));
