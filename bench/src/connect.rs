@@ -1,6 +1,7 @@
 //! `fdsup-bench connect`: what one mediated and one brokered `connect` cost.
 //!
-//! A loopback TCP server in this process accepts and closes every connection. A client — this
+//! A loopback TCP server in this process accepts every connection and waits for the client to
+//! close it. A client — this
 //! same executable in the hidden mode `connect-client` — makes N connections to it (socket,
 //! connect, close; `--iterations`, default 2,000) and prints `ns_per_op=X n=N`. It runs
 //!
@@ -50,20 +51,64 @@ pub fn client(mut args: impl Iterator<Item = String>) -> ExitCode {
     };
     let blocking = mode == "blocking";
     let start = Instant::now();
+    let mut slowest = Duration::ZERO;
     for _ in 0..n {
+        let t = Instant::now();
         let r = if blocking {
             TcpStream::connect(addr)
         } else {
             TcpStream::connect_timeout(&addr, Duration::from_secs(5))
         };
-        if let Err(e) = r {
-            eprintln!("connect-client: connect {addr}: {e}");
-            return ExitCode::FAILURE;
+        match r {
+            Ok(s) => {
+                slowest = slowest.max(t.elapsed());
+                reset_on_close(&s);
+            }
+            Err(e) => {
+                eprintln!("connect-client: connect {addr}: {e}");
+                return ExitCode::FAILURE;
+            }
         }
     }
     let ns = start.elapsed().as_nanos() as f64 / f64::from(n.max(1));
-    println!("ns_per_op={ns:.0} n={n}");
+    println!("ns_per_op={ns:.0} n={n} slowest_us={}", slowest.as_micros());
     ExitCode::SUCCESS
+}
+
+/// `SO_LINGER {on, 0}`: closing sends a reset and leaves no TIME_WAIT entry. Thousands of
+/// connects a run would otherwise fill the local port range with TIME_WAIT entries, and a
+/// connect that meets one now and then waits a second for a SYN retransmission, whatever runs
+/// it.
+#[allow(unsafe_code)]
+fn reset_on_close(s: &TcpStream) {
+    use std::os::fd::AsRawFd as _;
+    let l = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    let len = libc::socklen_t::try_from(std::mem::size_of::<libc::linger>()).unwrap_or(8);
+    // SAFETY: `l` is a valid linger struct of `len` bytes; the descriptor is the stream's own.
+    let _ = unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            std::ptr::addr_of!(l).cast(),
+            len,
+        )
+    };
+}
+
+/// `listen(fd, 4096)`: the standard library listens with a backlog of 128, which a native
+/// client outruns (a full backlog drops the SYN, and the client waits a second to resend it).
+#[allow(unsafe_code)]
+fn deep_backlog(l: &TcpListener) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd as _;
+    // SAFETY: listen on the listener's own descriptor, integers only.
+    if unsafe { libc::listen(l.as_raw_fd(), 4096) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -183,10 +228,13 @@ fn bench(opts: &Opts) -> Result<String, String> {
         ));
     }
     let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("bind: {e}"))?;
+    deep_backlog(&listener).map_err(|e| format!("listen: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    // The client closes first, with a reset (`reset_on_close`); the server
+    // waits for it.
     std::thread::spawn(move || {
-        for c in listener.incoming() {
-            drop(c);
+        for mut c in listener.incoming().flatten() {
+            let _ = std::io::Read::read(&mut c, &mut [0u8; 1]);
         }
     });
     let tmp = std::env::temp_dir().join(format!("fdsup-bench-connect-{}", std::process::id()));

@@ -432,3 +432,97 @@ fn unprivileged_mediation_and_isolation() {
         }
     }
 }
+
+/// A blocking connect that waits (a Unix listener whose backlog is full)
+/// waits on a thread of its own: with one worker, the program's other
+/// thread goes on opening files meanwhile, and the program exits with the
+/// connect still waiting.
+#[test]
+fn a_waiting_connect_does_not_hold_a_worker() {
+    if !have_python() {
+        skip!("no /usr/bin/python3");
+    }
+    let dir = TempDir::new("net-wait");
+    let sock = dir.join("full.sock");
+    // Natively: a listener that never accepts, with the smallest backlog.
+    let server = std::process::Command::new(PY)
+        .args([
+            "-c",
+            "import socket, sys, time\ns = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(0)\nprint('ready', flush=True); time.sleep(60)",
+            sock.to_str().expect("utf-8"),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the listener");
+    let mut server = scopeguard(server);
+    {
+        use std::io::BufRead as _;
+        let mut line = String::new();
+        let out = server.0.stdout.as_mut().expect("stdout");
+        std::io::BufReader::new(out)
+            .read_line(&mut line)
+            .expect("ready");
+        assert_eq!(line.trim(), "ready");
+    }
+    let p = policy(
+        dir.path(),
+        &format!(
+            r#"{{ "rules": [ {{ "connect": "unix:{}" }} ] }}"#,
+            sock.display()
+        ),
+    );
+    let script = r#"
+import errno, socket, sys, threading, time
+path = sys.argv[1]
+filled = []
+while True:
+    s = socket.socket(socket.AF_UNIX); s.setblocking(False)
+    try:
+        s.connect(path); filled.append(s)
+    except BlockingIOError:
+        break
+print("backlog full after", len(filled), flush=True)
+def waiter():
+    b = socket.socket(socket.AF_UNIX)
+    b.connect(path)
+    print("connect returned", flush=True)
+threading.Thread(target=waiter, daemon=True).start()
+time.sleep(0.3)
+for i in range(200):
+    open("/etc/passwd").close()
+print("opens done", flush=True)
+"#;
+    let mut cmd = fdsup_cmd(
+        [
+            "run".as_ref(),
+            "--policy".as_ref(),
+            p.as_os_str(),
+            "--".as_ref(),
+            PY.as_ref(),
+            "-c".as_ref(),
+            std::ffi::OsStr::new(script),
+            sock.as_os_str(),
+        ],
+        dir.path(),
+    );
+    cmd.env("FDSUP_WORKERS", "1");
+    let out = run_cmd(&mut cmd, std::time::Duration::from_secs(30));
+    out.expect_code(0);
+    assert!(out.stdout.contains("backlog full after"), "{out:?}");
+    assert!(out.stdout.contains("opens done"), "{out:?}");
+    assert!(!out.stdout.contains("connect returned"), "{out:?}");
+}
+
+/// Kills the child when dropped.
+struct Guard(std::process::Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn scopeguard(c: std::process::Child) -> Guard {
+    Guard(c)
+}

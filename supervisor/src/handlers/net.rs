@@ -25,9 +25,13 @@
 //!   (`/proc/self/fd/N/name`) and applies the program's umask.
 //! - Blocking: the program's `O_NONBLOCK` is its socket's, so a non-blocking
 //!   `connect` answers `EINPROGRESS` exactly as natively. A blocking
-//!   `connect` (or a send on a blocking socket that would wait) is finished
-//!   on a thread of its own ([`Deferred`]), never on a worker; the event
-//!   loop interrupts it if the request dies. A send on a blocking socket is
+//!   `connect` is started with `O_NONBLOCK` set on the socket for the one
+//!   syscall (the program's thread is waiting in this very request) and
+//!   waited for with `poll`: for a loopback address on the worker for at
+//!   most [`INLINE_WAIT_MS`] (the connection is made by then), else on a
+//!   thread of its own ([`Deferred`]), never blocking a worker; the event
+//!   loop interrupts that thread if the request dies. A send on a blocking
+//!   socket that would wait is finished on such a thread too. A send on a blocking socket is
 //!   first tried with `MSG_DONTWAIT`: a stream socket may then report a
 //!   short count, which callers of `send` handle (a native blocking send
 //!   can also be cut short by a signal).
@@ -590,18 +594,94 @@ fn connect_or_bind(
     if req.ctx.policy.network.isolate && target.brokerable {
         return broker(sock, rfd, domain, bytes.to_vec(), cloexec);
     }
-    let bytes = bytes.to_vec();
-    let hold = target._hold;
-    if nonblocking(sock.as_fd()) {
-        let r = sn::connect(sock.as_fd(), &bytes);
-        drop(hold);
-        return super::path::done(r);
+    let flags = sys::getfl(sock.as_fd()).unwrap_or(0);
+    if flags & libc::O_NONBLOCK != 0 {
+        return super::path::done(sn::connect(sock.as_fd(), bytes));
     }
-    Reply::Deferred(Deferred(Box::new(move |valid| {
-        let r = blocking_connect(sock.as_fd(), &bytes, valid);
-        drop(hold);
-        r
+    // A blocking connect: started non-blocking (the flag is the program's
+    // socket's, set for the length of one syscall while the program waits
+    // in this very request), and waited for here briefly, so that a
+    // loopback connection costs no thread; a slow one is waited for on a
+    // thread of its own.
+    let _ = sn::setfl(sock.as_fd(), flags | libc::O_NONBLOCK);
+    let r = sn::connect(sock.as_fd(), bytes);
+    let _ = sn::setfl(sock.as_fd(), flags);
+    match r {
+        Ok(()) => Reply::Value(0),
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
+            finish_connect(sock, is_loopback(bytes), |r| r)
+        }
+        // A Unix socket whose listener's backlog is full: a blocking
+        // connect waits for room.
+        Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => {
+            let bytes = bytes.to_vec();
+            let hold = target._hold;
+            Reply::Deferred(Deferred(Box::new(move |valid| {
+                let r = blocking_connect(sock.as_fd(), &bytes, valid);
+                drop(hold);
+                r
+            })))
+        }
+        Err(e) => Reply::Errno(errno_of(&e)),
+    }
+}
+
+/// How long a worker waits for a connection in progress before handing
+/// the wait to a thread of its own.
+const INLINE_WAIT_MS: i32 = 2;
+
+/// Whether `addr` (a `sockaddr` as given to the kernel) is on this
+/// machine's loopback, where a connection is made in microseconds.
+fn is_loopback(addr: &[u8]) -> bool {
+    let fam = addr
+        .get(..2)
+        .map(|b| i32::from(u16::from_ne_bytes([b[0], b[1]])));
+    match fam {
+        Some(libc::AF_INET) => addr.get(4) == Some(&127),
+        Some(libc::AF_INET6) => addr.get(8..24).is_some_and(|ip| {
+            let mut o = [0u8; 16];
+            o.copy_from_slice(ip);
+            let ip = Ipv6Addr::from(o);
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }),
+        _ => false,
+    }
+}
+
+/// Waits for the connection `sock` has in progress: for a loopback one on
+/// the worker for at most [`INLINE_WAIT_MS`], otherwise (or then) on a
+/// thread of its own. `done` turns the outcome (`Value(0)` or an errno)
+/// into the answer.
+fn finish_connect(
+    sock: OwnedFd,
+    local: bool,
+    done: impl FnOnce(Reply) -> Reply + Send + 'static,
+) -> Reply {
+    if local {
+        if let Ok(true) = sn::poll_out(sock.as_fd(), INLINE_WAIT_MS) {
+            return done(so_error(sock.as_fd()));
+        }
+    }
+    Reply::Deferred(Deferred(Box::new(move |valid| loop {
+        if !valid() {
+            return Reply::Gone;
+        }
+        match sn::poll_out(sock.as_fd(), 200) {
+            Ok(true) => return done(so_error(sock.as_fd())),
+            Ok(false) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => {}
+            Err(e) => return Reply::Errno(errno_of(&e)),
+        }
     })))
+}
+
+/// The outcome of a finished connect (`SO_ERROR`).
+fn so_error(sock: BorrowedFd<'_>) -> Reply {
+    match sn::getsockopt_int(sock, libc::SOL_SOCKET, libc::SO_ERROR) {
+        Ok(0) => Reply::Value(0),
+        Ok(e) => Reply::Errno(e),
+        Err(e) => Reply::Errno(errno_of(&e)),
+    }
 }
 
 /// A blocking `connect` of `sock` to `addr`: interrupted (EINTR) only by
@@ -615,13 +695,7 @@ fn blocking_connect(sock: BorrowedFd<'_>, addr: &[u8], valid: &dyn Fn() -> bool)
                 return Reply::Gone;
             }
             match sn::poll_out(sock, 200) {
-                Ok(true) => {
-                    return match sn::getsockopt_int(sock, libc::SOL_SOCKET, libc::SO_ERROR) {
-                        Ok(0) => Reply::Value(0),
-                        Ok(e) => Reply::Errno(e),
-                        Err(e) => Reply::Errno(errno_of(&e)),
-                    }
-                }
+                Ok(true) => return so_error(sock),
                 Ok(false) => {}
                 Err(e) if e.raw_os_error() == Some(libc::EINTR) => {}
                 Err(e) => return Reply::Errno(errno_of(&e)),
@@ -634,12 +708,23 @@ fn blocking_connect(sock: BorrowedFd<'_>, addr: &[u8], valid: &dyn Fn() -> bool)
 /// Whether the program's descriptor `fd` is close-on-exec
 /// (`/proc/<tid>/fdinfo/<fd>`, `flags:` in octal).
 fn fd_cloexec(task: &Task, fd: RemoteFd) -> bool {
-    let Ok(text) = std::fs::read(format!("/proc/{}/fdinfo/{}", task.tid(), fd.get())) else {
+    let path = crate::task::ProcPath::with_prefix("/proc/", task.tid(), "/fdinfo/");
+    let mut p = path.as_cstr().to_bytes().to_vec();
+    p.extend_from_slice(fd.get().to_string().as_bytes());
+    let Ok(p) = std::ffi::CString::new(p) else {
         return false;
     };
-    let text = String::from_utf8_lossy(&text);
-    text.lines()
-        .find_map(|l| l.strip_prefix("flags:"))
+    let Ok(f) = sys::openat(libc::AT_FDCWD, &p, libc::O_RDONLY | libc::O_CLOEXEC, 0) else {
+        return false;
+    };
+    let mut buf = [0u8; 256];
+    let Ok(n) = sys::read(f.as_fd(), &mut buf) else {
+        return false;
+    };
+    buf[..n]
+        .split(|&c| c == b'\n')
+        .find_map(|l| l.strip_prefix(b"flags:"))
+        .and_then(|v| std::str::from_utf8(v).ok())
         .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
         .is_some_and(|f| f & libc::O_CLOEXEC.unsigned_abs() != 0)
 }
@@ -668,37 +753,66 @@ fn broker(prog: OwnedFd, rfd: RemoteFd, domain: i32, addr: Vec<u8>, cloexec: boo
         return Reply::Errno(libc::ENOTSOCK);
     };
     let nb = nonblocking(p);
-    let ours = match sn::socket(domain, ty | if nb { libc::SOCK_NONBLOCK } else { 0 }, proto) {
+    // Made non-blocking whatever the program's is: a blocking connect is
+    // waited for by `finish_connect`, and the flag set as the program's
+    // before the socket is installed.
+    let ours = match sn::socket(domain, ty | libc::SOCK_NONBLOCK, proto) {
         Ok(s) => s,
         Err(e) => return Reply::Errno(errno_of(&e)),
     };
     for &(level, name) in COPIED {
+        // All of them are off on a new socket.
         if let Ok(v) = sn::getsockopt_int(p, level, name) {
-            let _ = sn::setsockopt_int(ours.as_fd(), level, name, v);
+            if v != 0 {
+                let _ = sn::setsockopt_int(ours.as_fd(), level, name, v);
+            }
         }
     }
     drop(prog);
-    let installed = move |fd: OwnedFd, errno: i32| Reply::Replace {
-        fd,
-        target: rfd,
-        cloexec,
-        errno,
-    };
-    if nb {
-        return match sn::connect(ours.as_fd(), &addr) {
-            Ok(()) => installed(ours, 0),
-            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
-                installed(ours, libc::EINPROGRESS)
+    let r = sn::connect(ours.as_fd(), &addr);
+    let installed = move |fd: OwnedFd, errno: i32| {
+        if !nb {
+            let fl = sys::getfl(fd.as_fd()).unwrap_or(libc::O_RDWR);
+            if let Err(e) = sn::setfl(fd.as_fd(), fl & !libc::O_NONBLOCK) {
+                return Reply::Errno(errno_of(&e));
             }
-            Err(e) => Reply::Errno(errno_of(&e)),
-        };
-    }
-    Reply::Deferred(Deferred(Box::new(move |valid| {
-        match blocking_connect(ours.as_fd(), &addr, valid) {
-            Reply::Value(_) => installed(ours, 0),
-            other => other,
         }
-    })))
+        Reply::Replace {
+            fd,
+            target: rfd,
+            cloexec,
+            errno,
+        }
+    };
+    match r {
+        Ok(()) => installed(ours, 0),
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) && nb => {
+            installed(ours, libc::EINPROGRESS)
+        }
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
+            // `finish_connect` hands the socket on; a second reference is
+            // kept for the install.
+            let Ok(keep) = ours.try_clone() else {
+                return Reply::Errno(libc::EMFILE);
+            };
+            finish_connect(ours, is_loopback(&addr), move |r| match r {
+                Reply::Value(_) => installed(keep, 0),
+                other => other,
+            })
+        }
+        // An abstract Unix listener with a full backlog.
+        Err(e) if e.raw_os_error() == Some(libc::EAGAIN) && !nb => {
+            Reply::Deferred(Deferred(Box::new(move |valid| {
+                let fl = sys::getfl(ours.as_fd()).unwrap_or(libc::O_RDWR);
+                let _ = sn::setfl(ours.as_fd(), fl & !libc::O_NONBLOCK);
+                match blocking_connect(ours.as_fd(), &addr, valid) {
+                    Reply::Value(_) => installed(ours, 0),
+                    other => other,
+                }
+            })))
+        }
+        Err(e) => Reply::Errno(errno_of(&e)),
+    }
 }
 
 /// One message to send, read and decided.
@@ -1091,6 +1205,17 @@ mod tests {
         assert!(matches!(parse(&addr(&a)), Ok(Dest::UnixAbstract)));
         assert!(matches!(parse(&addr(&a[..2])), Ok(Dest::Nothing)));
         assert!(unix_bytes(&[b'a'; 200], false).is_err());
+    }
+
+    #[test]
+    fn loopback_addresses() {
+        let b = |s: &str, d| inet_bytes(s.parse().unwrap(), d).unwrap();
+        assert!(is_loopback(&b("127.0.0.1:1", libc::AF_INET)));
+        assert!(is_loopback(&b("127.9.0.1:1", libc::AF_INET6)));
+        assert!(is_loopback(&b("[::1]:1", libc::AF_INET6)));
+        assert!(!is_loopback(&b("10.0.0.1:1", libc::AF_INET)));
+        assert!(!is_loopback(&b("[2001:db8::1]:1", libc::AF_INET6)));
+        assert!(!is_loopback(&unix_bytes(b"/x", false).unwrap()));
     }
 
     #[test]

@@ -168,6 +168,12 @@ pub fn poll_out(fd: BorrowedFd<'_>, timeout_ms: i32) -> io::Result<bool> {
     Ok(r > 0)
 }
 
+/// `fcntl(fd, F_SETFL, flags)`: sets the file status flags.
+pub fn setfl(fd: BorrowedFd<'_>, flags: i32) -> io::Result<()> {
+    // SAFETY: F_SETFL takes an integer and touches no memory.
+    cvt_int(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags) }).map(drop)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
