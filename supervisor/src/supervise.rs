@@ -349,7 +349,11 @@ fn prepare(opts: &RunOptions, umask: u32) -> Result<(&'static Ctx, filter::Filte
     let vars = policy::Vars::from_env().map_err(setup("reading the environment for the policy"))?;
     let pol = policy::load(&source, &vars)?;
     check_enforceable(&pol, &source)?;
-    let mediate = pol.network.has_rules_or_isolate();
+    // A plain `default` needs no round trip, except that an `allow` one is
+    // mediated when allowed decisions are logged, so that `--log` with
+    // `@allow-all` shows the network too.
+    let mediate = pol.network.has_rules_or_isolate()
+        || (pol.network.default == NetAccess::Allow && opts.log.is_some() && pol.log.allowed);
     let deny = pol.network.default == NetAccess::Deny;
     let filters = filter::build(&filter::FilterOptions {
         deny_network: deny && !mediate,

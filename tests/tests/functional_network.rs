@@ -526,3 +526,42 @@ impl Drop for Guard {
 fn scopeguard(c: std::process::Child) -> Guard {
     Guard(c)
 }
+
+/// `@allow-all` with allowed decisions logged mediates the network too, so
+/// the log shows every address (otherwise a plain default costs nothing).
+#[test]
+fn allow_all_with_allowed_logging_logs_connects() {
+    if !have_python() {
+        skip!("no /usr/bin/python3");
+    }
+    let port = tcp_server(b"A", false);
+    let dir = TempDir::new("net-log-all");
+    let p = write_policy(
+        dir.path(),
+        "all.json",
+        r#"{ "version": 1, "include": ["@allow-all"], "log": { "allowed": true } }"#,
+    );
+    let log = dir.join("audit.jsonl");
+    let port_s = port.to_string();
+    let out = fdsup_run(
+        [
+            "run".as_ref(),
+            "--log".as_ref(),
+            log.as_os_str(),
+            "--policy".as_ref(),
+            p.as_os_str(),
+            "--".as_ref(),
+            PY.as_ref(),
+            "-c".as_ref(),
+            std::ffi::OsStr::new(PY_CONNECT),
+            "127.0.0.1".as_ref(),
+            port_s.as_ref(),
+        ],
+        dir.path(),
+    );
+    out.expect_code(0);
+    assert!(out.stdout.contains("GOT A"), "{out:?}");
+    let text = std::fs::read_to_string(&log).expect("log");
+    let want = format!("\"addr\":\"127.0.0.1:{port}\",\"decision\":\"allow\"");
+    assert!(text.contains(&want), "{want} not in {text}");
+}
