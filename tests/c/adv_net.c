@@ -16,6 +16,9 @@
  *       sendmsg() with SCM_RIGHTS of a pipe's write end over a socketpair,
  *       then reads it back from the other end and writes through the
  *       received descriptor; prints "rights ok" if the byte arrives.
+ *   adv_net foreign
+ *       sendmsg() with SCM_RIGHTS naming numbers the program does not have;
+ *       each must fail with EBADF; prints "foreign none".
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -162,12 +165,48 @@ static int rights(void) {
     return 0;
 }
 
+/* SCM_RIGHTS naming numbers the program does not have (5..40): the
+ * supervisor has descriptors there, and must never send its own. */
+static int foreign(void) {
+    int sp[2];
+    if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sp) != 0) return 2;
+    for (int n = 5; n <= 40; n++) {
+        if (n == sp[0] || n == sp[1]) continue;
+        close(n);
+        char byte = 'x';
+        struct iovec iov = {&byte, 1};
+        union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(int))]; } u;
+        memset(&u, 0, sizeof u);
+        struct msghdr m = {0};
+        m.msg_iov = &iov;
+        m.msg_iovlen = 1;
+        m.msg_control = u.buf;
+        m.msg_controllen = sizeof u.buf;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &n, sizeof(int));
+        if (sendmsg(sp[0], &m, MSG_DONTWAIT) >= 0) {
+            printf("foreign %d sent\n", n);
+            return 1;
+        }
+        if (errno != EBADF) {
+            printf("foreign %d %s\n", n, strerrorname_np(errno));
+            return 1;
+        }
+    }
+    printf("foreign none\n");
+    return 0;
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
     if (argc >= 5 && !strcmp(argv[1], "race")) return race(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
     if (argc >= 3 && !strcmp(argv[1], "sendmsg")) return do_sendmsg(atoi(argv[2]));
     if (argc >= 4 && !strcmp(argv[1], "sendmmsg")) return do_sendmmsg(atoi(argv[2]), atoi(argv[3]));
     if (argc >= 2 && !strcmp(argv[1], "rights")) return rights();
+    if (argc >= 2 && !strcmp(argv[1], "foreign")) return foreign();
     fprintf(stderr, "usage: adv_net race|sendmsg|sendmmsg|rights ...\n");
     return 2;
 }

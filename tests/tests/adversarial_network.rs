@@ -21,6 +21,13 @@ fn policy(dir: &std::path::Path, allowed: u16) -> std::path::PathBuf {
     )
 }
 
+/// `tests/c/adv_net.c`, compiled once for all the tests of this file (the
+/// harness's compile is not safe against itself within one process).
+fn adv_net() -> std::path::PathBuf {
+    static BIN: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| c_program("adv_net")).clone()
+}
+
 /// `race allowed=N denied=M refused=K other=J` as numbers.
 fn counts(stdout: &str) -> Option<[u64; 4]> {
     let line = stdout.lines().find(|l| l.starts_with("race "))?;
@@ -37,7 +44,7 @@ fn a_racing_thread_cannot_connect_to_a_denied_address() {
     let denied = tcp_server(b"D", false);
     let dir = TempDir::new("adv-net-race");
     let p = policy(dir.path(), allowed);
-    let prog = c_program("adv_net");
+    let prog = adv_net();
     let (a, d) = (allowed.to_string(), denied.to_string());
     let args = [prog.to_str().expect("utf-8"), "race", &a, &d, "3000"];
     let mut cmd = fdsup_cmd(
@@ -68,7 +75,7 @@ fn sendmsg_and_sendmmsg_to_a_denied_address() {
     let (bad_sock, denied) = udp_server();
     let dir = TempDir::new("adv-net-sendmsg");
     let p = policy(dir.path(), allowed);
-    let prog = c_program("adv_net");
+    let prog = adv_net();
     let prog = prog.to_str().expect("utf-8");
     let (a, d) = (allowed.to_string(), denied.to_string());
 
@@ -104,8 +111,21 @@ fn sendmsg_and_sendmmsg_to_a_denied_address() {
 fn scm_rights_pass_through_an_emulated_sendmsg() {
     let dir = TempDir::new("adv-net-rights");
     let p = policy(dir.path(), 1);
-    let prog = c_program("adv_net");
+    let prog = adv_net();
     let out = sandboxed(&p, dir.path(), &[prog.to_str().expect("utf-8"), "rights"]);
     out.expect_code(0);
     assert!(out.stdout.contains("rights ok"), "{out:?}");
+}
+
+/// Numbers the program does not have, where the supervisor has its own
+/// descriptors (the listener among them), fail with EBADF: fdsup never
+/// sends a descriptor of its own.
+#[test]
+fn scm_rights_never_pass_the_supervisors_descriptors() {
+    let dir = TempDir::new("adv-net-foreign");
+    let p = policy(dir.path(), 1);
+    let prog = adv_net();
+    let out = sandboxed(&p, dir.path(), &[prog.to_str().expect("utf-8"), "foreign"]);
+    out.expect_code(0);
+    assert!(out.stdout.contains("foreign none"), "{out:?}");
 }

@@ -370,7 +370,6 @@ fn decide(
     };
     let mut canonical = Vec::new();
     let mut hold = None;
-    let mut missing = false;
     if let Dest::UnixPath(end) = dest {
         let path = &a.bytes()[SUN_PATH..end];
         if path.len() >= sc.raw.len() {
@@ -392,7 +391,7 @@ fn decide(
             false,
         )? {
             Obj::Found { fd, .. } => hold = Some(fd),
-            Obj::Absent => missing = true,
+            Obj::Absent => {}
         }
         canonical.clone_from(&sc.walk.path);
     }
@@ -458,7 +457,7 @@ fn decide(
         }
     }
     match dest {
-        Dest::UnixPath(_) => unix_path_target(req, op, hold, missing, &canonical),
+        Dest::UnixPath(_) => unix_path_target(op, hold, &canonical),
         Dest::Inet(_) | Dest::UnixAbstract => Ok(Target {
             bytes: Some(a.bytes().to_vec()),
             _hold: None,
@@ -474,13 +473,7 @@ fn decide(
 
 /// The address that reaches exactly the decided socket file: its `O_PATH`
 /// descriptor, or for a `bind` its canonical parent's plus the name.
-fn unix_path_target(
-    req: &Req<'_>,
-    op: NetOp,
-    hold: Option<OwnedFd>,
-    missing: bool,
-    canonical: &[u8],
-) -> Result<Target, Reply> {
+fn unix_path_target(op: NetOp, hold: Option<OwnedFd>, canonical: &[u8]) -> Result<Target, Reply> {
     use std::io::Write as _;
     let mut p = Vec::with_capacity(64);
     if op == NetOp::Bind {
@@ -502,15 +495,14 @@ fn unix_path_target(
             sys::openat2(libc::AT_FDCWD, &dir, &how).map_err(|e| Reply::Errno(errno_of(&e)))?;
         let _ = write!(p, "/proc/self/fd/{}/", dfd.as_raw_fd());
         p.extend_from_slice(name);
-        let _ = req;
         return Ok(Target {
             bytes: Some(unix_bytes(&p, false).map_err(Reply::Errno)?),
             _hold: Some(dfd),
             brokerable: false,
         });
     }
+    // Nothing there: as natively.
     let Some(fd) = hold else {
-        debug_assert!(missing);
         return Err(Reply::Errno(libc::ENOENT));
     };
     let _ = write!(p, "/proc/self/fd/{}", fd.as_raw_fd());
@@ -948,6 +940,11 @@ fn read_msg(req: &mut Req<'_>, sock: BorrowedFd<'_>, ptr: u64) -> Result<ReadMsg
 
 /// Replaces the program's descriptor numbers in `SCM_RIGHTS` messages by
 /// ours (fetched with `pidfd_getfd`; the receiver gets the same files).
+///
+/// The walk is the kernel's own (`__scm_send`: `CMSG_FIRSTHDR`,
+/// `CMSG_OK` or `EINVAL`, `CMSG_NXTHDR`), so that no `SCM_RIGHTS` message
+/// the kernel will read can be skipped here: an untranslated number would
+/// name one of the supervisor's own descriptors.
 fn translate_rights(task: &mut Task, control: &mut [u8]) -> Result<Vec<OwnedFd>, Reply> {
     const HDR: usize = 16; // sizeof(struct cmsghdr) on x86_64
     let mut fds = Vec::new();
