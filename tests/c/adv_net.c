@@ -19,6 +19,10 @@
  *   adv_net foreign
  *       sendmsg() with SCM_RIGHTS naming numbers the program does not have;
  *       each must fail with EBADF; prints "foreign none".
+ *   adv_net creds
+ *       sendmsg() with SCM_CREDENTIALS of the program itself, then of
+ *       another uid; prints "creds own ok" and "creds other EPERM" as an
+ *       unprivileged program natively does.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -200,6 +204,37 @@ static int foreign(void) {
     return 0;
 }
 
+/* SCM_CREDENTIALS: the program's own pass, another identity fails with
+ * EPERM (as natively for an unprivileged program), even though fdsup, who
+ * sends, may be root. */
+static int creds(void) {
+    int sp[2];
+    if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sp) != 0) return 2;
+    struct ucred tries[2] = {
+        {getpid(), getuid(), getgid()},
+        {getpid(), getuid() + 1, getgid()},
+    };
+    for (int i = 0; i < 2; i++) {
+        char byte = 'x';
+        struct iovec iov = {&byte, 1};
+        union { struct cmsghdr h; char buf[CMSG_SPACE(sizeof(struct ucred))]; } u;
+        memset(&u, 0, sizeof u);
+        struct msghdr m = {0};
+        m.msg_iov = &iov;
+        m.msg_iovlen = 1;
+        m.msg_control = u.buf;
+        m.msg_controllen = sizeof u.buf;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_CREDENTIALS;
+        c->cmsg_len = CMSG_LEN(sizeof(struct ucred));
+        memcpy(CMSG_DATA(c), &tries[i], sizeof(struct ucred));
+        if (sendmsg(sp[0], &m, MSG_DONTWAIT) >= 0) printf("creds %s ok\n", i ? "other" : "own");
+        else printf("creds %s %s\n", i ? "other" : "own", strerrorname_np(errno));
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IONBF, 0);
     if (argc >= 5 && !strcmp(argv[1], "race")) return race(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
@@ -207,6 +242,7 @@ int main(int argc, char **argv) {
     if (argc >= 4 && !strcmp(argv[1], "sendmmsg")) return do_sendmmsg(atoi(argv[2]), atoi(argv[3]));
     if (argc >= 2 && !strcmp(argv[1], "rights")) return rights();
     if (argc >= 2 && !strcmp(argv[1], "foreign")) return foreign();
+    if (argc >= 2 && !strcmp(argv[1], "creds")) return creds();
     fprintf(stderr, "usage: adv_net race|sendmsg|sendmmsg|rights ...\n");
     return 2;
 }

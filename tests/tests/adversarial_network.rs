@@ -129,3 +129,53 @@ fn scm_rights_never_pass_the_supervisors_descriptors() {
     out.expect_code(0);
     assert!(out.stdout.contains("foreign none"), "{out:?}");
 }
+
+/// `SCM_CREDENTIALS` are checked against the program, not against fdsup
+/// (who sends them, and may be root): another uid fails with EPERM, as
+/// natively for an unprivileged program, whether fdsup is root or not.
+#[test]
+fn scm_credentials_cannot_claim_another_identity() {
+    if !is_root() {
+        skip!("needs root (to run fdsup as uid 65534 with setpriv)");
+    }
+    let dir = TempDir::new("adv-net-creds");
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    let p = policy(dir.path(), 1);
+    let prog = adv_net();
+    // The compiled program must be reachable by uid 65534.
+    let local = dir.join("adv_net");
+    std::fs::copy(&prog, &local).expect("copy");
+    let mut cmd = std::process::Command::new("setpriv");
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(fdsup())
+        .args(["run", "--policy"])
+        .arg(&p)
+        .arg("--")
+        .arg(&local)
+        .arg("creds")
+        .current_dir(dir.path());
+    let out = run_cmd(&mut cmd, Duration::from_secs(60));
+    out.expect_code(0);
+    // The program's own pass fdsup's check, but the kernel then checks the
+    // pid against fdsup, who sends, and an unprivileged fdsup may not send
+    // another process's pid: EPERM (a documented limit).
+    assert!(out.stdout.contains("creds own EPERM"), "{out:?}");
+    assert!(out.stdout.contains("creds other EPERM"), "{out:?}");
+    // Also under fdsup as root, for a root program claiming uid 1: refused
+    // by fdsup where the kernel would allow a program with CAP_SETUID (the
+    // documented, stricter answer).
+    let out = sandboxed(&p, dir.path(), &[local.to_str().expect("utf-8"), "creds"]);
+    assert!(out.stdout.contains("creds own ok"), "{out:?}");
+    assert!(out.stdout.contains("creds other EPERM"), "{out:?}");
+    // Positive control: natively as 65534, the same.
+    let mut nat = std::process::Command::new("setpriv");
+    nat.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&local)
+        .arg("creds");
+    let nat = run_cmd(&mut nat, Duration::from_secs(60));
+    assert!(nat.stdout.contains("creds other EPERM"), "{nat:?}");
+}

@@ -41,8 +41,9 @@
 //!   [`MAX_DATA`] bytes: a stream socket sends that much and reports it, a
 //!   datagram larger than that fails with `EMSGSIZE`), `SCM_RIGHTS`
 //!   descriptors are fetched from the program and passed as ours (the
-//!   receiver gets the same files), other control messages are passed as
-//!   they are. `sendmmsg` sends message by message and stops at the first
+//!   receiver gets the same files), `SCM_CREDENTIALS` must name the program
+//!   itself (else `EPERM`: the kernel would check them against fdsup), other
+//!   control messages are passed as they are. `sendmmsg` sends message by message and stops at the first
 //!   refusal or error, answering the count sent (or the error if none was),
 //!   with each sent message's `msg_len` written back, as the kernel does.
 //! - Under `isolate`, the program lives in an empty network namespace. An
@@ -956,6 +957,15 @@ fn translate_rights(task: &mut Task, control: &mut [u8]) -> Result<Vec<OwnedFd>,
         }
         let level = i32::from_ne_bytes(control[at + 8..at + 12].try_into().unwrap_or([0; 4]));
         let ty = i32::from_ne_bytes(control[at + 12..at + 16].try_into().unwrap_or([0; 4]));
+        if level == libc::SOL_SOCKET && ty == libc::SCM_CREDENTIALS {
+            // The kernel checks these against the sender, which is fdsup:
+            // check them against the program, as it would for the program
+            // (its own pid, one of its uids and gids), so that a program
+            // cannot claim another identity with fdsup's privileges.
+            if len < HDR + 12 || !own_credentials(task, &control[at + HDR..at + HDR + 12]) {
+                return Err(Reply::Errno(libc::EPERM));
+            }
+        }
         if level == libc::SOL_SOCKET && ty == libc::SCM_RIGHTS {
             for c in (at + HDR..at + len).step_by(4) {
                 if c + 4 > at + len {
@@ -974,6 +984,31 @@ fn translate_rights(task: &mut Task, control: &mut [u8]) -> Result<Vec<OwnedFd>,
         at += (len + 7) & !7;
     }
     Ok(fds)
+}
+
+/// Whether `ucred` (pid, uid, gid) names the program itself: its thread
+/// group's pid, one of its real, effective and saved uids and gids
+/// (`/proc/<tid>/status`). Stricter than the kernel for a program with
+/// `CAP_SYS_ADMIN`, `CAP_SETUID` or `CAP_SETGID`, which may claim others.
+fn own_credentials(task: &Task, ucred: &[u8]) -> bool {
+    let num = |i: usize| u32::from_ne_bytes(ucred[i..i + 4].try_into().unwrap_or([0xff; 4]));
+    let (pid, uid, gid) = (num(0), num(4), num(8));
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{}/status", task.tid())) else {
+        return false;
+    };
+    let field = |key: &str| -> Vec<u32> {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(|v| {
+                v.split_whitespace()
+                    .filter_map(|x| x.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let ids = |key: &str, v: u32| field(key).iter().take(3).any(|x| *x == v);
+    field("Tgid:").first() == Some(&pid) && ids("Uid:", uid) && ids("Gid:", gid)
 }
 
 fn sendmmsg(
