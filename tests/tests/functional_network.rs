@@ -565,3 +565,47 @@ fn allow_all_with_allowed_logging_logs_connects() {
     let want = format!("\"addr\":\"127.0.0.1:{port}\",\"decision\":\"allow\"");
     assert!(text.contains(&want), "{want} not in {text}");
 }
+
+/// `redirect` on an IPv6 socket (the IPv4 target written v4-mapped), and
+/// for datagrams: the program names 192.0.2.10 and reaches the loopback
+/// server; nothing goes to 192.0.2.10.
+#[test]
+fn redirect_applies_to_ipv6_sockets_and_datagrams() {
+    if !have_python() {
+        skip!("no /usr/bin/python3");
+    }
+    let tcp = tcp_server(b"R", false);
+    let (udp, uport) = udp_server();
+    let dir = TempDir::new("net-redirect");
+    let p = policy(
+        dir.path(),
+        &format!(
+            r#"{{ "rules": [
+  {{ "connect": "192.0.2.10:80", "redirect": "127.0.0.1:{tcp}" }},
+  {{ "connect": "192.0.2.10:53", "redirect": "127.0.0.1:{uport}" }} ] }}"#
+        ),
+    );
+    let script = r#"
+import socket
+s6 = socket.socket(socket.AF_INET6)
+s6.connect(("::ffff:192.0.2.10", 80)); print("v6", s6.recv(1).decode())
+s4 = socket.socket(); s4.connect(("192.0.2.10", 80)); print("v4", s4.recv(1).decode())
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+print("udp", u.sendto(b"query", ("192.0.2.10", 53)))
+try:
+    socket.socket().connect(("192.0.2.10", 81))
+except OSError as e:
+    print("other port", e.errno)
+"#;
+    let out = py(&p, dir.path(), script, &[]);
+    out.expect_code(0);
+    for want in [
+        "v6 R".to_owned(),
+        "v4 R".to_owned(),
+        "udp 5".to_owned(),
+        format!("other port {}", libc::ECONNREFUSED),
+    ] {
+        assert!(out.stdout.contains(&want), "{want}: {out:?}");
+    }
+    assert_eq!(udp_recv(&udp).as_deref(), Some(&b"query"[..]));
+}
