@@ -20,10 +20,12 @@
 //! output) stops the bench with its command line and stderr, and a non-zero exit status.
 //!
 //! `fdsup-bench workloads` times whole programs instead (python imports, tar, git status),
-//! natively and under fdsup: see the `workloads` module.
+//! natively and under fdsup: see the `workloads` module. `fdsup-bench connect` times loopback
+//! TCP connects natively, mediated and brokered: see the `connect` module.
 
 #![deny(unsafe_code)]
 
+mod connect;
 mod json;
 mod stats;
 mod workloads;
@@ -48,6 +50,7 @@ const TARGET_STARTUP_OVERHEAD_MS: f64 = 5.0;
 const USAGE: &str = "\
 usage: cargo run --release -p fdsup-bench [-- OPTIONS]
        cargo run --release -p fdsup-bench -- workloads [OPTIONS]   (see workloads --help)
+       cargo run --release -p fdsup-bench -- connect [OPTIONS]     (see connect --help)
 
 Measures the per-open round trip (open+close) natively, under the C floor
 (ref_unotify) and under fdsup, and the start-up cost of `fdsup run`.
@@ -824,6 +827,12 @@ fn main() -> ExitCode {
     let mut args = std::env::args().skip(1).peekable();
     if args.peek().is_some_and(|a| a == "workloads") {
         return workloads::main(args.skip(1));
+    }
+    if args.peek().is_some_and(|a| a == "connect") {
+        return connect::main(args.skip(1));
+    }
+    if args.peek().is_some_and(|a| a == "connect-client") {
+        return connect::client(args.skip(1));
     }
     let opts = match parse_args(args) {
         Ok(Some(o)) => o,

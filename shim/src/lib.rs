@@ -107,8 +107,13 @@ fn setup(
     argv: impl Iterator<Item = OsString>,
 ) -> Result<Setup, (SetupStage, io::Error)> {
     let ruleset = receive_ruleset(sock)?;
-    let deny = receive_program(sock, SetupStage::ReceiveDeny)?;
-    let notify = receive_program(sock, SetupStage::ReceiveNotify)?;
+    let mut first = receive(sock, SetupStage::ReceiveDeny)?;
+    let isolate = first == [protocol::ISOLATE_NETWORK];
+    if isolate {
+        first = receive(sock, SetupStage::ReceiveDeny)?;
+    }
+    let deny = decode(&first)?;
+    let notify = decode(&receive(sock, SetupStage::ReceiveNotify)?)?;
 
     let nul = |_| {
         (
@@ -130,6 +135,9 @@ fn setup(
         .collect::<Result<Vec<_>, _>>();
     let exec = sys::Exec::new(path, argv.map_err(nul)?, envp.map_err(nul)?);
 
+    if isolate {
+        sys::isolate_network().map_err(|e| (SetupStage::NetworkNamespace, e))?;
+    }
     sys::empty_signal_mask().map_err(|e| (SetupStage::Signals, e))?;
     sys::set_no_new_privs().map_err(|e| (SetupStage::NoNewPrivs, e))?;
     if let Some(ruleset) = ruleset {
@@ -173,11 +181,9 @@ fn receive_ruleset(sock: BorrowedFd<'_>) -> Result<Option<OwnedFd>, (SetupStage,
     }
 }
 
-/// Receives one program message and decodes it.
-fn receive_program(
-    sock: BorrowedFd<'_>,
-    stage: SetupStage,
-) -> Result<Vec<libc::sock_filter>, (SetupStage, io::Error)> {
+/// Receives one message (a program, or the one-byte
+/// [`protocol::ISOLATE_NETWORK`]).
+fn receive(sock: BorrowedFd<'_>, stage: SetupStage) -> Result<Vec<u8>, (SetupStage, io::Error)> {
     // One instruction more than allowed, so an oversized packet shows as such
     // instead of being silently truncated to a valid length.
     let mut buf = vec![0u8; protocol::MAX_PROGRAM_BYTES + protocol::INSN_SIZE];
@@ -186,7 +192,13 @@ fn receive_program(
         // The supervisor closed its end before sending the program.
         return Err((stage, io::Error::from_raw_os_error(libc::EPIPE)));
     }
-    protocol::decode_program(&buf[..n]).map_err(|_| {
+    buf.truncate(n);
+    Ok(buf)
+}
+
+/// Decodes a program message.
+fn decode(bytes: &[u8]) -> Result<Vec<libc::sock_filter>, (SetupStage, io::Error)> {
+    protocol::decode_program(bytes).map_err(|_| {
         (
             SetupStage::Program,
             io::Error::from_raw_os_error(libc::EINVAL),

@@ -159,6 +159,12 @@ pub fn decode_program(bytes: &[u8]) -> Result<Vec<libc::sock_filter>, ProgramErr
         .collect())
 }
 
+/// A one-byte message the supervisor may send before the deny program:
+/// the program runs in a new, empty network namespace (the policy's
+/// `isolate`). Programs are multiples of [`INSN_SIZE`] bytes, so a one-byte
+/// message cannot be mistaken for one.
+pub const ISOLATE_NETWORK: u8 = b'N';
+
 /// The step of the shim's set-up that failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -183,10 +189,12 @@ pub enum SetupStage {
     ReceiveRuleset = 9,
     /// `landlock_restrict_self`.
     Landlock = 10,
+    /// Entering a new, empty network namespace (`isolate`).
+    NetworkNamespace = 11,
 }
 
 impl SetupStage {
-    const ALL: [Self; 10] = [
+    const ALL: [Self; 11] = [
         Self::ReceiveDeny,
         Self::ReceiveNotify,
         Self::Program,
@@ -197,6 +205,7 @@ impl SetupStage {
         Self::NotifyFilter,
         Self::ReceiveRuleset,
         Self::Landlock,
+        Self::NetworkNamespace,
     ];
 
     fn from_u8(v: u8) -> Option<Self> {
@@ -217,6 +226,9 @@ impl fmt::Display for SetupStage {
             Self::NotifyFilter => "installing the notify filter",
             Self::ReceiveRuleset => "receiving the Landlock ruleset",
             Self::Landlock => "restricting exec with Landlock (landlock_restrict_self)",
+            Self::NetworkNamespace => {
+                "entering a new network namespace (isolate; as non-root this needs unprivileged user namespaces)"
+            }
         })
     }
 }
@@ -392,7 +404,7 @@ mod tests {
         assert_eq!(ShimMessage::decode(&raw(TAG_LISTENER, 4, 2)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 0, 1)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 1, 0)), None);
-        assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 1, 11)), None);
+        assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 1, 12)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 1, 0x101)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_EXEC_FAILED, 2, 1)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_EXEC_FAILED, -2, 0)), None);

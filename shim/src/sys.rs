@@ -292,3 +292,69 @@ pub fn exit(status: i32) -> ! {
 pub fn number(fd: &impl AsFd) -> RawFd {
     fd.as_fd().as_raw_fd()
 }
+
+/// Moves the shim (and so the program) into a new, empty network namespace
+/// with its loopback interface up: `unshare(CLONE_NEWNET)` where the shim
+/// may (root), else `unshare(CLONE_NEWUSER | CLONE_NEWNET)` with the shim's
+/// own uid and gid mapped to themselves (so that the program keeps its
+/// identity and, not being uid 0 there, has no capability after exec).
+/// Runs before any filter, so the files it writes are not mediated.
+pub fn isolate_network() -> io::Result<()> {
+    // SAFETY: integer arguments only.
+    if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EPERM) {
+            return Err(e);
+        }
+        // SAFETY: getuid/getgid cannot fail.
+        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        // SAFETY: integer arguments only.
+        if unsafe { libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        write_file(c"/proc/self/setgroups", b"deny")?;
+        write_file(c"/proc/self/uid_map", format!("{uid} {uid} 1").as_bytes())?;
+        write_file(c"/proc/self/gid_map", format!("{gid} {gid} 1").as_bytes())?;
+    }
+    loopback_up()
+}
+
+fn write_file(path: &std::ffi::CStr, data: &[u8]) -> io::Result<()> {
+    // SAFETY: `path` is NUL-terminated.
+    let fd = retry(|| unsafe { libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) })?;
+    // SAFETY: `fd` was just opened by us and is owned here only.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: `data` is readable for its length.
+    let n = retry(|| unsafe { libc::write(fd.as_raw_fd(), data.as_ptr().cast(), data.len()) })?;
+    if usize::try_from(n).ok() != Some(data.len()) {
+        return Err(io::Error::from_raw_os_error(libc::EIO));
+    }
+    Ok(())
+}
+
+/// `ioctl(SIOCSIFFLAGS, "lo" | IFF_UP)`: the new namespace's loopback is
+/// down; up, the program can talk to itself (and to nothing else).
+fn loopback_up() -> io::Result<()> {
+    // SAFETY: integer arguments only.
+    let s =
+        retry(|| unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) })?;
+    // SAFETY: `s` was just created by us and is owned here only.
+    let s = unsafe { OwnedFd::from_raw_fd(s) };
+    // SAFETY: ifreq is plain data; all-zero is valid.
+    let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (d, c) in ifr.ifr_name.iter_mut().zip(b"lo\0") {
+        *d = c_char::from_ne_bytes([*c]);
+    }
+    // SAFETY: `ifr` is a valid ifreq for SIOCGIFFLAGS to fill.
+    if unsafe { libc::ioctl(s.as_raw_fd(), libc::SIOCGIFFLAGS, &mut ifr) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: SIOCGIFFLAGS filled the flags member of the union.
+    let flags = unsafe { ifr.ifr_ifru.ifru_flags };
+    ifr.ifr_ifru.ifru_flags = flags | libc::c_short::try_from(libc::IFF_UP).unwrap_or(1);
+    // SAFETY: `ifr` is a valid ifreq naming "lo" with the new flags.
+    if unsafe { libc::ioctl(s.as_raw_fd(), libc::SIOCSIFFLAGS, &ifr) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}

@@ -116,11 +116,21 @@ impl Audit {
 
     /// Writes the decision where it is wanted; `line` is the worker's buffer.
     pub fn record(&self, r: &Record<'_>, line: &mut Vec<u8>) {
+        self.record_as(r, line, "path");
+    }
+
+    /// [`Audit::record`] of a network request: `r.path` is the address,
+    /// written as the field `addr`.
+    pub fn record_addr(&self, r: &Record<'_>, line: &mut Vec<u8>) {
+        self.record_as(r, line, "addr");
+    }
+
+    fn record_as(&self, r: &Record<'_>, line: &mut Vec<u8>, key: &str) {
         let refused = r.verdict.is_refusal();
         if let Some(f) = &self.file {
             if (refused && self.log_denied) || (!refused && self.log_allowed) {
                 line.clear();
-                format_json(r, line);
+                format_json_as(r, line, key);
                 if let Err(e) = sys::write_all(f.as_fd(), line) {
                     eprintln!("fdsup: writing the audit log: {e}");
                 }
@@ -146,11 +156,16 @@ impl Audit {
 
 /// The JSON line for one record, with its newline.
 pub fn format_json(r: &Record<'_>, out: &mut Vec<u8>) {
+    format_json_as(r, out, "path");
+}
+
+/// [`format_json`] with the path written under `key` (`addr`).
+fn format_json_as(r: &Record<'_>, out: &mut Vec<u8>, key: &str) {
     out.extend_from_slice(b"{\"ts\":\"");
     timestamp(out);
     let _ = write!(out, "\",\"pid\":{},\"syscall\":", r.pid);
     json_str(out, r.syscall.as_bytes());
-    out.extend_from_slice(b",\"path\":");
+    let _ = write!(out, ",\"{key}\":");
     json_str(out, r.path);
     if let Some(flags) = r.flags {
         out.extend_from_slice(b",\"flags\":[");

@@ -55,6 +55,16 @@ pub struct FilterOptions {
     pub mediate_exec: bool,
     /// Trap `memfd_create` (brokered where the exec default is `deny`).
     pub broker_memfd: bool,
+    /// The network section has rules or isolates: `connect`, `bind`,
+    /// `sendmsg`, `sendmmsg` and `sendto` with an address are trapped and
+    /// decided per request (`handlers::net`). Without it they are not in the
+    /// notify program at all, so `@default` and `@allow-all` pay nothing.
+    pub mediate_network: bool,
+    /// With [`Self::mediate_network`] and a `deny` default: `socket()` of a
+    /// family the supervisor cannot decide (packet, raw IP, anything but
+    /// `AF_UNIX`, `AF_INET`, `AF_INET6` and routing netlink) fails with
+    /// EACCES.
+    pub deny_other_families: bool,
 }
 
 /// Whether the notify program traps `m` under `opts`: every table entry
@@ -63,6 +73,7 @@ pub fn traps(m: &Mediated, opts: &FilterOptions) -> bool {
     match m.kind {
         Kind::Execve | Kind::Execveat => opts.mediate_exec,
         Kind::MemfdCreate => opts.broker_memfd,
+        k if crate::syscalls::is_network(k) => opts.mediate_network,
         _ => true,
     }
 }
@@ -258,11 +269,31 @@ fn compile(
 
 fn build_notify(opts: &FilterOptions) -> Result<Vec<libc::sock_filter>, FilterError> {
     const NAME: &str = "notify";
-    let rules = MEDIATED
-        .iter()
-        .filter(|m| traps(m, opts))
-        .map(|m| (m.nr, Vec::new()))
-        .collect();
+    let err = |source| FilterError::Compile {
+        filter: NAME,
+        source,
+    };
+    let mut rules = BTreeMap::new();
+    for m in MEDIATED {
+        if !traps(m, opts) {
+            continue;
+        }
+        let conds = if m.kind == crate::syscalls::Kind::Sendto {
+            // `send()` is `sendto` with no address: nothing to decide, and
+            // by far the most frequent socket write.
+            vec![SeccompRule::new(vec![SeccompCondition::new(
+                4,
+                SeccompCmpArgLen::Qword,
+                SeccompCmpOp::Ne,
+                0,
+            )
+            .map_err(err)?])
+            .map_err(err)?]
+        } else {
+            Vec::new()
+        };
+        rules.insert(m.nr, conds);
+    }
     let mut prog = compile(
         rules,
         SeccompAction::Allow,
@@ -419,6 +450,46 @@ fn network_rules() -> Result<BTreeMap<i64, Vec<SeccompRule>>, BackendError> {
     .collect())
 }
 
+/// `SOCK_PACKET` (include/linux/net.h), the obsolete packet socket type of
+/// `AF_INET` (libc marks it deprecated).
+const SOCK_PACKET: libc::c_int = 10;
+
+/// `socket`/`socketpair` of what [`crate::handlers::net`] cannot decide:
+/// families other than `AF_UNIX`, `AF_INET`, `AF_INET6` and routing
+/// netlink, and raw or packet sockets of `AF_INET`/`AF_INET6` (their
+/// packets carry their own headers, whatever address a send names).
+fn other_family_rules() -> Result<BTreeMap<i64, Vec<SeccompRule>>, BackendError> {
+    let rules = || -> Result<Vec<SeccompRule>, BackendError> {
+        let mut v = vec![
+            SeccompRule::new(vec![
+                cond(0, SeccompCmpOp::Ne, int(libc::AF_UNIX))?,
+                cond(0, SeccompCmpOp::Ne, int(libc::AF_NETLINK))?,
+                cond(0, SeccompCmpOp::Ne, int(libc::AF_INET))?,
+                cond(0, SeccompCmpOp::Ne, int(libc::AF_INET6))?,
+            ])?,
+            SeccompRule::new(vec![
+                cond(0, SeccompCmpOp::Eq, int(libc::AF_NETLINK))?,
+                cond(2, SeccompCmpOp::Ne, int(libc::NETLINK_ROUTE))?,
+            ])?,
+        ];
+        for fam in [libc::AF_INET, libc::AF_INET6] {
+            for ty in [libc::SOCK_RAW, SOCK_PACKET] {
+                v.push(SeccompRule::new(vec![
+                    cond(0, SeccompCmpOp::Eq, int(fam))?,
+                    cond(1, SeccompCmpOp::MaskedEq(0xf), int(ty))?,
+                ])?);
+            }
+        }
+        Ok(v)
+    };
+    Ok([
+        (libc::SYS_socket, rules()?),
+        (libc::SYS_socketpair, rules()?),
+    ]
+    .into_iter()
+    .collect())
+}
+
 fn build_deny(opts: &FilterOptions) -> Result<Vec<libc::sock_filter>, FilterError> {
     const NAME: &str = "deny";
     let err = |source| FilterError::Compile {
@@ -447,9 +518,14 @@ fn build_deny(opts: &FilterOptions) -> Result<Vec<libc::sock_filter>, FilterErro
             NAME,
         )?,
     ];
-    if opts.deny_network {
+    if opts.deny_network || opts.deny_other_families {
+        let rules = if opts.deny_network {
+            network_rules()
+        } else {
+            other_family_rules()
+        };
         pieces.push(compile(
-            network_rules().map_err(err)?,
+            rules.map_err(err)?,
             next(),
             errno(libc::EACCES),
             NAME,
@@ -540,6 +616,8 @@ mod tests {
         deny_network: false,
         mediate_exec: true,
         broker_memfd: true,
+        mediate_network: true,
+        deny_other_families: false,
     };
 
     fn notify_with(opts: &FilterOptions) -> Vec<libc::sock_filter> {
@@ -733,9 +811,57 @@ mod tests {
         assert!(off(libc::SYS_execve) && off(libc::SYS_execveat) && off(libc::SYS_memfd_create));
         assert_eq!(
             MEDIATED.iter().filter(|m| !traps(m, &none)).count(),
-            3,
-            "only the exec family and memfd_create are optional"
+            3 + MEDIATED.iter().filter(|m| crate::syscalls::is_network(m.kind)).count(),
+            "only the exec family, memfd_create and the network calls are optional"
         );
+    }
+
+    /// `send()` (no address) never makes a round trip; `sendto` with one does.
+    #[test]
+    fn sendto_is_trapped_only_with_an_address() {
+        let prog = notify();
+        let nr = libc::SYS_sendto;
+        assert_eq!(call(&prog, nr, [3, 0x1000, 10, 0, 0, 0]), ALLOW);
+        assert_eq!(call(&prog, nr, [3, 0x1000, 10, 0, 0x7fff_0000, 16]), NOTIF);
+        // A pointer above 4 GiB with zero low bits still counts.
+        assert_eq!(call(&prog, nr, [3, 0, 0, 0, 1 << 40, 16]), NOTIF);
+    }
+
+    #[test]
+    fn other_families_are_refused_when_mediating_with_deny() {
+        let prog = build(&FilterOptions {
+            mediate_network: true,
+            deny_other_families: true,
+            ..FilterOptions::default()
+        })
+        .expect("filters build")
+        .deny;
+        let eacces = errno(libc::EACCES);
+        let at =
+            |fam: libc::c_int, ty: libc::c_int, proto: u64| [flag(fam), flag(ty), proto, 0, 0, 0];
+        let nr = libc::SYS_socket;
+        for fam in [libc::AF_UNIX, libc::AF_INET, libc::AF_INET6] {
+            assert_eq!(call(&prog, nr, at(fam, libc::SOCK_STREAM, 0)), ALLOW);
+            let dgram = libc::SOCK_DGRAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK;
+            assert_eq!(call(&prog, nr, at(fam, dgram, 0)), ALLOW);
+        }
+        assert_eq!(
+            call(&prog, nr, at(libc::AF_NETLINK, libc::SOCK_RAW, 0)),
+            ALLOW
+        );
+        assert_eq!(
+            call(&prog, nr, at(libc::AF_NETLINK, libc::SOCK_RAW, 9)),
+            eacces
+        );
+        for fam in [libc::AF_INET, libc::AF_INET6] {
+            assert_eq!(call(&prog, nr, at(fam, libc::SOCK_RAW, 1)), eacces);
+            let raw = libc::SOCK_RAW | libc::SOCK_CLOEXEC;
+            assert_eq!(call(&prog, nr, at(fam, raw, 1)), eacces);
+            assert_eq!(call(&prog, nr, at(fam, SOCK_PACKET, 0)), eacces);
+        }
+        for fam in [libc::AF_PACKET, libc::AF_VSOCK, libc::AF_BLUETOOTH, 0, 45] {
+            assert_eq!(call(&prog, nr, at(fam, libc::SOCK_DGRAM, 0)), eacces);
+        }
     }
 
     #[test]

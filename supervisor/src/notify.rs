@@ -227,6 +227,54 @@ impl<'l> Pending<'l> {
         self.addfd(fd, cloexec, Some(target))
     }
 
+    /// Installs `fd` at `target` in the task (`SECCOMP_ADDFD_FLAG_SETFD`,
+    /// replacing the program's descriptor there), then answers with
+    /// `errno` (0: the syscall returns 0). Two steps, because
+    /// `SECCOMP_ADDFD_FLAG_SEND` would make the syscall return the
+    /// descriptor's number, and a `connect` returns 0 (or `EINPROGRESS`).
+    /// Between the two steps only `SIGKILL` can end the request when the
+    /// filter waits killably, and then the task is gone with its descriptor.
+    pub fn replace_then_reply(
+        self,
+        fd: BorrowedFd<'_>,
+        cloexec: bool,
+        target: crate::task::RemoteFd,
+        errno: i32,
+    ) -> Result<(), InjectError<'l>> {
+        let Ok(srcfd) = u32::try_from(fd.as_raw_fd()) else {
+            return Err(InjectError::Failed(
+                self,
+                io::Error::from_raw_os_error(libc::EBADF),
+            ));
+        };
+        let addfd = sys::SeccompNotifAddfd {
+            id: self.id,
+            flags: sys::SECCOMP_ADDFD_FLAG_SETFD,
+            srcfd,
+            newfd: target.as_u32(),
+            newfd_flags: if cloexec {
+                libc::O_CLOEXEC.unsigned_abs()
+            } else {
+                0
+            },
+        };
+        match sys::notif_addfd(self.listener.as_fd(), &addfd) {
+            Ok(_) if errno == 0 => {
+                self.return_value(0);
+                Ok(())
+            }
+            Ok(_) => {
+                self.deny(errno);
+                Ok(())
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                let _ = self.disarm();
+                Err(InjectError::Gone)
+            }
+            Err(e) => Err(InjectError::Failed(self, e)),
+        }
+    }
+
     fn addfd(
         self,
         fd: BorrowedFd<'_>,

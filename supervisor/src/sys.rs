@@ -11,6 +11,8 @@ use std::ffi::CStr;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
+pub mod net;
+
 // ---- linux/seccomp.h -------------------------------------------------------
 
 /// `SECCOMP_IOCTL_NOTIF_RECV` = `_IOWR('!', 0, struct seccomp_notif)`.
@@ -532,6 +534,7 @@ pub fn errno_name(e: i32) -> &'static str {
         libc::E2BIG => "E2BIG",
         libc::EIO => "EIO",
         libc::EINTR => "EINTR",
+        libc::ECONNREFUSED => "ECONNREFUSED",
         _ => "EOTHER",
     }
 }

@@ -11,12 +11,16 @@
 pub enum Kind {
     /// `access(path, mode)`
     Access,
+    /// `bind(fd, addr, len)`
+    Bind,
     /// `chdir(path)`
     Chdir,
     /// `chmod(path, mode)`
     Chmod,
     /// `chown(path, uid, gid)`
     Chown,
+    /// `connect(fd, addr, len)`
+    Connect,
     /// `creat(path, mode)`
     Creat,
     /// `execve(path, argv, envp)`: trapped only when exec is mediated
@@ -105,6 +109,12 @@ pub enum Kind {
     Renameat2,
     /// `rmdir(path)`
     Rmdir,
+    /// `sendmmsg(fd, msgvec, vlen, flags)`
+    Sendmmsg,
+    /// `sendmsg(fd, msg, flags)`
+    Sendmsg,
+    /// `sendto(fd, buf, len, flags, addr, addrlen)`: trapped only with an address
+    Sendto,
     /// `setxattr(path, name, value, size, flags)`
     Setxattr,
     /// `stat(path, buf)`
@@ -147,9 +157,11 @@ pub struct Mediated {
 #[rustfmt::skip]
 pub const MEDIATED: &[Mediated] = &[
     Mediated { nr: libc::SYS_access, name: "access", kind: Kind::Access },
+    Mediated { nr: libc::SYS_bind, name: "bind", kind: Kind::Bind },
     Mediated { nr: libc::SYS_chdir, name: "chdir", kind: Kind::Chdir },
     Mediated { nr: libc::SYS_chmod, name: "chmod", kind: Kind::Chmod },
     Mediated { nr: libc::SYS_chown, name: "chown", kind: Kind::Chown },
+    Mediated { nr: libc::SYS_connect, name: "connect", kind: Kind::Connect },
     Mediated { nr: libc::SYS_creat, name: "creat", kind: Kind::Creat },
     Mediated { nr: libc::SYS_execve, name: "execve", kind: Kind::Execve },
     Mediated { nr: libc::SYS_execveat, name: "execveat", kind: Kind::Execveat },
@@ -193,6 +205,9 @@ pub const MEDIATED: &[Mediated] = &[
     Mediated { nr: libc::SYS_renameat, name: "renameat", kind: Kind::Renameat },
     Mediated { nr: libc::SYS_renameat2, name: "renameat2", kind: Kind::Renameat2 },
     Mediated { nr: libc::SYS_rmdir, name: "rmdir", kind: Kind::Rmdir },
+    Mediated { nr: libc::SYS_sendmmsg, name: "sendmmsg", kind: Kind::Sendmmsg },
+    Mediated { nr: libc::SYS_sendmsg, name: "sendmsg", kind: Kind::Sendmsg },
+    Mediated { nr: libc::SYS_sendto, name: "sendto", kind: Kind::Sendto },
     Mediated { nr: libc::SYS_setxattr, name: "setxattr", kind: Kind::Setxattr },
     Mediated { nr: libc::SYS_stat, name: "stat", kind: Kind::Stat },
     Mediated { nr: libc::SYS_statfs, name: "statfs", kind: Kind::Statfs },
@@ -206,6 +221,17 @@ pub const MEDIATED: &[Mediated] = &[
     Mediated { nr: libc::SYS_utimensat, name: "utimensat", kind: Kind::Utimensat },
     Mediated { nr: libc::SYS_utimes, name: "utimes", kind: Kind::Utimes },
 ];
+
+/// Whether a mediated syscall is a network request: trapped only when the
+/// policy's network section has rules or isolates (a section that is just a
+/// `default` is enforced by the deny filter at `socket()`, with no round
+/// trip); see [`crate::filter::FilterOptions::mediate_network`].
+pub fn is_network(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::Bind | Kind::Connect | Kind::Sendmmsg | Kind::Sendmsg | Kind::Sendto
+    )
+}
 
 /// The table entry for a syscall number, if it is mediated.
 #[inline]
@@ -236,9 +262,11 @@ mod tests {
         use Kind::*;
         let all = [
             Access,
+            Bind,
             Chdir,
             Chmod,
             Chown,
+            Connect,
             Creat,
             Faccessat,
             Faccessat2,
@@ -279,6 +307,9 @@ mod tests {
             Renameat,
             Renameat2,
             Rmdir,
+            Sendmmsg,
+            Sendmsg,
+            Sendto,
             Setxattr,
             Stat,
             Statfs,
@@ -296,14 +327,15 @@ mod tests {
         for k in all.into_iter().chain(exec) {
             // A new variant must be added to `all` (the match is exhaustive).
             match k {
-                Access | Chdir | Chmod | Chown | Creat | Faccessat | Faccessat2 | Fchdir
-                | Fchmod | Fchmodat | Fchmodat2 | Fchown | Fchownat | Fremovexattr | Fsetxattr
-                | Futimesat | Getdents | Getdents64 | Getxattr | InotifyAddWatch | Lchown
-                | Lgetxattr | Link | Linkat | Listxattr | Llistxattr | Lremovexattr | Lsetxattr
-                | Lstat | Mkdir | Mkdirat | Mknod | Mknodat | Newfstatat | Open | Openat
-                | Openat2 | Readlink | Readlinkat | Removexattr | Rename | Renameat | Renameat2
-                | Rmdir | Setxattr | Stat | Statfs | Statx | Symlink | Symlinkat | Truncate
-                | Unlink | Unlinkat | Utime | Utimensat | Utimes => {}
+                Access | Bind | Connect | Sendmmsg | Sendmsg | Sendto | Chdir | Chmod | Chown
+                | Creat | Faccessat | Faccessat2 | Fchdir | Fchmod | Fchmodat | Fchmodat2
+                | Fchown | Fchownat | Fremovexattr | Fsetxattr | Futimesat | Getdents
+                | Getdents64 | Getxattr | InotifyAddWatch | Lchown | Lgetxattr | Link | Linkat
+                | Listxattr | Llistxattr | Lremovexattr | Lsetxattr | Lstat | Mkdir | Mkdirat
+                | Mknod | Mknodat | Newfstatat | Open | Openat | Openat2 | Readlink
+                | Readlinkat | Removexattr | Rename | Renameat | Renameat2 | Rmdir | Setxattr
+                | Stat | Statfs | Statx | Symlink | Symlinkat | Truncate | Unlink | Unlinkat
+                | Utime | Utimensat | Utimes => {}
                 Execve | Execveat | MemfdCreate => {}
             }
             assert!(

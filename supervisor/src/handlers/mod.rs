@@ -12,6 +12,7 @@ pub mod exec;
 pub mod link;
 pub mod memfd;
 pub mod mutate;
+pub mod net;
 pub mod open;
 mod path;
 pub mod stat;
@@ -179,6 +180,23 @@ pub enum Reply {
     /// The notification is no longer valid (the task died or was
     /// interrupted): there is no one to answer.
     Gone,
+    /// A descriptor installed over the program's own at `target`
+    /// (`SECCOMP_ADDFD_FLAG_SETFD`), then the syscall fails with `errno`
+    /// or, for 0, returns 0 ([`crate::notify::Pending::replace_then_reply`]):
+    /// a brokered socket.
+    Replace {
+        /// Our descriptor to install.
+        fd: OwnedFd,
+        /// The program's number it replaces.
+        target: crate::task::RemoteFd,
+        /// `O_CLOEXEC` for the program's copy (as the replaced one had).
+        cloexec: bool,
+        /// 0, or the errno to answer with (`EINPROGRESS`).
+        errno: i32,
+    },
+    /// A request that may wait (a blocking `connect` or send), finished on a
+    /// thread of its own so that no worker waits; see [`net::Deferred`].
+    Deferred(net::Deferred),
 }
 
 /// Handles one notification.
@@ -213,6 +231,9 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, sc: &mut Scratch) -> Re
             dir::handle(ctx, listener, n, m, sc)
         }
         Kind::InotifyAddWatch => watch::handle(ctx, listener, n, m, sc),
+        Kind::Bind | Kind::Connect | Kind::Sendmmsg | Kind::Sendmsg | Kind::Sendto => {
+            net::handle(ctx, listener, n, m, sc)
+        }
         Kind::Mkdir
         | Kind::Mkdirat
         | Kind::Mknod

@@ -74,6 +74,23 @@ pub(super) fn resolve(
             Err(ReadError::Gone) => return Err(Reply::Gone),
         }
     };
+    resolve_read(ctx, listener, n, task, sc, dirfd, len, follow, empty)
+}
+
+/// [`resolve`] of a path already read: `Scratch::raw[..len]`, NUL after it
+/// (a socket address's path, read with the rest of the address).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn resolve_read(
+    ctx: &Ctx,
+    listener: &Listener,
+    n: &Notif,
+    task: &mut Task,
+    sc: &mut Scratch,
+    dirfd: i32,
+    len: usize,
+    follow: bool,
+    empty: bool,
+) -> Result<Obj, Reply> {
     if len == 0 {
         if !empty {
             return Err(Reply::Errno(libc::ENOENT));

@@ -1,0 +1,187 @@
+//! The socket system calls of `handlers::net` and `netns`: sockets are
+//! passed as descriptors, addresses as the raw `sockaddr` bytes the program
+//! wrote (never re-encoded on the way to the kernel).
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+
+use super::{cvt, cvt_int, owned};
+
+/// `sizeof(struct sockaddr_storage)`: the kernel refuses longer addresses.
+pub const SOCKADDR_MAX: usize = 128;
+
+/// `UIO_MAXIOV` (include/uapi/linux/uio.h): the most iovecs or messages one
+/// call takes.
+pub const UIO_MAXIOV: usize = 1024;
+
+/// `sizeof(struct msghdr)` on x86_64.
+pub const MSGHDR_SIZE: usize = 56;
+
+/// `sizeof(struct mmsghdr)` on x86_64.
+pub const MMSGHDR_SIZE: usize = 64;
+
+fn addr_len(addr: &[u8]) -> io::Result<libc::socklen_t> {
+    if addr.len() > SOCKADDR_MAX {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    libc::socklen_t::try_from(addr.len()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+}
+
+/// A `sockaddr_storage` holding `addr` (so the kernel can read it aligned).
+fn storage(addr: &[u8]) -> libc::sockaddr_storage {
+    // SAFETY: sockaddr_storage is plain data; all-zero is valid.
+    let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let n = addr.len().min(SOCKADDR_MAX);
+    // SAFETY: `ss` is SOCKADDR_MAX bytes and `n` is at most that.
+    unsafe {
+        std::ptr::copy_nonoverlapping(addr.as_ptr(), std::ptr::addr_of_mut!(ss).cast::<u8>(), n);
+    }
+    ss
+}
+
+/// `socket(domain, ty | SOCK_CLOEXEC, proto)`.
+pub fn socket(domain: i32, ty: i32, proto: i32) -> io::Result<OwnedFd> {
+    // SAFETY: integers only.
+    let r = unsafe { libc::socket(domain, ty | libc::SOCK_CLOEXEC, proto) };
+    owned(libc::c_long::from(cvt_int(r)?))
+}
+
+/// `connect(fd, addr, len)`.
+pub fn connect(fd: BorrowedFd<'_>, addr: &[u8]) -> io::Result<()> {
+    let len = addr_len(addr)?;
+    let ss = storage(addr);
+    // SAFETY: `ss` holds at least `len` bytes.
+    cvt_int(unsafe {
+        libc::connect(
+            fd.as_raw_fd(),
+            std::ptr::addr_of!(ss).cast::<libc::sockaddr>(),
+            len,
+        )
+    })
+    .map(drop)
+}
+
+/// `bind(fd, addr, len)`.
+pub fn bind(fd: BorrowedFd<'_>, addr: &[u8]) -> io::Result<()> {
+    let len = addr_len(addr)?;
+    let ss = storage(addr);
+    // SAFETY: `ss` holds at least `len` bytes.
+    cvt_int(unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            std::ptr::addr_of!(ss).cast::<libc::sockaddr>(),
+            len,
+        )
+    })
+    .map(drop)
+}
+
+/// `sendmsg(fd, {name, [data], control}, flags)`: bytes sent.
+pub fn sendmsg(
+    fd: BorrowedFd<'_>,
+    name: Option<&[u8]>,
+    data: &[u8],
+    control: &mut [u8],
+    flags: i32,
+) -> io::Result<usize> {
+    let ss = name.map(storage);
+    let name_len = match name {
+        Some(n) => addr_len(n)?,
+        None => 0,
+    };
+    let mut iov = libc::iovec {
+        iov_base: data.as_ptr().cast_mut().cast(),
+        iov_len: data.len(),
+    };
+    // SAFETY: msghdr is plain data; all-zero is valid.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    if let Some(ss) = &ss {
+        msg.msg_name = std::ptr::from_ref(ss).cast_mut().cast();
+        msg.msg_namelen = name_len;
+    }
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    if !control.is_empty() {
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = control.len();
+    }
+    // SAFETY: every pointer in `msg` points to live memory of the length
+    // given; the kernel only reads through them.
+    let r = unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, flags) };
+    Ok(usize::try_from(cvt(r as libc::c_long)?).unwrap_or(0))
+}
+
+/// `getsockopt(fd, level, opt)` of an `int` option.
+pub fn getsockopt_int(fd: BorrowedFd<'_>, level: i32, opt: i32) -> io::Result<i32> {
+    let mut v: libc::c_int = 0;
+    let mut len = libc::socklen_t::try_from(std::mem::size_of::<libc::c_int>()).unwrap_or(4);
+    // SAFETY: `v` and `len` are valid out-pointers of the size given.
+    cvt_int(unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            level,
+            opt,
+            std::ptr::addr_of_mut!(v).cast(),
+            &mut len,
+        )
+    })?;
+    Ok(v)
+}
+
+/// `setsockopt(fd, level, opt, &v)` of an `int` option.
+pub fn setsockopt_int(fd: BorrowedFd<'_>, level: i32, opt: i32, v: i32) -> io::Result<()> {
+    let len = libc::socklen_t::try_from(std::mem::size_of::<libc::c_int>()).unwrap_or(4);
+    // SAFETY: `v` is readable for `len` bytes.
+    cvt_int(unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            opt,
+            std::ptr::addr_of!(v).cast(),
+            len,
+        )
+    })
+    .map(drop)
+}
+
+/// `getpeername(fd)`: whether the socket has a peer (is connected).
+pub fn has_peer(fd: BorrowedFd<'_>) -> bool {
+    // SAFETY: sockaddr_storage is plain data; all-zero is valid.
+    let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = libc::socklen_t::try_from(SOCKADDR_MAX).unwrap_or(128);
+    // SAFETY: `ss` and `len` are valid out-pointers of the size given.
+    let r =
+        unsafe { libc::getpeername(fd.as_raw_fd(), std::ptr::addr_of_mut!(ss).cast(), &mut len) };
+    r == 0
+}
+
+/// `poll([fd, POLLOUT], timeout_ms)`: whether it became writable (a
+/// non-blocking connect finished) before the timeout.
+pub fn poll_out(fd: BorrowedFd<'_>, timeout_ms: i32) -> io::Result<bool> {
+    let mut p = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    let r = cvt_int(unsafe { libc::poll(&mut p, 1, timeout_ms) })?;
+    Ok(r > 0)
+}
+
+/// `fcntl(fd, F_SETFL, flags)`: sets the file status flags.
+pub fn setfl(fd: BorrowedFd<'_>, flags: i32) -> io::Result<()> {
+    // SAFETY: F_SETFL takes an integer and touches no memory.
+    cvt_int(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags) }).map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_match_the_kernel() {
+        assert_eq!(std::mem::size_of::<libc::sockaddr_storage>(), SOCKADDR_MAX);
+        assert_eq!(std::mem::size_of::<libc::msghdr>(), MSGHDR_SIZE);
+        assert_eq!(std::mem::size_of::<libc::mmsghdr>(), MMSGHDR_SIZE);
+    }
+}

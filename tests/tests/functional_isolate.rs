@@ -1,0 +1,136 @@
+//! `"isolate": true`: the program runs in a new, empty network namespace,
+//! and allowed connects are brokered — made in fdsup's namespace and
+//! installed over the program's socket at the same number
+//! (`SECCOMP_ADDFD_FLAG_SETFD`). The program reaches exactly the allowed
+//! addresses; what it does on its own sockets reaches nothing.
+
+mod network_support;
+
+use network_support::*;
+
+fn isolated(dir: &std::path::Path, rules: &str) -> std::path::PathBuf {
+    write_policy(
+        dir,
+        "iso.json",
+        &format!(
+            r#"{{ "version": 1, "include": ["@default"],
+  "network": {{ "isolate": true, "rules": [ {rules} ] }} }}"#
+        ),
+    )
+}
+
+#[test]
+fn brokered_connect_keeps_the_number_and_flags() {
+    if !have_python() {
+        skip!("no /usr/bin/python3");
+    }
+    let ok = tcp_server(HTTP_OK, true);
+    let dir = TempDir::new("iso-broker");
+    let p = isolated(dir.path(), &format!(r#"{{ "connect": "127.0.0.1:{ok}" }}"#));
+    let script = r#"
+import fcntl, http.client, os, socket, sys
+port = int(sys.argv[1])
+s = socket.socket()
+fd = s.fileno()
+ino = os.fstat(fd).st_ino
+s.connect(("127.0.0.1", port))
+print("same-number", s.fileno() == fd)
+print("replaced", os.fstat(fd).st_ino != ino)
+print("cloexec", bool(fcntl.fcntl(fd, fcntl.F_GETFD) & fcntl.FD_CLOEXEC))
+s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+print("reply", s.recv(100).split(b"\r\n")[0].decode())
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+c.request("GET", "/"); print("http", c.getresponse().status)
+n = socket.socket(); n.setblocking(False)
+print("nonblocking", n.connect_ex(("127.0.0.1", port)))
+"#;
+    let out = py(&p, dir.path(), script, &[&ok.to_string()]);
+    out.expect_code(0);
+    for want in [
+        "same-number True",
+        "replaced True",
+        "cloexec True",
+        "reply HTTP/1.0 200 OK",
+        "http 200",
+    ] {
+        assert!(out.stdout.contains(want), "{want}: {out:?}");
+    }
+    let nb = out
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("nonblocking "))
+        .unwrap_or("?");
+    assert!(
+        nb == "0" || nb == libc::EINPROGRESS.to_string(),
+        "non-blocking connect answered {nb}: {out:?}"
+    );
+}
+
+#[test]
+fn the_program_has_no_network_of_its_own() {
+    if !have_python() {
+        skip!("no /usr/bin/python3");
+    }
+    let (udp, uport) = udp_server();
+    let ok = tcp_server(b"A", false);
+    let other = tcp_server(b"O", false);
+    let dir = TempDir::new("iso-empty");
+    let p = isolated(
+        dir.path(),
+        &format!(r#"{{ "connect": "127.0.0.1:{ok}" }}, {{ "connect": "127.0.0.1:{uport}" }}"#),
+    );
+    // Its namespace has only lo; a datagram to an allowed address is
+    // decided and sent from its own socket, which has nowhere to go but its
+    // own loopback; a denied connect is refused.
+    let script = r#"
+import socket, sys
+print("ifaces", sorted(l.split(":")[0].strip() for l in open("/proc/self/net/dev").readlines()[2:]))
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.sendto(b"leak", ("127.0.0.1", int(sys.argv[1])))
+s = socket.socket()
+print("denied", s.connect_ex(("127.0.0.1", int(sys.argv[2]))))
+"#;
+    let out = py(
+        &p,
+        dir.path(),
+        script,
+        &[&uport.to_string(), &other.to_string()],
+    );
+    out.expect_code(0);
+    assert!(out.stdout.contains("ifaces ['lo']"), "{out:?}");
+    assert!(
+        out.stdout
+            .contains(&format!("denied {}", libc::ECONNREFUSED)),
+        "{out:?}"
+    );
+    assert_eq!(udp_recv(&udp), None, "a datagram left the empty namespace");
+    // Positive control: the brokered connect in the same kind of run works.
+    let out = py(&p, dir.path(), PY_CONNECT, &["127.0.0.1", &ok.to_string()]);
+    assert!(out.stdout.contains("GOT A"), "{out:?}");
+}
+
+#[test]
+fn curl_through_the_broker() {
+    let Some(curl) = tool("curl") else {
+        skip!("curl is not installed (.ci/run installs it)");
+    };
+    let ok = tcp_server(HTTP_OK, true);
+    let dir = TempDir::new("iso-curl");
+    let p = isolated(dir.path(), &format!(r#"{{ "connect": "127.0.0.1:{ok}" }}"#));
+    let out = sandboxed(
+        &p,
+        dir.path(),
+        &[curl.as_str(), "-sS", &format!("http://127.0.0.1:{ok}/")],
+    );
+    out.expect_code(0);
+    assert_eq!(out.stdout, "hello from lo\n");
+}
+
+#[test]
+fn check_shows_isolate() {
+    let dir = TempDir::new("iso-check");
+    let p = isolated(dir.path(), r#"{ "connect": "127.0.0.1:80" }"#);
+    let out = fdsup_run(["check".as_ref(), p.as_os_str()], dir.path());
+    out.expect_code(0);
+    assert!(out.stdout.contains("network isolate: true"), "{out:?}");
+}
