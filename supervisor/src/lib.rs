@@ -5,7 +5,7 @@
 //! Module map: [`policy`] (the JSON model and matcher), [`filter`] (BPF),
 //! [`notify`] (listener and the `Pending` answer type), [`task`] (the asking
 //! task), [`fs`] (resolving and opening), [`handlers`] (one module per
-//! syscall family), [`audit`] (the log), [`supervise`] (start-up, workers,
+//! syscall family), [`audit`] (the log), [`learn`] (`--learn`), [`supervise`] (start-up, workers,
 //! event loop), [`doctor`] (kernel features). Raw syscalls live in `sys`.
 #![deny(unsafe_code)]
 
@@ -14,6 +14,7 @@ pub mod doctor;
 pub mod filter;
 pub mod fs;
 pub mod handlers;
+pub mod learn;
 pub mod notify;
 pub mod policy;
 pub mod supervise;

@@ -29,6 +29,10 @@ enum Cmd {
         /// Append one JSON line per decision to FILE.
         #[arg(long, value_name = "FILE")]
         log: Option<PathBuf>,
+        /// Run with everything allowed (and mediated), then write to FILE a
+        /// policy that allows what the program used. FILE must not exist.
+        #[arg(long, value_name = "FILE", conflicts_with = "policy")]
+        learn: Option<PathBuf>,
         /// Print one line per denied request on stderr.
         #[arg(short, long, conflicts_with = "quiet")]
         verbose: bool,
@@ -66,6 +70,7 @@ fn main() -> ExitCode {
         Cmd::Run {
             policy,
             log,
+            learn,
             verbose,
             quiet,
             command,
@@ -80,6 +85,7 @@ fn main() -> ExitCode {
             let opts = RunOptions {
                 policy,
                 log,
+                learn,
                 verbosity,
                 command,
             };

@@ -20,11 +20,14 @@
 //! - `net`: network addresses, typed;
 //! - `model`: the merged policy and its decisions;
 //! - `embedded`: the built-in policies; `describe`: the text `fdsup check`
-//!   prints.
+//!   prints;
+//! - `file`: the file format as types, for the JSON Schema and for writing
+//!   policies (`--learn`).
 
 mod describe;
 mod embedded;
 mod error;
+pub mod file;
 mod json;
 mod loader;
 mod model;
@@ -45,5 +48,6 @@ pub use model::{
     LogSettings, NetDecision, NetSection, Origin, Policy,
 };
 pub use net::{IpNet, NetAccess, NetAddr, NetOp, NetRule, NetTarget, Port, RedirectTarget};
+pub use paths::{canonicalize_prefix, normalize};
 pub use pattern::Pattern;
 pub use vars::Vars;
