@@ -247,14 +247,16 @@ pub fn generalise(seen: &BTreeMap<Vec<u8>, Use>, roots: &Roots, system: &Policy)
     // A directory before the exceptions below it; the TMPDIR rule stays
     // first among equals.
     rules.sort_by(|a, b| components(&a.expanded).cmp(&components(&b.expanded)));
-    // A rule below one of the same access (its nearest above) adds nothing.
+    // A rule below one of the same access (its nearest above) adds nothing,
+    // unless it is written from another variable: `${CWD}` inside
+    // `${TMPDIR}` today may be elsewhere tomorrow.
     let mut kept: Vec<LearnedRule> = Vec::with_capacity(rules.len());
     for r in rules {
         let nearest = kept
             .iter()
             .rev()
             .find(|k| k.expanded != r.expanded && under(&r.expanded, &k.expanded));
-        if nearest.is_some_and(|k| k.access == r.access) {
+        if nearest.is_some_and(|k| k.access == r.access && variable(&k.path) == variable(&r.path)) {
             continue;
         }
         kept.push(r);
@@ -294,7 +296,7 @@ fn collapse(set: &BTreeMap<String, Node>, mask: u8, secrets: &SecretMap) -> BTre
             };
             let child = rest.split('/').next().unwrap_or(rest);
             used.insert(child);
-            if n.how & WRITE != 0 && !exists(p) {
+            if child == rest && n.how & WRITE != 0 && !exists(p) {
                 gone_written = true;
             }
         }
@@ -358,7 +360,7 @@ impl<'p> SecretMap<'p> {
     fn may_hold_temporaries(&self, dir: &str) -> bool {
         let r = self.roots;
         dir != "/"
-            && !(!r.home.is_empty() && under(&r.home, dir))
+            && (r.home.is_empty() || !under(&r.home, dir))
             && !self.home_secrets.iter().any(|s| under(s, dir))
             && !self.system_hides_in(dir)
     }
@@ -463,6 +465,15 @@ fn proc_tasks_any(path: &str) -> String {
             }
         }
         None => path.to_owned(),
+    }
+}
+
+/// The variable a written path starts with (`${CWD}`), or "".
+fn variable(written: &str) -> &str {
+    if written.starts_with("${") {
+        written.find('}').map_or("", |i| &written[..=i])
+    } else {
+        ""
     }
 }
 
