@@ -27,8 +27,10 @@
 mod describe;
 mod embedded;
 mod error;
+pub mod explain;
 pub mod file;
 mod json;
+mod lint;
 mod loader;
 mod model;
 mod net;
@@ -42,6 +44,7 @@ mod tests;
 
 pub use embedded::{embedded, names as embedded_names};
 pub use error::PolicyError;
+pub use lint::Warning;
 pub use loader::load;
 pub use model::{
     ExecAccess, ExecRule, ExecSection, FsAccess, FsAction, FsDecision, FsRule, FsSection,
