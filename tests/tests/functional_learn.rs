@@ -294,3 +294,40 @@ fn secrets_are_never_learnt_and_the_output_is_hidden_while_learning() {
     assert!(!rules.iter().any(|l| l.contains("shadow")), "{text}");
     assert!(text.contains("\"${CWD}/data.txt\""), "{text}");
 }
+
+#[test]
+fn learn_takes_no_policy_and_quiet_says_nothing() {
+    let t = TempDir::new("learn-cli");
+    let policy = t.join("learned.json");
+    let out = fdsup_run(
+        [
+            "run",
+            "--learn",
+            policy.to_str().unwrap(),
+            "--policy",
+            "@default",
+            "--",
+            "true",
+        ],
+        t.path(),
+    );
+    assert_eq!(out.code, 125, "{}", show(&out));
+    assert!(!policy.exists());
+    let out = fdsup_run(
+        [
+            "run",
+            "-q",
+            "--learn",
+            policy.to_str().unwrap(),
+            "--",
+            "true",
+        ],
+        t.path(),
+    );
+    assert_eq!(out.code, 0, "{}", show(&out));
+    assert_eq!(out.stderr, "", "{}", show(&out));
+    let text = std::fs::read_to_string(&policy).unwrap();
+    assert!(text.contains("\"include\": [\"@system\"]"), "{text}");
+    let out = fdsup_run(["check", policy.to_str().unwrap()], t.path());
+    assert_eq!(out.code, 0, "{}", show(&out));
+}

@@ -2,18 +2,26 @@
 //! policy that allows exactly that, generalised (SPEC.md, "Learning").
 //!
 //! The run itself is an ordinary run under `@allow-all` (every request
-//! allowed *and mediated*), with a [`Recorder`] in the workers' context. The
-//! handlers tell it about every path they decide on (as read) and every
-//! change they let through (as write); nothing else about the run changes,
-//! so what is learnt is what the program does under fdsup. At exit,
-//! [`generalise`] turns the observations into rules and [`write_policy`]
-//! writes them (refusing to replace an existing file).
+//! allowed *and mediated*), with a [`Recorder`] in the workers' context and
+//! the output file (and the audit log) hidden from the program
+//! ([`run_policy`]). The handlers tell the recorder about every request they
+//! allow, on the canonical path they decided on: nothing else about the run
+//! changes, so what is learnt is what the program does under fdsup. At
+//! exit, [`generalise`] turns the observations into rules and
+//! [`write_policy`] writes them (refusing to replace an existing file).
 //!
-//! Hooks into the handlers are kept to four calls: `handlers::decide` (every
-//! path decided: read), `handlers::Log::write` and the open handler's log
-//! (an allowed change, by syscall and open flags: write), and
-//! `Log::note_write` where a change is decided without an allowed log line
-//! of its own (the other end of a rename or link, `access(W_OK)`).
+//! It lives apart from the audit log (which DESIGN.md first meant to own
+//! learning) because it needs what the log does not keep: the lookups that
+//! found nothing (no allowed line is written for them, yet under a policy
+//! that hides them they are refusals) and both ends of a rename.
+//!
+//! The hooks in the handlers, all `if let Some(l) = &ctx.learn`:
+//! `handlers::Log::write` and the open handler's `Out::log` (every allowed
+//! decision: read, and write when the syscall or the open flags change the
+//! path, see [`used`]); `Log::note_write` where a change is decided without
+//! an allowed line of its own (the other end of a rename or link,
+//! `access(W_OK)`); `Log::note_absent` and `Out::absent` where a lookup
+//! found nothing.
 //!
 //! What is not observed on this branch, and so not learnt: network requests
 //! (`connect`, `sendto` and `bind` are not mediated here; the hook for them
@@ -80,6 +88,10 @@ impl Recorder {
             }
             None => path,
         };
+        if path.ends_with(b" (deleted)") {
+            // An unlinked file reached through a descriptor: no path.
+            return;
+        }
         let who = comm(tid);
         let Ok(mut paths) = self.paths.lock() else {
             return;

@@ -258,6 +258,25 @@ mod tests {
         };
         let p = crate::policy::load(file.to_str().unwrap(), &vars).expect("loads");
         assert_eq!(p.fs.rules.last().unwrap().pattern.as_str(), "/w/out");
+
+        // Connects (recorded once the network is mediated) become rules.
+        let connects: BTreeMap<String, BTreeSet<String>> = [(
+            "127.0.0.1:8080".to_owned(),
+            ["curl".to_owned()].into_iter().collect(),
+        )]
+        .into_iter()
+        .collect();
+        let text = render(&learned, "curl", &connects);
+        assert!(
+            text.contains(
+                "{ \"connect\": \"127.0.0.1:8080\", \"comment\": \"Connected to by curl.\" }"
+            ),
+            "{text}"
+        );
+        let file = dir.join("n.json");
+        std::fs::write(&file, &text).unwrap();
+        let p = crate::policy::load(file.to_str().unwrap(), &vars).expect("loads");
+        assert_eq!(p.network.rules.len(), 1);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
