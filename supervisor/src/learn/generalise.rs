@@ -225,6 +225,9 @@ pub fn generalise(seen: &BTreeMap<Vec<u8>, Use>, roots: &Roots, system: &Policy)
         }
         rules.push(rule(p, n, FsAccess::Ro, roots));
     }
+    // Deepest first: a directory above another one only looked at is on
+    // the way to it.
+    lone_dirs.sort_by_key(|(p, _)| std::cmp::Reverse(p.matches('/').count()));
     for (p, n) in lone_dirs {
         if rules.iter().any(|r| under(&r.expanded, p)) {
             // On the way to a rule: visible read-only without one.
@@ -705,6 +708,15 @@ mod tests {
         let b = f.touch("data/a/2");
         let l = generalise(&seen(&[(&a, READ), (&b, READ)]), &f.roots, &f.system);
         assert_eq!(shown(&l), [(f.path("data/a"), "ro")]);
+        // Directories only looked at: themselves, not their contents; the
+        // one above another is on the way to it.
+        let l = generalise(
+            &seen(&[(&f.path("data"), READ), (&f.path("data/a"), READ)]),
+            &f.roots,
+            &f.system,
+        );
+        let a = f.path("data/a");
+        assert_eq!(shown(&l), [(a.clone(), "ro"), (format!("{a}/*"), "hide")]);
         assert_eq!(
             proc_tasks_any("/proc/self/task/123/comm"),
             "/proc/self/task/*/comm"
