@@ -36,7 +36,6 @@ pub struct PolicyFile {
     /// `@network-loopback`, `@allow-all`, or a file path relative to this
     /// file. Their rules come first, so this file's rules win.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(extend("uniqueItems" = true))]
     pub include: Vec<String>,
     /// File-system requests.
     #[serde(skip_serializing_if = "Option::is_none")]
