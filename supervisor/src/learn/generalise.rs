@@ -59,8 +59,13 @@ const HOME_SECRETS: &[&str] = &[
 ];
 
 /// Pseudo-file systems and run-time state: learnt exactly, never
-/// generalised (their contents are per boot, per process).
+/// generalised (their contents are per boot, per process)...
 const NEVER_GENERALISED: &[&str] = &["/proc", "/sys", "/dev", "/run"];
+
+/// ... except these directories themselves, where programs make files with
+/// names that change from run to run (POSIX shared memory and semaphores:
+/// `sem.mp-XXXX` of Python's multiprocessing).
+const GENERALISED_EXCEPTIONALLY: &[&str] = &["/dev/shm"];
 
 /// A directory with at least this many entries used is generalised to
 /// whatever else it holds.
@@ -387,7 +392,9 @@ impl<'p> SecretMap<'p> {
         if dir.matches('/').count() < 2 && dir != r.cwd && dir != r.tmpdir {
             return false;
         }
-        if NEVER_GENERALISED.iter().any(|n| under(dir, n)) {
+        if NEVER_GENERALISED.iter().any(|n| under(dir, n))
+            && !GENERALISED_EXCEPTIONALLY.contains(&dir)
+        {
             return false;
         }
         let above = |d: &str, p: &str| !p.is_empty() && under(p, d);
@@ -722,5 +729,22 @@ mod tests {
             "/proc/self/task/*/comm"
         );
         assert_eq!(proc_tasks_any("/proc/self/status"), "/proc/self/status");
+        // Semaphores made and removed in /dev/shm: the directory; the rest
+        // of /dev exactly.
+        let l = generalise(
+            &seen(&[
+                ("/dev/shm/sem.mp-fdsup-unit-gone", WRITE),
+                ("/dev/pts/0", READ | WRITE),
+            ]),
+            &f.roots,
+            &f.system,
+        );
+        assert_eq!(
+            shown(&l),
+            [
+                ("/dev/pts/0".to_owned(), "rw"),
+                ("/dev/shm".to_owned(), "rw")
+            ]
+        );
     }
 }
