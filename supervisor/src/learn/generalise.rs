@@ -20,7 +20,8 @@
 //!    in it (lock and temporary files, whose names change).
 //!    No directory is ever generalised to if it is `/`, a top-level
 //!    directory, `$HOME` or above it, above the working or temporary
-//!    directory, under `/proc`, `/sys`, `/dev` or `/run`, or if it holds
+//!    directory, under `/proc`, `/sys`, `/dev` (but `/dev/shm` itself) or
+//!    `/run`, or if it holds
 //!    (or is) something `@system` hides or a well-known store of secrets
 //!    (`~/.ssh`, `~/.gnupg`, ...).
 //! 4. Paths are written with `${CWD}`, `${TMPDIR}` or `${HOME}` where they

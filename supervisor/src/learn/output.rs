@@ -71,6 +71,12 @@ pub fn render(
     } else {
         "The addresses the program connected to while learning."
     };
+    // A long command line is cut: the comment is for a person.
+    let command = if command.chars().count() > 200 {
+        format!("{}...", command.chars().take(200).collect::<String>())
+    } else {
+        command.to_owned()
+    };
     let policy = PolicyFile {
         schema: None,
         version: 1,

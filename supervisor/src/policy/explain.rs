@@ -117,6 +117,9 @@ pub fn explain(
         if access == ExecAccess::Deny {
             let _ = writeln!(out, "result: refused (EACCES) by the exec rules");
         }
+        if !policy.exec.rules.is_empty() || policy.exec.default == ExecAccess::Deny {
+            out.push_str("note: this version of fdsup does not enforce exec rules yet: fdsup run refuses this policy\n");
+        }
     }
     let losers: Vec<_> = policy
         .fs
