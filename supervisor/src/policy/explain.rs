@@ -328,6 +328,21 @@ mod tests {
     }
 
     #[test]
+    fn directories_on_the_way_are_read_only() {
+        let p = load("@system", &vars()).unwrap();
+        let text = explain(&p, Some("/"), &Ask::Read, "/").unwrap();
+        assert!(
+            text.contains("result: allowed read-only: a directory on the way"),
+            "{text}"
+        );
+        let text = explain(&p, Some("/"), &Ask::Write, "/").unwrap();
+        assert!(text.contains("result: refused (EACCES)"), "{text}");
+        let text = explain(&p, Some("/proc/self/status"), &Ask::Read, "/").unwrap();
+        assert!(text.contains("decided by: @system:"), "{text}");
+        assert!(text.contains("/proc/self  ro"), "{text}");
+    }
+
+    #[test]
     fn default_and_connect() {
         let p = load("@system", &vars()).unwrap();
         let text = explain(&p, Some("/srv/nothing"), &Ask::Read, "/").unwrap();
