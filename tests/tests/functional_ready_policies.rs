@@ -14,7 +14,7 @@ fn ready(name: &str) -> PathBuf {
         .join(format!("{name}.json"))
 }
 
-const READY: [&str; 5] = ["python", "build", "git", "shell", "strict"];
+const READY: [&str; 6] = ["python", "build", "git", "shell", "strict", "project"];
 
 /// Runs `COMMAND` under the ready policy `name` in `dir`.
 fn under(name: &str, dir: &TempDir, command: &[&str]) -> Output {
