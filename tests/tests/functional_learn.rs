@@ -102,6 +102,11 @@ fn check_shape(policy: &Path, text: &str, cwd: &Path) {
     }
     let out = fdsup_run(["check", policy.to_str().unwrap()], cwd);
     assert_eq!(out.code, 0, "fdsup check refuses it:\n{}", show(&out));
+    assert!(
+        !out.stdout.contains("can never win"),
+        "a learned rule is shadowed:\n{}",
+        show(&out)
+    );
 }
 
 fn python_project(t: &TempDir) {

@@ -253,9 +253,18 @@ pub fn generalise(seen: &BTreeMap<Vec<u8>, Use>, roots: &Roots, system: &Policy)
         rules.push(r);
         rules.push(hide);
     }
-    // A directory before the exceptions below it; the TMPDIR rule stays
-    // first among equals.
-    rules.sort_by(|a, b| components(&a.expanded).cmp(&components(&b.expanded)));
+    // The policy must mean the same where the variables have other values
+    // (the project in /tmp today, in ~/src tomorrow): rules are grouped by
+    // the variable they are written with, absolute paths first, then the
+    // variables outermost first (as nested here; where they are not, $HOME,
+    // then $TMPDIR, then $CWD: the usual nesting), and within a group a
+    // directory comes before the exceptions below it.
+    let order = variable_order(roots);
+    rules.sort_by(|a, b| {
+        let ga = order.iter().position(|v| *v == variable(&a.path));
+        let gb = order.iter().position(|v| *v == variable(&b.path));
+        (ga, components(&a.expanded)).cmp(&(gb, components(&b.expanded)))
+    });
     // A rule below one of the same access (its nearest above) adds nothing,
     // unless it is written from another variable: `${CWD}` inside
     // `${TMPDIR}` today may be elsewhere tomorrow.
@@ -479,6 +488,31 @@ fn proc_tasks_any(path: &str) -> String {
     }
 }
 
+/// The order of the rule groups: "" (absolute paths), then the variables,
+/// each after those whose directory holds its own.
+fn variable_order(roots: &Roots) -> Vec<&'static str> {
+    let vars = [
+        ("${HOME}", roots.home.as_str()),
+        ("${TMPDIR}", roots.tmpdir.as_str()),
+        ("${CWD}", roots.cwd.as_str()),
+    ];
+    // Outermost first; among the free ones, the usual order.
+    let mut left: Vec<(&'static str, &str)> = vars.to_vec();
+    let mut out = vec![""];
+    while !left.is_empty() {
+        let free = left
+            .iter()
+            .position(|(_, root)| {
+                !left
+                    .iter()
+                    .any(|(_, r)| !r.is_empty() && r != root && under(root, r))
+            })
+            .unwrap_or(0);
+        out.push(left.remove(free).0);
+    }
+    out
+}
+
 /// The variable a written path starts with (`${CWD}`), or "".
 fn variable(written: &str) -> &str {
     if written.starts_with("${") {
@@ -649,6 +683,31 @@ mod tests {
         assert_eq!(
             shown(&l),
             [("${CWD}".to_owned(), "ro"), ("${CWD}/out".to_owned(), "rw")]
+        );
+    }
+
+    #[test]
+    fn groups_follow_the_nesting_of_the_variables() {
+        let r = |cwd: &str, tmpdir: &str, home: &str| Roots {
+            cwd: cwd.into(),
+            tmpdir: tmpdir.into(),
+            home: home.into(),
+        };
+        assert_eq!(
+            variable_order(&r("/tmp/p", "/tmp", "/root")),
+            ["", "${HOME}", "${TMPDIR}", "${CWD}"]
+        );
+        assert_eq!(
+            variable_order(&r("/home/u/p", "/home/u/p/tmp", "/home/u")),
+            ["", "${HOME}", "${CWD}", "${TMPDIR}"]
+        );
+        assert_eq!(
+            variable_order(&r("/srv/x", "/tmp/h/t", "/tmp/h")),
+            ["", "${HOME}", "${TMPDIR}", "${CWD}"]
+        );
+        assert_eq!(
+            variable_order(&r("/", "/tmp", "/root")),
+            ["", "${CWD}", "${HOME}", "${TMPDIR}"]
         );
     }
 
