@@ -811,7 +811,10 @@ mod tests {
         assert!(off(libc::SYS_execve) && off(libc::SYS_execveat) && off(libc::SYS_memfd_create));
         assert_eq!(
             MEDIATED.iter().filter(|m| !traps(m, &none)).count(),
-            3 + MEDIATED.iter().filter(|m| crate::syscalls::is_network(m.kind)).count(),
+            3 + MEDIATED
+                .iter()
+                .filter(|m| crate::syscalls::is_network(m.kind))
+                .count(),
             "only the exec family, memfd_create and the network calls are optional"
         );
     }

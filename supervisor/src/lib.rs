@@ -6,7 +6,7 @@
 //! [`notify`] (listener and the `Pending` answer type), [`task`] (the asking
 //! task), [`fs`] (resolving and opening), [`handlers`] (one module per
 //! syscall family), [`landlock`] (the exec section, as a Landlock
-//! ruleset), [`audit`] (the log), [`supervise`] (start-up, workers,
+//! ruleset), [`audit`] (the log), [`learn`] (`--learn`), [`supervise`] (start-up, workers,
 //! event loop), [`doctor`] (kernel features). Raw syscalls live in `sys`.
 #![deny(unsafe_code)]
 
@@ -16,6 +16,7 @@ pub mod filter;
 pub mod fs;
 pub mod handlers;
 pub mod landlock;
+pub mod learn;
 pub mod notify;
 pub mod policy;
 pub mod supervise;

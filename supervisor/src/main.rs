@@ -5,7 +5,8 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
+use fdsup::policy::explain::{self, Ask};
 use fdsup::supervise::{self, RunOptions, Verbosity};
 use fdsup::{doctor, policy};
 
@@ -29,6 +30,10 @@ enum Cmd {
         /// Append one JSON line per decision to FILE.
         #[arg(long, value_name = "FILE")]
         log: Option<PathBuf>,
+        /// Run with everything allowed (and mediated), then write to FILE a
+        /// policy that allows what the program used. FILE must not exist.
+        #[arg(long, value_name = "FILE", conflicts_with = "policy")]
+        learn: Option<PathBuf>,
         /// Print one line per denied request on stderr.
         #[arg(short, long, conflicts_with = "quiet")]
         verbose: bool,
@@ -39,11 +44,44 @@ enum Cmd {
         #[arg(required = true, trailing_var_arg = true, value_name = "PROGRAM")]
         command: Vec<OsString>,
     },
-    /// Validate a policy and print its rules as understood (exit 0), or the
-    /// located error (exit 1).
+    /// Validate a policy and print its rules as understood, with warnings
+    /// about rules that can never win and paths that do not exist (exit 0),
+    /// or the located error (exit 1).
     Check {
         /// The policy file (or @name).
         file: String,
+    },
+    /// Say which rule decides a request, and why (exit 0), or the located
+    /// error of a bad policy (exit 1).
+    Explain {
+        /// The policy file (or @name).
+        #[arg(long, value_name = "FILE")]
+        policy: String,
+        /// The path asked for (relative to the current directory).
+        #[arg(required_unless_present = "connect", conflicts_with = "connect")]
+        path: Option<String>,
+        /// Ask about a change (create, write, delete, ...) instead of a read.
+        #[arg(long, group = "ask")]
+        write: bool,
+        /// Ask about executing PATH.
+        #[arg(long, group = "ask")]
+        exec: bool,
+        /// Ask about a connection to ADDR (IP:PORT, [IPv6]:PORT, unix:/path,
+        /// unix:@name).
+        #[arg(long, value_name = "ADDR", group = "ask")]
+        connect: Option<String>,
+    },
+    /// Write the manual pages (fdsup.1 and one per subcommand) into DIR, or
+    /// print fdsup.1 on standard output without DIR.
+    Man {
+        /// The directory to write the pages to (e.g.
+        /// /usr/local/share/man/man1).
+        dir: Option<PathBuf>,
+    },
+    /// Print the completion script for SHELL on standard output.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
     },
     /// Report the kernel features fdsup uses.
     Doctor,
@@ -66,6 +104,7 @@ fn main() -> ExitCode {
         Cmd::Run {
             policy,
             log,
+            learn,
             verbose,
             quiet,
             command,
@@ -80,6 +119,7 @@ fn main() -> ExitCode {
             let opts = RunOptions {
                 policy,
                 log,
+                learn,
                 verbosity,
                 command,
             };
@@ -102,6 +142,9 @@ fn main() -> ExitCode {
             match policy::load(&file, &vars) {
                 Ok(p) => {
                     print!("{}", p.describe());
+                    for w in p.warnings() {
+                        println!("{w}");
+                    }
                     if let Err(e) = supervise::check_enforceable(&p, &file) {
                         println!("note: fdsup run would refuse this policy: {e}");
                     }
@@ -112,6 +155,61 @@ fn main() -> ExitCode {
                     ExitCode::from(1)
                 }
             }
+        }
+        Cmd::Explain {
+            policy,
+            path,
+            write,
+            exec,
+            connect,
+        } => {
+            let vars = match policy::Vars::from_env() {
+                Ok(v) => v,
+                Err(e) => {
+                    eprintln!("fdsup: reading the environment: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            let p = match policy::load(&policy, &vars) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("fdsup: {}", chain(&e));
+                    return ExitCode::from(1);
+                }
+            };
+            let ask = match (connect, write, exec) {
+                (Some(addr), _, _) => Ask::Connect(addr),
+                (None, true, _) => Ask::Write,
+                (None, _, true) => Ask::Exec,
+                _ => Ask::Read,
+            };
+            match explain::explain(&p, path.as_deref(), &ask, &vars.cwd) {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("fdsup: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Cmd::Man { dir } => {
+            let done = match dir {
+                Some(dir) => clap_mangen::generate_to(Cli::command(), &dir),
+                None => clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout().lock()),
+            };
+            match done {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("fdsup: writing the manual page: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Cmd::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "fdsup", &mut std::io::stdout());
+            ExitCode::SUCCESS
         }
         Cmd::Doctor => {
             let f = doctor::probe();

@@ -57,6 +57,8 @@ pub struct RunOptions {
     pub policy: Option<String>,
     /// `--log`.
     pub log: Option<PathBuf>,
+    /// `--learn`: run under `@allow-all` and write the learned policy here.
+    pub learn: Option<PathBuf>,
     /// `-v` / `-q`.
     pub verbosity: Verbosity,
     /// The program and its arguments (`argv[0]` first).
@@ -105,6 +107,9 @@ pub enum RunError {
         /// Why.
         source: io::Error,
     },
+    /// The learned policy could not be written (125).
+    #[error("{0}")]
+    Learn(#[from] crate::learn::LearnError),
     /// Something in fdsup itself failed (125).
     #[error("{what}: {source}")]
     Setup {
@@ -233,6 +238,9 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
         return Err(RunError::NotFound(String::new()));
     };
     let exe = find_program(program)?;
+    if let Some(out) = &opts.learn {
+        crate::learn::check_output(out)?;
+    }
     let features = doctor::probe_without_seccomp();
     doctor::require(&features)?;
 
@@ -341,6 +349,18 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
 
     let status = event_loop(&pidfd, child_pid, &sigfd, listener)?;
     kill_leftovers(ctx.sup_pid, listener);
+    if let (Some(out), Some(rec)) = (&opts.learn, &ctx.learn) {
+        // The first program was executed by the shim, not asked for.
+        if let Ok(p) = std::fs::canonicalize(&exe) {
+            let who = p.file_name().map(|n| n.to_string_lossy().into_owned());
+            rec.note_by(
+                who.as_deref().unwrap_or("the program"),
+                p.as_os_str().as_bytes(),
+                crate::learn::READ | crate::learn::EXEC,
+            );
+        }
+        crate::learn::finish(rec, out, &opts.command, opts.verbosity == Verbosity::Quiet)?;
+    }
     Ok(exit_status(status))
 }
 
@@ -349,13 +369,18 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
 fn prepare(opts: &RunOptions, umask: u32) -> Result<Prepared, RunError> {
     let source = opts.policy.clone().unwrap_or_else(|| "@default".to_owned());
     let vars = policy::Vars::from_env().map_err(setup("reading the environment for the policy"))?;
-    let pol = policy::load(&source, &vars)?;
+    let pol = match &opts.learn {
+        Some(out) => crate::learn::run_policy(&vars, out, opts.log.as_deref())?,
+        None => policy::load(&source, &vars)?,
+    };
     check_enforceable(&pol, &source)?;
     // A plain `default` needs no round trip, except that an `allow` one is
     // mediated when allowed decisions are logged, so that `--log` with
     // `@allow-all` shows the network too.
+    // `--learn` mediates the network too, so that connects are learnt.
     let mediate_network = pol.network.has_rules_or_isolate()
-        || (pol.network.default == NetAccess::Allow && opts.log.is_some() && pol.log.allowed);
+        || (pol.network.default == NetAccess::Allow && opts.log.is_some() && pol.log.allowed)
+        || opts.learn.is_some();
     let deny = pol.network.default == NetAccess::Deny;
     let audit = Audit::new(
         opts.log.as_deref(),
@@ -366,6 +391,9 @@ fn prepare(opts: &RunOptions, umask: u32) -> Result<Prepared, RunError> {
     )
     .map_err(setup("opening the audit log"))?;
     let mut ctx = Ctx::new(pol, audit).map_err(setup("preparing the policy"))?;
+    if opts.learn.is_some() {
+        ctx.learn = Some(crate::learn::Recorder::new());
+    }
     let ruleset = crate::landlock::prepare(
         &ctx.policy,
         &mut ctx.exec,

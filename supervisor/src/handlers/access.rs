@@ -98,6 +98,9 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         return Reply::Gone;
     }
     let path = b.path.clone();
+    if mode & libc::W_OK != 0 {
+        log.note_write(&path);
+    }
     let (action, rule) = if pathless {
         (&super::open::ALLOW_RW, None)
     } else {
@@ -148,6 +151,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         FsAction::Access(_) => {}
     }
     let Some(obj) = obj else {
+        log.note_absent(&path);
         return Reply::Errno(libc::ENOENT);
     };
     log.write(&path, Verdict::Allow, None, rule);

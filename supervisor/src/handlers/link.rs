@@ -394,6 +394,7 @@ fn need_rw(
     matched: &mut Vec<u8>,
     log: &mut Log<'_>,
 ) -> Result<(), Reply> {
+    log.note_write(path);
     let (action, rule) = decide(ctx, asker, path, matched);
     let (verdict, errno) = match action {
         FsAction::Access(FsAccess::Rw) => return Ok(()),

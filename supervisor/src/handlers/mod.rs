@@ -46,6 +46,8 @@ pub struct Ctx {
     pub audit: Audit,
     /// The exec side of the policy (see [`crate::landlock`]).
     pub exec: crate::landlock::ExecSet,
+    /// With `--learn`: what the program uses is recorded here.
+    pub learn: Option<crate::learn::Recorder>,
 }
 
 impl Ctx {
@@ -74,6 +76,7 @@ impl Ctx {
             root: crate::fs::open_root()?,
             sup_pid: i32::try_from(std::process::id()).unwrap_or(i32::MAX),
             audit,
+            learn: None,
         })
     }
 }
@@ -288,6 +291,11 @@ impl Log<'_> {
         errno: Option<i32>,
         rule: Option<usize>,
     ) {
+        if let Some(l) = &self.ctx.learn {
+            if !verdict.is_refusal() {
+                l.note(self.tid, path, crate::learn::used(self.syscall, None));
+            }
+        }
         if !self.ctx.audit.wants(verdict) {
             return;
         }
@@ -304,6 +312,24 @@ impl Log<'_> {
             rule,
         };
         self.ctx.audit.record(&rec, self.line);
+    }
+
+    /// With `--learn`, records that the request changes `path` (where the
+    /// change is decided without an allowed line of its own: the other end
+    /// of a rename or link, `access(W_OK)`).
+    pub fn note_write(&self, path: &[u8]) {
+        if let Some(l) = &self.ctx.learn {
+            l.note(self.tid, path, crate::learn::WRITE);
+        }
+    }
+
+    /// With `--learn`, records a lookup of `path` that found nothing (and
+    /// so wrote no allowed line): under a policy that hides it, the same
+    /// lookup is a refusal.
+    pub fn note_absent(&self, path: &[u8]) {
+        if let Some(l) = &self.ctx.learn {
+            l.note(self.tid, path, crate::learn::READ);
+        }
     }
 }
 

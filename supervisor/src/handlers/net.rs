@@ -149,6 +149,13 @@ impl Req<'_> {
         errno: Option<i32>,
         rule: Option<&crate::policy::Origin>,
     ) {
+        if let Some(l) = &self.ctx.learn {
+            // `--learn`: every address the program reached becomes a
+            // `connect` rule (a bind is not one: it is left to the default).
+            if !verdict.is_refusal() && self.syscall != "bind" {
+                l.note_connect(self.task.tid(), &String::from_utf8_lossy(addr));
+            }
+        }
         if !self.ctx.audit.wants(verdict) {
             return;
         }

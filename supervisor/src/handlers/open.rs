@@ -331,6 +331,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
                 Err(reply) => return reply,
             };
             if !req.creat() {
+                out.absent(path);
                 return Reply::Errno(libc::ENOENT);
             }
             if trailing {
@@ -357,7 +358,10 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         Walked::Absent => {
             let (action, rule) = out.decide(&mut asker, path);
             match out.plain_access(path, action, rule) {
-                Ok(_) => Reply::Errno(libc::ENOENT),
+                Ok(_) => {
+                    out.absent(path);
+                    Reply::Errno(libc::ENOENT)
+                }
                 Err(reply) => reply,
             }
         }
@@ -490,6 +494,12 @@ impl<'a> Out<'a> {
     }
 
     fn log(&mut self, path: &[u8], verdict: Verdict, errno: Option<i32>, rule: Option<usize>) {
+        if let Some(l) = &self.ctx.learn {
+            if !verdict.is_refusal() {
+                let how = crate::learn::used(self.req.syscall, Some(self.req.how.flags));
+                l.note(self.req.tid, path, how);
+            }
+        }
         let audit = &self.ctx.audit;
         if !audit.wants(verdict) {
             return;
@@ -538,6 +548,13 @@ impl<'a> Out<'a> {
 
     fn allowed(&mut self, path: &[u8], rule: Option<usize>) {
         self.log(path, Verdict::Allow, None, rule);
+    }
+
+    /// With `--learn`, records a lookup that found nothing ([`super::Log::note_absent`]).
+    fn absent(&self, path: &[u8]) {
+        if let Some(l) = &self.ctx.learn {
+            l.note(self.req.tid, path, crate::learn::READ);
+        }
     }
 
     /// Serves the request from the rule's sealed memfd, read-only.

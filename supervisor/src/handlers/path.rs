@@ -367,7 +367,10 @@ pub(super) fn decide_obj(
             log.write(path, Verdict::Allow, None, rule);
             Decided::Obj(fd)
         }
-        None => Decided::Reply(Reply::Errno(libc::ENOENT)),
+        None => {
+            log.note_absent(path);
+            Decided::Reply(Reply::Errno(libc::ENOENT))
+        }
     }
 }
 

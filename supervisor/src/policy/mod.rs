@@ -20,12 +20,17 @@
 //! - `net`: network addresses, typed;
 //! - `model`: the merged policy and its decisions;
 //! - `embedded`: the built-in policies; `describe`: the text `fdsup check`
-//!   prints.
+//!   prints;
+//! - `file`: the file format as types, for the JSON Schema and for writing
+//!   policies (`--learn`).
 
 mod describe;
 mod embedded;
 mod error;
+pub mod explain;
+pub mod file;
 mod json;
+mod lint;
 mod loader;
 mod model;
 mod net;
@@ -39,11 +44,13 @@ mod tests;
 
 pub use embedded::{embedded, names as embedded_names};
 pub use error::PolicyError;
+pub use lint::Warning;
 pub use loader::load;
 pub use model::{
     ExecAccess, ExecRule, ExecSection, FsAccess, FsAction, FsDecision, FsRule, FsSection,
     LogSettings, NetDecision, NetSection, Origin, Policy,
 };
 pub use net::{IpNet, NetAccess, NetAddr, NetOp, NetRule, NetTarget, Port, RedirectTarget};
+pub use paths::{canonicalize_prefix, normalize};
 pub use pattern::Pattern;
 pub use vars::Vars;

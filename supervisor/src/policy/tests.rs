@@ -949,3 +949,20 @@ fn describe_cuts_long_content() {
         "{d}"
     );
 }
+
+/// `policies/schema.json` is what the file-format types generate; with
+/// `FDSUP_BLESS=1` the test rewrites it instead.
+#[test]
+fn schema_is_current() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/schema.json");
+    let want = super::file::schema_json();
+    if std::env::var_os("FDSUP_BLESS").is_some_and(|v| v == "1") {
+        std::fs::write(path, &want).expect("writing policies/schema.json");
+        return;
+    }
+    let have = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        have == want,
+        "policies/schema.json is out of date: run `FDSUP_BLESS=1 cargo test -p fdsup schema_is_current`"
+    );
+}

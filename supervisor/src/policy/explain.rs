@@ -1,0 +1,358 @@
+//! `fdsup explain`: which rule decides one request, and why.
+//!
+//! The request is decided exactly as the supervisor decides it (the same
+//! [`Policy::decide_fs`], [`Policy::decide_exec`], [`Policy::decide_net`],
+//! on the path canonicalised the way rule paths are), and the answer names
+//! the deciding rule with its origin and its `comment`, the outcome the
+//! program would see, and the other rules that match but lose to it (the
+//! last match wins), so that a surprising answer can be traced to the rule
+//! that causes it.
+//!
+//! Comments are not part of the loaded model (nothing at run time needs
+//! them): they are read back from the rule's file at its origin line.
+
+use std::fmt::Write as _;
+
+use super::json::{self, Kind, Value};
+use super::model::{FsAction, Origin, Policy};
+use super::net::{self, NetOp, NetTarget, RedirectTarget};
+use super::{ExecAccess, FsAccess, NetAccess};
+
+/// What is asked about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ask {
+    /// Reading (open for reading, stat, list).
+    Read,
+    /// Any change (`rw` needed).
+    Write,
+    /// Executing.
+    Exec,
+    /// Connecting to (or sending to) an address.
+    Connect(String),
+}
+
+/// The explanation of `ask` on `path` (ignored for a connect) under
+/// `policy`, as text; `cwd` resolves a relative path. An error is a bad
+/// path or address.
+pub fn explain(
+    policy: &Policy,
+    path: Option<&str>,
+    ask: &Ask,
+    cwd: &str,
+) -> Result<String, String> {
+    let mut out = String::new();
+    if let Ask::Connect(addr) = ask {
+        connect(policy, addr, &mut out)?;
+        return Ok(out);
+    }
+    let path = path.ok_or("a path is needed")?;
+    let canonical = canonical(path, cwd)?;
+    let what = match ask {
+        Ask::Read => "read",
+        Ask::Write => "write",
+        _ => "exec",
+    };
+    let _ = write!(out, "request: {what} {canonical}");
+    if canonical != path {
+        let _ = write!(out, " (asked as {path})");
+    }
+    out.push('\n');
+    let d = policy.decide_fs(canonical.as_bytes());
+    let on_the_way = d.rule.is_none()
+        && matches!(policy.fs.default, FsAccess::Hide | FsAccess::Deny)
+        && std::fs::metadata(&canonical).is_ok_and(|m| m.is_dir())
+        && policy.shows_below(canonical.as_bytes());
+    match d.rule {
+        Some(i) => {
+            let r = &policy.fs.rules[i];
+            let _ = writeln!(
+                out,
+                "decided by: {}  {}  {}",
+                r.origin,
+                r.pattern,
+                action_text(&r.action)
+            );
+            if r.pattern.written() != r.pattern.as_str() {
+                let _ = writeln!(out, "  (written {})", r.pattern.written());
+            }
+            if let Some(c) = comment(&r.origin) {
+                let _ = writeln!(out, "  why: {c}");
+            }
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "decided by: the filesystem default ({}): no rule matches",
+                policy.fs.default
+            );
+        }
+    }
+    let (allowed, result) = if on_the_way {
+        let writes = *ask == Ask::Write;
+        (
+            !writes,
+            if writes {
+                "refused (EACCES): a directory on the way to what a rule shows is visible read-only, not writable".to_owned()
+            } else {
+                "allowed read-only: a directory on the way to what a rule shows below it (only what is not hidden is listed)".to_owned()
+            },
+        )
+    } else {
+        outcome(d.action, ask)
+    };
+    let _ = writeln!(out, "result: {result}");
+    if *ask == Ask::Exec && allowed {
+        let (access, origin) = policy.decide_exec(canonical.as_bytes());
+        match origin {
+            Some(o) => {
+                let _ = writeln!(out, "exec: {access} by the exec rule at {o}");
+                if let Some(c) = comment(o) {
+                    let _ = writeln!(out, "  why: {c}");
+                }
+            }
+            None => {
+                let _ = writeln!(out, "exec: {access} (the exec section's default)");
+            }
+        }
+        if access == ExecAccess::Deny {
+            let _ = writeln!(out, "result: refused (EACCES) by the exec rules");
+        }
+        if !policy.exec.rules.is_empty() || policy.exec.default == ExecAccess::Deny {
+            out.push_str("note: this version of fdsup does not enforce exec rules yet: fdsup run refuses this policy\n");
+        }
+    }
+    let losers: Vec<_> = policy
+        .fs
+        .rules
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| Some(*i) != d.rule && r.pattern.matches(canonical.as_bytes()))
+        .collect();
+    if !losers.is_empty() {
+        out.push_str("also matching, but earlier (the last matching rule wins):\n");
+        for (_, r) in losers {
+            let _ = writeln!(
+                out,
+                "  {}  {}  {}",
+                r.origin,
+                r.pattern,
+                action_text(&r.action)
+            );
+        }
+    }
+    Ok(out)
+}
+
+fn connect(policy: &Policy, addr: &str, out: &mut String) -> Result<(), String> {
+    let target = net::parse_redirect(addr, |p| {
+        super::paths::normalize(p).map(|n| super::paths::canonicalize_prefix(&n))
+    })?;
+    let t = match &target {
+        RedirectTarget::Inet(sa) => NetTarget::Inet(*sa),
+        RedirectTarget::UnixPath(p) => NetTarget::UnixPath(p.as_bytes()),
+        RedirectTarget::UnixAbstract(n) => NetTarget::UnixAbstract(n.as_bytes()),
+    };
+    let _ = writeln!(out, "request: connect {target}");
+    let d = policy.decide_net(NetOp::Connect, t);
+    match d.rule {
+        Some(r) => {
+            let _ = writeln!(
+                out,
+                "decided by: {}  connect {}  {}",
+                r.origin, r.addr, r.access
+            );
+            if let Some(c) = comment(&r.origin) {
+                let _ = writeln!(out, "  why: {c}");
+            }
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "decided by: the network default ({}): no rule matches",
+                policy.network.default
+            );
+        }
+    }
+    let result = match (d.access, d.rule.and_then(|r| r.redirect.as_ref())) {
+        (NetAccess::Allow, Some(to)) => format!("allowed, redirected to {to}"),
+        (NetAccess::Allow, None) => "allowed".to_owned(),
+        (NetAccess::Deny, _) => "refused (ECONNREFUSED for connect, EACCES for a send)".to_owned(),
+    };
+    let _ = writeln!(out, "result: {result}");
+    if policy.network.has_rules_or_isolate() {
+        out.push_str("note: this version of fdsup does not enforce network rules yet: fdsup run refuses this policy\n");
+    }
+    Ok(())
+}
+
+/// What the program sees for `ask` under `action`: (allowed, text).
+fn outcome(action: &FsAction, ask: &Ask) -> (bool, String) {
+    let writes = *ask == Ask::Write;
+    match action {
+        FsAction::Access(FsAccess::Rw) => (true, "allowed (rw: read and change)".into()),
+        FsAction::Access(FsAccess::Ro) if writes => (
+            false,
+            "refused (EACCES): ro allows reading, listing and executing only".into(),
+        ),
+        FsAction::Access(FsAccess::Ro) => (true, "allowed (ro)".into()),
+        FsAction::Access(FsAccess::Deny) => (false, "refused (EACCES)".into()),
+        FsAction::Access(FsAccess::Hide) => (
+            false,
+            "refused (ENOENT): hidden, as if absent, and left out of its directory's listing"
+                .into(),
+        ),
+        FsAction::Redirect { target, writable } => {
+            if writes && !writable {
+                (
+                    false,
+                    format!("refused (EACCES): served read-only from {target}"),
+                )
+            } else {
+                (true, format!("allowed: served from {target} instead"))
+            }
+        }
+        FsAction::Content { .. } => {
+            if writes {
+                (
+                    false,
+                    "refused (EACCES): served read-only from memory".into(),
+                )
+            } else {
+                (
+                    true,
+                    "allowed: served from memory (the rule's content), read-only".into(),
+                )
+            }
+        }
+    }
+}
+
+fn action_text(a: &FsAction) -> String {
+    match a {
+        FsAction::Access(a) => a.to_string(),
+        FsAction::Redirect { target, writable } => {
+            format!(
+                "redirect{} -> {target}",
+                if *writable { " (rw)" } else { "" }
+            )
+        }
+        FsAction::Content { text } => format!("content ({} bytes)", text.len()),
+    }
+}
+
+/// The path as a rule path would be matched: absolute, normalised, symbolic
+/// links of its existing part resolved, `/proc/<pid>` as `/proc/self`.
+fn canonical(path: &str, cwd: &str) -> Result<String, String> {
+    let abs = if path.starts_with('/') {
+        path.to_owned()
+    } else {
+        format!("{cwd}/{path}")
+    };
+    let normal = match super::paths::normalize(&abs) {
+        Ok(n) => n,
+        // `..`: resolvable only on what exists.
+        Err(e) => std::fs::canonicalize(&abs)
+            .ok()
+            .and_then(|p| p.to_str().map(str::to_owned))
+            .ok_or(e)?,
+    };
+    let c = super::paths::canonicalize_prefix(&normal);
+    Ok(match crate::fs::lexical::proc_pid(c.as_bytes()) {
+        Some((_, rest)) => format!("/proc/self{}", String::from_utf8_lossy(rest)),
+        None => c,
+    })
+}
+
+/// The `comment` of the rule written at `origin`, read back from its file.
+pub fn comment(origin: &Origin) -> Option<String> {
+    let text = match super::embedded(&origin.file) {
+        Some(t) if origin.file.starts_with('@') => t.to_owned(),
+        _ => std::fs::read_to_string(&*origin.file).ok()?,
+    };
+    let root = json::parse(&text).ok()?;
+    find_comment(&root, origin.line)
+}
+
+fn find_comment(v: &Value, line: u32) -> Option<String> {
+    match &v.kind {
+        Kind::Object(members) => {
+            let is_rule = members
+                .iter()
+                .any(|m| matches!(m.key.as_str(), "path" | "connect" | "bind"));
+            if v.pos.line == line && is_rule {
+                return members.iter().find(|m| m.key == "comment").and_then(|m| {
+                    match &m.value.kind {
+                        Kind::String(s) => Some(s.clone()),
+                        _ => None,
+                    }
+                });
+            }
+            members.iter().find_map(|m| find_comment(&m.value, line))
+        }
+        Kind::Array(items) => items.iter().find_map(|i| find_comment(i, line)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{load, Vars};
+
+    fn vars() -> Vars {
+        Vars {
+            cwd: "/work/p".into(),
+            home: "/home/u".into(),
+            tmpdir: "/tmp".into(),
+            uid: 0,
+        }
+    }
+
+    #[test]
+    fn names_the_rule_its_comment_and_the_losers() {
+        let p = load("@default", &vars()).unwrap();
+        let text = explain(&p, Some("/etc/shadow"), &Ask::Read, "/").unwrap();
+        assert!(text.contains("decided by: @default:"), "{text}");
+        assert!(text.contains("why: Stays hidden"), "{text}");
+        assert!(text.contains("result: refused (ENOENT)"), "{text}");
+        assert!(text.contains("@system:14  /etc  ro"), "{text}");
+        assert!(text.contains("@system:15  /etc/shadow  hide"), "{text}");
+
+        let text = explain(&p, Some("/etc/passwd"), &Ask::Write, "/").unwrap();
+        assert!(text.contains("result: refused (EACCES): ro"), "{text}");
+        assert!(text.contains("why: System configuration"), "{text}");
+
+        let text = explain(&p, Some("x/y"), &Ask::Write, "/work/p").unwrap();
+        assert!(text.contains("request: write /work/p/x/y"), "{text}");
+        assert!(text.contains("result: allowed (rw"), "{text}");
+    }
+
+    #[test]
+    fn directories_on_the_way_are_read_only() {
+        let p = load("@system", &vars()).unwrap();
+        let text = explain(&p, Some("/"), &Ask::Read, "/").unwrap();
+        assert!(
+            text.contains("result: allowed read-only: a directory on the way"),
+            "{text}"
+        );
+        let text = explain(&p, Some("/"), &Ask::Write, "/").unwrap();
+        assert!(text.contains("result: refused (EACCES)"), "{text}");
+        let text = explain(&p, Some("/proc/self/status"), &Ask::Read, "/").unwrap();
+        assert!(text.contains("decided by: @system:"), "{text}");
+        assert!(text.contains("/proc/self  ro"), "{text}");
+    }
+
+    #[test]
+    fn default_and_connect() {
+        let p = load("@system", &vars()).unwrap();
+        let text = explain(&p, Some("/srv/nothing"), &Ask::Read, "/").unwrap();
+        assert!(text.contains("the filesystem default (hide)"), "{text}");
+        let text = explain(&p, None, &Ask::Connect("127.0.0.1:80".into()), "/").unwrap();
+        assert!(text.contains("the network default (deny)"), "{text}");
+        let p = load("@network-loopback", &vars()).unwrap();
+        let text = explain(&p, None, &Ask::Connect("127.0.0.1:80".into()), "/").unwrap();
+        assert!(text.contains("result: allowed"), "{text}");
+        assert!(text.contains("why: Connect to IPv4 loopback"), "{text}");
+        assert!(explain(&p, None, &Ask::Connect("nonsense".into()), "/").is_err());
+    }
+}
