@@ -405,7 +405,9 @@ fn prepare(opts: &RunOptions, umask: u32) -> Result<Prepared, RunError> {
     })?;
     let filters = filter::build(&filter::FilterOptions {
         deny_network: deny && !mediate_network,
-        mediate_exec: ctx.exec.mediated,
+        // `--learn` traps exec too (with no ruleset: everything runs), to
+        // learn what was run and the names a PATH search tried.
+        mediate_exec: ctx.exec.mediated || opts.learn.is_some(),
         broker_memfd: ctx.exec.broker_memfd,
         mediate_network,
         deny_other_families: deny && mediate_network,

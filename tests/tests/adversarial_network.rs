@@ -5,6 +5,8 @@
 //! natively, the racing connect does reach the denied server.
 
 mod network_support;
+#[path = "adversarial_support.rs"]
+mod support;
 
 use std::time::Duration;
 
@@ -22,10 +24,11 @@ fn policy(dir: &std::path::Path, allowed: u16) -> std::path::PathBuf {
 }
 
 /// `tests/c/adv_net.c`, compiled once for all the tests of this file (the
-/// harness's compile is not safe against itself within one process).
+/// harness's compile is not safe against itself within one process), and
+/// copied where `@default` lets it run (`${TMPDIR}`: exec needs read).
 fn adv_net() -> std::path::PathBuf {
     static BIN: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-    BIN.get_or_init(|| c_program("adv_net")).clone()
+    BIN.get_or_init(|| support::prog("adv_net")).clone()
 }
 
 /// `race allowed=N denied=M refused=K other=J` as numbers.

@@ -132,7 +132,13 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
                     FsAction::Access(FsAccess::Deny) => {
                         refuse_fs(&mut log, &b.path, Verdict::Deny, libc::EACCES, rule)
                     }
-                    _ => Reply::Errno(libc::ENOENT),
+                    _ => {
+                        // `--learn`: a PATH search tries execve on names
+                        // that do not exist; learnt, so that the rerun does
+                        // not see a refusal where natively there is none.
+                        log.note_absent(&b.path);
+                        Reply::Errno(libc::ENOENT)
+                    }
                 };
             }
             Err(e) => {
@@ -241,6 +247,11 @@ fn record(
     errno: Option<i32>,
     origin: Option<&Origin>,
 ) {
+    if let Some(l) = &log.ctx.learn {
+        if verdict == Verdict::Allow {
+            l.note(log.tid, path, crate::learn::READ | crate::learn::EXEC);
+        }
+    }
     let audit = &log.ctx.audit;
     if !audit.wants(verdict) {
         return;
