@@ -336,3 +336,49 @@ fn learn_takes_no_policy_and_quiet_says_nothing() {
     let out = fdsup_run(["check", policy.to_str().unwrap()], t.path());
     assert_eq!(out.code, 0, "{}", show(&out));
 }
+
+/// A script that connects to a loopback server: the address is learnt as a
+/// `connect` rule, and the rerun reaches the server with no refusal. The
+/// server (a thread of this test) counts the connections it accepted: one
+/// while learning, one in the rerun.
+#[test]
+fn connects_are_learnt_and_the_rerun_reaches_the_server() {
+    use std::io::Write as _;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+    let port = listener.local_addr().expect("addr").port();
+    let server = std::thread::spawn(move || {
+        let mut served = 0;
+        for _ in 0..2 {
+            match listener.accept() {
+                Ok((mut s, _)) => {
+                    let _ = s.write_all(b"hello\n");
+                    served += 1;
+                }
+                Err(_) => break,
+            }
+        }
+        served
+    });
+    let script = format!(
+        "import socket\n\
+         s = socket.create_connection(('127.0.0.1', {port}))\n\
+         print(s.recv(100).decode().strip())\n"
+    );
+    let dir = TempDir::new("learn-net");
+    dir.write("client.py", &script);
+    let pdir = TempDir::new("learn-net-policy");
+    let policy = pdir.join("learned.json");
+    let text = learn(&dir, &policy, &["/usr/bin/python3", "client.py"]);
+    assert!(
+        text.contains(&format!("\"connect\": \"127.0.0.1:{port}\"")),
+        "the connect was not learnt:\n{text}"
+    );
+    check_shape(&policy, &text, dir.path());
+    let twin = TempDir::new("learn-net-rerun");
+    twin.write("client.py", &script);
+    let (out, refused) = rerun(&twin, &policy, &["/usr/bin/python3", "client.py"]);
+    assert_eq!(out.code, 0, "rerun failed:\n{}", show(&out));
+    assert_eq!(out.stdout.trim(), "hello", "{}", show(&out));
+    assert!(refused.is_empty(), "refusals: {refused:#?}");
+    assert_eq!(server.join().expect("server"), 2);
+}

@@ -441,7 +441,7 @@ fn decide(
     } else {
         Verdict::Allow
     };
-    if req.ctx.audit.wants(verdict) {
+    if req.ctx.audit.wants(verdict) || req.ctx.learn.is_some() {
         shown(&dest, a, &canonical, &mut text);
         req.log(sc, &text, verdict, None, origin);
     }
