@@ -22,6 +22,10 @@ fn learn_env(dir: &TempDir, policy: &Path, command: &[&str], env: &[(&str, &Path
     args.extend_from_slice(command);
     let mut cmd = fdsup_cmd(&args, dir.path());
     cmd.env_remove("PYTHONDONTWRITEBYTECODE");
+    // cargo's LD_LIBRARY_PATH (the build tree) is the test runner's, not
+    // the program's: with the build tree under $TMPDIR its probes would be
+    // learnt as rules the ${TMPDIR} rule shadows.
+    cmd.env_remove("LD_LIBRARY_PATH");
     cmd.envs(env.iter().copied());
     let out = run_cmd(&mut cmd, TIMEOUT);
     assert_eq!(out.code, 0, "learning run failed:\n{}", show(&out));
@@ -59,6 +63,10 @@ fn rerun_env(
     args.extend_from_slice(command);
     let mut cmd = fdsup_cmd(&args, dir.path());
     cmd.env_remove("PYTHONDONTWRITEBYTECODE");
+    // cargo's LD_LIBRARY_PATH (the build tree) is the test runner's, not
+    // the program's: with the build tree under $TMPDIR its probes would be
+    // learnt as rules the ${TMPDIR} rule shadows.
+    cmd.env_remove("LD_LIBRARY_PATH");
     cmd.envs(env.iter().copied());
     let out = run_cmd(&mut cmd, TIMEOUT);
     let text = std::fs::read_to_string(&log).unwrap_or_default();
