@@ -117,9 +117,6 @@ pub fn explain(
         if access == ExecAccess::Deny {
             let _ = writeln!(out, "result: refused (EACCES) by the exec rules");
         }
-        if !policy.exec.rules.is_empty() || policy.exec.default == ExecAccess::Deny {
-            out.push_str("note: this version of fdsup does not enforce exec rules yet: fdsup run refuses this policy\n");
-        }
     }
     let losers: Vec<_> = policy
         .fs
@@ -179,9 +176,6 @@ fn connect(policy: &Policy, addr: &str, out: &mut String) -> Result<(), String> 
         (NetAccess::Deny, _) => "refused (ECONNREFUSED for connect, EACCES for a send)".to_owned(),
     };
     let _ = writeln!(out, "result: {result}");
-    if policy.network.has_rules_or_isolate() {
-        out.push_str("note: this version of fdsup does not enforce network rules yet: fdsup run refuses this policy\n");
-    }
     Ok(())
 }
 
