@@ -330,6 +330,9 @@ for name, args in [("packet", (socket.AF_PACKET, socket.SOCK_RAW, 0)),
         socket.socket(*args); print(name, "ok")
     except OSError as e:
         print(name, "ERR", e.errno)
+# glibc's routing queries (bind and sendto on routing netlink) go through.
+print("ifaces", len(socket.if_nameindex()) > 0)
+print("addrconfig", len(socket.getaddrinfo("localhost", 80, flags=socket.AI_ADDRCONFIG)) > 0)
 "#;
     let out = py(&p, dir.path(), script, &[]);
     out.expect_code(0);
@@ -339,6 +342,8 @@ for name, args in [("packet", (socket.AF_PACKET, socket.SOCK_RAW, 0)),
         format!("raw ERR {e}"),
         "inet ok".to_owned(),
         "route ok".to_owned(),
+        "ifaces True".to_owned(),
+        "addrconfig True".to_owned(),
     ] {
         assert!(out.stdout.contains(&want), "{want}: {out:?}");
     }

@@ -218,7 +218,7 @@ enum Dest {
     /// `AF_UNIX` abstract (bytes `SUN_PATH + 1..len`).
     UnixAbstract,
     /// Nothing to decide: `AF_UNSPEC` (a disconnect), an empty address, an
-    /// `AF_UNIX` address with no name (autobind).
+    /// `AF_UNIX` address with no name (autobind), a netlink address.
     Nothing,
     /// A family the rules cannot name: the section default decides.
     Other,
@@ -270,6 +270,10 @@ fn parse(a: &Addr) -> Result<Dest, Reply> {
                 .map_or(b.len(), |z| SUN_PATH + z);
             Ok(Dest::UnixPath(end))
         }
+        // Routing netlink talks to the kernel, not the network (glibc's
+        // `getaddrinfo` and `if_nameindex` bind and send to it); no other
+        // netlink socket exists under a `deny` default (the deny filter).
+        libc::AF_NETLINK => Ok(Dest::Nothing),
         _ => Ok(Dest::Other),
     }
 }
@@ -1256,6 +1260,8 @@ mod tests {
         b[..2].copy_from_slice(&u16::try_from(libc::AF_PACKET).unwrap().to_ne_bytes());
         assert!(matches!(parse(&addr(&b)), Ok(Dest::Other)));
         b[..2].copy_from_slice(&0u16.to_ne_bytes());
+        assert!(matches!(parse(&addr(&b)), Ok(Dest::Nothing)));
+        b[..2].copy_from_slice(&u16::try_from(libc::AF_NETLINK).unwrap().to_ne_bytes());
         assert!(matches!(parse(&addr(&b)), Ok(Dest::Nothing)));
     }
 }
