@@ -132,5 +132,9 @@ fn check_shows_isolate() {
     let p = isolated(dir.path(), r#"{ "connect": "127.0.0.1:80" }"#);
     let out = fdsup_run(["check".as_ref(), p.as_os_str()], dir.path());
     out.expect_code(0);
-    assert!(out.stdout.contains("network isolate: true"), "{out:?}");
+    assert!(
+        out.stdout
+            .contains("network isolate: true (an empty network namespace"),
+        "{out:?}"
+    );
 }
