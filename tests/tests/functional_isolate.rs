@@ -138,3 +138,52 @@ fn check_shows_isolate() {
         "{out:?}"
     );
 }
+
+/// Unix sockets under isolate: a path socket is reached through the file
+/// system (carried out on the program's own socket), an abstract one —
+/// whose names belong to the network namespace — is brokered.
+#[test]
+fn unix_sockets_under_isolate() {
+    if !have_python() {
+        skip!("no /usr/bin/python3");
+    }
+    let dir = TempDir::new("iso-unix");
+    let path = dir.join("srv.sock");
+    unix_server(&path, b"P");
+    let name = format!("fdsup-iso-{}", std::process::id());
+    let l = std::os::unix::net::UnixListener::bind_addr(
+        &<std::os::unix::net::SocketAddr as std::os::linux::net::SocketAddrExt>::from_abstract_name(
+            name.as_bytes(),
+        )
+        .expect("abstract name"),
+    )
+    .expect("bind abstract");
+    std::thread::spawn(move || {
+        use std::io::Write as _;
+        for mut c in l.incoming().flatten() {
+            let _ = c.write_all(b"Z");
+        }
+    });
+    let p = isolated(
+        dir.path(),
+        &format!(
+            r#"{{ "connect": "unix:{}" }}, {{ "connect": "unix:@{name}" }}"#,
+            path.display()
+        ),
+    );
+    let script = r#"
+import socket, sys
+for a in sys.argv[1:]:
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(a.replace("@", "\0", 1) if a.startswith("@") else a)
+        print(a, "GOT", s.recv(1).decode())
+    except OSError as e:
+        print(a, "ERR", e.errno)
+"#;
+    let abs = format!("@{name}");
+    let out = py(&p, dir.path(), script, &["srv.sock", &abs]);
+    out.expect_code(0);
+    assert!(out.stdout.contains("srv.sock GOT P"), "{out:?}");
+    assert!(out.stdout.contains(&format!("{abs} GOT Z")), "{out:?}");
+}
