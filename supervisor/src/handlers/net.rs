@@ -575,16 +575,9 @@ fn connect_or_bind(
     };
     if op == NetOp::Bind {
         let r = sn::bind(sock.as_fd(), bytes);
-        if r.is_ok() && domain == libc::AF_UNIX && target._hold.is_some() {
+        if let (Ok(()), Some(dir)) = (&r, target._hold.as_ref()) {
             // Created by us with no umask: give it the program's.
-            if let Ok(mask) = req.task.umask() {
-                let path = &bytes[SUN_PATH..bytes.len() - 1];
-                use std::os::unix::fs::PermissionsExt as _;
-                let _ = std::fs::set_permissions(
-                    <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(path),
-                    std::fs::Permissions::from_mode(0o777 & !mask),
-                );
-            }
+            apply_umask(&req.task, dir.as_fd(), bytes);
         }
         return super::path::done(r);
     }
@@ -620,6 +613,31 @@ fn connect_or_bind(
             })))
         }
         Err(e) => Reply::Errno(errno_of(&e)),
+    }
+}
+
+/// Gives the socket file a `bind` just created in `dir` (the address
+/// `bytes` is `/proc/self/fd/N/name`) the mode the program's umask would:
+/// the name is opened without following a symbolic link and changed only
+/// if it is a socket, so that a program that swaps the name for a link
+/// meanwhile cannot have fdsup change the mode of anything else.
+fn apply_umask(task: &Task, dir: BorrowedFd<'_>, bytes: &[u8]) {
+    let Ok(mask) = task.umask() else { return };
+    let path = &bytes[SUN_PATH..bytes.len().saturating_sub(1)];
+    let name = path.rsplit(|&c| c == b'/').next().unwrap_or_default();
+    let Ok(name) = std::ffi::CString::new(name) else {
+        return;
+    };
+    let Ok(fd) = sys::openat(
+        dir.as_raw_fd(),
+        &name,
+        libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+        0,
+    ) else {
+        return;
+    };
+    if sys::fstat_mode(fd.as_fd()).is_ok_and(|m| m & libc::S_IFMT == libc::S_IFSOCK) {
+        let _ = sys::fchmod_path_fd(fd.as_fd(), 0o777 & !mask);
     }
 }
 
