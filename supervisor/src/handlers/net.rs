@@ -31,10 +31,8 @@
 //!   most [`INLINE_WAIT_MS`] (the connection is made by then), else on a
 //!   thread of its own ([`Deferred`]), never blocking a worker; the event
 //!   loop interrupts that thread if the request dies. A send on a blocking
-//!   socket that would wait is finished on such a thread too. A send on a blocking socket is
-//!   first tried with `MSG_DONTWAIT`: a stream socket may then report a
-//!   short count, which callers of `send` handle (a native blocking send
-//!   can also be cut short by a signal).
+//!   socket is first tried with `MSG_DONTWAIT`; what did not fit then waits
+//!   for room on such a thread, and the answer is the total, as natively.
 //! - `sendmsg` cannot be filtered on `msg_name` (it is in memory), so every
 //!   `sendmsg` is trapped once the network is mediated, and each is
 //!   emulated, with or without an address: the data is copied (at most
@@ -1117,6 +1115,12 @@ fn send_msgs(
                 continue;
             }
             match send_one(sock.as_fd(), &mut m, flags | libc::MSG_DONTWAIT) {
+                Ok(n) if !many && !nb && n < m.data.len() && is_stream(sock.as_fd()) => {
+                    // A blocking stream send sends everything: the rest
+                    // waits for room on a thread of its own.
+                    m.data.drain(..n);
+                    return defer_rest(sock, m.data, flags, n);
+                }
                 Ok(n) => {
                     write_len(lens, i, n);
                     sent += 1;
@@ -1145,6 +1149,24 @@ fn send_msgs(
         return defer_sends(sock, rest, flags, lens, then);
     }
     defer_sends(sock, msgs, flags, lens, then)
+}
+
+/// The rest of a blocking stream send whose first `done` bytes went
+/// without waiting: sent on a thread of its own, answered with the total
+/// (or, if it fails or the request dies on the way, with what was sent, as
+/// a native send interrupted after some bytes answers).
+fn defer_rest(sock: OwnedFd, data: Vec<u8>, flags: i32, done: usize) -> Reply {
+    Reply::Deferred(Deferred(Box::new(move |valid| {
+        let mut at = 0;
+        while at < data.len() && valid() {
+            match sn::sendmsg(sock.as_fd(), None, &data[at..], &mut [], flags) {
+                Ok(n) => at += n,
+                Err(e) if e.raw_os_error() == Some(libc::EINTR) && valid() => {}
+                Err(_) => break,
+            }
+        }
+        count(done + at)
+    })))
 }
 
 fn count(n: usize) -> Reply {
