@@ -50,9 +50,13 @@
 //!   and protocol in its own namespace (with the program's `O_NONBLOCK` and
 //!   a few options copied), connects it, and installs it over the program's
 //!   descriptor at the same number (`SECCOMP_ADDFD_FLAG_SETFD`, with the
-//!   program's close-on-exec flag), then answers 0 or `EINPROGRESS`. Sends
-//!   and binds are carried out on the program's own socket, in its empty
-//!   namespace (a UDP client connects first).
+//!   program's close-on-exec flag), then answers 0 or `EINPROGRESS`. The
+//!   first send with an address from a datagram socket the program has not
+//!   bound is brokered the same way ([`broker_datagram`]: the twin sends it,
+//!   and the answer is the byte count). A socket already in fdsup's
+//!   namespace (brokered before) is used as it is. Binds, and sends from a
+//!   socket the program bound, are carried out on the program's own socket
+//!   in its empty namespace.
 //!
 //! What the kernel learns of the peer is the supervisor's: a Unix socket
 //! connected or sent on by fdsup carries fdsup's credentials
@@ -579,7 +583,7 @@ fn connect_or_bind(
         }
         return super::path::done(r);
     }
-    if req.ctx.policy.network.isolate && target.brokerable {
+    if req.ctx.policy.network.isolate && target.brokerable && !in_our_netns(sock.as_fd()) {
         return broker(sock, rfd, domain, bytes.to_vec(), cloexec);
     }
     let flags = sys::getfl(sock.as_fd()).unwrap_or(0);
@@ -756,23 +760,33 @@ const COPIED: &[(i32, i32)] = &[
 
 /// Brokers an allowed `connect` under `isolate`: a socket made and
 /// connected in the supervisor's namespace replaces the program's.
-fn broker(prog: OwnedFd, rfd: RemoteFd, domain: i32, addr: Vec<u8>, cloexec: bool) -> Reply {
-    let p = prog.as_fd();
-    if sn::has_peer(p) {
-        return Reply::Errno(libc::EISCONN);
-    }
+/// Whether `sock` belongs to fdsup's own network namespace: a socket
+/// brokered before (or passed in from outside), on which requests are
+/// carried out as they are without isolation.
+fn in_our_netns(sock: BorrowedFd<'_>) -> bool {
+    static OURS: std::sync::OnceLock<Option<(u64, u64)>> = std::sync::OnceLock::new();
+    let ours = OURS.get_or_init(|| {
+        use std::os::unix::fs::MetadataExt as _;
+        std::fs::metadata("/proc/self/ns/net")
+            .ok()
+            .map(|m| (m.dev(), m.ino()))
+    });
+    let theirs = sn::socket_netns(sock).and_then(|ns| sn::dev_ino(ns.as_fd()));
+    matches!((ours, theirs), (Some(a), Ok(b)) if *a == b)
+}
+
+/// A socket like the program's `p` (domain, type, protocol, the options of
+/// [`COPIED`]) made in fdsup's namespace, non-blocking whatever `p` is (a
+/// blocking connect is waited for by `finish_connect`); with whether `p`
+/// is non-blocking.
+fn twin(p: BorrowedFd<'_>, domain: i32) -> Result<(OwnedFd, bool), Reply> {
     let opt = |o| sn::getsockopt_int(p, libc::SOL_SOCKET, o);
     let (Ok(ty), Ok(proto)) = (opt(libc::SO_TYPE), opt(libc::SO_PROTOCOL)) else {
-        return Reply::Errno(libc::ENOTSOCK);
+        return Err(Reply::Errno(libc::ENOTSOCK));
     };
     let nb = nonblocking(p);
-    // Made non-blocking whatever the program's is: a blocking connect is
-    // waited for by `finish_connect`, and the flag set as the program's
-    // before the socket is installed.
-    let ours = match sn::socket(domain, ty | libc::SOCK_NONBLOCK, proto) {
-        Ok(s) => s,
-        Err(e) => return Reply::Errno(errno_of(&e)),
-    };
+    let ours = sn::socket(domain, ty | libc::SOCK_NONBLOCK, proto)
+        .map_err(|e| Reply::Errno(errno_of(&e)))?;
     for &(level, name) in COPIED {
         // All of them are off on a new socket.
         if let Ok(v) = sn::getsockopt_int(p, level, name) {
@@ -781,20 +795,89 @@ fn broker(prog: OwnedFd, rfd: RemoteFd, domain: i32, addr: Vec<u8>, cloexec: boo
             }
         }
     }
+    Ok((ours, nb))
+}
+
+/// Sets `fd` blocking (the program's socket was).
+fn set_blocking(fd: BorrowedFd<'_>) -> Result<(), Reply> {
+    let fl = sys::getfl(fd).unwrap_or(libc::O_RDWR);
+    sn::setfl(fd, fl & !libc::O_NONBLOCK).map_err(|e| Reply::Errno(errno_of(&e)))
+}
+
+/// Under `isolate`, a datagram with an allowed destination sent from a
+/// socket that is still the program's own and unbound (a UDP client that
+/// does not `connect`): the socket is brokered as a connect's would be —
+/// a twin in fdsup's namespace sends the datagram and replaces it, and the
+/// answer is the bytes sent. Replies then reach the program on it. `None`
+/// when the request is not such a send.
+fn broker_datagram(
+    task: &Task,
+    sock: BorrowedFd<'_>,
+    rfd: RemoteFd,
+    domain: i32,
+    m: &mut Msg,
+    flags: i32,
+) -> Option<Reply> {
+    if sn::getsockopt_int(sock, libc::SOL_SOCKET, libc::SO_TYPE).ok() != Some(libc::SOCK_DGRAM)
+        || in_our_netns(sock)
+    {
+        return None;
+    }
+    // Bound (a port, or a Unix name): its address would be lost.
+    let name = sn::local_name(sock).ok()?;
+    let unbound = match domain {
+        libc::AF_INET | libc::AF_INET6 => name.get(2..4) == Some(&[0, 0]),
+        libc::AF_UNIX => name.len() <= SUN_PATH,
+        _ => false,
+    };
+    if !unbound {
+        return None;
+    }
+    let cloexec = fd_cloexec(task, rfd);
+    let (ours, nb) = match twin(sock, domain) {
+        Ok(t) => t,
+        Err(r) => return Some(r),
+    };
+    let n = match send_one(ours.as_fd(), m, flags | libc::MSG_DONTWAIT) {
+        Ok(n) => n,
+        Err(e) => return Some(Reply::Errno(e)),
+    };
+    if !nb {
+        if let Err(r) = set_blocking(ours.as_fd()) {
+            return Some(r);
+        }
+    }
+    Some(Reply::Replace {
+        fd: ours,
+        target: rfd,
+        cloexec,
+        answer: i64::try_from(n).unwrap_or(i64::MAX),
+    })
+}
+
+fn broker(prog: OwnedFd, rfd: RemoteFd, domain: i32, addr: Vec<u8>, cloexec: bool) -> Reply {
+    let p = prog.as_fd();
+    if sn::has_peer(p) {
+        return Reply::Errno(libc::EISCONN);
+    }
+    let (ours, nb) = match twin(p, domain) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
     drop(prog);
     let r = sn::connect(ours.as_fd(), &addr);
     let installed = move |fd: OwnedFd, errno: i32| {
+        let answer = -i64::from(errno);
         if !nb {
-            let fl = sys::getfl(fd.as_fd()).unwrap_or(libc::O_RDWR);
-            if let Err(e) = sn::setfl(fd.as_fd(), fl & !libc::O_NONBLOCK) {
-                return Reply::Errno(errno_of(&e));
+            if let Err(r) = set_blocking(fd.as_fd()) {
+                return r;
             }
         }
         Reply::Replace {
             fd,
             target: rfd,
             cloexec,
-            errno,
+            answer,
         }
     };
     match r {
@@ -816,8 +899,7 @@ fn broker(prog: OwnedFd, rfd: RemoteFd, domain: i32, addr: Vec<u8>, cloexec: boo
         // An abstract Unix listener with a full backlog.
         Err(e) if e.raw_os_error() == Some(libc::EAGAIN) && !nb => {
             Reply::Deferred(Deferred(Box::new(move |valid| {
-                let fl = sys::getfl(ours.as_fd()).unwrap_or(libc::O_RDWR);
-                let _ = sn::setfl(ours.as_fd(), fl & !libc::O_NONBLOCK);
+                let _ = set_blocking(ours.as_fd());
                 match blocking_connect(ours.as_fd(), &addr, valid) {
                     Reply::Value(_) => installed(ours, 0),
                     other => other,
@@ -844,7 +926,7 @@ fn sendto(req: &mut Req<'_>, sc: &mut Scratch, a: [u64; 6]) -> Reply {
     };
     let len = usize::try_from(a[2]).unwrap_or(usize::MAX);
     let flags = sys::low_i32(a[3]);
-    let (_, sock, domain) = match fetch_socket(req, a[0]) {
+    let (rfd, sock, domain) = match fetch_socket(req, a[0]) {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -859,13 +941,19 @@ fn sendto(req: &mut Req<'_>, sc: &mut Scratch, a: [u64; 6]) -> Reply {
         Ok(t) => t,
         Err(r) => return r,
     };
-    let msgs = vec![Msg {
+    let brokerable = target.brokerable;
+    let mut m = Msg {
         target: Some(target),
         data,
         control: Vec::new(),
         _fds: Vec::new(),
-    }];
-    send_msgs(sock, msgs, flags, None, None)
+    };
+    if req.ctx.policy.network.isolate && brokerable {
+        if let Some(r) = broker_datagram(&req.task, sock.as_fd(), rfd, domain, &mut m, flags) {
+            return r;
+        }
+    }
+    send_msgs(sock, vec![m], flags, None, None)
 }
 
 /// Whether the socket keeps message boundaries (a datagram cannot be sent
@@ -1041,7 +1129,7 @@ fn sendmmsg(
     many: bool,
 ) -> Reply {
     let flags = sys::low_i32(flags);
-    let (_, sock, domain) = match fetch_socket(req, fd) {
+    let (rfd, sock, domain) = match fetch_socket(req, fd) {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -1084,6 +1172,15 @@ fn sendmmsg(
     }
     if msgs.is_empty() {
         return first_err.unwrap_or(Reply::Value(0));
+    }
+    if !many && req.ctx.policy.network.isolate {
+        if let [m] = msgs.as_mut_slice() {
+            if m.target.as_ref().is_some_and(|t| t.brokerable) {
+                if let Some(r) = broker_datagram(&req.task, sock.as_fd(), rfd, domain, m, flags) {
+                    return r;
+                }
+            }
+        }
     }
     let lens = many.then_some((req.task.tid(), ptr));
     send_msgs(sock, msgs, flags, lens, first_err)
