@@ -583,7 +583,13 @@ fn connect_or_bind(
         }
         return super::path::done(r);
     }
-    if req.ctx.policy.network.isolate && target.brokerable && !in_our_netns(sock.as_fd()) {
+    // A datagram socket brokered before connects again as it is; a stream
+    // socket brokered before is connected already (`EISCONN`), or failed
+    // and is brokered afresh.
+    if req.ctx.policy.network.isolate
+        && target.brokerable
+        && !(is_datagram(sock.as_fd()) && in_our_netns(sock.as_fd()))
+    {
         return broker(sock, rfd, domain, bytes.to_vec(), cloexec);
     }
     let flags = sys::getfl(sock.as_fd()).unwrap_or(0);
@@ -818,9 +824,7 @@ fn broker_datagram(
     m: &mut Msg,
     flags: i32,
 ) -> Option<Reply> {
-    if sn::getsockopt_int(sock, libc::SOL_SOCKET, libc::SO_TYPE).ok() != Some(libc::SOCK_DGRAM)
-        || in_our_netns(sock)
-    {
+    if !is_datagram(sock) || in_our_netns(sock) {
         return None;
     }
     // Bound (a port, or a Unix name): its address would be lost.
@@ -954,6 +958,11 @@ fn sendto(req: &mut Req<'_>, sc: &mut Scratch, a: [u64; 6]) -> Reply {
         }
     }
     send_msgs(sock, vec![m], flags, None, None)
+}
+
+/// Whether the socket is a datagram (UDP, Unix datagram) socket.
+fn is_datagram(sock: BorrowedFd<'_>) -> bool {
+    sn::getsockopt_int(sock, libc::SOL_SOCKET, libc::SO_TYPE).is_ok_and(|t| t == libc::SOCK_DGRAM)
 }
 
 /// Whether the socket keeps message boundaries (a datagram cannot be sent
