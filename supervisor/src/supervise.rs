@@ -538,8 +538,8 @@ fn finish(pending: Pending<'static>, reply: Reply) {
             fd,
             target,
             cloexec,
-            errno,
-        } => match pending.replace_then_reply(fd.as_fd(), cloexec, target, errno) {
+            answer,
+        } => match pending.replace_then_reply(fd.as_fd(), cloexec, target, answer) {
             Ok(()) | Err(InjectError::Gone) => {}
             Err(InjectError::Failed(p, e)) => p.deny(e.raw_os_error().unwrap_or(libc::EIO)),
         },

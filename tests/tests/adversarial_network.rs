@@ -151,7 +151,14 @@ fn scm_credentials_cannot_claim_another_identity() {
     let prog = adv_net();
     // The compiled program must be reachable by uid 65534.
     let local = dir.join("adv_net");
-    std::fs::copy(&prog, &local).expect("copy");
+    // By a child process, so that no writable descriptor of it is ever in
+    // this process for a parallel test's fork to inherit (ETXTBSY).
+    let st = std::process::Command::new("cp")
+        .arg(&prog)
+        .arg(&local)
+        .status()
+        .expect("cp");
+    assert!(st.success());
     let mut cmd = std::process::Command::new("setpriv");
     cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
         .arg(fdsup())

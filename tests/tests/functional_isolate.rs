@@ -75,17 +75,25 @@ fn the_program_has_no_network_of_its_own() {
     let ok = tcp_server(b"A", false);
     let other = tcp_server(b"O", false);
     let dir = TempDir::new("iso-empty");
-    let p = isolated(
+    let p = write_policy(
         dir.path(),
-        &format!(r#"{{ "connect": "127.0.0.1:{ok}" }}, {{ "connect": "127.0.0.1:{uport}" }}"#),
+        "iso.json",
+        &format!(
+            r#"{{ "version": 1, "include": ["@default"],
+  "network": {{ "isolate": true, "rules": [
+    {{ "connect": "127.0.0.1:{ok}" }}, {{ "connect": "127.0.0.1:{uport}" }},
+    {{ "bind": "127.0.0.1:*" }} ] }} }}"#
+        ),
     );
-    // Its namespace has only lo; a datagram to an allowed address is
-    // decided and sent from its own socket, which has nowhere to go but its
-    // own loopback; a denied connect is refused.
+    // Its namespace has only lo; a datagram to an allowed address from a
+    // socket it bound itself (so not brokered) is sent from its own
+    // namespace, where it has nowhere to go but its own loopback; a denied
+    // connect is refused.
     let script = r#"
 import socket, sys
 print("ifaces", sorted(l.split(":")[0].strip() for l in open("/proc/self/net/dev").readlines()[2:]))
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind(("127.0.0.1", 0))
 u.sendto(b"leak", ("127.0.0.1", int(sys.argv[1])))
 s = socket.socket()
 print("denied", s.connect_ex(("127.0.0.1", int(sys.argv[2]))))
@@ -132,5 +140,113 @@ fn check_shows_isolate() {
     let p = isolated(dir.path(), r#"{ "connect": "127.0.0.1:80" }"#);
     let out = fdsup_run(["check".as_ref(), p.as_os_str()], dir.path());
     out.expect_code(0);
-    assert!(out.stdout.contains("network isolate: true"), "{out:?}");
+    assert!(
+        out.stdout
+            .contains("network isolate: true (an empty network namespace"),
+        "{out:?}"
+    );
+}
+
+/// Unix sockets under isolate: a path socket is reached through the file
+/// system (carried out on the program's own socket), an abstract one —
+/// whose names belong to the network namespace — is brokered.
+#[test]
+fn unix_sockets_under_isolate() {
+    if !have_python() {
+        skip!("no /usr/bin/python3");
+    }
+    let dir = TempDir::new("iso-unix");
+    let path = dir.join("srv.sock");
+    unix_server(&path, b"P");
+    let name = format!("fdsup-iso-{}", std::process::id());
+    let l = std::os::unix::net::UnixListener::bind_addr(
+        &<std::os::unix::net::SocketAddr as std::os::linux::net::SocketAddrExt>::from_abstract_name(
+            name.as_bytes(),
+        )
+        .expect("abstract name"),
+    )
+    .expect("bind abstract");
+    std::thread::spawn(move || {
+        use std::io::Write as _;
+        for mut c in l.incoming().flatten() {
+            let _ = c.write_all(b"Z");
+        }
+    });
+    let p = isolated(
+        dir.path(),
+        &format!(
+            r#"{{ "connect": "unix:{}" }}, {{ "connect": "unix:@{name}" }}"#,
+            path.display()
+        ),
+    );
+    let script = r#"
+import socket, sys
+for a in sys.argv[1:]:
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(a.replace("@", "\0", 1) if a.startswith("@") else a)
+        print(a, "GOT", s.recv(1).decode())
+    except OSError as e:
+        print(a, "ERR", e.errno)
+"#;
+    let abs = format!("@{name}");
+    let out = py(&p, dir.path(), script, &["srv.sock", &abs]);
+    out.expect_code(0);
+    assert!(out.stdout.contains("srv.sock GOT P"), "{out:?}");
+    assert!(out.stdout.contains(&format!("{abs} GOT Z")), "{out:?}");
+}
+
+/// A UDP client that sends without connecting: its first datagram to an
+/// allowed address brokers the socket (a twin in fdsup's namespace sends it
+/// and replaces the program's, at the same number), so the reply comes
+/// back; a datagram to a denied address is refused.
+#[test]
+fn an_unconnected_udp_client_is_brokered() {
+    if !have_python() {
+        skip!("no /usr/bin/python3");
+    }
+    let (udp, uport) = udp_server();
+    let (denied_sock, denied) = udp_server();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 64];
+        if let Ok((n, from)) = udp.recv_from(&mut buf) {
+            let mut reply = b"pong:".to_vec();
+            reply.extend_from_slice(&buf[..n]);
+            let _ = udp.send_to(&reply, from);
+        }
+    });
+    let dir = TempDir::new("iso-udp");
+    let p = isolated(
+        dir.path(),
+        &format!(r#"{{ "connect": "127.0.0.1:{uport}" }}"#),
+    );
+    let script = r#"
+import os, socket, sys
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+fd = u.fileno(); before = os.fstat(fd).st_ino
+try:
+    u.sendto(b"x", ("127.0.0.1", int(sys.argv[2])))
+except OSError as e:
+    print("denied", e.errno)
+print("sent", u.sendto(b"ping", ("127.0.0.1", int(sys.argv[1]))))
+print("same-number", u.fileno() == fd, "replaced", os.fstat(fd).st_ino != before)
+u.settimeout(5)
+print("reply", u.recvfrom(64)[0].decode())
+"#;
+    let out = py(
+        &p,
+        dir.path(),
+        script,
+        &[&uport.to_string(), &denied.to_string()],
+    );
+    out.expect_code(0);
+    for want in [
+        format!("denied {}", libc::EACCES),
+        "sent 4".to_owned(),
+        "same-number True replaced True".to_owned(),
+        "reply pong:ping".to_owned(),
+    ] {
+        assert!(out.stdout.contains(&want), "{want}: {out:?}");
+    }
+    assert_eq!(udp_recv(&denied_sock), None);
 }

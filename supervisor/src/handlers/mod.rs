@@ -184,9 +184,8 @@ pub enum Reply {
     /// interrupted): there is no one to answer.
     Gone,
     /// A descriptor installed over the program's own at `target`
-    /// (`SECCOMP_ADDFD_FLAG_SETFD`), then the syscall fails with `errno`
-    /// or, for 0, returns 0 ([`crate::notify::Pending::replace_then_reply`]):
-    /// a brokered socket.
+    /// (`SECCOMP_ADDFD_FLAG_SETFD`), then the syscall answers `answer`
+    /// ([`crate::notify::Pending::replace_then_reply`]): a brokered socket.
     Replace {
         /// Our descriptor to install.
         fd: OwnedFd,
@@ -194,8 +193,9 @@ pub enum Reply {
         target: crate::task::RemoteFd,
         /// `O_CLOEXEC` for the program's copy (as the replaced one had).
         cloexec: bool,
-        /// 0, or the errno to answer with (`EINPROGRESS`).
-        errno: i32,
+        /// What the syscall returns: a value (0 for `connect`, the bytes
+        /// sent for a send), or a negative errno (`-EINPROGRESS`).
+        answer: i64,
     },
     /// A request that may wait (a blocking `connect` or send), finished on a
     /// thread of its own so that no worker waits; see [`net::Deferred`].

@@ -31,10 +31,8 @@
 //!   most [`INLINE_WAIT_MS`] (the connection is made by then), else on a
 //!   thread of its own ([`Deferred`]), never blocking a worker; the event
 //!   loop interrupts that thread if the request dies. A send on a blocking
-//!   socket that would wait is finished on such a thread too. A send on a blocking socket is
-//!   first tried with `MSG_DONTWAIT`: a stream socket may then report a
-//!   short count, which callers of `send` handle (a native blocking send
-//!   can also be cut short by a signal).
+//!   socket is first tried with `MSG_DONTWAIT`; what did not fit then waits
+//!   for room on such a thread, and the answer is the total, as natively.
 //! - `sendmsg` cannot be filtered on `msg_name` (it is in memory), so every
 //!   `sendmsg` is trapped once the network is mediated, and each is
 //!   emulated, with or without an address: the data is copied (at most
@@ -52,9 +50,13 @@
 //!   and protocol in its own namespace (with the program's `O_NONBLOCK` and
 //!   a few options copied), connects it, and installs it over the program's
 //!   descriptor at the same number (`SECCOMP_ADDFD_FLAG_SETFD`, with the
-//!   program's close-on-exec flag), then answers 0 or `EINPROGRESS`. Sends
-//!   and binds are carried out on the program's own socket, in its empty
-//!   namespace (a UDP client connects first).
+//!   program's close-on-exec flag), then answers 0 or `EINPROGRESS`. The
+//!   first send with an address from a datagram socket the program has not
+//!   bound is brokered the same way ([`broker_datagram`]: the twin sends it,
+//!   and the answer is the byte count). A socket already in fdsup's
+//!   namespace (brokered before) is used as it is. Binds, and sends from a
+//!   socket the program bound, are carried out on the program's own socket
+//!   in its empty namespace.
 //!
 //! What the kernel learns of the peer is the supervisor's: a Unix socket
 //! connected or sent on by fdsup carries fdsup's credentials
@@ -225,7 +227,7 @@ enum Dest {
     /// `AF_UNIX` abstract (bytes `SUN_PATH + 1..len`).
     UnixAbstract,
     /// Nothing to decide: `AF_UNSPEC` (a disconnect), an empty address, an
-    /// `AF_UNIX` address with no name (autobind).
+    /// `AF_UNIX` address with no name (autobind), a netlink address.
     Nothing,
     /// A family the rules cannot name: the section default decides.
     Other,
@@ -277,6 +279,10 @@ fn parse(a: &Addr) -> Result<Dest, Reply> {
                 .map_or(b.len(), |z| SUN_PATH + z);
             Ok(Dest::UnixPath(end))
         }
+        // Routing netlink talks to the kernel, not the network (glibc's
+        // `getaddrinfo` and `if_nameindex` bind and send to it); no other
+        // netlink socket exists under a `deny` default (the deny filter).
+        libc::AF_NETLINK => Ok(Dest::Nothing),
         _ => Ok(Dest::Other),
     }
 }
@@ -578,20 +584,19 @@ fn connect_or_bind(
     };
     if op == NetOp::Bind {
         let r = sn::bind(sock.as_fd(), bytes);
-        if r.is_ok() && domain == libc::AF_UNIX && target._hold.is_some() {
+        if let (Ok(()), Some(dir)) = (&r, target._hold.as_ref()) {
             // Created by us with no umask: give it the program's.
-            if let Ok(mask) = req.task.umask() {
-                let path = &bytes[SUN_PATH..bytes.len() - 1];
-                use std::os::unix::fs::PermissionsExt as _;
-                let _ = std::fs::set_permissions(
-                    <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(path),
-                    std::fs::Permissions::from_mode(0o777 & !mask),
-                );
-            }
+            apply_umask(&req.task, dir.as_fd(), bytes);
         }
         return super::path::done(r);
     }
-    if req.ctx.policy.network.isolate && target.brokerable {
+    // A datagram socket brokered before connects again as it is; a stream
+    // socket brokered before is connected already (`EISCONN`), or failed
+    // and is brokered afresh.
+    if req.ctx.policy.network.isolate
+        && target.brokerable
+        && !(is_datagram(sock.as_fd()) && in_our_netns(sock.as_fd()))
+    {
         return broker(sock, rfd, domain, bytes.to_vec(), cloexec);
     }
     let flags = sys::getfl(sock.as_fd()).unwrap_or(0);
@@ -623,6 +628,31 @@ fn connect_or_bind(
             })))
         }
         Err(e) => Reply::Errno(errno_of(&e)),
+    }
+}
+
+/// Gives the socket file a `bind` just created in `dir` (the address
+/// `bytes` is `/proc/self/fd/N/name`) the mode the program's umask would:
+/// the name is opened without following a symbolic link and changed only
+/// if it is a socket, so that a program that swaps the name for a link
+/// meanwhile cannot have fdsup change the mode of anything else.
+fn apply_umask(task: &Task, dir: BorrowedFd<'_>, bytes: &[u8]) {
+    let Ok(mask) = task.umask() else { return };
+    let path = &bytes[SUN_PATH..bytes.len().saturating_sub(1)];
+    let name = path.rsplit(|&c| c == b'/').next().unwrap_or_default();
+    let Ok(name) = std::ffi::CString::new(name) else {
+        return;
+    };
+    let Ok(fd) = sys::openat(
+        dir.as_raw_fd(),
+        &name,
+        libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+        0,
+    ) else {
+        return;
+    };
+    if sys::fstat_mode(fd.as_fd()).is_ok_and(|m| m & libc::S_IFMT == libc::S_IFSOCK) {
+        let _ = sys::fchmod_path_fd(fd.as_fd(), 0o777 & !mask);
     }
 }
 
@@ -743,23 +773,33 @@ const COPIED: &[(i32, i32)] = &[
 
 /// Brokers an allowed `connect` under `isolate`: a socket made and
 /// connected in the supervisor's namespace replaces the program's.
-fn broker(prog: OwnedFd, rfd: RemoteFd, domain: i32, addr: Vec<u8>, cloexec: bool) -> Reply {
-    let p = prog.as_fd();
-    if sn::has_peer(p) {
-        return Reply::Errno(libc::EISCONN);
-    }
+/// Whether `sock` belongs to fdsup's own network namespace: a socket
+/// brokered before (or passed in from outside), on which requests are
+/// carried out as they are without isolation.
+fn in_our_netns(sock: BorrowedFd<'_>) -> bool {
+    static OURS: std::sync::OnceLock<Option<(u64, u64)>> = std::sync::OnceLock::new();
+    let ours = OURS.get_or_init(|| {
+        use std::os::unix::fs::MetadataExt as _;
+        std::fs::metadata("/proc/self/ns/net")
+            .ok()
+            .map(|m| (m.dev(), m.ino()))
+    });
+    let theirs = sn::socket_netns(sock).and_then(|ns| sn::dev_ino(ns.as_fd()));
+    matches!((ours, theirs), (Some(a), Ok(b)) if *a == b)
+}
+
+/// A socket like the program's `p` (domain, type, protocol, the options of
+/// [`COPIED`]) made in fdsup's namespace, non-blocking whatever `p` is (a
+/// blocking connect is waited for by `finish_connect`); with whether `p`
+/// is non-blocking.
+fn twin(p: BorrowedFd<'_>, domain: i32) -> Result<(OwnedFd, bool), Reply> {
     let opt = |o| sn::getsockopt_int(p, libc::SOL_SOCKET, o);
     let (Ok(ty), Ok(proto)) = (opt(libc::SO_TYPE), opt(libc::SO_PROTOCOL)) else {
-        return Reply::Errno(libc::ENOTSOCK);
+        return Err(Reply::Errno(libc::ENOTSOCK));
     };
     let nb = nonblocking(p);
-    // Made non-blocking whatever the program's is: a blocking connect is
-    // waited for by `finish_connect`, and the flag set as the program's
-    // before the socket is installed.
-    let ours = match sn::socket(domain, ty | libc::SOCK_NONBLOCK, proto) {
-        Ok(s) => s,
-        Err(e) => return Reply::Errno(errno_of(&e)),
-    };
+    let ours = sn::socket(domain, ty | libc::SOCK_NONBLOCK, proto)
+        .map_err(|e| Reply::Errno(errno_of(&e)))?;
     for &(level, name) in COPIED {
         // All of them are off on a new socket.
         if let Ok(v) = sn::getsockopt_int(p, level, name) {
@@ -768,20 +808,87 @@ fn broker(prog: OwnedFd, rfd: RemoteFd, domain: i32, addr: Vec<u8>, cloexec: boo
             }
         }
     }
+    Ok((ours, nb))
+}
+
+/// Sets `fd` blocking (the program's socket was).
+fn set_blocking(fd: BorrowedFd<'_>) -> Result<(), Reply> {
+    let fl = sys::getfl(fd).unwrap_or(libc::O_RDWR);
+    sn::setfl(fd, fl & !libc::O_NONBLOCK).map_err(|e| Reply::Errno(errno_of(&e)))
+}
+
+/// Under `isolate`, a datagram with an allowed destination sent from a
+/// socket that is still the program's own and unbound (a UDP client that
+/// does not `connect`): the socket is brokered as a connect's would be —
+/// a twin in fdsup's namespace sends the datagram and replaces it, and the
+/// answer is the bytes sent. Replies then reach the program on it. `None`
+/// when the request is not such a send.
+fn broker_datagram(
+    task: &Task,
+    sock: BorrowedFd<'_>,
+    rfd: RemoteFd,
+    domain: i32,
+    m: &mut Msg,
+    flags: i32,
+) -> Option<Reply> {
+    if !is_datagram(sock) || in_our_netns(sock) {
+        return None;
+    }
+    // Bound (a port, or a Unix name): its address would be lost.
+    let name = sn::local_name(sock).ok()?;
+    let unbound = match domain {
+        libc::AF_INET | libc::AF_INET6 => name.get(2..4) == Some(&[0, 0]),
+        libc::AF_UNIX => name.len() <= SUN_PATH,
+        _ => false,
+    };
+    if !unbound {
+        return None;
+    }
+    let cloexec = fd_cloexec(task, rfd);
+    let (ours, nb) = match twin(sock, domain) {
+        Ok(t) => t,
+        Err(r) => return Some(r),
+    };
+    let n = match send_one(ours.as_fd(), m, flags | libc::MSG_DONTWAIT) {
+        Ok(n) => n,
+        Err(e) => return Some(Reply::Errno(e)),
+    };
+    if !nb {
+        if let Err(r) = set_blocking(ours.as_fd()) {
+            return Some(r);
+        }
+    }
+    Some(Reply::Replace {
+        fd: ours,
+        target: rfd,
+        cloexec,
+        answer: i64::try_from(n).unwrap_or(i64::MAX),
+    })
+}
+
+fn broker(prog: OwnedFd, rfd: RemoteFd, domain: i32, addr: Vec<u8>, cloexec: bool) -> Reply {
+    let p = prog.as_fd();
+    if sn::has_peer(p) {
+        return Reply::Errno(libc::EISCONN);
+    }
+    let (ours, nb) = match twin(p, domain) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
     drop(prog);
     let r = sn::connect(ours.as_fd(), &addr);
     let installed = move |fd: OwnedFd, errno: i32| {
+        let answer = -i64::from(errno);
         if !nb {
-            let fl = sys::getfl(fd.as_fd()).unwrap_or(libc::O_RDWR);
-            if let Err(e) = sn::setfl(fd.as_fd(), fl & !libc::O_NONBLOCK) {
-                return Reply::Errno(errno_of(&e));
+            if let Err(r) = set_blocking(fd.as_fd()) {
+                return r;
             }
         }
         Reply::Replace {
             fd,
             target: rfd,
             cloexec,
-            errno,
+            answer,
         }
     };
     match r {
@@ -803,8 +910,7 @@ fn broker(prog: OwnedFd, rfd: RemoteFd, domain: i32, addr: Vec<u8>, cloexec: boo
         // An abstract Unix listener with a full backlog.
         Err(e) if e.raw_os_error() == Some(libc::EAGAIN) && !nb => {
             Reply::Deferred(Deferred(Box::new(move |valid| {
-                let fl = sys::getfl(ours.as_fd()).unwrap_or(libc::O_RDWR);
-                let _ = sn::setfl(ours.as_fd(), fl & !libc::O_NONBLOCK);
+                let _ = set_blocking(ours.as_fd());
                 match blocking_connect(ours.as_fd(), &addr, valid) {
                     Reply::Value(_) => installed(ours, 0),
                     other => other,
@@ -831,7 +937,7 @@ fn sendto(req: &mut Req<'_>, sc: &mut Scratch, a: [u64; 6]) -> Reply {
     };
     let len = usize::try_from(a[2]).unwrap_or(usize::MAX);
     let flags = sys::low_i32(a[3]);
-    let (_, sock, domain) = match fetch_socket(req, a[0]) {
+    let (rfd, sock, domain) = match fetch_socket(req, a[0]) {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -846,13 +952,24 @@ fn sendto(req: &mut Req<'_>, sc: &mut Scratch, a: [u64; 6]) -> Reply {
         Ok(t) => t,
         Err(r) => return r,
     };
-    let msgs = vec![Msg {
+    let brokerable = target.brokerable;
+    let mut m = Msg {
         target: Some(target),
         data,
         control: Vec::new(),
         _fds: Vec::new(),
-    }];
-    send_msgs(sock, msgs, flags, None, None)
+    };
+    if req.ctx.policy.network.isolate && brokerable {
+        if let Some(r) = broker_datagram(&req.task, sock.as_fd(), rfd, domain, &mut m, flags) {
+            return r;
+        }
+    }
+    send_msgs(sock, vec![m], flags, None, None)
+}
+
+/// Whether the socket is a datagram (UDP, Unix datagram) socket.
+fn is_datagram(sock: BorrowedFd<'_>) -> bool {
+    sn::getsockopt_int(sock, libc::SOL_SOCKET, libc::SO_TYPE).is_ok_and(|t| t == libc::SOCK_DGRAM)
 }
 
 /// Whether the socket keeps message boundaries (a datagram cannot be sent
@@ -1028,7 +1145,7 @@ fn sendmmsg(
     many: bool,
 ) -> Reply {
     let flags = sys::low_i32(flags);
-    let (_, sock, domain) = match fetch_socket(req, fd) {
+    let (rfd, sock, domain) = match fetch_socket(req, fd) {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -1072,6 +1189,15 @@ fn sendmmsg(
     if msgs.is_empty() {
         return first_err.unwrap_or(Reply::Value(0));
     }
+    if !many && req.ctx.policy.network.isolate {
+        if let [m] = msgs.as_mut_slice() {
+            if m.target.as_ref().is_some_and(|t| t.brokerable) {
+                if let Some(r) = broker_datagram(&req.task, sock.as_fd(), rfd, domain, m, flags) {
+                    return r;
+                }
+            }
+        }
+    }
     let lens = many.then_some((req.task.tid(), ptr));
     send_msgs(sock, msgs, flags, lens, first_err)
 }
@@ -1102,6 +1228,12 @@ fn send_msgs(
                 continue;
             }
             match send_one(sock.as_fd(), &mut m, flags | libc::MSG_DONTWAIT) {
+                Ok(n) if !many && !nb && n < m.data.len() && is_stream(sock.as_fd()) => {
+                    // A blocking stream send sends everything: the rest
+                    // waits for room on a thread of its own.
+                    m.data.drain(..n);
+                    return defer_rest(sock, m.data, flags, n);
+                }
                 Ok(n) => {
                     write_len(lens, i, n);
                     sent += 1;
@@ -1130,6 +1262,24 @@ fn send_msgs(
         return defer_sends(sock, rest, flags, lens, then);
     }
     defer_sends(sock, msgs, flags, lens, then)
+}
+
+/// The rest of a blocking stream send whose first `done` bytes went
+/// without waiting: sent on a thread of its own, answered with the total
+/// (or, if it fails or the request dies on the way, with what was sent, as
+/// a native send interrupted after some bytes answers).
+fn defer_rest(sock: OwnedFd, data: Vec<u8>, flags: i32, done: usize) -> Reply {
+    Reply::Deferred(Deferred(Box::new(move |valid| {
+        let mut at = 0;
+        while at < data.len() && valid() {
+            match sn::sendmsg(sock.as_fd(), None, &data[at..], &mut [], flags) {
+                Ok(n) => at += n,
+                Err(e) if e.raw_os_error() == Some(libc::EINTR) && valid() => {}
+                Err(_) => break,
+            }
+        }
+        count(done + at)
+    })))
 }
 
 fn count(n: usize) -> Reply {
@@ -1263,6 +1413,8 @@ mod tests {
         b[..2].copy_from_slice(&u16::try_from(libc::AF_PACKET).unwrap().to_ne_bytes());
         assert!(matches!(parse(&addr(&b)), Ok(Dest::Other)));
         b[..2].copy_from_slice(&0u16.to_ne_bytes());
+        assert!(matches!(parse(&addr(&b)), Ok(Dest::Nothing)));
+        b[..2].copy_from_slice(&u16::try_from(libc::AF_NETLINK).unwrap().to_ne_bytes());
         assert!(matches!(parse(&addr(&b)), Ok(Dest::Nothing)));
     }
 }

@@ -38,7 +38,16 @@ impl Policy {
         }
 
         let _ = writeln!(out, "network default: {}", self.network.default);
-        let _ = writeln!(out, "network isolate: {}", self.network.isolate);
+        let _ = writeln!(
+            out,
+            "network isolate: {}{}",
+            self.network.isolate,
+            if self.network.isolate {
+                " (an empty network namespace; allowed connects are made by fdsup and installed over the program's socket)"
+            } else {
+                ""
+            }
+        );
         let w = width(self.network.rules.iter().map(|r| &r.origin));
         for r in &self.network.rules {
             let _ = write!(

@@ -168,6 +168,40 @@ pub fn poll_out(fd: BorrowedFd<'_>, timeout_ms: i32) -> io::Result<bool> {
     Ok(r > 0)
 }
 
+/// `SIOCGSKNS` (include/uapi/linux/sockios.h): the socket's network namespace.
+pub const SIOCGSKNS: libc::c_ulong = 0x894C;
+
+/// `ioctl(fd, SIOCGSKNS)`: the network namespace the socket belongs to.
+pub fn socket_netns(fd: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    // SAFETY: SIOCGSKNS takes no argument and returns a new descriptor.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), SIOCGSKNS) };
+    owned(libc::c_long::from(cvt_int(r)?))
+}
+
+/// `fstat(fd)`: device and inode (to compare namespaces).
+pub fn dev_ino(fd: BorrowedFd<'_>) -> io::Result<(u64, u64)> {
+    // SAFETY: stat is plain data; all-zero is valid.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid out-pointer.
+    cvt_int(unsafe { libc::fstat(fd.as_raw_fd(), &mut st) })?;
+    Ok((st.st_dev, st.st_ino))
+}
+
+/// `getsockname(fd)`: the socket's own address, as the kernel writes it.
+pub fn local_name(fd: BorrowedFd<'_>) -> io::Result<Vec<u8>> {
+    // SAFETY: sockaddr_storage is plain data; all-zero is valid.
+    let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut len = libc::socklen_t::try_from(SOCKADDR_MAX).unwrap_or(128);
+    // SAFETY: `ss` and `len` are valid out-pointers of the size given.
+    cvt_int(unsafe {
+        libc::getsockname(fd.as_raw_fd(), std::ptr::addr_of_mut!(ss).cast(), &mut len)
+    })?;
+    let n = usize::try_from(len).unwrap_or(0).min(SOCKADDR_MAX);
+    // SAFETY: `ss` is SOCKADDR_MAX bytes, `n` at most that.
+    let bytes = unsafe { std::slice::from_raw_parts(std::ptr::addr_of!(ss).cast::<u8>(), n) };
+    Ok(bytes.to_vec())
+}
+
 /// `fcntl(fd, F_SETFL, flags)`: sets the file status flags.
 pub fn setfl(fd: BorrowedFd<'_>, flags: i32) -> io::Result<()> {
     // SAFETY: F_SETFL takes an integer and touches no memory.
@@ -183,5 +217,7 @@ mod tests {
         assert_eq!(std::mem::size_of::<libc::sockaddr_storage>(), SOCKADDR_MAX);
         assert_eq!(std::mem::size_of::<libc::msghdr>(), MSGHDR_SIZE);
         assert_eq!(std::mem::size_of::<libc::mmsghdr>(), MMSGHDR_SIZE);
+        // _IO(0x89, 0x4c) is just the number: sockios are not _IOC-encoded.
+        assert_eq!(SIOCGSKNS, 0x894C);
     }
 }

@@ -178,7 +178,15 @@ pub fn install_c(name: &str, dir: &Path) -> PathBuf {
     let d = dir.join(".bin");
     std::fs::create_dir_all(&d).expect("create .bin");
     let dst = d.join(name);
-    std::fs::copy(&bin, &dst).expect("copy compiled program");
+    // Copied by a child process: a writable descriptor of the new file in
+    // this (multi-threaded) test process could be inherited by another
+    // test's fork, and exec would then fail with ETXTBSY.
+    let st = std::process::Command::new("cp")
+        .arg(&bin)
+        .arg(&dst)
+        .status()
+        .expect("cp");
+    assert!(st.success(), "copying the compiled program failed");
     std::fs::set_permissions(&dst, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     dst
 }
