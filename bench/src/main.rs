@@ -498,6 +498,10 @@ fn startup_command(fdsup: Option<&Path>) -> Command {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
+    // `cargo run` sets LD_LIBRARY_PATH to the build tree: every dynamically
+    // linked program would then probe a dozen paths there first (under
+    // fdsup, a dozen refused lookups), which no user's environment has.
+    cmd.env_remove("LD_LIBRARY_PATH");
     cmd
 }
 

@@ -180,6 +180,9 @@ impl Workload {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        // Not cargo's LD_LIBRARY_PATH (the build tree): no user's
+        // environment has it, and every program would probe it first.
+        c.env_remove("LD_LIBRARY_PATH");
         for (k, v) in &self.env {
             c.env(k, v);
         }
