@@ -543,21 +543,18 @@ fn finish(pending: Pending<'static>, reply: Reply) {
             Ok(()) | Err(InjectError::Gone) => {}
             Err(InjectError::Failed(p, e)) => p.deny(e.raw_os_error().unwrap_or(libc::EIO)),
         },
-        Reply::Deferred(job) => deferred(pending, job),
-        Reply::Blocking(b) => {
-            // One thread per waiting open, as the program has one waiting
-            // task per open; a bound keeps a flood from exhausting ours.
-            if BLOCKED.lock().map_or(true, |l| l.len() >= MAX_BLOCKED) {
-                pending.deny(libc::ENFILE);
-                return;
+        Reply::Deferred(job) => off_worker(pending, "fdsup-net", libc::ENOBUFS, move |p| {
+            match job.run(&|| p.is_valid()) {
+                // A job never defers again; if it did, fail closed.
+                Reply::Deferred(_) => Reply::Errno(libc::EIO),
+                r => r,
             }
-            let spawned = std::thread::Builder::new()
-                .name("fdsup-fifo".to_owned())
-                .spawn(move || blocking_open(pending, b));
-            if let Err(e) = spawned {
-                eprintln!("fdsup: starting a thread for a blocking open: {e}");
-            }
-        }
+        }),
+        // One thread per waiting request, as the program has one waiting
+        // task per request; a bound keeps a flood from exhausting ours.
+        Reply::Blocking(b) => off_worker(pending, "fdsup-fifo", libc::ENFILE, move |p| {
+            blocking_open(p, &b)
+        }),
     }
 }
 
@@ -575,49 +572,40 @@ fn inject_fifo(pending: Pending<'static>, fd: OwnedFd, cloexec: bool) {
     }
 }
 
-/// Opens a FIFO (waiting for its other end) on a thread of its own; the event
-/// loop interrupts the wait if the request dies meanwhile.
-fn blocking_open(pending: Pending<'static>, b: Blocking) {
-    let me = sys::pthread_self();
-    if let Ok(mut list) = BLOCKED.lock() {
-        list.push(BlockedThread {
-            id: pending.id(),
-            thread: me,
-        });
-    }
-    // The loop may be asleep with nothing to time out on: from now on it
-    // must look at the waiters every so often.
-    if let Some(w) = WAKER.get() {
-        let _ = w.wake();
-    }
-    let result = loop {
+/// Opens a FIFO, waiting for its other end (on a thread of its own, see
+/// [`off_worker`]); a wait interrupted because the request died ends it.
+fn blocking_open(pending: &Pending<'static>, b: &Blocking) -> Reply {
+    loop {
         match crate::fs::reopen(b.fd.as_fd(), b.flags) {
-            Err(e) if e.raw_os_error() == Some(libc::EINTR) => {
-                if !pending.is_valid() {
-                    break Err(e);
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) && pending.is_valid() => {}
+            Ok(fd) => {
+                return Reply::FifoFd {
+                    fd,
+                    cloexec: b.cloexec,
                 }
             }
-            r => break r,
+            Err(e) => return Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
         }
-    };
-    if let Ok(mut list) = BLOCKED.lock() {
-        list.retain(|t| t.thread != me);
-    }
-    match result {
-        Ok(fd) => inject_fifo(pending, fd, b.cloexec),
-        Err(e) => pending.deny(e.raw_os_error().unwrap_or(libc::EIO)),
     }
 }
 
-/// Runs a request that may wait (`handlers::net`) on a thread of its own,
-/// interruptible like a FIFO open when its request dies.
-fn deferred(pending: Pending<'static>, job: handlers::net::Deferred) {
+/// Runs `work` for a request that may wait for someone else (a FIFO open,
+/// a connect) on a thread of its own, so that the workers never wait, and
+/// answers with what it returns. The thread is registered while it works,
+/// so that the event loop interrupts its wait (`WAKE_SIGNAL`) if the
+/// request dies meanwhile. Beyond [`MAX_BLOCKED`] waiting requests, a new
+/// one fails with `full`. A panic in `work` answers EIO; a thread that
+/// cannot start drops `pending`, which answers EACCES.
+fn off_worker<F>(pending: Pending<'static>, name: &str, full: i32, work: F)
+where
+    F: FnOnce(&Pending<'static>) -> Reply + Send + 'static,
+{
     if BLOCKED.lock().map_or(true, |l| l.len() >= MAX_BLOCKED) {
-        pending.deny(libc::ENOBUFS);
+        pending.deny(full);
         return;
     }
     let spawned = std::thread::Builder::new()
-        .name("fdsup-net".to_owned())
+        .name(name.to_owned())
         .spawn(move || {
             let me = sys::pthread_self();
             if let Ok(mut list) = BLOCKED.lock() {
@@ -626,20 +614,22 @@ fn deferred(pending: Pending<'static>, job: handlers::net::Deferred) {
                     thread: me,
                 });
             }
+            // The loop may be asleep with nothing to time out on: from now
+            // on it must look at the waiters every so often.
             if let Some(w) = WAKER.get() {
                 let _ = w.wake();
             }
-            let reply = catch_unwind(AssertUnwindSafe(|| job.run(&|| pending.is_valid())));
+            let reply = catch_unwind(AssertUnwindSafe(|| work(&pending)));
             if let Ok(mut list) = BLOCKED.lock() {
                 list.retain(|t| t.thread != me);
             }
             match reply {
-                Ok(Reply::Deferred(_)) | Err(_) => pending.deny(libc::EIO),
                 Ok(reply) => finish(pending, reply),
+                Err(_) => pending.deny(libc::EIO),
             }
         });
     if let Err(e) = spawned {
-        eprintln!("fdsup: starting a thread for a network request: {e}");
+        eprintln!("fdsup: starting a thread ({name}): {e}");
     }
 }
 

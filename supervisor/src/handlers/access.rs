@@ -9,10 +9,10 @@
 
 use std::os::fd::{AsFd, AsRawFd};
 
-use super::link::read_arg;
+use super::path::{resolve, Obj};
 use super::{decide, Ctx, Log, Reply, Scratch};
 use crate::audit::Verdict;
-use crate::fs::walk::{walk, Asker, Start, Walked};
+use crate::fs::walk::Asker;
 use crate::notify::{Listener, Notif};
 use crate::policy::{FsAccess, FsAction};
 use crate::sys;
@@ -36,13 +36,23 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     if flags & !(libc::AT_EACCESS | libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) != 0 {
         return Reply::Errno(libc::EINVAL);
     }
-    let arg = match read_arg(&mut task, dirfd, addr, &mut sc.raw) {
-        Ok(v) => v,
+    let follow = flags & libc::AT_SYMLINK_NOFOLLOW == 0;
+    let empty = flags & libc::AT_EMPTY_PATH != 0;
+    let obj = match resolve(
+        ctx, listener, n, &mut task, sc, dirfd, addr, follow, empty, false,
+    ) {
+        Ok(o) => o,
         Err(r) => return r,
     };
-    if !listener.id_valid(n.id) {
-        return Reply::Gone;
-    }
+    // A pipe or an unlinked file is checked on the object alone: the answer
+    // gives nothing the descriptor does not.
+    let (obj, pathless) = match obj {
+        Obj::Found { fd, pathless, held } => {
+            let unlinked = held && sc.walk.path.ends_with(b" (deleted)");
+            (Some(fd), pathless || unlinked)
+        }
+        Obj::Absent => (None, false),
+    };
     let mut asker = Asker::with_policy(&task, ctx.sup_pid, &ctx.policy);
     let mut log = Log {
         ctx,
@@ -50,53 +60,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         tid: task.tid(),
         line: &mut sc.line,
     };
-    let b = &mut sc.walk;
-    let (obj, pathless) = if arg.path.is_empty() {
-        if flags & libc::AT_EMPTY_PATH == 0 {
-            return Reply::Errno(libc::ENOENT);
-        }
-        let Start::Dir(fd) = arg.start else {
-            return Reply::Errno(libc::EBADF);
-        };
-        if crate::task::fd_path(fd.as_fd(), &mut b.path).is_err() {
-            return Reply::Errno(libc::EBADF);
-        }
-        let pathless = b.path.first() != Some(&b'/') || b.path.ends_with(b" (deleted)");
-        (Some(fd), pathless)
-    } else {
-        let follow = flags & libc::AT_SYMLINK_NOFOLLOW == 0;
-        match walk(
-            &mut asker,
-            ctx.root.as_fd(),
-            arg.start,
-            &arg.path,
-            0,
-            follow,
-            b,
-        ) {
-            // An unlinked file's access is checked on the object alone:
-            // the answer gives nothing the descriptor does not.
-            Ok(Walked::Found {
-                fd,
-                pathless,
-                unlinked,
-                ..
-            }) => (Some(fd), pathless || unlinked),
-            Ok(Walked::Missing { .. } | Walked::Absent) => (None, false),
-            Err(e) => {
-                return Reply::Errno(super::walk_error(
-                    ctx,
-                    &mut asker,
-                    &b.path,
-                    &mut sc.matched,
-                    e,
-                ))
-            }
-        }
-    };
-    if !listener.id_valid(n.id) {
-        return Reply::Gone;
-    }
+    let b = &sc.walk;
     let path = b.path.clone();
     if mode & libc::W_OK != 0 {
         log.note_write(&path);
@@ -104,15 +68,9 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     let (action, rule) = if pathless {
         (&super::open::ALLOW_RW, None)
     } else {
-        match decide(ctx, &mut asker, &path, &mut sc.matched) {
-            (a, r)
-                if obj
-                    .as_ref()
-                    .is_some_and(|f| super::on_the_way(ctx, a, r, &path, f.as_fd())) =>
-            {
-                (&super::open::ALLOW_RO, r)
-            }
-            d => d,
+        match &obj {
+            Some(f) => super::decide_found(ctx, &mut asker, &path, &mut sc.matched, f.as_fd()),
+            None => decide(ctx, &mut asker, &path, &mut sc.matched),
         }
     };
     let refuse = |log: &mut Log<'_>, v: Verdict, e: i32| {

@@ -30,8 +30,8 @@
 
 use std::os::fd::AsFd;
 
-use super::path::{decide_obj, fetch, resolve, write_out, Decided, Need, Obj};
-use super::{Ctx, Log, Reply, Scratch};
+use super::path::{decide_obj, fetch, resolve, write_out, Need, Obj};
+use super::{Ctx, Reply, Scratch};
 use crate::fs::walk::Asker;
 use crate::notify::{Listener, Notif};
 use crate::policy::{FsAccess, FsAction};
@@ -89,25 +89,9 @@ fn chdir(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scrat
             held: false,
         }
     };
-    let mut log = Log {
-        ctx,
-        syscall: m.name,
-        tid: task.tid(),
-        line: &mut sc.line,
-    };
-    let fd = match decide_obj(
-        ctx,
-        &task,
-        &sc.walk.path,
-        &mut sc.matched,
-        &mut log,
-        obj,
-        Need::Read,
-        false,
-        libc::ENOTDIR,
-    ) {
-        Decided::Obj(fd) => fd,
-        Decided::Reply(r) => return r,
+    let fd = match decide_obj(ctx, &task, sc, m.name, obj, Need::Read, Some(libc::ENOTDIR)) {
+        Ok(fd) => fd,
+        Err(r) => return r,
     };
     match sys::fstat_mode(fd.as_fd()) {
         Ok(mode) if mode & libc::S_IFMT == libc::S_IFDIR => {}
@@ -149,24 +133,26 @@ fn listing(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
         Ok(_) => return Reply::Errno(libc::ENOTDIR),
         Err(e) => return Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
     }
-    if fd_path(fd.as_fd(), &mut sc.walk.path).is_err() {
+    let Scratch {
+        walk, lex, matched, ..
+    } = sc;
+    if fd_path(fd.as_fd(), &mut walk.path).is_err() {
         return Reply::Errno(libc::EBADF);
     }
-    let dir = sc.walk.path.clone();
+    let dir = &walk.path;
     // A directory the program could list but whose path is hidden or denied
     // (an inherited descriptor) lists nothing it could not otherwise see.
     let mut asker = Asker::with_policy(&task, ctx.sup_pid, &ctx.policy);
     if dir.first() == Some(&b'/') {
-        match super::decide(ctx, &mut asker, &dir, &mut sc.matched) {
-            (a, r) if super::on_the_way(ctx, a, r, &dir, fd.as_fd()) => {}
+        match super::decide_found(ctx, &mut asker, dir, matched, fd.as_fd()) {
             (FsAction::Access(FsAccess::Hide), _) => return Reply::Errno(libc::ENOENT),
             (FsAction::Access(FsAccess::Deny), _) => return Reply::Errno(libc::EACCES),
             _ => {}
         }
     }
     let mut buf = vec![0u8; count.min(MAX_LISTING)];
-    let mut out: Vec<u8> = Vec::with_capacity(buf.len());
     let is_proc = dir == b"/proc";
+    let name_at = if old { NAME_AT_OLD } else { NAME_AT_64 };
     loop {
         let got = match sys::getdents(fd.as_fd(), &mut buf, old) {
             Ok(g) => g,
@@ -175,7 +161,8 @@ fn listing(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
         if got == 0 {
             return Reply::Value(0);
         }
-        let mut at = 0;
+        // The records shown are moved down over those left out, in place.
+        let (mut at, mut kept) = (0, 0);
         while at + RECLEN_AT + 2 <= got {
             let reclen = usize::from(u16::from_ne_bytes([
                 buf[at + RECLEN_AT],
@@ -184,26 +171,16 @@ fn listing(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
             if reclen == 0 || at + reclen > got {
                 break;
             }
-            let rec = &buf[at..at + reclen];
-            let name_at = if old { NAME_AT_OLD } else { NAME_AT_64 };
-            let name = rec.get(name_at..).unwrap_or_default();
+            let name = buf[at..at + reclen].get(name_at..).unwrap_or_default();
             let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
-            if shown(
-                ctx,
-                &mut asker,
-                &dir,
-                name,
-                is_proc,
-                &mut sc.lex,
-                &mut sc.matched,
-            ) {
-                out.extend_from_slice(rec);
+            if shown(ctx, &mut asker, dir, name, is_proc, lex, matched) {
+                buf.copy_within(at..at + reclen, kept);
+                kept += reclen;
             }
             at += reclen;
         }
-        if !out.is_empty() {
-            let len = out.len() as i64;
-            return write_out(&task, a[1], &out, Reply::Value(len));
+        if kept > 0 {
+            return write_out(&task, a[1], &buf[..kept], Reply::Value(kept as i64));
         }
         // Everything read was hidden: read on, so that an empty answer still
         // means the end of the directory.

@@ -365,23 +365,32 @@ pub fn decide<'p>(
 /// binds `/usr` and the project shows `/` and the project's parents; so is
 /// a symbolic link a rule was written through (`/bin` of a `/bin` rule that
 /// resolved to `/usr/bin`).
-/// `fd` must be the object itself: only a directory qualifies.
-pub fn on_the_way(
-    ctx: &Ctx,
-    action: &FsAction,
-    rule: Option<usize>,
+///
+/// [`decide`] for the existing object `fd` at `path`, with that relaxation
+/// (`fd` must be the object itself: only a directory or a symbolic link
+/// qualifies). Every request on an existing object decides through here.
+pub fn decide_found<'p>(
+    ctx: &'p Ctx,
+    asker: &mut crate::fs::walk::Asker<'_>,
     path: &[u8],
+    matched: &mut Vec<u8>,
     fd: std::os::fd::BorrowedFd<'_>,
-) -> bool {
+) -> (&'p FsAction, Option<usize>) {
     use crate::policy::FsAccess;
+    let (action, rule) = decide(ctx, asker, path, matched);
     if rule.is_some() || !matches!(action, FsAction::Access(FsAccess::Hide | FsAccess::Deny)) {
-        return false;
+        return (action, rule);
     }
-    match sys::fstat_mode(fd).map(|m| m & libc::S_IFMT) {
+    let on_the_way = match sys::fstat_mode(fd).map(|m| m & libc::S_IFMT) {
         Ok(libc::S_IFDIR) => ctx.policy.shows_below(path),
         // `/bin` -> `usr/bin` when a rule was written `/bin`.
         Ok(libc::S_IFLNK) => ctx.policy.shows_through(path),
         _ => false,
+    };
+    if on_the_way {
+        (&open::ALLOW_RO, None)
+    } else {
+        (action, rule)
     }
 }
 

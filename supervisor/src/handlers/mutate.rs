@@ -15,10 +15,10 @@
 //! program's umask (the supervisor's own is 0).
 
 use std::ffi::CString;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd};
 
 use super::link::{read_arg, resolve_end, End};
-use super::path::{decide_obj, done, fetch, read_string, resolve, Decided, Need, Obj};
+use super::path::{decide_obj, done, fetch, read_string, resolve, Need, Obj};
 use super::{decide, Ctx, Log, Reply, Scratch};
 use crate::audit::Verdict;
 use crate::fs::walk::Asker;
@@ -373,25 +373,9 @@ fn objects(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
             }
         }
     };
-    let mut log = Log {
-        ctx,
-        syscall: m.name,
-        tid: task.tid(),
-        line: &mut sc.line,
-    };
-    let fd: OwnedFd = match decide_obj(
-        ctx,
-        &task,
-        &sc.walk.path,
-        &mut sc.matched,
-        &mut log,
-        obj,
-        Need::Write,
-        true,
-        libc::EACCES,
-    ) {
-        Decided::Obj(fd) => fd,
-        Decided::Reply(r) => return r,
+    let fd = match decide_obj(ctx, &task, sc, m.name, obj, Need::Write, None) {
+        Ok(fd) => fd,
+        Err(r) => return r,
     };
     let fd = fd.as_fd();
     done(match op {

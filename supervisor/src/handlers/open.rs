@@ -306,10 +306,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
                 // descriptor holds: its old path is no ground for more.
                 return out.refuse(path, Verdict::Deny, libc::EACCES, None);
             } else {
-                match out.decide(&mut asker, path) {
-                    (a, r) if super::on_the_way(ctx, a, r, path, fd.as_fd()) => (&ALLOW_RO, r),
-                    d => d,
-                }
+                super::decide_found(ctx, &mut asker, path, out.matched, fd.as_fd())
             };
             let access = match out.plain_access(path, action, rule) {
                 Ok(a) => a,

@@ -216,12 +216,11 @@ pub(super) fn resolve_read(
         }
     };
     let mut asker = Asker::with_policy(task, ctx.sup_pid, &ctx.policy);
-    let path = sc.raw[..len].to_vec();
     let walked = walk(
         &mut asker,
         ctx.root.as_fd(),
         start,
-        &path,
+        &sc.raw[..len],
         0,
         follow,
         &mut sc.walk,
@@ -265,111 +264,98 @@ pub(super) fn fetch(task: &mut Task, fd: i32) -> Result<OwnedFd, Reply> {
     })
 }
 
-/// The object a request acts on once decided: its own, or what a `content`
-/// or `redirect` rule serves in its place.
-pub(super) enum Decided {
-    /// Go on with this object (`O_PATH`, or the sealed memfd).
-    Obj(OwnedFd),
-    /// Answer this (refused, logged).
-    Reply(Reply),
-}
-
-/// Decides `obj` (at `Scratch::walk.path`) for a request that needs `need`,
-/// logs the decision, and gives the object to act on. `served` says whether
-/// the request may be served by a `content` memfd or a `redirect` target
-/// (a read-only look at what the program would see); otherwise those rules
-/// refuse with `served_errno`.
-#[allow(clippy::too_many_arguments)]
+/// Decides `obj` (at `Scratch::walk.path`) for a request of `syscall` that
+/// needs `need`, logs the decision, and gives the object to act on: the
+/// object itself, or what a `content` or `redirect` rule serves in its place
+/// (a look at what the program would see). `unserved` is the errno for a
+/// request such rules cannot serve (`readlink`, `chdir`); `None` lets them
+/// serve it. A refusal comes back as the reply to give.
 pub(super) fn decide_obj(
     ctx: &Ctx,
     task: &Task,
-    path: &[u8],
-    matched: &mut Vec<u8>,
-    log: &mut Log<'_>,
+    sc: &mut Scratch,
+    syscall: &'static str,
     obj: Obj,
     need: Need,
-    served: bool,
-    served_errno: i32,
-) -> Decided {
+    unserved: Option<i32>,
+) -> Result<OwnedFd, Reply> {
+    let Scratch {
+        walk,
+        matched,
+        line,
+        ..
+    } = sc;
+    let path = &walk.path;
+    let mut log = Log {
+        ctx,
+        syscall,
+        tid: task.tid(),
+        line,
+    };
     let mut asker = Asker::with_policy(task, ctx.sup_pid, &ctx.policy);
     let (fd, skip) = match obj {
         Obj::Found { fd, pathless, held } => (Some(fd), pathless || (held && need == Need::Read)),
         Obj::Absent => (None, false),
     };
-    let (mut action, rule) = if skip {
-        (&super::open::ALLOW_RW, None)
-    } else {
-        decide(ctx, &mut asker, path, matched)
+    let (action, rule) = match &fd {
+        _ if skip => (&super::open::ALLOW_RW, None),
+        Some(f) => super::decide_found(ctx, &mut asker, path, matched, f.as_fd()),
+        None => decide(ctx, &mut asker, path, matched),
     };
-    if let Some(f) = &fd {
-        if super::on_the_way(ctx, action, rule, path, f.as_fd()) {
-            action = &super::open::ALLOW_RO;
-        }
-    }
-    let refuse = |log: &mut Log<'_>, v: Verdict, e: i32| {
+    let mut refuse = |v: Verdict, e: i32| {
         log.write(path, v, Some(e), rule);
-        Decided::Reply(Reply::Errno(e))
+        Err(Reply::Errno(e))
     };
-    match *action {
-        FsAction::Access(FsAccess::Hide) => return refuse(log, Verdict::Hide, libc::ENOENT),
-        FsAction::Access(FsAccess::Deny) => return refuse(log, Verdict::Deny, libc::EACCES),
+    let (served, verdict) = match *action {
+        FsAction::Access(FsAccess::Hide) => return refuse(Verdict::Hide, libc::ENOENT),
+        FsAction::Access(FsAccess::Deny) => return refuse(Verdict::Deny, libc::EACCES),
+        // Nothing there to refuse a change to.
+        FsAction::Access(FsAccess::Ro) if need == Need::Write && fd.is_none() => {
+            return Err(Reply::Errno(libc::ENOENT))
+        }
         FsAction::Access(FsAccess::Ro) if need == Need::Write => {
-            if fd.is_none() {
-                // Nothing there to refuse a change to.
-                return Decided::Reply(Reply::Errno(libc::ENOENT));
-            }
-            return refuse(log, Verdict::Deny, libc::EACCES);
+            return refuse(Verdict::Deny, libc::EACCES)
+        }
+        FsAction::Access(_) => (None, Verdict::Allow),
+        _ if unserved.is_some() => return refuse(Verdict::Deny, unserved.unwrap_or(libc::EACCES)),
+        FsAction::Content { .. } if need == Need::Write => {
+            return refuse(Verdict::Deny, libc::EACCES)
         }
         FsAction::Content { .. } => {
-            if need == Need::Write || !served {
-                return refuse(log, Verdict::Deny, served_errno);
-            }
             let memfd = rule
                 .and_then(|i| ctx.contents.get(i))
                 .and_then(Option::as_ref)
                 .and_then(|m| m.try_clone().ok());
-            return match memfd {
-                Some(m) => {
-                    log.write(path, Verdict::Content, None, rule);
-                    Decided::Obj(m)
-                }
-                None => Decided::Reply(Reply::Errno(libc::EIO)),
-            };
+            (
+                Some(memfd.ok_or(Reply::Errno(libc::EIO))?),
+                Verdict::Content,
+            )
         }
-        FsAction::Redirect { writable, .. } => {
-            if (need == Need::Write && !writable) || !served {
-                return refuse(
-                    log,
-                    Verdict::Deny,
-                    if served { libc::EACCES } else { served_errno },
-                );
-            }
-            let Some(target) = rule.and_then(|i| ctx.redirect_target(i)) else {
-                return Decided::Reply(Reply::Errno(libc::EIO));
-            };
+        FsAction::Redirect { writable, .. } if need == Need::Write && !writable => {
+            return refuse(Verdict::Deny, libc::EACCES)
+        }
+        FsAction::Redirect { .. } => {
+            let target = rule
+                .and_then(|i| ctx.redirect_target(i))
+                .ok_or(Reply::Errno(libc::EIO))?;
             let how = OpenHow {
                 flags: u64::from((libc::O_PATH | libc::O_CLOEXEC).unsigned_abs()),
                 mode: 0,
                 resolve: 0,
             };
-            return match sys::openat2(libc::AT_FDCWD, target, &how) {
-                Ok(t) => {
-                    log.write(path, Verdict::Redirect, None, rule);
-                    Decided::Obj(t)
-                }
-                Err(e) => Decided::Reply(Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO))),
-            };
+            let t = sys::openat2(libc::AT_FDCWD, target, &how)
+                .map_err(|e| Reply::Errno(os_errno(&e)))?;
+            (Some(t), Verdict::Redirect)
         }
-        FsAction::Access(_) => {}
-    }
-    match fd {
+    };
+    match served.or(fd) {
         Some(fd) => {
-            log.write(path, Verdict::Allow, None, rule);
-            Decided::Obj(fd)
+            log.write(path, verdict, None, rule);
+            Ok(fd)
         }
         None => {
             log.note_absent(path);
-            Decided::Reply(Reply::Errno(libc::ENOENT))
+            Err(Reply::Errno(libc::ENOENT))
         }
     }
 }

@@ -14,8 +14,8 @@
 use std::ffi::CString;
 use std::os::fd::AsFd;
 
-use super::path::{decide_obj, done, os_errno, read_string, resolve, write_out, Decided, Need};
-use super::{Ctx, Log, Reply, Scratch};
+use super::path::{decide_obj, done, os_errno, read_string, resolve, write_out, Need};
+use super::{Ctx, Reply, Scratch};
 use crate::notify::{Listener, Notif};
 use crate::sys;
 use crate::syscalls::{Kind, Mediated};
@@ -104,26 +104,10 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         Err(r) => return r,
     };
     let readlink = matches!(m.kind, Kind::Readlink | Kind::Readlinkat);
-    let mut log = Log {
-        ctx,
-        syscall: m.name,
-        tid: task.tid(),
-        line: &mut sc.line,
-    };
-    let decided = decide_obj(
-        ctx,
-        &task,
-        &sc.walk.path,
-        &mut sc.matched,
-        &mut log,
-        obj,
-        Need::Read,
-        !readlink,
-        libc::EINVAL,
-    );
-    let fd = match decided {
-        Decided::Obj(fd) => fd,
-        Decided::Reply(r) => return r,
+    let unserved = readlink.then_some(libc::EINVAL);
+    let fd = match decide_obj(ctx, &task, sc, m.name, obj, Need::Read, unserved) {
+        Ok(fd) => fd,
+        Err(r) => return r,
     };
     match m.kind {
         Kind::Stat | Kind::Lstat | Kind::Newfstatat => {
@@ -161,8 +145,11 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
                 (a[2], a[3])
             };
             let size = usize::try_from(sys::low_i32(size)).unwrap_or(0);
-            let mut target = vec![0u8; libc::PATH_MAX as usize + 1];
-            match sys::readlink_fd(fd.as_fd(), &mut target) {
+            // The path is in `sc.walk.path` by now: `sc.lex` is free.
+            let target = &mut sc.lex;
+            target.clear();
+            target.resize(libc::PATH_MAX as usize + 1, 0);
+            match sys::readlink_fd(fd.as_fd(), target) {
                 Ok(len) => {
                     let len = len.min(size);
                     write_out(&task, buf, &target[..len], Reply::Value(len as i64))

@@ -7,8 +7,8 @@
 
 use std::os::fd::{AsFd, AsRawFd};
 
-use super::path::{decide_obj, fetch, resolve, Decided, Need};
-use super::{Ctx, Log, Reply, Scratch};
+use super::path::{decide_obj, fetch, resolve, Need};
+use super::{Ctx, Reply, Scratch};
 use crate::notify::{Listener, Notif};
 use crate::policy::{FsAccess, FsAction};
 use crate::sys;
@@ -43,25 +43,9 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         Ok(o) => o,
         Err(r) => return r,
     };
-    let mut log = Log {
-        ctx,
-        syscall: m.name,
-        tid: task.tid(),
-        line: &mut sc.line,
-    };
-    let fd = match decide_obj(
-        ctx,
-        &task,
-        &sc.walk.path,
-        &mut sc.matched,
-        &mut log,
-        obj,
-        Need::Read,
-        false,
-        libc::EACCES,
-    ) {
-        Decided::Obj(fd) => fd,
-        Decided::Reply(r) => return r,
+    let fd = match decide_obj(ctx, &task, sc, m.name, obj, Need::Read, Some(libc::EACCES)) {
+        Ok(fd) => fd,
+        Err(r) => return r,
     };
     let is_dir = sys::fstat_mode(fd.as_fd()).is_ok_and(|m| m & libc::S_IFMT == libc::S_IFDIR);
     if is_dir && hides_below(ctx, &sc.walk.path) {
