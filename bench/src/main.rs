@@ -26,6 +26,7 @@
 #![deny(unsafe_code)]
 
 mod connect;
+mod floor;
 mod json;
 mod stats;
 mod workloads;
@@ -831,6 +832,9 @@ fn main() -> ExitCode {
     let mut args = std::env::args().skip(1).peekable();
     if args.peek().is_some_and(|a| a == "workloads") {
         return workloads::main(args.skip(1));
+    }
+    if args.peek().is_some_and(|a| a == "floor") {
+        return floor::main(args.skip(1).collect());
     }
     if args.peek().is_some_and(|a| a == "connect") {
         return connect::main(args.skip(1));

@@ -13,6 +13,12 @@
 //! and, as a reference that is not held to the target, `/bin/true`: what `fdsup run` costs
 //! before the program does anything (short commands such as `git status` pay it in full).
 //!
+//! Each also runs under `fdsup-bench floor` (the `floor` module): the filters `fdsup run`
+//! installs for `@default`, with every notification answered `CONTINUE` at once. That is the
+//! cost of the round trips alone, which any supervisor that decides each trapped syscall pays,
+//! so it shows how much of fdsup's ratio is its own work and how much no design of this kind
+//! can remove.
+//!
 //! Python and tar run from a scratch directory, git from the repository, so that `${CWD}`
 //! covers them. Both sides get the same program (an absolute path), the same arguments,
 //! working directory and environment; the environment pins what could make them differ
@@ -153,6 +159,9 @@ struct Workload {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Side {
     Native,
+    /// Under `fdsup-bench floor`: the same filters, every notification answered
+    /// CONTINUE at once (see the `floor` module).
+    Floor,
     Fdsup,
 }
 
@@ -160,17 +169,23 @@ impl Side {
     fn name(self) -> &'static str {
         match self {
             Side::Native => "native",
+            Side::Floor => "floor",
             Side::Fdsup => "fdsup",
         }
     }
 }
 
 impl Workload {
-    fn command(&self, side: Side, fdsup: &Path, args: &[String]) -> Command {
+    fn command(&self, side: Side, tools: &Tools, args: &[String]) -> Command {
         let mut c = match side {
             Side::Native => Command::new(&self.program),
+            Side::Floor => {
+                let mut c = Command::new(&tools.bench);
+                c.args(["floor", "--"]).arg(&self.program);
+                c
+            }
             Side::Fdsup => {
-                let mut c = Command::new(fdsup);
+                let mut c = Command::new(&tools.fdsup);
                 c.args(["run", "--"]).arg(&self.program);
                 c
             }
@@ -190,9 +205,9 @@ impl Workload {
     }
 
     /// Runs the command (or its check variant) once: wall time in ms and what it printed.
-    fn run(&self, side: Side, fdsup: &Path, check: bool) -> Result<(f64, Output)> {
+    fn run(&self, side: Side, tools: &Tools, check: bool) -> Result<(f64, Output)> {
         let args = if check { &self.check_args } else { &self.args };
-        let mut cmd = self.command(side, fdsup, args);
+        let mut cmd = self.command(side, tools, args);
         let t0 = Instant::now();
         let out = cmd
             .output()
@@ -355,6 +370,7 @@ fn make_repo(git: &Path, dir: &Path, files: usize, modified: usize) -> Result<St
 /// The figures of one workload.
 struct Row {
     native: Vec<f64>,
+    floor: Vec<f64>,
     fdsup: Vec<f64>,
 }
 
@@ -362,6 +378,16 @@ impl Row {
     fn ratio(&self) -> f64 {
         stats::median(&self.fdsup) / stats::median(&self.native)
     }
+    fn floor_ratio(&self) -> f64 {
+        stats::median(&self.floor) / stats::median(&self.native)
+    }
+}
+
+/// The two programs the workloads run under.
+struct Tools {
+    fdsup: PathBuf,
+    /// This bench's own executable, for `floor`.
+    bench: PathBuf,
 }
 
 fn same_output(w: &Workload, what: &str, reference: &Output, out: &Output) -> Result<()> {
@@ -379,6 +405,7 @@ fn same_output(w: &Workload, what: &str, reference: &Output, out: &Output) -> Re
 
 fn run(opts: &Options) -> Result<()> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot locate the bench: {e}"))?;
+    let bench = exe.clone();
     let fdsup = opts.fdsup.clone().unwrap_or_else(|| {
         exe.parent()
             .map_or_else(|| PathBuf::from("fdsup"), |d| d.join("fdsup"))
@@ -407,6 +434,10 @@ fn run(opts: &Options) -> Result<()> {
         opts.modified,
         repo.display()
     );
+    let tools = Tools {
+        fdsup: fdsup.clone(),
+        bench,
+    };
     let porcelain = make_repo(&git, &repo, opts.files, opts.modified)?;
 
     let python_check = format!("{PYTHON_CODE}, sys; print(sorted(sys.modules)); print(sys.path)");
@@ -470,9 +501,13 @@ fn run(opts: &Options) -> Result<()> {
     // The same work on both sides, and a reference output for every timed run.
     let mut references = Vec::new();
     for w in &workloads {
-        eprintln!("checking {} natively and under fdsup", w.label);
-        let (_, native) = w.run(Side::Native, &fdsup, true)?;
-        let (_, under) = w.run(Side::Fdsup, &fdsup, true)?;
+        eprintln!(
+            "checking {} natively, under the floor and under fdsup",
+            w.label
+        );
+        let (_, native) = w.run(Side::Native, &tools, true)?;
+        let (_, floor) = w.run(Side::Floor, &tools, true)?;
+        let (_, under) = w.run(Side::Fdsup, &tools, true)?;
         if let Some(expect) = &w.check_expect {
             if native.stdout != expect.as_bytes() {
                 return Err(format!(
@@ -483,25 +518,25 @@ fn run(opts: &Options) -> Result<()> {
                 ));
             }
         }
-        same_output(
-            w,
-            &format!("check: {}", w.check_args.join(" ")),
-            &native,
-            &under,
-        )?;
-        let (_, reference) = w.run(Side::Native, &fdsup, false)?;
-        let (_, under) = w.run(Side::Fdsup, &fdsup, false)?;
+        let check = format!("check: {}", w.check_args.join(" "));
+        same_output(w, &check, &native, &floor)?;
+        same_output(w, &check, &native, &under)?;
+        let (_, reference) = w.run(Side::Native, &tools, false)?;
+        let (_, floor) = w.run(Side::Floor, &tools, false)?;
+        let (_, under) = w.run(Side::Fdsup, &tools, false)?;
+        same_output(w, "warm-up", &reference, &floor)?;
         same_output(w, "warm-up", &reference, &under)?;
         references.push(reference);
     }
 
     let pairs: Vec<(usize, Side)> = (0..workloads.len())
-        .flat_map(|i| [(i, Side::Native), (i, Side::Fdsup)])
+        .flat_map(|i| [(i, Side::Native), (i, Side::Floor), (i, Side::Fdsup)])
         .collect();
     let mut rows: Vec<Row> = workloads
         .iter()
         .map(|_| Row {
             native: Vec::with_capacity(opts.runs),
+            floor: Vec::with_capacity(opts.runs),
             fdsup: Vec::with_capacity(opts.runs),
         })
         .collect();
@@ -515,10 +550,11 @@ fn run(opts: &Options) -> Result<()> {
         for k in 0..pairs.len() {
             let (i, side) = pairs[(round + k) % pairs.len()];
             let w = &workloads[i];
-            let (ms, out) = w.run(side, &fdsup, false)?;
+            let (ms, out) = w.run(side, &tools, false)?;
             same_output(w, side.name(), &references[i], &out)?;
             match side {
                 Side::Native => rows[i].native.push(ms),
+                Side::Floor => rows[i].floor.push(ms),
                 Side::Fdsup => rows[i].fdsup.push(ms),
             }
             let _ = write!(line, " {}/{} {ms:.1}", w.key, side.name());
@@ -560,17 +596,20 @@ fn human_report(opts: &Options, fdsup: &Path, workloads: &[Workload], rows: &[Ro
     );
     let _ = writeln!(
         s,
-        "  {:<62} {:>15} {:>15} {:>7}",
-        "", "native", "fdsup", "ratio"
+        "  {:<62} {:>15} {:>15} {:>7} {:>15} {:>7}",
+        "", "native", "floor", "ratio", "fdsup", "ratio"
     );
     for (w, r) in workloads.iter().zip(rows) {
         let ratio = r.ratio();
         let _ = writeln!(
             s,
-            "  {:<62} {:>7.1} ({:>5.1}) {:>7.1} ({:>5.1}) {:>6.2}x  {}",
+            "  {:<62} {:>7.1} ({:>5.1}) {:>7.1} ({:>5.1}) {:>6.2}x {:>7.1} ({:>5.1}) {:>6.2}x  {}",
             w.label,
             stats::median(&r.native),
             stats::min(&r.native),
+            stats::median(&r.floor),
+            stats::min(&r.floor),
+            r.floor_ratio(),
             stats::median(&r.fdsup),
             stats::min(&r.fdsup),
             ratio,
@@ -586,6 +625,11 @@ fn human_report(opts: &Options, fdsup: &Path, workloads: &[Workload], rows: &[Ro
     let _ = writeln!(
         s,
         "target: fdsup/native <= {TARGET_RATIO}x for each (reported, not enforced)"
+    );
+    let _ = writeln!(
+        s,
+        "floor: `fdsup-bench floor`, the same seccomp filters with every notification answered \
+         CONTINUE at once\n       (no read, no check, no work): what the round trips alone cost"
     );
     s
 }
@@ -604,6 +648,8 @@ fn json_report(opts: &Options, fdsup: &Path, workloads: &[Workload], rows: &[Row
             Obj::new()
                 .str("command", &w.label)
                 .obj("native_ms", timing(&r.native))
+                .obj("floor_ms", timing(&r.floor))
+                .num("floor_ratio", r.floor_ratio(), 3)
                 .obj("fdsup_ms", timing(&r.fdsup))
                 .num("ratio", r.ratio(), 3)
                 .bool("reference", w.reference),
