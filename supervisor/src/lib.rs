@@ -7,7 +7,7 @@
 //! task), [`fs`] (resolving and opening), [`handlers`] (one module per
 //! syscall family), [`landlock`] (the exec section, as a Landlock
 //! ruleset), [`audit`] (the log), [`learn`] (`--learn`), [`supervise`] (start-up, workers,
-//! event loop), [`doctor`] (kernel features). Raw syscalls live in `sys`.
+//! event loop), [`pool`] (which worker receives), [`doctor`] (kernel features). Raw syscalls live in `sys`.
 #![deny(unsafe_code)]
 
 pub mod audit;
@@ -19,6 +19,7 @@ pub mod landlock;
 pub mod learn;
 pub mod notify;
 pub mod policy;
+pub mod pool;
 pub mod supervise;
 mod sys;
 pub mod syscalls;

@@ -82,6 +82,11 @@ impl Listener {
         sys::listener_hung_up(self.fd.as_fd())
     }
 
+    /// True when notifications wait for a worker to receive them.
+    pub fn waiting(&self) -> bool {
+        sys::listener_waiting(self.fd.as_fd())
+    }
+
     fn send(&self, id: u64, val: i64, error: i32) {
         self.send_flags(id, val, error, 0);
     }

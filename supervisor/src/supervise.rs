@@ -7,9 +7,11 @@
 //! workers, and only then let the shim exec the program, so no mediated
 //! syscall can ever wait for a supervisor that is not listening yet.
 //!
-//! Threads: workers block in `SECCOMP_IOCTL_NOTIF_RECV` on the one listener
-//! (the kernel hands each notification to one of them); the main thread runs
-//! a mio loop over the first process's pidfd and a signalfd. Opens that wait
+//! Threads: one worker at a time blocks in `SECCOMP_IOCTL_NOTIF_RECV` on the
+//! listener, handles what it receives and answers; spare workers wait parked
+//! until the event loop sees a request hold up the others ([`crate::pool`]
+//! says why one, and when more); the main thread runs a mio loop over the
+//! first process's pidfd and a signalfd, and looks at the pool every tick. Opens that wait
 //! for someone else (FIFOs) run on threads of their own, which the loop
 //! interrupts if their request dies meanwhile. When the first process exits,
 //! everything it left behind is killed (we are a child subreaper, so every
@@ -36,6 +38,7 @@ use crate::audit::Audit;
 use crate::handlers::{self, Blocking, Ctx, Reply, Scratch};
 use crate::notify::{InjectError, Listener, Notif, Pending};
 use crate::policy::{self, NetAccess, Policy};
+use crate::pool::{self, Pool};
 use crate::{doctor, filter, sys};
 use fdsup_shim::protocol::ShimMessage;
 
@@ -231,6 +234,8 @@ static BLOCKED: Mutex<Vec<BlockedThread>> = Mutex::new(Vec::new());
 
 /// Wakes the event loop so that it starts watching a newly blocked thread.
 static WAKER: std::sync::OnceLock<mio::Waker> = std::sync::OnceLock::new();
+/// The workers' shared state: who receives.
+static POOL: Pool = Pool::new();
 
 /// Runs the program under the policy; returns fdsup's exit status.
 pub fn run(opts: RunOptions) -> Result<i32, RunError> {
@@ -313,7 +318,7 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     for i in 0..workers {
         std::thread::Builder::new()
             .name(format!("fdsup-worker-{i}"))
-            .spawn(move || worker(ctx, listener))
+            .spawn(move || worker(ctx, listener, i > 0))
             .map_err(setup("starting a worker thread"))?;
     }
 
@@ -490,17 +495,27 @@ fn worker_count() -> usize {
     {
         return n.clamp(1, 64);
     }
+    // One receives; the others are parked spares, which cost nothing until a
+    // slow request or a burst wakes them.
     std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .clamp(1, 8)
+        .map_or(4, |n| n.get())
+        .clamp(4, 16)
 }
 
-/// One worker: receive, handle, answer, forever.
-fn worker(ctx: &'static Ctx, listener: &'static Listener) {
+/// One worker: receive, handle, answer, and again while no other worker
+/// receives; a `spare` starts parked.
+fn worker(ctx: &'static Ctx, listener: &'static Listener, spare: bool) {
     let mut sc = Scratch::new();
     let mut n = Notif::default();
+    let mut awake = Instant::now();
+    if spare {
+        POOL.park_spare(&mut awake);
+    }
     loop {
-        let pending = match listener.recv(&mut n) {
+        POOL.receiving();
+        let received = listener.recv(&mut n);
+        POOL.received(received.is_ok());
+        let pending = match received {
             Ok(p) => p,
             Err(e) => match e.raw_os_error() {
                 Some(libc::EINTR) => continue,
@@ -520,6 +535,8 @@ fn worker(ctx: &'static Ctx, listener: &'static Listener) {
             Ok(reply) => finish(pending, reply),
             Err(_) => pending.deny(libc::EACCES),
         }
+        POOL.answered();
+        POOL.park_if_spare(&mut awake);
     }
 }
 
@@ -673,9 +690,16 @@ fn event_loop(
     let mut events = Events::with_capacity(8);
     let mut first_status: Option<(i32, i32)> = None;
     let mut blocked = false;
+    let mut look = pool::Look::default();
+    let mut active = true;
     loop {
-        let timeout = blocked.then_some(Duration::from_millis(50));
-        if let Err(e) = poll.poll(&mut events, timeout) {
+        let tick = if active { pool::TICK } else { pool::IDLE_TICK };
+        let timeout = if blocked {
+            tick.min(Duration::from_millis(50))
+        } else {
+            tick
+        };
+        if let Err(e) = poll.poll(&mut events, Some(timeout)) {
             if e.kind() != io::ErrorKind::Interrupted {
                 return Err(RunError::Setup {
                     what: "waiting for events",
@@ -710,6 +734,7 @@ fn event_loop(
             return Ok(st);
         }
         blocked = wake_dead_waiters(listener);
+        active = POOL.check(&mut look, || listener.waiting());
     }
 }
 

@@ -209,16 +209,30 @@ pub fn notif_set_flags(listener: BorrowedFd<'_>, flags: u64) -> io::Result<()> {
     cvt_int(r).map(drop)
 }
 
-/// `poll(listener, 0)`: true when no task uses the filter any more (POLLHUP).
-pub fn listener_hung_up(listener: BorrowedFd<'_>) -> bool {
+/// `poll(listener, POLLIN, 0)`: the events it reports now (0 for none).
+fn listener_poll(listener: BorrowedFd<'_>) -> i16 {
     let mut p = libc::pollfd {
         fd: listener.as_raw_fd(),
-        events: 0,
+        events: libc::POLLIN,
         revents: 0,
     };
     // SAFETY: one valid pollfd, count 1.
     let r = unsafe { libc::poll(&mut p, 1, 0) };
-    r > 0 && p.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
+    if r > 0 {
+        p.revents
+    } else {
+        0
+    }
+}
+
+/// True when no task uses the filter any more (POLLHUP).
+pub fn listener_hung_up(listener: BorrowedFd<'_>) -> bool {
+    listener_poll(listener) & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
+}
+
+/// True when notifications wait to be received (POLLIN).
+pub fn listener_waiting(listener: BorrowedFd<'_>) -> bool {
+    listener_poll(listener) & libc::POLLIN != 0
 }
 
 // ---- pidfds ------------------------------------------------------------------

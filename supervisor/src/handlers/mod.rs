@@ -423,19 +423,28 @@ pub mod test_hooks {
     use std::sync::OnceLock;
 
     static PANIC_PATH: OnceLock<Option<Vec<u8>>> = OnceLock::new();
+    static SLOW_PATH: OnceLock<Option<Vec<u8>>> = OnceLock::new();
 
-    /// Reads the hook's setting (call once at start).
-    pub fn init() {
-        PANIC_PATH.get_or_init(|| {
-            std::env::var_os("FDSUP_TEST_PANIC_PATH")
-                .map(|v| std::os::unix::ffi::OsStrExt::as_bytes(v.as_os_str()).to_vec())
-        });
+    fn var(name: &str) -> Option<Vec<u8>> {
+        std::env::var_os(name)
+            .map(|v| std::os::unix::ffi::OsStrExt::as_bytes(v.as_os_str()).to_vec())
     }
 
-    /// Panics if `path` is the hook's path.
+    /// Reads the hooks' settings (call once at start).
+    pub fn init() {
+        PANIC_PATH.get_or_init(|| var("FDSUP_TEST_PANIC_PATH"));
+        SLOW_PATH.get_or_init(|| var("FDSUP_TEST_SLOW_PATH"));
+    }
+
+    /// Panics if `path` is the panic hook's path; takes 3 s if it is the
+    /// slow hook's (an open that waits, as on a device or a hung file
+    /// system, holding its worker).
     pub fn maybe_panic(path: &[u8]) {
         if PANIC_PATH.get().and_then(Option::as_deref) == Some(path) {
             panic!("test hook: FDSUP_TEST_PANIC_PATH reached");
+        }
+        if SLOW_PATH.get().and_then(Option::as_deref) == Some(path) {
+            std::thread::sleep(std::time::Duration::from_secs(3));
         }
     }
 }
