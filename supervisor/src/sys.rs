@@ -595,13 +595,13 @@ pub fn fstat_bytes(fd: BorrowedFd<'_>, out: &mut [u8; STAT_SIZE]) -> io::Result<
     cvt(r).map(drop)
 }
 
-/// `newfstatat(AT_FDCWD, path, 0)` (following) as bytes.
-pub fn stat_path(path: &CStr, out: &mut [u8; STAT_SIZE]) -> io::Result<()> {
+/// `newfstatat(dirfd, path, 0)` (following) as bytes.
+pub fn stat_path(dirfd: RawFd, path: &CStr, out: &mut [u8; STAT_SIZE]) -> io::Result<()> {
     // SAFETY: `out` has room for one `struct stat`; `path` is NUL-terminated.
     let r = unsafe {
         libc::syscall(
             libc::SYS_newfstatat,
-            libc::AT_FDCWD,
+            dirfd,
             path.as_ptr(),
             out.as_mut_ptr(),
             0,
@@ -610,8 +610,9 @@ pub fn stat_path(path: &CStr, out: &mut [u8; STAT_SIZE]) -> io::Result<()> {
     cvt(r).map(drop)
 }
 
-/// `statx(AT_FDCWD, path, flags, mask)` (following) as bytes.
+/// `statx(dirfd, path, flags, mask)` (following) as bytes.
 pub fn statx_path(
+    dirfd: RawFd,
     path: &CStr,
     flags: i32,
     mask: u32,
@@ -622,7 +623,7 @@ pub fn statx_path(
     let r = unsafe {
         libc::syscall(
             libc::SYS_statx,
-            libc::AT_FDCWD,
+            dirfd,
             path.as_ptr(),
             flags,
             mask,

@@ -116,6 +116,8 @@ pub struct Scratch {
     pub matched: Vec<u8>,
     /// The audit line.
     pub line: Vec<u8>,
+    /// `/proc/<tid>` of the tasks served last.
+    pub procs: crate::task::ProcDirs,
 }
 
 impl Scratch {
@@ -128,6 +130,7 @@ impl Scratch {
             walk: WalkBufs::new(),
             matched: Vec::with_capacity(cap),
             line: Vec::with_capacity(cap + 512),
+            procs: crate::task::ProcDirs::new(),
         }
     }
 }

@@ -30,7 +30,7 @@ use crate::notify::{Listener, Notif};
 use crate::policy::{FsAccess, FsAction};
 use crate::sys::{self, OpenHow};
 use crate::syscalls::{Kind, Mediated};
-use crate::task::{fd_path, ReadError, RemoteFd, Task};
+use crate::task::{fd_path, ProcPath, ReadError, RemoteFd, Task};
 
 /// `VALID_OPEN_FLAGS` of include/linux/fcntl.h: what `openat` keeps of its
 /// flags (it ignores the rest; `openat2` refuses them).
@@ -167,6 +167,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         walk: wb,
         matched,
         line,
+        procs,
     } = sc;
     let req = Req {
         syscall: m.name,
@@ -198,34 +199,30 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     if absolute && !in_root {
         lex.push(b'/');
     } else if dirfd == libc::AT_FDCWD {
-        if task.cwd_path(lex).is_err() {
+        if procs.read_link(task.tid(), c"cwd", lex).is_err() {
             return if listener.id_valid(n.id) {
                 Reply::Errno(libc::ENOENT)
             } else {
                 Reply::Gone
             };
         }
+    } else if dirfd < 0 {
+        return Reply::Errno(libc::EBADF);
     } else {
-        let Some(rfd) = RemoteFd::from_arg(u64::from(dirfd.unsigned_abs())).filter(|_| dirfd >= 0)
-        else {
-            return Reply::Errno(libc::EBADF);
-        };
-        match task.get_fd(rfd) {
-            Ok(fd) => {
-                if fd_path(fd.as_fd(), lex).is_err() {
-                    lex.clear();
+        // The directory's path through the task's /proc entry (one syscall
+        // where fetching the descriptor takes five): the fast path opens the
+        // object by its absolute path, the very path it decides on. Only the
+        // walk needs the descriptor itself, and fetches it then.
+        let link = ProcPath::with_prefix("fd/", dirfd, "");
+        if procs.read_link(task.tid(), link.as_cstr(), lex).is_err() {
+            match fetch_dir(listener, n, &mut task, dirfd) {
+                Ok(fd) => {
+                    if fd_path(fd.as_fd(), lex).is_err() {
+                        lex.clear();
+                    }
+                    base = Some(fd);
                 }
-                base = Some(fd);
-            }
-            Err(e) => {
-                if !listener.id_valid(n.id) {
-                    return Reply::Gone;
-                }
-                return Reply::Errno(if e.raw_os_error() == Some(libc::EBADF) {
-                    libc::EBADF
-                } else {
-                    libc::EACCES
-                });
+                Err(r) => return r,
             }
         }
     }
@@ -267,7 +264,10 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             }
         }
     } else {
-        return Reply::Errno(libc::EBADF);
+        match fetch_dir(listener, n, &mut task, dirfd) {
+            Ok(fd) => Start::Dir(fd),
+            Err(r) => return r,
+        }
     };
     let follow_final = req.flags() & libc::O_NOFOLLOW == 0 && !req.excl();
     let mut asker = Asker::with_policy(&task, ctx.sup_pid, &ctx.policy);
@@ -613,6 +613,29 @@ impl<'a> Out<'a> {
 }
 
 /// The lexical fast path; `None` sends the request to the careful walk.
+/// The task's descriptor `dirfd`, fetched; a failure is the request's answer
+/// (EBADF for a closed number).
+fn fetch_dir(
+    listener: &Listener,
+    n: &Notif,
+    task: &mut Task,
+    dirfd: i32,
+) -> Result<OwnedFd, Reply> {
+    let Some(rfd) = RemoteFd::from_arg(u64::from(dirfd.unsigned_abs())).filter(|_| dirfd >= 0)
+    else {
+        return Err(Reply::Errno(libc::EBADF));
+    };
+    task.get_fd(rfd).map_err(|e| {
+        if !listener.id_valid(n.id) {
+            Reply::Gone
+        } else if e.raw_os_error() == Some(libc::EBADF) {
+            Reply::Errno(libc::EBADF)
+        } else {
+            Reply::Errno(libc::EACCES)
+        }
+    })
+}
+
 fn fast(
     out: &mut Out<'_>,
     task: &mut Task,

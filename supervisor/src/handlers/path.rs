@@ -19,7 +19,7 @@ use crate::fs::walk::{walk, Asker, Start, Walked};
 use crate::notify::{Listener, Notif};
 use crate::policy::{FsAccess, FsAction};
 use crate::sys::{self, OpenHow};
-use crate::task::{fd_path, read_link, ProcPath, ReadError, RemoteFd, Task};
+use crate::task::{fd_path, ProcPath, ReadError, RemoteFd, Task};
 
 /// What a path argument names. Its canonical path is left in
 /// `Scratch::walk.path`.
@@ -121,7 +121,7 @@ pub(super) fn resolve_read(
     if absolute {
         sc.lex.push(b'/');
     } else if dirfd == libc::AT_FDCWD {
-        if task.cwd_path(&mut sc.lex).is_err() {
+        if sc.procs.read_link(task.tid(), c"cwd", &mut sc.lex).is_err() {
             lexical = false;
         }
     } else if dirfd < 0 {
@@ -131,8 +131,12 @@ pub(super) fn resolve_read(
         // where fetching the descriptor takes four. The object is then
         // opened by that path, and decided on it; only the walk needs the
         // descriptor itself.
-        let link = ProcPath::task_fd(task.tid(), dirfd);
-        if read_link(link.as_cstr(), &mut sc.lex).is_err() {
+        let link = ProcPath::with_prefix("fd/", dirfd, "");
+        if sc
+            .procs
+            .read_link(task.tid(), link.as_cstr(), &mut sc.lex)
+            .is_err()
+        {
             let fd = fetch(task, dirfd)?;
             if fd_path(fd.as_fd(), &mut sc.lex).is_err() {
                 lexical = false;

@@ -19,7 +19,7 @@ use super::{Ctx, Reply, Scratch};
 use crate::notify::{Listener, Notif};
 use crate::sys;
 use crate::syscalls::{Kind, Mediated};
-use crate::task::{ProcPath, Task};
+use crate::task::{ProcDirs, ProcPath, Task};
 
 /// `STATX__RESERVED`: mask bits userspace must not set.
 const STATX_RESERVED: u32 = 0x8000_0000;
@@ -92,7 +92,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         let mut first = [1u8];
         let is_empty = addr == 0 || task.read_exact(addr, &mut first).is_ok() && first[0] == 0;
         if is_empty {
-            if let Some(r) = own_fd_stat(listener, n, &task, m.kind, dirfd, a) {
+            if let Some(r) = own_fd_stat(listener, n, &task, &mut sc.procs, m.kind, dirfd, a) {
                 return r;
             }
         }
@@ -177,19 +177,26 @@ fn own_fd_stat(
     listener: &Listener,
     n: &Notif,
     task: &Task,
+    procs: &mut ProcDirs,
     kind: Kind,
     fd: i32,
     a: [u64; 6],
 ) -> Option<Reply> {
-    let p = ProcPath::task_fd(task.tid(), fd);
+    let p = ProcPath::with_prefix("fd/", fd, "");
     let mut st = [0u8; sys::STAT_SIZE];
     let mut stx = [0u8; sys::STATX_SIZE];
     let r = if kind == Kind::Newfstatat {
-        sys::stat_path(p.as_cstr(), &mut st).map(|()| (a[2], &st[..]))
+        procs
+            .with(task.tid(), |dir| sys::stat_path(dir, p.as_cstr(), &mut st))
+            .map(|()| (a[2], &st[..]))
     } else {
         let flags = sys::low_i32(a[2]) & (AT_STATX_SYNC_TYPE | libc::AT_NO_AUTOMOUNT);
         let mask = sys::low_i32(a[3]).cast_unsigned();
-        sys::statx_path(p.as_cstr(), flags, mask, &mut stx).map(|()| (a[4], &stx[..]))
+        procs
+            .with(task.tid(), |dir| {
+                sys::statx_path(dir, p.as_cstr(), flags, mask, &mut stx)
+            })
+            .map(|()| (a[4], &stx[..]))
     };
     if !listener.id_valid(n.id) {
         return Some(Reply::Gone);
