@@ -233,15 +233,56 @@ pub fn is_network(kind: Kind) -> bool {
     )
 }
 
+/// Syscall numbers below this are looked up by index (x86_64's are all
+/// below 512).
+const INDEXED: usize = 512;
+/// No entry in [`BY_NR`].
+const NONE: u8 = u8::MAX;
+
+/// [`MEDIATED`]'s index for each syscall number, built at compile time, so
+/// that finding a notification's handler is one load, not a scan of the
+/// table on every request.
+#[allow(clippy::cast_possible_wrap)]
+const BY_NR: [u8; INDEXED] = {
+    assert!(MEDIATED.len() < NONE as usize);
+    let mut t = [NONE; INDEXED];
+    let mut i = 0;
+    while i < MEDIATED.len() {
+        let nr = MEDIATED[i].nr;
+        assert!(nr >= 0 && nr < INDEXED as i64);
+        // Both casts are in range: checked just above and at the top.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        {
+            t[nr as usize] = i as u8;
+        }
+        i += 1;
+    }
+    t
+};
+
 /// The table entry for a syscall number, if it is mediated.
 #[inline]
 pub fn lookup(nr: i32) -> Option<&'static Mediated> {
-    MEDIATED.iter().find(|m| m.nr == i64::from(nr))
+    let i = *BY_NR.get(usize::try_from(nr).ok()?)?;
+    MEDIATED.get(usize::from(i))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lookup_finds_every_entry_and_nothing_else() {
+        for m in MEDIATED {
+            let nr = i32::try_from(m.nr).unwrap();
+            assert_eq!(lookup(nr).map(|f| f.name), Some(m.name));
+        }
+        let mediated = |nr: i32| MEDIATED.iter().any(|m| m.nr == i64::from(nr));
+        for nr in -1..1024 {
+            assert_eq!(lookup(nr).is_some(), mediated(nr), "syscall {nr}");
+        }
+        assert!(lookup(i32::MIN).is_none() && lookup(i32::MAX).is_none());
+    }
 
     #[test]
     fn sorted_and_unique() {
