@@ -30,7 +30,7 @@ use crate::notify::{Listener, Notif};
 use crate::policy::{FsAccess, FsAction};
 use crate::sys::{self, OpenHow};
 use crate::syscalls::{Kind, Mediated};
-use crate::task::{fd_path, ProcPath, ReadError, RemoteFd, Task};
+use crate::task::{fd_path, ProcPath, ReadError, Task};
 
 /// `VALID_OPEN_FLAGS` of include/linux/fcntl.h: what `openat` keeps of its
 /// flags (it ignores the rest; `openat2` refuses them).
@@ -613,25 +613,19 @@ impl<'a> Out<'a> {
 }
 
 /// The lexical fast path; `None` sends the request to the careful walk.
-/// The task's descriptor `dirfd`, fetched; a failure is the request's answer
-/// (EBADF for a closed number).
+/// The task's descriptor `dirfd`, fetched ([`super::path::fetch`]); a
+/// failure is the request's answer.
 fn fetch_dir(
     listener: &Listener,
     n: &Notif,
     task: &mut Task,
     dirfd: i32,
 ) -> Result<OwnedFd, Reply> {
-    let Some(rfd) = RemoteFd::from_arg(u64::from(dirfd.unsigned_abs())).filter(|_| dirfd >= 0)
-    else {
-        return Err(Reply::Errno(libc::EBADF));
-    };
-    task.get_fd(rfd).map_err(|e| {
-        if !listener.id_valid(n.id) {
-            Reply::Gone
-        } else if e.raw_os_error() == Some(libc::EBADF) {
-            Reply::Errno(libc::EBADF)
+    super::path::fetch(task, dirfd).map_err(|r| {
+        if listener.id_valid(n.id) {
+            r
         } else {
-            Reply::Errno(libc::EACCES)
+            Reply::Gone
         }
     })
 }
