@@ -18,8 +18,11 @@
 //!   their own) would hold up every other request: when no worker is
 //!   receiving and none has finished a request since the last look, a spare
 //!   is unparked to receive in its place;
-//! - a program whose threads ask faster than one worker answers: when
-//!   notifications are waiting to be received, a spare is unparked too.
+//! - a program whose threads ask faster than one worker answers: when two
+//!   looks in a row find notifications waiting to be received, a spare is
+//!   unparked too. (One look is not enough: with sync wake-up the program
+//!   runs and asks again the moment it is answered, so a notification waits
+//!   for a moment after nearly every answer.)
 //!
 //! A worker that finishes a request while another is receiving parks again,
 //! once it has been awake for [`LINGER`], so the pool shrinks back to one
@@ -61,6 +64,8 @@ impl Default for Pool {
 #[derive(Debug, Default)]
 pub struct Look {
     handled: u64,
+    /// Consecutive looks that found notifications waiting.
+    waiting: u32,
 }
 
 impl Pool {
@@ -134,7 +139,16 @@ impl Pool {
         let progressed = handled != last.handled;
         last.handled = handled;
         let stuck = busy > 0 && receiving == 0 && !progressed;
-        if (stuck || (busy > 0 && waiting())) && self.unpark_one() {
+        // Notifications wait for a moment after every answer (the program
+        // asks again before the worker is back in RECV): only a second look
+        // in a row that finds them waiting means the worker cannot keep up.
+        last.waiting = if busy > 0 && waiting() {
+            last.waiting + 1
+        } else {
+            0
+        };
+        if (stuck || last.waiting >= 2) && self.unpark_one() {
+            last.waiting = 0;
             return true;
         }
         progressed || busy > 0
@@ -223,7 +237,13 @@ mod tests {
         pool.answered();
         pool.receiving();
         pool.received(true);
-        // Progress was made (no stuck request), but notifications wait.
+        // Progress was made (no stuck request), but notifications wait: at
+        // one look that may be a moment's, at two in a row it is a backlog.
+        assert!(pool.check(&mut look, || true));
+        assert_eq!(pool.parked(), 1, "one look is not enough");
+        pool.answered();
+        pool.receiving();
+        pool.received(true);
         assert!(pool.check(&mut look, || true));
         wait_until("the spare is unparked", || pool.parked() == 0);
         h.join().unwrap();

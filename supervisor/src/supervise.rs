@@ -531,11 +531,13 @@ fn worker(ctx: &'static Ctx, listener: &'static Listener, spare: bool) {
         let reply = catch_unwind(AssertUnwindSafe(|| {
             handlers::handle(ctx, listener, &n, &mut sc)
         }));
+        // Before the answer: with sync wake-up the program runs at once on
+        // this CPU and may ask again while this worker still looks busy.
+        POOL.answered();
         match reply {
             Ok(reply) => finish(pending, reply),
             Err(_) => pending.deny(libc::EACCES),
         }
-        POOL.answered();
         POOL.park_if_spare(&mut awake);
     }
 }
