@@ -9,10 +9,14 @@
 //! one receiver and 19.5 µs with two; the C floor shows the same (8.3 µs
 //! against 10.3 µs).
 //!
-//! So normally exactly one worker receives: it receives, handles, answers and
-//! receives again, and the others are parked. Two things need more, and the
-//! event loop looks for them every [`TICK`] (every [`IDLE_TICK`] while
-//! nothing happens) in [`Pool::check`]:
+//! So a single-threaded program is served by exactly one worker: it
+//! receives, handles, answers and receives again, and the others are parked.
+//! Requests of several tasks (threads such as git's parallel index refresh,
+//! a pipeline, `make -j`) could come at once and would wait for each other:
+//! a request from another task than the last one wakes a spare at once
+//! ([`Pool::asked_by`]), up to one awake worker per CPU. Two more things
+//! need a spare, and the event loop looks for them every [`TICK`] (every
+//! [`IDLE_TICK`] while nothing happens) in [`Pool::check`]:
 //! - a request that takes long (an open on a slow file system or a device
 //!   that waits in open; FIFO opens and connects already run on threads of
 //!   their own) would hold up every other request: when no worker is
@@ -29,7 +33,7 @@
 //! receiver by itself. Nothing here is on the request path but three atomic
 //! counters and one clock read.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::Mutex;
 use std::thread::Thread;
 use std::time::{Duration, Instant};
@@ -52,6 +56,12 @@ pub struct Pool {
     handled: AtomicU64,
     /// Parked workers.
     spares: Mutex<Vec<Thread>>,
+    /// Workers started.
+    workers: AtomicUsize,
+    /// At most this many awake at once for [`Pool::asked_by`].
+    parallel: AtomicUsize,
+    /// The task whose request was received last.
+    last_tid: AtomicU32,
 }
 
 impl Default for Pool {
@@ -76,6 +86,60 @@ impl Pool {
             busy: AtomicUsize::new(0),
             handled: AtomicU64::new(0),
             spares: Mutex::new(Vec::new()),
+            workers: AtomicUsize::new(0),
+            parallel: AtomicUsize::new(2),
+            last_tid: AtomicU32::new(0),
+        }
+    }
+
+    /// Sets how many workers may be awake for requests of several tasks
+    /// (the CPUs there are; at least 2).
+    pub fn set_parallel(&self, n: usize) {
+        self.parallel.store(n.max(2), SeqCst);
+    }
+
+    /// A worker starts.
+    pub fn joined(&self) {
+        self.workers.fetch_add(1, SeqCst);
+    }
+
+    /// A worker received a request of task `tid`. When the request before
+    /// came from another task, requests of several tasks may come at once
+    /// (threads, a pipeline, `make -j`), and one receiver would serve them
+    /// one after the other: a spare is woken at once (it lingers for
+    /// [`LINGER`]), up to one awake worker per CPU. A single-threaded program
+    /// never pays this.
+    pub fn asked_by(&self, tid: u32) {
+        let prev = self.last_tid.swap(tid, Relaxed);
+        if prev == tid || prev == 0 {
+            return;
+        }
+        let Ok(mut spares) = self.spares.lock() else {
+            return;
+        };
+        let awake = self.workers.load(SeqCst).saturating_sub(spares.len());
+        if awake >= self.parallel.load(SeqCst) {
+            return;
+        }
+        if let Some(t) = spares.pop() {
+            drop(spares);
+            t.unpark();
+        }
+    }
+
+    /// Parks the calling worker until [`Self::unpark_one`] takes it off the
+    /// list (`park` may return early; that is not a wake-up).
+    fn park_listed(&self) {
+        let me = std::thread::current().id();
+        loop {
+            std::thread::park();
+            let listed = self
+                .spares
+                .lock()
+                .is_ok_and(|s| s.iter().any(|t| t.id() == me));
+            if !listed {
+                return;
+            }
         }
     }
 
@@ -84,7 +148,7 @@ impl Pool {
         if let Ok(mut spares) = self.spares.lock() {
             spares.push(std::thread::current());
         }
-        std::thread::park();
+        self.park_listed();
         *awake = Instant::now();
     }
 
@@ -124,7 +188,7 @@ impl Pool {
         }
         spares.push(std::thread::current());
         drop(spares);
-        std::thread::park();
+        self.park_listed();
         *awake = Instant::now();
     }
 
@@ -247,6 +311,36 @@ mod tests {
         assert!(pool.check(&mut look, || true));
         wait_until("the spare is unparked", || pool.parked() == 0);
         h.join().unwrap();
+    }
+
+    #[test]
+    fn requests_of_another_task_wake_a_spare_up_to_the_limit() {
+        let pool = Arc::new(Pool::new());
+        pool.set_parallel(2);
+        pool.joined();
+        pool.joined();
+        pool.joined();
+        let mut handles = Vec::new();
+        for _ in 0..2 {
+            let p = Arc::clone(&pool);
+            handles.push(std::thread::spawn(move || {
+                let mut awake = Instant::now();
+                p.park_spare(&mut awake);
+            }));
+        }
+        wait_until("both spares park", || pool.parked() == 2);
+        pool.asked_by(10);
+        pool.asked_by(10);
+        assert_eq!(pool.parked(), 2, "one task: no spare");
+        pool.asked_by(11);
+        wait_until("a spare wakes", || pool.parked() == 1);
+        pool.asked_by(10);
+        pool.asked_by(11);
+        assert_eq!(pool.parked(), 1, "two awake already: the limit");
+        pool.unpark_one();
+        for h in handles {
+            h.join().unwrap();
+        }
     }
 
     #[test]

@@ -315,6 +315,7 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     #[cfg(debug_assertions)]
     handlers::test_hooks::init();
     let workers = worker_count();
+    POOL.set_parallel(std::thread::available_parallelism().map_or(2, usize::from));
     for i in 0..workers {
         std::thread::Builder::new()
             .name(format!("fdsup-worker-{i}"))
@@ -508,6 +509,7 @@ fn worker(ctx: &'static Ctx, listener: &'static Listener, spare: bool) {
     let mut sc = Scratch::new();
     let mut n = Notif::default();
     let mut awake = Instant::now();
+    POOL.joined();
     if spare {
         POOL.park_spare(&mut awake);
     }
@@ -516,7 +518,10 @@ fn worker(ctx: &'static Ctx, listener: &'static Listener, spare: bool) {
         let received = listener.recv(&mut n);
         POOL.received(received.is_ok());
         let pending = match received {
-            Ok(p) => p,
+            Ok(p) => {
+                POOL.asked_by(n.pid);
+                p
+            }
             Err(e) => match e.raw_os_error() {
                 Some(libc::EINTR) => continue,
                 Some(libc::ENOENT) if !listener.hung_up() => continue,
