@@ -62,6 +62,9 @@ pub struct Pool {
     parallel: AtomicUsize,
     /// The task whose request was received last.
     last_tid: AtomicU32,
+    /// Spares woken by [`Pool::injecting`] that have not yet woken: they
+    /// receive one request and do not linger.
+    brief: AtomicUsize,
 }
 
 impl Default for Pool {
@@ -89,6 +92,7 @@ impl Pool {
             workers: AtomicUsize::new(0),
             parallel: AtomicUsize::new(2),
             last_tid: AtomicU32::new(0),
+            brief: AtomicUsize::new(0),
         }
     }
 
@@ -127,6 +131,35 @@ impl Pool {
         }
     }
 
+    /// A worker is about to install a descriptor in the program and answer
+    /// in one step (`ADDFD` with `SEND`), which returns only once the
+    /// program has run to install it: meanwhile the program, answered, may
+    /// ask again. If no other worker is receiving, a spare is woken to
+    /// receive that request instead of the program waiting for this worker
+    /// to come back (the kernel wakes the program for `ADDFD` with a plain
+    /// wake-up, often on another CPU, and this worker's own wake-up after
+    /// the install is another; measured here: an open round trip of 25 µs
+    /// with the spare against 65 µs without). The spare does not linger: it
+    /// parks after that request if this worker is receiving again, so that
+    /// stats, which need no second receiver, do not pay for one.
+    pub fn injecting(&self) {
+        if self.receiving.load(SeqCst) > 0 {
+            return;
+        }
+        let Ok(mut spares) = self.spares.lock() else {
+            return;
+        };
+        let awake = self.workers.load(SeqCst).saturating_sub(spares.len());
+        if awake >= self.parallel.load(SeqCst) {
+            return;
+        }
+        if let Some(t) = spares.pop() {
+            self.brief.fetch_add(1, SeqCst);
+            drop(spares);
+            t.unpark();
+        }
+    }
+
     /// Parks the calling worker until [`Self::unpark_one`] takes it off the
     /// list (`park` may return early; that is not a wake-up).
     fn park_listed(&self) {
@@ -149,7 +182,7 @@ impl Pool {
             spares.push(std::thread::current());
         }
         self.park_listed();
-        *awake = Instant::now();
+        *awake = self.woken();
     }
 
     /// A worker is about to receive.
@@ -189,7 +222,22 @@ impl Pool {
         spares.push(std::thread::current());
         drop(spares);
         self.park_listed();
-        *awake = Instant::now();
+        *awake = self.woken();
+    }
+
+    /// When a worker woken now may park again: at once if it was woken for
+    /// one request ([`Self::injecting`]), else after [`LINGER`].
+    fn woken(&self) -> Instant {
+        let now = Instant::now();
+        let brief = self
+            .brief
+            .fetch_update(SeqCst, SeqCst, |b| b.checked_sub(1))
+            .is_ok();
+        if brief {
+            now.checked_sub(LINGER).unwrap_or(now)
+        } else {
+            now
+        }
     }
 
     /// The event loop's look: unparks a spare when a request holds up the
@@ -341,6 +389,32 @@ mod tests {
         for h in handles {
             h.join().unwrap();
         }
+    }
+
+    #[test]
+    fn an_inject_wakes_a_spare_for_one_request_only() {
+        let pool = Arc::new(Pool::new());
+        pool.joined();
+        pool.joined();
+        let p = Arc::clone(&pool);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let h = std::thread::spawn(move || {
+            let mut awake = Instant::now();
+            p.park_spare(&mut awake);
+            tx.send(awake).unwrap();
+        });
+        wait_until("the spare parks", || pool.parked() == 1);
+        // Someone receives: no need.
+        pool.receiving();
+        pool.injecting();
+        assert_eq!(pool.parked(), 1);
+        pool.received(true);
+        // Nobody receives: the spare is woken, and may park again at once.
+        pool.injecting();
+        let awake = rx.recv_timeout(Duration::from_secs(5)).expect("woken");
+        assert!(awake.elapsed() >= LINGER, "a brief wake must not linger");
+        h.join().unwrap();
+        assert_eq!(pool.brief.load(SeqCst), 0);
     }
 
     #[test]

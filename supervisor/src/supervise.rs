@@ -583,6 +583,7 @@ fn finish(pending: Pending<'static>, reply: Reply) {
 }
 
 fn inject(pending: Pending<'static>, fd: &OwnedFd, cloexec: bool) {
+    POOL.injecting();
     match pending.inject_and_send(fd.as_fd(), cloexec) {
         Ok(_) | Err(InjectError::Gone) => {}
         Err(InjectError::Failed(p, e)) => p.deny(e.raw_os_error().unwrap_or(libc::EIO)),

@@ -207,6 +207,11 @@ fn an_unconnected_udp_client_is_brokered() {
     }
     let (udp, uport) = udp_server();
     let (denied_sock, denied) = udp_server();
+    // The reply thread waits as long as the program may take to start and
+    // send (udp_server's 300 ms is for datagrams that must not arrive; under
+    // a loaded CI machine python's start alone can take longer).
+    udp.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .expect("timeout");
     std::thread::spawn(move || {
         let mut buf = [0u8; 64];
         if let Ok((n, from)) = udp.recv_from(&mut buf) {
