@@ -65,7 +65,13 @@ pub struct Pool {
     /// Spares woken by [`Pool::injecting`] that have not yet woken: they
     /// receive one request and do not linger.
     brief: AtomicUsize,
+    /// How long a one-step install takes, in ns: a moving average.
+    inject_ns: AtomicU64,
 }
+
+/// Above this average install time (ns), [`Pool::injecting`] is worth a
+/// spare's wake-up.
+const SLOW_INJECT_NS: u64 = 20_000;
 
 impl Default for Pool {
     fn default() -> Self {
@@ -93,6 +99,7 @@ impl Pool {
             parallel: AtomicUsize::new(2),
             last_tid: AtomicU32::new(0),
             brief: AtomicUsize::new(0),
+            inject_ns: AtomicU64::new(0),
         }
     }
 
@@ -136,14 +143,20 @@ impl Pool {
     /// program has run to install it: meanwhile the program, answered, may
     /// ask again. If no other worker is receiving, a spare is woken to
     /// receive that request instead of the program waiting for this worker
-    /// to come back (the kernel wakes the program for `ADDFD` with a plain
-    /// wake-up, often on another CPU, and this worker's own wake-up after
-    /// the install is another; measured here: an open round trip of 25 µs
-    /// with the spare against 65 µs without). The spare does not linger: it
-    /// parks after that request if this worker is receiving again, so that
-    /// stats, which need no second receiver, do not pay for one.
+    /// to come back. The spare does not linger: it parks after that request
+    /// if this worker is receiving again, so that stats, which need no
+    /// second receiver, do not pay for one.
+    ///
+    /// Only where installs are slow ([`Self::installed`]): the kernel wakes
+    /// the program for `ADDFD` with a plain wake-up, and on a machine whose
+    /// other CPU is idle that wake-up and this worker's own after the
+    /// install each cross CPUs, which in the virtual machines here costs
+    /// tens of µs at times: an open round trip then takes 31 µs with the
+    /// spare and 65 µs without. When wake-ups are cheap (an install in a few
+    /// µs), the spare's own wake-up costs more than it saves (25 µs against
+    /// 18 µs), so it is not woken.
     pub fn injecting(&self) {
-        if self.receiving.load(SeqCst) > 0 {
+        if self.inject_ns.load(Relaxed) < SLOW_INJECT_NS || self.receiving.load(SeqCst) > 0 {
             return;
         }
         let Ok(mut spares) = self.spares.lock() else {
@@ -158,6 +171,15 @@ impl Pool {
             drop(spares);
             t.unpark();
         }
+    }
+
+    /// A one-step install took `took` (from the `ADDFD` call to its return).
+    pub fn installed(&self, took: Duration) {
+        let ns = u64::try_from(took.as_nanos())
+            .unwrap_or(u64::MAX)
+            .min(10_000_000);
+        let avg = self.inject_ns.load(Relaxed);
+        self.inject_ns.store(avg - avg / 8 + ns / 8, Relaxed);
     }
 
     /// Parks the calling worker until [`Self::unpark_one`] takes it off the
@@ -409,7 +431,13 @@ mod tests {
         pool.injecting();
         assert_eq!(pool.parked(), 1);
         pool.received(true);
-        // Nobody receives: the spare is woken, and may park again at once.
+        // Nobody receives, but installs are fast: no spare.
+        pool.injecting();
+        assert_eq!(pool.parked(), 1);
+        // Installs are slow: the spare is woken, and may park again at once.
+        for _ in 0..32 {
+            pool.installed(Duration::from_micros(60));
+        }
         pool.injecting();
         let awake = rx.recv_timeout(Duration::from_secs(5)).expect("woken");
         assert!(awake.elapsed() >= LINGER, "a brief wake must not linger");

@@ -314,17 +314,27 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
 
     #[cfg(debug_assertions)]
     handlers::test_hooks::init();
-    let workers = worker_count();
-    POOL.set_parallel(std::thread::available_parallelism().map_or(2, usize::from));
-    for i in 0..workers {
-        std::thread::Builder::new()
-            .name(format!("fdsup-worker-{i}"))
-            .spawn(move || worker(ctx, listener, i > 0))
-            .map_err(setup("starting a worker thread"))?;
-    }
+    let cpus = std::thread::available_parallelism().map_or(2, usize::from);
+    POOL.set_parallel(cpus);
+    // The receiver before "go"; the spares, parked at once, while the shim
+    // execs the program (off the start-up's path; one that cannot start
+    // only makes the pool smaller).
+    std::thread::Builder::new()
+        .name("fdsup-worker-0".to_owned())
+        .spawn(move || worker(ctx, listener, false))
+        .map_err(setup("starting a worker thread"))?;
 
     // Go: the shim execs the program.
     sys::write_all(ours.as_fd(), b"G").map_err(setup("releasing the shim"))?;
+    for i in 1..worker_count(cpus) {
+        let spawned = std::thread::Builder::new()
+            .name(format!("fdsup-worker-{i}"))
+            .spawn(move || worker(ctx, listener, true));
+        if let Err(e) = spawned {
+            eprintln!("fdsup: starting a spare worker thread: {e}");
+            break;
+        }
+    }
     let mut buf = [0u8; 64];
     let n = loop {
         match nix::unistd::read(ours.as_raw_fd(), &mut buf) {
@@ -489,7 +499,7 @@ fn hand_off(
     }
 }
 
-fn worker_count() -> usize {
+fn worker_count(cpus: usize) -> usize {
     if let Some(n) = std::env::var("FDSUP_WORKERS")
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
@@ -498,9 +508,7 @@ fn worker_count() -> usize {
     }
     // One receives; the others are parked spares, which cost nothing until a
     // slow request or a burst wakes them.
-    std::thread::available_parallelism()
-        .map_or(4, |n| n.get())
-        .clamp(4, 16)
+    cpus.clamp(4, 16)
 }
 
 /// One worker: receive, handle, answer, and again while no other worker
@@ -584,7 +592,10 @@ fn finish(pending: Pending<'static>, reply: Reply) {
 
 fn inject(pending: Pending<'static>, fd: &OwnedFd, cloexec: bool) {
     POOL.injecting();
-    match pending.inject_and_send(fd.as_fd(), cloexec) {
+    let t0 = Instant::now();
+    let injected = pending.inject_and_send(fd.as_fd(), cloexec);
+    POOL.installed(t0.elapsed());
+    match injected {
         Ok(_) | Err(InjectError::Gone) => {}
         Err(InjectError::Failed(p, e)) => p.deny(e.raw_os_error().unwrap_or(libc::EIO)),
     }
