@@ -1,8 +1,9 @@
 //! fdsup-shim: the few steps between fork and the program's exec.
 //!
-//! The `fdsup` binary re-executes itself as
-//! `/proc/self/exe __shim SOCKFD PROGRAM ARGV0 [ARG...]` and hands everything
-//! after `__shim` to [`main`]. The shim receives the Landlock ruleset (when
+//! The `fdsup` binary forks and calls [`main`] in the child with
+//! `SOCKFD PROGRAM ARGV0 [ARG...]` (or, should it not be single-threaded then,
+//! re-executes itself as `/proc/self/exe __shim SOCKFD PROGRAM ARGV0 [ARG...]`
+//! and hands everything after `__shim` to [`main`]). The shim receives the Landlock ruleset (when
 //! the policy limits exec) and the two BPF programs, sets `no_new_privs`,
 //! restricts itself with the ruleset (`landlock_restrict_self`, then closes
 //! it), installs the deny filter and then the notify filter (with a

@@ -1,6 +1,7 @@
 //! The hand-off protocol between the supervisor and the shim, used by both sides.
 //!
-//! The supervisor starts `/proc/self/exe __shim SOCKFD PROGRAM ARGV0 [ARG...]`
+//! The supervisor starts the shim (a fork of itself calling [`crate::main`], or
+//! `/proc/self/exe __shim SOCKFD PROGRAM ARGV0 [ARG...]`)
 //! with one end of a `socketpair(AF_UNIX, SOCK_SEQPACKET)` as `SOCKFD`. Being a
 //! packet socket, every `send` below is one message and arrives whole or not at
 //! all, so no framing is needed.

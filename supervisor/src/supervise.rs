@@ -1,6 +1,8 @@
 //! `fdsup run`: start-up, the workers, the event loop, shutdown.
 //!
-//! Start-up follows DESIGN.md: the shim (our own binary, re-executed) sets
+//! Start-up follows DESIGN.md, except that the shim is a fork of this process
+//! rather than a re-execution of this binary (which it remains when the
+//! process is not single-threaded; see `run`): the shim sets
 //! `no_new_privs`, restricts itself with the Landlock ruleset we send it
 //! when the policy limits exec ([`crate::landlock`]), installs the deny and
 //! notify filters and reports the listener's *number*; we take the listener with `pidfd_getfd`, start the
@@ -276,15 +278,33 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     // The shim starts now and waits for its filters: its exec overlaps with
     // loading the policy. It runs nothing of the program's before "go", so a
     // bad policy still means the program never started.
-    let mut cmd = Command::new("/proc/self/exe");
-    cmd.arg0("fdsup-shim")
-        .arg("__shim")
-        .arg(theirs.as_raw_fd().to_string())
-        .arg(&exe)
-        .args(&opts.command);
-    let child = cmd.spawn().map_err(setup("starting the shim"))?;
+    //
+    // The shim is a fork of this process, which is single-threaded here:
+    // that spares the re-execution of this binary (about 1 ms of loading
+    // and relocating before the shim can take its filters, the longest step
+    // of start-up). Should another thread exist, it is started as before,
+    // by re-executing this binary in its hidden `__shim` mode.
+    let mut shim_args: Vec<OsString> = vec![
+        theirs.as_raw_fd().to_string().into(),
+        exe.clone().into_os_string(),
+    ];
+    shim_args.extend(opts.command.iter().cloned());
+    let forked = sys::fork_single_threaded(move || fdsup_shim::main(shim_args))
+        .map_err(setup("starting the shim"))?;
+    let child_pid = match forked {
+        Some(pid) => pid,
+        None => {
+            let mut cmd = Command::new("/proc/self/exe");
+            cmd.arg0("fdsup-shim")
+                .arg("__shim")
+                .arg(theirs.as_raw_fd().to_string())
+                .arg(&exe)
+                .args(&opts.command);
+            let child = cmd.spawn().map_err(setup("starting the shim"))?;
+            i32::try_from(child.id()).unwrap_or(i32::MAX)
+        }
+    };
     drop(theirs);
-    let child_pid = i32::try_from(child.id()).unwrap_or(i32::MAX);
     let pidfd = sys::pidfd_open(child_pid, 0).map_err(setup("opening a pidfd for the program"))?;
     let abandon = |e: RunError| {
         let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);

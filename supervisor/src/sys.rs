@@ -237,6 +237,55 @@ pub fn listener_waiting(listener: BorrowedFd<'_>) -> bool {
 
 // ---- pidfds ------------------------------------------------------------------
 
+/// The number of threads of this process (`/proc/self/stat`, field 20).
+fn thread_count() -> io::Result<u64> {
+    let stat = std::fs::read("/proc/self/stat")?;
+    let after = stat
+        .iter()
+        .rposition(|&b| b == b')')
+        .map_or(&stat[..], |i| &stat[i + 1..]);
+    std::str::from_utf8(after)
+        .ok()
+        .and_then(|t| t.split_ascii_whitespace().nth(17))
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| io::Error::other("cannot read the thread count in /proc/self/stat"))
+}
+
+/// `fork()`, only while this process has one thread: the child runs `child`
+/// (which never returns) with an empty signal mask, and the parent gets the
+/// child's pid. `Ok(None)` when other threads exist: a child of a
+/// multi-threaded process may only make async-signal-safe calls, and the
+/// caller then starts its child another way.
+pub fn fork_single_threaded<F: FnOnce() -> std::convert::Infallible>(
+    child: F,
+) -> io::Result<Option<i32>> {
+    if thread_count()? != 1 {
+        return Ok(None);
+    }
+    // SAFETY: this process has a single thread (checked above, and only this
+    // thread could start another), so the child is a complete copy in which
+    // any code may run; it never returns into the frames it shares with the
+    // parent, since `child` does not return.
+    let pid = unsafe { libc::fork() };
+    match pid {
+        -1 => Err(io::Error::last_os_error()),
+        0 => {
+            // SAFETY: `set` is a valid signal set for sigemptyset to fill;
+            // sigprocmask only reads it.
+            unsafe {
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+            }
+            // `child` never returns (its type says so): the match on its
+            // uninhabited result only gives this arm the function's type.
+            #[allow(unreachable_code)]
+            match child() {}
+        }
+        pid => Ok(Some(pid)),
+    }
+}
+
 /// `pidfd_open(pid, flags)`.
 pub fn pidfd_open(pid: i32, flags: u32) -> io::Result<OwnedFd> {
     // SAFETY: plain syscall with integer arguments.
