@@ -3,12 +3,13 @@
 //! The `fdsup` binary forks and calls [`main`] in the child with
 //! `SOCKFD PROGRAM ARGV0 [ARG...]` (or, should it not be single-threaded then,
 //! re-executes itself as `/proc/self/exe __shim SOCKFD PROGRAM ARGV0 [ARG...]`
-//! and hands everything after `__shim` to [`main`]). The shim receives the Landlock ruleset (when
-//! the policy limits exec) and the two BPF programs, sets `no_new_privs`,
-//! restricts itself with the ruleset (`landlock_restrict_self`, then closes
-//! it), installs the deny filter and then the notify filter (with a
-//! listener), tells the supervisor the listener's number, waits for "go" and
-//! `execve`s the program, which thereby becomes the supervisor's direct child.
+//! and hands everything after `__shim` to [`main`]). The shim receives the
+//! two BPF programs, sets `no_new_privs`, installs the deny filter and then
+//! the notify filter (with a listener), receives the Landlock ruleset (when
+//! the policy limits exec) and restricts itself with it
+//! (`landlock_restrict_self`, then closes it), tells the supervisor the
+//! listener's number, waits for "go" and `execve`s the program, which
+//! thereby becomes the supervisor's direct child.
 //! The wire format is in [`protocol`].
 //!
 //! Two rules shape the code after the notify filter is installed, until exec:
@@ -101,13 +102,13 @@ struct Setup {
     wait_killable: bool,
 }
 
-/// Receives the programs, prepares exec and installs both filters.
+/// Receives the programs, prepares exec, installs both filters, then
+/// receives the Landlock ruleset message and restricts itself with it.
 fn setup(
     sock: BorrowedFd<'_>,
     path: OsString,
     argv: impl Iterator<Item = OsString>,
 ) -> Result<Setup, (SetupStage, io::Error)> {
-    let ruleset = receive_ruleset(sock)?;
     let mut first = receive(sock, SetupStage::ReceiveDeny)?;
     let isolate = first == [protocol::ISOLATE_NETWORK];
     if isolate {
@@ -141,11 +142,6 @@ fn setup(
     }
     sys::empty_signal_mask().map_err(|e| (SetupStage::Signals, e))?;
     sys::set_no_new_privs().map_err(|e| (SetupStage::NoNewPrivs, e))?;
-    if let Some(ruleset) = ruleset {
-        sys::landlock_restrict_self(ruleset.as_fd()).map_err(|e| (SetupStage::Landlock, e))?;
-        // Closed before the filters: nothing of it reaches the program.
-        drop(ruleset);
-    }
     sys::install_filter(&deny).map_err(|e| (SetupStage::DenyFilter, e))?;
     let (listener, wait_killable) = match sys::install_notify_filter(&notify, true) {
         Ok(fd) => (fd, true),
@@ -157,6 +153,14 @@ fn setup(
         }
         Err(e) => return Err((SetupStage::NotifyFilter, e)),
     };
+    // The ruleset comes last: the supervisor builds it while we install the
+    // filters. `recvmsg`, `landlock_restrict_self` and `close` are not
+    // mediated, so the notify filter in place changes nothing for them.
+    if let Some(ruleset) = receive_ruleset(sock)? {
+        sys::landlock_restrict_self(ruleset.as_fd()).map_err(|e| (SetupStage::Landlock, e))?;
+        // Closed here: nothing of it reaches the program.
+        drop(ruleset);
+    }
     Ok(Setup {
         exec,
         listener,

@@ -6,15 +6,18 @@
 //! packet socket, every `send` below is one message and arrives whole or not at
 //! all, so no framing is needed.
 //!
-//! 1. supervisor -> shim: the ruleset message ([`encode_ruleset`]): whether
-//!    the shim is to restrict itself with Landlock, and if so the ruleset's
-//!    descriptor attached (`SCM_RIGHTS`; the supervisor builds the ruleset
-//!    from the policy, which is loaded only after the shim started). Then the
-//!    deny program, then the notify program, each one message in the wire
-//!    form of [`encode_program`]. The shim calls `landlock_restrict_self`
-//!    after `no_new_privs` and before the filters, and closes the ruleset.
-//!    This is the only descriptor ever passed, and it goes this way, the
-//!    shim receiving it before any filter is installed.
+//! 1. supervisor -> shim: optionally the one byte [`ISOLATE_NETWORK`], then
+//!    the deny program, then the notify program, each one message in the
+//!    wire form of [`encode_program`]; then the ruleset message
+//!    ([`encode_ruleset`]): whether the shim is to restrict itself with
+//!    Landlock, and if so the ruleset's descriptor attached (`SCM_RIGHTS`).
+//!    The supervisor builds the ruleset from the policy while the shim
+//!    installs the filters (the two are the longest steps of start-up, so
+//!    they overlap). The shim installs the filters after `no_new_privs`,
+//!    then receives the ruleset, calls `landlock_restrict_self` and closes
+//!    it. This is the only descriptor ever passed, and it goes this way:
+//!    the shim's `recvmsg` is not a mediated call, so it cannot wait for the
+//!    supervisor even with the notify filter in place.
 //! 2. shim -> supervisor: [`ShimMessage::Listener`] (the filters are in place),
 //!    or [`ShimMessage::SetupFailed`] and exit status [`EXIT_SETUP_FAILED`].
 //! 3. supervisor -> shim: the one byte [`GO`], once it holds the listener

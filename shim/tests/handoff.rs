@@ -223,9 +223,9 @@ fn runs_program_and_serves_it() -> Result<Outcome, String> {
     let script = "echo \"ppid=$PPID env=$FDSUP_SHIM_TEST\"; \
                   mkdir /nonexistent-fdsup-shim-test/x 2>&1; exit 7";
     let (mut child, sock) = spawn_shim("/bin/sh", &["sh", "-c", script], Stdio::piped());
-    send(&sock, &protocol::encode_ruleset(false));
     send(&sock, &deny_program());
     send(&sock, &notify_program());
+    send(&sock, &protocol::encode_ruleset(false));
     let msg = recv_message(&sock)?;
     if let Some(skip) = kernel_skip(&msg) {
         let _ = child.wait();
@@ -281,9 +281,9 @@ fn runs_program_and_serves_it() -> Result<Outcome, String> {
 /// Runs the hand-off up to "go" for a program that cannot be executed.
 fn exec_failure(program: &str, errno: i32, status: i32) -> Result<Outcome, String> {
     let (mut child, sock) = spawn_shim(program, &["prog"], Stdio::null());
-    send(&sock, &protocol::encode_ruleset(false));
     send(&sock, &deny_program());
     send(&sock, &notify_program());
+    send(&sock, &protocol::encode_ruleset(false));
     let msg = recv_message(&sock)?;
     if let Some(skip) = kernel_skip(&msg) {
         let _ = child.wait();
@@ -316,7 +316,6 @@ fn unexecutable_program_is_126() -> Result<Outcome, String> {
 
 fn bad_program_is_refused() -> Result<Outcome, String> {
     let (mut child, sock) = spawn_shim("/bin/true", &["true"], Stdio::null());
-    send(&sock, &protocol::encode_ruleset(false));
     send(&sock, &[0u8; 12]);
     let msg = recv_message(&sock)?;
     let want = ShimMessage::SetupFailed {
@@ -387,9 +386,9 @@ fn landlock_ruleset_is_installed() -> Result<Outcome, String> {
         Err(e) => return Ok(Outcome::Skip(format!("kernel lacks Landlock: {e}"))),
     };
     let (mut child, sock) = spawn_shim("/bin/true", &["true"], Stdio::null());
-    send_with_fd(&sock, &protocol::encode_ruleset(true), ruleset.as_raw_fd());
     send(&sock, &deny_program());
     send(&sock, &notify_program());
+    send_with_fd(&sock, &protocol::encode_ruleset(true), ruleset.as_raw_fd());
     let msg = recv_message(&sock)?;
     if let Some(skip) = kernel_skip(&msg) {
         let _ = child.wait();
@@ -413,8 +412,14 @@ fn landlock_ruleset_is_installed() -> Result<Outcome, String> {
 /// A ruleset message that promises a descriptor and brings none is refused.
 fn ruleset_without_descriptor_is_refused() -> Result<Outcome, String> {
     let (mut child, sock) = spawn_shim("/bin/true", &["true"], Stdio::null());
+    send(&sock, &deny_program());
+    send(&sock, &notify_program());
     send(&sock, &protocol::encode_ruleset(true));
     let msg = recv_message(&sock)?;
+    if let Some(skip) = kernel_skip(&msg) {
+        let _ = child.wait();
+        return Ok(skip);
+    }
     let want = ShimMessage::SetupFailed {
         errno: libc::EINVAL,
         stage: SetupStage::ReceiveRuleset,
@@ -429,9 +434,9 @@ fn ruleset_without_descriptor_is_refused() -> Result<Outcome, String> {
 fn no_go_no_program() -> Result<Outcome, String> {
     // Were the program run, it would exit 0.
     let (mut child, sock) = spawn_shim("/bin/true", &["true"], Stdio::null());
-    send(&sock, &protocol::encode_ruleset(false));
     send(&sock, &deny_program());
     send(&sock, &notify_program());
+    send(&sock, &protocol::encode_ruleset(false));
     let msg = recv_message(&sock)?;
     if let Some(skip) = kernel_skip(&msg) {
         let _ = child.wait();

@@ -315,13 +315,31 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     // program's umask applied by hand (handlers::open): ours must add nothing.
     let user_umask = nix::sys::stat::umask(nix::sys::stat::Mode::empty());
     let Prepared {
-        ctx,
+        mut ctx,
         filters,
-        ruleset,
+        source,
     } = prepare(&opts, user_umask.bits()).map_err(abandon)?;
 
+    // The filters first: the shim installs them (about half a millisecond)
+    // while we build the Landlock ruleset (about as long), which it takes
+    // last (see fdsup_shim::protocol).
     let isolate = ctx.policy.network.isolate;
-    let listener = hand_off(&ours, &pidfd, &filters, ruleset, isolate).map_err(abandon)?;
+    let sent = send_filters(&ours, &filters, isolate);
+    let ruleset = match sent {
+        Ok(()) => crate::landlock::prepare(
+            &ctx.policy,
+            &mut ctx.exec,
+            opts.verbosity != Verbosity::Quiet,
+        )
+        .map_err(|e| RunError::Exec {
+            origin: source,
+            source: e,
+        })
+        .map_err(abandon)?,
+        Err(_) => None,
+    };
+    let ctx: &'static Ctx = Box::leak(Box::new(ctx));
+    let listener = hand_off(&ours, &pidfd, sent, ruleset).map_err(abandon)?;
     if !listener.supports_addfd_send() {
         let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
         let _ = sys::waitid_pidfd(pidfd.as_fd(), false);
@@ -430,15 +448,6 @@ fn prepare(opts: &RunOptions, umask: u32) -> Result<Prepared, RunError> {
     if opts.learn.is_some() {
         ctx.learn = Some(crate::learn::Recorder::new());
     }
-    let ruleset = crate::landlock::prepare(
-        &ctx.policy,
-        &mut ctx.exec,
-        opts.verbosity != Verbosity::Quiet,
-    )
-    .map_err(|e| RunError::Exec {
-        origin: source.clone(),
-        source: e,
-    })?;
     let filters = filter::build(&filter::FilterOptions {
         deny_network: deny && !mediate_network,
         // `--learn` traps exec too (with no ruleset: everything runs), to
@@ -453,44 +462,58 @@ fn prepare(opts: &RunOptions, umask: u32) -> Result<Prepared, RunError> {
         source: io::Error::other(e.to_string()),
     })?;
     Ok(Prepared {
-        ctx: Box::leak(Box::new(ctx)),
+        ctx,
         filters,
-        ruleset,
+        source,
     })
 }
 
 /// What [`prepare`] builds from the policy.
 struct Prepared {
-    /// The workers' shared context.
-    ctx: &'static Ctx,
+    /// The workers' shared context (its exec part completed by
+    /// `landlock::prepare`).
+    ctx: Ctx,
     /// The seccomp programs.
     filters: filter::Filters,
-    /// The Landlock ruleset limiting exec, when the policy does.
-    ruleset: Option<OwnedFd>,
+    /// Where the policy came from, for errors.
+    source: String,
 }
 
-/// Sends the Landlock ruleset (or that there is none) and the filters,
-/// receives the listener's number, takes the listener.
+/// Sends the first part of the hand-off: the network namespace request,
+/// if any, and the two filters.
+fn send_filters(
+    sock: &OwnedFd,
+    filters: &filter::Filters,
+    isolate: bool,
+) -> Result<(), (&'static str, io::Error)> {
+    let step = |what| move |e| (what, e);
+    if isolate {
+        sys::write_all(sock.as_fd(), &[fdsup_shim::protocol::ISOLATE_NETWORK])
+            .map_err(step("asking the shim for a network namespace"))?;
+    }
+    sys::write_all(sock.as_fd(), &filter::to_bytes(&filters.deny))
+        .map_err(step("sending the deny filter"))?;
+    sys::write_all(sock.as_fd(), &filter::to_bytes(&filters.notify))
+        .map_err(step("sending the notify filter"))
+}
+
+/// Sends the Landlock ruleset (or that there is none), receives the
+/// listener's number, takes the listener. A failure to send (`sent`, or the
+/// ruleset) is reported as such only if the shim says nothing itself: a shim
+/// that failed and exited says why.
 fn hand_off(
     sock: &OwnedFd,
     pidfd: &OwnedFd,
-    filters: &filter::Filters,
+    sent: Result<(), (&'static str, io::Error)>,
     ruleset: Option<OwnedFd>,
-    isolate: bool,
 ) -> Result<Listener, RunError> {
     let fail = |what| move |e| RunError::Setup { what, source: e };
-    crate::landlock::send_ruleset(sock.as_fd(), ruleset.as_ref())
-        .map_err(fail("sending the Landlock ruleset"))?;
+    let sent = sent.and_then(|()| {
+        crate::landlock::send_ruleset(sock.as_fd(), ruleset.as_ref())
+            .map_err(|e| ("sending the Landlock ruleset", e))
+    });
     // The shim has its copy: ours goes.
     drop(ruleset);
-    if isolate {
-        sys::write_all(sock.as_fd(), &[fdsup_shim::protocol::ISOLATE_NETWORK])
-            .map_err(fail("asking the shim for a network namespace"))?;
-    }
-    sys::write_all(sock.as_fd(), &filter::to_bytes(&filters.deny))
-        .map_err(fail("sending the deny filter"))?;
-    sys::write_all(sock.as_fd(), &filter::to_bytes(&filters.notify))
-        .map_err(fail("sending the notify filter"))?;
     let mut buf = [0u8; 64];
     let n = loop {
         match nix::unistd::read(sock.as_raw_fd(), &mut buf) {
@@ -504,6 +527,9 @@ fn hand_off(
     };
     match ShimMessage::decode(&buf[..n]) {
         Some(ShimMessage::Listener { fd, .. }) => {
+            if let Err((what, source)) = sent {
+                return Err(RunError::Setup { what, source });
+            }
             let l =
                 sys::pidfd_getfd(pidfd.as_fd(), fd).map_err(fail("taking the seccomp listener"))?;
             Ok(Listener::new(l))
@@ -512,9 +538,12 @@ fn hand_off(
             stage,
             source: io::Error::from_raw_os_error(errno),
         }),
-        _ => Err(RunError::Setup {
-            what: "starting the shim",
-            source: io::Error::other("the shim exited before reporting its listener"),
+        _ => Err(match sent {
+            Err((what, source)) => RunError::Setup { what, source },
+            Ok(()) => RunError::Setup {
+                what: "starting the shim",
+                source: io::Error::other("the shim exited before reporting its listener"),
+            },
         }),
     }
 }
