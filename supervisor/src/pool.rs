@@ -125,6 +125,12 @@ impl Pool {
         if prev == tid || prev == 0 {
             return;
         }
+        self.wake_within_limit(false);
+    }
+
+    /// Wakes a spare unless one worker per CPU is awake already; a `brief`
+    /// one may park again after one request.
+    fn wake_within_limit(&self, brief: bool) {
         let Ok(mut spares) = self.spares.lock() else {
             return;
         };
@@ -133,6 +139,9 @@ impl Pool {
             return;
         }
         if let Some(t) = spares.pop() {
+            if brief {
+                self.brief.fetch_add(1, SeqCst);
+            }
             drop(spares);
             t.unpark();
         }
@@ -159,18 +168,7 @@ impl Pool {
         if self.inject_ns.load(Relaxed) < SLOW_INJECT_NS || self.receiving.load(SeqCst) > 0 {
             return;
         }
-        let Ok(mut spares) = self.spares.lock() else {
-            return;
-        };
-        let awake = self.workers.load(SeqCst).saturating_sub(spares.len());
-        if awake >= self.parallel.load(SeqCst) {
-            return;
-        }
-        if let Some(t) = spares.pop() {
-            self.brief.fetch_add(1, SeqCst);
-            drop(spares);
-            t.unpark();
-        }
+        self.wake_within_limit(true);
     }
 
     /// A one-step install took `took` (from the `ADDFD` call to its return).
