@@ -143,6 +143,9 @@ fn child(
     // could observe the forked state.
     unsafe {
         let fail = |_: &str| -> ! { libc::_exit(126) };
+        // As natively and under fdsup: the program starts with SIGPIPE at
+        // its default, not ignored as in this (Rust) process.
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
             fail("prctl");
         }
@@ -207,15 +210,19 @@ fn take_listener(pid: i32, target: i32) -> io::Result<OwnedFd> {
     // descriptor we then own, or -1.
     #[allow(unsafe_code)]
     unsafe {
-        let pidfd = libc::syscall(libc::SYS_pidfd_open, pid, 0);
-        if pidfd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let pidfd = OwnedFd::from_raw_fd(RawFd::try_from(pidfd).unwrap_or(-1));
-        let fd = libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), target, 0);
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(OwnedFd::from_raw_fd(RawFd::try_from(fd).unwrap_or(-1)))
+        let owned = |r: libc::c_long| -> io::Result<OwnedFd> {
+            match RawFd::try_from(r) {
+                Ok(fd) if fd >= 0 => Ok(OwnedFd::from_raw_fd(fd)),
+                _ if r < 0 => Err(io::Error::last_os_error()),
+                _ => Err(io::Error::from_raw_os_error(libc::EBADF)),
+            }
+        };
+        let pidfd = owned(libc::syscall(libc::SYS_pidfd_open, pid, 0))?;
+        owned(libc::syscall(
+            libc::SYS_pidfd_getfd,
+            pidfd.as_raw_fd(),
+            target,
+            0,
+        ))
     }
 }

@@ -18,8 +18,10 @@
 //! does not pass the listener with `SCM_RIGHTS` (a trapped `sendmsg` is that
 //! same deadlock) — it sends the number and the supervisor takes the
 //! descriptor with `pidfd_getfd`. So everything exec needs is built first, and
-//! the tail uses only `write`, `read`, `rt_sigaction`, `execve` and `_exit`
-//! (see [`sys`]). There is no policy logic here.
+//! the tail uses only `recvmsg` (the ruleset message, into a buffer on the
+//! stack and a descriptor list), `landlock_restrict_self`, `close`, `write`,
+//! `read`, `rt_sigaction`, `execve` and `_exit`, none of them mediated (see
+//! `sys`). There is no policy logic here.
 #![deny(unsafe_code)]
 
 pub mod protocol;

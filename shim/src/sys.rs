@@ -3,8 +3,9 @@
 //! The shim runs between fork and exec with filters half installed, so these
 //! wrappers are deliberately thin: one system call each, `EINTR` retried, no
 //! allocation, nothing that could open a file. Once the notify filter is in
-//! place only [`write_message`], [`read`], [`default_sigpipe`],
-//! [`Exec::execve`] and [`exit`] are used, none of which is mediated.
+//! place only [`recv_with_fds`], [`landlock_restrict_self`], [`write_message`],
+//! [`read`], [`default_sigpipe`], [`Exec::execve`] and [`exit`] are used,
+//! none of which is mediated.
 #![allow(unsafe_code)]
 
 use std::ffi::CString;

@@ -274,7 +274,9 @@ impl Pool {
         // Notifications wait for a moment after every answer (the program
         // asks again before the worker is back in RECV): only a second look
         // in a row that finds them waiting means the worker cannot keep up.
-        last.waiting = if busy > 0 && waiting() {
+        // Nobody busy and nobody receiving while notifications wait would
+        // mean a worker was lost: that wakes a spare too.
+        last.waiting = if (busy > 0 || receiving == 0) && waiting() {
             last.waiting + 1
         } else {
             0

@@ -2,11 +2,12 @@
 //!
 //! Start-up follows DESIGN.md, except that the shim is a fork of this process
 //! rather than a re-execution of this binary (which it remains when the
-//! process is not single-threaded; see `run`): the shim sets
-//! `no_new_privs`, restricts itself with the Landlock ruleset we send it
-//! when the policy limits exec ([`crate::landlock`]), installs the deny and
-//! notify filters and reports the listener's *number*; we take the listener with `pidfd_getfd`, start the
-//! workers, and only then let the shim exec the program, so no mediated
+//! process is not single-threaded; see `run`), and that the Landlock
+//! ruleset goes last: the shim sets `no_new_privs`, installs the deny and
+//! notify filters while we build the ruleset, restricts itself with it when
+//! the policy limits exec ([`crate::landlock`]) and reports the listener's
+//! *number*; we take the listener with `pidfd_getfd`, start the receiving
+//! worker, and only then let the shim exec the program, so no mediated
 //! syscall can ever wait for a supervisor that is not listening yet.
 //!
 //! Threads: one worker at a time blocks in `SECCOMP_IOCTL_NOTIF_RECV` on the
@@ -289,8 +290,14 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
         exe.clone().into_os_string(),
     ];
     shim_args.extend(opts.command.iter().cloned());
-    let forked = sys::fork_single_threaded(move || fdsup_shim::main(shim_args))
-        .map_err(setup("starting the shim"))?;
+    // The child must not keep our end of the hand-off socket: the shim
+    // learns that we are gone from end-of-file on its own end.
+    let forked = sys::fork_single_threaded(
+        ours.as_raw_fd(),
+        fdsup_shim::protocol::EXIT_SETUP_FAILED,
+        move || fdsup_shim::main(shim_args),
+    )
+    .map_err(setup("starting the shim"))?;
     let child_pid = match forked {
         Some(pid) => pid,
         None => {
@@ -514,6 +521,11 @@ fn hand_off(
     });
     // The shim has its copy: ours goes.
     drop(ruleset);
+    if sent.is_err() {
+        // The shim may be waiting for what we could not send: end-of-file
+        // makes it fail and say so (or just exit) instead of waiting.
+        let _ = nix::sys::socket::shutdown(sock.as_raw_fd(), nix::sys::socket::Shutdown::Write);
+    }
     let mut buf = [0u8; 64];
     let n = loop {
         match nix::unistd::read(sock.as_raw_fd(), &mut buf) {

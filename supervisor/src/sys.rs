@@ -251,36 +251,43 @@ fn thread_count() -> io::Result<u64> {
         .ok_or_else(|| io::Error::other("cannot read the thread count in /proc/self/stat"))
 }
 
-/// `fork()`, only while this process has one thread: the child runs `child`
-/// (which never returns) with an empty signal mask, and the parent gets the
-/// child's pid. `Ok(None)` when other threads exist: a child of a
-/// multi-threaded process may only make async-signal-safe calls, and the
-/// caller then starts its child another way.
+/// `fork()`, only while this process has one thread: the child closes
+/// `close_in_child`, runs `child` (which never returns) with an empty signal
+/// mask, and exits with `panic_status` should `child` panic; the parent gets
+/// the child's pid. `Ok(None)` when other threads exist (or the count cannot
+/// be read): a child of a multi-threaded process may only make
+/// async-signal-safe calls, and the caller then starts its child another way.
 pub fn fork_single_threaded<F: FnOnce() -> std::convert::Infallible>(
+    close_in_child: RawFd,
+    panic_status: i32,
     child: F,
 ) -> io::Result<Option<i32>> {
-    if thread_count()? != 1 {
+    if thread_count().ok() != Some(1) {
         return Ok(None);
     }
     // SAFETY: this process has a single thread (checked above, and only this
     // thread could start another), so the child is a complete copy in which
-    // any code may run; it never returns into the frames it shares with the
-    // parent, since `child` does not return.
+    // any code may run. It never returns into the frames it shares with the
+    // parent: `child` does not return, and a panic in it is caught and ends
+    // the child with `_exit`.
     let pid = unsafe { libc::fork() };
     match pid {
         -1 => Err(io::Error::last_os_error()),
         0 => {
             // SAFETY: `set` is a valid signal set for sigemptyset to fill;
-            // sigprocmask only reads it.
+            // sigprocmask only reads it. `close_in_child` is the parent's
+            // descriptor, which this copy must not keep (the child's end of
+            // a socket would never see end-of-file otherwise).
             unsafe {
+                libc::close(close_in_child);
                 let mut set: libc::sigset_t = std::mem::zeroed();
                 libc::sigemptyset(&mut set);
                 libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
             }
-            // `child` never returns (its type says so): the match on its
-            // uninhabited result only gives this arm the function's type.
-            #[allow(unreachable_code)]
-            match child() {}
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(child));
+            // SAFETY: ends this process at once, running nothing of the
+            // parent's (no atexit handlers, no destructors).
+            unsafe { libc::_exit(panic_status) }
         }
         pid => Ok(Some(pid)),
     }

@@ -242,6 +242,25 @@ int main(int argc, char **argv)
 		close(dfd);
 	}
 
+	/* `.` names a directory only: after a file's name, or relative to a
+	 * file's descriptor, it is ENOTDIR, and nothing is truncated. */
+	fd = open("trunc3.txt", O_RDONLY);
+	ok_read("dot-on-file-fd", openat(fd, ".", O_RDONLY));
+	ok_write("dot-on-file-fd-trunc", openat(fd, ".", O_WRONLY | O_TRUNC), "");
+	ok_read("dot-after-file-name", open("trunc3.txt/.", O_RDONLY));
+	ok_read("dot-after-file-abs", open(abspath("trunc3.txt/."), O_RDONLY));
+	{
+		struct stat st;
+		printf("dot-on-file-fd-stat: %s\n",
+		       fstatat(fd, ".", &st, 0) == 0 ? "ok" : en(errno));
+		printf("dot-after-file-stat: %s\n",
+		       stat("trunc3.txt/.", &st) == 0 ? "ok" : en(errno));
+	}
+	if (fd >= 0)
+		close(fd);
+	printf("dot-on-file-content: %s\n", file_contents("trunc3.txt"));
+	ok_read("dot-on-dir-fd", openat(AT_FDCWD, "sub/./inner.txt", O_RDONLY));
+
 	/* O_CREAT, with the program's umask applied to the mode. */
 	ok_write("creat-flag", open("new.txt", O_CREAT | O_WRONLY, 0666), "N");
 	umask(077);

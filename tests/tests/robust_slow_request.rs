@@ -6,6 +6,11 @@
 //! hung file system) must make the event loop wake a spare, so that another
 //! thread's requests are answered meanwhile. The slow open itself must still
 //! succeed (the positive control that the hook ran and nothing was refused).
+//!
+//! Two shapes: the slow open as its thread's first request (a request from
+//! another task than the last wakes a spare at once), and after a run of
+//! that thread's own requests, so that the pool is back to one receiver and
+//! only the event loop's look at a stuck request can wake a spare.
 
 #[path = "adversarial_support.rs"]
 mod support;
@@ -37,8 +42,44 @@ t.join()
 print("slow=%s slow_s=%.2f ok=%s others_s=%.2f" % (got["slow"], got["slow_s"], got["ok"], got["others_s"]))
 "#;
 
+/// The same, but the slow open comes from the task that asked last.
+const PROGRAM_SAME_TASK: &str = r#"
+import os, sys, threading, time
+slow, ok = sys.argv[1], sys.argv[2]
+got = {}
+def opener():
+    os.stat(ok)
+    t1 = time.monotonic()
+    while time.monotonic() - t1 < 0.3:
+        os.stat(ok)
+    t0 = time.monotonic()
+    with open(slow) as f:
+        got["slow"] = f.read().strip()
+    got["slow_s"] = time.monotonic() - t0
+t = threading.Thread(target=opener)
+t.start()
+time.sleep(0.6)
+t0 = time.monotonic()
+for _ in range(200):
+    os.stat(ok)
+with open(ok) as f:
+    got["ok"] = f.read().strip()
+got["others_s"] = time.monotonic() - t0
+t.join()
+print("slow=%s slow_s=%.2f ok=%s others_s=%.2f" % (got["slow"], got["slow_s"], got["ok"], got["others_s"]))
+"#;
+
 #[test]
 fn a_slow_request_does_not_hold_up_another_threads_requests() {
+    check(PROGRAM);
+}
+
+#[test]
+fn a_slow_request_of_the_last_asker_does_not_hold_up_the_others() {
+    check(PROGRAM_SAME_TASK);
+}
+
+fn check(program: &str) {
     if fdsup_tests::fdsup().to_string_lossy().contains("/release/") {
         skip!("the FDSUP_TEST_SLOW_PATH hook exists in debug builds only");
     }
@@ -49,7 +90,7 @@ fn a_slow_request_does_not_hold_up_another_threads_requests() {
         "@default".as_ref(),
         dir.path(),
         &[("FDSUP_TEST_SLOW_PATH", s(&slow))],
-        &["/usr/bin/python3", "-c", PROGRAM, s(&slow), s(&ok)],
+        &["/usr/bin/python3", "-c", program, s(&slow), s(&ok)],
         Duration::from_secs(60),
     );
     let stdout = &out.stdout;

@@ -24,6 +24,20 @@ pub fn join_normal(out: &mut Vec<u8>, path: &[u8]) -> bool {
     true
 }
 
+/// Does `path` end in a `.` component (trailing slashes aside) that names a
+/// directory the lexical join would not check? `name/.` names `name` only if
+/// it is a directory (else `ENOTDIR`), and a path of nothing but `.` names
+/// its base, which is always a directory for the root or a working
+/// directory but not for a descriptor (`from_fd`). The kernel checks every
+/// other component itself when the joined path is opened.
+pub fn dot_needs_dir(path: &[u8], from_fd: bool) -> bool {
+    let mut names = path.split(|&b| b == b'/').filter(|c| !c.is_empty()).rev();
+    match names.next() {
+        Some(b".") => from_fd || names.any(|c| c != b"."),
+        _ => false,
+    }
+}
+
 /// Appends one component to an absolute normalised path.
 pub fn push_component(out: &mut Vec<u8>, name: &[u8]) {
     if out.last() != Some(&b'/') {
@@ -40,6 +54,24 @@ pub fn pop_component(out: &mut Vec<u8>) {
             out.push(b'/');
         }
         Some(i) => out.truncate(i),
+    }
+}
+
+#[cfg(test)]
+mod dot_tests {
+    use super::dot_needs_dir;
+
+    #[test]
+    fn a_final_dot_after_a_name_or_on_a_descriptor_needs_a_directory() {
+        for p in [&b"a/."[..], b"a/./", b"a/.//.", b"/etc/passwd/.", b"./a/."] {
+            assert!(dot_needs_dir(p, false), "{}", String::from_utf8_lossy(p));
+        }
+        for p in [&b"."[..], b"./", b"/.", b"a", b"./a", b"a/./b", b"a/", b""] {
+            assert!(!dot_needs_dir(p, false), "{}", String::from_utf8_lossy(p));
+        }
+        assert!(dot_needs_dir(b".", true));
+        assert!(dot_needs_dir(b"./", true));
+        assert!(!dot_needs_dir(b"a", true));
     }
 }
 

@@ -304,7 +304,13 @@ pub fn walk(
         pos = after;
 
         match &b.rest[s..e] {
-            b"." => continue,
+            // `.` names the directory it is in, and only a directory: the
+            // kernel answers ENOTDIR for `file/.` (and for `.` relative to
+            // a file's descriptor).
+            b"." => {
+                sys::lstat_mode(cur.raw(), c".").map_err(errno)?;
+                continue;
+            }
             b".." => {
                 let at_anchor = match &anchor {
                     Some((_, p)) => b.path == *p,

@@ -236,6 +236,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         && lex.first() == Some(&b'/')
         && lex.len() + req.path.len() < libc::PATH_MAX as usize - 1
         && !lex.ends_with(b" (deleted)")
+        && !crate::fs::lexical::dot_needs_dir(req.path, !absolute && dirfd != libc::AT_FDCWD)
         && join_normal(lex, req.path)
         && !is_proc_self(lex)
         // `/proc/<pid>` is decided on the directory, not the number (a pid
@@ -612,7 +613,6 @@ impl<'a> Out<'a> {
     }
 }
 
-/// The lexical fast path; `None` sends the request to the careful walk.
 /// The task's descriptor `dirfd`, fetched ([`super::path::fetch`]); a
 /// failure is the request's answer.
 fn fetch_dir(
@@ -630,6 +630,7 @@ fn fetch_dir(
     })
 }
 
+/// The lexical fast path; `None` sends the request to the careful walk.
 fn fast(
     out: &mut Out<'_>,
     task: &mut Task,

@@ -153,6 +153,7 @@ pub(super) fn resolve_read(
         && !sc.lex.ends_with(b" (deleted)")
         && sc.lex.len() + len < libc::PATH_MAX as usize - 1
         && !has_trailing_slash(path)
+        && !crate::fs::lexical::dot_needs_dir(path, !absolute && dirfd != libc::AT_FDCWD)
         && join_normal(&mut sc.lex, path)
         && !is_proc_self(&sc.lex)
         && proc_pid(&sc.lex).is_none();
@@ -263,7 +264,7 @@ pub(super) fn fetch(task: &mut Task, fd: i32) -> Result<OwnedFd, Reply> {
         Reply::Errno(if e.raw_os_error() == Some(libc::EBADF) {
             libc::EBADF
         } else {
-            libc::ESRCH
+            libc::EACCES
         })
     })
 }

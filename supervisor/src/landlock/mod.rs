@@ -248,10 +248,11 @@ pub fn prepare(
     build(&plan).map(Some)
 }
 
-/// Sends the first hand-off message ([`fdsup_shim::protocol`]): whether a
-/// ruleset follows, with its descriptor attached (`SCM_RIGHTS`). The shim
-/// has no seccomp filter yet, so this `sendmsg` and its `recvmsg` cannot
-/// wait for a supervisor.
+/// Sends the last hand-off message ([`fdsup_shim::protocol`]): whether the
+/// shim is to restrict itself with a ruleset, with its descriptor attached
+/// (`SCM_RIGHTS`). This `sendmsg` is ours, and the shim's `recvmsg` is not
+/// a mediated call, so neither can wait for a supervisor although the shim's
+/// filters are in place by then.
 pub fn send_ruleset(
     sock: std::os::fd::BorrowedFd<'_>,
     ruleset: Option<&OwnedFd>,
