@@ -16,14 +16,14 @@
 //! Three things seccompiler does not do are done here, each in one small
 //! function with its own tests:
 //! - it has no `USER_NOTIF` action: the notify program is compiled with a
-//!   sentinel `TRACE` action that [`rewrite_returns`] turns into
+//!   sentinel `TRACE` action that `rewrite_returns` turns into
 //!   `SECCOMP_RET_USER_NOTIF`;
 //! - a filter has one match action, but the deny program needs three errnos:
 //!   each errno is compiled as its own piece whose mismatch action is another
-//!   sentinel, and [`chain`] turns those returns into jumps to the next piece,
+//!   sentinel, and `chain` turns those returns into jumps to the next piece,
 //!   so the pieces form one program that allows only at its very end;
 //! - it checks the audit arch (killing on i386 and any foreign arch) but not
-//!   the x32 bit: [`with_x32_guard`] prepends `nr >= 0x40000000 -> KILL`.
+//!   the x32 bit: `with_x32_guard` prepends `nr >= 0x40000000 -> KILL`.
 //!   Prepending is safe because classic BPF jumps are relative and forward.
 //!   (This also kills `syscall(-1)`, which does nothing but fail with ENOSYS.)
 //!

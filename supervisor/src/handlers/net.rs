@@ -28,7 +28,7 @@
 //!   `connect` is started with `O_NONBLOCK` set on the socket for the one
 //!   syscall (the program's thread is waiting in this very request) and
 //!   waited for with `poll`: for a loopback address on the worker for at
-//!   most [`INLINE_WAIT_MS`] (the connection is made by then), else on a
+//!   most `INLINE_WAIT_MS` (the connection is made by then), else on a
 //!   thread of its own ([`Deferred`]), never blocking a worker; the event
 //!   loop interrupts that thread if the request dies. A send on a blocking
 //!   socket is first tried with `MSG_DONTWAIT`; what did not fit then waits
@@ -46,13 +46,13 @@
 //!   with each sent message's `msg_len` written back, as the kernel does.
 //! - Under `isolate`, the program lives in an empty network namespace. An
 //!   allowed `connect` of an IP or abstract Unix socket is **brokered**
-//!   ([`broker`]): the supervisor makes a socket of the same domain, type
+//!   (`broker`): the supervisor makes a socket of the same domain, type
 //!   and protocol in its own namespace (with the program's `O_NONBLOCK` and
 //!   a few options copied), connects it, and installs it over the program's
 //!   descriptor at the same number (`SECCOMP_ADDFD_FLAG_SETFD`, with the
 //!   program's close-on-exec flag), then answers 0 or `EINPROGRESS`. The
 //!   first send with an address from a datagram socket the program has not
-//!   bound is brokered the same way ([`broker_datagram`]: the twin sends it,
+//!   bound is brokered the same way (`broker_datagram`: the twin sends it,
 //!   and the answer is the byte count). A socket already in fdsup's
 //!   namespace (brokered before) is used as it is. Binds, and sends from a
 //!   socket the program bound, are carried out on the program's own socket

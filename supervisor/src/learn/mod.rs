@@ -7,7 +7,7 @@
 //! ([`run_policy`]). The handlers tell the recorder about every request they
 //! allow, on the canonical path they decided on: nothing else about the run
 //! changes, so what is learnt is what the program does under fdsup. At
-//! exit, [`generalise`] turns the observations into rules and
+//! exit, `generalise` turns the observations into rules and
 //! [`write_policy`] writes them (refusing to replace an existing file).
 //!
 //! It lives apart from the audit log (which DESIGN.md first meant to own
