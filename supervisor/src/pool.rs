@@ -14,7 +14,9 @@
 //! Requests of several tasks (threads such as git's parallel index refresh,
 //! a pipeline, `make -j`) could come at once and would wait for each other:
 //! a request from another task than the last one wakes a spare at once
-//! ([`Pool::asked_by`]), up to one awake worker per CPU. Two more things
+//! ([`Pool::asked_by`]), up to one awake worker per CPU. While installs are
+//! slow (an idle other CPU), a worker about to install a descriptor wakes a
+//! spare for one request ([`Pool::injecting`] says why). Two more things
 //! need a spare, and the event loop looks for them every [`TICK`] (every
 //! [`IDLE_TICK`] while nothing happens) in [`Pool::check`]:
 //! - a request that takes long (an open on a slow file system or a device
@@ -22,16 +24,18 @@
 //!   their own) would hold up every other request: when no worker is
 //!   receiving and none has finished a request since the last look, a spare
 //!   is unparked to receive in its place;
-//! - a program whose threads ask faster than one worker answers: when two
-//!   looks in a row find notifications waiting to be received, a spare is
+//! - a program whose threads ask faster than one worker answers, or a
+//!   receiver lost: when two looks in a row find notifications waiting to be
+//!   received (while a worker is busy, or while none receives), a spare is
 //!   unparked too. (One look is not enough: with sync wake-up the program
 //!   runs and asks again the moment it is answered, so a notification waits
 //!   for a moment after nearly every answer.)
 //!
 //! A worker that finishes a request while another is receiving parks again,
 //! once it has been awake for [`LINGER`], so the pool shrinks back to one
-//! receiver by itself. Nothing here is on the request path but three atomic
-//! counters and one clock read.
+//! receiver by itself. On the request path this costs a few atomic
+//! operations (and a lock only when a spare is to be woken), plus two clock
+//! reads per install.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::Mutex;
