@@ -14,11 +14,12 @@
 //! listener, handles what it receives and answers; spare workers wait parked
 //! until the event loop sees a request hold up the others ([`crate::pool`]
 //! says why one, and when more); the main thread runs a mio loop over the
-//! first process's pidfd and a signalfd, and looks at the pool every tick. Opens that wait
-//! for someone else (FIFOs) run on threads of their own, which the loop
-//! interrupts if their request dies meanwhile. When the first process exits,
-//! everything it left behind is killed (we are a child subreaper, so every
-//! sandboxed process is our descendant) and fdsup exits with its status.
+//! first process's pidfd and a signalfd, and looks at the pool every tick.
+//! Opens that wait for someone else (FIFOs) run on threads of their own,
+//! which the loop interrupts if their request dies meanwhile. When the first
+//! process exits, everything it left behind is killed (we are a child
+//! subreaper, so every sandboxed process is our descendant) and fdsup exits
+//! with its status.
 
 use std::ffi::OsString;
 use std::io;
@@ -276,7 +277,7 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
         nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
     )
     .map_err(errno_err("preparing the hand-off socket"))?;
-    // The shim starts now and waits for its filters: its exec overlaps with
+    // The shim starts now and waits for its filters: its start overlaps with
     // loading the policy. It runs nothing of the program's before "go", so a
     // bad policy still means the program never started.
     //
