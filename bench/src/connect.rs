@@ -194,27 +194,11 @@ fn run_once(cmd: &mut Command) -> Result<f64, String> {
 
 /// The bench: see the module docs.
 pub fn main(args: impl Iterator<Item = String>) -> ExitCode {
-    let opts = match parse(args) {
-        Ok(Some(o)) => o,
-        Ok(None) => {
-            print!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("fdsup-bench connect: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    match bench(&opts) {
-        Ok(report) => {
-            let _ = std::io::stdout().write_all(report.as_bytes());
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("fdsup-bench connect: error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    crate::cli("fdsup-bench connect", USAGE, parse(args), |opts| {
+        let report = bench(opts)?;
+        let _ = std::io::stdout().write_all(report.as_bytes());
+        Ok::<(), String>(())
+    })
 }
 
 fn bench(opts: &Opts) -> Result<String, String> {

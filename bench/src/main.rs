@@ -842,21 +842,33 @@ fn main() -> ExitCode {
     if args.peek().is_some_and(|a| a == "connect-client") {
         return connect::client(args.skip(1));
     }
-    let opts = match parse_args(args) {
+    cli("fdsup-bench", USAGE, parse_args(args), run)
+}
+
+/// A (sub)command's life: its parsed options (`None`: help was asked for,
+/// and `usage` is printed), then `run`. A bad option exits 2, a failed run 1,
+/// each with `name` before the message.
+fn cli<O, E: fmt::Display, F: fmt::Display>(
+    name: &str,
+    usage: &str,
+    parsed: std::result::Result<Option<O>, E>,
+    run: impl FnOnce(&O) -> std::result::Result<(), F>,
+) -> ExitCode {
+    let opts = match parsed {
         Ok(Some(o)) => o,
         Ok(None) => {
-            print!("{USAGE}");
+            print!("{usage}");
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            eprintln!("fdsup-bench: {e}");
+            eprintln!("{name}: {e}");
             return ExitCode::from(2);
         }
     };
     match run(&opts) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("fdsup-bench: error: {e}");
+            eprintln!("{name}: error: {e}");
             ExitCode::FAILURE
         }
     }

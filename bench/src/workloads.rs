@@ -673,24 +673,7 @@ fn json_report(opts: &Options, fdsup: &Path, workloads: &[Workload], rows: &[Row
 
 /// `fdsup-bench workloads ARGS...`.
 pub fn main(args: impl IntoIterator<Item = String>) -> ExitCode {
-    let opts = match parse_args(args) {
-        Ok(Some(o)) => o,
-        Ok(None) => {
-            print!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            eprintln!("fdsup-bench workloads: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&opts) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("fdsup-bench workloads: error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    crate::cli("fdsup-bench workloads", USAGE, parse_args(args), run)
 }
 
 #[cfg(test)]

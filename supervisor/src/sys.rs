@@ -368,16 +368,21 @@ pub fn reap_any() -> io::Result<Option<(i32, i32)>> {
 
 // ---- memory of another task ----------------------------------------------------
 
+/// The other task's `[addr..addr+len]`, as an iovec for `process_vm_*`.
+fn remote_iovec(addr: u64, len: usize) -> libc::iovec {
+    libc::iovec {
+        iov_base: usize::try_from(addr).unwrap_or(usize::MAX) as *mut libc::c_void,
+        iov_len: len,
+    }
+}
+
 /// `process_vm_readv(pid, [buf], [addr..addr+len])`: bytes read.
 pub fn read_remote(pid: i32, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
     let local = libc::iovec {
         iov_base: buf.as_mut_ptr().cast(),
         iov_len: buf.len(),
     };
-    let remote = libc::iovec {
-        iov_base: usize::try_from(addr).unwrap_or(usize::MAX) as *mut libc::c_void,
-        iov_len: buf.len(),
-    };
+    let remote = remote_iovec(addr, buf.len());
     // SAFETY: `local` describes our own writable buffer; the remote iovec is
     // only interpreted in the other process, where the kernel checks it.
     let r = unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) };
@@ -617,10 +622,7 @@ pub fn write_remote(pid: i32, addr: u64, data: &[u8]) -> io::Result<usize> {
         iov_base: data.as_ptr().cast_mut().cast(),
         iov_len: data.len(),
     };
-    let remote = libc::iovec {
-        iov_base: usize::try_from(addr).unwrap_or(usize::MAX) as *mut libc::c_void,
-        iov_len: data.len(),
-    };
+    let remote = remote_iovec(addr, data.len());
     // SAFETY: `local` describes our own buffer, which the kernel only reads;
     // the remote iovec is interpreted in the other process, where the kernel
     // checks it.
@@ -634,25 +636,14 @@ pub const STAT_SIZE: usize = std::mem::size_of::<libc::stat>();
 /// Size of `struct statx`.
 pub const STATX_SIZE: usize = 256;
 
-/// `newfstatat(fd, "", AT_EMPTY_PATH | extra)`: the kernel's `struct stat`
-/// of the object `fd` refers to, as bytes.
+/// `newfstatat(fd, "", AT_EMPTY_PATH)`: the kernel's `struct stat` of the
+/// object `fd` refers to, as bytes.
 pub fn fstat_bytes(fd: BorrowedFd<'_>, out: &mut [u8; STAT_SIZE]) -> io::Result<()> {
-    // SAFETY: `out` has room for one `struct stat`; the path is a valid
-    // empty C string.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_newfstatat,
-            fd.as_raw_fd(),
-            c"".as_ptr(),
-            out.as_mut_ptr(),
-            libc::AT_EMPTY_PATH,
-        )
-    };
-    cvt(r).map(drop)
+    stat_at(fd.as_raw_fd(), c"", libc::AT_EMPTY_PATH, out)
 }
 
-/// `newfstatat(dirfd, path, 0)` (following) as bytes.
-pub fn stat_path(dirfd: RawFd, path: &CStr, out: &mut [u8; STAT_SIZE]) -> io::Result<()> {
+/// `newfstatat(dirfd, path, flags)` as bytes.
+pub fn stat_at(dirfd: RawFd, path: &CStr, flags: i32, out: &mut [u8; STAT_SIZE]) -> io::Result<()> {
     // SAFETY: `out` has room for one `struct stat`; `path` is NUL-terminated.
     let r = unsafe {
         libc::syscall(
@@ -660,14 +651,14 @@ pub fn stat_path(dirfd: RawFd, path: &CStr, out: &mut [u8; STAT_SIZE]) -> io::Re
             dirfd,
             path.as_ptr(),
             out.as_mut_ptr(),
-            0,
+            flags,
         )
     };
     cvt(r).map(drop)
 }
 
-/// `statx(dirfd, path, flags, mask)` (following) as bytes.
-pub fn statx_path(
+/// `statx(dirfd, path, flags, mask)` as bytes.
+pub fn statx_at(
     dirfd: RawFd,
     path: &CStr,
     flags: i32,
@@ -696,19 +687,7 @@ pub fn statx_bytes(
     mask: u32,
     out: &mut [u8; STATX_SIZE],
 ) -> io::Result<()> {
-    // SAFETY: `out` has room for one `struct statx` (256 bytes); the path is
-    // a valid empty C string.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_statx,
-            fd.as_raw_fd(),
-            c"".as_ptr(),
-            flags | libc::AT_EMPTY_PATH,
-            mask,
-            out.as_mut_ptr(),
-        )
-    };
-    cvt(r).map(drop)
+    statx_at(fd.as_raw_fd(), c"", flags | libc::AT_EMPTY_PATH, mask, out)
 }
 
 /// `fstatfs(fd)` as bytes (works on `O_PATH` descriptors).

@@ -9,7 +9,8 @@
 
 use std::io::Write as _;
 use std::os::unix::process::CommandExt as _;
-use std::process::Stdio;
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use fdsup_tests::TempDir;
@@ -42,13 +43,14 @@ fn mkfifo(path: &std::path::Path) {
     assert!(st.success());
 }
 
-#[test]
-fn a_supervisor_killed_while_starting_leaves_no_shim_behind() {
-    let dir = TempDir::new("rob-startkill");
+/// `fdsup run --policy FIFO -- touch MARKER` in `dir`, in a process group
+/// of its own: fdsup then waits for the policy. Returns the FIFO's and the
+/// marker's paths.
+fn start(dir: &TempDir) -> (Child, PathBuf, PathBuf) {
     let fifo = dir.join("policy.json");
     mkfifo(&fifo);
     let marker = dir.join("ran");
-    let mut sup = fdsup_tests::fdsup_cmd(["run", "--policy"], dir.path())
+    let sup = fdsup_tests::fdsup_cmd(["run", "--policy"], dir.path())
         .arg(&fifo)
         .args(["--", "/usr/bin/touch"])
         .arg(&marker)
@@ -56,6 +58,13 @@ fn a_supervisor_killed_while_starting_leaves_no_shim_behind() {
         .process_group(0)
         .spawn()
         .expect("fdsup");
+    (sup, fifo, marker)
+}
+
+#[test]
+fn a_supervisor_killed_while_starting_leaves_no_shim_behind() {
+    let dir = TempDir::new("rob-startkill");
+    let (mut sup, _fifo, marker) = start(&dir);
     // Wait for the shim to exist (fdsup forks it before loading the policy).
     let t0 = Instant::now();
     let shim = loop {
@@ -84,16 +93,7 @@ fn a_supervisor_killed_while_starting_leaves_no_shim_behind() {
 #[test]
 fn positive_control_the_same_fifo_policy_once_written_runs_the_program() {
     let dir = TempDir::new("rob-startkill-ok");
-    let fifo = dir.join("policy.json");
-    mkfifo(&fifo);
-    let marker = dir.join("ran");
-    let mut sup = fdsup_tests::fdsup_cmd(["run", "--policy"], dir.path())
-        .arg(&fifo)
-        .args(["--", "/usr/bin/touch"])
-        .arg(&marker)
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("fdsup");
+    let (mut sup, fifo, marker) = start(&dir);
     let mut w = std::fs::OpenOptions::new()
         .write(true)
         .open(&fifo)

@@ -60,21 +60,20 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         tid: task.tid(),
         line: &mut sc.line,
     };
-    let b = &sc.walk;
-    let path = b.path.clone();
+    let path: &[u8] = &sc.walk.path;
     if mode & libc::W_OK != 0 {
-        log.note_write(&path);
+        log.note_write(path);
     }
     let (action, rule) = if pathless {
         (&super::open::ALLOW_RW, None)
     } else {
         match &obj {
-            Some(f) => super::decide_found(ctx, &mut asker, &path, &mut sc.matched, f.as_fd()),
-            None => decide(ctx, &mut asker, &path, &mut sc.matched),
+            Some(f) => super::decide_found(ctx, &mut asker, path, &mut sc.matched, f.as_fd()),
+            None => decide(ctx, &mut asker, path, &mut sc.matched),
         }
     };
     let refuse = |log: &mut Log<'_>, v: Verdict, e: i32| {
-        log.write(&path, v, Some(e), rule);
+        log.write(path, v, Some(e), rule);
         Reply::Errno(e)
     };
     match action {
@@ -88,7 +87,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             if mode & (libc::W_OK | libc::X_OK) != 0 {
                 return refuse(&mut log, Verdict::Deny, libc::EACCES);
             }
-            log.write(&path, Verdict::Content, None, rule);
+            log.write(path, Verdict::Content, None, rule);
             return Reply::Value(0);
         }
         FsAction::Redirect { writable, .. } => {
@@ -98,7 +97,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             let Some(target) = rule.and_then(|i| ctx.redirect_target(i)) else {
                 return Reply::Errno(libc::EIO);
             };
-            log.write(&path, Verdict::Redirect, None, rule);
+            log.write(path, Verdict::Redirect, None, rule);
             return result(sys::faccessat2(
                 libc::AT_FDCWD,
                 target,
@@ -109,10 +108,10 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         FsAction::Access(_) => {}
     }
     let Some(obj) = obj else {
-        log.note_absent(&path);
+        log.note_absent(path);
         return Reply::Errno(libc::ENOENT);
     };
-    log.write(&path, Verdict::Allow, None, rule);
+    log.write(path, Verdict::Allow, None, rule);
     let flags = libc::AT_EMPTY_PATH | (flags & libc::AT_EACCESS);
     result(sys::faccessat2(obj.as_raw_fd(), c"", mode, flags))
 }

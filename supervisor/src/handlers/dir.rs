@@ -134,7 +134,11 @@ fn listing(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
         Err(e) => return Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
     }
     let Scratch {
-        walk, lex, matched, ..
+        walk,
+        lex,
+        matched,
+        listing,
+        ..
     } = sc;
     if fd_path(fd.as_fd(), &mut walk.path).is_err() {
         return Reply::Errno(libc::EBADF);
@@ -150,11 +154,15 @@ fn listing(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
             _ => {}
         }
     }
-    let mut buf = vec![0u8; count.min(MAX_LISTING)];
+    let size = count.min(MAX_LISTING);
+    if listing.len() < size {
+        listing.resize(size, 0);
+    }
+    let buf = &mut listing[..size];
     let is_proc = dir == b"/proc";
     let name_at = if old { NAME_AT_OLD } else { NAME_AT_64 };
     loop {
-        let got = match sys::getdents(fd.as_fd(), &mut buf, old) {
+        let got = match sys::getdents(fd.as_fd(), buf, old) {
             Ok(g) => g,
             Err(e) => return Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
         };

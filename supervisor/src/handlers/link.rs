@@ -22,7 +22,7 @@ use crate::notify::{Listener, Notif};
 use crate::policy::{FsAccess, FsAction};
 use crate::sys;
 use crate::syscalls::{Kind, Mediated};
-use crate::task::{ReadError, RemoteFd, Task};
+use crate::task::{RemoteFd, Task};
 
 /// One path argument: where it starts and its text.
 pub(super) struct Arg {
@@ -263,12 +263,9 @@ pub(super) fn read_arg(
     addr: u64,
     buf: &mut [u8],
 ) -> Result<Arg, Reply> {
-    let len = match task.read_cstr(addr, buf) {
-        Ok(l) => l,
-        Err(ReadError::Fault) => return Err(Reply::Errno(libc::EFAULT)),
-        Err(ReadError::TooLong) => return Err(Reply::Errno(libc::ENAMETOOLONG)),
-        Err(ReadError::Gone) => return Err(Reply::Gone),
-    };
+    let len = task
+        .read_cstr(addr, buf)
+        .map_err(|e| e.reply(libc::ENAMETOOLONG))?;
     let path = buf[..len].to_vec();
     let start = if path.first() == Some(&b'/') {
         Start::Root

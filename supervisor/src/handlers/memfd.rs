@@ -20,7 +20,7 @@ use super::{Ctx, Reply, Scratch};
 use crate::audit::{Record, Verdict};
 use crate::notify::{Listener, Notif};
 use crate::syscalls::Mediated;
-use crate::task::{ReadError, Task};
+use crate::task::Task;
 use nix::sys::memfd::{memfd_create, MemFdCreateFlag};
 
 /// `MFD_NAME_MAX_LEN` (mm/memfd.c): `NAME_MAX` less `"memfd:"`.
@@ -34,10 +34,8 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     let buf = &mut sc.raw[..=NAME_MAX_LEN];
     let len = match task.read_cstr(a[0], buf) {
         Ok(l) => l,
-        Err(ReadError::Fault) => return Reply::Errno(libc::EFAULT),
-        // Longer than the kernel takes.
-        Err(ReadError::TooLong) => return Reply::Errno(libc::EINVAL),
-        Err(ReadError::Gone) => return Reply::Gone,
+        // Longer than the kernel takes: EINVAL.
+        Err(e) => return e.reply(libc::EINVAL),
     };
     if !listener.id_valid(n.id) {
         return Reply::Gone;

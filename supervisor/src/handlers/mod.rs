@@ -118,6 +118,9 @@ pub struct Scratch {
     pub line: Vec<u8>,
     /// `/proc/<tid>` of the tasks served last.
     pub procs: crate::task::ProcDirs,
+    /// Directory records being filtered (grown to the largest listing asked
+    /// for, never shrunk).
+    pub listing: Vec<u8>,
 }
 
 impl Scratch {
@@ -131,6 +134,7 @@ impl Scratch {
             matched: Vec::with_capacity(cap),
             line: Vec::with_capacity(cap + 512),
             procs: crate::task::ProcDirs::new(),
+            listing: Vec::new(),
         }
     }
 }
@@ -151,6 +155,19 @@ pub struct Blocking {
     pub flags: u64,
     /// `O_CLOEXEC` for the program's descriptor.
     pub cloexec: bool,
+}
+
+impl crate::task::ReadError {
+    /// The answer to a request whose argument could not be read from the
+    /// program: `EFAULT` for a bad pointer, `too_long` for a string with no
+    /// NUL within its limit, none (the request is gone) when the task is.
+    pub fn reply(self, too_long: i32) -> Reply {
+        match self {
+            Self::Fault => Reply::Errno(libc::EFAULT),
+            Self::TooLong => Reply::Errno(too_long),
+            Self::Gone => Reply::Gone,
+        }
+    }
 }
 
 /// What the program is to be told.
@@ -180,8 +197,11 @@ pub enum Reply {
     /// To be finished by a thread of its own.
     Blocking(Blocking),
     /// The kernel runs the syscall itself
-    /// ([`crate::notify::Pending::continue_unchecked`]): only where the
-    /// kernel keeps the effect within the policy whatever the arguments.
+    /// ([`crate::notify::Pending::continue_unchecked`]), for the two that no
+    /// supervisor can carry out: `execve`/`execveat`, whose effect the kernel
+    /// keeps within the policy whatever the arguments (Landlock, see
+    /// [`exec`]), and `chdir`/`fchdir`, whose residue is documented in
+    /// [`dir`].
     Continue,
     /// The notification is no longer valid (the task died or was
     /// interrupted): there is no one to answer.

@@ -405,22 +405,14 @@ fn truncate(fd: std::os::fd::BorrowedFd<'_>, len: i64) -> std::io::Result<()> {
 }
 
 fn fault(e: ReadError) -> Reply {
-    match e {
-        ReadError::Gone => Reply::Gone,
-        _ => Reply::Errno(libc::EFAULT),
-    }
+    e.reply(libc::EFAULT)
 }
 
 fn read_i64s<const N: usize>(task: &Task, addr: u64) -> Result<[i64; N], Reply> {
-    let mut raw = vec![0u8; N * 8];
-    task.read_exact(addr, &mut raw).map_err(fault)?;
-    let mut out = [0i64; N];
-    for (i, v) in out.iter_mut().enumerate() {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(&raw[i * 8..i * 8 + 8]);
-        *v = i64::from_ne_bytes(w);
-    }
-    Ok(out)
+    let mut raw = [[0u8; 8]; N];
+    task.read_exact(addr, raw.as_flattened_mut())
+        .map_err(fault)?;
+    Ok(raw.map(i64::from_ne_bytes))
 }
 
 fn ts(sec: i64, nsec: i64) -> libc::timespec {

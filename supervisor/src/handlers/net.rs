@@ -175,10 +175,7 @@ impl Req<'_> {
 }
 
 fn read_err(e: ReadError) -> Reply {
-    match e {
-        ReadError::Gone => Reply::Gone,
-        _ => Reply::Errno(libc::EFAULT),
-    }
+    e.reply(libc::EFAULT)
 }
 
 fn errno_of(e: &std::io::Error) -> i32 {

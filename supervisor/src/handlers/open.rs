@@ -157,9 +157,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     }
     let len = match task.read_cstr(path_addr, &mut sc.raw) {
         Ok(len) => len,
-        Err(ReadError::Fault) => return Reply::Errno(libc::EFAULT),
-        Err(ReadError::TooLong) => return Reply::Errno(libc::ENAMETOOLONG),
-        Err(ReadError::Gone) => return Reply::Gone,
+        Err(e) => return e.reply(libc::ENAMETOOLONG),
     };
     let Scratch {
         raw,
@@ -168,6 +166,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         matched,
         line,
         procs,
+        ..
     } = sc;
     let req = Req {
         syscall: m.name,

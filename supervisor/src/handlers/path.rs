@@ -19,7 +19,7 @@ use crate::fs::walk::{walk, Asker, Start, Walked};
 use crate::notify::{Listener, Notif};
 use crate::policy::{FsAccess, FsAction};
 use crate::sys::{self, OpenHow};
-use crate::task::{fd_path, ProcPath, ReadError, RemoteFd, Task};
+use crate::task::{fd_path, ProcPath, RemoteFd, Task};
 
 /// What a path argument names. Its canonical path is left in
 /// `Scratch::walk.path`.
@@ -67,12 +67,8 @@ pub(super) fn resolve(
     let len = if addr == 0 && null_ok {
         0
     } else {
-        match task.read_cstr(addr, &mut sc.raw) {
-            Ok(l) => l,
-            Err(ReadError::Fault) => return Err(Reply::Errno(libc::EFAULT)),
-            Err(ReadError::TooLong) => return Err(Reply::Errno(libc::ENAMETOOLONG)),
-            Err(ReadError::Gone) => return Err(Reply::Gone),
-        }
+        task.read_cstr(addr, &mut sc.raw)
+            .map_err(|e| e.reply(libc::ENAMETOOLONG))?
     };
     resolve_read(ctx, listener, n, task, sc, dirfd, len, follow, empty)
 }
@@ -382,8 +378,7 @@ pub(super) fn done(r: std::io::Result<()>) -> Reply {
 pub(super) fn write_out(task: &Task, addr: u64, data: &[u8], ok: Reply) -> Reply {
     match task.write(addr, data) {
         Ok(()) => ok,
-        Err(ReadError::Gone) => Reply::Gone,
-        Err(_) => Reply::Errno(libc::EFAULT),
+        Err(e) => e.reply(libc::EFAULT),
     }
 }
 
@@ -396,12 +391,9 @@ pub(super) fn read_string(
     too_long: i32,
 ) -> Result<std::ffi::CString, Reply> {
     let mut buf = vec![0u8; max + 1];
-    let len = match task.read_cstr(addr, &mut buf) {
-        Ok(l) => l,
-        Err(ReadError::Fault) => return Err(Reply::Errno(libc::EFAULT)),
-        Err(ReadError::TooLong) => return Err(Reply::Errno(too_long)),
-        Err(ReadError::Gone) => return Err(Reply::Gone),
-    };
+    let len = task
+        .read_cstr(addr, &mut buf)
+        .map_err(|e| e.reply(too_long))?;
     buf.truncate(len);
     std::ffi::CString::new(buf).map_err(|_| Reply::Errno(libc::EINVAL))
 }

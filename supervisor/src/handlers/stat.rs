@@ -187,14 +187,14 @@ fn own_fd_stat(
     let mut stx = [0u8; sys::STATX_SIZE];
     let r = if kind == Kind::Newfstatat {
         procs
-            .with(task.tid(), |dir| sys::stat_path(dir, p.as_cstr(), &mut st))
+            .with(task.tid(), |dir| sys::stat_at(dir, p.as_cstr(), 0, &mut st))
             .map(|()| (a[2], &st[..]))
     } else {
         let flags = sys::low_i32(a[2]) & (AT_STATX_SYNC_TYPE | libc::AT_NO_AUTOMOUNT);
         let mask = sys::low_i32(a[3]).cast_unsigned();
         procs
             .with(task.tid(), |dir| {
-                sys::statx_path(dir, p.as_cstr(), flags, mask, &mut stx)
+                sys::statx_at(dir, p.as_cstr(), flags, mask, &mut stx)
             })
             .map(|()| (a[4], &stx[..]))
     };
