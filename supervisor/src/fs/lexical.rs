@@ -7,35 +7,35 @@
 
 /// Appends the normalised form of `path` to `out`, which holds an absolute,
 /// normalised base (`/` or `/a/b`): `//` and `.` collapse, a trailing `/` is
-/// dropped. Returns `false` (leaving `out` unspecified) if `path` has a `..`
-/// component. An absolute `path` replaces the base.
-pub fn join_normal(out: &mut Vec<u8>, path: &[u8]) -> bool {
-    if path.first() == Some(&b'/') {
+/// dropped. An absolute `path` replaces the base. Returns `false` (leaving
+/// `out` unspecified) where the text alone cannot stand for the path:
+/// - a `..` component;
+/// - a final `.` whose directory the join would not check: `name/.` names
+///   `name` only if it is a directory (else the kernel says `ENOTDIR`), and
+///   a relative path of nothing but `.` names its base, which is a
+///   directory for the root or a working directory but not always for a
+///   descriptor (`base_is_fd`). Every other component the kernel checks
+///   itself when the joined path is opened.
+pub fn join_normal(out: &mut Vec<u8>, path: &[u8], base_is_fd: bool) -> bool {
+    let absolute = path.first() == Some(&b'/');
+    if absolute {
         out.clear();
         out.push(b'/');
     }
+    // (a name seen, the last component a `.`)
+    let (mut named, mut dot_last) = (false, false);
     for comp in path.split(|&b| b == b'/') {
         match comp {
-            b"" | b"." => {}
+            b"" => {}
+            b"." => dot_last = true,
             b".." => return false,
-            name => push_component(out, name),
+            name => {
+                push_component(out, name);
+                (named, dot_last) = (true, false);
+            }
         }
     }
-    true
-}
-
-/// Does `path` end in a `.` component (trailing slashes aside) that names a
-/// directory the lexical join would not check? `name/.` names `name` only if
-/// it is a directory (else `ENOTDIR`), and a path of nothing but `.` names
-/// its base, which is always a directory for the root or a working
-/// directory but not for a descriptor (`from_fd`). The kernel checks every
-/// other component itself when the joined path is opened.
-pub fn dot_needs_dir(path: &[u8], from_fd: bool) -> bool {
-    let mut names = path.split(|&b| b == b'/').filter(|c| !c.is_empty()).rev();
-    match names.next() {
-        Some(b".") => from_fd || names.any(|c| c != b"."),
-        _ => false,
-    }
+    !(dot_last && (named || (base_is_fd && !absolute)))
 }
 
 /// Appends one component to an absolute normalised path.
@@ -59,19 +59,24 @@ pub fn pop_component(out: &mut Vec<u8>) {
 
 #[cfg(test)]
 mod dot_tests {
-    use super::dot_needs_dir;
+    use super::join_normal;
+
+    fn joins(path: &[u8], base_is_fd: bool) -> bool {
+        join_normal(&mut b"/base".to_vec(), path, base_is_fd)
+    }
 
     #[test]
     fn a_final_dot_after_a_name_or_on_a_descriptor_needs_a_directory() {
         for p in [&b"a/."[..], b"a/./", b"a/.//.", b"/etc/passwd/.", b"./a/."] {
-            assert!(dot_needs_dir(p, false), "{}", String::from_utf8_lossy(p));
+            assert!(!joins(p, false), "{}", String::from_utf8_lossy(p));
         }
         for p in [&b"."[..], b"./", b"/.", b"a", b"./a", b"a/./b", b"a/", b""] {
-            assert!(!dot_needs_dir(p, false), "{}", String::from_utf8_lossy(p));
+            assert!(joins(p, false), "{}", String::from_utf8_lossy(p));
         }
-        assert!(dot_needs_dir(b".", true));
-        assert!(dot_needs_dir(b"./", true));
-        assert!(!dot_needs_dir(b"a", true));
+        assert!(!joins(b".", true));
+        assert!(!joins(b"./", true));
+        assert!(joins(b"a", true));
+        assert!(joins(b"/.", true));
     }
 }
 
@@ -114,7 +119,7 @@ mod tests {
 
     fn joined(base: &str, path: &str) -> Option<String> {
         let mut out = base.as_bytes().to_vec();
-        join_normal(&mut out, path.as_bytes()).then(|| String::from_utf8(out).expect("utf8"))
+        join_normal(&mut out, path.as_bytes(), false).then(|| String::from_utf8(out).expect("utf8"))
     }
 
     #[test]

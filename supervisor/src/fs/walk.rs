@@ -551,7 +551,7 @@ fn absent(b: &mut WalkBufs, pos: usize) -> Result<Walked, i32> {
     b.tmp.clear();
     b.tmp.extend_from_slice(&b.rest[pos..]);
     let rest = std::mem::take(&mut b.tmp);
-    let ok = super::lexical::join_normal(&mut b.path, &rest);
+    let ok = super::lexical::join_normal(&mut b.path, &rest, false);
     b.tmp = rest;
     if !ok {
         return Err(libc::ENOENT);

@@ -235,8 +235,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         && lex.first() == Some(&b'/')
         && lex.len() + req.path.len() < libc::PATH_MAX as usize - 1
         && !lex.ends_with(b" (deleted)")
-        && !crate::fs::lexical::dot_needs_dir(req.path, !absolute && dirfd != libc::AT_FDCWD)
-        && join_normal(lex, req.path)
+        && join_normal(lex, req.path, dirfd != libc::AT_FDCWD)
         && !is_proc_self(lex)
         // `/proc/<pid>` is decided on the directory, not the number (a pid
         // can be reused): the walk does that.

@@ -149,8 +149,7 @@ pub(super) fn resolve_read(
         && !sc.lex.ends_with(b" (deleted)")
         && sc.lex.len() + len < libc::PATH_MAX as usize - 1
         && !has_trailing_slash(path)
-        && !crate::fs::lexical::dot_needs_dir(path, !absolute && dirfd != libc::AT_FDCWD)
-        && join_normal(&mut sc.lex, path)
+        && join_normal(&mut sc.lex, path, dirfd != libc::AT_FDCWD)
         && !is_proc_self(&sc.lex)
         && proc_pid(&sc.lex).is_none();
     if lexical {
