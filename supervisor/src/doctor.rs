@@ -135,7 +135,7 @@ pub fn probe() -> Features {
         pidfd_thread: probe_sys::pidfd_thread(),
         pidfd_getfd: probe_sys::pidfd_getfd(),
         openat2: probe_sys::openat2(),
-        landlock_abi: probe_sys::landlock_abi(),
+        landlock_abi: crate::landlock::abi().ok().filter(|abi| *abi > 0),
         kernel_release: probe_sys::kernel_release(),
     }
 }
@@ -207,8 +207,6 @@ pub fn require(f: &Features) -> Result<(), MissingFeature> {
 
 /// `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP`, include/uapi/linux/seccomp.h (Linux 6.6).
 const SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP: u64 = 1;
-/// `LANDLOCK_CREATE_RULESET_VERSION`, include/uapi/linux/landlock.h (Linux 5.13).
-const LANDLOCK_CREATE_RULESET_VERSION: u32 = 1 << 0;
 
 /// What the forked seccomp probe found.
 #[derive(Debug, Default, Clone, Copy)]
@@ -382,21 +380,6 @@ mod probe_sys {
         own(r).is_some()
     }
 
-    /// `landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION)`:
-    /// the ABI version, or an error if Landlock is absent or disabled.
-    pub(super) fn landlock_abi() -> Option<u32> {
-        // SAFETY: a null attr with size 0 is the documented version query.
-        let r = unsafe {
-            libc::syscall(
-                libc::SYS_landlock_create_ruleset,
-                std::ptr::null::<libc::c_void>(),
-                0usize,
-                LANDLOCK_CREATE_RULESET_VERSION,
-            )
-        };
-        u32::try_from(r).ok().filter(|abi| *abi > 0)
-    }
-
     /// `uname(2)`'s release, e.g. "6.8.0-45-generic".
     pub(super) fn kernel_release() -> String {
         // SAFETY: all-zero is a valid utsname (arrays of chars).
@@ -438,7 +421,6 @@ mod tests {
     #[test]
     fn constants_match_the_kernel_headers() {
         assert_eq!(SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP, 1);
-        assert_eq!(LANDLOCK_CREATE_RULESET_VERSION, 1);
         assert_eq!(libc::SECCOMP_IOCTL_NOTIF_RECV, 0xc050_2100);
         assert_eq!(libc::SECCOMP_IOCTL_NOTIF_SEND, 0xc018_2101);
         assert_eq!(libc::SECCOMP_IOCTL_NOTIF_ID_VALID, 0x4008_2102);

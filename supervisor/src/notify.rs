@@ -190,34 +190,13 @@ impl<'l> Pending<'l> {
     /// steps when the filter waits killably, and then the task is gone with
     /// its descriptor.
     pub fn inject_then_send(self, fd: OwnedFd, cloexec: bool) -> Result<i32, InjectError<'l>> {
-        let Ok(srcfd) = u32::try_from(fd.as_raw_fd()) else {
-            return Err(InjectError::Failed(
-                self,
-                io::Error::from_raw_os_error(libc::EBADF),
-            ));
-        };
-        let addfd = sys::SeccompNotifAddfd {
-            id: self.id,
-            flags: 0,
-            srcfd,
-            newfd: 0,
-            newfd_flags: if cloexec {
-                libc::O_CLOEXEC.unsigned_abs()
-            } else {
-                0
-            },
-        };
-        match sys::notif_addfd(self.listener.as_fd(), &addfd) {
+        match self.addfd_ioctl(fd.as_fd(), cloexec, None, false) {
             Ok(n) => {
                 drop(fd);
                 self.return_value(i64::from(n));
                 Ok(n)
             }
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-                let _ = self.disarm();
-                Err(InjectError::Gone)
-            }
-            Err(e) => Err(InjectError::Failed(self, e)),
+            Err(e) => Err(self.not_installed(e)),
         }
     }
 
@@ -249,24 +228,7 @@ impl<'l> Pending<'l> {
         target: crate::task::RemoteFd,
         answer: i64,
     ) -> Result<(), InjectError<'l>> {
-        let Ok(srcfd) = u32::try_from(fd.as_raw_fd()) else {
-            return Err(InjectError::Failed(
-                self,
-                io::Error::from_raw_os_error(libc::EBADF),
-            ));
-        };
-        let addfd = sys::SeccompNotifAddfd {
-            id: self.id,
-            flags: sys::SECCOMP_ADDFD_FLAG_SETFD,
-            srcfd,
-            newfd: target.as_u32(),
-            newfd_flags: if cloexec {
-                libc::O_CLOEXEC.unsigned_abs()
-            } else {
-                0
-            },
-        };
-        match sys::notif_addfd(self.listener.as_fd(), &addfd) {
+        match self.addfd_ioctl(fd, cloexec, Some(target), false) {
             Ok(_) if answer >= 0 => {
                 self.return_value(answer);
                 Ok(())
@@ -275,49 +237,72 @@ impl<'l> Pending<'l> {
                 self.deny(i32::try_from(-answer).unwrap_or(libc::EIO));
                 Ok(())
             }
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-                let _ = self.disarm();
-                Err(InjectError::Gone)
-            }
-            Err(e) => Err(InjectError::Failed(self, e)),
+            Err(e) => Err(self.not_installed(e)),
         }
     }
 
+    /// Installs and answers in one step (`SECCOMP_ADDFD_FLAG_SEND`).
     fn addfd(
         self,
         fd: BorrowedFd<'_>,
         cloexec: bool,
         target: Option<crate::task::RemoteFd>,
     ) -> Result<i32, InjectError<'l>> {
-        let Ok(srcfd) = u32::try_from(fd.as_raw_fd()) else {
-            return Err(InjectError::Failed(
-                self,
-                io::Error::from_raw_os_error(libc::EBADF),
-            ));
-        };
-        let mut flags = sys::SECCOMP_ADDFD_FLAG_SEND;
-        let mut newfd = 0;
-        if let Some(t) = target {
-            flags |= sys::SECCOMP_ADDFD_FLAG_SETFD;
-            newfd = t.as_u32();
+        match self.addfd_ioctl(fd, cloexec, target, true) {
+            Ok(n) => {
+                let _ = self.disarm();
+                Ok(n)
+            }
+            Err(e) => Err(self.not_installed(e)),
         }
+    }
+
+    /// `SECCOMP_IOCTL_NOTIF_ADDFD` of `fd` for this notification: at
+    /// `target` (`SECCOMP_ADDFD_FLAG_SETFD`) or the lowest free number, and
+    /// answering with that number at once if `send`.
+    fn addfd_ioctl(
+        &self,
+        fd: BorrowedFd<'_>,
+        cloexec: bool,
+        target: Option<crate::task::RemoteFd>,
+        send: bool,
+    ) -> io::Result<i32> {
+        let srcfd =
+            u32::try_from(fd.as_raw_fd()).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
+        let mut flags = if send {
+            sys::SECCOMP_ADDFD_FLAG_SEND
+        } else {
+            0
+        };
+        let newfd = match target {
+            Some(t) => {
+                flags |= sys::SECCOMP_ADDFD_FLAG_SETFD;
+                t.as_u32()
+            }
+            None => 0,
+        };
         let addfd = sys::SeccompNotifAddfd {
             id: self.id,
             flags,
             srcfd,
             newfd,
-            newfd_flags: if cloexec { libc::O_CLOEXEC as u32 } else { 0 },
+            newfd_flags: if cloexec {
+                libc::O_CLOEXEC.unsigned_abs()
+            } else {
+                0
+            },
         };
-        match sys::notif_addfd(self.listener.as_fd(), &addfd) {
-            Ok(n) => {
-                let _ = self.disarm();
-                Ok(n)
-            }
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-                let _ = self.disarm();
-                Err(InjectError::Gone)
-            }
-            Err(e) => Err(InjectError::Failed(self, e)),
+        sys::notif_addfd(self.listener.as_fd(), &addfd)
+    }
+
+    /// What a failed `ADDFD` leaves: nothing to answer when the request is
+    /// gone (`ENOENT`), else the request, still to be answered.
+    fn not_installed(self, e: io::Error) -> InjectError<'l> {
+        if e.raw_os_error() == Some(libc::ENOENT) {
+            let _ = self.disarm();
+            InjectError::Gone
+        } else {
+            InjectError::Failed(self, e)
         }
     }
 
