@@ -360,22 +360,7 @@ fn audit_log_names_the_address() {
         r#"{ "rules": [ { "connect": "127.0.0.1:1", "access": "deny" } ] }"#,
     );
     let log = dir.join("audit.jsonl");
-    let out = fdsup_run(
-        [
-            "run".as_ref(),
-            "--log".as_ref(),
-            log.as_os_str(),
-            "--policy".as_ref(),
-            p.as_os_str(),
-            "--".as_ref(),
-            PY.as_ref(),
-            "-c".as_ref(),
-            std::ffi::OsStr::new(PY_CONNECT),
-            "127.0.0.1".as_ref(),
-            "1".as_ref(),
-        ],
-        dir.path(),
-    );
+    let out = py_connect_logged(&p, &log, dir.path(), "127.0.0.1", "1");
     out.expect_code(0);
     let text = std::fs::read_to_string(&log).expect("log");
     let line = text
@@ -548,22 +533,7 @@ fn allow_all_with_allowed_logging_logs_connects() {
     );
     let log = dir.join("audit.jsonl");
     let port_s = port.to_string();
-    let out = fdsup_run(
-        [
-            "run".as_ref(),
-            "--log".as_ref(),
-            log.as_os_str(),
-            "--policy".as_ref(),
-            p.as_os_str(),
-            "--".as_ref(),
-            PY.as_ref(),
-            "-c".as_ref(),
-            std::ffi::OsStr::new(PY_CONNECT),
-            "127.0.0.1".as_ref(),
-            port_s.as_ref(),
-        ],
-        dir.path(),
-    );
+    let out = py_connect_logged(&p, &log, dir.path(), "127.0.0.1", &port_s);
     out.expect_code(0);
     assert!(out.stdout.contains("GOT A"), "{out:?}");
     let text = std::fs::read_to_string(&log).expect("log");

@@ -103,6 +103,27 @@ pub fn py(policy: &Path, cwd: &Path, script: &str, args: &[&str]) -> Output {
     sandboxed(policy, cwd, &cmd)
 }
 
+/// Runs `python3 -c PY_CONNECT HOST PORT` under `policy` in `cwd`, with
+/// `--log LOG`.
+pub fn py_connect_logged(policy: &Path, log: &Path, cwd: &Path, host: &str, port: &str) -> Output {
+    fdsup_run(
+        [
+            "run".as_ref(),
+            "--log".as_ref(),
+            log.as_os_str(),
+            "--policy".as_ref(),
+            policy.as_os_str(),
+            "--".as_ref(),
+            PY.as_ref(),
+            "-c".as_ref(),
+            std::ffi::OsStr::new(PY_CONNECT),
+            host.as_ref(),
+            port.as_ref(),
+        ],
+        cwd,
+    )
+}
+
 /// Runs `python3 -c SCRIPT ARGS...` natively in `cwd` (positive controls).
 pub fn py_native(cwd: &Path, script: &str, args: &[&str]) -> Output {
     let mut cmd: Vec<&str> = vec![PY, "-c", script];
