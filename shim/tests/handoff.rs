@@ -223,9 +223,7 @@ fn runs_program_and_serves_it() -> Result<Outcome, String> {
     let script = "echo \"ppid=$PPID env=$FDSUP_SHIM_TEST\"; \
                   mkdir /nonexistent-fdsup-shim-test/x 2>&1; exit 7";
     let (mut child, sock) = spawn_shim("/bin/sh", &["sh", "-c", script], Stdio::piped());
-    send(&sock, &deny_program());
-    send(&sock, &notify_program());
-    send(&sock, &protocol::encode_ruleset(false));
+    send_setup(&sock, None);
     let msg = recv_message(&sock)?;
     if let Some(skip) = kernel_skip(&msg) {
         let _ = child.wait();
@@ -281,9 +279,7 @@ fn runs_program_and_serves_it() -> Result<Outcome, String> {
 /// Runs the hand-off up to "go" for a program that cannot be executed.
 fn exec_failure(program: &str, errno: i32, status: i32) -> Result<Outcome, String> {
     let (mut child, sock) = spawn_shim(program, &["prog"], Stdio::null());
-    send(&sock, &deny_program());
-    send(&sock, &notify_program());
-    send(&sock, &protocol::encode_ruleset(false));
+    send_setup(&sock, None);
     let msg = recv_message(&sock)?;
     if let Some(skip) = kernel_skip(&msg) {
         let _ = child.wait();
@@ -327,6 +323,18 @@ fn bad_program_is_refused() -> Result<Outcome, String> {
     }
     expect_status(child.wait().map_err(|e| e.to_string())?, 125)?;
     Ok(Outcome::Pass)
+}
+
+/// Sends what the supervisor sends before the shim reports: the deny and
+/// notify programs, then the ruleset message, with `ruleset` attached if
+/// there is one.
+fn send_setup(sock: &OwnedFd, ruleset: Option<RawFd>) {
+    send(sock, &deny_program());
+    send(sock, &notify_program());
+    match ruleset {
+        Some(fd) => send_with_fd(sock, &protocol::encode_ruleset(true), fd),
+        None => send(sock, &protocol::encode_ruleset(false)),
+    }
 }
 
 /// Sends the ruleset message with `fd` attached (`SCM_RIGHTS`).
@@ -386,9 +394,7 @@ fn landlock_ruleset_is_installed() -> Result<Outcome, String> {
         Err(e) => return Ok(Outcome::Skip(format!("kernel lacks Landlock: {e}"))),
     };
     let (mut child, sock) = spawn_shim("/bin/true", &["true"], Stdio::null());
-    send(&sock, &deny_program());
-    send(&sock, &notify_program());
-    send_with_fd(&sock, &protocol::encode_ruleset(true), ruleset.as_raw_fd());
+    send_setup(&sock, Some(ruleset.as_raw_fd()));
     let msg = recv_message(&sock)?;
     if let Some(skip) = kernel_skip(&msg) {
         let _ = child.wait();
@@ -434,9 +440,7 @@ fn ruleset_without_descriptor_is_refused() -> Result<Outcome, String> {
 fn no_go_no_program() -> Result<Outcome, String> {
     // Were the program run, it would exit 0.
     let (mut child, sock) = spawn_shim("/bin/true", &["true"], Stdio::null());
-    send(&sock, &deny_program());
-    send(&sock, &notify_program());
-    send(&sock, &protocol::encode_ruleset(false));
+    send_setup(&sock, None);
     let msg = recv_message(&sock)?;
     if let Some(skip) = kernel_skip(&msg) {
         let _ = child.wait();
