@@ -15,6 +15,7 @@ pub mod doctor;
 pub mod filter;
 pub mod fs;
 pub mod handlers;
+pub mod interrupt;
 pub mod landlock;
 pub mod learn;
 pub mod notify;

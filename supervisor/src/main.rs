@@ -89,8 +89,14 @@ enum Cmd {
 
 fn main() -> ExitCode {
     let mut args = std::env::args_os();
-    if args.nth(1).is_some_and(|a| a == "__shim") {
-        fdsup_shim::main(args.collect());
+    match args.nth(1) {
+        Some(a) if a == "__shim" => fdsup_shim::main(args.collect()),
+        Some(a) if a == "__binder" => {
+            let fd = args.next().unwrap_or_default();
+            let code = fdsup::handlers::net::binder_main(&fd);
+            return ExitCode::from(u8::try_from(code).unwrap_or(1));
+        }
+        _ => {}
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

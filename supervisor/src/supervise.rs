@@ -29,7 +29,6 @@ use std::os::unix::process::CommandExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
@@ -39,6 +38,7 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 
 use crate::audit::Audit;
+use crate::handlers::net::{interrupted, until_done, Stop, Waiter};
 use crate::handlers::{self, Blocking, Ctx, Reply, Scratch};
 use crate::notify::{InjectError, Listener, Notif, Pending};
 use crate::policy::{self, NetAccess, Policy};
@@ -220,24 +220,18 @@ const FORWARDED: [Signal; 6] = [
     Signal::SIGUSR2,
 ];
 
-/// The signal that interrupts a thread blocked opening a FIFO.
-const WAKE_SIGNAL: i32 = libc::SIGURG;
+/// The signal that interrupts a thread waiting on the program's behalf
+/// (see `handlers::net::wait`).
+use crate::handlers::net::WAKE_SIGNAL;
 
-/// At most this many opens wait for their FIFO's other end at once; more
-/// fail with ENFILE.
-const MAX_BLOCKED: usize = 1024;
+/// At most this many requests wait on threads of their own at once (a FIFO
+/// open, a connect, a send into a full socket); more fail at once (`ENFILE`
+/// for a FIFO, `ENOBUFS` for the network).
+pub const MAX_BLOCKED: usize = 1024;
 
-/// Threads blocked in an open that waits for someone else, by notification id.
-struct BlockedThread {
-    id: u64,
-    thread: libc::pthread_t,
-}
+/// Requests waiting on threads of their own.
+static BLOCKED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-// SAFETY-free: pthread_t is an integer handle on Linux.
-static BLOCKED: Mutex<Vec<BlockedThread>> = Mutex::new(Vec::new());
-
-/// Wakes the event loop so that it starts watching a newly blocked thread.
-static WAKER: std::sync::OnceLock<mio::Waker> = std::sync::OnceLock::new();
 /// The workers' shared state: who receives.
 static POOL: Pool = Pool::new();
 
@@ -436,14 +430,13 @@ fn prepare(opts: &RunOptions, umask: u32) -> Result<Prepared, RunError> {
         None => policy::load(&source, &vars)?,
     };
     check_enforceable(&pol, &source)?;
-    // A plain `default` needs no round trip, except that an `allow` one is
-    // mediated when allowed decisions are logged, so that `--log` with
-    // `@allow-all` shows the network too.
-    // `--learn` mediates the network too, so that connects are learnt.
-    let mediate_network = pol.network.has_rules_or_isolate()
-        || (pol.network.default == NetAccess::Allow && opts.log.is_some() && pol.log.allowed)
-        || opts.learn.is_some();
+    // The network is always mediated: a Unix socket path is a path that
+    // the file system rules decide, and every connection is logged. A
+    // policy that denies the network outright (a `deny` default, no rule,
+    // no `isolate`) refuses IP sockets themselves; one that mediates with a
+    // `deny` default refuses the families no rule can name.
     let deny = pol.network.default == NetAccess::Deny;
+    let no_network = deny && !pol.network.has_rules_or_isolate();
     let audit = Audit::new(
         opts.log.as_deref(),
         0o666 & !umask,
@@ -457,13 +450,13 @@ fn prepare(opts: &RunOptions, umask: u32) -> Result<Prepared, RunError> {
         ctx.learn = Some(crate::learn::Recorder::new());
     }
     let filters = filter::build(&filter::FilterOptions {
-        deny_network: deny && !mediate_network,
+        deny_network: no_network,
         // `--learn` traps exec too (with no ruleset: everything runs), to
         // learn what was run and the names a PATH search tried.
         mediate_exec: ctx.exec.mediated || opts.learn.is_some(),
         broker_memfd: ctx.exec.broker_memfd,
-        mediate_network,
-        deny_other_families: deny && mediate_network,
+        mediate_network: true,
+        deny_other_families: deny && !no_network,
     })
     .map_err(|e| RunError::Setup {
         what: "building the seccomp filters",
@@ -610,15 +603,15 @@ fn worker(ctx: &'static Ctx, listener: &'static Listener, spare: bool) {
         // this CPU and may ask again while this worker still looks busy.
         POOL.answered();
         match reply {
-            Ok(reply) => finish(pending, reply),
+            Ok(reply) => finish(pending, n.pid, reply),
             Err(_) => pending.deny(libc::EACCES),
         }
         POOL.park_if_spare(&mut awake);
     }
 }
 
-/// Answers a notification with what its handler decided.
-fn finish(pending: Pending<'static>, reply: Reply) {
+/// Answers a notification of task `tid` with what its handler decided.
+fn finish(pending: Pending<'static>, tid: u32, reply: Reply) {
     match reply {
         Reply::Errno(e) => pending.deny(e),
         Reply::Value(v) => pending.return_value(v),
@@ -637,8 +630,8 @@ fn finish(pending: Pending<'static>, reply: Reply) {
             Ok(()) | Err(InjectError::Gone) => {}
             Err(InjectError::Failed(p, e)) => p.deny(e.raw_os_error().unwrap_or(libc::EIO)),
         },
-        Reply::Deferred(job) => off_worker(pending, "fdsup-net", libc::ENOBUFS, move |p| {
-            match job.run(&|| p.is_valid()) {
+        Reply::Deferred(job) => off_worker(pending, tid, "fdsup-net", libc::ENOBUFS, move |w| {
+            match job.run(w) {
                 // A job never defers again; if it did, fail closed.
                 Reply::Deferred(_) => Reply::Errno(libc::EIO),
                 r => r,
@@ -646,8 +639,8 @@ fn finish(pending: Pending<'static>, reply: Reply) {
         }),
         // One thread per waiting request, as the program has one waiting
         // task per request; a bound keeps a flood from exhausting ours.
-        Reply::Blocking(b) => off_worker(pending, "fdsup-fifo", libc::ENFILE, move |p| {
-            blocking_open(p, &b)
+        Reply::Blocking(b) => off_worker(pending, tid, "fdsup-fifo", libc::ENFILE, move |w| {
+            blocking_open(w, &b)
         }),
     }
 }
@@ -671,82 +664,64 @@ fn inject_fifo(pending: Pending<'static>, fd: OwnedFd, cloexec: bool) {
 }
 
 /// Opens a FIFO, waiting for its other end (on a thread of its own, see
-/// [`off_worker`]); a wait interrupted because the request died ends it.
-fn blocking_open(pending: &Pending<'static>, b: &Blocking) -> Reply {
-    loop {
-        match crate::fs::reopen(b.fd.as_fd(), b.flags) {
-            Err(e) if e.raw_os_error() == Some(libc::EINTR) && pending.is_valid() => {}
-            Ok(fd) => {
-                return Reply::FifoFd {
-                    fd,
-                    cloexec: b.cloexec,
-                }
-            }
-            Err(e) => return Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
-        }
+/// [`off_worker`]), until the request dies or a signal would have
+/// interrupted the program's own open.
+fn blocking_open(w: &mut Waiter<'_>, b: &Blocking) -> Reply {
+    match until_done(w, || crate::fs::reopen(b.fd.as_fd(), b.flags)) {
+        Ok(Ok(fd)) => Reply::FifoFd {
+            fd,
+            cloexec: b.cloexec,
+        },
+        Ok(Err(e)) => Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
+        Err(Stop::Gone) => Reply::Gone,
+        Err(Stop::Signal) => interrupted(false),
     }
 }
 
-/// Runs `work` for a request that may wait for someone else (a FIFO open,
-/// a connect) on a thread of its own, so that the workers never wait, and
-/// answers with what it returns. The thread is registered while it works,
-/// so that the event loop interrupts its wait (`WAKE_SIGNAL`) if the
-/// request dies meanwhile. Beyond [`MAX_BLOCKED`] waiting requests, a new
-/// one fails with `full`. A panic in `work` answers EIO; a thread that
-/// cannot start drops `pending`, which answers EACCES.
-fn off_worker<F>(pending: Pending<'static>, name: &str, full: i32, work: F)
+/// Runs `work` for a request of task `tid` that may wait for someone else
+/// (a FIFO open, a connect, a send) on a thread of its own, so that the
+/// workers never wait, and answers with what it returns. The thread's
+/// [`Waiter`] interrupts its wait every so often to look whether the
+/// request died or a signal came (`handlers::net::wait`). Beyond
+/// [`MAX_BLOCKED`] waiting requests, a new one fails with `full`. A panic
+/// in `work` answers EIO; a thread that cannot start drops `pending`, which
+/// answers EACCES.
+fn off_worker<F>(pending: Pending<'static>, tid: u32, name: &str, full: i32, work: F)
 where
-    F: FnOnce(&Pending<'static>) -> Reply + Send + 'static,
+    F: FnOnce(&mut Waiter<'_>) -> Reply + Send + 'static,
 {
-    if BLOCKED.lock().map_or(true, |l| l.len() >= MAX_BLOCKED) {
+    use std::sync::atomic::Ordering::SeqCst;
+    let taken = BLOCKED
+        .fetch_update(SeqCst, SeqCst, |b| (b < MAX_BLOCKED).then_some(b + 1))
+        .is_ok();
+    if !taken {
         pending.deny(full);
         return;
     }
     let spawned = std::thread::Builder::new()
         .name(name.to_owned())
         .spawn(move || {
-            let me = sys::pthread_self();
-            if let Ok(mut list) = BLOCKED.lock() {
-                list.push(BlockedThread {
-                    id: pending.id(),
-                    thread: me,
-                });
-            }
-            // The loop may be asleep with nothing to time out on: from now
-            // on it must look at the waiters every so often.
-            if let Some(w) = WAKER.get() {
-                let _ = w.wake();
-            }
-            let reply = catch_unwind(AssertUnwindSafe(|| work(&pending)));
-            if let Ok(mut list) = BLOCKED.lock() {
-                list.retain(|t| t.thread != me);
-            }
+            let valid = || pending.is_valid();
+            let tid_i = i32::try_from(tid).unwrap_or(i32::MAX);
+            let reply = match Waiter::new(&valid, tid_i) {
+                Some(mut w) => catch_unwind(AssertUnwindSafe(|| work(&mut w))),
+                // No timer to end the wait with: do not wait.
+                None => Ok(Reply::Errno(full)),
+            };
+            BLOCKED.fetch_sub(1, SeqCst);
             match reply {
-                Ok(reply) => finish(pending, reply),
+                Ok(reply) => finish(pending, tid, reply),
                 Err(_) => pending.deny(libc::EIO),
             }
         });
     if let Err(e) = spawned {
+        BLOCKED.fetch_sub(1, SeqCst);
         eprintln!("fdsup: starting a thread ({name}): {e}");
     }
 }
 
-/// Interrupts blocked opens whose requests are gone.
-fn wake_dead_waiters(listener: &Listener) -> bool {
-    let Ok(list) = BLOCKED.lock() else {
-        return false;
-    };
-    for t in list.iter() {
-        if !listener.id_valid(t.id) {
-            let _ = sys::pthread_kill(t.thread, WAKE_SIGNAL);
-        }
-    }
-    !list.is_empty()
-}
-
 const PIDFD: Token = Token(0);
 const SIGNALS: Token = Token(1);
-const WAKE: Token = Token(2);
 
 /// Waits for the first process to exit, forwarding signals and reaping
 /// orphans meanwhile. Returns its (exit code, signal).
@@ -765,22 +740,13 @@ fn event_loop(
     poll.registry()
         .register(&mut SourceFd(&sig_raw), SIGNALS, Interest::READABLE)
         .map_err(setup("watching signals"))?;
-    if let Ok(w) = mio::Waker::new(poll.registry(), WAKE) {
-        let _ = WAKER.set(w);
-    }
     let mut events = Events::with_capacity(8);
     let mut first_status: Option<(i32, i32)> = None;
-    let mut blocked = false;
     let mut look = pool::Look::default();
     let mut active = true;
     loop {
         let tick = if active { pool::TICK } else { pool::IDLE_TICK };
-        let timeout = if blocked {
-            tick.min(Duration::from_millis(50))
-        } else {
-            tick
-        };
-        if let Err(e) = poll.poll(&mut events, Some(timeout)) {
+        if let Err(e) = poll.poll(&mut events, Some(tick)) {
             if e.kind() != io::ErrorKind::Interrupted {
                 return Err(RunError::Setup {
                     what: "waiting for events",
@@ -814,7 +780,6 @@ fn event_loop(
         if let Some(st) = first_status {
             return Ok(st);
         }
-        blocked = wake_dead_waiters(listener);
         active = POOL.check(&mut look, || listener.waiting());
     }
 }

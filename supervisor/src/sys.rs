@@ -12,6 +12,7 @@ use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 pub mod net;
+pub mod timer;
 
 // ---- linux/seccomp.h -------------------------------------------------------
 
@@ -459,6 +460,15 @@ pub fn lstat_mode(dirfd: RawFd, path: &CStr) -> io::Result<u32> {
     Ok(st.st_mode)
 }
 
+/// `fstatat(dirfd, path, AT_SYMLINK_NOFOLLOW)`: device and inode.
+pub fn lstat_dev_ino(dirfd: RawFd, path: &CStr) -> io::Result<(u64, u64)> {
+    // SAFETY: stat is plain data; all-zero is valid.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `path` is NUL-terminated and `st` a valid out-pointer.
+    cvt_int(unsafe { libc::fstatat(dirfd, path.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) })?;
+    Ok((st.st_dev, st.st_ino))
+}
+
 /// `faccessat2(dirfd, path, mode, flags)`.
 pub fn faccessat2(dirfd: RawFd, path: &CStr, mode: i32, flags: i32) -> io::Result<()> {
     // SAFETY: `path` is NUL-terminated; the rest are integers.
@@ -531,28 +541,9 @@ pub fn add_seals(fd: BorrowedFd<'_>, seals: i32) -> io::Result<()> {
 // ---- threads and signals ---------------------------------------------------------
 
 /// `gettid()`.
-#[cfg(test)]
 pub fn gettid() -> i32 {
     // SAFETY: no arguments, cannot fail.
     unsafe { libc::gettid() }
-}
-
-/// The calling thread's pthread handle.
-pub fn pthread_self() -> libc::pthread_t {
-    // SAFETY: no arguments, cannot fail.
-    unsafe { libc::pthread_self() }
-}
-
-/// `pthread_kill(thread, sig)`: interrupts a blocking syscall of `thread` when
-/// `sig` has a handler installed without `SA_RESTART`.
-pub fn pthread_kill(thread: libc::pthread_t, sig: i32) -> io::Result<()> {
-    // SAFETY: the caller guarantees `thread` is alive (it deregisters itself
-    // under a lock before it exits).
-    let r = unsafe { libc::pthread_kill(thread, sig) };
-    if r != 0 {
-        return Err(io::Error::from_raw_os_error(r));
-    }
-    Ok(())
 }
 
 extern "C" fn wake_handler(_: libc::c_int) {}

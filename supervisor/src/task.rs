@@ -359,6 +359,12 @@ fn parent_of(pid: i32) -> Option<i32> {
     parent_in_stat(&stat)
 }
 
+/// The pid in the text of a `/proc/<pid>/stat` (its first field).
+fn pid_in_stat(stat: &[u8]) -> Option<i32> {
+    let end = stat.iter().position(|&b| b == b' ')?;
+    std::str::from_utf8(&stat[..end]).ok()?.parse().ok()
+}
+
 /// The parent pid in the text of a `/proc/<pid>/stat`.
 fn parent_in_stat(stat: &[u8]) -> Option<i32> {
     // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
@@ -382,7 +388,8 @@ pub fn in_sandbox(pid: i32, sup: i32) -> bool {
     let mut p = pid;
     for _ in 0..4096 {
         match parent_of(p) {
-            Some(pp) if pp == sup => return true,
+            // fdsup's own helper is its child too, but not the sandbox's.
+            Some(pp) if pp == sup => return !crate::handlers::net::is_binder(p),
             Some(pp) if pp > 1 => p = pp,
             _ => return false,
         }
@@ -413,7 +420,7 @@ pub fn in_sandbox_at(dir: std::os::fd::BorrowedFd<'_>, sup: i32) -> bool {
         return false;
     }
     match parent_in_stat(&stat) {
-        Some(pp) if pp == sup => true,
+        Some(pp) if pp == sup => !pid_in_stat(&stat).is_some_and(crate::handlers::net::is_binder),
         Some(pp) if pp > 1 => in_sandbox(pp, sup),
         _ => false,
     }

@@ -48,6 +48,8 @@ pub struct Ctx {
     pub exec: crate::landlock::ExecSet,
     /// With `--learn`: what the program uses is recorded here.
     pub learn: Option<crate::learn::Recorder>,
+    /// The Unix sockets the sandbox bound itself.
+    pub own: net::OwnSockets,
 }
 
 impl Ctx {
@@ -77,6 +79,7 @@ impl Ctx {
             sup_pid: i32::try_from(std::process::id()).unwrap_or(i32::MAX),
             audit,
             learn: None,
+            own: net::OwnSockets::new(),
         })
     }
 }
@@ -121,6 +124,9 @@ pub struct Scratch {
     /// Directory records being filtered (grown to the largest listing asked
     /// for, never shrunk).
     pub listing: Vec<u8>,
+    /// The worker's interrupt timer for a call that may block (made on first
+    /// use, on the worker's own thread).
+    pub timer: Option<crate::sys::timer::ThreadTimer>,
 }
 
 impl Scratch {
@@ -135,6 +141,7 @@ impl Scratch {
             line: Vec::with_capacity(cap + 512),
             procs: crate::task::ProcDirs::new(),
             listing: Vec::new(),
+            timer: None,
         }
     }
 }

@@ -3,7 +3,7 @@
 //! wrote (never re-encoded on the way to the kernel).
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use super::{cvt, cvt_int, owned};
 
@@ -206,6 +206,87 @@ pub fn local_name(fd: BorrowedFd<'_>) -> io::Result<Vec<u8>> {
 pub fn setfl(fd: BorrowedFd<'_>, flags: i32) -> io::Result<()> {
     // SAFETY: F_SETFL takes an integer and touches no memory.
     cvt_int(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags) }).map(drop)
+}
+
+/// `recvmsg(fd)` of one message with descriptors (`SCM_RIGHTS`, made
+/// close-on-exec): its length and the descriptors, now ours.
+pub fn recv_with_fds(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<(usize, Vec<OwnedFd>)> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 8]);
+    let mut iov = [std::io::IoSliceMut::new(buf)];
+    let msg = recvmsg::<()>(
+        fd.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .map_err(io::Error::from)?;
+    let mut fds = Vec::new();
+    for c in msg.cmsgs().map_err(io::Error::from)? {
+        if let ControlMessageOwned::ScmRights(v) = c {
+            for f in v {
+                // SAFETY: a descriptor just received with SCM_RIGHTS is new
+                // in our table and owned by nothing else.
+                fds.push(unsafe { OwnedFd::from_raw_fd(f) });
+            }
+        }
+    }
+    Ok((msg.bytes, fds))
+}
+
+/// Takes ownership of descriptor `fd`, inherited from the parent that
+/// passed its number (the binder's end of its socket): checked to be open.
+pub fn inherited(fd: std::os::fd::RawFd) -> io::Result<OwnedFd> {
+    if fd <= 2 {
+        return Err(io::Error::from_raw_os_error(libc::EBADF));
+    }
+    // SAFETY: F_GETFD only reads the descriptor's flags.
+    cvt_int(unsafe { libc::fcntl(fd, libc::F_GETFD) })?;
+    // SAFETY: the descriptor is open (checked above), and by the protocol
+    // with the parent nothing else in this fresh process owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `SO_SNDTIMEO` of the socket.
+pub fn send_timeout(fd: BorrowedFd<'_>) -> io::Result<std::time::Duration> {
+    let mut tv = libc::timeval {
+        tv_sec: 0,
+        tv_usec: 0,
+    };
+    let mut len = libc::socklen_t::try_from(std::mem::size_of::<libc::timeval>()).unwrap_or(16);
+    // SAFETY: `tv` and `len` are valid out-pointers of the size given.
+    cvt_int(unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDTIMEO,
+            std::ptr::addr_of_mut!(tv).cast(),
+            &mut len,
+        )
+    })?;
+    let secs = u64::try_from(tv.tv_sec).unwrap_or(0);
+    let micros = u32::try_from(tv.tv_usec).unwrap_or(0);
+    Ok(std::time::Duration::from_secs(secs) + std::time::Duration::from_micros(u64::from(micros)))
+}
+
+/// Sets `SO_SNDTIMEO` of the socket.
+pub fn set_send_timeout(fd: BorrowedFd<'_>, t: std::time::Duration) -> io::Result<()> {
+    let tv = libc::timeval {
+        tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
+        tv_usec: libc::suseconds_t::from(t.subsec_micros()),
+    };
+    let len = libc::socklen_t::try_from(std::mem::size_of::<libc::timeval>()).unwrap_or(16);
+    // SAFETY: `tv` is readable for `len` bytes.
+    cvt_int(unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDTIMEO,
+            std::ptr::addr_of!(tv).cast(),
+            len,
+        )
+    })
+    .map(drop)
 }
 
 #[cfg(test)]

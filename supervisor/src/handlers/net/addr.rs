@@ -1,0 +1,301 @@
+//! Socket addresses as the program wrote them: read once, parsed as the
+//! kernel parses them, and written back in the forms the kernel takes.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+
+use super::super::Reply;
+use crate::sys::{self, net as sn};
+use crate::task::Task;
+
+/// `offsetof(struct sockaddr_un, sun_path)`.
+pub(super) const SUN_PATH: usize = 2;
+
+/// The address as the program wrote it.
+pub(super) struct Addr {
+    buf: [u8; sn::SOCKADDR_MAX],
+    len: usize,
+}
+
+impl Addr {
+    pub(super) fn bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    pub(super) fn family(&self) -> Option<i32> {
+        (self.len >= 2).then(|| i32::from(u16::from_ne_bytes([self.buf[0], self.buf[1]])))
+    }
+
+    #[cfg(test)]
+    pub(super) fn from_bytes(b: &[u8]) -> Self {
+        let mut a = Addr {
+            buf: [0; sn::SOCKADDR_MAX],
+            len: b.len().min(sn::SOCKADDR_MAX),
+        };
+        a.buf[..a.len].copy_from_slice(&b[..a.len]);
+        a
+    }
+}
+
+/// Reads `len` bytes of address at `ptr` (the kernel's
+/// `move_addr_to_kernel`: a negative length or more than a
+/// `sockaddr_storage` is EINVAL).
+pub(super) fn read_addr(task: &Task, ptr: u64, len: u64) -> Result<Addr, Reply> {
+    let len = usize::try_from(sys::low_i32(len)).map_err(|_| Reply::Errno(libc::EINVAL))?;
+    if len > sn::SOCKADDR_MAX {
+        return Err(Reply::Errno(libc::EINVAL));
+    }
+    let mut a = Addr {
+        buf: [0; sn::SOCKADDR_MAX],
+        len,
+    };
+    if len > 0 {
+        task.read_exact(ptr, &mut a.buf[..len])
+            .map_err(|e| e.reply(libc::EFAULT))?;
+    }
+    Ok(a)
+}
+
+/// What an address names, as the policy sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Dest {
+    /// IPv4 or IPv6.
+    Inet(SocketAddr),
+    /// `AF_UNIX` with a path (bytes `SUN_PATH..end` of the address).
+    UnixPath(usize),
+    /// `AF_UNIX` abstract (bytes `SUN_PATH + 1..len`).
+    UnixAbstract,
+    /// Nothing to decide: `AF_UNSPEC` (a disconnect), an empty address, an
+    /// `AF_UNIX` address with no name (autobind), a routing netlink address.
+    Nothing,
+    /// A family the rules cannot name: the section default decides.
+    Other,
+}
+
+/// Parses the address; a malformed one is refused as the kernel would.
+pub(super) fn parse(a: &Addr) -> Result<Dest, Reply> {
+    let b = a.bytes();
+    let Some(fam) = a.family() else {
+        return Ok(Dest::Nothing);
+    };
+    match fam {
+        libc::AF_UNSPEC => Ok(Dest::Nothing),
+        libc::AF_INET => {
+            if b.len() < std::mem::size_of::<libc::sockaddr_in>() {
+                return Err(Reply::Errno(libc::EINVAL));
+            }
+            let port = u16::from_be_bytes([b[2], b[3]]);
+            let ip = Ipv4Addr::new(b[4], b[5], b[6], b[7]);
+            Ok(Dest::Inet(SocketAddr::V4(SocketAddrV4::new(ip, port))))
+        }
+        libc::AF_INET6 => {
+            // SIN6_LEN_RFC2133: the kernel accepts the address without the
+            // scope id.
+            if b.len() < 24 {
+                return Err(Reply::Errno(libc::EINVAL));
+            }
+            let port = u16::from_be_bytes([b[2], b[3]]);
+            let mut ip = [0u8; 16];
+            ip.copy_from_slice(&b[8..24]);
+            Ok(Dest::Inet(SocketAddr::V6(SocketAddrV6::new(
+                Ipv6Addr::from(ip),
+                port,
+                0,
+                0,
+            ))))
+        }
+        libc::AF_UNIX => {
+            if b.len() <= SUN_PATH {
+                return Ok(Dest::Nothing);
+            }
+            if b[SUN_PATH] == 0 {
+                return Ok(Dest::UnixAbstract);
+            }
+            // The kernel ends the path at the first NUL, or at the length.
+            let end = b[SUN_PATH..]
+                .iter()
+                .position(|&c| c == 0)
+                .map_or(b.len(), |z| SUN_PATH + z);
+            Ok(Dest::UnixPath(end))
+        }
+        // Routing netlink talks to the kernel, not the network (glibc's
+        // `getaddrinfo` and `if_nameindex` bind and send to it); no other
+        // netlink socket exists under a `deny` default (the deny filter).
+        libc::AF_NETLINK => Ok(Dest::Nothing),
+        _ => Ok(Dest::Other),
+    }
+}
+
+/// Whether `ip` is a loopback address (v4, v6, or v4-mapped v6).
+pub(super) fn is_loopback_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback(),
+        IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+    }
+}
+
+/// `sockaddr_in`/`sockaddr_in6` bytes for `sa`, in the socket's `domain`
+/// (an IPv4 address on an IPv6 socket is written v4-mapped).
+pub(super) fn inet_bytes(sa: SocketAddr, domain: i32) -> Result<Vec<u8>, i32> {
+    let v6 = |ip: Ipv6Addr, port: u16, scope: u32| {
+        let mut b = vec![0u8; 28];
+        b[..2].copy_from_slice(&u16::try_from(libc::AF_INET6).unwrap_or(10).to_ne_bytes());
+        b[2..4].copy_from_slice(&port.to_be_bytes());
+        b[8..24].copy_from_slice(&ip.octets());
+        b[24..28].copy_from_slice(&scope.to_ne_bytes());
+        b
+    };
+    match (sa, domain) {
+        (SocketAddr::V4(a), libc::AF_INET) => {
+            let mut b = vec![0u8; 16];
+            b[..2].copy_from_slice(&u16::try_from(libc::AF_INET).unwrap_or(2).to_ne_bytes());
+            b[2..4].copy_from_slice(&a.port().to_be_bytes());
+            b[4..8].copy_from_slice(&a.ip().octets());
+            Ok(b)
+        }
+        (SocketAddr::V4(a), libc::AF_INET6) => Ok(v6(a.ip().to_ipv6_mapped(), a.port(), 0)),
+        (SocketAddr::V6(a), libc::AF_INET6) => Ok(v6(*a.ip(), a.port(), a.scope_id())),
+        (SocketAddr::V6(a), libc::AF_INET) => match a.ip().to_ipv4_mapped() {
+            Some(ip) => inet_bytes(SocketAddr::new(IpAddr::V4(ip), a.port()), domain),
+            None => Err(libc::EAFNOSUPPORT),
+        },
+        _ => Err(libc::EAFNOSUPPORT),
+    }
+}
+
+/// `sockaddr_un` bytes with `path` (a path, or `\0name` for abstract).
+pub(super) fn unix_bytes(path: &[u8], abstract_name: bool) -> Result<Vec<u8>, i32> {
+    let mut b = Vec::with_capacity(SUN_PATH + path.len() + 2);
+    b.extend_from_slice(&u16::try_from(libc::AF_UNIX).unwrap_or(1).to_ne_bytes());
+    if abstract_name {
+        b.push(0);
+        b.extend_from_slice(path);
+    } else {
+        b.extend_from_slice(path);
+        b.push(0);
+    }
+    if b.len() > std::mem::size_of::<libc::sockaddr_un>() {
+        return Err(libc::ENAMETOOLONG);
+    }
+    Ok(b)
+}
+
+/// The address shown in the log and on `-v`.
+pub(super) fn shown(dest: &Dest, a: &Addr, canonical: &[u8], out: &mut Vec<u8>) {
+    use std::io::Write as _;
+    out.clear();
+    match dest {
+        Dest::Inet(sa) => {
+            let _ = write!(out, "{sa}");
+        }
+        Dest::UnixPath(_) => {
+            out.extend_from_slice(b"unix:");
+            out.extend_from_slice(canonical);
+        }
+        Dest::UnixAbstract => {
+            out.extend_from_slice(b"unix:@");
+            out.extend_from_slice(a.bytes().get(SUN_PATH + 1..).unwrap_or_default());
+        }
+        Dest::Nothing => out.extend_from_slice(b"(none)"),
+        Dest::Other => {
+            let _ = write!(out, "family {}", a.family().unwrap_or(0));
+        }
+    }
+}
+
+/// Whether `addr` (a `sockaddr` as given to the kernel) is on this
+/// machine's loopback, where a connection is made in microseconds.
+pub(super) fn is_loopback(addr: &[u8]) -> bool {
+    let fam = addr
+        .get(..2)
+        .map(|b| i32::from(u16::from_ne_bytes([b[0], b[1]])));
+    match fam {
+        Some(libc::AF_INET) => addr.get(4) == Some(&127),
+        Some(libc::AF_INET6) => addr.get(8..24).is_some_and(|ip| {
+            let mut o = [0u8; 16];
+            o.copy_from_slice(ip);
+            is_loopback_ip(IpAddr::V6(Ipv6Addr::from(o)))
+        }),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(b: &[u8]) -> Addr {
+        Addr::from_bytes(b)
+    }
+
+    #[test]
+    fn parses_and_writes_inet() {
+        let v4 = inet_bytes("127.0.0.1:8080".parse().unwrap(), libc::AF_INET).unwrap();
+        assert_eq!(
+            parse(&addr(&v4)).ok(),
+            Some(Dest::Inet("127.0.0.1:8080".parse().unwrap()))
+        );
+        let mapped = inet_bytes("127.0.0.1:80".parse().unwrap(), libc::AF_INET6).unwrap();
+        match parse(&addr(&mapped)) {
+            Ok(Dest::Inet(SocketAddr::V6(sa))) => {
+                assert_eq!(sa.ip().to_ipv4_mapped(), Some(Ipv4Addr::LOCALHOST));
+            }
+            _ => panic!("not inet6"),
+        }
+        assert!(inet_bytes("[::1]:80".parse().unwrap(), libc::AF_INET).is_err());
+        assert!(matches!(
+            parse(&addr(&v4[..15])),
+            Err(Reply::Errno(libc::EINVAL))
+        ));
+        assert!(matches!(
+            parse(&addr(&mapped[..23])),
+            Err(Reply::Errno(libc::EINVAL))
+        ));
+    }
+
+    #[test]
+    fn parses_unix() {
+        let p = unix_bytes(b"/run/x.sock", false).unwrap();
+        assert_eq!(parse(&addr(&p)).ok(), Some(Dest::UnixPath(13)));
+        // Without the NUL: the length ends it.
+        assert_eq!(
+            parse(&addr(&p[..p.len() - 1])).ok(),
+            Some(Dest::UnixPath(13))
+        );
+        let a = unix_bytes(b"name", true).unwrap();
+        assert_eq!(parse(&addr(&a)).ok(), Some(Dest::UnixAbstract));
+        assert_eq!(parse(&addr(&a[..2])).ok(), Some(Dest::Nothing));
+        assert!(unix_bytes(&[b'a'; 200], false).is_err());
+        // A full sun_path without a NUL: the length ends it.
+        let mut full = vec![0u8; 110];
+        full[..2].copy_from_slice(&1u16.to_ne_bytes());
+        full[2..].fill(b'a');
+        assert_eq!(parse(&addr(&full)).ok(), Some(Dest::UnixPath(110)));
+    }
+
+    #[test]
+    fn loopback_addresses() {
+        let b = |s: &str, d| inet_bytes(s.parse().unwrap(), d).unwrap();
+        assert!(is_loopback(&b("127.0.0.1:1", libc::AF_INET)));
+        assert!(is_loopback(&b("127.9.0.1:1", libc::AF_INET6)));
+        assert!(is_loopback(&b("[::1]:1", libc::AF_INET6)));
+        assert!(!is_loopback(&b("10.0.0.1:1", libc::AF_INET)));
+        assert!(!is_loopback(&b("[2001:db8::1]:1", libc::AF_INET6)));
+        assert!(!is_loopback(&unix_bytes(b"/x", false).unwrap()));
+        assert!(!is_loopback(&[2]));
+    }
+
+    #[test]
+    fn other_families_are_other() {
+        let mut b = [0u8; 16];
+        b[..2].copy_from_slice(&u16::try_from(libc::AF_PACKET).unwrap().to_ne_bytes());
+        assert_eq!(parse(&addr(&b)).ok(), Some(Dest::Other));
+        b[..2].copy_from_slice(&0u16.to_ne_bytes());
+        assert_eq!(parse(&addr(&b)).ok(), Some(Dest::Nothing));
+        b[..2].copy_from_slice(&u16::try_from(libc::AF_NETLINK).unwrap().to_ne_bytes());
+        assert_eq!(parse(&addr(&b)).ok(), Some(Dest::Nothing));
+        // One byte: no family at all.
+        assert_eq!(parse(&addr(&[1])).ok(), Some(Dest::Nothing));
+    }
+}

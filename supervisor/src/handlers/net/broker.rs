@@ -1,0 +1,241 @@
+//! Under `isolate`, the program lives in an empty network namespace; an
+//! allowed `connect` of an IP or abstract Unix address is **brokered**: the
+//! supervisor makes a socket of the same domain, type and protocol in its
+//! own namespace (with the program's `O_NONBLOCK` and a few options
+//! copied), connects it, and installs it over the program's descriptor at
+//! the same number (`SECCOMP_ADDFD_FLAG_SETFD`, with the program's
+//! close-on-exec flag), then answers 0 or `EINPROGRESS`. The first send
+//! with an address from a datagram socket the program has not bound is
+//! brokered the same way ([`broker_datagram`]: the twin sends it, and the
+//! answer is the byte count). A socket already in fdsup's namespace
+//! (brokered before) is used as it is.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use super::super::Reply;
+use super::addr::{is_loopback, SUN_PATH};
+use super::connect::{has_send_timeout, nonblocking};
+use super::errno_of;
+use super::send::{send_one, Msg};
+use super::wait::{interrupted, Deferred, Stop, Waiter};
+use crate::sys::{self, net as sn};
+use crate::task::RemoteFd;
+
+/// Options copied from the program's socket to a brokered one, before it
+/// connects: those that change how a connection is made or behaves.
+const COPIED: &[(i32, i32)] = &[
+    (libc::SOL_SOCKET, libc::SO_REUSEADDR),
+    (libc::SOL_SOCKET, libc::SO_REUSEPORT),
+    (libc::SOL_SOCKET, libc::SO_KEEPALIVE),
+    (libc::SOL_SOCKET, libc::SO_BROADCAST),
+    (libc::SOL_SOCKET, libc::SO_OOBINLINE),
+    (libc::SOL_SOCKET, libc::SO_PASSCRED),
+    (libc::IPPROTO_TCP, libc::TCP_NODELAY),
+    (libc::IPPROTO_IPV6, libc::IPV6_V6ONLY),
+];
+
+/// How long a worker waits for a brokered loopback connection before the
+/// rest of the wait goes to a thread of its own.
+const INLINE_WAIT_MS: i32 = 2;
+
+/// Whether `sock` belongs to fdsup's own network namespace: a socket
+/// brokered before (or passed in from outside), on which requests are
+/// carried out as they are without isolation.
+pub(super) fn in_our_netns(sock: BorrowedFd<'_>) -> bool {
+    static OURS: std::sync::OnceLock<Option<(u64, u64)>> = std::sync::OnceLock::new();
+    let ours = OURS.get_or_init(|| {
+        use std::os::unix::fs::MetadataExt as _;
+        std::fs::metadata("/proc/self/ns/net")
+            .ok()
+            .map(|m| (m.dev(), m.ino()))
+    });
+    let theirs = sn::socket_netns(sock).and_then(|ns| sn::dev_ino(ns.as_fd()));
+    matches!((ours, theirs), (Some(a), Ok(b)) if *a == b)
+}
+
+/// Whether the socket is a datagram (UDP, Unix datagram) socket.
+pub(super) fn is_datagram(sock: BorrowedFd<'_>) -> bool {
+    sn::getsockopt_int(sock, libc::SOL_SOCKET, libc::SO_TYPE).is_ok_and(|t| t == libc::SOCK_DGRAM)
+}
+
+/// A socket like the program's `p` (domain, type, protocol, the options of
+/// [`COPIED`]) made in fdsup's namespace, non-blocking whatever `p` is;
+/// with whether `p` is non-blocking.
+fn twin(p: BorrowedFd<'_>, domain: i32) -> Result<(OwnedFd, bool), Reply> {
+    let opt = |o| sn::getsockopt_int(p, libc::SOL_SOCKET, o);
+    let (Ok(ty), Ok(proto)) = (opt(libc::SO_TYPE), opt(libc::SO_PROTOCOL)) else {
+        return Err(Reply::Errno(libc::ENOTSOCK));
+    };
+    let nb = nonblocking(p);
+    let ours = sn::socket(domain, ty | libc::SOCK_NONBLOCK, proto)
+        .map_err(|e| Reply::Errno(errno_of(&e)))?;
+    for &(level, name) in COPIED {
+        // All of them are off on a new socket.
+        if let Ok(v) = sn::getsockopt_int(p, level, name) {
+            if v != 0 {
+                let _ = sn::setsockopt_int(ours.as_fd(), level, name, v);
+            }
+        }
+    }
+    if let Ok(t) = sn::send_timeout(p) {
+        if !t.is_zero() {
+            let _ = sn::set_send_timeout(ours.as_fd(), t);
+        }
+    }
+    Ok((ours, nb))
+}
+
+/// Sets our `fd` blocking (the program's socket was), before it becomes
+/// the program's.
+fn set_blocking(fd: BorrowedFd<'_>) -> Result<(), Reply> {
+    let fl = sys::getfl(fd).unwrap_or(libc::O_RDWR);
+    sn::setfl(fd, fl & !libc::O_NONBLOCK).map_err(|e| Reply::Errno(errno_of(&e)))
+}
+
+/// The answer that installs `fd` over the program's `rfd` and returns
+/// `answer` (a value, or a negative errno).
+fn installed(fd: OwnedFd, rfd: RemoteFd, cloexec: bool, nb: bool, answer: i64) -> Reply {
+    if !nb {
+        if let Err(r) = set_blocking(fd.as_fd()) {
+            return r;
+        }
+    }
+    Reply::Replace {
+        fd,
+        target: rfd,
+        cloexec,
+        answer,
+    }
+}
+
+/// Brokers an allowed `connect`: a socket made and connected in the
+/// supervisor's namespace replaces the program's.
+pub(super) fn broker(
+    prog: OwnedFd,
+    rfd: RemoteFd,
+    domain: i32,
+    addr: Vec<u8>,
+    cloexec: bool,
+    _tid: i32,
+) -> Reply {
+    let p = prog.as_fd();
+    if sn::has_peer(p) {
+        return Reply::Errno(libc::EISCONN);
+    }
+    let timeout = has_send_timeout(p);
+    let (ours, nb) = match twin(p, domain) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    drop(prog);
+    match sn::connect(ours.as_fd(), &addr) {
+        Ok(()) => installed(ours, rfd, cloexec, nb, 0),
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) && nb => {
+            installed(ours, rfd, cloexec, nb, -i64::from(libc::EINPROGRESS))
+        }
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
+            if is_loopback(&addr) {
+                if let Ok(true) = sn::poll_out(ours.as_fd(), INLINE_WAIT_MS) {
+                    return match so_error(ours.as_fd()) {
+                        0 => installed(ours, rfd, cloexec, nb, 0),
+                        e => Reply::Errno(e),
+                    };
+                }
+            }
+            Reply::Deferred(Deferred::new(
+                move |w: &mut Waiter<'_>| match wait_connected(w, ours.as_fd()) {
+                    Ok(0) => installed(ours, rfd, cloexec, nb, 0),
+                    Ok(e) => Reply::Errno(e),
+                    Err(Stop::Gone) => Reply::Gone,
+                    Err(Stop::Signal) => interrupted(timeout),
+                },
+            ))
+        }
+        // An abstract Unix listener with a full backlog: a blocking connect
+        // waits for room.
+        Err(e) if e.raw_os_error() == Some(libc::EAGAIN) && !nb => {
+            Reply::Deferred(Deferred::new(move |w: &mut Waiter<'_>| {
+                if let Err(r) = set_blocking(ours.as_fd()) {
+                    return r;
+                }
+                match super::wait::until_done(w, || sn::connect(ours.as_fd(), &addr)) {
+                    Ok(Ok(())) => installed(ours, rfd, cloexec, nb, 0),
+                    Ok(Err(e)) => Reply::Errno(errno_of(&e)),
+                    Err(Stop::Gone) => Reply::Gone,
+                    Err(Stop::Signal) => interrupted(timeout),
+                }
+            }))
+        }
+        Err(e) => Reply::Errno(errno_of(&e)),
+    }
+}
+
+/// Waits for the connection our non-blocking `sock` has in progress: its
+/// outcome (0 or an errno).
+fn wait_connected(w: &mut Waiter<'_>, sock: BorrowedFd<'_>) -> Result<i32, Stop> {
+    loop {
+        match sn::poll_out(sock, -1) {
+            Ok(true) => return Ok(so_error(sock)),
+            Ok(false) => {}
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => {
+                if let Some(stop) = w.check() {
+                    return Err(stop);
+                }
+            }
+            Err(e) => return Ok(errno_of(&e)),
+        }
+    }
+}
+
+/// The outcome of a finished connect (`SO_ERROR`): 0 or an errno.
+fn so_error(sock: BorrowedFd<'_>) -> i32 {
+    match sn::getsockopt_int(sock, libc::SOL_SOCKET, libc::SO_ERROR) {
+        Ok(e) => e,
+        Err(e) => errno_of(&e),
+    }
+}
+
+/// A datagram with an allowed destination sent from a socket that is
+/// still the program's own and unbound (a UDP client that does not
+/// `connect`): the socket is brokered as a connect's would be — a twin in
+/// fdsup's namespace sends the datagram and replaces it, and the answer is
+/// the bytes sent. Replies then reach the program on it. `None` when the
+/// request is not such a send.
+pub(super) fn broker_datagram(
+    task: &crate::task::Task,
+    sock: BorrowedFd<'_>,
+    rfd: RemoteFd,
+    domain: i32,
+    m: &mut Msg,
+    flags: i32,
+) -> Option<Reply> {
+    if !is_datagram(sock) || in_our_netns(sock) {
+        return None;
+    }
+    // Bound (a port, or a Unix name): its address would be lost.
+    let name = sn::local_name(sock).ok()?;
+    let unbound = match domain {
+        libc::AF_INET | libc::AF_INET6 => name.get(2..4) == Some(&[0, 0]),
+        libc::AF_UNIX => name.len() <= SUN_PATH,
+        _ => false,
+    };
+    if !unbound {
+        return None;
+    }
+    let cloexec = super::connect::fd_cloexec(task, rfd);
+    let (ours, nb) = match twin(sock, domain) {
+        Ok(t) => t,
+        Err(r) => return Some(r),
+    };
+    let n = match send_one(ours.as_fd(), m, flags | libc::MSG_DONTWAIT) {
+        Ok(n) => n,
+        Err(e) => return Some(Reply::Errno(e)),
+    };
+    Some(installed(
+        ours,
+        rfd,
+        cloexec,
+        nb,
+        i64::try_from(n).unwrap_or(i64::MAX),
+    ))
+}

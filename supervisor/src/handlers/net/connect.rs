@@ -1,0 +1,202 @@
+//! `connect` and `bind`, carried out on the program's own socket or, under
+//! `isolate`, brokered by a socket made in fdsup's namespace.
+//!
+//! A blocking `connect` is made as a blocking call, never by setting
+//! `O_NONBLOCK` on the program's socket (its file status flags are shared
+//! with its other threads, which would see spurious `EAGAIN`): the worker
+//! makes it with a short interrupt timer armed ([`INLINE_WAIT`]); a loopback
+//! connection is made by then, and one that is not (a remote host, a full
+//! listen backlog) goes on on a thread of its own ([`super::wait`]), where
+//! calling `connect` again waits for the connection in progress, as the
+//! kernel's own restart of an interrupted `connect` does.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::time::Duration;
+
+use super::super::{Reply, Scratch};
+use super::addr::{read_addr, SUN_PATH};
+use super::decide::{decide_bind, decide_dest, BindPlan, Route};
+use super::wait::{interrupted, until_done, Deferred, Stop, Waiter, WAKE_SIGNAL};
+use super::{errno_of, Req};
+use crate::sys::{self, net as sn, timer::ThreadTimer};
+use crate::task::{RemoteFd, Task};
+
+/// How long a worker waits in a blocking `connect` before the rest of the
+/// wait goes to a thread of its own.
+pub const INLINE_WAIT: Duration = Duration::from_millis(2);
+
+/// The program's socket `fd`, fetched; its domain.
+pub(super) fn fetch_socket(req: &mut Req<'_>, fd: u64) -> Result<(RemoteFd, OwnedFd, i32), Reply> {
+    let rfd = RemoteFd::from_arg(fd).ok_or(Reply::Errno(libc::EBADF))?;
+    let sock = req.task.get_fd(rfd).map_err(|e| {
+        Reply::Errno(if e.raw_os_error() == Some(libc::EBADF) {
+            libc::EBADF
+        } else {
+            libc::ESRCH
+        })
+    })?;
+    let domain = sn::getsockopt_int(sock.as_fd(), libc::SOL_SOCKET, libc::SO_DOMAIN)
+        .map_err(|e| Reply::Errno(errno_of(&e)))?;
+    Ok((rfd, sock, domain))
+}
+
+pub(super) fn nonblocking(sock: BorrowedFd<'_>) -> bool {
+    sys::getfl(sock).is_ok_and(|f| f & libc::O_NONBLOCK != 0)
+}
+
+/// Whether the socket has a send timeout (`SO_SNDTIMEO`), which makes the
+/// kernel answer an interrupted wait `EINTR` rather than restart it.
+pub(super) fn has_send_timeout(sock: BorrowedFd<'_>) -> bool {
+    sn::send_timeout(sock).is_ok_and(|t| !t.is_zero())
+}
+
+/// After a request on an `AF_UNIX` socket: an abstract name it now holds
+/// (bound, or given by the kernel's autobind) is the sandbox's own.
+pub(super) fn note_own_name(req: &Req<'_>, sock: BorrowedFd<'_>, domain: i32) {
+    if domain != libc::AF_UNIX {
+        return;
+    }
+    if let Ok(name) = sn::local_name(sock) {
+        if name.len() > SUN_PATH && name[SUN_PATH] == 0 {
+            req.ctx.own.add_name(&name[SUN_PATH + 1..]);
+        }
+    }
+}
+
+pub(super) fn bind(req: &mut Req<'_>, sc: &mut Scratch, fd: u64, ptr: u64, len: u64) -> Reply {
+    let a = match read_addr(&req.task, ptr, len) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let (_, sock, domain) = match fetch_socket(req, fd) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if !req.valid() {
+        return Reply::Gone;
+    }
+    let plan = match decide_bind(req, sc, &a) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let r = match plan {
+        BindPlan::Plain(bytes) => sn::bind(sock.as_fd(), &bytes),
+        BindPlan::UnixPath {
+            dir,
+            name,
+            path,
+            asked,
+        } => {
+            let umask = match req.task.umask() {
+                Ok(m) => m,
+                Err(_) => return Reply::Errno(libc::EACCES),
+            };
+            let r =
+                super::binder::bind_path(sock.as_fd(), dir.as_fd(), &name, &path, &asked, umask);
+            if r.is_ok() {
+                if let Ok((dev, ino)) =
+                    sys::lstat_dev_ino(std::os::fd::AsRawFd::as_raw_fd(&dir), &name)
+                {
+                    req.ctx.own.add_inode(dev, ino);
+                }
+            }
+            r
+        }
+    };
+    if r.is_ok() {
+        note_own_name(req, sock.as_fd(), domain);
+    }
+    super::super::path::done(r)
+}
+
+pub(super) fn connect(req: &mut Req<'_>, sc: &mut Scratch, fd: u64, ptr: u64, len: u64) -> Reply {
+    let a = match read_addr(&req.task, ptr, len) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let (rfd, sock, domain) = match fetch_socket(req, fd) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let isolate = req.ctx.policy.network.isolate;
+    let cloexec = if isolate {
+        fd_cloexec(&req.task, rfd)
+    } else {
+        false
+    };
+    if !req.valid() {
+        return Reply::Gone;
+    }
+    let target = match decide_dest(req, sc, &a, domain) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let ours = isolate && super::broker::in_our_netns(sock.as_fd());
+    match target.route {
+        // A datagram socket brokered before connects again as it is; a
+        // stream socket brokered before is connected already (`EISCONN`),
+        // or failed and is brokered afresh.
+        Route::Broker if !(ours && super::broker::is_datagram(sock.as_fd())) => {
+            return super::broker::broker(sock, rfd, domain, target.bytes, cloexec, req.task.tid());
+        }
+        // Only inside the program's namespace, which this socket has left.
+        Route::Local if ours => return Reply::Errno(libc::ECONNREFUSED),
+        _ => {}
+    }
+    connect_here(sc, sock, target.bytes, target.hold)
+}
+
+/// Connects the program's `sock` to `addr` as its own `connect` would: at
+/// once when non-blocking, else blocking, for [`INLINE_WAIT`] on the worker
+/// and then on a thread of its own.
+fn connect_here(sc: &mut Scratch, sock: OwnedFd, addr: Vec<u8>, hold: Option<OwnedFd>) -> Reply {
+    if nonblocking(sock.as_fd()) {
+        return super::super::path::done(sn::connect(sock.as_fd(), &addr));
+    }
+    let r = with_inline_timer(sc, || sn::connect(sock.as_fd(), &addr));
+    match r {
+        Some(Err(e)) if e.raw_os_error() == Some(libc::EINTR) => {}
+        Some(r) => return super::super::path::done(r),
+        // No timer: wait on a thread from the start.
+        None => {}
+    }
+    Reply::Deferred(Deferred::new(move |w: &mut Waiter<'_>| {
+        let r = until_done(w, || sn::connect(sock.as_fd(), &addr));
+        drop(hold);
+        match r {
+            Ok(r) => super::super::path::done(r),
+            Err(Stop::Gone) => Reply::Gone,
+            Err(Stop::Signal) => interrupted(has_send_timeout(sock.as_fd())),
+        }
+    }))
+}
+
+/// Runs `call` on the worker with its interrupt timer armed for
+/// [`INLINE_WAIT`], so that a call that would block longer fails with
+/// `EINTR`. `None` when the worker has no timer.
+fn with_inline_timer<T>(sc: &mut Scratch, call: impl FnOnce() -> T) -> Option<T> {
+    if sc.timer.is_none() {
+        sc.timer = ThreadTimer::new(WAKE_SIGNAL).ok();
+    }
+    let t = sc.timer.as_ref()?;
+    t.set(INLINE_WAIT).ok()?;
+    let r = call();
+    // A tick that came meanwhile is delivered (to an empty handler) at the
+    // latest when this call returns: it cannot interrupt a later one.
+    let _ = t.set(Duration::ZERO);
+    Some(r)
+}
+
+/// Whether the program's descriptor `fd` is close-on-exec
+/// (`/proc/<tid>/fdinfo/<fd>`, `flags:` in octal).
+pub(super) fn fd_cloexec(task: &Task, fd: RemoteFd) -> bool {
+    let path = format!("/proc/{}/fdinfo/{}", task.tid(), fd.get());
+    let Ok(text) = std::fs::read(path) else {
+        return false;
+    };
+    text.split(|&c| c == b'\n')
+        .find_map(|l| l.strip_prefix(b"flags:"))
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        .is_some_and(|f| f & libc::O_CLOEXEC.unsigned_abs() != 0)
+}

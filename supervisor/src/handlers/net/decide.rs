@@ -1,0 +1,421 @@
+//! Deciding an address: the network rules, and for a Unix socket path the
+//! file system rules first.
+//!
+//! A Unix socket path is a path: a `connect` (or a send) to it is decided as
+//! an open of that path (hidden: `ENOENT`, denied: `EACCES`, as for any
+//! file), and a `bind` as the creation of a file there (`rw` needed), so
+//! that neither reveals nor changes anything the file system rules keep
+//! from the program, whatever the network section says. The network rules
+//! then decide on the canonical path (`unix:/path`) as on any address.
+//!
+//! Where the network section's default denies and no rule matches, what
+//! stays inside the sandbox is still reachable, as it is for a program with
+//! a private loopback:
+//! - under `isolate`, a connect or send to a loopback address or an
+//!   abstract name, and every bind, is carried out in the program's own
+//!   namespace ([`Route::Local`]), where it can reach only the sandbox's own
+//!   sockets;
+//! - a connect or send to a Unix socket the sandbox bound itself
+//!   ([`super::own`]) is carried out as it is.
+//!
+//! An explicit `deny` rule refuses in every case.
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+
+use super::super::path::{decide_obj, resolve_read, Need};
+use super::super::{decide, Log, Reply, Scratch};
+use super::addr::{inet_bytes, is_loopback_ip, parse, shown, unix_bytes, Addr, Dest, SUN_PATH};
+use super::Req;
+use crate::audit::Verdict;
+use crate::fs::walk::{Asker, Start};
+use crate::policy::{FsAccess, FsAction, NetAccess, NetDecision, NetOp, NetTarget, RedirectTarget};
+use crate::sys::{self, net as sn};
+
+/// Where a decided request is carried out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Route {
+    /// On the program's socket, as it is.
+    Direct,
+    /// Under `isolate`, allowed out: a socket made in fdsup's namespace
+    /// makes it and replaces the program's (`super::broker`).
+    Broker,
+    /// Allowed only inside the program's own network namespace (under
+    /// `isolate`): on the program's socket, and refused if that socket is
+    /// one of fdsup's namespace (brokered before), which would reach out.
+    Local,
+}
+
+/// A decided destination: the bytes to give the kernel, and what must stay
+/// open until it has used them.
+pub(super) struct Target {
+    /// The address.
+    pub bytes: Vec<u8>,
+    /// The `O_PATH` descriptor a `/proc/self/fd/N` address names.
+    pub hold: Option<OwnedFd>,
+    /// Where it is carried out.
+    pub route: Route,
+}
+
+impl Target {
+    fn direct(bytes: Vec<u8>) -> Self {
+        Self {
+            bytes,
+            hold: None,
+            route: Route::Direct,
+        }
+    }
+}
+
+/// The errno of a refused destination: `ECONNREFUSED` for `connect`,
+/// `EACCES` for a send (SPEC.md).
+fn refusal(req: &Req<'_>) -> i32 {
+    if req.syscall == "connect" {
+        libc::ECONNREFUSED
+    } else {
+        libc::EACCES
+    }
+}
+
+/// Decides the destination `a` of a `connect` or send on a socket of
+/// `domain`, logs the decision, and gives the address to use.
+pub(super) fn decide_dest(
+    req: &mut Req<'_>,
+    sc: &mut Scratch,
+    a: &Addr,
+    domain: i32,
+) -> Result<Target, Reply> {
+    let dest = parse(a)?;
+    let isolate = req.ctx.policy.network.isolate;
+    let mut text = Vec::new();
+    match dest {
+        Dest::Nothing => Ok(Target::direct(a.bytes().to_vec())),
+        Dest::Other => {
+            let d = NetDecision {
+                access: req.ctx.policy.network.default,
+                rule: None,
+            };
+            shown(&dest, a, &[], &mut text);
+            verdict(req, sc, &text, d, None)?;
+            Ok(Target::direct(a.bytes().to_vec()))
+        }
+        Dest::Inet(sa) => {
+            let d = req.ctx.policy.decide_inet(NetOp::Connect, sa);
+            shown(&dest, a, &[], &mut text);
+            let local = isolate && is_loopback_ip(sa.ip());
+            let how = verdict(req, sc, &text, d, local.then_some(Route::Local))?;
+            allowed(d, how, a, domain, isolate, None)
+        }
+        Dest::UnixAbstract => {
+            let name = a.bytes().get(SUN_PATH + 1..).unwrap_or_default();
+            let d = req
+                .ctx
+                .policy
+                .decide_net(NetOp::Connect, NetTarget::UnixAbstract(name));
+            shown(&dest, a, &[], &mut text);
+            let inside = if isolate {
+                Some(Route::Local)
+            } else if req.ctx.own.has_name(name) {
+                Some(Route::Direct)
+            } else {
+                None
+            };
+            let how = verdict(req, sc, &text, d, inside)?;
+            allowed(d, how, a, domain, isolate, None)
+        }
+        Dest::UnixPath(end) => {
+            let path = a.bytes().get(SUN_PATH..end).unwrap_or_default();
+            if path.len() >= sc.raw.len() {
+                return Err(Reply::Errno(libc::ENAMETOOLONG));
+            }
+            sc.raw[..path.len()].copy_from_slice(path);
+            sc.raw[path.len()] = 0;
+            let obj = resolve_read(
+                req.ctx,
+                req.listener,
+                req.n,
+                &mut req.task,
+                sc,
+                libc::AT_FDCWD,
+                path.len(),
+                true,
+                false,
+            )?;
+            // As an open of the path: hidden, denied, absent are refused
+            // here, as they would be for a file (logged as such).
+            let fd = decide_obj(req.ctx, &req.task, sc, req.syscall, obj, Need::Read, None)?;
+            let canonical = sc.walk.path.clone();
+            let d = req
+                .ctx
+                .policy
+                .decide_net(NetOp::Connect, NetTarget::UnixPath(&canonical));
+            shown(&dest, a, &canonical, &mut text);
+            let own =
+                sn::dev_ino(fd.as_fd()).is_ok_and(|(dev, ino)| req.ctx.own.has_inode(dev, ino));
+            let how = verdict(req, sc, &text, d, own.then_some(Route::Direct))?;
+            allowed(d, how, a, domain, isolate, Some(fd))
+        }
+    }
+}
+
+/// Logs the decision `d` on `text`, and refuses a denial, unless it is the
+/// default's and `inside` says the request stays inside the sandbox
+/// (then carried out that way, logged as allowed).
+fn verdict(
+    req: &Req<'_>,
+    sc: &mut Scratch,
+    text: &[u8],
+    d: NetDecision<'_>,
+    inside: Option<Route>,
+) -> Result<Option<Route>, Reply> {
+    let origin = d.rule.map(|r| &r.origin);
+    if d.access == NetAccess::Deny {
+        if let (Some(route), None) = (inside, d.rule) {
+            req.log(sc, text, Verdict::Allow, None, None);
+            return Ok(Some(route));
+        }
+        let e = refusal(req);
+        req.log(sc, text, Verdict::Deny, Some(e), origin);
+        return Err(Reply::Errno(e));
+    }
+    let redirect = d.rule.is_some_and(|r| r.redirect.is_some());
+    let v = if redirect {
+        Verdict::Redirect
+    } else {
+        Verdict::Allow
+    };
+    req.log(sc, text, v, None, origin);
+    Ok(None)
+}
+
+/// The target of an allowed (or inside) destination: `how` is the route
+/// when only the sandbox's inside allowed it; `found` the socket file of a
+/// Unix path.
+fn allowed(
+    d: NetDecision<'_>,
+    how: Option<Route>,
+    a: &Addr,
+    domain: i32,
+    isolate: bool,
+    found: Option<OwnedFd>,
+) -> Result<Target, Reply> {
+    let out = if isolate {
+        Route::Broker
+    } else {
+        Route::Direct
+    };
+    if let Some(route) = how {
+        return match found {
+            Some(fd) => proc_fd_target(fd, route),
+            None => Ok(Target {
+                bytes: a.bytes().to_vec(),
+                hold: None,
+                route,
+            }),
+        };
+    }
+    if let Some(r) = d.rule.and_then(|r| r.redirect.as_ref()) {
+        let (bytes, route) = match r {
+            RedirectTarget::Inet(sa) => (inet_bytes(*sa, domain), out),
+            RedirectTarget::UnixPath(p) if domain == libc::AF_UNIX => {
+                (unix_bytes(p.as_bytes(), false), Route::Direct)
+            }
+            RedirectTarget::UnixAbstract(nm) if domain == libc::AF_UNIX => {
+                (unix_bytes(nm.as_bytes(), true), out)
+            }
+            _ => (Err(libc::EAFNOSUPPORT), Route::Direct),
+        };
+        return Ok(Target {
+            bytes: bytes.map_err(Reply::Errno)?,
+            hold: None,
+            route,
+        });
+    }
+    match found {
+        // A path is reached through the descriptor of the decided file, so
+        // that a name swapped after the decision reaches nothing else.
+        Some(fd) => proc_fd_target(fd, Route::Direct),
+        None => Ok(Target {
+            bytes: a.bytes().to_vec(),
+            hold: None,
+            route: out,
+        }),
+    }
+}
+
+/// `/proc/self/fd/N` of the decided socket file, kept open.
+fn proc_fd_target(fd: OwnedFd, route: Route) -> Result<Target, Reply> {
+    use std::io::Write as _;
+    let mut p = Vec::with_capacity(32);
+    let _ = write!(p, "/proc/self/fd/{}", fd.as_raw_fd());
+    Ok(Target {
+        bytes: unix_bytes(&p, false).map_err(Reply::Errno)?,
+        hold: Some(fd),
+        route,
+    })
+}
+
+/// What a decided `bind` binds.
+pub(super) enum BindPlan {
+    /// These address bytes, on the program's socket.
+    Plain(Vec<u8>),
+    /// A Unix socket file `name` in `dir` (held), at the canonical `path`;
+    /// `asked` is the path as the program wrote it.
+    UnixPath {
+        dir: OwnedFd,
+        name: std::ffi::CString,
+        path: Vec<u8>,
+        asked: Vec<u8>,
+    },
+}
+
+/// Decides the address `a` of a `bind`, logs the decision, and says what
+/// to bind.
+pub(super) fn decide_bind(
+    req: &mut Req<'_>,
+    sc: &mut Scratch,
+    a: &Addr,
+) -> Result<BindPlan, Reply> {
+    let dest = parse(a)?;
+    let isolate = req.ctx.policy.network.isolate;
+    let mut text = Vec::new();
+    let plain = || BindPlan::Plain(a.bytes().to_vec());
+    match dest {
+        Dest::Nothing => Ok(plain()),
+        Dest::Other => {
+            let d = NetDecision {
+                access: req.ctx.policy.network.default,
+                rule: None,
+            };
+            shown(&dest, a, &[], &mut text);
+            bind_verdict(req, sc, &text, d, false)?;
+            Ok(plain())
+        }
+        Dest::Inet(sa) => {
+            let d = req.ctx.policy.decide_inet(NetOp::Bind, sa);
+            shown(&dest, a, &[], &mut text);
+            bind_verdict(req, sc, &text, d, isolate)?;
+            Ok(plain())
+        }
+        Dest::UnixAbstract => {
+            let name = a.bytes().get(SUN_PATH + 1..).unwrap_or_default();
+            let d = req
+                .ctx
+                .policy
+                .decide_net(NetOp::Bind, NetTarget::UnixAbstract(name));
+            shown(&dest, a, &[], &mut text);
+            bind_verdict(req, sc, &text, d, isolate)?;
+            Ok(plain())
+        }
+        Dest::UnixPath(end) => {
+            let asked = a.bytes().get(SUN_PATH..end).unwrap_or_default().to_vec();
+            let (dir, name, path) = unix_bind_fs(req, sc, &asked)?;
+            let d = req
+                .ctx
+                .policy
+                .decide_net(NetOp::Bind, NetTarget::UnixPath(&path));
+            shown(&dest, a, &path, &mut text);
+            bind_verdict(req, sc, &text, d, isolate)?;
+            Ok(BindPlan::UnixPath {
+                dir,
+                name,
+                path,
+                asked,
+            })
+        }
+    }
+}
+
+/// Logs a bind decision and refuses a denial (`EACCES`), unless it is the
+/// default's and `isolate` keeps the bound socket in the program's own
+/// namespace.
+fn bind_verdict(
+    req: &Req<'_>,
+    sc: &mut Scratch,
+    text: &[u8],
+    d: NetDecision<'_>,
+    isolate: bool,
+) -> Result<(), Reply> {
+    let origin = d.rule.map(|r| &r.origin);
+    if d.access == NetAccess::Deny && !(isolate && d.rule.is_none()) {
+        req.log(sc, text, Verdict::Deny, Some(libc::EACCES), origin);
+        return Err(Reply::Errno(libc::EACCES));
+    }
+    req.log(sc, text, Verdict::Allow, None, origin);
+    Ok(())
+}
+
+/// The file system's word on creating the socket file `asked` (as a
+/// `mknod` there would be decided): its directory (held), name and
+/// canonical path.
+fn unix_bind_fs(
+    req: &mut Req<'_>,
+    sc: &mut Scratch,
+    asked: &[u8],
+) -> Result<(OwnedFd, std::ffi::CString, Vec<u8>), Reply> {
+    let start = if asked.first() == Some(&b'/') {
+        Start::Root
+    } else {
+        match req.task.open_cwd() {
+            Ok(fd) => Start::Dir(fd),
+            Err(_) => {
+                return Err(if req.valid() {
+                    Reply::Errno(libc::ENOENT)
+                } else {
+                    Reply::Gone
+                })
+            }
+        }
+    };
+    if !req.valid() {
+        return Err(Reply::Gone);
+    }
+    let ctx = req.ctx;
+    let mut asker = Asker::with_policy(&req.task, ctx.sup_pid, &ctx.policy);
+    let arg = super::super::link::Arg {
+        start,
+        path: asked.to_vec(),
+    };
+    let end =
+        match super::super::link::resolve_end(&mut asker, ctx, arg, libc::EADDRINUSE, &mut sc.walk)
+        {
+            Ok(e) => e,
+            Err(e) => {
+                return Err(Reply::Errno(super::super::walk_error(
+                    ctx,
+                    &mut asker,
+                    &sc.walk.path,
+                    &mut sc.matched,
+                    e,
+                )))
+            }
+        };
+    if !req.valid() {
+        return Err(Reply::Gone);
+    }
+    let super::super::link::End { dir, name, path } = end;
+    let mut log = Log {
+        ctx,
+        syscall: req.syscall,
+        tid: req.task.tid(),
+        line: &mut sc.line,
+    };
+    let (action, rule) = decide(ctx, &mut asker, &path, &mut sc.matched);
+    let exists = sys::lstat_mode(dir.as_raw_fd(), &name).is_ok();
+    let mut refuse = |v: Verdict, e: i32| {
+        log.write(&path, v, Some(e), rule);
+        Err(Reply::Errno(e))
+    };
+    match action {
+        FsAction::Access(FsAccess::Hide) => return refuse(Verdict::Hide, libc::ENOENT),
+        FsAction::Access(FsAccess::Deny) => return refuse(Verdict::Deny, libc::EACCES),
+        FsAction::Access(FsAccess::Rw) => {}
+        // What the kernel says first comes first.
+        _ if exists => return Err(Reply::Errno(libc::EADDRINUSE)),
+        _ => return refuse(Verdict::Deny, libc::EACCES),
+    }
+    if exists {
+        return Err(Reply::Errno(libc::EADDRINUSE));
+    }
+    log.write(&path, Verdict::Allow, None, rule);
+    Ok((dir, name, path))
+}

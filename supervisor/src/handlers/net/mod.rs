@@ -1,0 +1,131 @@
+//! Network requests: `connect`, `bind`, and every send with a destination
+//! address (`sendto`, `sendmsg`, `sendmmsg`; TCP Fast Open is a send with an
+//! address), for `AF_INET`, `AF_INET6` and `AF_UNIX` (path and abstract).
+//!
+//! They are trapped whatever the policy says: a Unix socket path is a path,
+//! which the file system rules decide even where the network section allows
+//! everything ([`decide`]), and `--log` sees every connection.
+//!
+//! Each request is read once — the address, and for `sendmsg` the
+//! `msghdr`, its iovecs and their bytes, its control messages — then
+//! `ID_VALID` vouches for what was read, the address is decided
+//! ([`decide`]: the network rules, last matching rule wins; for a Unix path
+//! the file system rules first), and the request is **carried out by the
+//! supervisor** on the program's own socket, fetched with `pidfd_getfd` (the
+//! same open file description), with the copied bytes.
+//! `SECCOMP_USER_NOTIF_FLAG_CONTINUE` is never used here: a racing thread
+//! that rewrites the `sockaddr` after it was read changes nothing, since the
+//! kernel never looks at the program's copy.
+//!
+//! The parts:
+//! - [`addr`]: reading and parsing addresses;
+//! - [`decide`]: the policy's word, and where a request is carried out;
+//! - [`own`]: the Unix sockets the sandbox bound itself;
+//! - [`connect`]: `connect` and `bind`; [`binder`] binds a Unix path under
+//!   the name the program gave;
+//! - [`broker`]: connections made from fdsup's namespace under `isolate`;
+//! - [`send`]: the sends and their control messages;
+//! - [`wait`]: requests that wait, on threads of their own, ended by a
+//!   signal as the kernel would end them.
+//!
+//! A denied `connect` fails with `ECONNREFUSED`, every other denial with
+//! `EACCES`. `redirect` replaces the address (an IPv4 target on an IPv6
+//! socket is written v4-mapped); the target must be of the socket's family,
+//! or the request fails with `EAFNOSUPPORT`.
+//!
+//! What the kernel learns of the peer is the supervisor's: a Unix socket
+//! connected or sent on by fdsup carries fdsup's credentials
+//! (`SO_PEERCRED`, `SCM_CREDENTIALS` added by `SO_PASSCRED`), since the
+//! kernel takes them from the task that makes the call (README, limits).
+
+mod addr;
+mod binder;
+mod broker;
+mod connect;
+mod decide;
+mod own;
+mod send;
+mod wait;
+
+pub use binder::{binder_main, is_binder};
+pub use own::OwnSockets;
+pub use send::{MAX_CONTROL, MAX_DATA, MAX_WAITING_DATA, SCM_MAX_FD};
+pub use wait::{interrupted, until_done, Deferred, Stop, Waiter, WAKE_SIGNAL};
+
+use super::{Ctx, Reply, Scratch};
+use crate::audit::{Record, Verdict};
+use crate::notify::{Listener, Notif};
+use crate::syscalls::{Kind, Mediated};
+use crate::task::Task;
+
+/// Handles one network notification.
+pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
+    let mut req = Req {
+        ctx,
+        listener,
+        n,
+        task: Task::new(n.pid),
+        syscall: m.name,
+    };
+    let a = n.data.args;
+    match m.kind {
+        Kind::Connect => connect::connect(&mut req, sc, a[0], a[1], a[2]),
+        Kind::Bind => connect::bind(&mut req, sc, a[0], a[1], a[2]),
+        Kind::Sendto => send::sendto(&mut req, sc, a),
+        Kind::Sendmsg => send::sendmmsg(&mut req, sc, a[0], a[1], 1, a[2], false),
+        Kind::Sendmmsg => send::sendmmsg(&mut req, sc, a[0], a[1], a[2], a[3], true),
+        _ => Reply::Errno(libc::ENOSYS),
+    }
+}
+
+/// One request being handled.
+struct Req<'a> {
+    ctx: &'a Ctx,
+    listener: &'a Listener,
+    n: &'a Notif,
+    task: Task,
+    syscall: &'static str,
+}
+
+impl Req<'_> {
+    /// `ID_VALID`: what was read belongs to this request, which still waits.
+    fn valid(&self) -> bool {
+        self.listener.id_valid(self.n.id)
+    }
+
+    /// Writes one network decision (and, with `--learn`, notes an address
+    /// reached).
+    fn log(
+        &self,
+        sc: &mut Scratch,
+        addr: &[u8],
+        verdict: Verdict,
+        errno: Option<i32>,
+        rule: Option<&crate::policy::Origin>,
+    ) {
+        if let Some(l) = &self.ctx.learn {
+            // `--learn`: every address the program reached becomes a
+            // `connect` rule (a bind is not one: it is left to the default).
+            if !verdict.is_refusal() && self.syscall != "bind" {
+                l.note_connect(self.task.tid(), &String::from_utf8_lossy(addr));
+            }
+        }
+        if !self.ctx.audit.wants(verdict) {
+            return;
+        }
+        let rec = Record {
+            pid: self.task.tid(),
+            syscall: self.syscall,
+            path: addr,
+            flags: None,
+            verdict,
+            errno,
+            rule,
+        };
+        self.ctx.audit.record_addr(&rec, &mut sc.line);
+    }
+}
+
+fn errno_of(e: &std::io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(libc::EIO)
+}

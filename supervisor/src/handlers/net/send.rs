@@ -1,0 +1,755 @@
+//! The sends: `sendto` with an address, `sendmsg` and `sendmmsg` (which a
+//! filter cannot inspect: `msg_name` is in memory, so every one is trapped
+//! and emulated, with or without an address).
+//!
+//! Each message is read, decided and sent before the next is read, so a
+//! request holds at most one message's bytes:
+//! - a datagram (or a `SOCK_SEQPACKET` record) is read whole, at most
+//!   [`MAX_DATA`] bytes (`EMSGSIZE` beyond, which is also more than the
+//!   kernel takes in one datagram by default);
+//! - a stream send is read and sent in pieces of at most [`MAX_DATA`],
+//!   each read vouched for by `ID_VALID` before it is sent, so a blocking
+//!   send of any size sends everything (or stops where the kernel would:
+//!   an error, a signal, the socket's send timeout) and answers the total,
+//!   as natively, while fdsup holds one piece.
+//!
+//! Control messages are walked as the kernel's `__scm_send` walks them
+//! (`CMSG_FIRSTHDR`, `CMSG_OK` or `EINVAL`, `CMSG_NXTHDR`), with checked
+//! arithmetic on every length the program gave: `SCM_RIGHTS` descriptors
+//! are fetched from the program and passed as ours (the receiver gets the
+//! same files; at most `SCM_MAX_FD` per message, as the kernel allows),
+//! `SCM_CREDENTIALS` must name the program itself (else `EPERM`: the kernel
+//! would check them against fdsup), other control messages are passed as
+//! they are. The control buffer is at most the kernel's `optmem_max`
+//! (`ENOBUFS` beyond, as natively).
+//!
+//! A send that would block is tried first without waiting (`MSG_DONTWAIT`,
+//! never by changing the program's `O_NONBLOCK`), and what did not fit
+//! waits on a thread of its own ([`super::wait`]). `sendmmsg` sends message
+//! by message and stops at the first refusal, error, or message that would
+//! wait after at least one was sent, answering the count sent, with each
+//! sent message's `msg_len` written back (after a fresh `ID_VALID` when it
+//! is written after a wait).
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::super::{Reply, Scratch};
+use super::addr::{read_addr, Addr};
+use super::broker::{broker_datagram, in_our_netns};
+use super::connect::{fetch_socket, has_send_timeout, nonblocking, note_own_name};
+use super::decide::{decide_dest, Route, Target};
+use super::wait::{interrupted, until_done, Deferred, Stop, Waiter};
+use super::{errno_of, Req};
+use crate::sys::{self, net as sn};
+use crate::task::{RemoteFd, Task};
+
+/// The most bytes of one message (or one piece of a stream send) fdsup
+/// reads from the program at once.
+pub const MAX_DATA: usize = 4 << 20;
+
+/// The most bytes of messages held by sends waiting for room, all requests
+/// together; a send that would wait beyond it fails with `ENOBUFS`.
+pub const MAX_WAITING_DATA: usize = 64 << 20;
+
+/// The most control-message bytes one send takes, whatever the kernel's
+/// `optmem_max` says.
+pub const MAX_CONTROL: usize = 1 << 20;
+
+/// `SCM_MAX_FD` (include/net/scm.h): descriptors one message may pass.
+pub const SCM_MAX_FD: usize = 253;
+
+/// `sizeof(struct cmsghdr)` on x86_64.
+const CMSG_HDR: usize = 16;
+
+/// Bytes held by waiting sends now.
+static WAITING: AtomicUsize = AtomicUsize::new(0);
+
+/// A share of [`MAX_WAITING_DATA`], given back when dropped.
+struct Held(usize);
+
+impl Held {
+    fn take(n: usize) -> Option<Self> {
+        WAITING
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |w| {
+                w.checked_add(n).filter(|t| *t <= MAX_WAITING_DATA)
+            })
+            .ok()
+            .map(|_| Self(n))
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        WAITING.fetch_sub(self.0, Ordering::SeqCst);
+    }
+}
+
+/// The kernel's limit on one send's control buffer.
+fn max_control() -> usize {
+    static MAX: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *MAX.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/net/core/optmem_max")
+            .ok()
+            .and_then(|s| s.trim().parse::<usize>().ok())
+            .unwrap_or(20480)
+            .min(MAX_CONTROL)
+    })
+}
+
+/// One message to send, read and decided.
+pub(super) struct Msg {
+    pub target: Option<Target>,
+    pub data: Vec<u8>,
+    pub control: Vec<u8>,
+    /// The descriptors `SCM_RIGHTS` passes, fetched from the program.
+    pub fds: Vec<OwnedFd>,
+}
+
+pub(super) fn send_one(sock: BorrowedFd<'_>, m: &mut Msg, flags: i32) -> Result<usize, i32> {
+    let name = m.target.as_ref().map(|t| t.bytes.as_slice());
+    sn::sendmsg(sock, name, &m.data, &mut m.control, flags).map_err(|e| errno_of(&e))
+}
+
+fn count(n: usize) -> Reply {
+    Reply::Value(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// The program's buffers of one message: `(address, length)` pairs.
+#[derive(Debug, Clone, Default)]
+struct Iov {
+    parts: Vec<(u64, usize)>,
+    /// The next byte to read: part, offset in it.
+    at: (usize, usize),
+    /// Bytes in all (the kernel's `import_iovec` total).
+    total: usize,
+}
+
+/// `MAX_RW_COUNT` (include/linux/fs.h): what one call moves at most.
+const MAX_RW_COUNT: usize = 0x7fff_f000;
+
+impl Iov {
+    /// The kernel's `import_iovec`: a negative length is `EINVAL`, the total
+    /// is cut at `MAX_RW_COUNT`.
+    fn new(raw: Vec<(u64, u64)>) -> Result<Self, Reply> {
+        let mut parts = Vec::with_capacity(raw.len());
+        let mut total = 0usize;
+        for (ptr, len) in raw {
+            let len = usize::try_from(i64::try_from(len).map_err(|_| Reply::Errno(libc::EINVAL))?)
+                .map_err(|_| Reply::Errno(libc::EINVAL))?;
+            let len = len.min(MAX_RW_COUNT - total);
+            total += len;
+            parts.push((ptr, len));
+        }
+        Ok(Self {
+            parts,
+            at: (0, 0),
+            total,
+        })
+    }
+
+    /// Reads the next at most `max` bytes into `out` (cleared first).
+    fn read_next(&mut self, task: &Task, max: usize, out: &mut Vec<u8>) -> Result<(), Reply> {
+        out.clear();
+        while out.len() < max {
+            let Some(&(ptr, len)) = self.parts.get(self.at.0) else {
+                break;
+            };
+            let left = len - self.at.1;
+            if left == 0 {
+                self.at = (self.at.0 + 1, 0);
+                continue;
+            }
+            let take = left.min(max - out.len());
+            let start = out.len();
+            out.resize(start + take, 0);
+            let addr = ptr.wrapping_add(self.at.1 as u64);
+            task.read_exact(addr, &mut out[start..])
+                .map_err(|e| e.reply(libc::EFAULT))?;
+            self.at.1 += take;
+        }
+        Ok(())
+    }
+
+    fn done(&self) -> bool {
+        self.parts[self.at.0.min(self.parts.len())..]
+            .iter()
+            .enumerate()
+            .all(|(i, &(_, len))| if i == 0 { self.at.1 >= len } else { len == 0 })
+    }
+}
+
+/// The socket type: `SOCK_STREAM` sends in pieces; the others keep message
+/// boundaries.
+fn is_stream(sock: BorrowedFd<'_>) -> bool {
+    sn::getsockopt_int(sock, libc::SOL_SOCKET, libc::SO_TYPE).is_ok_and(|t| t == libc::SOCK_STREAM)
+}
+
+pub(super) fn sendto(req: &mut Req<'_>, sc: &mut Scratch, a: [u64; 6]) -> Reply {
+    let (rfd, sock, domain) = match fetch_socket(req, a[0]) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let addr = match read_addr(&req.task, a[4], a[5]) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    // The kernel takes the length as a size_t and cuts it at MAX_RW_COUNT.
+    let len = usize::try_from(a[2])
+        .unwrap_or(usize::MAX)
+        .min(MAX_RW_COUNT);
+    let iov = Iov {
+        parts: vec![(a[1], len)],
+        at: (0, 0),
+        total: len,
+    };
+    let flags = sys::low_i32(a[3]);
+    let one = One {
+        addr: Some(addr),
+        iov,
+        control: Vec::new(),
+        fds: Vec::new(),
+    };
+    send_single(req, sc, sock, rfd, domain, one, flags)
+}
+
+/// One message as read from its `msghdr`, its data not read yet.
+struct One {
+    addr: Option<Addr>,
+    iov: Iov,
+    control: Vec<u8>,
+    fds: Vec<OwnedFd>,
+}
+
+/// Reads the `msghdr` at `ptr` and what it points to but the data: the
+/// checks in the order of the kernel's `____sys_sendmsg`.
+fn read_msghdr(req: &mut Req<'_>, ptr: u64) -> Result<One, Reply> {
+    let mut h = [0u8; sn::MSGHDR_SIZE];
+    req.task
+        .read_exact(ptr, &mut h)
+        .map_err(|e| e.reply(libc::EFAULT))?;
+    let u64_at = |at: usize| {
+        let mut x = [0u8; 8];
+        x.copy_from_slice(&h[at..at + 8]);
+        u64::from_ne_bytes(x)
+    };
+    let (name, iov_ptr, iovlen, ctl_ptr, ctl_len) =
+        (u64_at(0), u64_at(16), u64_at(24), u64_at(32), u64_at(40));
+    let namelen = i32::from_ne_bytes([h[8], h[9], h[10], h[11]]);
+    if namelen < 0 {
+        return Err(Reply::Errno(libc::EINVAL));
+    }
+    let iovlen = usize::try_from(iovlen).unwrap_or(usize::MAX);
+    if iovlen > sn::UIO_MAXIOV {
+        return Err(Reply::Errno(libc::EMSGSIZE));
+    }
+    let addr = if name == 0 {
+        None
+    } else {
+        // A longer name is cut to a sockaddr_storage, as the kernel does.
+        let len = u64::from(namelen.unsigned_abs()).min(sn::SOCKADDR_MAX as u64);
+        Some(read_addr(&req.task, name, len)?)
+    };
+    let mut raw = vec![0u8; iovlen * 16];
+    if iovlen > 0 {
+        req.task
+            .read_exact(iov_ptr, &mut raw)
+            .map_err(|e| e.reply(libc::EFAULT))?;
+    }
+    let pairs = raw
+        .chunks_exact(16)
+        .map(|c| {
+            let mut p = [0u8; 8];
+            let mut l = [0u8; 8];
+            p.copy_from_slice(&c[..8]);
+            l.copy_from_slice(&c[8..]);
+            (u64::from_ne_bytes(p), u64::from_ne_bytes(l))
+        })
+        .collect();
+    let iov = Iov::new(pairs)?;
+    let ctl_len = usize::try_from(ctl_len).unwrap_or(usize::MAX);
+    if ctl_len > i32::MAX as usize || ctl_len > max_control() {
+        return Err(Reply::Errno(libc::ENOBUFS));
+    }
+    let mut control = vec![0u8; ctl_len];
+    if ctl_len > 0 {
+        req.task
+            .read_exact(ctl_ptr, &mut control)
+            .map_err(|e| e.reply(libc::EFAULT))?;
+    }
+    let fds = translate_rights(&mut req.task, &mut control)?;
+    Ok(One {
+        addr,
+        iov,
+        control,
+        fds,
+    })
+}
+
+/// Replaces the program's descriptor numbers in `SCM_RIGHTS` messages by
+/// ours (fetched with `pidfd_getfd`; the receiver gets the same files).
+///
+/// The walk is the kernel's own (`__scm_send`), so that no `SCM_RIGHTS`
+/// message the kernel will read can be skipped here: an untranslated number
+/// would name one of the supervisor's own descriptors. Every length is the
+/// program's: the arithmetic is checked, and the walk ends at the buffer's
+/// end whatever they say.
+pub(super) fn translate_rights(task: &mut Task, control: &mut [u8]) -> Result<Vec<OwnedFd>, Reply> {
+    let mut fds = Vec::new();
+    let mut at = 0usize;
+    while at.checked_add(CMSG_HDR).is_some_and(|e| e <= control.len()) {
+        let mut l = [0u8; 8];
+        l.copy_from_slice(&control[at..at + 8]);
+        let len = usize::try_from(u64::from_ne_bytes(l)).unwrap_or(usize::MAX);
+        // CMSG_OK
+        let end = at
+            .checked_add(len)
+            .filter(|&e| len >= CMSG_HDR && e <= control.len())
+            .ok_or(Reply::Errno(libc::EINVAL))?;
+        let level = i32::from_ne_bytes([
+            control[at + 8],
+            control[at + 9],
+            control[at + 10],
+            control[at + 11],
+        ]);
+        let ty = i32::from_ne_bytes([
+            control[at + 12],
+            control[at + 13],
+            control[at + 14],
+            control[at + 15],
+        ]);
+        if level == libc::SOL_SOCKET && ty == libc::SCM_CREDENTIALS {
+            // The kernel checks these against the sender, which is fdsup:
+            // check them against the program, as it would for the program
+            // (its own pid, one of its uids and gids), so that a program
+            // cannot claim another identity with fdsup's privileges.
+            let body = control.get(at + CMSG_HDR..end).unwrap_or_default();
+            if body.len() < 12 || !own_credentials(task, &body[..12]) {
+                return Err(Reply::Errno(libc::EPERM));
+            }
+        }
+        if level == libc::SOL_SOCKET && ty == libc::SCM_RIGHTS {
+            let num = (len - CMSG_HDR) / 4;
+            if fds.len() + num > SCM_MAX_FD {
+                return Err(Reply::Errno(libc::EINVAL));
+            }
+            for k in 0..num {
+                let c = at + CMSG_HDR + 4 * k;
+                let n = i32::from_ne_bytes([
+                    control[c],
+                    control[c + 1],
+                    control[c + 2],
+                    control[c + 3],
+                ]);
+                let rfd = RemoteFd::from_arg(u64::from(n.unsigned_abs()))
+                    .filter(|_| n >= 0)
+                    .ok_or(Reply::Errno(libc::EBADF))?;
+                let ours = task.get_fd(rfd).map_err(|_| Reply::Errno(libc::EBADF))?;
+                control[c..c + 4].copy_from_slice(&ours.as_raw_fd().to_ne_bytes());
+                fds.push(ours);
+            }
+        }
+        // CMSG_NXTHDR: the next header starts at the aligned end.
+        let Some(next) = len
+            .checked_add(7)
+            .map(|l| l & !7)
+            .and_then(|l| at.checked_add(l))
+        else {
+            break;
+        };
+        at = next;
+    }
+    Ok(fds)
+}
+
+/// Whether `ucred` (pid, uid, gid) names the program itself: its thread
+/// group's pid, one of its real, effective and saved uids and gids
+/// (`/proc/<tid>/status`). Stricter than the kernel for a program with
+/// `CAP_SYS_ADMIN`, `CAP_SETUID` or `CAP_SETGID`, which may claim others.
+fn own_credentials(task: &Task, ucred: &[u8]) -> bool {
+    let num = |i: usize| u32::from_ne_bytes([ucred[i], ucred[i + 1], ucred[i + 2], ucred[i + 3]]);
+    let (pid, uid, gid) = (num(0), num(4), num(8));
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{}/status", task.tid())) else {
+        return false;
+    };
+    let field = |key: &str| -> Vec<u32> {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(|v| {
+                v.split_whitespace()
+                    .filter_map(|x| x.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let ids = |key: &str, v: u32| field(key).iter().take(3).any(|x| *x == v);
+    field("Tgid:").first() == Some(&pid) && ids("Uid:", uid) && ids("Gid:", gid)
+}
+
+/// Decides a message's address (if it has one): the target, or the
+/// refusal. A destination only the program's own namespace may reach is
+/// refused on a socket brokered into fdsup's.
+fn target_of(
+    req: &mut Req<'_>,
+    sc: &mut Scratch,
+    addr: Option<&Addr>,
+    sock: BorrowedFd<'_>,
+    domain: i32,
+) -> Result<Option<Target>, Reply> {
+    let Some(a) = addr else { return Ok(None) };
+    let t = decide_dest(req, sc, a, domain)?;
+    if t.route == Route::Local && req.ctx.policy.network.isolate && in_our_netns(sock) {
+        return Err(Reply::Errno(libc::EACCES));
+    }
+    Ok(Some(t))
+}
+
+/// `sendto` or `sendmsg`: one message.
+fn send_single(
+    req: &mut Req<'_>,
+    sc: &mut Scratch,
+    sock: OwnedFd,
+    rfd: RemoteFd,
+    domain: i32,
+    one: One,
+    flags: i32,
+) -> Reply {
+    let One {
+        addr,
+        mut iov,
+        control,
+        fds,
+    } = one;
+    let stream = is_stream(sock.as_fd());
+    if !stream && iov.total > MAX_DATA {
+        return Reply::Errno(libc::EMSGSIZE);
+    }
+    let mut data = Vec::new();
+    if let Err(r) = iov.read_next(&req.task, MAX_DATA, &mut data) {
+        return r;
+    }
+    if !req.valid() {
+        return Reply::Gone;
+    }
+    let target = match target_of(req, sc, addr.as_ref(), sock.as_fd(), domain) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let brokerable = target.as_ref().is_some_and(|t| t.route == Route::Broker);
+    let mut m = Msg {
+        target,
+        data,
+        control,
+        fds,
+    };
+    if brokerable {
+        if let Some(r) = broker_datagram(&req.task, sock.as_fd(), rfd, domain, &mut m, flags) {
+            return r;
+        }
+    }
+    let nb = flags & libc::MSG_DONTWAIT != 0 || nonblocking(sock.as_fd());
+    let fastopen = flags & libc::MSG_FASTOPEN != 0;
+    let mut sent = 0usize;
+    // A Fast Open send on a blocking socket waits for the handshake: it
+    // goes straight to a thread.
+    if nb || !fastopen {
+        loop {
+            match send_one(sock.as_fd(), &mut m, flags | libc::MSG_DONTWAIT) {
+                Ok(n) => {
+                    sent += n;
+                    // What goes with the first bytes is sent with them.
+                    m.control.clear();
+                    m.fds.clear();
+                    m.target = None;
+                    if !stream || (n == m.data.len() && iov.done()) || (n < m.data.len() && nb) {
+                        note_own_name(req, sock.as_fd(), domain);
+                        return count(sent);
+                    }
+                    if n < m.data.len() {
+                        // A blocking stream send sends everything: the rest
+                        // waits for room.
+                        m.data.drain(..n);
+                        break;
+                    }
+                    // The next piece of a stream send.
+                    if let Err(r) = iov.read_next(&req.task, MAX_DATA, &mut m.data) {
+                        return if sent > 0 { count(sent) } else { r };
+                    }
+                    if !req.valid() {
+                        return Reply::Gone;
+                    }
+                }
+                Err(libc::EAGAIN) if !nb => break,
+                Err(e) => {
+                    return if sent > 0 {
+                        count(sent)
+                    } else {
+                        Reply::Errno(e)
+                    };
+                }
+            }
+        }
+    }
+    note_own_name(req, sock.as_fd(), domain);
+    let Some(held) = Held::take(m.data.len()) else {
+        return if sent > 0 {
+            count(sent)
+        } else {
+            Reply::Errno(libc::ENOBUFS)
+        };
+    };
+    let tid = req.task.tid();
+    Reply::Deferred(Deferred::new(move |w: &mut Waiter<'_>| {
+        let _held = held;
+        let timeout = has_send_timeout(sock.as_fd());
+        let task = Task::new(tid.unsigned_abs());
+        let mut sent = sent;
+        loop {
+            while !m.data.is_empty() {
+                match until_done(w, || {
+                    sn::sendmsg(
+                        sock.as_fd(),
+                        m.target.as_ref().map(|t| t.bytes.as_slice()),
+                        &m.data,
+                        &mut m.control,
+                        flags & !libc::MSG_DONTWAIT,
+                    )
+                }) {
+                    Ok(Ok(n)) => {
+                        sent += n;
+                        if !stream {
+                            return count(sent);
+                        }
+                        m.data.drain(..n.min(m.data.len()));
+                        m.control.clear();
+                        m.fds.clear();
+                        m.target = None;
+                    }
+                    Ok(Err(e)) => {
+                        return if sent > 0 {
+                            count(sent)
+                        } else {
+                            Reply::Errno(errno_of(&e))
+                        }
+                    }
+                    Err(Stop::Gone) => return Reply::Gone,
+                    Err(Stop::Signal) if sent > 0 => return count(sent),
+                    Err(Stop::Signal) => return interrupted(timeout),
+                }
+            }
+            if !stream || iov.done() {
+                return count(sent);
+            }
+            if iov.read_next(&task, MAX_DATA, &mut m.data).is_err() || !w.valid() {
+                return if w.valid() { count(sent) } else { Reply::Gone };
+            }
+        }
+    }))
+}
+
+pub(super) fn sendmmsg(
+    req: &mut Req<'_>,
+    sc: &mut Scratch,
+    fd: u64,
+    ptr: u64,
+    vlen: u64,
+    flags: u64,
+    many: bool,
+) -> Reply {
+    let flags = sys::low_i32(flags);
+    let (rfd, sock, domain) = match fetch_socket(req, fd) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if !many {
+        let one = match read_msghdr(req, ptr) {
+            Ok(o) => o,
+            Err(r) => return r,
+        };
+        return send_single(req, sc, sock, rfd, domain, one, flags);
+    }
+    // The kernel takes vlen as an unsigned int, cut at UIO_MAXIOV.
+    let vlen = usize::try_from(sys::low_i32(vlen).cast_unsigned())
+        .unwrap_or(0)
+        .min(sn::UIO_MAXIOV);
+    let nb = flags & libc::MSG_DONTWAIT != 0 || nonblocking(sock.as_fd());
+    let stream = is_stream(sock.as_fd());
+    let tid = req.task.tid();
+    let mut sent = 0usize;
+    for i in 0..vlen {
+        let stop = |r: Reply| if sent > 0 { count(sent) } else { r };
+        let at = ptr.wrapping_add((i * sn::MMSGHDR_SIZE) as u64);
+        let One {
+            addr,
+            mut iov,
+            control,
+            fds,
+        } = match read_msghdr(req, at) {
+            Ok(o) => o,
+            Err(r) => return stop(r),
+        };
+        if !stream && iov.total > MAX_DATA {
+            return stop(Reply::Errno(libc::EMSGSIZE));
+        }
+        let mut data = Vec::new();
+        if let Err(r) = iov.read_next(&req.task, MAX_DATA, &mut data) {
+            return stop(r);
+        }
+        if !req.valid() {
+            return Reply::Gone;
+        }
+        let target = match target_of(req, sc, addr.as_ref(), sock.as_fd(), domain) {
+            Ok(t) => t,
+            Err(r) => return stop(r),
+        };
+        let mut m = Msg {
+            target,
+            data,
+            control,
+            fds,
+        };
+        match send_one(sock.as_fd(), &mut m, flags | libc::MSG_DONTWAIT) {
+            Ok(n) => {
+                write_len(&req.task, ptr, i, n);
+                sent += 1;
+                note_own_name(req, sock.as_fd(), domain);
+            }
+            Err(libc::EAGAIN) if !nb && sent == 0 => {
+                let Some(held) = Held::take(m.data.len()) else {
+                    return Reply::Errno(libc::ENOBUFS);
+                };
+                return Reply::Deferred(Deferred::new(move |w: &mut Waiter<'_>| {
+                    let _held = held;
+                    let timeout = has_send_timeout(sock.as_fd());
+                    let r = until_done(w, || {
+                        let name = m.target.as_ref().map(|t| t.bytes.as_slice());
+                        sn::sendmsg(sock.as_fd(), name, &m.data, &mut m.control, flags)
+                    });
+                    match r {
+                        Ok(Ok(n)) => {
+                            // Written only while the request is still
+                            // pending: the task, and so its memory, is
+                            // still the one that asked.
+                            if !w.valid() {
+                                return Reply::Gone;
+                            }
+                            write_len(&Task::new(tid.unsigned_abs()), ptr, 0, n);
+                            Reply::Value(1)
+                        }
+                        Ok(Err(e)) => Reply::Errno(errno_of(&e)),
+                        Err(Stop::Gone) => Reply::Gone,
+                        Err(Stop::Signal) => interrupted(timeout),
+                    }
+                }));
+            }
+            Err(e) => return stop(Reply::Errno(e)),
+        }
+    }
+    count(sent)
+}
+
+/// Writes `msg_len` of message `i` of a `sendmmsg` array at `arr`.
+fn write_len(task: &Task, arr: u64, i: usize, n: usize) {
+    let Some(off) = i
+        .checked_mul(sn::MMSGHDR_SIZE)
+        .and_then(|o| o.checked_add(sn::MSGHDR_SIZE))
+    else {
+        return;
+    };
+    let at = arr.wrapping_add(off as u64);
+    let v = u32::try_from(n).unwrap_or(u32::MAX);
+    let _ = task.write(at, &v.to_ne_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cmsg(len: u64, level: i32, ty: i32, body: &[u8]) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend_from_slice(&len.to_ne_bytes());
+        b.extend_from_slice(&level.to_ne_bytes());
+        b.extend_from_slice(&ty.to_ne_bytes());
+        b.extend_from_slice(body);
+        while b.len() % 8 != 0 {
+            b.push(0);
+        }
+        b
+    }
+
+    fn walk(control: &mut [u8]) -> Result<usize, i32> {
+        let mut task = Task::new(std::process::id());
+        match translate_rights(&mut task, control) {
+            Ok(v) => Ok(v.len()),
+            Err(Reply::Errno(e)) => Err(e),
+            Err(_) => Err(-1),
+        }
+    }
+
+    #[test]
+    fn hostile_control_lengths_end_the_walk() {
+        // Lengths that overflow, point past the end, or are below a header.
+        for len in [u64::MAX, u64::MAX - 7, 1 << 40, 17 << 20, 0, 15] {
+            let mut c = cmsg(len, libc::SOL_SOCKET, 99, &[0; 8]);
+            assert_eq!(walk(&mut c), Err(libc::EINVAL), "len {len:#x}");
+        }
+        // A header's worth of bytes and no more: one empty message.
+        let mut c = cmsg(16, 0, 0, &[]);
+        assert_eq!(walk(&mut c), Ok(0));
+        // Short of a header: nothing to walk.
+        assert_eq!(walk(&mut [0u8; 15]), Ok(0));
+        assert_eq!(walk(&mut []), Ok(0));
+        // Two messages, the second malformed.
+        let mut two = cmsg(20, libc::IPPROTO_IP, 1, &[0; 4]);
+        two.extend(cmsg(9, libc::IPPROTO_IP, 1, &[]));
+        assert_eq!(walk(&mut two), Err(libc::EINVAL));
+    }
+
+    #[test]
+    fn rights_pass_our_copies_and_are_bounded() {
+        let fd = std::fs::File::open("/dev/null").unwrap();
+        let n = fd.as_raw_fd();
+        let mut body = Vec::new();
+        body.extend_from_slice(&n.to_ne_bytes());
+        body.extend_from_slice(&n.to_ne_bytes());
+        let mut c = cmsg(16 + 8, libc::SOL_SOCKET, libc::SCM_RIGHTS, &body);
+        assert_eq!(walk(&mut c), Ok(2));
+        let mut bad = cmsg(
+            20,
+            libc::SOL_SOCKET,
+            libc::SCM_RIGHTS,
+            &(-1i32).to_ne_bytes(),
+        );
+        assert_eq!(walk(&mut bad), Err(libc::EBADF));
+        let many: Vec<u8> = (0..=SCM_MAX_FD).flat_map(|_| n.to_ne_bytes()).collect();
+        let mut too_many = cmsg(
+            16 + many.len() as u64,
+            libc::SOL_SOCKET,
+            libc::SCM_RIGHTS,
+            &many,
+        );
+        assert_eq!(walk(&mut too_many), Err(libc::EINVAL));
+    }
+
+    #[test]
+    fn iovec_lengths_are_the_kernels() {
+        assert!(matches!(
+            Iov::new(vec![(0, u64::MAX)]),
+            Err(Reply::Errno(libc::EINVAL))
+        ));
+        let iov = Iov::new(vec![(0, 0x7fff_ffff), (0, 0x7fff_ffff)]).unwrap();
+        assert_eq!(iov.total, MAX_RW_COUNT);
+        assert!(Iov::new(vec![]).unwrap().done());
+        assert!(Iov::new(vec![(0, 0), (0, 0)]).unwrap().done());
+        assert!(!Iov::new(vec![(0, 0), (0, 1)]).unwrap().done());
+    }
+
+    #[test]
+    fn waiting_bytes_are_bounded() {
+        let a = Held::take(MAX_WAITING_DATA).unwrap();
+        assert!(Held::take(1).is_none());
+        drop(a);
+        assert!(Held::take(1).is_some());
+    }
+}
