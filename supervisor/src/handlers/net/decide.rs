@@ -15,6 +15,9 @@
 //!   abstract name, and every bind, is carried out in the program's own
 //!   namespace ([`Route::Local`]), where it can reach only the sandbox's own
 //!   sockets;
+//! - a bind of a Unix socket (path or abstract) opens nothing outside to
+//!   the program: only a rule refuses it (and, for a path, the file system
+//!   rules);
 //! - a connect or send to a Unix socket the sandbox bound itself
 //!   ([`super::own`]) is carried out as it is.
 //!
@@ -296,6 +299,9 @@ pub(super) fn decide_bind(
             bind_verdict(req, sc, &text, d, isolate)?;
             Ok(plain())
         }
+        // A Unix socket bound is reachable only by who can reach its name:
+        // it opens nothing outside to the program, so only a rule refuses
+        // it (and the file system, for a path).
         Dest::UnixAbstract => {
             let name = a.bytes().get(SUN_PATH + 1..).unwrap_or_default();
             let d = req
@@ -303,7 +309,7 @@ pub(super) fn decide_bind(
                 .policy
                 .decide_net(NetOp::Bind, NetTarget::UnixAbstract(name));
             shown(&dest, a, &[], &mut text);
-            bind_verdict(req, sc, &text, d, isolate)?;
+            bind_verdict(req, sc, &text, d, true)?;
             Ok(plain())
         }
         Dest::UnixPath(end) => {
@@ -314,7 +320,7 @@ pub(super) fn decide_bind(
                 .policy
                 .decide_net(NetOp::Bind, NetTarget::UnixPath(&path));
             shown(&dest, a, &path, &mut text);
-            bind_verdict(req, sc, &text, d, isolate)?;
+            bind_verdict(req, sc, &text, d, true)?;
             Ok(BindPlan::UnixPath {
                 dir,
                 name,
@@ -326,17 +332,17 @@ pub(super) fn decide_bind(
 }
 
 /// Logs a bind decision and refuses a denial (`EACCES`), unless it is the
-/// default's and `isolate` keeps the bound socket in the program's own
-/// namespace.
+/// default's and the bound socket stays `inside` the sandbox's reach (the
+/// program's own namespace under `isolate`, or a Unix socket).
 fn bind_verdict(
     req: &Req<'_>,
     sc: &mut Scratch,
     text: &[u8],
     d: NetDecision<'_>,
-    isolate: bool,
+    inside: bool,
 ) -> Result<(), Reply> {
     let origin = d.rule.map(|r| &r.origin);
-    if d.access == NetAccess::Deny && !(isolate && d.rule.is_none()) {
+    if d.access == NetAccess::Deny && !(inside && d.rule.is_none()) {
         req.log(sc, text, Verdict::Deny, Some(libc::EACCES), origin);
         return Err(Reply::Errno(libc::EACCES));
     }

@@ -614,7 +614,13 @@ pub(super) fn sendmmsg(
                 write_len(&req.task, ptr, i, n);
                 sent += 1;
                 note_own_name(req, sock.as_fd(), domain);
+                // A stream message not sent whole: the caller sends the
+                // rest again, as after a short native sendmmsg.
+                if n < m.data.len() || iov.total > m.data.len() {
+                    return count(sent);
+                }
             }
+            Err(libc::EAGAIN) if sent > 0 => return count(sent),
             Err(libc::EAGAIN) if !nb && sent == 0 => {
                 let Some(held) = Held::take(m.data.len()) else {
                     return Reply::Errno(libc::ENOBUFS);
