@@ -65,15 +65,28 @@ pub struct FilterOptions {
     /// `AF_UNIX`, `AF_INET`, `AF_INET6` and routing netlink) fails with
     /// EACCES.
     pub deny_other_families: bool,
+    /// `"metadata": "visible"`: the looks ([`crate::syscalls::is_look`]:
+    /// the stat family, access, readlink, statfs, chdir, listings) are not
+    /// trapped and run in the kernel. Opens of every form, changes, exec
+    /// and the network are trapped as without it.
+    pub native_looks: bool,
+}
+
+/// [`FilterOptions::native_looks`] of a policy: its `filesystem.metadata`
+/// (after any `--metadata` override) is `visible`.
+pub fn native_looks(policy: &crate::policy::Policy) -> bool {
+    policy.fs.metadata == crate::policy::Metadata::Visible
 }
 
 /// Whether the notify program traps `m` under `opts`: every table entry
-/// does, but those that only an option asks for.
+/// does, but those that only an option asks for and the looks that
+/// [`FilterOptions::native_looks`] leaves to the kernel.
 pub fn traps(m: &Mediated, opts: &FilterOptions) -> bool {
     match m.kind {
         Kind::Execve | Kind::Execveat => opts.mediate_exec,
         Kind::MemfdCreate => opts.broker_memfd,
         k if crate::syscalls::is_network(k) => opts.mediate_network,
+        k if crate::syscalls::is_look(k) => !opts.native_looks,
         _ => true,
     }
 }
@@ -618,6 +631,7 @@ mod tests {
         broker_memfd: true,
         mediate_network: true,
         deny_other_families: false,
+        native_looks: false,
     };
 
     fn notify_with(opts: &FilterOptions) -> Vec<libc::sock_filter> {

@@ -68,6 +68,9 @@ pub struct RunOptions {
     pub learn: Option<PathBuf>,
     /// `-v` / `-q`.
     pub verbosity: Verbosity,
+    /// `--metadata`: overrides the policy's `filesystem.metadata` for this
+    /// run.
+    pub metadata: Option<policy::Metadata>,
     /// The program and its arguments (`argv[0]` first).
     pub command: Vec<OsString>,
 }
@@ -421,7 +424,13 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
                 crate::learn::READ | crate::learn::EXEC,
             );
         }
-        crate::learn::finish(rec, out, &opts.command, opts.verbosity == Verbosity::Quiet)?;
+        crate::learn::finish(
+            rec,
+            out,
+            &opts.command,
+            ctx.policy.fs.metadata,
+            opts.verbosity == Verbosity::Quiet,
+        )?;
     }
     Ok(exit_status(status))
 }
@@ -431,10 +440,13 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
 fn prepare(opts: &RunOptions, umask: u32) -> Result<Prepared, RunError> {
     let source = opts.policy.clone().unwrap_or_else(|| "@default".to_owned());
     let vars = policy::Vars::from_env().map_err(setup("reading the environment for the policy"))?;
-    let pol = match &opts.learn {
+    let mut pol = match &opts.learn {
         Some(out) => crate::learn::run_policy(&vars, out, opts.log.as_deref())?,
         None => policy::load(&source, &vars)?,
     };
+    if let Some(m) = opts.metadata {
+        pol.fs.metadata = m;
+    }
     check_enforceable(&pol, &source)?;
     // A plain `default` needs no round trip, except that an `allow` one is
     // mediated when allowed decisions are logged, so that `--log` with
@@ -464,6 +476,7 @@ fn prepare(opts: &RunOptions, umask: u32) -> Result<Prepared, RunError> {
         broker_memfd: ctx.exec.broker_memfd,
         mediate_network,
         deny_other_families: deny && mediate_network,
+        native_looks: filter::native_looks(&ctx.policy),
     })
     .map_err(|e| RunError::Setup {
         what: "building the seccomp filters",

@@ -14,15 +14,19 @@
 use std::fmt::Write as _;
 
 use super::json::{self, Kind, Value};
-use super::model::{FsAction, Origin, Policy};
+use super::model::{FsAction, Metadata, Origin, Policy};
 use super::net::{self, NetOp, NetTarget, RedirectTarget};
 use super::{ExecAccess, FsAccess, NetAccess};
 
 /// What is asked about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ask {
-    /// Reading (open for reading, stat, list).
+    /// Reading (open for reading, list).
     Read,
+    /// A look: stat, access, readlink, chdir, a listing. Decided like a
+    /// read under `"metadata": "policy"`, answered by the kernel under
+    /// `visible`.
+    Look,
     /// Any change (`rw` needed).
     Write,
     /// Executing.
@@ -49,6 +53,7 @@ pub fn explain(
     let canonical = canonical(path, cwd)?;
     let what = match ask {
         Ask::Read => "read",
+        Ask::Look => "look",
         Ask::Write => "write",
         _ => "exec",
     };
@@ -57,10 +62,40 @@ pub fn explain(
         let _ = write!(out, " (asked as {path})");
     }
     out.push('\n');
+    let visible = policy.fs.metadata == Metadata::Visible;
+    let _ = writeln!(
+        out,
+        "metadata: {} ({})",
+        policy.fs.metadata,
+        super::describe::metadata_text(policy.fs.metadata)
+    );
+    if *ask == Ask::Look && visible {
+        out.push_str(
+            "decided by: the kernel (metadata: visible): looks are not mediated\n\
+             result: answered by the kernel as outside the sandbox: the name and metadata (type, size, times, owner, mode, link target) are visible whatever the rules say\n\
+             an open of it is still decided by the rules:\n",
+        );
+        let mut open = String::new();
+        decide_path(policy, &canonical, &Ask::Read, &mut open);
+        for line in open.lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+        return Ok(out);
+    }
+    decide_path(policy, &canonical, ask, &mut out);
+    if *ask == Ask::Read && visible {
+        out.push_str("note: looks at it (stat, access, readlink, its listing) are answered by the kernel (metadata: visible)\n");
+    }
+    Ok(out)
+}
+
+/// The rule that decides `ask` on `canonical`, the outcome, and the rules
+/// that lose to it.
+fn decide_path(policy: &Policy, canonical: &str, ask: &Ask, out: &mut String) {
     let d = policy.decide_fs(canonical.as_bytes());
     let on_the_way = d.rule.is_none()
         && matches!(policy.fs.default, FsAccess::Hide | FsAccess::Deny)
-        && std::fs::metadata(&canonical).is_ok_and(|m| m.is_dir())
+        && std::fs::metadata(canonical).is_ok_and(|m| m.is_dir())
         && policy.shows_below(canonical.as_bytes());
     match d.rule {
         Some(i) => {
@@ -137,7 +172,6 @@ pub fn explain(
             );
         }
     }
-    Ok(out)
 }
 
 fn connect(policy: &Policy, addr: &str, out: &mut String) -> Result<(), String> {
