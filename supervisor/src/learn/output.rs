@@ -295,7 +295,10 @@ mod tests {
 
         // Learnt with the looks left to the kernel: the policy keeps them there.
         let text = render(&learned, "make", &BTreeMap::new(), Metadata::Visible);
-        assert!(text.contains("\n    \"metadata\": \"visible\",\n"), "{text}");
+        assert!(
+            text.contains("\n    \"metadata\": \"visible\",\n"),
+            "{text}"
+        );
         let file = dir.join("v.json");
         std::fs::write(&file, &text).unwrap();
         let p = crate::policy::load(file.to_str().unwrap(), &vars).expect("loads");

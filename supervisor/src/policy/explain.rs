@@ -129,11 +129,14 @@ fn decide_path(policy: &Policy, canonical: &str, ask: &Ask, out: &mut String) {
             if writes {
                 "refused (EACCES): a directory on the way to what a rule shows is visible read-only, not writable".to_owned()
             } else {
-                "allowed read-only: a directory on the way to what a rule shows below it (only what is not hidden is listed)".to_owned()
+                match policy.fs.metadata {
+                    Metadata::Policy => "allowed read-only: a directory on the way to what a rule shows below it (only what is not hidden is listed)",
+                    Metadata::Visible => "allowed read-only: a directory on the way to what a rule shows below it",
+                }.to_owned()
             },
         )
     } else {
-        outcome(d.action, ask)
+        outcome(d.action, ask, policy.fs.metadata)
     };
     let _ = writeln!(out, "result: {result}");
     if *ask == Ask::Exec && allowed {
@@ -214,7 +217,7 @@ fn connect(policy: &Policy, addr: &str, out: &mut String) -> Result<(), String> 
 }
 
 /// What the program sees for `ask` under `action`: (allowed, text).
-fn outcome(action: &FsAction, ask: &Ask) -> (bool, String) {
+fn outcome(action: &FsAction, ask: &Ask, metadata: Metadata) -> (bool, String) {
     let writes = *ask == Ask::Write;
     match action {
         FsAction::Access(FsAccess::Rw) => (true, "allowed (rw: read and change)".into()),
@@ -224,6 +227,11 @@ fn outcome(action: &FsAction, ask: &Ask) -> (bool, String) {
         ),
         FsAction::Access(FsAccess::Ro) => (true, "allowed (ro)".into()),
         FsAction::Access(FsAccess::Deny) => (false, "refused (EACCES)".into()),
+        FsAction::Access(FsAccess::Hide) if metadata == Metadata::Visible => (
+            false,
+            "refused (ENOENT): hidden, as if absent (its name still shows in its directory's listing: metadata is visible)"
+                .into(),
+        ),
         FsAction::Access(FsAccess::Hide) => (
             false,
             "refused (ENOENT): hidden, as if absent, and left out of its directory's listing"
@@ -368,6 +376,45 @@ mod tests {
         let text = explain(&p, Some("/proc/self/status"), &Ask::Read, "/").unwrap();
         assert!(text.contains("decided by: @system:"), "{text}");
         assert!(text.contains("/proc/self  ro"), "{text}");
+    }
+
+    #[test]
+    fn states_the_metadata_mode_and_who_answers_a_look() {
+        let mut p = load("@default", &vars()).unwrap();
+        let text = explain(&p, Some("/etc/shadow"), &Ask::Look, "/").unwrap();
+        assert!(text.contains("request: look /etc/shadow"), "{text}");
+        assert!(
+            text.contains("metadata: policy (the rules decide"),
+            "{text}"
+        );
+        assert!(text.contains("result: refused (ENOENT)"), "{text}");
+        assert!(!text.contains("kernel"), "{text}");
+
+        p.fs.metadata = Metadata::Visible;
+        let text = explain(&p, Some("/etc/shadow"), &Ask::Look, "/").unwrap();
+        assert!(
+            text.contains("metadata: visible (the kernel answers"),
+            "{text}"
+        );
+        assert!(
+            text.contains("decided by: the kernel (metadata: visible)"),
+            "{text}"
+        );
+        assert!(text.contains("result: answered by the kernel"), "{text}");
+        // What still holds: the open is the rules'.
+        assert!(text.contains("an open of it is still decided"), "{text}");
+        assert!(text.contains("  result: refused (ENOENT)"), "{text}");
+        assert!(text.contains("its name still shows"), "{text}");
+
+        let text = explain(&p, Some("/etc/shadow"), &Ask::Read, "/").unwrap();
+        assert!(text.contains("result: refused (ENOENT)"), "{text}");
+        assert!(
+            text.contains("note: looks at it (stat, access, readlink, its listing) are answered by the kernel"),
+            "{text}"
+        );
+        let text = explain(&p, Some("/etc/passwd"), &Ask::Write, "/").unwrap();
+        assert!(text.contains("result: refused (EACCES): ro"), "{text}");
+        assert!(!text.contains("note: looks"), "{text}");
     }
 
     #[test]

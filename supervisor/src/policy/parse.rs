@@ -30,10 +30,8 @@ const FS_ACCESS: &[(&str, FsAccess)] = &[
     ("deny", FsAccess::Deny),
     ("hide", FsAccess::Hide),
 ];
-const METADATA: &[(&str, Metadata)] = &[
-    ("policy", Metadata::Policy),
-    ("visible", Metadata::Visible),
-];
+const METADATA: &[(&str, Metadata)] =
+    &[("policy", Metadata::Policy), ("visible", Metadata::Visible)];
 const NET_ACCESS: &[(&str, NetAccess)] = &[("allow", NetAccess::Allow), ("deny", NetAccess::Deny)];
 const EXEC_ACCESS: &[(&str, ExecAccess)] =
     &[("allow", ExecAccess::Allow), ("deny", ExecAccess::Deny)];

@@ -617,7 +617,11 @@ fn metadata_merges_like_default() {
     assert_eq!(files(v, p, p), Metadata::Visible);
     // The embedded policies leave it unset: what includes them decides.
     for name in super::embedded::names() {
-        assert_eq!(load(name, &vars()).unwrap().fs.metadata, Metadata::Policy, "{name}");
+        assert_eq!(
+            load(name, &vars()).unwrap().fs.metadata,
+            Metadata::Policy,
+            "{name}"
+        );
         let text = format!(
             r#"{{"version": 1, "include": ["{name}"], "filesystem": {{"metadata": "visible"}}}}"#
         );
