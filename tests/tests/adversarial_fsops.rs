@@ -156,7 +156,9 @@ fn run_as(dir: &TempDir, nobody: bool) -> Output {
     } else {
         fdsup_tests::fdsup_cmd(Vec::<&str>::new(), dir.path())
     };
-    c.args(["run", "--policy"])
+    c.arg("run")
+        .args(fdsup_tests::metadata_flags())
+        .arg("--policy")
         .arg(&policy)
         .arg("--")
         .arg(&program)
