@@ -80,6 +80,17 @@ fn tree(tag: &str) -> Tree {
 /// `fdsup run --metadata MODE --policy P -- adv_visible WHAT DIR` in
 /// DIR/work, through `sh -c PREFIX` when a descriptor must be inherited.
 fn run_in(t: &Tree, metadata: &str, what: &str, shell_prefix: Option<&str>) -> Output {
+    run_with(t, &t.policy, Some(metadata), what, shell_prefix)
+}
+
+/// [`run_in`] with another policy file, and `--metadata` only if given.
+fn run_with(
+    t: &Tree,
+    policy: &Path,
+    metadata: Option<&str>,
+    what: &str,
+    shell_prefix: Option<&str>,
+) -> Output {
     let program = prog("adv_visible");
     let work = t.dir.join("work");
     let mut c = match shell_prefix {
@@ -93,8 +104,14 @@ fn run_in(t: &Tree, metadata: &str, what: &str, shell_prefix: Option<&str>) -> O
         }
         None => Command::new(fdsup_tests::fdsup()),
     };
-    c.args(["run", "--metadata", metadata, "--policy"])
-        .arg(&t.policy)
+    // Without `metadata`, the policy's own mode, whatever the rest of the
+    // suite forces.
+    c.arg("run");
+    if let Some(m) = metadata {
+        c.args(["--metadata", m]);
+    }
+    c.arg("--policy")
+        .arg(policy)
         .arg("--")
         .arg(&program)
         .arg(what)
@@ -151,15 +168,38 @@ fn unchanged(c: &mut Checks<'_>, t: &Tree) {
 /// answer them; in visible mode the kernel does, and the hidden and denied
 /// paths' names and metadata show, including a hidden entry's name in an
 /// allowed directory's listing. In both, the hidden tree neither opens nor
-/// lists, and the allowed file is the positive control.
+/// lists, and the allowed file is the positive control. The mode comes from
+/// `--metadata`, from the policy file itself, and from `--metadata policy`
+/// overriding a policy file that says `visible`.
 #[test]
 fn looks_are_the_kernels_in_visible_mode_and_the_rules_in_policy_mode() {
     let t = tree("adv-visible-looks");
     let secret_size = format!("OK:{}", t.token.len() + 1);
-    for mode in ["policy", "visible"] {
-        let out = run(&t, mode, "looks");
-        let mut c = Checks::new(&out);
-        let visible = mode == "visible";
+    // The same policy saying "metadata": "visible" itself.
+    let text = std::fs::read_to_string(&t.policy).expect("policy");
+    let visible_policy = fdsup_tests::write_policy(
+        t.dir.path(),
+        "visible.json",
+        &text.replace(
+            r#""default": "deny","#,
+            r#""default": "deny", "metadata": "visible","#,
+        ),
+    );
+    let runs = [
+        ("policy", run(&t, "policy", "looks")),
+        ("visible", run(&t, "visible", "looks")),
+        (
+            "visible",
+            run_with(&t, &visible_policy, None, "looks", None),
+        ),
+        (
+            "policy",
+            run_with(&t, &visible_policy, Some("policy"), "looks", None),
+        ),
+    ];
+    for (mode, out) in &runs {
+        let mut c = Checks::new(out);
+        let visible = *mode == "visible";
         let look = |c: &mut Checks<'_>, key: &str, kernel: &str, rules: &str| {
             c.eq(key, if visible { kernel } else { rules });
         };
@@ -177,7 +217,7 @@ fn looks_are_the_kernels_in_visible_mode_and_the_rules_in_policy_mode() {
         c.eq("list_hdir", "ERR:ENOENT");
         c.eq("list_vault", "ERR:ENOENT");
         c.eq("open_secret", "ERR:ENOENT");
-        done(&mut c, &out, "looks_done");
+        done(&mut c, out, "looks_done");
         unchanged(&mut c, &t);
         c.finish();
     }
