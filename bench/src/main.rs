@@ -19,8 +19,9 @@
 //! Progress goes to stderr, the report to stdout. A child that fails (non-zero exit, unparsable
 //! output) stops the bench with its command line and stderr, and a non-zero exit status.
 //!
-//! `fdsup-bench workloads` times whole programs instead (python imports, tar, git status),
-//! natively and under fdsup: see the `workloads` module. `fdsup-bench connect` times loopback
+//! `fdsup-bench workloads` times whole programs instead (python imports, two tars, git status,
+//! a C build), natively, under the floor and under fdsup in both metadata modes: see the
+//! `workloads` module. `fdsup-bench connect` times loopback
 //! TCP connects natively, mediated and brokered: see the `connect` module.
 
 #![deny(unsafe_code)]

@@ -65,15 +65,28 @@ pub struct FilterOptions {
     /// `AF_UNIX`, `AF_INET`, `AF_INET6` and routing netlink) fails with
     /// EACCES.
     pub deny_other_families: bool,
+    /// `"metadata": "visible"`: the looks ([`crate::syscalls::is_look`]:
+    /// the stat family, access, readlink, statfs, chdir, listings) are not
+    /// trapped and run in the kernel. Opens of every form, changes, exec
+    /// and the network are trapped as without it.
+    pub native_looks: bool,
+}
+
+/// [`FilterOptions::native_looks`] of a policy: its `filesystem.metadata`
+/// (after any `--metadata` override) is `visible`.
+pub fn native_looks(policy: &crate::policy::Policy) -> bool {
+    policy.fs.metadata == crate::policy::Metadata::Visible
 }
 
 /// Whether the notify program traps `m` under `opts`: every table entry
-/// does, but those that only an option asks for.
+/// does, but those that only an option asks for and the looks that
+/// [`FilterOptions::native_looks`] leaves to the kernel.
 pub fn traps(m: &Mediated, opts: &FilterOptions) -> bool {
     match m.kind {
         Kind::Execve | Kind::Execveat => opts.mediate_exec,
         Kind::MemfdCreate => opts.broker_memfd,
         k if crate::syscalls::is_network(k) => opts.mediate_network,
+        k if crate::syscalls::is_look(k) => !opts.native_looks,
         _ => true,
     }
 }
@@ -618,6 +631,7 @@ mod tests {
         broker_memfd: true,
         mediate_network: true,
         deny_other_families: false,
+        native_looks: false,
     };
 
     fn notify_with(opts: &FilterOptions) -> Vec<libc::sock_filter> {
@@ -779,7 +793,11 @@ mod tests {
             mediate_exec: true,
             ..none
         };
-        for opts in [ALL_TRAPS, none, exec_only] {
+        let visible = FilterOptions {
+            native_looks: true,
+            ..ALL_TRAPS
+        };
+        for opts in [ALL_TRAPS, none, exec_only, visible] {
             let prog = notify_with(&opts);
             let want: BTreeSet<i64> = MEDIATED
                 .iter()
@@ -817,6 +835,107 @@ mod tests {
                 .count(),
             "only the exec family, memfd_create and the network calls are optional"
         );
+    }
+
+    /// The pair (policy, filter): the policy's `metadata` decides, through
+    /// [`native_looks`] alone, whether exactly the looks SPEC.md names are
+    /// trapped; every open form, change, exec, memfd and network call is
+    /// trapped in both modes.
+    #[test]
+    fn metadata_visible_leaves_exactly_the_looks_to_the_kernel() {
+        use crate::policy::{load, Metadata, Vars};
+        let looks = [
+            "access",
+            "chdir",
+            "faccessat",
+            "faccessat2",
+            "fchdir",
+            "getdents",
+            "getdents64",
+            "lstat",
+            "newfstatat",
+            "readlink",
+            "readlinkat",
+            "stat",
+            "statfs",
+            "statx",
+        ];
+        let table_looks: Vec<&str> = MEDIATED
+            .iter()
+            .filter(|m| crate::syscalls::is_look(m.kind))
+            .map(|m| m.name)
+            .collect();
+        assert_eq!(table_looks, looks);
+        let vars = Vars {
+            cwd: "/work/p".into(),
+            home: "/home/u".into(),
+            tmpdir: "/tmp".into(),
+            uid: 0,
+        };
+        let ready =
+            |name: &str| concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/").to_owned() + name;
+        let mut overridden = load("@default", &vars).expect("@default loads");
+        overridden.fs.metadata = Metadata::Visible;
+        let cases = [
+            (load("@default", &vars).expect("@default loads"), false),
+            (load("@allow-all", &vars).expect("@allow-all loads"), false),
+            (overridden, true),
+            (
+                load(&ready("build.json"), &vars).expect("build.json loads"),
+                true,
+            ),
+            (
+                load(&ready("git.json"), &vars).expect("git.json loads"),
+                true,
+            ),
+        ];
+        for (policy, visible) in cases {
+            assert_eq!(native_looks(&policy), visible, "{:?}", policy.fs.metadata);
+            let opts = FilterOptions {
+                native_looks: native_looks(&policy),
+                ..ALL_TRAPS
+            };
+            let prog = notify_with(&opts);
+            for m in MEDIATED {
+                let want = if visible && looks.contains(&m.name) {
+                    ALLOW
+                } else {
+                    NOTIF
+                };
+                // An address for sendto, so that it is trapped when mediated.
+                let args = [3, 0, 0, 0, 0x7fff_0000, 16];
+                assert_eq!(
+                    call(&prog, m.nr, args),
+                    want,
+                    "{} (visible {visible})",
+                    m.name
+                );
+            }
+            let trapped = |nr| call(&prog, nr, [0; 6]) == NOTIF;
+            for nr in [
+                libc::SYS_open,
+                libc::SYS_openat,
+                libc::SYS_openat2,
+                libc::SYS_creat,
+                libc::SYS_getxattr,
+                libc::SYS_lgetxattr,
+                libc::SYS_listxattr,
+                libc::SYS_llistxattr,
+                libc::SYS_inotify_add_watch,
+                libc::SYS_rename,
+                libc::SYS_unlink,
+                libc::SYS_execve,
+                libc::SYS_memfd_create,
+                libc::SYS_connect,
+            ] {
+                assert!(trapped(nr), "nr {nr} (visible {visible})");
+            }
+            // Descriptor-based looks were never trapped: the descriptor was
+            // decided when it was opened.
+            for nr in [libc::SYS_fstat, libc::SYS_fstatfs, libc::SYS_fgetxattr] {
+                assert_eq!(call(&prog, nr, [0; 6]), ALLOW);
+            }
+        }
     }
 
     /// `send()` (no address) never makes a round trip; `sendto` with one does.
@@ -1042,9 +1161,10 @@ mod kernel_tests {
     /// listener closed at once, as if the supervisor had died). The child
     /// makes raw system calls only and exits with the number of the first
     /// failed check, 0 if all passed, or 100+ if set-up failed.
-    fn in_sandboxed_child(checks: fn() -> u8) -> i32 {
+    fn in_sandboxed_child(native_looks: bool, checks: fn() -> u8) -> i32 {
         let filters = build(&FilterOptions {
             deny_network: true,
+            native_looks,
             ..FilterOptions::default()
         })
         .expect("filters build");
@@ -1146,15 +1266,83 @@ mod kernel_tests {
         0
     }
 
-    #[test]
-    fn kernel_agrees() {
-        let status = in_sandboxed_child(checks);
+    /// The looks and a few of what stays mediated, with the listener gone:
+    /// a look that runs in the kernel succeeds, a mediated call fails closed
+    /// (ENOSYS). `visible` says which the looks are.
+    fn look_checks(visible: bool) -> u8 {
+        use libc::*;
+        let look = if visible { None } else { Some(ENOSYS) };
+        let expect = [
+            (sys(SYS_access, ptr(c"/"), long(F_OK), 0), look),
+            (
+                sys(SYS_faccessat, long(AT_FDCWD), ptr(c"/"), long(R_OK)),
+                look,
+            ),
+            (sys(SYS_chdir, ptr(c"/"), 0, 0), look),
+            // Opens of every form stay mediated: failed closed.
+            (sys(SYS_openat, long(AT_FDCWD), ptr(c"/"), 0), Some(ENOSYS)),
+            (
+                sys(SYS_openat, long(AT_FDCWD), ptr(c"/"), long(O_PATH)),
+                Some(ENOSYS),
+            ),
+            (sys(SYS_open, ptr(c"/"), long(O_DIRECTORY), 0), Some(ENOSYS)),
+            (
+                sys(SYS_mkdir, ptr(c"/nonexistent-fdsup"), 0, 0),
+                Some(ENOSYS),
+            ),
+            // An attribute's value is not a look: mediated (a null buffer
+            // of size 0 asks only for the size).
+            (sys(SYS_listxattr, ptr(c"/"), 0, 0), Some(ENOSYS)),
+        ];
+        for (n, (got, want)) in (1u8..).zip(expect) {
+            if got != want {
+                return n;
+            }
+        }
+        0
+    }
+
+    fn policy_look_checks() -> u8 {
+        look_checks(false)
+    }
+
+    fn visible_look_checks() -> u8 {
+        look_checks(true)
+    }
+
+    fn require_or_skip(status: i32) -> bool {
         if status == 110 || status == 111 {
             let require = std::env::var_os("FDSUP_REQUIRE_KERNEL").is_some_and(|v| v == "1");
             assert!(!require, "kernel lacks seccomp filters (status {status})");
             eprintln!("skipped: kernel lacks seccomp filters (status {status})");
+            return true;
+        }
+        false
+    }
+
+    #[test]
+    fn kernel_agrees() {
+        let status = in_sandboxed_child(false, checks);
+        if require_or_skip(status) {
             return;
         }
         assert_eq!(status, 0, "check {status} failed in the sandboxed child");
+    }
+
+    #[test]
+    fn kernel_runs_the_looks_only_in_visible_mode() {
+        for (visible, checks) in [
+            (false, policy_look_checks as fn() -> u8),
+            (true, visible_look_checks),
+        ] {
+            let status = in_sandboxed_child(visible, checks);
+            if require_or_skip(status) {
+                return;
+            }
+            assert_eq!(
+                status, 0,
+                "check {status} failed in the sandboxed child (visible {visible})"
+            );
+        }
     }
 }

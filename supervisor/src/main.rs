@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use fdsup::policy::explain::{self, Ask};
 use fdsup::supervise::{self, RunOptions, Verbosity};
 use fdsup::{doctor, policy};
@@ -40,6 +40,14 @@ enum Cmd {
         /// Print nothing but fatal errors.
         #[arg(short, long)]
         quiet: bool,
+        /// Who answers the looks at paths (stat, access, readlink, statfs,
+        /// chdir, listings) for this run, whatever the policy's
+        /// filesystem.metadata says: `visible` leaves them to the kernel
+        /// (native speed; every path's name and metadata visible), `policy`
+        /// decides them by the rules. Opens, changes, exec and the network
+        /// are decided by the rules either way.
+        #[arg(long, value_name = "MODE")]
+        metadata: Option<MetadataArg>,
         /// The program and its arguments, after `--`.
         #[arg(required = true, trailing_var_arg = true, value_name = "PROGRAM")]
         command: Vec<OsString>,
@@ -66,6 +74,13 @@ enum Cmd {
         /// Ask about executing PATH.
         #[arg(long, group = "ask")]
         exec: bool,
+        /// Ask about a look at PATH (stat, access, readlink, chdir, its
+        /// listing) instead of a read.
+        #[arg(long, group = "ask")]
+        look: bool,
+        /// Ask as `fdsup run --metadata MODE` would run the policy.
+        #[arg(long, value_name = "MODE")]
+        metadata: Option<MetadataArg>,
         /// Ask about a connection to ADDR (IP:PORT, [IPv6]:PORT, unix:/path,
         /// unix:@name).
         #[arg(long, value_name = "ADDR", group = "ask")]
@@ -85,6 +100,24 @@ enum Cmd {
     },
     /// Report the kernel features fdsup uses.
     Doctor,
+}
+
+/// `--metadata`'s values (a policy's `filesystem.metadata`).
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum MetadataArg {
+    /// The rules decide every look.
+    Policy,
+    /// The kernel answers the looks.
+    Visible,
+}
+
+impl From<MetadataArg> for policy::Metadata {
+    fn from(m: MetadataArg) -> Self {
+        match m {
+            MetadataArg::Policy => policy::Metadata::Policy,
+            MetadataArg::Visible => policy::Metadata::Visible,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -113,6 +146,7 @@ fn main() -> ExitCode {
             learn,
             verbose,
             quiet,
+            metadata,
             command,
         } => {
             let verbosity = if quiet {
@@ -127,6 +161,7 @@ fn main() -> ExitCode {
                 log,
                 learn,
                 verbosity,
+                metadata: metadata.map(Into::into),
                 command,
             };
             match supervise::run(opts) {
@@ -167,6 +202,8 @@ fn main() -> ExitCode {
             path,
             write,
             exec,
+            look,
+            metadata,
             connect,
         } => {
             let vars = match policy::Vars::from_env() {
@@ -176,17 +213,21 @@ fn main() -> ExitCode {
                     return ExitCode::from(1);
                 }
             };
-            let p = match policy::load(&policy, &vars) {
+            let mut p = match policy::load(&policy, &vars) {
                 Ok(p) => p,
                 Err(e) => {
                     eprintln!("fdsup: {}", chain(&e));
                     return ExitCode::from(1);
                 }
             };
-            let ask = match (connect, write, exec) {
-                (Some(addr), _, _) => Ask::Connect(addr),
-                (None, true, _) => Ask::Write,
-                (None, _, true) => Ask::Exec,
+            if let Some(m) = metadata {
+                p.fs.metadata = m.into();
+            }
+            let ask = match (connect, write, exec, look) {
+                (Some(addr), ..) => Ask::Connect(addr),
+                (None, true, ..) => Ask::Write,
+                (None, _, true, _) => Ask::Exec,
+                (None, _, _, true) => Ask::Look,
                 _ => Ask::Read,
             };
             match explain::explain(&p, path.as_deref(), &ask, &vars.cwd) {

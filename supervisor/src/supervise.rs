@@ -68,6 +68,9 @@ pub struct RunOptions {
     pub learn: Option<PathBuf>,
     /// `-v` / `-q`.
     pub verbosity: Verbosity,
+    /// `--metadata`: overrides the policy's `filesystem.metadata` for this
+    /// run.
+    pub metadata: Option<policy::Metadata>,
     /// The program and its arguments (`argv[0]` first).
     pub command: Vec<OsString>,
 }
@@ -415,7 +418,13 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
                 crate::learn::READ | crate::learn::EXEC,
             );
         }
-        crate::learn::finish(rec, out, &opts.command, opts.verbosity == Verbosity::Quiet)?;
+        crate::learn::finish(
+            rec,
+            out,
+            &opts.command,
+            ctx.policy.fs.metadata,
+            opts.verbosity == Verbosity::Quiet,
+        )?;
     }
     Ok(exit_status(status))
 }
@@ -425,10 +434,13 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
 fn prepare(opts: &RunOptions, umask: u32) -> Result<Prepared, RunError> {
     let source = opts.policy.clone().unwrap_or_else(|| "@default".to_owned());
     let vars = policy::Vars::from_env().map_err(setup("reading the environment for the policy"))?;
-    let pol = match &opts.learn {
+    let mut pol = match &opts.learn {
         Some(out) => crate::learn::run_policy(&vars, out, opts.log.as_deref())?,
         None => policy::load(&source, &vars)?,
     };
+    if let Some(m) = opts.metadata {
+        pol.fs.metadata = m;
+    }
     check_enforceable(&pol, &source)?;
     // The network is always mediated: a Unix socket path is a path that
     // the file system rules decide, and every connection is logged. A
@@ -457,6 +469,7 @@ fn prepare(opts: &RunOptions, umask: u32) -> Result<Prepared, RunError> {
         broker_memfd: ctx.exec.broker_memfd,
         mediate_network: true,
         deny_other_families: deny && !no_network,
+        native_looks: filter::native_looks(&ctx.policy),
     })
     .map_err(|e| RunError::Setup {
         what: "building the seccomp filters",

@@ -233,6 +233,39 @@ pub fn is_network(kind: Kind) -> bool {
     )
 }
 
+/// Whether a mediated syscall is a look at a path (SPEC.md, `metadata`):
+/// `stat` and its forms, `access`, `readlink`, `statfs`, `chdir` and the
+/// listings. Under `"metadata": "visible"` these are left to the kernel (see
+/// [`crate::filter::FilterOptions::native_looks`]); every open, change, exec
+/// and network call stays trapped.
+///
+/// The extended-attribute reads (`getxattr`, `listxattr` and their `l`
+/// forms) are not looks here, although `ls -l` makes them: SPEC.md makes
+/// visible the metadata it names (type, size, times, owner, mode, link
+/// targets), and an attribute's value is data the file's owner writes
+/// (`user.*` holds up to 64 KiB of anything), so it stays behind the rules
+/// like the file's contents. Nor is `inotify_add_watch`: a watch reports
+/// the names of entries made later, a listing that never ends.
+pub fn is_look(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::Access
+            | Kind::Chdir
+            | Kind::Faccessat
+            | Kind::Faccessat2
+            | Kind::Fchdir
+            | Kind::Getdents
+            | Kind::Getdents64
+            | Kind::Lstat
+            | Kind::Newfstatat
+            | Kind::Readlink
+            | Kind::Readlinkat
+            | Kind::Stat
+            | Kind::Statfs
+            | Kind::Statx
+    )
+}
+
 /// Syscall numbers below this are looked up by index (x86_64's are all
 /// below 512).
 const INDEXED: usize = 512;

@@ -197,13 +197,50 @@ pub fn run_cmd(cmd: &mut Command, timeout: Duration) -> Output {
     }
 }
 
-/// A `Command` for `fdsup ARGS...` started in `cwd`.
+/// The metadata mode the whole suite is forced to, from
+/// `FDSUP_TEST_METADATA` (`visible` or `policy`; unset or empty: each
+/// policy's own). Any other value fails the test that asks, loudly.
+pub fn forced_metadata() -> Option<&'static str> {
+    match std::env::var("FDSUP_TEST_METADATA").as_deref() {
+        Err(_) | Ok("") => None,
+        Ok("visible") => Some("visible"),
+        Ok("policy") => Some("policy"),
+        Ok(other) => panic!("FDSUP_TEST_METADATA={other:?}: expected visible or policy"),
+    }
+}
+
+/// Whether the suite runs with `--metadata visible` forced: tests that
+/// assert on a look being decided by the rules (a `stat` of a hidden path
+/// failing, a hidden name missing from a listing, `access(W_OK)` refused on
+/// a read-only path) check the visible behaviour instead, or say that they
+/// are for policy mode only.
+pub fn visible_forced() -> bool {
+    forced_metadata() == Some("visible")
+}
+
+/// The flags to put after `fdsup run` for [`forced_metadata`]: none, or
+/// `--metadata MODE`. Every test that starts `fdsup run` itself (through
+/// `setpriv`, a shell) adds them; [`fdsup_cmd`] does it for the others.
+pub fn metadata_flags() -> Vec<&'static str> {
+    forced_metadata().map_or_else(Vec::new, |m| vec!["--metadata", m])
+}
+
+/// A `Command` for `fdsup ARGS...` started in `cwd`; `fdsup run` gets
+/// [`metadata_flags`] right after `run`.
 pub fn fdsup_cmd<I, S>(args: I, cwd: &Path) -> Command
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
     let mut c = Command::new(fdsup());
+    let mut args = args.into_iter();
+    if let Some(first) = args.next() {
+        let run = first.as_ref() == "run";
+        c.arg(first);
+        if run {
+            c.args(metadata_flags());
+        }
+    }
     c.args(args).current_dir(cwd);
     c
 }

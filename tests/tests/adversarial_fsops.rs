@@ -7,6 +7,12 @@
 //! EACCES and nothing on disk changes, not even through a read-only
 //! descriptor. The read-write tree is the positive control: the same calls
 //! all succeed there.
+//!
+//! Mode-specific: with `FDSUP_TEST_METADATA=visible` the looks SPEC.md
+//! hands to the kernel in that mode (stat forms, access, readlink, statfs,
+//! chdir, listings of open directories) answer in the hidden and denied
+//! trees as in the allowed ones, and the tests assert that instead; every
+//! open, attribute read, watch and change is held to the same refusals.
 
 #[path = "adversarial_support.rs"]
 mod support;
@@ -156,13 +162,31 @@ fn run_as(dir: &TempDir, nobody: bool) -> Output {
     } else {
         fdsup_tests::fdsup_cmd(Vec::<&str>::new(), dir.path())
     };
-    c.args(["run", "--policy"])
+    c.arg("run")
+        .args(fdsup_tests::metadata_flags())
+        .arg("--policy")
         .arg(&policy)
         .arg("--")
         .arg(&program)
         .arg("run")
         .arg(dir.path());
     run_cmd(&mut c, Duration::from_secs(60))
+}
+
+/// What the looks that run in the kernel in visible mode answer in a tree
+/// they may see: the allowed trees in both modes, every tree in visible mode.
+fn kernel_looks(c: &mut Checks<'_>, area: &str) {
+    let k = |op: &str| format!("{op}:{area}");
+    c.eq(&k("stat"), "OK:5");
+    c.eq(&k("lstat"), "OK:lnk");
+    c.eq(&k("statx"), "OK:5");
+    c.eq(&k("fstatat"), "OK:dir");
+    c.eq(&k("stat_missing"), "ENOENT");
+    c.eq(&k("access"), "OK");
+    c.eq(&k("access_dir"), "OK");
+    c.eq(&k("readlink"), "OK:file");
+    c.eq(&k("statfs"), "OK");
+    c.eq(&k("chdir"), "OK");
 }
 
 fn check_all(c: &mut Checks<'_>, area: &str, keys: &[&str], want: &str) {
@@ -224,26 +248,46 @@ fn every_path_syscall(nobody: bool) {
         .copied()
         .filter(|k| !["fchown", "futimens", "fsetxattr", "fremovexattr"].contains(k))
         .collect();
-    check_all(&mut c, "hidden", &refused_looks, "ENOENT");
-    check_all(&mut c, "hidden", &refused_changes, "ENOENT");
-    check_all(&mut c, "denied", &refused_looks, "EACCES");
-    check_all(&mut c, "denied", &refused_changes, "EACCES");
+    if fdsup_tests::visible_forced() {
+        // The looks SPEC.md leaves to the kernel in visible mode answer as
+        // in the allowed trees; the rest of the looks (attribute values,
+        // watches, listings, which need an open) and every open made from
+        // a working directory the kernel let the program into stay refused.
+        let kernel = [
+            "stat",
+            "lstat",
+            "statx",
+            "fstatat",
+            "stat_missing",
+            "access",
+            "access_dir",
+            "readlink",
+            "statfs",
+            "chdir",
+        ];
+        let decided: Vec<&str> = LOOKS
+            .iter()
+            .copied()
+            .filter(|k| !kernel.contains(k))
+            .collect();
+        for (area, errno) in [("hidden", "ENOENT"), ("denied", "EACCES")] {
+            kernel_looks(&mut c, area);
+            check_all(&mut c, area, &decided, errno);
+            check_all(&mut c, area, &refused_changes, errno);
+        }
+    } else {
+        check_all(&mut c, "hidden", &refused_looks, "ENOENT");
+        check_all(&mut c, "hidden", &refused_changes, "ENOENT");
+        check_all(&mut c, "denied", &refused_looks, "EACCES");
+        check_all(&mut c, "denied", &refused_changes, "EACCES");
+    }
     for area in ["ro", "rw"] {
         let k = |op: &str| format!("{op}:{area}");
-        c.eq(&k("stat"), "OK:5");
-        c.eq(&k("lstat"), "OK:lnk");
-        c.eq(&k("statx"), "OK:5");
-        c.eq(&k("fstatat"), "OK:dir");
-        c.eq(&k("stat_missing"), "ENOENT");
-        c.eq(&k("access"), "OK");
-        c.eq(&k("access_dir"), "OK");
-        c.eq(&k("readlink"), "OK:file");
+        kernel_looks(&mut c, area);
         c.eq(&k("getxattr"), "OK:X");
         c.eq(&k("listxattr"), "OK:list");
-        c.eq(&k("statfs"), "OK");
         c.eq(&k("inotify"), "OK");
         c.eq(&k("list"), "OK:3");
-        c.eq(&k("chdir"), "OK");
         c.eq(&k("open_from_chdir"), "OK:DATA");
     }
     check_all(&mut c, "ro", &CHANGES, "EACCES");
@@ -252,7 +296,14 @@ fn every_path_syscall(nobody: bool) {
     let rw_ok: Vec<&str> = CHANGES.iter().copied().filter(|k| *k != "unlink").collect();
     check_all(&mut c, "rw", &rw_ok, "OK");
     c.eq("unlink:rw", "ENOENT");
-    c.eq("base_lists_hidden", "0");
+    // A listing of an allowed directory runs in the kernel in visible mode:
+    // the hidden entry's name shows (it still opens nothing, above).
+    let hidden_listed = if fdsup_tests::visible_forced() {
+        "1"
+    } else {
+        "0"
+    };
+    c.eq("base_lists_hidden", hidden_listed);
     c.eq("base_lists_denied", "1");
     c.eq("base_lists_ro", "1");
     for (a, snap) in ["hidden", "denied", "ro"].iter().zip(&before) {
@@ -272,7 +323,9 @@ fn every_path_syscall(nobody: bool) {
 
 /// `/proc` lists the sandbox's own processes and no others: not init, not
 /// fdsup (the program's parent), not the test runner. The program's own pid
-/// is the positive control.
+/// is the positive control. With `--metadata visible` forced, the listing is
+/// the kernel's and shows them all (SPEC.md, `metadata`); what they hold
+/// still opens in neither mode.
 #[test]
 fn proc_lists_only_the_sandboxs_processes() {
     let dir = TempDir::new("adv-proc-list");
@@ -282,7 +335,16 @@ fn proc_lists_only_the_sandboxs_processes() {
                   print('parent', os.getppid() in pids)\n\
                   print('init', 1 in pids)\n\
                   print('runner', int(os.environ['RUNNER']) in pids)\n\
-                  print('count', len(pids))\n";
+                  print('count', len(pids))\n\
+                  def opens(p):\n\
+                  \x20   try:\n\
+                  \x20       open(p).close()\n\
+                  \x20       return True\n\
+                  \x20   except OSError:\n\
+                  \x20       return False\n\
+                  print('self_open', opens('/proc/%d/status' % os.getpid()))\n\
+                  print('parent_open', opens('/proc/%d/status' % os.getppid()))\n\
+                  print('init_open', opens('/proc/1/status'))\n";
     let runner = std::process::id().to_string();
     let mut c = fdsup_tests::fdsup_cmd(["run", "--"], dir.path());
     c.args(["/usr/bin/python3", "-c", script])
@@ -293,8 +355,16 @@ fn proc_lists_only_the_sandboxs_processes() {
         .lines()
         .filter_map(|l| l.split_once(' '))
         .collect();
+    let others = if fdsup_tests::visible_forced() {
+        "True"
+    } else {
+        "False"
+    };
     assert_eq!(lines.get("self"), Some(&"True"), "{}", out.stdout);
-    assert_eq!(lines.get("parent"), Some(&"False"), "{}", out.stdout);
-    assert_eq!(lines.get("init"), Some(&"False"), "{}", out.stdout);
-    assert_eq!(lines.get("runner"), Some(&"False"), "{}", out.stdout);
+    assert_eq!(lines.get("parent"), Some(&others), "{}", out.stdout);
+    assert_eq!(lines.get("init"), Some(&others), "{}", out.stdout);
+    assert_eq!(lines.get("runner"), Some(&others), "{}", out.stdout);
+    assert_eq!(lines.get("self_open"), Some(&"True"), "{}", out.stdout);
+    assert_eq!(lines.get("parent_open"), Some(&"False"), "{}", out.stdout);
+    assert_eq!(lines.get("init_open"), Some(&"False"), "{}", out.stdout);
 }

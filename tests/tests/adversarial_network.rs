@@ -162,7 +162,9 @@ fn scm_credentials_cannot_claim_another_identity() {
     let mut cmd = std::process::Command::new("setpriv");
     cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
         .arg(fdsup())
-        .args(["run", "--policy"])
+        .arg("run")
+        .args(metadata_flags())
+        .arg("--policy")
         .arg(&p)
         .arg("--")
         .arg(&local)

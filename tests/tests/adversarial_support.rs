@@ -337,7 +337,9 @@ pub fn sandboxed_as_nobody<S: AsRef<OsStr>>(policy: &Path, cwd: &Path, command: 
     let mut c = Command::new("setpriv");
     c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
         .arg(fdsup_tests::fdsup())
-        .args(["run", "--policy"])
+        .arg("run")
+        .args(fdsup_tests::metadata_flags())
+        .arg("--policy")
         .arg(policy)
         .arg("--")
         .args(command.iter().map(AsRef::as_ref))

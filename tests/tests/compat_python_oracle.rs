@@ -42,6 +42,7 @@ fn oracle(module: &str) {
             .arg(fdsup())
             .arg("--python")
             .arg(PY)
+            .args(forced_metadata().map(|m| format!("--metadata={m}")))
             .arg(module),
         ORACLE_TIMEOUT,
     );

@@ -3,6 +3,12 @@
 //! what the policy allows gets the kernel's own answer. Plus the reason it
 //! matters: `git status` under `@default` (git asks `access()` before it opens
 //! its config files and treats an open that then fails as fatal).
+//!
+//! Mode-specific: in visible mode `access` is the kernel's (SPEC.md,
+//! `metadata`), so with `FDSUP_TEST_METADATA=visible` the first test asserts
+//! the kernel's answers and the second the limit README states (git under
+//! `@default` with a hidden `~/.gitconfig` stops; `policies/git.json`, which
+//! shows git its configuration, works).
 
 use fdsup_tests::*;
 
@@ -46,15 +52,28 @@ for p, m in [("ro/file", os.R_OK), ("ro/file", os.W_OK), ("rw/file", os.W_OK),
         &[PY, "-c", script, t.path().to_str().expect("utf-8")],
     );
     out.expect_code(0);
-    let want = [
-        "ro/file 4 0",
-        "ro/file 2 Permission denied",
-        "rw/file 2 0",
-        "secret/s 0 No such file or directory",
-        "secret/none 0 No such file or directory",
-        "deny/d 4 Permission denied",
-        "rw/none 0 No such file or directory",
-    ];
+    let want = if visible_forced() {
+        // The kernel's answers (the test runs as root, or owns the files).
+        [
+            "ro/file 4 0",
+            "ro/file 2 0",
+            "rw/file 2 0",
+            "secret/s 0 0",
+            "secret/none 0 No such file or directory",
+            "deny/d 4 0",
+            "rw/none 0 No such file or directory",
+        ]
+    } else {
+        [
+            "ro/file 4 0",
+            "ro/file 2 Permission denied",
+            "rw/file 2 0",
+            "secret/s 0 No such file or directory",
+            "secret/none 0 No such file or directory",
+            "deny/d 4 Permission denied",
+            "rw/none 0 No such file or directory",
+        ]
+    };
     let got: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(got, want, "stderr:\n{}", out.stderr);
 }
@@ -69,15 +88,44 @@ fn git_status_works_under_the_default_policy() {
         skip!("git is not installed");
     }
     let t = TempDir::new("git");
+    // A home of its own with a ~/.gitconfig, which @default hides (the
+    // sandboxed runs' TMPDIR is the work tree, below).
+    let home = TempDir::new("git-home");
+    home.write(".gitconfig", "[user]\n\tname = fdsup test\n");
     let git = |args: &[&str]| {
         let mut c = std::process::Command::new("git");
-        c.args(args).current_dir(t.path());
+        c.args(args).current_dir(t.path()).env("HOME", home.path());
         run_cmd(&mut c, TIMEOUT).expect_code(0).stdout.clone()
     };
     git(&["init", "-q", "."]);
     t.write("a.txt", "a\n");
     let native = git(&["status", "--short"]);
-    let out = fdsup_run(["run", "--", "git", "status", "--short"], t.path());
+    let sandboxed = |policy: &str| {
+        let mut c = fdsup_cmd(
+            ["run", "--policy", policy, "--", "git", "status", "--short"],
+            t.path(),
+        );
+        // ${TMPDIR} is the work tree too, so that the home is outside
+        // every rw rule of @default.
+        c.env("HOME", home.path()).env("TMPDIR", t.path());
+        run_cmd(&mut c, TIMEOUT)
+    };
+    let out = sandboxed("@default");
+    if visible_forced() {
+        // README, Limits: access() is the kernel's, so git sees the hidden
+        // ~/.gitconfig, then cannot open it, and stops.
+        assert_ne!(out.code, 0, "stdout:\n{}", out.stdout);
+        assert!(
+            out.stderr.contains("configuration files"),
+            "stderr:\n{}",
+            out.stderr
+        );
+        let git_json = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/git.json");
+        let out = sandboxed(git_json);
+        out.expect_code(0);
+        assert_eq!(out.stdout, native, "stderr:\n{}", out.stderr);
+        return;
+    }
     out.expect_code(0);
     assert_eq!(out.stdout, native, "stderr:\n{}", out.stderr);
 }

@@ -137,6 +137,26 @@ fn usage_errors_are_125_and_start_nothing() {
     assert_eq!(out.code, 125, "unknown subcommand:\n{}", show(&out));
     let out = fdsup_run(["run", "--policy"], cwd.path());
     assert_eq!(out.code, 125, "--policy without a value:\n{}", show(&out));
+    // --metadata takes visible or policy, nothing else (the strictness of
+    // the policy field it overrides). Not through fdsup_cmd, which may add
+    // a --metadata of its own.
+    for bad in ["Visible", "native", ""] {
+        let mut c = std::process::Command::new(fdsup());
+        c.args([
+            "run",
+            "--metadata",
+            bad,
+            "--",
+            "/bin/sh",
+            "-c",
+            "echo ran > marker",
+        ])
+        .current_dir(cwd.path());
+        let out = run_cmd(&mut c, TIMEOUT);
+        assert_eq!(out.code, 125, "--metadata {bad:?}:\n{}", show(&out));
+        assert!(out.stderr.contains("--metadata"), "{}", show(&out));
+        assert!(!cwd.join("marker").exists());
+    }
 }
 
 /// A mistyped option before `--` is a usage error, not a program name.

@@ -85,6 +85,13 @@ fn check_shape(policy: &Path, text: &str, cwd: &Path) {
     let v = text;
     assert!(v.contains("\"version\": 1"), "{v}");
     assert!(v.contains("\"include\": [\"@system\"]"), "{v}");
+    // Learnt with the looks left to the kernel (FDSUP_TEST_METADATA=visible),
+    // they were not seen: the policy keeps them there.
+    assert_eq!(
+        v.contains("\"metadata\": \"visible\""),
+        visible_forced(),
+        "{v}"
+    );
     for line in v
         .lines()
         .filter(|l| l.trim_start().starts_with("{ \"path\""))
@@ -254,6 +261,38 @@ fn git_workflow_reruns_under_its_learned_policy() {
         refused.is_empty(),
         "refusals: {refused:#?}\npolicy:\n{text}"
     );
+}
+
+/// Learning with `--metadata visible` sees no look (the kernel answers
+/// them), so the policy it writes says `"metadata": "visible"`, and the
+/// program reruns under it, in its own mode, with no refusal.
+#[test]
+fn a_policy_learnt_in_visible_mode_keeps_the_looks_visible() {
+    let t = TempDir::new("learn-visible");
+    t.write("data.txt", "DATA\n");
+    let policy = t.path().with_extension("json");
+    let _ = std::fs::remove_file(&policy);
+    let script = "ls /usr/share >/dev/null && test -e /etc/shadow && cat data.txt";
+    let mut cmd = std::process::Command::new(fdsup());
+    cmd.args(["run", "--metadata", "visible", "--learn"])
+        .arg(&policy)
+        .args(["--", "/bin/sh", "-c", script])
+        .current_dir(t.path());
+    let out = run_cmd(&mut cmd, TIMEOUT);
+    assert_eq!(out.code, 0, "{}", show(&out));
+    assert_eq!(out.stdout, "DATA\n", "{}", show(&out));
+    let text = std::fs::read_to_string(&policy).expect("the learned policy");
+    assert!(text.contains("\"metadata\": \"visible\""), "{text}");
+    // Its own mode: no --metadata, whatever the suite forces.
+    let mut cmd = std::process::Command::new(fdsup());
+    cmd.args(["run", "--policy"])
+        .arg(&policy)
+        .args(["--", "/bin/sh", "-c", script])
+        .current_dir(t.path());
+    let out = run_cmd(&mut cmd, TIMEOUT);
+    assert_eq!(out.code, 0, "{}", show(&out));
+    assert_eq!(out.stdout, "DATA\n", "{}", show(&out));
+    let _ = std::fs::remove_file(&policy);
 }
 
 #[test]

@@ -378,6 +378,7 @@ fn as_nobody(policy: &Path, cwd: &Path, command: &[&str]) -> Output {
     cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
         .arg(fdsup())
         .arg("run")
+        .args(metadata_flags())
         .arg("--policy")
         .arg(policy)
         .arg("--")

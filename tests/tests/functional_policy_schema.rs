@@ -80,6 +80,10 @@ fn what_fdsup_check_refuses_the_schema_refuses() {
         r#"{"version": 1, "network": {"rules": [{"connect": "1.2.3.4:5", "bind": "1.2.3.4:5"}]}}"#,
         r#"{"version": 1, "exec": {"rules": [{"path": "/x"}]}}"#,
         r#"{"version": 1, "log": {"denied": "yes"}}"#,
+        r#"{"version": 1, "filesystem": {"metadata": "Visible"}}"#,
+        r#"{"version": 1, "filesystem": {"metadata": null}}"#,
+        r#"{"version": 1, "filesystem": {"metadata": true}}"#,
+        r#"{"version": 1, "metadata": "visible"}"#,
     ];
     let mut files = Vec::new();
     for (i, text) in bad.iter().enumerate() {

@@ -90,7 +90,8 @@ fn explain_names_the_deciding_rule_and_why() {
             "request: write {}/.git/hooks/pre-commit",
             t.path().display()
         ),
-        "git.json:11".to_owned(),
+        "metadata: visible".to_owned(),
+        "decided by: ".to_owned() + policy + ":12",
         "why: Hooks run the next time git runs".to_owned(),
         "result: refused (EACCES)".to_owned(),
         "also matching, but earlier".to_owned(),
@@ -110,6 +111,44 @@ fn explain_names_the_deciding_rule_and_why() {
         "{}",
         show(&out)
     );
+
+    // A look: decided by the rules in policy mode (@default's), answered
+    // by the kernel in visible mode, with what an open would get.
+    let out = fdsup_run(
+        ["explain", "--policy", "@default", "--look", "/etc/shadow"],
+        t.path(),
+    );
+    assert_eq!(out.code, 0, "{}", show(&out));
+    for w in ["metadata: policy", "result: refused (ENOENT)"] {
+        assert!(out.stdout.contains(w), "missing {w:?}\n{}", show(&out));
+    }
+    let out = fdsup_run(
+        [
+            "explain",
+            "--policy",
+            "@default",
+            "--metadata",
+            "visible",
+            "--look",
+            "/etc/shadow",
+        ],
+        t.path(),
+    );
+    assert_eq!(out.code, 0, "{}", show(&out));
+    for w in [
+        "metadata: visible",
+        "decided by: the kernel (metadata: visible)",
+        "result: answered by the kernel",
+        "an open of it is still decided by the rules",
+        "  result: refused (ENOENT)",
+    ] {
+        assert!(out.stdout.contains(w), "missing {w:?}\n{}", show(&out));
+    }
+    let out = fdsup_run(
+        ["explain", "--policy", "@default", "--metadata", "seen", "/"],
+        t.path(),
+    );
+    assert_ne!(out.code, 0, "{}", show(&out));
 
     let out = fdsup_run(
         ["explain", "--policy", "@default", "/usr/bin/sh", "--exec"],

@@ -1,7 +1,9 @@
 //! The ready policies in `policies/` (python, build, git, shell, strict):
 //! each loads with `fdsup check`, references the schema, has a comment on
 //! every rule, and its program works under it, while what it keeps out
-//! stays out.
+//! stays out. Those for look-heavy tools (build, git, python) leave the
+//! looks to the kernel (`"metadata": "visible"`) and say why; the others
+//! keep them decided.
 
 mod functional_common;
 
@@ -49,10 +51,26 @@ assert p.get("comment"), "no top-level comment"
 for section in ("filesystem", "network", "exec"):
     for r in p.get(section, {{}}).get("rules", []):
         assert r.get("comment"), "a rule without a comment: %r" % r
+fs = p.get("filesystem", {{}})
+visible = {visible}
+assert fs.get("metadata", "policy") == ("visible" if visible else "policy"), fs.get("metadata")
+if visible:
+    assert "metadata visible" in fs.get("comment", ""), "the filesystem comment does not say why"
 print("ok")
 "#,
-            path = path.to_str().unwrap()
+            path = path.to_str().unwrap(),
+            visible = if ["build", "git", "python"].contains(&name) {
+                "True"
+            } else {
+                "False"
+            },
         );
+        let mode = if ["build", "git", "python"].contains(&name) {
+            "filesystem metadata: visible"
+        } else {
+            "filesystem metadata: policy"
+        };
+        assert!(out.stdout.contains(mode), "{name}: {}", show(&out));
         let out = native(t.path(), &[PY, "-c", &check]);
         assert_eq!(out.stdout, "ok\n", "{name}: {}", show(&out));
         assert!(text.ends_with('\n'));
@@ -77,20 +95,47 @@ try:
     print("network: yes")
 except OSError:
     print("network: no")
-print("ssh:", os.path.exists(os.path.expanduser("~/.ssh")))
-try:
-    open("/etc/shadow")
-    print("shadow: read")
-except OSError as e:
-    print("shadow:", type(e).__name__)
+print("ssh:", os.path.exists(os.path.expanduser("~/.ssh/id_test")))
+for f in ("/etc/shadow", os.path.expanduser("~/.ssh/id_test")):
+    try:
+        open(f)
+        print("read")
+    except OSError as e:
+        print(type(e).__name__)
 print(open("out/r.json").read())
 "#,
     );
-    let out = under("python", &t, &[PY, "script.py"]);
+    // A home of its own, with a key, outside every rule of the policy.
+    let home = TempDir::new("ready-python-home");
+    home.write(".ssh/id_test", "KEY\n");
+    let tmp = TempDir::new("ready-python-tmp");
+    let policy = ready("python");
+    let mut cmd = fdsup_cmd(
+        [
+            "run",
+            "--policy",
+            policy.to_str().unwrap(),
+            "--",
+            PY,
+            "script.py",
+        ],
+        t.path(),
+    );
+    cmd.env_remove("PYTHONDONTWRITEBYTECODE")
+        .env("HOME", home.path())
+        .env("TMPDIR", tmp.path());
+    let out = run_cmd(&mut cmd, TIMEOUT);
     assert_eq!(out.code, 0, "{}", show(&out));
+    // python.json leaves the looks to the kernel (metadata visible): the
+    // key's name shows, its contents do not (nor in policy mode, forced).
+    let seen = if forced_metadata() == Some("policy") {
+        "False"
+    } else {
+        "True"
+    };
     assert_eq!(
         out.stdout,
-        "network: no\nssh: False\nshadow: FileNotFoundError\n{\"v\": 42}\n",
+        format!("network: no\nssh: {seen}\nFileNotFoundError\nFileNotFoundError\n{{\"v\": 42}}\n"),
         "{}",
         show(&out)
     );
@@ -167,6 +212,7 @@ EOF
 head -c 4 /etc/passwd; echo
 rm -f {o}/keep.txt 2>/dev/null; if [ -e {o}/keep.txt ]; then echo outside-visible; else echo outside-hidden; fi
 if [ -e "$HOME/secret.txt" ]; then echo home-visible; else echo home-hidden; fi
+cat "$HOME/secret.txt" 2>/dev/null || echo home-unreadable
 head -c 5 "$HOME/.bashrc"; echo
 "#,
         o = outside.path().display()
@@ -201,9 +247,16 @@ head -c 5 "$HOME/.bashrc"; echo
         .unwrap();
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
+    // `[ -e ]` is a stat: the kernel's with visible mode forced (shell.json
+    // itself is in policy mode), so the names show; nothing opens.
+    let seen = if visible_forced() {
+        "visible"
+    } else {
+        "hidden"
+    };
     assert_eq!(
         stdout,
-        "hi\nhere-document\nroot\noutside-hidden\nhome-hidden\nalias\n",
+        format!("hi\nhere-document\nroot\noutside-{seen}\nhome-{seen}\nhome-unreadable\nalias\n"),
         "stderr: {}",
         String::from_utf8_lossy(&out.stderr)
     );

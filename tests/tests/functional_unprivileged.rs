@@ -21,7 +21,9 @@ fn run_as_nobody(cwd: &TempDir, script: &str) -> Output {
         "--clear-groups".to_string(),
     ])
     .arg(fdsup())
-    .args(["run", "--policy", "@default", "--", "/bin/sh", "-c", script])
+    .arg("run")
+    .args(metadata_flags())
+    .args(["--policy", "@default", "--", "/bin/sh", "-c", script])
     .current_dir(cwd.path())
     .env("HOME", cwd.path())
     .env_remove("TMPDIR");
@@ -133,7 +135,10 @@ fn open_flags_as_unprivileged_user_match_native() {
             "--clear-groups".to_string(),
         ]);
         if sandboxed {
-            cmd.arg(fdsup()).args(["run", "--policy", "@default", "--"]);
+            cmd.arg(fdsup())
+                .arg("run")
+                .args(metadata_flags())
+                .args(["--policy", "@default", "--"]);
         }
         cmd.arg(&probe).args(args).current_dir(cwd.path());
         run_cmd(&mut cmd, TIMEOUT)

@@ -186,6 +186,7 @@ pub fn finish(
     rec: &Recorder,
     out: &Path,
     command: &[std::ffi::OsString],
+    metadata: crate::policy::Metadata,
     quiet: bool,
 ) -> Result<(), LearnError> {
     let vars = Vars::from_env().map_err(|source| LearnError::Write {
@@ -211,7 +212,7 @@ pub fn finish(
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let text = render(&learned, &shown.join(" "), &rec.connects());
+    let text = render(&learned, &shown.join(" "), &rec.connects(), metadata);
     write_policy(out, &text)?;
     if !quiet {
         for n in &learned.notes {

@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 
 use super::Learned;
 use crate::policy::file::{
-    AllowDeny, FsAccessFile, FsRuleFile, FsSectionFile, NetRuleFile, NetSectionFile, PolicyFile,
+    AllowDeny, FsAccessFile, FsRuleFile, FsSectionFile, MetadataFile, NetRuleFile, NetSectionFile,
+    PolicyFile,
 };
-use crate::policy::FsAccess;
+use crate::policy::{FsAccess, Metadata};
 
 /// Why the learned policy could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -32,10 +33,13 @@ pub enum LearnError {
 
 /// The policy file for `learned`: `command` (as run) and `connects` (the
 /// addresses connected to, with who did) go into comments and rules.
+/// `metadata` is the mode the run was in: learnt with the looks left to the
+/// kernel, the looks were not seen, so the policy must keep them there.
 pub fn render(
     learned: &Learned,
     command: &str,
     connects: &BTreeMap<String, BTreeSet<String>>,
+    metadata: Metadata,
 ) -> String {
     let rules = learned
         .rules
@@ -86,9 +90,13 @@ pub fn render(
         include: vec!["@system".to_owned()],
         filesystem: Some(FsSectionFile {
             default: None,
-            comment: Some(
-                "What the program used beyond @system (whose default hides the rest).".to_owned(),
-            ),
+            metadata: (metadata == Metadata::Visible).then_some(MetadataFile::Visible),
+            comment: Some(match metadata {
+                Metadata::Policy => {
+                    "What the program used beyond @system (whose default hides the rest).".to_owned()
+                }
+                Metadata::Visible => "What the program used beyond @system (whose default hides the rest). Learnt with --metadata visible: the looks (stat, listings) were answered by the kernel and not seen, so they stay with it.".to_owned(),
+            }),
             rules,
         }),
         network: Some(NetSectionFile {
@@ -132,7 +140,7 @@ fn layout(policy: &PolicyFile) -> String {
             serde_json::Value::Object(section) => {
                 out.push_str(&format!("  {key}: {{\n"));
                 let inner: Vec<(&String, &serde_json::Value)> =
-                    ["default", "isolate", "comment", "rules"]
+                    ["default", "metadata", "isolate", "comment", "rules"]
                         .iter()
                         .filter_map(|f| section.get_key_value(*f))
                         .collect();
@@ -241,7 +249,7 @@ mod tests {
             ],
             notes: vec![],
         };
-        let text = render(&learned, "make all", &BTreeMap::new());
+        let text = render(&learned, "make all", &BTreeMap::new(), Metadata::Policy);
         let v: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
         assert_eq!(v["version"], 1);
         assert_eq!(v["include"][0], "@system");
@@ -272,7 +280,7 @@ mod tests {
         )]
         .into_iter()
         .collect();
-        let text = render(&learned, "curl", &connects);
+        let text = render(&learned, "curl", &connects, Metadata::Policy);
         assert!(
             text.contains(
                 "{ \"connect\": \"127.0.0.1:8080\", \"comment\": \"Connected to by curl.\" }"
@@ -283,6 +291,18 @@ mod tests {
         std::fs::write(&file, &text).unwrap();
         let p = crate::policy::load(file.to_str().unwrap(), &vars).expect("loads");
         assert_eq!(p.network.rules.len(), 1);
+        assert_eq!(p.fs.metadata, Metadata::Policy);
+
+        // Learnt with the looks left to the kernel: the policy keeps them there.
+        let text = render(&learned, "make", &BTreeMap::new(), Metadata::Visible);
+        assert!(
+            text.contains("\n    \"metadata\": \"visible\",\n"),
+            "{text}"
+        );
+        let file = dir.join("v.json");
+        std::fs::write(&file, &text).unwrap();
+        let p = crate::policy::load(file.to_str().unwrap(), &vars).expect("loads");
+        assert_eq!(p.fs.metadata, Metadata::Visible);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use super::model::{FsAction, Origin, Policy};
+use super::model::{FsAction, Metadata, Origin, Policy};
 
 /// Longest content shown in full; longer ones are cut.
 const CONTENT_SHOWN: usize = 48;
@@ -18,6 +18,12 @@ impl Policy {
         let mut out = String::new();
         // `write!` to a String cannot fail; the results are ignored.
         let _ = writeln!(out, "filesystem default: {}", self.fs.default);
+        let _ = writeln!(
+            out,
+            "filesystem metadata: {} ({})",
+            self.fs.metadata,
+            metadata_text(self.fs.metadata)
+        );
         let w = width(self.fs.rules.iter().map(|r| &r.origin));
         for r in &self.fs.rules {
             let action = match &r.action {
@@ -86,6 +92,14 @@ impl Policy {
             self.log.denied, self.log.allowed
         );
         out
+    }
+}
+
+/// What a metadata mode means, in one clause (shared with `explain`).
+pub(super) fn metadata_text(m: Metadata) -> &'static str {
+    match m {
+        Metadata::Policy => "the rules decide every look: stat, access, readlink, statfs, chdir, listings",
+        Metadata::Visible => "the kernel answers the looks (stat, access, readlink, statfs, chdir, listings): every path's name and metadata are visible, denied and hidden ones included; opens, changes, exec and the network are decided by the rules",
     }
 }
 

@@ -14,15 +14,19 @@
 use std::fmt::Write as _;
 
 use super::json::{self, Kind, Value};
-use super::model::{FsAction, Origin, Policy};
+use super::model::{FsAction, Metadata, Origin, Policy};
 use super::net::{self, NetOp, NetTarget, RedirectTarget};
 use super::{ExecAccess, FsAccess, NetAccess};
 
 /// What is asked about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ask {
-    /// Reading (open for reading, stat, list).
+    /// Reading (open for reading, list).
     Read,
+    /// A look: stat, access, readlink, chdir, a listing. Decided like a
+    /// read under `"metadata": "policy"`, answered by the kernel under
+    /// `visible`.
+    Look,
     /// Any change (`rw` needed).
     Write,
     /// Executing.
@@ -49,6 +53,7 @@ pub fn explain(
     let canonical = canonical(path, cwd)?;
     let what = match ask {
         Ask::Read => "read",
+        Ask::Look => "look",
         Ask::Write => "write",
         _ => "exec",
     };
@@ -57,10 +62,40 @@ pub fn explain(
         let _ = write!(out, " (asked as {path})");
     }
     out.push('\n');
+    let visible = policy.fs.metadata == Metadata::Visible;
+    let _ = writeln!(
+        out,
+        "metadata: {} ({})",
+        policy.fs.metadata,
+        super::describe::metadata_text(policy.fs.metadata)
+    );
+    if *ask == Ask::Look && visible {
+        out.push_str(
+            "decided by: the kernel (metadata: visible): looks are not mediated\n\
+             result: answered by the kernel as outside the sandbox: the name and metadata (type, size, times, owner, mode, link target) are visible whatever the rules say\n\
+             an open of it is still decided by the rules:\n",
+        );
+        let mut open = String::new();
+        decide_path(policy, &canonical, &Ask::Read, &mut open);
+        for line in open.lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+        return Ok(out);
+    }
+    decide_path(policy, &canonical, ask, &mut out);
+    if *ask == Ask::Read && visible {
+        out.push_str("note: looks at it (stat, access, readlink, its listing) are answered by the kernel (metadata: visible)\n");
+    }
+    Ok(out)
+}
+
+/// The rule that decides `ask` on `canonical`, the outcome, and the rules
+/// that lose to it.
+fn decide_path(policy: &Policy, canonical: &str, ask: &Ask, out: &mut String) {
     let d = policy.decide_fs(canonical.as_bytes());
     let on_the_way = d.rule.is_none()
         && matches!(policy.fs.default, FsAccess::Hide | FsAccess::Deny)
-        && std::fs::metadata(&canonical).is_ok_and(|m| m.is_dir())
+        && std::fs::metadata(canonical).is_ok_and(|m| m.is_dir())
         && policy.shows_below(canonical.as_bytes());
     match d.rule {
         Some(i) => {
@@ -94,11 +129,14 @@ pub fn explain(
             if writes {
                 "refused (EACCES): a directory on the way to what a rule shows is visible read-only, not writable".to_owned()
             } else {
-                "allowed read-only: a directory on the way to what a rule shows below it (only what is not hidden is listed)".to_owned()
+                match policy.fs.metadata {
+                    Metadata::Policy => "allowed read-only: a directory on the way to what a rule shows below it (only what is not hidden is listed)",
+                    Metadata::Visible => "allowed read-only: a directory on the way to what a rule shows below it",
+                }.to_owned()
             },
         )
     } else {
-        outcome(d.action, ask)
+        outcome(d.action, ask, policy.fs.metadata)
     };
     let _ = writeln!(out, "result: {result}");
     if *ask == Ask::Exec && allowed {
@@ -137,7 +175,6 @@ pub fn explain(
             );
         }
     }
-    Ok(out)
 }
 
 fn connect(policy: &Policy, addr: &str, out: &mut String) -> Result<(), String> {
@@ -180,7 +217,7 @@ fn connect(policy: &Policy, addr: &str, out: &mut String) -> Result<(), String> 
 }
 
 /// What the program sees for `ask` under `action`: (allowed, text).
-fn outcome(action: &FsAction, ask: &Ask) -> (bool, String) {
+fn outcome(action: &FsAction, ask: &Ask, metadata: Metadata) -> (bool, String) {
     let writes = *ask == Ask::Write;
     match action {
         FsAction::Access(FsAccess::Rw) => (true, "allowed (rw: read and change)".into()),
@@ -190,6 +227,11 @@ fn outcome(action: &FsAction, ask: &Ask) -> (bool, String) {
         ),
         FsAction::Access(FsAccess::Ro) => (true, "allowed (ro)".into()),
         FsAction::Access(FsAccess::Deny) => (false, "refused (EACCES)".into()),
+        FsAction::Access(FsAccess::Hide) if metadata == Metadata::Visible => (
+            false,
+            "refused (ENOENT): hidden, as if absent (its name still shows in its directory's listing: metadata is visible)"
+                .into(),
+        ),
         FsAction::Access(FsAccess::Hide) => (
             false,
             "refused (ENOENT): hidden, as if absent, and left out of its directory's listing"
@@ -334,6 +376,45 @@ mod tests {
         let text = explain(&p, Some("/proc/self/status"), &Ask::Read, "/").unwrap();
         assert!(text.contains("decided by: @system:"), "{text}");
         assert!(text.contains("/proc/self  ro"), "{text}");
+    }
+
+    #[test]
+    fn states_the_metadata_mode_and_who_answers_a_look() {
+        let mut p = load("@default", &vars()).unwrap();
+        let text = explain(&p, Some("/etc/shadow"), &Ask::Look, "/").unwrap();
+        assert!(text.contains("request: look /etc/shadow"), "{text}");
+        assert!(
+            text.contains("metadata: policy (the rules decide"),
+            "{text}"
+        );
+        assert!(text.contains("result: refused (ENOENT)"), "{text}");
+        assert!(!text.contains("kernel"), "{text}");
+
+        p.fs.metadata = Metadata::Visible;
+        let text = explain(&p, Some("/etc/shadow"), &Ask::Look, "/").unwrap();
+        assert!(
+            text.contains("metadata: visible (the kernel answers"),
+            "{text}"
+        );
+        assert!(
+            text.contains("decided by: the kernel (metadata: visible)"),
+            "{text}"
+        );
+        assert!(text.contains("result: answered by the kernel"), "{text}");
+        // What still holds: the open is the rules'.
+        assert!(text.contains("an open of it is still decided"), "{text}");
+        assert!(text.contains("  result: refused (ENOENT)"), "{text}");
+        assert!(text.contains("its name still shows"), "{text}");
+
+        let text = explain(&p, Some("/etc/shadow"), &Ask::Read, "/").unwrap();
+        assert!(text.contains("result: refused (ENOENT)"), "{text}");
+        assert!(
+            text.contains("note: looks at it (stat, access, readlink, its listing) are answered by the kernel"),
+            "{text}"
+        );
+        let text = explain(&p, Some("/etc/passwd"), &Ask::Write, "/").unwrap();
+        assert!(text.contains("result: refused (EACCES): ro"), "{text}");
+        assert!(!text.contains("note: looks"), "{text}");
     }
 
     #[test]

@@ -66,6 +66,20 @@ pub enum FsAccessFile {
     Hide,
 }
 
+/// Who answers the looks at paths (`stat` and its forms, `access`,
+/// `readlink`, `statfs`, `chdir`, listings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[schemars(rename = "Metadata")]
+pub enum MetadataFile {
+    /// The rules decide every look, as every other request.
+    Policy,
+    /// The kernel answers the looks, at native speed: the names and
+    /// metadata of every path are visible, denied and hidden ones included.
+    /// Opens, changes, exec and the network stay decided by the rules.
+    Visible,
+}
+
 /// The `filesystem` section.
 #[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -74,6 +88,10 @@ pub struct FsSectionFile {
     /// Where no rule matches (`deny` unless an include sets it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default: Option<FsAccessFile>,
+    /// Who answers the looks at paths: `policy` (the rules, the default
+    /// unless an include sets it) or `visible` (the kernel).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<MetadataFile>,
     /// Free text for people.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,

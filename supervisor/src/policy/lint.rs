@@ -1,5 +1,7 @@
 //! What `fdsup check` warns about in a policy that loads: rules that can
-//! never win, and paths that do not exist.
+//! never win, paths that do not exist, and, under `"metadata": "visible"`,
+//! rules that serve a path the looks (answered by the kernel) do not see
+//! served.
 //!
 //! A rule can never win when a later rule matches every path it matches
 //! (the last match wins). For a rule without `*` that is exact: a later rule
@@ -16,7 +18,7 @@
 
 use std::path::Path;
 
-use super::model::{FsAction, FsRule, Policy};
+use super::model::{FsAction, FsRule, Metadata, Policy};
 use super::net::NetAddr;
 use super::FsAccess;
 
@@ -65,6 +67,19 @@ impl Policy {
                 out.push(Warning {
                     origin: r.origin.to_string(),
                     message: format!("{} does not exist (yet)", r.pattern),
+                });
+            }
+            let serves = matches!(
+                r.action,
+                FsAction::Redirect { .. } | FsAction::Content { .. }
+            );
+            if serves && self.fs.metadata == Metadata::Visible {
+                out.push(Warning {
+                    origin: r.origin.to_string(),
+                    message: format!(
+                        "with metadata visible, a look at {} (stat, access, a listing) is the kernel's and sees what is really there; only opens are served by this rule",
+                        r.pattern
+                    ),
                 });
             }
             if let FsAction::Redirect { target, .. } = &r.action {
@@ -212,6 +227,26 @@ mod tests {
                 .any(|m| m == "/srv/fdsup-no-such-dir does not exist (yet)"),
             "{w:#?}"
         );
+    }
+
+    #[test]
+    fn served_paths_under_visible_metadata() {
+        let rules = r#"[
+                { "path": "/run/fdsup-hello", "content": "hi\n" },
+                { "path": "/etc/hostname", "redirect": "/etc/hosts" }
+            ]"#;
+        let policy =
+            |m: &str| format!(r#"{{ "version": 1, "filesystem": {{ {m} "rules": {rules} }} }}"#);
+        let w = check(&policy(r#""metadata": "visible","#));
+        for path in ["/run/fdsup-hello", "/etc/hostname"] {
+            assert!(
+                w.iter()
+                    .any(|m| m.starts_with(&format!("with metadata visible, a look at {path} "))),
+                "{w:#?}"
+            );
+        }
+        let w = check(&policy(""));
+        assert!(!w.iter().any(|m| m.contains("metadata")), "{w:#?}");
     }
 
     #[test]

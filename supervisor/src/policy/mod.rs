@@ -48,7 +48,7 @@ pub use lint::Warning;
 pub use loader::load;
 pub use model::{
     ExecAccess, ExecRule, ExecSection, FsAccess, FsAction, FsDecision, FsRule, FsSection,
-    LogSettings, NetDecision, NetSection, Origin, Policy,
+    LogSettings, Metadata, NetDecision, NetSection, Origin, Policy,
 };
 pub use net::{IpNet, NetAccess, NetAddr, NetOp, NetRule, NetTarget, Port, RedirectTarget};
 pub use paths::{canonicalize_prefix, normalize};

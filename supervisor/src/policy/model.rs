@@ -71,6 +71,34 @@ impl fmt::Display for FsAccess {
     }
 }
 
+/// Who answers the looks at paths (`filesystem.metadata`): `stat` and its
+/// forms, `access`, `readlink`, `statfs`, `chdir` and listings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Metadata {
+    /// The rules decide every look, as every other request (the default).
+    #[default]
+    Policy,
+    /// The kernel answers the looks, unmediated: names and metadata of every
+    /// path are visible; opens, changes, exec and the network stay decided.
+    Visible,
+}
+
+impl Metadata {
+    /// The policy-file spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Metadata::Policy => "policy",
+            Metadata::Visible => "visible",
+        }
+    }
+}
+
+impl fmt::Display for Metadata {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What a file-system rule (or the default) does with a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FsAction {
@@ -108,6 +136,8 @@ pub struct FsSection {
     pub default: FsAccess,
     /// All rules, included policies' first.
     pub rules: Vec<FsRule>,
+    /// Who answers the looks (`policy` unless set).
+    pub metadata: Metadata,
 }
 
 impl FsSection {

@@ -15,7 +15,7 @@ use super::error::PolicyError;
 use super::json::{field_path, index_path, Kind, Member, Pos, Value};
 use super::model::{
     ExecAccess, ExecRule, ExecSection, FsAccess, FsAction, FsRule, FsSection, LogSettings,
-    NetSection, Origin, Policy,
+    Metadata, NetSection, Origin, Policy,
 };
 use super::net::{self, NetAccess, NetOp, NetRule};
 use super::paths;
@@ -30,6 +30,8 @@ const FS_ACCESS: &[(&str, FsAccess)] = &[
     ("deny", FsAccess::Deny),
     ("hide", FsAccess::Hide),
 ];
+const METADATA: &[(&str, Metadata)] =
+    &[("policy", Metadata::Policy), ("visible", Metadata::Visible)];
 const NET_ACCESS: &[(&str, NetAccess)] = &[("allow", NetAccess::Allow), ("deny", NetAccess::Deny)];
 const EXEC_ACCESS: &[(&str, ExecAccess)] =
     &[("allow", ExecAccess::Allow), ("deny", ExecAccess::Deny)];
@@ -39,6 +41,7 @@ const EXEC_ACCESS: &[(&str, ExecAccess)] =
 pub struct Layer {
     pub fs_default: Option<FsAccess>,
     pub fs_rules: Vec<FsRule>,
+    pub fs_metadata: Option<Metadata>,
     pub net_default: Option<NetAccess>,
     pub isolate: Option<bool>,
     pub net_rules: Vec<NetRule>,
@@ -59,6 +62,7 @@ impl Layer {
         }
         over(&mut self.fs_default, later.fs_default);
         self.fs_rules.extend(later.fs_rules);
+        over(&mut self.fs_metadata, later.fs_metadata);
         over(&mut self.net_default, later.net_default);
         over(&mut self.isolate, later.isolate);
         self.net_rules.extend(later.net_rules);
@@ -69,13 +73,15 @@ impl Layer {
     }
 
     /// The final policy, with built-in defaults for anything never set:
-    /// file system deny, network deny, exec allow, log denied only.
+    /// file system deny with looks decided by the rules (`metadata`
+    /// `policy`), network deny, exec allow, log denied only.
     pub fn finish(self) -> Policy {
         let log = LogSettings::default();
         Policy {
             fs: FsSection {
                 default: self.fs_default.unwrap_or(FsAccess::Deny),
                 rules: self.fs_rules,
+                metadata: self.fs_metadata.unwrap_or_default(),
             },
             network: NetSection {
                 default: self.net_default.unwrap_or(NetAccess::Deny),
@@ -356,9 +362,16 @@ impl Ctx<'_> {
 
     fn filesystem(&self, v: &Value, layer: &mut Layer) -> Result<()> {
         let f = self.object(v, "filesystem")?;
-        self.only(&f, "filesystem", &["default", "rules", "comment"])?;
+        self.only(
+            &f,
+            "filesystem",
+            &["default", "metadata", "rules", "comment"],
+        )?;
         if let Some(v) = f.get("default") {
             layer.fs_default = Some(self.choice(v, "filesystem.default", FS_ACCESS)?);
+        }
+        if let Some(v) = f.get("metadata") {
+            layer.fs_metadata = Some(self.choice(v, "filesystem.metadata", METADATA)?);
         }
         if let Some(v) = f.get("rules") {
             for (i, rule) in self.array(v, "filesystem.rules")?.iter().enumerate() {

@@ -554,10 +554,86 @@ fn merge_order_and_default_override() {
     assert_eq!(p.decide_fs(b"/z").action, &FsAction::Access(FsAccess::Hide));
 }
 
+// ---- filesystem.metadata ---------------------------------------------------
+
+#[test]
+fn metadata_values_are_strict() {
+    let p = load_text(r#"{"version": 1, "filesystem": {"metadata": "visible"}}"#).unwrap();
+    assert_eq!(p.fs.metadata, Metadata::Visible);
+    let p = load_text(r#"{"version": 1, "filesystem": {"metadata": "policy"}}"#).unwrap();
+    assert_eq!(p.fs.metadata, Metadata::Policy);
+    assert_eq!(
+        error(r#"{"version": 1, "filesystem": {"metadata": "Visible"}}"#),
+        "1:43: filesystem.metadata: expected one of policy, visible, got \"Visible\""
+    );
+    assert_eq!(
+        error(r#"{"version": 1, "filesystem": {"metadata": "native"}}"#),
+        "1:43: filesystem.metadata: expected one of policy, visible, got \"native\""
+    );
+    assert_eq!(
+        error(r#"{"version": 1, "filesystem": {"metadata": true}}"#),
+        "1:43: filesystem.metadata: expected one of policy, visible, got a boolean"
+    );
+    assert_eq!(
+        error(r#"{"version": 1, "filesystem": {"metadata": null}}"#),
+        "1:43: filesystem.metadata: expected one of policy, visible, got null"
+    );
+    assert_eq!(
+        error("{\"version\": 1, \"filesystem\": {\"metadata\": \"policy\",\n \"metadata\": \"visible\"}}"),
+        "2:2: filesystem.metadata: duplicate key"
+    );
+    // Only in the filesystem section.
+    assert_eq!(
+        error(r#"{"version": 1, "metadata": "visible"}"#),
+        "1:16: metadata: unknown field (expected one of version, include, filesystem, network, \
+         exec, log, comment, $schema)"
+    );
+    assert_eq!(
+        error(r#"{"version": 1, "filesystem": {"metdata": "visible"}}"#),
+        "1:31: filesystem.metdata: unknown field (expected one of default, metadata, rules, comment)"
+    );
+}
+
+/// `metadata` merges as `default` does: a file that sets it overrides its
+/// includes, a later include overrides an earlier one, and a file that
+/// leaves it unset takes what its includes say (`policy` if none does).
+#[test]
+fn metadata_merges_like_default() {
+    let files = |main_fs: &str, one: &str, two: &str| {
+        let main = format!(
+            r#"{{"version": 1, "include": ["one.json", "two.json"], "filesystem": {{ {main_fs} }}}}"#
+        );
+        let one = format!(r#"{{"version": 1, "filesystem": {{ {one} }}}}"#);
+        let two = format!(r#"{{"version": 1, "filesystem": {{ {two} }}}}"#);
+        let (_, r) = load_files(&[("main.json", &main), ("one.json", &one), ("two.json", &two)]);
+        r.unwrap().fs.metadata
+    };
+    let (v, p) = (r#""metadata": "visible""#, r#""metadata": "policy""#);
+    assert_eq!(files("", "", ""), Metadata::Policy);
+    assert_eq!(files("", v, ""), Metadata::Visible);
+    assert_eq!(files("", v, p), Metadata::Policy);
+    assert_eq!(files("", p, v), Metadata::Visible);
+    assert_eq!(files(p, v, v), Metadata::Policy);
+    assert_eq!(files(v, p, p), Metadata::Visible);
+    // The embedded policies leave it unset: what includes them decides.
+    for name in super::embedded::names() {
+        assert_eq!(
+            load(name, &vars()).unwrap().fs.metadata,
+            Metadata::Policy,
+            "{name}"
+        );
+        let text = format!(
+            r#"{{"version": 1, "include": ["{name}"], "filesystem": {{"metadata": "visible"}}}}"#
+        );
+        assert_eq!(load_text(&text).unwrap().fs.metadata, Metadata::Visible);
+    }
+}
+
 #[test]
 fn builtin_defaults() {
     let p = load_text(r#"{"version": 1}"#).unwrap();
     assert_eq!(p.fs.default, FsAccess::Deny);
+    assert_eq!(p.fs.metadata, Metadata::Policy);
     assert_eq!(p.network.default, NetAccess::Deny);
     assert!(!p.network.isolate);
     assert!(!p.network.has_rules_or_isolate());
@@ -912,6 +988,7 @@ fn describe_lists_everything() {
     let usr = p.fs.rules[0].pattern.as_str().to_owned();
     let want = format!(
         "filesystem default: deny
+filesystem metadata: policy (the rules decide every look: stat, access, readlink, statfs, chdir, listings)
   {f}:7  {usr}  ro
   {f}:8  /etc/hostname  redirect -> /srv/fake/hostname
   {f}:9  /data  redirect (rw) -> /srv/data
