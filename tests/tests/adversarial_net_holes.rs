@@ -75,7 +75,8 @@ fn policy(t: &Tree, network_default: &str) -> std::path::PathBuf {
       {{ "path": "{d}/denied", "access": "deny" }}
     ]
   }},
-  "network": {{ "default": "{network_default}" }}
+  "network": {{ "default": "{network_default}",
+    "rules": [ {{ "bind": "unix:{d}/**", "comment": "binds follow the rules; the file system refuses most" }} ] }}
 }}
 "#,
         bin = support::bin_rule()
@@ -266,7 +267,8 @@ fn a_blocking_connect_never_shows_o_nonblock_and_a_signal_ends_it() {
     let json = format!(
         r#"{{ "version": 1, "include": ["@system"],
   "filesystem": {{ "default": "deny", "rules": [ {bin} {{ "path": "{d}", "access": "rw" }} ] }},
-  "network": {{ "rules": [ {{ "connect": "127.0.0.1:*" }}, {{ "bind": "127.0.0.1:*" }} ] }} }}"#,
+  "network": {{ "rules": [ {{ "connect": "127.0.0.1:*" }}, {{ "bind": "127.0.0.1:*" }},
+    {{ "bind": "unix:{d}/**" }} ] }} }}"#,
         bin = support::bin_rule()
     );
     let p = fdsup_tests::write_policy(dir.path(), "p.json", &json);

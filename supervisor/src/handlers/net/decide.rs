@@ -12,12 +12,10 @@
 //! stays inside the sandbox is still reachable, as it is for a program with
 //! a private loopback:
 //! - under `isolate`, a connect or send to a loopback address or an
-//!   abstract name, and every bind, is carried out in the program's own
-//!   namespace ([`Route::Local`]), where it can reach only the sandbox's own
-//!   sockets;
-//! - a bind of a Unix socket (path or abstract) opens nothing outside to
-//!   the program: only a rule refuses it (and, for a path, the file system
-//!   rules);
+//!   abstract name, and a bind of an IP address or an abstract name, is
+//!   carried out in the program's own namespace ([`Route::Local`]), where it
+//!   can reach only the sandbox's own sockets (a Unix socket path is no
+//!   namespace's: its bind follows the rules);
 //! - a connect or send to a Unix socket the sandbox bound itself
 //!   ([`super::own`]) is carried out as it is.
 //!
@@ -299,9 +297,6 @@ pub(super) fn decide_bind(
             bind_verdict(req, sc, &text, d, isolate)?;
             Ok(plain())
         }
-        // A Unix socket bound is reachable only by who can reach its name:
-        // it opens nothing outside to the program, so only a rule refuses
-        // it (and the file system, for a path).
         Dest::UnixAbstract => {
             let name = a.bytes().get(SUN_PATH + 1..).unwrap_or_default();
             let d = req
@@ -309,7 +304,7 @@ pub(super) fn decide_bind(
                 .policy
                 .decide_net(NetOp::Bind, NetTarget::UnixAbstract(name));
             shown(&dest, a, &[], &mut text);
-            bind_verdict(req, sc, &text, d, true)?;
+            bind_verdict(req, sc, &text, d, isolate)?;
             Ok(plain())
         }
         Dest::UnixPath(end) => {
@@ -320,7 +315,7 @@ pub(super) fn decide_bind(
                 .policy
                 .decide_net(NetOp::Bind, NetTarget::UnixPath(&path));
             shown(&dest, a, &path, &mut text);
-            bind_verdict(req, sc, &text, d, true)?;
+            bind_verdict(req, sc, &text, d, false)?;
             Ok(BindPlan::UnixPath {
                 dir,
                 name,
@@ -332,8 +327,8 @@ pub(super) fn decide_bind(
 }
 
 /// Logs a bind decision and refuses a denial (`EACCES`), unless it is the
-/// default's and the bound socket stays `inside` the sandbox's reach (the
-/// program's own namespace under `isolate`, or a Unix socket).
+/// default's and the bound socket stays `inside` the program's own
+/// namespace (under `isolate`).
 fn bind_verdict(
     req: &Req<'_>,
     sc: &mut Scratch,
