@@ -42,7 +42,9 @@ pub fn main(args: Vec<OsString>) -> ! {
     let mut args = args.into_iter();
     let (Some(sockfd), Some(path), Some(argv0)) = (args.next(), args.next(), args.next()) else {
         // Not started by fdsup: there is no one to report to but stderr.
-        eprintln!("fdsup: internal error: the shim needs SOCKFD PROGRAM ARGV0 [ARG...]");
+        say(format_args!(
+            "fdsup: internal error: the shim needs SOCKFD PROGRAM ARGV0 [ARG...]"
+        ));
         sys::exit(protocol::EXIT_SETUP_FAILED);
     };
     let Some(raw) = sockfd
@@ -50,13 +52,17 @@ pub fn main(args: Vec<OsString>) -> ! {
         .and_then(|s| s.parse::<RawFd>().ok())
         .filter(|fd| *fd >= 0)
     else {
-        eprintln!("fdsup: internal error: the shim's SOCKFD {sockfd:?} is not a descriptor number");
+        say(format_args!(
+            "fdsup: internal error: the shim's SOCKFD {sockfd:?} is not a descriptor number"
+        ));
         sys::exit(protocol::EXIT_SETUP_FAILED);
     };
     let sock = match sys::claim_socket(raw) {
         Ok(sock) => sock,
         Err(e) => {
-            eprintln!("fdsup: internal error: the shim's socket {raw}: {e}");
+            say(format_args!(
+                "fdsup: internal error: the shim's socket {raw}: {e}"
+            ));
             sys::exit(protocol::EXIT_SETUP_FAILED);
         }
     };
@@ -211,6 +217,13 @@ fn decode(bytes: &[u8]) -> Result<Vec<libc::sock_filter>, (SetupStage, io::Error
             io::Error::from_raw_os_error(libc::EINVAL),
         )
     })
+}
+
+/// A line on stderr, whatever stderr is: `eprintln!` would panic on a closed
+/// pipe, and the shim must end by its own exit status, never by a panic.
+fn say(args: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let _ = writeln!(io::stderr().lock(), "{args}");
 }
 
 /// Reports a set-up failure (best effort) and exits.

@@ -132,7 +132,7 @@ impl Audit {
                 line.clear();
                 format_json_as(r, line, key);
                 if let Err(e) = sys::write_all(f.as_fd(), line) {
-                    eprintln!("fdsup: writing the audit log: {e}");
+                    crate::diag!("fdsup: writing the audit log: {e}");
                 }
             }
         }

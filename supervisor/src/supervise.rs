@@ -377,7 +377,7 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
             .name(format!("fdsup-worker-{i}"))
             .spawn(move || worker(ctx, listener, true));
         if let Err(e) = spawned {
-            eprintln!("fdsup: starting a spare worker thread: {e}");
+            crate::diag!("fdsup: starting a spare worker thread: {e}");
             break;
         }
     }
@@ -727,7 +727,7 @@ where
             }
         });
     if let Err(e) = spawned {
-        eprintln!("fdsup: starting a thread ({name}): {e}");
+        crate::diag!("fdsup: starting a thread ({name}): {e}");
     }
 }
 
@@ -864,7 +864,7 @@ fn kill_leftovers(sup: i32, listener: &Listener) {
             return;
         }
         if Instant::now() > deadline {
-            eprintln!("fdsup: processes of the sandbox would not die: {left:?}");
+            crate::diag!("fdsup: processes of the sandbox would not die: {left:?}");
             return;
         }
         std::thread::sleep(Duration::from_millis(2));

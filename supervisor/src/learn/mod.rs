@@ -215,9 +215,9 @@ pub fn finish(
     write_policy(out, &text)?;
     if !quiet {
         for n in &learned.notes {
-            eprintln!("fdsup: learn: {n}");
+            crate::diag!("fdsup: learn: {n}");
         }
-        eprintln!(
+        crate::diag!(
             "fdsup: learned {} rules into {} (network: not observed by this version)",
             learned.rules.len(),
             out.display()
