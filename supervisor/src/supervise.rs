@@ -29,6 +29,7 @@ use std::os::unix::process::CommandExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -584,25 +585,29 @@ fn worker(ctx: &'static Ctx, listener: &'static Listener, spare: bool) {
         POOL.park_spare(&mut awake);
     }
     loop {
-        POOL.receiving();
-        let received = listener.recv(&mut n);
-        POOL.received(received.is_ok());
-        let pending = match received {
-            Ok(p) => {
-                POOL.asked_by(n.pid);
-                p
-            }
-            Err(e) => match e.raw_os_error() {
-                Some(libc::EINTR) => continue,
-                Some(libc::ENOENT) if !listener.hung_up() => continue,
-                _ => {
-                    // No task uses the filter any more: shutdown is coming.
-                    loop {
-                        std::thread::park();
-                    }
+        let received = receive(
+            || {
+                POOL.receiving();
+                #[cfg(debug_assertions)]
+                if handlers::test_hooks::recv_fails() {
+                    POOL.received(false);
+                    return Err(io::Error::from_raw_os_error(libc::EINVAL));
                 }
+                let r = listener.recv(&mut n);
+                POOL.received(r.is_ok());
+                r
             },
+            || listener.hung_up(),
+            &RECV_WARNED,
+            std::thread::sleep,
+        );
+        let Some(pending) = received else {
+            // No task uses the filter any more: shutdown is coming.
+            loop {
+                std::thread::park();
+            }
         };
+        POOL.asked_by(n.pid);
         let reply = catch_unwind(AssertUnwindSafe(|| {
             handlers::handle(ctx, listener, &n, &mut sc)
         }));
@@ -614,6 +619,81 @@ fn worker(ctx: &'static Ctx, listener: &'static Listener, spare: bool) {
             Err(_) => pending.deny(libc::EACCES),
         }
         POOL.park_if_spare(&mut awake);
+    }
+}
+
+/// Set once a worker has reported an unexpected receive error: reported
+/// once per run, however often it recurs.
+static RECV_WARNED: AtomicBool = AtomicBool::new(false);
+
+/// What a worker does after `SECCOMP_IOCTL_NOTIF_RECV` failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RecvFailure {
+    /// Receive again at once: a signal interrupted the wait (`EINTR`), or
+    /// the task of the notification that woke us died before we took it
+    /// (`ENOENT` while tasks remain).
+    Retry,
+    /// No task uses the filter any more: nothing can come; stop receiving
+    /// (the kernel then answers every receive at once with `ENOENT`).
+    HungUp,
+    /// Anything else (the kernel documents `EFAULT` and `EINVAL`, which a
+    /// zeroed buffer of ours should never see): reported once, then
+    /// received again after a pause, so that the pool never loses its
+    /// receiver and the program never waits for a worker that gave up.
+    Unexpected,
+}
+
+/// Classifies a receive error (`errno`); `hung_up` is asked only when it
+/// matters.
+fn classify_recv_error(errno: Option<i32>, hung_up: impl FnOnce() -> bool) -> RecvFailure {
+    if errno == Some(libc::EINTR) {
+        return RecvFailure::Retry;
+    }
+    if hung_up() {
+        return RecvFailure::HungUp;
+    }
+    if errno == Some(libc::ENOENT) {
+        RecvFailure::Retry
+    } else {
+        RecvFailure::Unexpected
+    }
+}
+
+/// The pause before receiving again after the `n`th unexpected error in a
+/// row: 1 ms, doubling, at most 100 ms (a persistent error costs a wake-up
+/// every 100 ms, not a spinning CPU).
+fn recv_backoff(n: u32) -> Duration {
+    Duration::from_millis((1u64 << n.saturating_sub(1).min(7)).min(100))
+}
+
+/// Receives until `recv` yields a request (`Some`) or the listener hangs up
+/// (`None`), dealing with every error as [`RecvFailure`] says; `warned`
+/// makes the report of an unexpected error once per run, `pause` sleeps.
+fn receive<T>(
+    mut recv: impl FnMut() -> io::Result<T>,
+    hung_up: impl Fn() -> bool,
+    warned: &AtomicBool,
+    mut pause: impl FnMut(Duration),
+) -> Option<T> {
+    let mut unexpected = 0u32;
+    loop {
+        let e = match recv() {
+            Ok(t) => return Some(t),
+            Err(e) => e,
+        };
+        match classify_recv_error(e.raw_os_error(), &hung_up) {
+            RecvFailure::Retry => unexpected = 0,
+            RecvFailure::HungUp => return None,
+            RecvFailure::Unexpected => {
+                if !warned.swap(true, Ordering::Relaxed) {
+                    crate::diag!(
+                        "fdsup: receiving a request from the seccomp listener: {e}; receiving again"
+                    );
+                }
+                unexpected = unexpected.saturating_add(1);
+                pause(recv_backoff(unexpected));
+            }
+        }
     }
 }
 
@@ -876,5 +956,84 @@ fn exit_status((code, sig): (i32, i32)) -> i32 {
         128 + sig
     } else {
         code
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(errno: i32) -> io::Error {
+        io::Error::from_raw_os_error(errno)
+    }
+
+    #[test]
+    fn receive_errors_are_classified() {
+        use RecvFailure::*;
+        let alive = || false;
+        let gone = || true;
+        assert_eq!(classify_recv_error(Some(libc::EINTR), alive), Retry);
+        assert_eq!(classify_recv_error(Some(libc::EINTR), gone), Retry);
+        assert_eq!(classify_recv_error(Some(libc::ENOENT), alive), Retry);
+        assert_eq!(classify_recv_error(Some(libc::ENOENT), gone), HungUp);
+        for e in [libc::EFAULT, libc::EINVAL, libc::EBADF, libc::ENOMEM] {
+            assert_eq!(classify_recv_error(Some(e), alive), Unexpected, "{e}");
+            assert_eq!(classify_recv_error(Some(e), gone), HungUp, "{e}");
+        }
+        assert_eq!(classify_recv_error(None, alive), Unexpected);
+    }
+
+    /// Unexpected errors never end receiving: the worker pauses (bounded),
+    /// reports once, and takes the next request.
+    #[test]
+    fn a_worker_keeps_receiving_through_unexpected_errors() {
+        let mut script = vec![
+            Err(err(libc::EINVAL)),
+            Err(err(libc::EFAULT)),
+            Err(err(libc::EINTR)),
+            Err(err(libc::ENOENT)),
+            Err(err(libc::EBADF)),
+            Ok(7),
+            Err(err(libc::EINVAL)),
+            Ok(8),
+        ]
+        .into_iter();
+        let warned = AtomicBool::new(false);
+        let mut pauses = Vec::new();
+        let mut next = || script.next().unwrap_or(Err(err(libc::ENOENT)));
+        let got = receive(&mut next, || false, &warned, |d| pauses.push(d));
+        assert_eq!(got, Some(7));
+        assert!(warned.load(Ordering::Relaxed));
+        // EINVAL, EFAULT back to back (1, 2 ms); EINTR and ENOENT reset;
+        // EBADF starts again at 1 ms.
+        assert_eq!(
+            pauses,
+            [1, 2, 1].map(Duration::from_millis).to_vec(),
+            "a pause per unexpected error only"
+        );
+        let got = receive(&mut next, || false, &warned, |d| pauses.push(d));
+        assert_eq!(got, Some(8));
+    }
+
+    #[test]
+    fn a_hung_up_listener_ends_receiving() {
+        let warned = AtomicBool::new(false);
+        let got: Option<()> = receive(
+            || Err(err(libc::ENOENT)),
+            || true,
+            &warned,
+            |_| panic!("no pause"),
+        );
+        assert_eq!(got, None);
+        assert!(!warned.load(Ordering::Relaxed));
+    }
+
+    #[test]
+    fn the_backoff_is_bounded() {
+        assert_eq!(recv_backoff(1), Duration::from_millis(1));
+        assert_eq!(recv_backoff(2), Duration::from_millis(2));
+        for n in [8, 9, 64, u32::MAX] {
+            assert_eq!(recv_backoff(n), Duration::from_millis(100));
+        }
     }
 }
