@@ -159,9 +159,16 @@ pub fn check_enforceable(_p: &Policy, _origin: &str) -> Result<(), RunError> {
     Ok(())
 }
 
-/// Finds the program as a shell would: a name with a `/` as is, else the
-/// first executable file of that name in `PATH`.
-pub fn find_program(name: &OsString) -> Result<PathBuf, RunError> {
+/// Finds the program as a shell would, from outside the sandbox: a name
+/// with a `/` as is, else every executable file of that name in `PATH`, in
+/// order. All of them are handed to the shim, which tries them in turn
+/// inside the sandbox (`execve`, as `execvp` does): an entry the policy
+/// hides or denies is skipped there for the next one, as a shell in the
+/// sandbox would skip it (issue 14: `python3` was "not found" when an
+/// earlier `PATH` directory held one the policy hides). Entries that do not
+/// exist or are not executable are left out here, so that trying them does
+/// not log refusals of names no shell would have run.
+pub fn find_program(name: &OsString) -> Result<Vec<PathBuf>, RunError> {
     use std::os::unix::fs::PermissionsExt;
     let shown = name.to_string_lossy().into_owned();
     let executable = |p: &Path| -> Result<(), io::Error> {
@@ -177,7 +184,7 @@ pub fn find_program(name: &OsString) -> Result<PathBuf, RunError> {
     if name.as_bytes().contains(&b'/') {
         let p = PathBuf::from(name);
         return match executable(&p) {
-            Ok(()) => Ok(p),
+            Ok(()) => Ok(vec![p]),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Err(RunError::NotFound(shown)),
             Err(e) => Err(RunError::NotExecutable(shown, e)),
         };
@@ -186,6 +193,7 @@ pub fn find_program(name: &OsString) -> Result<PathBuf, RunError> {
         return Err(RunError::NotFound(shown));
     }
     let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    let mut found = Vec::new();
     let mut denied = None;
     for dir in std::env::split_paths(&path) {
         let dir = if dir.as_os_str().is_empty() {
@@ -195,7 +203,7 @@ pub fn find_program(name: &OsString) -> Result<PathBuf, RunError> {
         };
         let p = dir.join(name);
         match executable(&p) {
-            Ok(()) => return Ok(p),
+            Ok(()) => found.push(p),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => {}
             Err(e) => {
@@ -204,6 +212,9 @@ pub fn find_program(name: &OsString) -> Result<PathBuf, RunError> {
                 }
             }
         }
+    }
+    if !found.is_empty() {
+        return Ok(found);
     }
     match denied {
         Some(e) => Err(RunError::NotExecutable(shown, e)),
@@ -247,7 +258,7 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     let Some(program) = opts.command.first() else {
         return Err(RunError::NotFound(String::new()));
     };
-    let exe = find_program(program)?;
+    let candidates = find_program(program)?;
     if let Some(out) = &opts.learn {
         crate::learn::check_output(out)?;
     }
@@ -289,8 +300,9 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     // by re-executing this binary in its hidden `__shim` mode.
     let mut shim_args: Vec<OsString> = vec![
         theirs.as_raw_fd().to_string().into(),
-        exe.clone().into_os_string(),
+        candidates.len().to_string().into(),
     ];
+    shim_args.extend(candidates.iter().map(|p| p.clone().into_os_string()));
     shim_args.extend(opts.command.iter().cloned());
     // The child must not keep our end of the hand-off socket: the shim
     // learns that we are gone from end-of-file on its own end.
@@ -307,7 +319,8 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
             cmd.arg0("fdsup-shim")
                 .arg("__shim")
                 .arg(theirs.as_raw_fd().to_string())
-                .arg(&exe)
+                .arg(candidates.len().to_string())
+                .args(&candidates)
                 .args(&opts.command);
             let child = cmd.spawn().map_err(setup("starting the shim"))?;
             i32::try_from(child.id()).unwrap_or(i32::MAX)
@@ -413,8 +426,9 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     let status = event_loop(&pidfd, child_pid, &sigfd, listener)?;
     kill_leftovers(ctx.sup_pid, listener);
     if let (Some(out), Some(rec)) = (&opts.learn, &ctx.learn) {
-        // The first program was executed by the shim, not asked for.
-        if let Ok(p) = std::fs::canonicalize(&exe) {
+        // The first program was executed by the shim, not asked for; under
+        // `--learn` nothing is hidden, so it is the first candidate.
+        if let Some(Ok(p)) = candidates.first().map(std::fs::canonicalize) {
             let who = p.file_name().map(|n| n.to_string_lossy().into_owned());
             rec.note_by(
                 who.as_deref().unwrap_or("the program"),
