@@ -6,13 +6,14 @@
 //! [`notify`] (listener and the `Pending` answer type), [`task`] (the asking
 //! task), [`fs`] (resolving and opening), [`handlers`] (one module per
 //! syscall family), [`landlock`] (the exec section, as a Landlock
-//! ruleset), [`audit`] (the log), [`learn`] (`--learn`), [`supervise`] (start-up, workers,
+//! ruleset), [`audit`] (the log), [`files`] (how the files for the user are written), [`learn`] (`--learn`), [`supervise`] (start-up, workers,
 //! event loop), [`pool`] (which worker receives), [`doctor`] (kernel features), [`diag`] (messages on stderr that cannot panic). Raw syscalls live in `sys`.
 #![deny(unsafe_code)]
 
 pub mod audit;
 pub mod diag;
 pub mod doctor;
+pub mod files;
 pub mod filter;
 pub mod fs;
 pub mod handlers;

@@ -334,13 +334,15 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
         e
     };
     // From here the supervisor creates files for the program, with the
-    // program's umask applied by hand (handlers::open): ours must add nothing.
-    let user_umask = nix::sys::stat::umask(nix::sys::stat::Mode::empty());
+    // program's umask applied by hand (handlers::open): ours must add
+    // nothing. (The files fdsup writes for the user are 0600 whatever it
+    // is: crate::files.)
+    nix::sys::stat::umask(nix::sys::stat::Mode::empty());
     let Prepared {
         mut ctx,
         filters,
         source,
-    } = prepare(&opts, user_umask.bits()).map_err(abandon)?;
+    } = prepare(&opts).map_err(abandon)?;
 
     // The filters first: the shim installs them (about half a millisecond)
     // while we build the Landlock ruleset (about as long), which it takes
@@ -443,7 +445,7 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
 
 /// Loads the policy and builds what the run needs from it: the shared
 /// context of the workers and the filters.
-fn prepare(opts: &RunOptions, umask: u32) -> Result<Prepared, RunError> {
+fn prepare(opts: &RunOptions) -> Result<Prepared, RunError> {
     let source = opts.policy.clone().unwrap_or_else(|| "@default".to_owned());
     let vars = policy::Vars::from_env().map_err(setup("reading the environment for the policy"))?;
     let pol = match &opts.learn {
@@ -461,12 +463,14 @@ fn prepare(opts: &RunOptions, umask: u32) -> Result<Prepared, RunError> {
     let deny = pol.network.default == NetAccess::Deny;
     let audit = Audit::new(
         opts.log.as_deref(),
-        0o666 & !umask,
         pol.log.denied,
         pol.log.allowed,
         opts.verbosity == Verbosity::Verbose,
     )
-    .map_err(setup("opening the audit log"))?;
+    .map_err(|e| RunError::Setup {
+        what: "opening the audit log",
+        source: io::Error::other(e),
+    })?;
     let mut ctx = Ctx::new(pol, audit).map_err(setup("preparing the policy"))?;
     if opts.learn.is_some() {
         ctx.learn = Some(crate::learn::Recorder::new());

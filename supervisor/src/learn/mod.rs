@@ -171,12 +171,15 @@ pub fn run_policy(vars: &Vars, out: &Path, log: Option<&Path>) -> Result<Policy,
 
 /// Refuses to start learning into a file that exists.
 pub fn check_output(out: &Path) -> Result<(), LearnError> {
-    if std::fs::symlink_metadata(out).is_ok() {
-        return Err(LearnError::Exists {
+    match std::fs::symlink_metadata(out) {
+        Ok(m) if m.file_type().is_symlink() => Err(LearnError::Symlink {
             path: out.to_owned(),
-        });
+        }),
+        Ok(_) => Err(LearnError::Exists {
+            path: out.to_owned(),
+        }),
+        Err(_) => Ok(()),
     }
-    Ok(())
 }
 
 /// After the run: generalises what `rec` saw, writes the policy to `out`
