@@ -202,3 +202,44 @@ fn sigpipe_ends_the_program_as_natively() {
     );
     eprintln!("sandboxed yes ended {took:?} after its reader was gone");
 }
+
+/// Bounds: `fdsup run -v -- sh -c '...' 2>&1 | head -1` (stdout and stderr
+/// one pipe, closed after one line) ends within [`BOUND`] with the status
+/// the same shell has natively (141: SIGPIPE), while fdsup's own `-v`
+/// lines for the denials go to the same closed pipe.
+#[test]
+fn a_pipeline_read_by_head_ends_as_natively() {
+    let dir = TempDir::new("closed-stderr-head");
+    // The shell writes (a builtin, so that it is the one to die of
+    // SIGPIPE), and `cat` makes a request that `@default` hides.
+    let script = "i=0; while [ $i -lt 100000 ]; do echo line; cat /etc/shadow; i=$((i+1)); done";
+    let run = |cmd: &mut Command| -> i32 {
+        let (r, w) = std::io::pipe().expect("pipe");
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(w.try_clone().expect("dup the pipe"))
+            .stderr(w)
+            .spawn()
+            .expect("start");
+        // The parent's copies of the write end are gone with `cmd`'s Stdio.
+        let mut first = String::new();
+        BufReader::new(r)
+            .read_line(&mut first)
+            .expect("read a line");
+        let Some(st) = wait_bounded(&mut child, BOUND) else {
+            kill(&mut child);
+            panic!("{cmd:?} went on after `head -1` was gone");
+        };
+        code(st)
+    };
+    let native = run(Command::new("/bin/sh")
+        .args(["-c", script])
+        .current_dir(dir.path()));
+    let sandboxed = run(fdsup_tests::fdsup_cmd(
+        ["run", "-v", "--policy", "@default", "--", "/bin/sh", "-c"],
+        dir.path(),
+    )
+    .arg(script));
+    assert_eq!(native, 128 + 13, "natively the shell dies of SIGPIPE");
+    assert_eq!(sandboxed, native, "under fdsup, as natively");
+}
