@@ -585,11 +585,14 @@ fn worker_count(cpus: usize) -> usize {
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
     {
-        return n.clamp(1, 64);
+        return n.clamp(1, crate::limits::MAX_WORKERS);
     }
     // One receives; the others are parked spares, which cost nothing until a
     // slow request or a burst wakes them.
-    cpus.clamp(4, 16)
+    cpus.clamp(
+        crate::limits::MIN_WORKERS,
+        crate::limits::DEFAULT_MAX_WORKERS,
+    )
 }
 
 /// One worker: receive, handle, answer, and again while no other worker

@@ -128,7 +128,7 @@ impl Scratch {
     pub fn new() -> Self {
         let cap = 2 * (libc::PATH_MAX as usize + 1);
         Self {
-            raw: vec![0; libc::PATH_MAX as usize],
+            raw: vec![0; crate::limits::PATH_BYTES],
             lex: Vec::with_capacity(cap),
             walk: WalkBufs::new(),
             matched: Vec::with_capacity(cap),
