@@ -1,9 +1,12 @@
 //! fdsup-shim: the few steps between fork and the program's exec.
 //!
 //! The `fdsup` binary forks and calls [`main`] in the child with
-//! `SOCKFD PROGRAM ARGV0 [ARG...]` (or, should it not be single-threaded then,
-//! re-executes itself as `/proc/self/exe __shim SOCKFD PROGRAM ARGV0 [ARG...]`
-//! and hands everything after `__shim` to [`main`]). The shim receives the
+//! `SOCKFD N PROGRAM... ARGV0 [ARG...]` (or, should it not be single-threaded
+//! then, re-executes itself as `/proc/self/exe __shim SOCKFD N PROGRAM...
+//! ARGV0 [ARG...]` and hands everything after `__shim` to [`main`]): the `N`
+//! `PROGRAM`s are the paths a `PATH` search found, tried in turn inside the
+//! sandbox, so that one the policy hides or denies is skipped as a shell in
+//! the sandbox would skip it. The shim receives the
 //! two BPF programs, sets `no_new_privs`, installs the deny filter and then
 //! the notify filter (with a listener), receives the Landlock ruleset (when
 //! the policy limits exec) and restricts itself with it
@@ -35,28 +38,42 @@ use std::os::unix::ffi::OsStringExt;
 use protocol::{SetupStage, ShimMessage};
 
 /// Runs the shim with the arguments that follow `__shim`:
-/// `SOCKFD PROGRAM ARGV0 [ARG...]`. Never returns: it either becomes the
+/// `SOCKFD N PROGRAM... ARGV0 [ARG...]`, where the `N` (at least 1)
+/// `PROGRAM`s are the paths to try, in order, as a shell's `PATH` search
+/// would (see [`sys::Exec::execve`]). Never returns: it either becomes the
 /// program or exits with [`protocol::EXIT_SETUP_FAILED`] or
 /// [`protocol::exec_failure_status`].
 pub fn main(args: Vec<OsString>) -> ! {
     let mut args = args.into_iter();
-    let (Some(sockfd), Some(path), Some(argv0)) = (args.next(), args.next(), args.next()) else {
+    let sockfd = args.next();
+    let count = args
+        .next()
+        .and_then(|n| n.to_str().and_then(|n| n.parse::<usize>().ok()))
+        .filter(|&n| n >= 1 && n < args.len());
+    let (Some(sockfd), Some(count)) = (sockfd, count) else {
         // Not started by fdsup: there is no one to report to but stderr.
-        eprintln!("fdsup: internal error: the shim needs SOCKFD PROGRAM ARGV0 [ARG...]");
+        say(format_args!(
+            "fdsup: internal error: the shim needs SOCKFD N PROGRAM... ARGV0 [ARG...]"
+        ));
         sys::exit(protocol::EXIT_SETUP_FAILED);
     };
+    let paths: Vec<OsString> = args.by_ref().take(count).collect();
     let Some(raw) = sockfd
         .to_str()
         .and_then(|s| s.parse::<RawFd>().ok())
         .filter(|fd| *fd >= 0)
     else {
-        eprintln!("fdsup: internal error: the shim's SOCKFD {sockfd:?} is not a descriptor number");
+        say(format_args!(
+            "fdsup: internal error: the shim's SOCKFD {sockfd:?} is not a descriptor number"
+        ));
         sys::exit(protocol::EXIT_SETUP_FAILED);
     };
     let sock = match sys::claim_socket(raw) {
         Ok(sock) => sock,
         Err(e) => {
-            eprintln!("fdsup: internal error: the shim's socket {raw}: {e}");
+            say(format_args!(
+                "fdsup: internal error: the shim's socket {raw}: {e}"
+            ));
             sys::exit(protocol::EXIT_SETUP_FAILED);
         }
     };
@@ -66,7 +83,7 @@ pub fn main(args: Vec<OsString>) -> ! {
         exec,
         listener,
         wait_killable,
-    } = match setup(sock, path, std::iter::once(argv0).chain(args)) {
+    } = match setup(sock, paths, args) {
         Ok(setup) => setup,
         Err((stage, err)) => fail(sock, stage, &err),
     };
@@ -108,7 +125,7 @@ struct Setup {
 /// receives the Landlock ruleset message and restricts itself with it.
 fn setup(
     sock: BorrowedFd<'_>,
-    path: OsString,
+    paths: Vec<OsString>,
     argv: impl Iterator<Item = OsString>,
 ) -> Result<Setup, (SetupStage, io::Error)> {
     let mut first = receive(sock, SetupStage::ReceiveDeny)?;
@@ -125,7 +142,11 @@ fn setup(
             io::Error::from_raw_os_error(libc::EINVAL),
         )
     };
-    let path = CString::new(path.into_vec()).map_err(nul)?;
+    let paths = paths
+        .into_iter()
+        .map(|p| CString::new(p.into_vec()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(nul)?;
     let argv = argv
         .map(|a| CString::new(a.into_vec()))
         .collect::<Result<Vec<_>, _>>();
@@ -137,7 +158,7 @@ fn setup(
             CString::new(kv)
         })
         .collect::<Result<Vec<_>, _>>();
-    let exec = sys::Exec::new(path, argv.map_err(nul)?, envp.map_err(nul)?);
+    let exec = sys::Exec::new(paths, argv.map_err(nul)?, envp.map_err(nul)?);
 
     if isolate {
         sys::isolate_network().map_err(|e| (SetupStage::NetworkNamespace, e))?;
@@ -211,6 +232,13 @@ fn decode(bytes: &[u8]) -> Result<Vec<libc::sock_filter>, (SetupStage, io::Error
             io::Error::from_raw_os_error(libc::EINVAL),
         )
     })
+}
+
+/// A line on stderr, whatever stderr is: `eprintln!` would panic on a closed
+/// pipe, and the shim must end by its own exit status, never by a panic.
+fn say(args: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let _ = writeln!(io::stderr().lock(), "{args}");
 }
 
 /// Reports a set-up failure (best effort) and exits.

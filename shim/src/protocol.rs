@@ -1,7 +1,8 @@
 //! The hand-off protocol between the supervisor and the shim, used by both sides.
 //!
 //! The supervisor starts the shim (a fork of itself calling [`crate::main`], or
-//! `/proc/self/exe __shim SOCKFD PROGRAM ARGV0 [ARG...]`)
+//! `/proc/self/exe __shim SOCKFD N PROGRAM... ARGV0 [ARG...]`: the `N` paths
+//! to try in turn, see [`crate::main`])
 //! with one end of a `socketpair(AF_UNIX, SOCK_SEQPACKET)` as `SOCKFD`. Being a
 //! packet socket, every `send` below is one message and arrives whole or not at
 //! all, so no framing is needed.
@@ -22,7 +23,9 @@
 //!    or [`ShimMessage::SetupFailed`] and exit status [`EXIT_SETUP_FAILED`].
 //! 3. supervisor -> shim: the one byte [`GO`], once it holds the listener
 //!    (taken with `pidfd_getfd`; the descriptor itself is never sent).
-//! 4. shim: `execve`. Success closes the socket (it is close-on-exec), so the
+//! 4. shim: `execve` of each program path in turn until one runs (a path
+//!    the sandbox hides or denies is skipped, as a shell in the sandbox
+//!    would skip it in its `PATH` search). Success closes the socket (it is close-on-exec), so the
 //!    supervisor reads end-of-file; failure sends [`ShimMessage::ExecFailed`]
 //!    (or [`ShimMessage::SetupFailed`] at [`SetupStage::Signals`]) and exits
 //!    with [`exec_failure_status`].
@@ -179,7 +182,7 @@ pub enum SetupStage {
     ReceiveNotify = 2,
     /// A program message was malformed (errno `EINVAL`).
     Program = 3,
-    /// The program path, arguments or environment contain a NUL byte.
+    /// A program path, the arguments or the environment contain a NUL byte.
     Arguments = 4,
     /// Resetting the signal mask or `SIGPIPE` for the program.
     Signals = 5,

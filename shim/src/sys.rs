@@ -234,7 +234,8 @@ pub fn install_notify_filter(
 /// Everything `execve` needs, built before the filters go in so that exec
 /// itself allocates nothing.
 pub struct Exec {
-    path: CString,
+    /// The paths to try, in order (at least one).
+    paths: Vec<CString>,
     // The pointer arrays point into these; they must not move or drop first.
     _argv: Vec<CString>,
     _envp: Vec<CString>,
@@ -251,14 +252,14 @@ fn null_terminated(strings: &[CString]) -> Vec<*const c_char> {
 }
 
 impl Exec {
-    /// Prepares `execve(path, argv, envp)`.
-    pub fn new(path: CString, argv: Vec<CString>, envp: Vec<CString>) -> Self {
+    /// Prepares `execve(path, argv, envp)` for each of `paths` in turn.
+    pub fn new(paths: Vec<CString>, argv: Vec<CString>, envp: Vec<CString>) -> Self {
         // Moving a CString does not move its heap buffer, so the pointers
         // stay valid when `argv` and `envp` move into the struct.
         let argv_ptrs = null_terminated(&argv);
         let envp_ptrs = null_terminated(&envp);
         Self {
-            path,
+            paths,
             _argv: argv,
             _envp: envp,
             argv_ptrs,
@@ -266,19 +267,40 @@ impl Exec {
         }
     }
 
-    /// `execve(2)`; returns only on failure.
+    /// `execve(2)` of each path in turn, as `execvp(3)` goes through
+    /// `PATH`: a path the sandbox hides or denies (ENOENT, EACCES), or that
+    /// is gone or unreachable meanwhile (ENOTDIR, ESTALE, ENODEV,
+    /// ETIMEDOUT), is skipped for the next; any other error ends the
+    /// search. Returns only on failure: EACCES if any path gave it (the
+    /// program exists but could not be run), else the last error.
     pub fn execve(&self) -> io::Error {
-        // SAFETY: `path` is NUL-terminated; both pointer arrays are
-        // NUL-terminated and point to NUL-terminated strings owned by `self`,
-        // which outlives the call.
-        unsafe {
-            libc::execve(
-                self.path.as_ptr(),
-                self.argv_ptrs.as_ptr(),
-                self.envp_ptrs.as_ptr(),
-            )
-        };
-        io::Error::last_os_error()
+        let mut denied = false;
+        let mut last = io::Error::from_raw_os_error(libc::ENOENT);
+        for path in &self.paths {
+            // SAFETY: `path` is NUL-terminated; both pointer arrays are
+            // NUL-terminated and point to NUL-terminated strings owned by
+            // `self`, which outlives the call.
+            unsafe {
+                libc::execve(
+                    path.as_ptr(),
+                    self.argv_ptrs.as_ptr(),
+                    self.envp_ptrs.as_ptr(),
+                )
+            };
+            last = io::Error::last_os_error();
+            match last.raw_os_error() {
+                Some(libc::EACCES) => denied = true,
+                Some(
+                    libc::ENOENT | libc::ENOTDIR | libc::ESTALE | libc::ENODEV | libc::ETIMEDOUT,
+                ) => {}
+                _ => return last,
+            }
+        }
+        if denied {
+            io::Error::from_raw_os_error(libc::EACCES)
+        } else {
+            last
+        }
     }
 }
 

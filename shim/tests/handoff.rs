@@ -112,12 +112,18 @@ fn recv_message(sock: &OwnedFd) -> Result<ShimMessage, String> {
 }
 
 fn spawn_shim(program: &str, argv: &[&str], stdout: Stdio) -> (Child, OwnedFd) {
+    spawn_shim_paths(&[program], argv, stdout)
+}
+
+/// [`spawn_shim`] with several paths to try in turn.
+fn spawn_shim_paths(programs: &[&str], argv: &[&str], stdout: Stdio) -> (Child, OwnedFd) {
     let (ours, theirs) = socketpair();
     let me = std::env::current_exe().expect("current_exe");
     let child = Command::new(me)
         .arg(protocol::SHIM_ARG)
         .arg(theirs.as_raw_fd().to_string())
-        .arg(program)
+        .arg(programs.len().to_string())
+        .args(programs)
         .args(argv)
         .env("LC_ALL", "C")
         .env("FDSUP_SHIM_TEST", "passed-through")
@@ -278,7 +284,12 @@ fn runs_program_and_serves_it() -> Result<Outcome, String> {
 
 /// Runs the hand-off up to "go" for a program that cannot be executed.
 fn exec_failure(program: &str, errno: i32, status: i32) -> Result<Outcome, String> {
-    let (mut child, sock) = spawn_shim(program, &["prog"], Stdio::null());
+    exec_failure_paths(&[program], errno, status)
+}
+
+/// [`exec_failure`] with several paths, none of which can be executed.
+fn exec_failure_paths(programs: &[&str], errno: i32, status: i32) -> Result<Outcome, String> {
+    let (mut child, sock) = spawn_shim_paths(programs, &["prog"], Stdio::null());
     send_setup(&sock, None);
     let msg = recv_message(&sock)?;
     if let Some(skip) = kernel_skip(&msg) {
@@ -308,6 +319,67 @@ fn unexecutable_program_is_126() -> Result<Outcome, String> {
     let result = exec_failure(&path_str, libc::EACCES, 126);
     let _ = std::fs::remove_file(&path);
     result
+}
+
+/// A file that exists but cannot be executed (EACCES), removed when dropped.
+struct Unexecutable(std::path::PathBuf);
+
+impl Unexecutable {
+    fn new(tag: &str) -> Result<Self, String> {
+        let path =
+            std::env::temp_dir().join(format!("fdsup-shim-test-{tag}-{}", std::process::id()));
+        std::fs::write(&path, "not a program\n").map_err(|e| e.to_string())?;
+        Ok(Self(path))
+    }
+
+    fn path(&self) -> Result<&str, String> {
+        self.0
+            .to_str()
+            .ok_or_else(|| "temp dir is not UTF-8".to_owned())
+    }
+}
+
+impl Drop for Unexecutable {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Paths that cannot be run (missing: ENOENT, not executable: EACCES) are
+/// skipped for the next, as `execvp` goes through `PATH`.
+fn the_first_path_that_runs_is_run() -> Result<Outcome, String> {
+    let bad = Unexecutable::new("skip")?;
+    let (mut child, sock) = spawn_shim_paths(
+        &["/nonexistent-fdsup-shim-test/prog", bad.path()?, "/bin/sh"],
+        &["sh", "-c", "exit 9"],
+        Stdio::null(),
+    );
+    send_setup(&sock, None);
+    let msg = recv_message(&sock)?;
+    if let Some(skip) = kernel_skip(&msg) {
+        let _ = child.wait();
+        return Ok(skip);
+    }
+    if !matches!(msg, ShimMessage::Listener { .. }) {
+        return Err(format!("want Listener, got {msg:?}"));
+    }
+    send(&sock, &[protocol::GO]);
+    if let Some(bytes) = recv(&sock) {
+        return Err(format!("want end-of-file (exec), got {bytes:?}"));
+    }
+    expect_status(child.wait().map_err(|e| e.to_string())?, 9)?;
+    Ok(Outcome::Pass)
+}
+
+/// When no path runs, EACCES from any of them wins over ENOENT (126, the
+/// program exists), as `execvp` reports it.
+fn eacces_anywhere_is_126() -> Result<Outcome, String> {
+    let bad = Unexecutable::new("eacces")?;
+    exec_failure_paths(
+        &[bad.path()?, "/nonexistent-fdsup-shim-test/prog"],
+        libc::EACCES,
+        126,
+    )
 }
 
 fn bad_program_is_refused() -> Result<Outcome, String> {
@@ -465,9 +537,14 @@ fn main() {
     });
 
     let require = std::env::var_os("FDSUP_REQUIRE_KERNEL").is_some_and(|v| v == "1");
-    let scenarios: [(&str, Scenario); 7] = [
+    let scenarios: [(&str, Scenario); 9] = [
         ("runs_program_and_serves_it", runs_program_and_serves_it),
         ("missing_program_is_127", missing_program_is_127),
+        (
+            "the_first_path_that_runs_is_run",
+            the_first_path_that_runs_is_run,
+        ),
+        ("eacces_anywhere_is_126", eacces_anywhere_is_126),
         ("unexecutable_program_is_126", unexecutable_program_is_126),
         ("bad_program_is_refused", bad_program_is_refused),
         ("no_go_no_program", no_go_no_program),

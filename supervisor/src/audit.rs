@@ -5,10 +5,9 @@
 //! workers never interleave, nothing is buffered in our process, so the log
 //! is complete up to the moment fdsup stops, even by `SIGKILL`.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write as _};
 use std::os::fd::AsFd;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use crate::policy::Origin;
@@ -75,22 +74,16 @@ pub struct Audit {
 }
 
 impl Audit {
-    /// Opens the log (created with `mode`, appended to) if asked for.
+    /// Opens the log if asked for: appended to, created mode 0600, never
+    /// through a symbolic link ([`crate::files::open_log`]).
     pub fn new(
         log: Option<&Path>,
-        mode: u32,
         log_denied: bool,
         log_allowed: bool,
         verbose: bool,
-    ) -> io::Result<Self> {
+    ) -> Result<Self, crate::files::FileError> {
         let file = match log {
-            Some(p) => Some(
-                OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .mode(mode)
-                    .open(p)?,
-            ),
+            Some(p) => Some(crate::files::open_log(p)?),
             None => None,
         };
         Ok(Self {
@@ -132,7 +125,7 @@ impl Audit {
                 line.clear();
                 format_json_as(r, line, key);
                 if let Err(e) = sys::write_all(f.as_fd(), line) {
-                    eprintln!("fdsup: writing the audit log: {e}");
+                    crate::diag!("fdsup: writing the audit log: {e}");
                 }
             }
         }

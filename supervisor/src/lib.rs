@@ -6,18 +6,21 @@
 //! [`notify`] (listener and the `Pending` answer type), [`task`] (the asking
 //! task), [`fs`] (resolving and opening), [`handlers`] (one module per
 //! syscall family), [`landlock`] (the exec section, as a Landlock
-//! ruleset), [`audit`] (the log), [`learn`] (`--learn`), [`supervise`] (start-up, workers,
-//! event loop), [`pool`] (which worker receives), [`doctor`] (kernel features). Raw syscalls live in `sys`.
+//! ruleset), [`audit`] (the log), [`files`] (how the files for the user are written), [`learn`] (`--learn`), [`supervise`] (start-up, workers,
+//! event loop), [`pool`] (which worker receives), [`limits`] (every size the program controls), [`doctor`] (kernel features), [`diag`] (messages on stderr that cannot panic). Raw syscalls live in `sys`.
 #![deny(unsafe_code)]
 
 pub mod audit;
+pub mod diag;
 pub mod doctor;
+pub mod files;
 pub mod filter;
 pub mod fs;
 pub mod handlers;
 pub mod interrupt;
 pub mod landlock;
 pub mod learn;
+pub mod limits;
 pub mod notify;
 pub mod policy;
 pub mod pool;

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use fdsup::policy::explain::{self, Ask};
 use fdsup::supervise::{self, RunOptions, Verbosity};
-use fdsup::{doctor, policy};
+use fdsup::{diag, doctor, policy};
 
 /// Run an untrusted program with every open decided by a JSON policy and
 /// served by a supervisor (seccomp user notification + descriptor injection).
@@ -167,7 +167,7 @@ fn main() -> ExitCode {
             match supervise::run(opts) {
                 Ok(status) => exit(status),
                 Err(e) => {
-                    eprintln!("fdsup: {}", chain(&e));
+                    fdsup::diag!("fdsup: {}", chain(&e));
                     exit(e.exit_code())
                 }
             }
@@ -176,23 +176,23 @@ fn main() -> ExitCode {
             let vars = match policy::Vars::from_env() {
                 Ok(v) => v,
                 Err(e) => {
-                    eprintln!("fdsup: reading the environment: {e}");
+                    fdsup::diag!("fdsup: reading the environment: {e}");
                     return ExitCode::from(1);
                 }
             };
             match policy::load(&file, &vars) {
                 Ok(p) => {
-                    print!("{}", p.describe());
+                    diag::out(&p.describe());
                     for w in p.warnings() {
-                        println!("{w}");
+                        diag::out(&format!("{w}\n"));
                     }
                     if let Err(e) = supervise::check_enforceable(&p, &file) {
-                        println!("note: fdsup run would refuse this policy: {e}");
+                        diag::out(&format!("note: fdsup run would refuse this policy: {e}\n"));
                     }
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
-                    eprintln!("fdsup: {}", chain(&e));
+                    fdsup::diag!("fdsup: {}", chain(&e));
                     ExitCode::from(1)
                 }
             }
@@ -209,14 +209,14 @@ fn main() -> ExitCode {
             let vars = match policy::Vars::from_env() {
                 Ok(v) => v,
                 Err(e) => {
-                    eprintln!("fdsup: reading the environment: {e}");
+                    fdsup::diag!("fdsup: reading the environment: {e}");
                     return ExitCode::from(1);
                 }
             };
             let mut p = match policy::load(&policy, &vars) {
                 Ok(p) => p,
                 Err(e) => {
-                    eprintln!("fdsup: {}", chain(&e));
+                    fdsup::diag!("fdsup: {}", chain(&e));
                     return ExitCode::from(1);
                 }
             };
@@ -232,11 +232,11 @@ fn main() -> ExitCode {
             };
             match explain::explain(&p, path.as_deref(), &ask, &vars.cwd) {
                 Ok(text) => {
-                    print!("{text}");
+                    diag::out(&text);
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
-                    eprintln!("fdsup: {e}");
+                    fdsup::diag!("fdsup: {e}");
                     ExitCode::from(1)
                 }
             }
@@ -249,7 +249,7 @@ fn main() -> ExitCode {
             match done {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("fdsup: writing the manual page: {e}");
+                    fdsup::diag!("fdsup: writing the manual page: {e}");
                     ExitCode::from(1)
                 }
             }
@@ -260,7 +260,7 @@ fn main() -> ExitCode {
         }
         Cmd::Doctor => {
             let f = doctor::probe();
-            print!("{}", doctor::report(&f));
+            diag::out(&doctor::report(&f));
             if doctor::require(&f).is_ok() {
                 ExitCode::SUCCESS
             } else {

@@ -102,7 +102,7 @@ impl Listener {
             // ENOENT: the task was killed or interrupted meanwhile; there is
             // nobody left to answer, which is normal.
             if e.raw_os_error() != Some(libc::ENOENT) {
-                eprintln!("fdsup: answering notification {id}: {e}");
+                crate::diag!("fdsup: answering notification {id}: {e}");
             }
         }
     }
@@ -314,11 +314,10 @@ impl<'l> Pending<'l> {
 }
 
 impl Drop for Pending<'_> {
+    /// Answers first: the program must never wait on a diagnostic (which
+    /// cannot fail either, see [`crate::diag`]).
     fn drop(&mut self) {
-        eprintln!(
-            "fdsup: notification {} left unanswered; denying it",
-            self.id
-        );
         self.listener.send(self.id, 0, -libc::EACCES);
+        crate::diag!("fdsup: notification {} left unanswered; denied it", self.id);
     }
 }

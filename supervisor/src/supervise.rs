@@ -29,6 +29,7 @@ use std::os::unix::process::CommandExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
@@ -161,9 +162,16 @@ pub fn check_enforceable(_p: &Policy, _origin: &str) -> Result<(), RunError> {
     Ok(())
 }
 
-/// Finds the program as a shell would: a name with a `/` as is, else the
-/// first executable file of that name in `PATH`.
-pub fn find_program(name: &OsString) -> Result<PathBuf, RunError> {
+/// Finds the program as a shell would, from outside the sandbox: a name
+/// with a `/` as is, else every executable file of that name in `PATH`, in
+/// order. All of them are handed to the shim, which tries them in turn
+/// inside the sandbox (`execve`, as `execvp` does): an entry the policy
+/// hides or denies is skipped there for the next one, as a shell in the
+/// sandbox would skip it (issue 14: `python3` was "not found" when an
+/// earlier `PATH` directory held one the policy hides). Entries that do not
+/// exist or are not executable are left out here, so that trying them does
+/// not log refusals of names no shell would have run.
+pub fn find_program(name: &OsString) -> Result<Vec<PathBuf>, RunError> {
     use std::os::unix::fs::PermissionsExt;
     let shown = name.to_string_lossy().into_owned();
     let executable = |p: &Path| -> Result<(), io::Error> {
@@ -179,7 +187,7 @@ pub fn find_program(name: &OsString) -> Result<PathBuf, RunError> {
     if name.as_bytes().contains(&b'/') {
         let p = PathBuf::from(name);
         return match executable(&p) {
-            Ok(()) => Ok(p),
+            Ok(()) => Ok(vec![p]),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Err(RunError::NotFound(shown)),
             Err(e) => Err(RunError::NotExecutable(shown, e)),
         };
@@ -188,6 +196,7 @@ pub fn find_program(name: &OsString) -> Result<PathBuf, RunError> {
         return Err(RunError::NotFound(shown));
     }
     let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    let mut found = Vec::new();
     let mut denied = None;
     for dir in std::env::split_paths(&path) {
         let dir = if dir.as_os_str().is_empty() {
@@ -197,7 +206,7 @@ pub fn find_program(name: &OsString) -> Result<PathBuf, RunError> {
         };
         let p = dir.join(name);
         match executable(&p) {
-            Ok(()) => return Ok(p),
+            Ok(()) => found.push(p),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => {}
             Err(e) => {
@@ -206,6 +215,9 @@ pub fn find_program(name: &OsString) -> Result<PathBuf, RunError> {
                 }
             }
         }
+    }
+    if !found.is_empty() {
+        return Ok(found);
     }
     match denied {
         Some(e) => Err(RunError::NotExecutable(shown, e)),
@@ -243,7 +255,7 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     let Some(program) = opts.command.first() else {
         return Err(RunError::NotFound(String::new()));
     };
-    let exe = find_program(program)?;
+    let candidates = find_program(program)?;
     if let Some(out) = &opts.learn {
         crate::learn::check_output(out)?;
     }
@@ -285,8 +297,9 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     // by re-executing this binary in its hidden `__shim` mode.
     let mut shim_args: Vec<OsString> = vec![
         theirs.as_raw_fd().to_string().into(),
-        exe.clone().into_os_string(),
+        candidates.len().to_string().into(),
     ];
+    shim_args.extend(candidates.iter().map(|p| p.clone().into_os_string()));
     shim_args.extend(opts.command.iter().cloned());
     // The child must not keep our end of the hand-off socket: the shim
     // learns that we are gone from end-of-file on its own end.
@@ -303,7 +316,8 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
             cmd.arg0("fdsup-shim")
                 .arg("__shim")
                 .arg(theirs.as_raw_fd().to_string())
-                .arg(&exe)
+                .arg(candidates.len().to_string())
+                .args(&candidates)
                 .args(&opts.command);
             let child = cmd.spawn().map_err(setup("starting the shim"))?;
             i32::try_from(child.id()).unwrap_or(i32::MAX)
@@ -317,13 +331,15 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
         e
     };
     // From here the supervisor creates files for the program, with the
-    // program's umask applied by hand (handlers::open): ours must add nothing.
-    let user_umask = nix::sys::stat::umask(nix::sys::stat::Mode::empty());
+    // program's umask applied by hand (handlers::open): ours must add
+    // nothing. (The files fdsup writes for the user are 0600 whatever it
+    // is: crate::files.)
+    nix::sys::stat::umask(nix::sys::stat::Mode::empty());
     let Prepared {
         mut ctx,
         filters,
         source,
-    } = prepare(&opts, user_umask.bits()).map_err(abandon)?;
+    } = prepare(&opts).map_err(abandon)?;
 
     // The filters first: the shim installs them (about half a millisecond)
     // while we build the Landlock ruleset (about as long), which it takes
@@ -374,7 +390,7 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
             .name(format!("fdsup-worker-{i}"))
             .spawn(move || worker(ctx, listener, true));
         if let Err(e) = spawned {
-            eprintln!("fdsup: starting a spare worker thread: {e}");
+            crate::diag!("fdsup: starting a spare worker thread: {e}");
             break;
         }
     }
@@ -409,8 +425,9 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     let status = event_loop(&pidfd, child_pid, &sigfd, listener)?;
     kill_leftovers(ctx.sup_pid, listener);
     if let (Some(out), Some(rec)) = (&opts.learn, &ctx.learn) {
-        // The first program was executed by the shim, not asked for.
-        if let Ok(p) = std::fs::canonicalize(&exe) {
+        // The first program was executed by the shim, not asked for; under
+        // `--learn` nothing is hidden, so it is the first candidate.
+        if let Some(Ok(p)) = candidates.first().map(std::fs::canonicalize) {
             let who = p.file_name().map(|n| n.to_string_lossy().into_owned());
             rec.note_by(
                 who.as_deref().unwrap_or("the program"),
@@ -431,7 +448,7 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
 
 /// Loads the policy and builds what the run needs from it: the shared
 /// context of the workers and the filters.
-fn prepare(opts: &RunOptions, umask: u32) -> Result<Prepared, RunError> {
+fn prepare(opts: &RunOptions) -> Result<Prepared, RunError> {
     let source = opts.policy.clone().unwrap_or_else(|| "@default".to_owned());
     let vars = policy::Vars::from_env().map_err(setup("reading the environment for the policy"))?;
     let mut pol = match &opts.learn {
@@ -451,12 +468,14 @@ fn prepare(opts: &RunOptions, umask: u32) -> Result<Prepared, RunError> {
     let no_network = deny && !pol.network.has_rules_or_isolate();
     let audit = Audit::new(
         opts.log.as_deref(),
-        0o666 & !umask,
         pol.log.denied,
         pol.log.allowed,
         opts.verbosity == Verbosity::Verbose,
     )
-    .map_err(setup("opening the audit log"))?;
+    .map_err(|e| RunError::Setup {
+        what: "opening the audit log",
+        source: io::Error::other(e),
+    })?;
     let mut ctx = Ctx::new(pol, audit).map_err(setup("preparing the policy"))?;
     if opts.learn.is_some() {
         ctx.learn = Some(crate::learn::Recorder::new());
@@ -572,11 +591,14 @@ fn worker_count(cpus: usize) -> usize {
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
     {
-        return n.clamp(1, 64);
+        return n.clamp(1, crate::limits::MAX_WORKERS);
     }
     // One receives; the others are parked spares, which cost nothing until a
     // slow request or a burst wakes them.
-    cpus.clamp(4, 16)
+    cpus.clamp(
+        crate::limits::MIN_WORKERS,
+        crate::limits::DEFAULT_MAX_WORKERS,
+    )
 }
 
 /// One worker: receive, handle, answer, and again while no other worker
@@ -590,25 +612,29 @@ fn worker(ctx: &'static Ctx, listener: &'static Listener, spare: bool) {
         POOL.park_spare(&mut awake);
     }
     loop {
-        POOL.receiving();
-        let received = listener.recv(&mut n);
-        POOL.received(received.is_ok());
-        let pending = match received {
-            Ok(p) => {
-                POOL.asked_by(n.pid);
-                p
-            }
-            Err(e) => match e.raw_os_error() {
-                Some(libc::EINTR) => continue,
-                Some(libc::ENOENT) if !listener.hung_up() => continue,
-                _ => {
-                    // No task uses the filter any more: shutdown is coming.
-                    loop {
-                        std::thread::park();
-                    }
+        let received = receive(
+            || {
+                POOL.receiving();
+                #[cfg(debug_assertions)]
+                if handlers::test_hooks::recv_fails() {
+                    POOL.received(false);
+                    return Err(io::Error::from_raw_os_error(libc::EINVAL));
                 }
+                let r = listener.recv(&mut n);
+                POOL.received(r.is_ok());
+                r
             },
+            || listener.hung_up(),
+            &RECV_WARNED,
+            std::thread::sleep,
+        );
+        let Some(pending) = received else {
+            // No task uses the filter any more: shutdown is coming.
+            loop {
+                std::thread::park();
+            }
         };
+        POOL.asked_by(n.pid);
         let reply = catch_unwind(AssertUnwindSafe(|| {
             handlers::handle(ctx, listener, &n, &mut sc)
         }));
@@ -620,6 +646,81 @@ fn worker(ctx: &'static Ctx, listener: &'static Listener, spare: bool) {
             Err(_) => pending.deny(libc::EACCES),
         }
         POOL.park_if_spare(&mut awake);
+    }
+}
+
+/// Set once a worker has reported an unexpected receive error: reported
+/// once per run, however often it recurs.
+static RECV_WARNED: AtomicBool = AtomicBool::new(false);
+
+/// What a worker does after `SECCOMP_IOCTL_NOTIF_RECV` failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RecvFailure {
+    /// Receive again at once: a signal interrupted the wait (`EINTR`), or
+    /// the task of the notification that woke us died before we took it
+    /// (`ENOENT` while tasks remain).
+    Retry,
+    /// No task uses the filter any more: nothing can come; stop receiving
+    /// (the kernel then answers every receive at once with `ENOENT`).
+    HungUp,
+    /// Anything else (the kernel documents `EFAULT` and `EINVAL`, which a
+    /// zeroed buffer of ours should never see): reported once, then
+    /// received again after a pause, so that the pool never loses its
+    /// receiver and the program never waits for a worker that gave up.
+    Unexpected,
+}
+
+/// Classifies a receive error (`errno`); `hung_up` is asked only when it
+/// matters.
+fn classify_recv_error(errno: Option<i32>, hung_up: impl FnOnce() -> bool) -> RecvFailure {
+    if errno == Some(libc::EINTR) {
+        return RecvFailure::Retry;
+    }
+    if hung_up() {
+        return RecvFailure::HungUp;
+    }
+    if errno == Some(libc::ENOENT) {
+        RecvFailure::Retry
+    } else {
+        RecvFailure::Unexpected
+    }
+}
+
+/// The pause before receiving again after the `n`th unexpected error in a
+/// row: 1 ms, doubling, at most 100 ms (a persistent error costs a wake-up
+/// every 100 ms, not a spinning CPU).
+fn recv_backoff(n: u32) -> Duration {
+    Duration::from_millis((1u64 << n.saturating_sub(1).min(7)).min(100))
+}
+
+/// Receives until `recv` yields a request (`Some`) or the listener hangs up
+/// (`None`), dealing with every error as [`RecvFailure`] says; `warned`
+/// makes the report of an unexpected error once per run, `pause` sleeps.
+fn receive<T>(
+    mut recv: impl FnMut() -> io::Result<T>,
+    hung_up: impl Fn() -> bool,
+    warned: &AtomicBool,
+    mut pause: impl FnMut(Duration),
+) -> Option<T> {
+    let mut unexpected = 0u32;
+    loop {
+        let e = match recv() {
+            Ok(t) => return Some(t),
+            Err(e) => e,
+        };
+        match classify_recv_error(e.raw_os_error(), &hung_up) {
+            RecvFailure::Retry => unexpected = 0,
+            RecvFailure::HungUp => return None,
+            RecvFailure::Unexpected => {
+                if !warned.swap(true, Ordering::Relaxed) {
+                    crate::diag!(
+                        "fdsup: receiving a request from the seccomp listener: {e}; receiving again"
+                    );
+                }
+                unexpected = unexpected.saturating_add(1);
+                pause(recv_backoff(unexpected));
+            }
+        }
     }
 }
 
@@ -729,7 +830,7 @@ where
         });
     if let Err(e) = spawned {
         BLOCKED.fetch_sub(1, SeqCst);
-        eprintln!("fdsup: starting a thread ({name}): {e}");
+        crate::diag!("fdsup: starting a thread ({name}): {e}");
     }
 }
 
@@ -842,7 +943,7 @@ fn kill_leftovers(sup: i32, listener: &Listener) {
             return;
         }
         if Instant::now() > deadline {
-            eprintln!("fdsup: processes of the sandbox would not die: {left:?}");
+            crate::diag!("fdsup: processes of the sandbox would not die: {left:?}");
             return;
         }
         std::thread::sleep(Duration::from_millis(2));
@@ -854,5 +955,84 @@ fn exit_status((code, sig): (i32, i32)) -> i32 {
         128 + sig
     } else {
         code
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(errno: i32) -> io::Error {
+        io::Error::from_raw_os_error(errno)
+    }
+
+    #[test]
+    fn receive_errors_are_classified() {
+        use RecvFailure::*;
+        let alive = || false;
+        let gone = || true;
+        assert_eq!(classify_recv_error(Some(libc::EINTR), alive), Retry);
+        assert_eq!(classify_recv_error(Some(libc::EINTR), gone), Retry);
+        assert_eq!(classify_recv_error(Some(libc::ENOENT), alive), Retry);
+        assert_eq!(classify_recv_error(Some(libc::ENOENT), gone), HungUp);
+        for e in [libc::EFAULT, libc::EINVAL, libc::EBADF, libc::ENOMEM] {
+            assert_eq!(classify_recv_error(Some(e), alive), Unexpected, "{e}");
+            assert_eq!(classify_recv_error(Some(e), gone), HungUp, "{e}");
+        }
+        assert_eq!(classify_recv_error(None, alive), Unexpected);
+    }
+
+    /// Unexpected errors never end receiving: the worker pauses (bounded),
+    /// reports once, and takes the next request.
+    #[test]
+    fn a_worker_keeps_receiving_through_unexpected_errors() {
+        let mut script = vec![
+            Err(err(libc::EINVAL)),
+            Err(err(libc::EFAULT)),
+            Err(err(libc::EINTR)),
+            Err(err(libc::ENOENT)),
+            Err(err(libc::EBADF)),
+            Ok(7),
+            Err(err(libc::EINVAL)),
+            Ok(8),
+        ]
+        .into_iter();
+        let warned = AtomicBool::new(false);
+        let mut pauses = Vec::new();
+        let mut next = || script.next().unwrap_or(Err(err(libc::ENOENT)));
+        let got = receive(&mut next, || false, &warned, |d| pauses.push(d));
+        assert_eq!(got, Some(7));
+        assert!(warned.load(Ordering::Relaxed));
+        // EINVAL, EFAULT back to back (1, 2 ms); EINTR and ENOENT reset;
+        // EBADF starts again at 1 ms.
+        assert_eq!(
+            pauses,
+            [1, 2, 1].map(Duration::from_millis).to_vec(),
+            "a pause per unexpected error only"
+        );
+        let got = receive(&mut next, || false, &warned, |d| pauses.push(d));
+        assert_eq!(got, Some(8));
+    }
+
+    #[test]
+    fn a_hung_up_listener_ends_receiving() {
+        let warned = AtomicBool::new(false);
+        let got: Option<()> = receive(
+            || Err(err(libc::ENOENT)),
+            || true,
+            &warned,
+            |_| panic!("no pause"),
+        );
+        assert_eq!(got, None);
+        assert!(!warned.load(Ordering::Relaxed));
+    }
+
+    #[test]
+    fn the_backoff_is_bounded() {
+        assert_eq!(recv_backoff(1), Duration::from_millis(1));
+        assert_eq!(recv_backoff(2), Duration::from_millis(2));
+        for n in [8, 9, 64, u32::MAX] {
+            assert_eq!(recv_backoff(n), Duration::from_millis(100));
+        }
     }
 }

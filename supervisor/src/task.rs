@@ -12,6 +12,7 @@ use std::ffi::CStr;
 use std::io::{self, Write as _};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 
+use crate::limits::PROC_DIRS_PER_WORKER;
 use crate::sys;
 
 /// A descriptor number in the program's table: never to be used as ours.
@@ -241,12 +242,9 @@ impl Task {
 /// never answer for another task.
 #[derive(Debug)]
 pub struct ProcDirs {
-    slots: [(i32, Option<OwnedFd>); PROC_DIRS],
+    slots: [(i32, Option<OwnedFd>); PROC_DIRS_PER_WORKER],
     next: usize,
 }
-
-/// How many tasks' directories a worker keeps.
-const PROC_DIRS: usize = 8;
 
 impl Default for ProcDirs {
     fn default() -> Self {
@@ -276,7 +274,7 @@ impl ProcDirs {
         )?;
         let raw = fd.as_raw_fd();
         let i = self.next;
-        self.next = (i + 1) % PROC_DIRS;
+        self.next = (i + 1) % PROC_DIRS_PER_WORKER;
         self.slots[i] = (tid, Some(fd));
         Ok((raw, true))
     }
@@ -505,7 +503,7 @@ mod tests {
         child.wait().expect("wait");
         assert!(dirs.read_link(pid, c"cwd", &mut out).is_err());
         // Many tasks: the cache stays bounded and correct.
-        for _ in 0..2 * PROC_DIRS {
+        for _ in 0..2 * PROC_DIRS_PER_WORKER {
             dirs.read_link(me, c"cwd", &mut out).expect("own cwd");
         }
         assert!(

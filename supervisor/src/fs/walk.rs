@@ -18,11 +18,9 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 
 use super::lexical::push_component;
+use crate::limits::SYMLINK_FOLLOWS;
 use crate::sys::{self, OpenHow};
 use crate::task::{fd_path, in_sandbox, Task};
-
-/// Linux's limit on symbolic links followed in one resolution (`MAXSYMLINKS`).
-const MAX_FOLLOWS: u32 = 40;
 
 /// Where a relative path starts.
 #[derive(Debug)]
@@ -349,7 +347,7 @@ pub fn walk(
                 return Err(libc::ELOOP);
             }
             follows += 1;
-            if follows > MAX_FOLLOWS {
+            if follows > SYMLINK_FOLLOWS {
                 return Err(libc::ELOOP);
             }
             let tgid = asker.tgid()?;
@@ -440,7 +438,7 @@ pub fn walk(
                     return Err(libc::ELOOP);
                 }
                 follows += 1;
-                if follows > MAX_FOLLOWS {
+                if follows > SYMLINK_FOLLOWS {
                     return Err(libc::ELOOP);
                 }
                 if crate::fs::lexical::proc_pid(&b.path).is_some() {

@@ -43,9 +43,6 @@ use crate::sys;
 use crate::syscalls::{Kind, Mediated};
 use crate::task::{fd_path, Task};
 
-/// The most bytes of entries read at once, whatever the program asked.
-const MAX_LISTING: usize = 1 << 20;
-
 /// Handles one notification of the family.
 pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
     match m.kind {
@@ -170,7 +167,7 @@ fn listing(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
             _ => {}
         }
     }
-    let size = count.min(MAX_LISTING);
+    let size = count.min(crate::limits::LISTING_BYTES);
     if listing.len() < size {
         listing.resize(size, 0);
     }

@@ -18,20 +18,18 @@ use std::ffi::CStr;
 
 use super::{Ctx, Reply, Scratch};
 use crate::audit::{Record, Verdict};
+use crate::limits::MEMFD_NAME_BYTES;
 use crate::notify::{Listener, Notif};
 use crate::syscalls::Mediated;
 use crate::task::Task;
 use nix::sys::memfd::{memfd_create, MemFdCreateFlag};
-
-/// `MFD_NAME_MAX_LEN` (mm/memfd.c): `NAME_MAX` less `"memfd:"`.
-const NAME_MAX_LEN: usize = 255 - 6;
 
 /// Handles one `memfd_create` notification.
 pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
     let task = Task::new(n.pid);
     let a = n.data.args;
     let flags = crate::sys::low_i32(a[1]).cast_unsigned();
-    let buf = &mut sc.raw[..=NAME_MAX_LEN];
+    let buf = &mut sc.raw[..=MEMFD_NAME_BYTES];
     let len = match task.read_cstr(a[0], buf) {
         Ok(l) => l,
         // Longer than the kernel takes: EINVAL.

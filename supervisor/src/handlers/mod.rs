@@ -134,7 +134,7 @@ impl Scratch {
     pub fn new() -> Self {
         let cap = 2 * (libc::PATH_MAX as usize + 1);
         Self {
-            raw: vec![0; libc::PATH_MAX as usize],
+            raw: vec![0; crate::limits::PATH_BYTES],
             lex: Vec::with_capacity(cap),
             walk: WalkBufs::new(),
             matched: Vec::with_capacity(cap),
@@ -454,6 +454,7 @@ pub mod test_hooks {
 
     static PANIC_PATH: OnceLock<Option<Vec<u8>>> = OnceLock::new();
     static SLOW_PATH: OnceLock<Option<Vec<u8>>> = OnceLock::new();
+    static RECV_ERRORS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
     fn var(name: &str) -> Option<Vec<u8>> {
         std::env::var_os(name)
@@ -464,6 +465,24 @@ pub mod test_hooks {
     pub fn init() {
         PANIC_PATH.get_or_init(|| var("FDSUP_TEST_PANIC_PATH"));
         SLOW_PATH.get_or_init(|| var("FDSUP_TEST_SLOW_PATH"));
+        let errors = std::env::var("FDSUP_TEST_RECV_ERRORS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        RECV_ERRORS.store(errors, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// True for the first `FDSUP_TEST_RECV_ERRORS` receives: the worker
+    /// then takes `EINVAL` instead of receiving (an error the kernel
+    /// documents but no outside event can cause).
+    pub fn recv_fails() -> bool {
+        RECV_ERRORS
+            .fetch_update(
+                std::sync::atomic::Ordering::SeqCst,
+                std::sync::atomic::Ordering::SeqCst,
+                |n| n.checked_sub(1),
+            )
+            .is_ok()
     }
 
     /// Panics if `path` is the panic hook's path; takes 3 s if it is the

@@ -22,16 +22,13 @@ use super::path::{decide_obj, done, fetch, read_string, resolve, Need, Obj};
 use super::{decide, Ctx, Log, Reply, Scratch};
 use crate::audit::Verdict;
 use crate::fs::walk::Asker;
+use crate::limits::{PATH_BYTES, XATTR_NAME_BYTES, XATTR_VALUE_BYTES};
 use crate::notify::{Listener, Notif};
 use crate::policy::{FsAccess, FsAction};
 use crate::sys;
 use crate::syscalls::{Kind, Mediated};
 use crate::task::{ReadError, Task};
 
-/// `XATTR_NAME_MAX`.
-const XATTR_NAME_MAX: usize = 255;
-/// `XATTR_SIZE_MAX`.
-const XATTR_SIZE_MAX: usize = 65536;
 /// `UTIME_NOW`, `UTIME_OMIT`.
 const UTIME_NOW: i64 = (1 << 30) - 1;
 const UTIME_OMIT: i64 = (1 << 30) - 2;
@@ -72,12 +69,11 @@ fn names(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scrat
         Kind::Mknod => (libc::AT_FDCWD, a[0], NameOp::Mknod(mode_of(a[1]))),
         Kind::Mknodat => (int(a[0]), a[1], NameOp::Mknod(mode_of(a[2]))),
         Kind::Symlink | Kind::Symlinkat => {
-            let target =
-                match read_string(&task, a[0], libc::PATH_MAX as usize - 1, libc::ENAMETOOLONG) {
-                    Ok(t) if t.as_bytes().is_empty() => return Reply::Errno(libc::ENOENT),
-                    Ok(t) => t,
-                    Err(r) => return r,
-                };
+            let target = match read_string(&task, a[0], PATH_BYTES - 1, libc::ENAMETOOLONG) {
+                Ok(t) if t.as_bytes().is_empty() => return Reply::Errno(libc::ENOENT),
+                Ok(t) => t,
+                Err(r) => return r,
+            };
             if m.kind == Kind::Symlink {
                 (libc::AT_FDCWD, a[1], NameOp::Symlink(target))
             } else {
@@ -457,7 +453,7 @@ fn read_timespecs(task: &Task, addr: u64) -> Result<Option<[libc::timespec; 2]>,
 }
 
 fn read_xattr_name(task: &Task, addr: u64) -> Result<CString, Reply> {
-    match read_string(task, addr, XATTR_NAME_MAX, libc::ERANGE) {
+    match read_string(task, addr, XATTR_NAME_BYTES, libc::ERANGE) {
         Ok(s) if s.as_bytes().is_empty() => Err(Reply::Errno(libc::ERANGE)),
         r => r,
     }
@@ -466,7 +462,7 @@ fn read_xattr_name(task: &Task, addr: u64) -> Result<CString, Reply> {
 fn read_xattr(task: &Task, name: u64, value: u64, size: u64) -> Result<(CString, Vec<u8>), Reply> {
     let name = read_xattr_name(task, name)?;
     let size = usize::try_from(size).unwrap_or(usize::MAX);
-    if size > XATTR_SIZE_MAX {
+    if size > XATTR_VALUE_BYTES {
         return Err(Reply::Errno(libc::E2BIG));
     }
     let mut v = vec![0u8; size];

@@ -435,7 +435,7 @@ fn read_how(task: &Task, addr: u64, size: u64, tmp: &mut Vec<u8>) -> Result<Open
     if size < sys::OPEN_HOW_SIZE_VER0 {
         return Err(Reply::Errno(libc::EINVAL));
     }
-    if size > 4096 {
+    if size > crate::limits::OPEN_HOW_BYTES {
         return Err(Reply::Errno(libc::E2BIG));
     }
     tmp.clear();

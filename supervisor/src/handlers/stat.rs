@@ -16,6 +16,7 @@ use std::os::fd::AsFd;
 
 use super::path::{decide_obj, done, os_errno, read_string, resolve, write_out, Need};
 use super::{Ctx, Reply, Scratch};
+use crate::limits::{XATTR_NAME_BYTES, XATTR_VALUE_BYTES};
 use crate::notify::{Listener, Notif};
 use crate::sys;
 use crate::syscalls::{Kind, Mediated};
@@ -25,10 +26,6 @@ use crate::task::{ProcDirs, ProcPath, Task};
 const STATX_RESERVED: u32 = 0x8000_0000;
 /// `AT_STATX_SYNC_TYPE`.
 const AT_STATX_SYNC_TYPE: i32 = 0x6000;
-/// `XATTR_NAME_MAX`.
-const XATTR_NAME_MAX: usize = 255;
-/// `XATTR_SIZE_MAX` and `XATTR_LIST_MAX`.
-const XATTR_SIZE_MAX: usize = 65536;
 
 /// Handles one notification of the family.
 pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
@@ -77,7 +74,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     // Arguments read before the resolution (which checks ID_VALID last).
     let xattr_name = match m.kind {
         Kind::Getxattr | Kind::Lgetxattr => {
-            match read_string(&task, a[1], XATTR_NAME_MAX, libc::ERANGE) {
+            match read_string(&task, a[1], XATTR_NAME_BYTES, libc::ERANGE) {
                 Ok(s) if s.as_bytes().is_empty() => return Reply::Errno(libc::ERANGE),
                 Ok(s) => Some(s),
                 Err(r) => return r,
@@ -211,7 +208,7 @@ fn own_fd_stat(
 fn getxattr(task: &Task, fd: &std::os::fd::OwnedFd, name: &CString, buf: u64, size: u64) -> Reply {
     let size = usize::try_from(size)
         .unwrap_or(usize::MAX)
-        .min(XATTR_SIZE_MAX);
+        .min(XATTR_VALUE_BYTES);
     let mut value = vec![0u8; size];
     match sys::getxattr_fd(fd.as_fd(), name, &mut value) {
         Ok(len) if size == 0 => Reply::Value(len as i64),
@@ -223,7 +220,7 @@ fn getxattr(task: &Task, fd: &std::os::fd::OwnedFd, name: &CString, buf: u64, si
 fn listxattr(task: &Task, fd: &std::os::fd::OwnedFd, buf: u64, size: u64) -> Reply {
     let size = usize::try_from(size)
         .unwrap_or(usize::MAX)
-        .min(XATTR_SIZE_MAX);
+        .min(XATTR_VALUE_BYTES);
     let mut list = vec![0u8; size];
     match sys::listxattr_fd(fd.as_fd(), &mut list) {
         Ok(len) if size == 0 => Reply::Value(len as i64),

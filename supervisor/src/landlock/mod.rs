@@ -238,7 +238,7 @@ pub fn prepare(
                 // Unreadable to us: as to the program, which runs as we do.
                 LeftOut::Unreadable(_) => continue,
             };
-            eprintln!(
+            crate::diag!(
                 "fdsup: exec is refused below {} ({why}; see README \"Limits\")",
                 String::from_utf8_lossy(dir)
             );

@@ -35,8 +35,10 @@ mod output;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
+use crate::limits::{LEARNED_CONNECTS, LEARNED_PATHS, LEARNED_USERS};
 use crate::policy::{FsAccess, FsAction, FsRule, Origin, Pattern, Policy, PolicyError, Vars};
 
 pub use generalise::{generalise, Learned, LearnedRule, Roots};
@@ -49,9 +51,6 @@ pub const WRITE: u8 = 2;
 /// The path was executed.
 pub const EXEC: u8 = 4;
 
-/// At most this many program names are kept per path for its comment.
-const MAX_USERS: usize = 4;
-
 /// What was used of one path, and by which programs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Use {
@@ -62,16 +61,40 @@ pub struct Use {
 }
 
 /// Everything the program used, collected by the workers during the run.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Recorder {
     paths: Mutex<HashMap<Vec<u8>, Use>>,
     connects: Mutex<BTreeMap<String, BTreeSet<String>>>,
+    /// At most this many paths ([`LEARNED_PATHS`]) and addresses
+    /// ([`LEARNED_CONNECTS`]) are recorded.
+    max_paths: usize,
+    max_connects: usize,
+    /// A path or address was not recorded for those limits.
+    full: AtomicBool,
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Self::with_limits(LEARNED_PATHS, LEARNED_CONNECTS)
+    }
 }
 
 impl Recorder {
     /// An empty recorder.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty recorder keeping at most `max_paths` paths and
+    /// `max_connects` addresses.
+    fn with_limits(max_paths: usize, max_connects: usize) -> Self {
+        Self {
+            paths: Mutex::default(),
+            connects: Mutex::default(),
+            max_paths,
+            max_connects,
+            full: AtomicBool::new(false),
+        }
     }
 
     /// Records that task `tid` used `path` (canonical, as decided on) as
@@ -95,12 +118,17 @@ impl Recorder {
         let Ok(mut paths) = self.paths.lock() else {
             return;
         };
+        let full = paths.len() >= self.max_paths;
         let entry = match paths.get_mut(path) {
             Some(e) => e,
+            None if full => {
+                self.full.store(true, Ordering::Relaxed);
+                return;
+            }
             None => paths.entry(path.to_vec()).or_default(),
         };
         entry.how |= how;
-        if entry.by.len() < MAX_USERS {
+        if entry.by.len() < LEARNED_USERS {
             if let Some(w) = who {
                 entry.by.insert(w);
             }
@@ -123,8 +151,12 @@ impl Recorder {
     pub fn note_connect(&self, tid: i32, addr: &str) {
         let who = comm(tid);
         if let Ok(mut c) = self.connects.lock() {
+            if c.len() >= self.max_connects && !c.contains_key(addr) {
+                self.full.store(true, Ordering::Relaxed);
+                return;
+            }
             let by = c.entry(addr.to_owned()).or_default();
-            if by.len() < MAX_USERS {
+            if by.len() < LEARNED_USERS {
                 if let Some(w) = who {
                     by.insert(w);
                 }
@@ -138,6 +170,11 @@ impl Recorder {
             .lock()
             .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default()
+    }
+
+    /// Whether a path or address went unrecorded for the limits.
+    pub fn was_full(&self) -> bool {
+        self.full.load(Ordering::Relaxed)
     }
 
     /// The connects recorded, with who made them.
@@ -171,12 +208,15 @@ pub fn run_policy(vars: &Vars, out: &Path, log: Option<&Path>) -> Result<Policy,
 
 /// Refuses to start learning into a file that exists.
 pub fn check_output(out: &Path) -> Result<(), LearnError> {
-    if std::fs::symlink_metadata(out).is_ok() {
-        return Err(LearnError::Exists {
+    match std::fs::symlink_metadata(out) {
+        Ok(m) if m.file_type().is_symlink() => Err(LearnError::Symlink {
             path: out.to_owned(),
-        });
+        }),
+        Ok(_) => Err(LearnError::Exists {
+            path: out.to_owned(),
+        }),
+        Err(_) => Ok(()),
     }
-    Ok(())
 }
 
 /// After the run: generalises what `rec` saw, writes the policy to `out`
@@ -216,9 +256,14 @@ pub fn finish(
     write_policy(out, &text)?;
     if !quiet {
         for n in &learned.notes {
-            eprintln!("fdsup: learn: {n}");
+            crate::diag!("fdsup: learn: {n}");
         }
-        eprintln!(
+        if rec.was_full() {
+            crate::diag!(
+                "fdsup: learn: the program used more than {LEARNED_PATHS} paths or {LEARNED_CONNECTS} addresses; those beyond were not recorded, and the policy does not allow them"
+            );
+        }
+        crate::diag!(
             "fdsup: learned {} rules into {} (network: not observed by this version)",
             learned.rules.len(),
             out.display()
@@ -297,6 +342,33 @@ fn comm(tid: i32) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+
+    /// Beyond its limits the recorder keeps what it has, records nothing
+    /// new, and says so; what it has can still be used.
+    #[test]
+    fn the_recorder_is_bounded() {
+        let r = Recorder::with_limits(2, 1);
+        r.note(0, b"/a", READ);
+        r.note(0, b"/b", READ);
+        r.note(0, b"/a", WRITE);
+        assert!(!r.was_full());
+        r.note(0, b"/c", READ);
+        assert!(r.was_full());
+        let p = r.paths();
+        assert_eq!(
+            p.keys().cloned().collect::<Vec<_>>(),
+            [b"/a".to_vec(), b"/b".to_vec()]
+        );
+        assert_eq!(p[&b"/a".to_vec()].how, READ | WRITE);
+
+        let r = Recorder::with_limits(2, 1);
+        r.note_connect(0, "127.0.0.1:1");
+        r.note_connect(0, "127.0.0.1:1");
+        assert!(!r.was_full());
+        r.note_connect(0, "127.0.0.1:2");
+        assert!(r.was_full());
+        assert_eq!(r.connects().len(), 1);
+    }
     use super::*;
 
     #[test]

@@ -2,7 +2,6 @@
 //! line (as the ready policies are written), each with its comment.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::Learned;
@@ -19,6 +18,12 @@ pub enum LearnError {
     #[error("{}: already exists; fdsup run --learn never replaces a file (remove it or choose another name)", path.display())]
     Exists {
         /// The file.
+        path: PathBuf,
+    },
+    /// A symbolic link is there: never written through.
+    #[error("{}: is a symbolic link; fdsup never writes through one (remove it or choose another name)", path.display())]
+    Symlink {
+        /// The link.
         path: PathBuf,
     },
     /// Writing failed.
@@ -197,32 +202,16 @@ fn one_line(rule: &serde_json::Value) -> String {
     format!("{{ {} }}", parts.join(", "))
 }
 
-/// Writes `text` to `path`, which must not exist.
+/// Writes `text` to `path`, which must not exist: a new file beside it
+/// (mode 0600), synced, renamed into place without replacing anything
+/// ([`crate::files::write_new`]).
 pub fn write_policy(path: &Path, text: &str) -> Result<(), LearnError> {
-    let mut f = match std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-    {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            return Err(LearnError::Exists {
-                path: path.to_owned(),
-            })
-        }
-        Err(source) => {
-            return Err(LearnError::Write {
-                path: path.to_owned(),
-                source,
-            })
-        }
-    };
-    f.write_all(text.as_bytes())
-        .and_then(|()| f.sync_all())
-        .map_err(|source| LearnError::Write {
-            path: path.to_owned(),
-            source,
-        })
+    use crate::files::{write_new, FileError};
+    write_new(path, text.as_bytes()).map_err(|e| match e {
+        FileError::Exists { path } => LearnError::Exists { path },
+        FileError::Symlink { path } => LearnError::Symlink { path },
+        FileError::Io { path, source } => LearnError::Write { path, source },
+    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,99 @@
+//! Every size the sandboxed program controls, bounded, in one place.
+//!
+//! The program chooses every pointer, length and count of its requests,
+//! and how many requests it makes: nothing it says may make fdsup allocate,
+//! read, hold or loop without a bound. Each limit below says what it bounds
+//! and what the program gets beyond it (where the kernel has the same
+//! limit, the same answer, so that the program cannot tell). README's
+//! "Limits of what a program can make fdsup hold" lists them for users.
+//!
+//! Also bounded, defined beside the code that uses them (to move here):
+//! - `handlers::net::MAX_DATA` (4 MiB): the bytes one emulated send copies
+//!   from the program; a stream socket sends that much and reports it, a
+//!   larger datagram fails with `EMSGSIZE`.
+//! - `handlers::net::MAX_CONTROL` (64 KiB): the control-message bytes of
+//!   one send; beyond, `ENOBUFS`.
+//! - `sys::net::SOCKADDR_MAX` (128, `sizeof(struct sockaddr_storage)`):
+//!   an address longer than that fails with `EINVAL`, as natively.
+//! - `sys::net::UIO_MAXIOV` (1024, the kernel's): the iovecs of one message
+//!   (beyond, `EMSGSIZE`) and the messages of one `sendmmsg` (more are not
+//!   read, as the kernel caps `vlen`).
+//! - `supervise::MAX_BLOCKED` (1024): requests waiting at once on threads
+//!   of their own (FIFO opens, blocking connects and sends); one more fails
+//!   with `ENFILE` (an open) or `ENOBUFS` (a connect or send).
+//! - The bytes of data in flight for one process across its deferred
+//!   sends: being bounded with issue 14, finding 3.
+
+/// Bytes of a path argument, its terminating NUL included: the kernel's
+/// `PATH_MAX`. A longer path fails with `ENAMETOOLONG`, as natively; the
+/// supervisor never reads more of it.
+pub const PATH_BYTES: usize = 4096;
+
+/// Bytes of directory entries one `getdents`/`getdents64` reads at once,
+/// whatever count the program asked for (it gets fewer entries per call
+/// and calls again, as it must for any directory).
+pub const LISTING_BYTES: usize = 1 << 20;
+
+/// Bytes of an extended attribute's name (`XATTR_NAME_MAX`); longer fails
+/// with `ERANGE`, as natively.
+pub const XATTR_NAME_BYTES: usize = 255;
+
+/// Bytes of an extended attribute's value, or of a list of names
+/// (`XATTR_SIZE_MAX`, `XATTR_LIST_MAX`): a larger value to set fails with
+/// `E2BIG`, as natively; a larger buffer to read into is used up to this.
+pub const XATTR_VALUE_BYTES: usize = 65536;
+
+/// Bytes of `openat2`'s `struct open_how` (a page, as the kernel's
+/// `copy_struct_from_user` allows); larger fails with `E2BIG`.
+pub const OPEN_HOW_BYTES: usize = 4096;
+
+/// Bytes of a `memfd_create` name (`MFD_NAME_MAX_LEN`: `NAME_MAX` less
+/// `"memfd:"`); longer fails with `EINVAL`, as natively.
+pub const MEMFD_NAME_BYTES: usize = 255 - 6;
+
+/// Symbolic links followed while resolving one path (the kernel's
+/// `MAXSYMLINKS`); one more fails with `ELOOP`, as natively.
+pub const SYMLINK_FOLLOWS: u32 = 40;
+
+/// Descriptors of `/proc/<tid>` a worker keeps for the tasks it served
+/// last; the oldest is closed for a new task. So many tasks cost no more
+/// descriptors than this times the workers.
+pub const PROC_DIRS_PER_WORKER: usize = 8;
+
+/// Workers (threads that receive and handle requests) by default: one per
+/// CPU, at least [`MIN_WORKERS`], at most this. However many tasks the
+/// program has, and however many requests wait, fdsup has no more threads
+/// than these (and the threads of waiting requests, `supervise::MAX_BLOCKED`).
+pub const DEFAULT_MAX_WORKERS: usize = 16;
+
+/// The fewest workers by default.
+pub const MIN_WORKERS: usize = 4;
+
+/// The most workers `FDSUP_WORKERS` can ask for.
+pub const MAX_WORKERS: usize = 64;
+
+/// Distinct paths `--learn` records. Beyond, new paths are not recorded
+/// (the learned policy then does not cover them), and fdsup says so when
+/// it writes the policy: a program that touches millions of names cannot
+/// grow fdsup's memory without bound.
+pub const LEARNED_PATHS: usize = 1 << 20;
+
+/// Distinct addresses `--learn` records connects to; beyond, as for
+/// [`LEARNED_PATHS`].
+pub const LEARNED_CONNECTS: usize = 1 << 16;
+
+/// Program names kept per learned path or address (for its comment).
+pub const LEARNED_USERS: usize = 4;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The limits that are the kernel's have the kernel's values.
+    #[test]
+    fn kernel_limits_match() {
+        assert_eq!(PATH_BYTES, usize::try_from(libc::PATH_MAX).unwrap());
+        assert_eq!(MEMFD_NAME_BYTES, 249);
+        const { assert!(MIN_WORKERS <= DEFAULT_MAX_WORKERS && DEFAULT_MAX_WORKERS <= MAX_WORKERS) };
+    }
+}
