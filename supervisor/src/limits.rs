@@ -7,22 +7,12 @@
 //! limit, the same answer, so that the program cannot tell). README's
 //! "Limits of what a program can make fdsup hold" lists them for users.
 //!
-//! Also bounded, defined beside the code that uses them (to move here):
-//! - `handlers::net::MAX_DATA` (4 MiB): the bytes one emulated send copies
-//!   from the program; a stream socket sends that much and reports it, a
-//!   larger datagram fails with `EMSGSIZE`.
-//! - `handlers::net::MAX_CONTROL` (64 KiB): the control-message bytes of
-//!   one send; beyond, `ENOBUFS`.
-//! - `sys::net::SOCKADDR_MAX` (128, `sizeof(struct sockaddr_storage)`):
-//!   an address longer than that fails with `EINVAL`, as natively.
-//! - `sys::net::UIO_MAXIOV` (1024, the kernel's): the iovecs of one message
-//!   (beyond, `EMSGSIZE`) and the messages of one `sendmmsg` (more are not
-//!   read, as the kernel caps `vlen`).
-//! - `supervise::MAX_BLOCKED` (1024): requests waiting at once on threads
-//!   of their own (FIFO opens, blocking connects and sends); one more fails
-//!   with `ENFILE` (an open) or `ENOBUFS` (a connect or send).
-//! - The bytes of data in flight for one process across its deferred
-//!   sends: being bounded with issue 14, finding 3.
+//! Also bounded, where the kernel's own structure fixes the value:
+//! `sys::net::SOCKADDR_MAX` (128, `sizeof(struct sockaddr_storage)`: a
+//! longer `connect`/`bind`/`sendto` address is `EINVAL`, a longer
+//! `msg_name` is cut to it, as natively) and `sys::net::UIO_MAXIOV` (1024:
+//! the iovecs of one message, `EMSGSIZE` beyond; the messages of one
+//! `sendmmsg`, more are not read, as the kernel caps `vlen`).
 
 /// Bytes of a path argument, its terminating NUL included: the kernel's
 /// `PATH_MAX`. A longer path fails with `ENAMETOOLONG`, as natively; the
@@ -54,6 +44,36 @@ pub const MEMFD_NAME_BYTES: usize = 255 - 6;
 /// Symbolic links followed while resolving one path (the kernel's
 /// `MAXSYMLINKS`); one more fails with `ELOOP`, as natively.
 pub const SYMLINK_FOLLOWS: u32 = 40;
+
+/// Bytes of one message (or one piece of a stream send) read from the
+/// program at once. A datagram larger than this fails with `EMSGSIZE` (the
+/// kernel takes less in one datagram by default); a blocking stream send
+/// of any size is read and sent piece by piece, so it sends everything, as
+/// natively, while fdsup holds one piece.
+pub const SEND_BYTES: usize = 4 << 20;
+
+/// Bytes of messages held by sends waiting for room, all requests together
+/// (each holds at most [`SEND_BYTES`]). A send that would wait beyond it
+/// fails with `ENOBUFS`.
+pub const WAITING_SEND_BYTES: usize = 64 << 20;
+
+/// Control-message bytes of one send: the kernel's `optmem_max`, and never
+/// more than this whatever that says. Beyond, `ENOBUFS`, as natively.
+pub const CONTROL_BYTES: usize = 1 << 20;
+
+/// Descriptors passed by one message (`SCM_MAX_FD`, include/net/scm.h);
+/// more fail with `EINVAL`, as natively.
+pub const PASSED_FDS: usize = 253;
+
+/// Requests waiting at once on threads of their own (FIFO opens, blocking
+/// connects and sends); one more fails at once with `ENFILE` (an open) or
+/// `ENOBUFS` (a connect or send).
+pub const WAITING_REQUESTS: usize = 1024;
+
+/// Unix sockets the sandbox bound that fdsup remembers as its own
+/// (`handlers::net`); the oldest is forgotten first, and is then decided by
+/// the network rules like any other socket.
+pub const OWN_SOCKETS: usize = 4096;
 
 /// Descriptors of `/proc/<tid>` a worker keeps for the tasks it served
 /// last; the oldest is closed for a new task. So many tasks cost no more
@@ -94,6 +114,7 @@ mod tests {
     fn kernel_limits_match() {
         assert_eq!(PATH_BYTES, usize::try_from(libc::PATH_MAX).unwrap());
         assert_eq!(MEMFD_NAME_BYTES, 249);
+        assert_eq!(PASSED_FDS, 253);
         const { assert!(MIN_WORKERS <= DEFAULT_MAX_WORKERS && DEFAULT_MAX_WORKERS <= MAX_WORKERS) };
     }
 }

@@ -239,10 +239,7 @@ const FORWARDED: [Signal; 6] = [
 /// (see `handlers::net::wait`).
 use crate::handlers::net::WAKE_SIGNAL;
 
-/// At most this many requests wait on threads of their own at once (a FIFO
-/// open, a connect, a send into a full socket); more fail at once (`ENFILE`
-/// for a FIFO, `ENOBUFS` for the network).
-pub const MAX_BLOCKED: usize = 1024;
+use crate::limits::WAITING_REQUESTS as MAX_BLOCKED;
 
 /// Requests waiting on threads of their own.
 static BLOCKED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);

@@ -49,7 +49,6 @@ mod wait;
 
 pub use binder::{binder_main, is_binder};
 pub use own::OwnSockets;
-pub use send::{MAX_CONTROL, MAX_DATA, MAX_WAITING_DATA, SCM_MAX_FD};
 pub use wait::{interrupted, until_done, Deferred, Stop, Waiter, WAKE_SIGNAL};
 
 use super::{Ctx, Reply, Scratch};

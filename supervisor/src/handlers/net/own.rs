@@ -16,8 +16,7 @@
 use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
 
-/// How many sockets are remembered.
-pub const MAX_OWN: usize = 4096;
+use crate::limits::OWN_SOCKETS as MAX_OWN;
 
 /// One remembered socket.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -44,20 +44,10 @@ use super::{errno_of, Req};
 use crate::sys::{self, net as sn};
 use crate::task::{RemoteFd, Task};
 
-/// The most bytes of one message (or one piece of a stream send) fdsup
-/// reads from the program at once.
-pub const MAX_DATA: usize = 4 << 20;
-
-/// The most bytes of messages held by sends waiting for room, all requests
-/// together; a send that would wait beyond it fails with `ENOBUFS`.
-pub const MAX_WAITING_DATA: usize = 64 << 20;
-
-/// The most control-message bytes one send takes, whatever the kernel's
-/// `optmem_max` says.
-pub const MAX_CONTROL: usize = 1 << 20;
-
-/// `SCM_MAX_FD` (include/net/scm.h): descriptors one message may pass.
-pub const SCM_MAX_FD: usize = 253;
+use crate::limits::{
+    CONTROL_BYTES as MAX_CONTROL, PASSED_FDS as SCM_MAX_FD, SEND_BYTES as MAX_DATA,
+    WAITING_SEND_BYTES as MAX_WAITING_DATA,
+};
 
 /// `sizeof(struct cmsghdr)` on x86_64.
 const CMSG_HDR: usize = 16;
