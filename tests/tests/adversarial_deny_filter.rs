@@ -82,7 +82,8 @@ const OK: &[&str] = &[
     "socketpair_unix",
 ];
 
-/// Non-AF_UNIX sockets under `@default` (network denied).
+/// Non-AF_UNIX sockets under a policy with no network at all (a `deny`
+/// default, no rule, no `isolate`).
 const EACCES: &[&str] = &[
     "socket_inet",
     "socket_inet_dgram",
@@ -110,8 +111,16 @@ fn run(sc: &Scratch, args: &[&str]) -> fdsup_tests::Output {
     let program = prog("adv_deny_filter");
     let mut cmd = vec![s(&program)];
     cmd.extend_from_slice(args);
+    let p = fdsup_tests::write_policy(
+        sc.dir.path(),
+        "no-network.json",
+        r#"{ "version": 1, "include": ["@system"],
+  "filesystem": { "rules": [ { "path": "${CWD}", "access": "rw" },
+    { "path": "${TMPDIR}", "access": "rw" } ] },
+  "network": { "default": "deny" } }"#,
+    );
     sandboxed_env(
-        "@default".as_ref(),
+        p.as_os_str(),
         sc.dir.path(),
         &[],
         &cmd,

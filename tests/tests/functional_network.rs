@@ -276,9 +276,10 @@ fn bind_follows_bind_rules_and_unix_bind_keeps_the_umask() {
         dir.path(),
         "net.json",
         &format!(
-            r#"{{ "version": 1, "include": ["@default", "@network-loopback"],
-  "network": {{ "rules": [ {{ "bind": "unix:{}/ok.sock" }} ] }} }}"#,
-            dir.path().display()
+            r#"{{ "version": 1, "include": ["@system", "@network-loopback"],
+  "filesystem": {{ "rules": [ {{ "path": "{d}", "access": "rw" }} ] }},
+  "network": {{ "default": "deny", "rules": [ {{ "bind": "unix:{d}/ok.sock" }} ] }} }}"#,
+            d = dir.path().display()
         ),
     );
     let script = r#"

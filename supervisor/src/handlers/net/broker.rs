@@ -16,7 +16,6 @@ use super::super::Reply;
 use super::addr::{is_loopback, SUN_PATH};
 use super::connect::{has_send_timeout, nonblocking};
 use super::errno_of;
-use super::send::{send_one, Msg};
 use super::wait::{interrupted, Deferred, Stop, Waiter};
 use crate::sys::{self, net as sn};
 use crate::task::RemoteFd;
@@ -30,6 +29,8 @@ const COPIED: &[(i32, i32)] = &[
     (libc::SOL_SOCKET, libc::SO_BROADCAST),
     (libc::SOL_SOCKET, libc::SO_OOBINLINE),
     (libc::SOL_SOCKET, libc::SO_PASSCRED),
+    (libc::SOL_SOCKET, libc::SO_SNDBUF),
+    (libc::SOL_SOCKET, libc::SO_RCVBUF),
     (libc::IPPROTO_TCP, libc::TCP_NODELAY),
     (libc::IPPROTO_IPV6, libc::IPV6_V6ONLY),
 ];
@@ -70,11 +71,22 @@ fn twin(p: BorrowedFd<'_>, domain: i32) -> Result<(OwnedFd, bool), Reply> {
     let ours = sn::socket(domain, ty | libc::SOCK_NONBLOCK, proto)
         .map_err(|e| Reply::Errno(errno_of(&e)))?;
     for &(level, name) in COPIED {
-        // All of them are off on a new socket.
-        if let Ok(v) = sn::getsockopt_int(p, level, name) {
-            if v != 0 {
-                let _ = sn::setsockopt_int(ours.as_fd(), level, name, v);
-            }
+        // Copied where they differ from a new socket's (the kernel
+        // doubles a buffer size set, so one is set as half of what it
+        // reads back).
+        let (Ok(v), Ok(fresh)) = (
+            sn::getsockopt_int(p, level, name),
+            sn::getsockopt_int(ours.as_fd(), level, name),
+        ) else {
+            continue;
+        };
+        if v != fresh {
+            let v = if matches!(name, libc::SO_SNDBUF | libc::SO_RCVBUF) {
+                v / 2
+            } else {
+                v
+            };
+            let _ = sn::setsockopt_int(ours.as_fd(), level, name, v);
         }
     }
     if let Ok(t) = sn::send_timeout(p) {
@@ -195,21 +207,42 @@ fn so_error(sock: BorrowedFd<'_>) -> i32 {
     }
 }
 
-/// A datagram with an allowed destination sent from a socket that is
-/// still the program's own and unbound (a UDP client that does not
-/// `connect`): the socket is brokered as a connect's would be — a twin in
-/// fdsup's namespace sends the datagram and replaces it, and the answer is
-/// the bytes sent. Replies then reach the program on it. `None` when the
-/// request is not such a send.
-pub(super) fn broker_datagram(
+/// A twin made for a datagram socket that is still the program's own,
+/// unbound and unconnected (a UDP client that does not `connect`), when it
+/// first sends to an allowed address: the twin, in fdsup's namespace,
+/// sends instead and then replaces the program's socket
+/// ([`DatagramTwin::install`]). Replies then reach the program on it.
+pub(super) struct DatagramTwin {
+    /// Ours, to send on.
+    pub fd: OwnedFd,
+    rfd: RemoteFd,
+    cloexec: bool,
+    nb: bool,
+}
+
+impl DatagramTwin {
+    /// Installs the twin over the program's socket; the syscall returns
+    /// `answer`.
+    pub fn install(self, answer: usize) -> Reply {
+        installed(
+            self.fd,
+            self.rfd,
+            self.cloexec,
+            self.nb,
+            i64::try_from(answer).unwrap_or(i64::MAX),
+        )
+    }
+}
+
+/// The [`DatagramTwin`] for the program's `sock`, if it is such a socket;
+/// `None` when it is not (bound, connected, a stream, brokered before).
+pub(super) fn datagram_twin(
     task: &crate::task::Task,
     sock: BorrowedFd<'_>,
     rfd: RemoteFd,
     domain: i32,
-    m: &mut Msg,
-    flags: i32,
-) -> Option<Reply> {
-    if !is_datagram(sock) || in_our_netns(sock) {
+) -> Option<Result<DatagramTwin, Reply>> {
+    if !is_datagram(sock) || in_our_netns(sock) || sn::has_peer(sock) {
         return None;
     }
     // Bound (a port, or a Unix name): its address would be lost.
@@ -223,19 +256,10 @@ pub(super) fn broker_datagram(
         return None;
     }
     let cloexec = super::connect::fd_cloexec(task, rfd);
-    let (ours, nb) = match twin(sock, domain) {
-        Ok(t) => t,
-        Err(r) => return Some(r),
-    };
-    let n = match send_one(ours.as_fd(), m, flags | libc::MSG_DONTWAIT) {
-        Ok(n) => n,
-        Err(e) => return Some(Reply::Errno(e)),
-    };
-    Some(installed(
-        ours,
+    Some(twin(sock, domain).map(|(fd, nb)| DatagramTwin {
+        fd,
         rfd,
         cloexec,
         nb,
-        i64::try_from(n).unwrap_or(i64::MAX),
-    ))
+    }))
 }

@@ -40,6 +40,12 @@ pub(super) fn fetch_socket(req: &mut Req<'_>, fd: u64) -> Result<(RemoteFd, Owne
     Ok((rfd, sock, domain))
 }
 
+/// The socket's type (`SO_TYPE`: `SOCK_STREAM`, `SOCK_DGRAM`, ...); 0 if
+/// unknown.
+pub(super) fn sock_type(sock: BorrowedFd<'_>) -> i32 {
+    sn::getsockopt_int(sock, libc::SOL_SOCKET, libc::SO_TYPE).unwrap_or(0)
+}
+
 pub(super) fn nonblocking(sock: BorrowedFd<'_>) -> bool {
     sys::getfl(sock).is_ok_and(|f| f & libc::O_NONBLOCK != 0)
 }
@@ -127,7 +133,7 @@ pub(super) fn connect(req: &mut Req<'_>, sc: &mut Scratch, fd: u64, ptr: u64, le
     if !req.valid() {
         return Reply::Gone;
     }
-    let target = match decide_dest(req, sc, &a, domain) {
+    let target = match decide_dest(req, sc, &a, domain, sock_type(sock.as_fd())) {
         Ok(t) => t,
         Err(r) => return r,
     };

@@ -8,18 +8,17 @@
 //! from the program, whatever the network section says. The network rules
 //! then decide on the canonical path (`unix:/path`) as on any address.
 //!
-//! Where the network section's default denies and no rule matches, what
-//! stays inside the sandbox is still reachable, as it is for a program with
-//! a private loopback:
+//! What stays inside the sandbox is reachable whatever the rules say, as
+//! it is for a program with a private loopback:
 //! - under `isolate`, a connect or send to a loopback address or an
-//!   abstract name, and a bind of an IP address or an abstract name, is
-//!   carried out in the program's own namespace ([`Route::Local`]), where it
-//!   can reach only the sandbox's own sockets (a Unix socket path is no
-//!   namespace's: its bind follows the rules);
+//!   abstract name where one of the sandbox's own sockets is bound
+//!   ([`super::inside`]) is carried out in the program's own namespace
+//!   ([`Route::Local`]); and a bind of an IP address or an abstract name
+//!   that no rule allows or denies is carried out there too, where it can
+//!   be reached only from inside (a Unix socket path is no namespace's:
+//!   its bind follows the rules);
 //! - a connect or send to a Unix socket the sandbox bound itself
 //!   ([`super::own`]) is carried out as it is.
-//!
-//! An explicit `deny` rule refuses in every case.
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
@@ -84,6 +83,7 @@ pub(super) fn decide_dest(
     sc: &mut Scratch,
     a: &Addr,
     domain: i32,
+    ty: i32,
 ) -> Result<Target, Reply> {
     let dest = parse(a)?;
     let isolate = req.ctx.policy.network.isolate;
@@ -102,7 +102,8 @@ pub(super) fn decide_dest(
         Dest::Inet(sa) => {
             let d = req.ctx.policy.decide_inet(NetOp::Connect, sa);
             shown(&dest, a, &[], &mut text);
-            let local = isolate && is_loopback_ip(sa.ip());
+            let local =
+                isolate && is_loopback_ip(sa.ip()) && super::inside::inet(req.task.tid(), sa, ty);
             let how = verdict(req, sc, &text, d, local.then_some(Route::Local))?;
             allowed(d, how, a, domain, isolate, None)
         }
@@ -114,7 +115,7 @@ pub(super) fn decide_dest(
                 .decide_net(NetOp::Connect, NetTarget::UnixAbstract(name));
             shown(&dest, a, &[], &mut text);
             let inside = if isolate {
-                Some(Route::Local)
+                super::inside::abstract_name(req.task.tid(), name, ty).then_some(Route::Local)
             } else if req.ctx.own.has_name(name) {
                 Some(Route::Direct)
             } else {
@@ -158,9 +159,10 @@ pub(super) fn decide_dest(
     }
 }
 
-/// Logs the decision `d` on `text`, and refuses a denial, unless it is the
-/// default's and `inside` says the request stays inside the sandbox
-/// (then carried out that way, logged as allowed).
+/// Logs the decision `d` on `text`, and refuses a denial, unless `inside`
+/// says the request reaches one of the sandbox's own sockets (then carried
+/// out that way, whatever the rules say: it reaches nothing outside;
+/// logged as allowed).
 fn verdict(
     req: &Req<'_>,
     sc: &mut Scratch,
@@ -169,11 +171,11 @@ fn verdict(
     inside: Option<Route>,
 ) -> Result<Option<Route>, Reply> {
     let origin = d.rule.map(|r| &r.origin);
+    if let Some(route) = inside {
+        req.log(sc, text, Verdict::Allow, None, None);
+        return Ok(Some(route));
+    }
     if d.access == NetAccess::Deny {
-        if let (Some(route), None) = (inside, d.rule) {
-            req.log(sc, text, Verdict::Allow, None, None);
-            return Ok(Some(route));
-        }
         let e = refusal(req);
         req.log(sc, text, Verdict::Deny, Some(e), origin);
         return Err(Reply::Errno(e));

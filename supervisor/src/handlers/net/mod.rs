@@ -20,7 +20,8 @@
 //! The parts:
 //! - [`addr`]: reading and parsing addresses;
 //! - [`decide`]: the policy's word, and where a request is carried out;
-//! - [`own`]: the Unix sockets the sandbox bound itself;
+//! - [`own`]: the Unix sockets the sandbox bound itself; [`inside`]: its
+//!   own listeners in its own namespace under `isolate`;
 //! - [`connect`]: `connect` and `bind`; [`binder`] binds a Unix path under
 //!   the name the program gave;
 //! - [`broker`]: connections made from fdsup's namespace under `isolate`;
@@ -43,6 +44,7 @@ mod binder;
 mod broker;
 mod connect;
 mod decide;
+mod inside;
 mod own;
 mod send;
 mod wait;

@@ -36,7 +36,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::super::{Reply, Scratch};
 use super::addr::{read_addr, Addr};
-use super::broker::{broker_datagram, in_our_netns};
+use super::broker::{datagram_twin, in_our_netns};
 use super::connect::{fetch_socket, has_send_timeout, nonblocking, note_own_name};
 use super::decide::{decide_dest, Route, Target};
 use super::wait::{interrupted, until_done, Deferred, Stop, Waiter};
@@ -388,7 +388,7 @@ fn target_of(
     domain: i32,
 ) -> Result<Option<Target>, Reply> {
     let Some(a) = addr else { return Ok(None) };
-    let t = decide_dest(req, sc, a, domain)?;
+    let t = decide_dest(req, sc, a, domain, super::connect::sock_type(sock))?;
     if t.route == Route::Local && req.ctx.policy.network.isolate && in_our_netns(sock) {
         return Err(Reply::Errno(libc::EACCES));
     }
@@ -434,8 +434,15 @@ fn send_single(
         fds,
     };
     if brokerable {
-        if let Some(r) = broker_datagram(&req.task, sock.as_fd(), rfd, domain, &mut m, flags) {
-            return r;
+        if let Some(twin) = datagram_twin(&req.task, sock.as_fd(), rfd, domain) {
+            let twin = match twin {
+                Ok(t) => t,
+                Err(r) => return r,
+            };
+            return match send_one(twin.fd.as_fd(), &mut m, flags | libc::MSG_DONTWAIT) {
+                Ok(n) => twin.install(n),
+                Err(e) => Reply::Errno(e),
+            };
         }
     }
     let nb = flags & libc::MSG_DONTWAIT != 0 || nonblocking(sock.as_fd());
@@ -567,6 +574,13 @@ pub(super) fn sendmmsg(
     let stream = is_stream(sock.as_fd());
     let tid = req.task.tid();
     let mut sent = 0usize;
+    // Under `isolate`, a UDP client's first datagram to an allowed address
+    // makes a twin that sends them all and then replaces its socket.
+    let mut twin: Option<super::broker::DatagramTwin> = None;
+    let answer = |twin: Option<super::broker::DatagramTwin>, r: Reply| match (twin, r) {
+        (Some(t), Reply::Value(v)) => t.install(usize::try_from(v).unwrap_or(0)),
+        (_, r) => r,
+    };
     for i in 0..vlen {
         let stop = |r: Reply| if sent > 0 { count(sent) } else { r };
         let at = ptr.wrapping_add((i * sn::MMSGHDR_SIZE) as u64);
@@ -589,27 +603,38 @@ pub(super) fn sendmmsg(
         if !req.valid() {
             return Reply::Gone;
         }
-        let target = match target_of(req, sc, addr.as_ref(), sock.as_fd(), domain) {
+        let on = twin.as_ref().map_or(sock.as_fd(), |t| t.fd.as_fd());
+        let target = match target_of(req, sc, addr.as_ref(), on, domain) {
             Ok(t) => t,
-            Err(r) => return stop(r),
+            Err(r) => return answer(twin, stop(r)),
         };
+        if sent == 0 && twin.is_none() && target.as_ref().is_some_and(|t| t.route == Route::Broker)
+        {
+            match datagram_twin(&req.task, sock.as_fd(), rfd, domain) {
+                Some(Ok(t)) => twin = Some(t),
+                Some(Err(r)) => return r,
+                None => {}
+            }
+        }
+        let on = twin.as_ref().map_or(sock.as_fd(), |t| t.fd.as_fd());
         let mut m = Msg {
             target,
             data,
             control,
             fds,
         };
-        match send_one(sock.as_fd(), &mut m, flags | libc::MSG_DONTWAIT) {
+        match send_one(on, &mut m, flags | libc::MSG_DONTWAIT) {
             Ok(n) => {
                 write_len(&req.task, ptr, i, n);
                 sent += 1;
-                note_own_name(req, sock.as_fd(), domain);
+                note_own_name(req, on, domain);
                 // A stream message not sent whole: the caller sends the
                 // rest again, as after a short native sendmmsg.
                 if n < m.data.len() || iov.total > m.data.len() {
                     return count(sent);
                 }
             }
+            Err(e) if twin.is_some() => return answer(twin, stop(Reply::Errno(e))),
             Err(libc::EAGAIN) if sent > 0 => return count(sent),
             Err(libc::EAGAIN) if !nb && sent == 0 => {
                 let Some(held) = Held::take(m.data.len()) else {
@@ -642,7 +667,7 @@ pub(super) fn sendmmsg(
             Err(e) => return stop(Reply::Errno(e)),
         }
     }
-    count(sent)
+    answer(twin, count(sent))
 }
 
 /// Writes `msg_len` of message `i` of a `sendmmsg` array at `arr`.
