@@ -213,3 +213,62 @@ fn allow_all_logs_connections() {
         "no connect line for {want} in {text:?}"
     );
 }
+
+/// Under `@default` (isolated, its own loopback) with `@network-loopback`
+/// (the host's loopback allowed): the program's own server is reached at
+/// its address, a server of the host's at another is reached through
+/// fdsup, and under `@default` alone the host's is refused (logged as a
+/// denial) while the program's own still answers.
+#[test]
+fn an_isolated_program_reaches_its_own_loopback_first() {
+    assert!(have_python(), "these tests need /usr/bin/python3");
+    let host = tcp_server(b"H", false);
+    let dir = TempDir::new("faithful-own-loopback");
+    let both = write_policy(
+        dir.path(),
+        "both.json",
+        r#"{ "version": 1, "include": ["@default", "@network-loopback"] }"#,
+    );
+    let script = r#"
+import socket, sys, threading
+own = socket.socket(); own.bind(("127.0.0.1", 0)); own.listen()
+def serve():
+    c, _ = own.accept(); c.send(b"O"); c.close()
+threading.Thread(target=serve, daemon=True).start()
+for port in (own.getsockname()[1], int(sys.argv[1])):
+    s = socket.socket()
+    try:
+        s.connect(("127.0.0.1", port)); print(s.recv(1).decode())
+    except OSError as e:
+        print("ERR", e.errno)
+"#;
+    let out = py(&both, dir.path(), script, &[&host.to_string()]);
+    out.expect_code(0);
+    assert_eq!(out.stdout, "O\nH\n", "{out:?}");
+    let log = dir.join("log.jsonl");
+    let mut c = fdsup_tests::fdsup_cmd(["run", "--log"], dir.path());
+    c.arg(&log)
+        .args([
+            "--policy",
+            "@default",
+            "--",
+            "/usr/bin/python3",
+            "-c",
+            script,
+        ])
+        .arg(host.to_string());
+    let out = fdsup_tests::run_cmd(&mut c, Duration::from_secs(60));
+    out.expect_code(0);
+    assert_eq!(
+        out.stdout,
+        format!("O\nERR {}\n", libc::ECONNREFUSED),
+        "{out:?}"
+    );
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let want = format!("\"addr\":\"127.0.0.1:{host}\"");
+    assert!(
+        text.lines()
+            .any(|l| l.contains(&want) && l.contains("\"decision\":\"deny\"")),
+        "no denial for {want} in {text:?}"
+    );
+}

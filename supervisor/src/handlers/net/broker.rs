@@ -128,7 +128,6 @@ pub(super) fn broker(
     domain: i32,
     addr: Vec<u8>,
     cloexec: bool,
-    _tid: i32,
 ) -> Reply {
     let p = prog.as_fd();
     if sn::has_peer(p) {

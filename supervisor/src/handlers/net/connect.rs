@@ -14,10 +14,11 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::Duration;
 
 use super::super::{Reply, Scratch};
-use super::addr::{read_addr, SUN_PATH};
+use super::addr::{is_loopback, read_addr, SUN_PATH};
 use super::decide::{decide_bind, decide_dest, BindPlan, Route};
 use super::wait::{interrupted, until_done, Deferred, Stop, Waiter, WAKE_SIGNAL};
 use super::{errno_of, Req};
+use crate::audit::Verdict;
 use crate::sys::{self, net as sn, timer::ThreadTimer};
 use crate::task::{RemoteFd, Task};
 
@@ -138,43 +139,117 @@ pub(super) fn connect(req: &mut Req<'_>, sc: &mut Scratch, fd: u64, ptr: u64, le
         Err(r) => return r,
     };
     let ours = isolate && super::broker::in_our_netns(sock.as_fd());
+    let dgram = super::broker::is_datagram(sock.as_fd());
     match target.route {
         // A datagram socket brokered before connects again as it is; a
         // stream socket brokered before is connected already (`EISCONN`),
         // or failed and is brokered afresh.
-        Route::Broker if !(ours && super::broker::is_datagram(sock.as_fd())) => {
-            return super::broker::broker(sock, rfd, domain, target.bytes, cloexec, req.task.tid());
+        Route::Broker if !(ours && dgram) => {
+            return super::broker::broker(sock, rfd, domain, target.bytes, cloexec);
         }
         // Only inside the program's namespace, which this socket has left.
-        Route::Local if ours => return Reply::Errno(libc::ECONNREFUSED),
+        Route::Local if ours => {
+            if let Some((text, origin)) = &target.refused {
+                req.log(
+                    sc,
+                    text,
+                    Verdict::Deny,
+                    Some(libc::ECONNREFUSED),
+                    origin.as_ref(),
+                );
+            }
+            return Reply::Errno(libc::ECONNREFUSED);
+        }
+        Route::InsideFirst if !ours => {
+            let tried = try_connect(sc, sock.as_fd(), &target.bytes);
+            if let Tried::Refused = tried {
+                // Nothing of the sandbox's listens there: out, as allowed.
+                return super::broker::broker(sock, rfd, domain, target.bytes, cloexec);
+            }
+            return finish_tried(tried, sock, target.bytes, target.hold);
+        }
         _ => {}
     }
-    connect_here(sc, sock, target.bytes, target.hold)
+    let tried = try_connect(sc, sock.as_fd(), &target.bytes);
+    if let Some((text, origin)) = &target.refused {
+        // Carried inside only: refused by the kernel unless one of the
+        // sandbox's own servers took it.
+        if let Tried::Refused = tried {
+            req.log(
+                sc,
+                text,
+                Verdict::Deny,
+                Some(libc::ECONNREFUSED),
+                origin.as_ref(),
+            );
+        } else {
+            req.log(sc, text, Verdict::Allow, None, None);
+        }
+    }
+    finish_tried(tried, sock, target.bytes, target.hold)
 }
 
-/// Connects the program's `sock` to `addr` as its own `connect` would: at
-/// once when non-blocking, else blocking, for [`INLINE_WAIT`] on the worker
-/// and then on a thread of its own.
-fn connect_here(sc: &mut Scratch, sock: OwnedFd, addr: Vec<u8>, hold: Option<OwnedFd>) -> Reply {
-    if nonblocking(sock.as_fd()) {
-        return super::super::path::done(sn::connect(sock.as_fd(), &addr));
+/// What a first try of a `connect` gave.
+enum Tried {
+    /// `ECONNREFUSED`: nothing listens there.
+    Refused,
+    /// The answer.
+    Answer(Reply),
+    /// A blocking connect that goes on: it is waited for on a thread.
+    Wait,
+}
+
+/// Connects the program's `sock` to `addr` as its own `connect` would, as
+/// far as can be done without waiting: at once when non-blocking (a
+/// loopback connection in progress is looked at for a moment, so that a
+/// refusal is known), else blocking for [`INLINE_WAIT`] on the worker.
+fn try_connect(sc: &mut Scratch, sock: BorrowedFd<'_>, addr: &[u8]) -> Tried {
+    let refused = |e: &std::io::Error| e.raw_os_error() == Some(libc::ECONNREFUSED);
+    if nonblocking(sock) {
+        return match sn::connect(sock, addr) {
+            Err(e) if refused(&e) => Tried::Refused,
+            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) && is_loopback(addr) => {
+                match sn::poll_out(sock, 1) {
+                    Ok(true) => match sn::getsockopt_int(sock, libc::SOL_SOCKET, libc::SO_ERROR) {
+                        Ok(libc::ECONNREFUSED) => Tried::Refused,
+                        // Connected meanwhile: the program learns it as
+                        // natively, by polling.
+                        Ok(0) => Tried::Answer(Reply::Errno(libc::EINPROGRESS)),
+                        Ok(e) => Tried::Answer(Reply::Errno(e)),
+                        Err(e) => Tried::Answer(Reply::Errno(errno_of(&e))),
+                    },
+                    _ => Tried::Answer(Reply::Errno(libc::EINPROGRESS)),
+                }
+            }
+            r => Tried::Answer(super::super::path::done(r)),
+        };
     }
-    let r = with_inline_timer(sc, || sn::connect(sock.as_fd(), &addr));
-    match r {
-        Some(Err(e)) if e.raw_os_error() == Some(libc::EINTR) => {}
-        Some(r) => return super::super::path::done(r),
+    match with_inline_timer(sc, || sn::connect(sock, addr)) {
+        Some(Err(e)) if e.raw_os_error() == Some(libc::EINTR) => Tried::Wait,
+        Some(Err(e)) if refused(&e) => Tried::Refused,
+        Some(r) => Tried::Answer(super::super::path::done(r)),
         // No timer: wait on a thread from the start.
-        None => {}
+        None => Tried::Wait,
     }
-    Reply::Deferred(Deferred::new(move |w: &mut Waiter<'_>| {
-        let r = until_done(w, || sn::connect(sock.as_fd(), &addr));
-        drop(hold);
-        match r {
-            Ok(r) => super::super::path::done(r),
-            Err(Stop::Gone) => Reply::Gone,
-            Err(Stop::Signal) => interrupted(has_send_timeout(sock.as_fd())),
-        }
-    }))
+}
+
+/// The answer to a tried `connect`: as it came, or the rest of a blocking
+/// one waited for on a thread of its own, where calling `connect` again
+/// waits for the connection in progress.
+fn finish_tried(tried: Tried, sock: OwnedFd, addr: Vec<u8>, hold: Option<OwnedFd>) -> Reply {
+    match tried {
+        Tried::Refused => Reply::Errno(libc::ECONNREFUSED),
+        Tried::Answer(r) => r,
+        Tried::Wait => Reply::Deferred(Deferred::new(move |w: &mut Waiter<'_>| {
+            let r = until_done(w, || sn::connect(sock.as_fd(), &addr));
+            drop(hold);
+            match r {
+                Ok(r) => super::super::path::done(r),
+                Err(Stop::Gone) => Reply::Gone,
+                Err(Stop::Signal) => interrupted(has_send_timeout(sock.as_fd())),
+            }
+        })),
+    }
 }
 
 /// Runs `call` on the worker with its interrupt timer armed for

@@ -10,13 +10,18 @@
 //!
 //! What stays inside the sandbox is reachable whatever the rules say, as
 //! it is for a program with a private loopback:
-//! - under `isolate`, a connect or send to a loopback address or an
-//!   abstract name where one of the sandbox's own sockets is bound
-//!   ([`super::inside`]) is carried out in the program's own namespace
-//!   ([`Route::Local`]); and a bind of an IP address or an abstract name
-//!   that no rule allows or denies is carried out there too, where it can
-//!   be reached only from inside (a Unix socket path is no namespace's:
-//!   its bind follows the rules);
+//! - under `isolate`, the program's namespace has a loopback of its own:
+//!   a connect to a loopback address or an abstract name is tried there
+//!   first ([`Route::InsideFirst`]: one of the sandbox's own servers
+//!   answers) and, if nothing listens there and the rules allow it,
+//!   brokered out; if the rules refuse it, it is carried out only there
+//!   ([`Route::Local`]), where the kernel refuses it with the refusal's own
+//!   `ECONNREFUSED` unless one of the sandbox's servers listens. A datagram
+//!   to a refused loopback address goes in only where one of the sandbox's
+//!   sockets is bound ([`super::inside`]), else it is refused. A bind of an
+//!   IP address or abstract name that no rule allows or denies is carried
+//!   out there too, where it can be reached only from inside (a Unix socket
+//!   path is no namespace's: its bind follows the rules);
 //! - a connect or send to a Unix socket the sandbox bound itself
 //!   ([`super::own`]) is carried out as it is.
 
@@ -43,6 +48,11 @@ pub(super) enum Route {
     /// `isolate`): on the program's socket, and refused if that socket is
     /// one of fdsup's namespace (brokered before), which would reach out.
     Local,
+    /// Allowed, under `isolate`, to a loopback address or an abstract name:
+    /// tried inside the program's namespace first (its own server, if one
+    /// listens there), brokered out if nothing answers there
+    /// (`ECONNREFUSED`).
+    InsideFirst,
 }
 
 /// A decided destination: the bytes to give the kernel, and what must stay
@@ -54,6 +64,11 @@ pub(super) struct Target {
     pub hold: Option<OwnedFd>,
     /// Where it is carried out.
     pub route: Route,
+    /// For a refused destination carried inside ([`Route::Local`] of a
+    /// stream): what to log once the kernel says whether one of the
+    /// sandbox's own sockets took it — allowed if one did, the refusal
+    /// (with its rule) if `ECONNREFUSED` says none listens.
+    pub refused: Option<(Vec<u8>, Option<crate::policy::Origin>)>,
 }
 
 impl Target {
@@ -62,6 +77,7 @@ impl Target {
             bytes,
             hold: None,
             route: Route::Direct,
+            refused: None,
         }
     }
 }
@@ -102,10 +118,22 @@ pub(super) fn decide_dest(
         Dest::Inet(sa) => {
             let d = req.ctx.policy.decide_inet(NetOp::Connect, sa);
             shown(&dest, a, &[], &mut text);
-            let local =
-                isolate && is_loopback_ip(sa.ip()) && super::inside::inet(req.task.tid(), sa, ty);
-            let how = verdict(req, sc, &text, d, local.then_some(Route::Local))?;
-            allowed(d, how, a, domain, isolate, None)
+            let local = isolate && is_loopback_ip(sa.ip());
+            let stream = ty != libc::SOCK_DGRAM;
+            if local && stream && d.access == NetAccess::Deny {
+                return Ok(inside_or_refused(a, text, d));
+            }
+            // A datagram has no answer to try with: one of the sandbox's
+            // own sockets bound there is looked for.
+            let bound =
+                local && d.access == NetAccess::Deny && super::inside::inet(req.task.tid(), sa, ty);
+            let how = verdict(req, sc, &text, d, bound.then_some(Route::Local))?;
+            let out = match (isolate, local && stream) {
+                (true, true) => Route::InsideFirst,
+                (true, false) => Route::Broker,
+                _ => Route::Direct,
+            };
+            allowed(d, how, a, domain, out, None)
         }
         Dest::UnixAbstract => {
             let name = a.bytes().get(SUN_PATH + 1..).unwrap_or_default();
@@ -114,15 +142,17 @@ pub(super) fn decide_dest(
                 .policy
                 .decide_net(NetOp::Connect, NetTarget::UnixAbstract(name));
             shown(&dest, a, &[], &mut text);
-            let inside = if isolate {
-                super::inside::abstract_name(req.task.tid(), name, ty).then_some(Route::Local)
-            } else if req.ctx.own.has_name(name) {
-                Some(Route::Direct)
+            if isolate && d.access == NetAccess::Deny {
+                return Ok(inside_or_refused(a, text, d));
+            }
+            let own = !isolate && req.ctx.own.has_name(name);
+            let how = verdict(req, sc, &text, d, own.then_some(Route::Direct))?;
+            let out = if isolate {
+                Route::InsideFirst
             } else {
-                None
+                Route::Direct
             };
-            let how = verdict(req, sc, &text, d, inside)?;
-            allowed(d, how, a, domain, isolate, None)
+            allowed(d, how, a, domain, out, None)
         }
         Dest::UnixPath(end) => {
             let path = a.bytes().get(SUN_PATH..end).unwrap_or_default();
@@ -154,7 +184,7 @@ pub(super) fn decide_dest(
             let own =
                 sn::dev_ino(fd.as_fd()).is_ok_and(|(dev, ino)| req.ctx.own.has_inode(dev, ino));
             let how = verdict(req, sc, &text, d, own.then_some(Route::Direct))?;
-            allowed(d, how, a, domain, isolate, Some(fd))
+            allowed(d, how, a, domain, Route::Direct, Some(fd))
         }
     }
 }
@@ -198,14 +228,9 @@ fn allowed(
     how: Option<Route>,
     a: &Addr,
     domain: i32,
-    isolate: bool,
+    out: Route,
     found: Option<OwnedFd>,
 ) -> Result<Target, Reply> {
-    let out = if isolate {
-        Route::Broker
-    } else {
-        Route::Direct
-    };
     if let Some(route) = how {
         return match found {
             Some(fd) => proc_fd_target(fd, route),
@@ -213,17 +238,24 @@ fn allowed(
                 bytes: a.bytes().to_vec(),
                 hold: None,
                 route,
+                refused: None,
             }),
         };
     }
+    // A redirect goes where it says: out, never inside first.
+    let out_redirect = if out == Route::InsideFirst {
+        Route::Broker
+    } else {
+        out
+    };
     if let Some(r) = d.rule.and_then(|r| r.redirect.as_ref()) {
         let (bytes, route) = match r {
-            RedirectTarget::Inet(sa) => (inet_bytes(*sa, domain), out),
+            RedirectTarget::Inet(sa) => (inet_bytes(*sa, domain), out_redirect),
             RedirectTarget::UnixPath(p) if domain == libc::AF_UNIX => {
                 (unix_bytes(p.as_bytes(), false), Route::Direct)
             }
             RedirectTarget::UnixAbstract(nm) if domain == libc::AF_UNIX => {
-                (unix_bytes(nm.as_bytes(), true), out)
+                (unix_bytes(nm.as_bytes(), true), out_redirect)
             }
             _ => (Err(libc::EAFNOSUPPORT), Route::Direct),
         };
@@ -231,6 +263,7 @@ fn allowed(
             bytes: bytes.map_err(Reply::Errno)?,
             hold: None,
             route,
+            refused: None,
         });
     }
     match found {
@@ -241,7 +274,22 @@ fn allowed(
             bytes: a.bytes().to_vec(),
             hold: None,
             route: out,
+            refused: None,
         }),
+    }
+}
+
+/// A refused stream destination under `isolate` that may be one of the
+/// sandbox's own (a loopback address or abstract name): carried inside,
+/// where the kernel refuses it (`ECONNREFUSED`, the refusal's own errno)
+/// unless one of the sandbox's sockets listens there; logged once that is
+/// known.
+fn inside_or_refused(a: &Addr, text: Vec<u8>, d: NetDecision<'_>) -> Target {
+    Target {
+        bytes: a.bytes().to_vec(),
+        hold: None,
+        route: Route::Local,
+        refused: Some((text, d.rule.map(|r| r.origin.clone()))),
     }
 }
 
@@ -254,6 +302,7 @@ fn proc_fd_target(fd: OwnedFd, route: Route) -> Result<Target, Reply> {
         bytes: unix_bytes(&p, false).map_err(Reply::Errno)?,
         hold: Some(fd),
         route,
+        refused: None,
     })
 }
 

@@ -1,31 +1,17 @@
-//! Whether something of the sandbox's own listens at a loopback address
-//! or an abstract name, in the program's network namespace (under
-//! `isolate`).
+//! Whether one of the sandbox's own sockets is bound at a loopback address
+//! in the program's network namespace (under `isolate`), for a datagram,
+//! which has no answer to try with (a stream connect is simply tried
+//! inside first: `super::decide`).
 //!
-//! An isolated program has a loopback of its own, where its processes
-//! serve each other, and fdsup's namespace has the host's, where allowed
-//! connections are brokered. Natively one address names one socket; here
-//! it could name one in each. The sandbox's own wins: a connect or send to
-//! a loopback address or abstract name where one of its sockets is bound
-//! (a listening stream socket, any bound datagram socket) is carried out
-//! in its namespace, whatever the rules say (it reaches nothing outside);
-//! otherwise the rules decide, and an allowed one is brokered out. So a
-//! test suite's own server on `127.0.0.1:8000` is reached under
-//! `@default` with `@network-loopback`, and the host's database on
-//! `127.0.0.1:5432` too.
-//!
-//! The program's namespace is read from `/proc/<tid>/net/` (tcp, tcp6,
-//! udp, udp6, unix), which lists its own sockets only: a handful, so the
-//! read is cheap, and it is made only for loopback and abstract
-//! destinations under `isolate`.
+//! The program's namespace is read from `/proc/<tid>/net/{udp,udp6}`
+//! (or `tcp`): it lists that namespace's sockets only, but the kernel walks
+//! its whole hash table to print them, about a millisecond here, so this is
+//! asked only for a datagram to a refused loopback address.
 
 use std::net::{IpAddr, SocketAddr};
 
 /// `TCP_LISTEN` in `/proc/net/tcp`'s `st` column.
 const LISTEN: &str = "0A";
-
-/// `__SO_ACCEPTCON` in `/proc/net/unix`'s flags: a listening socket.
-const ACCEPTCON: u32 = 1 << 16;
 
 /// Whether a socket of `ty` (`SOCK_STREAM`, `SOCK_DGRAM`, ...) of task
 /// `tid`'s namespace is bound at `sa` (or at the wildcard on its port).
@@ -92,43 +78,6 @@ fn same_ip(a: IpAddr, b: IpAddr) -> bool {
     canon(a) == canon(b)
 }
 
-/// Whether a Unix socket of task `tid`'s namespace holds the abstract
-/// `name` (listening, for a stream; bound, for a datagram).
-pub(super) fn abstract_name(tid: i32, name: &[u8], ty: i32) -> bool {
-    let Ok(text) = std::fs::read(format!("/proc/{tid}/net/unix")) else {
-        return false;
-    };
-    // The kernel shows the name's NUL bytes as '@', after a leading '@'.
-    let mut want = Vec::with_capacity(name.len() + 1);
-    want.push(b'@');
-    want.extend(name.iter().map(|&c| if c == 0 { b'@' } else { c }));
-    text.split(|&c| c == b'\n').skip(1).any(|l| {
-        let mut f = l.split(|&c| c == b' ').filter(|x| !x.is_empty());
-        let (Some(_), Some(_), Some(_), Some(flags), Some(kind), Some(_), Some(_), Some(path)) = (
-            f.next(),
-            f.next(),
-            f.next(),
-            f.next(),
-            f.next(),
-            f.next(),
-            f.next(),
-            f.next(),
-        ) else {
-            return false;
-        };
-        let flags = std::str::from_utf8(flags)
-            .ok()
-            .and_then(|s| u32::from_str_radix(s, 16).ok())
-            .unwrap_or(0);
-        let kind = std::str::from_utf8(kind)
-            .ok()
-            .and_then(|s| u32::from_str_radix(s, 16).ok())
-            .unwrap_or(0);
-        let listening = flags & ACCEPTCON != 0 || ty == libc::SOCK_DGRAM;
-        path == want.as_slice() && listening && i64::from(kind) == i64::from(ty)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,12 +110,7 @@ mod tests {
         assert!(inet(me, sa, libc::SOCK_STREAM));
         drop(l);
         assert!(!inet(me, sa, libc::SOCK_STREAM));
-        let u = std::os::unix::net::UnixListener::bind_addr(
-            &std::os::linux::net::SocketAddrExt::from_abstract_name(b"fdsup-inside-test").unwrap(),
-        )
-        .unwrap();
-        assert!(abstract_name(me, b"fdsup-inside-test", libc::SOCK_STREAM));
-        assert!(!abstract_name(me, b"fdsup-inside-other", libc::SOCK_STREAM));
-        drop(u);
+        let u = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        assert!(inet(me, u.local_addr().unwrap(), libc::SOCK_DGRAM));
     }
 }

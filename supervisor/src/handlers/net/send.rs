@@ -41,6 +41,7 @@ use super::connect::{fetch_socket, has_send_timeout, nonblocking, note_own_name}
 use super::decide::{decide_dest, Route, Target};
 use super::wait::{interrupted, until_done, Deferred, Stop, Waiter};
 use super::{errno_of, Req};
+use crate::audit::Verdict;
 use crate::sys::{self, net as sn};
 use crate::task::{RemoteFd, Task};
 
@@ -426,13 +427,48 @@ fn send_single(
         Ok(t) => t,
         Err(r) => return r,
     };
-    let brokerable = target.as_ref().is_some_and(|t| t.route == Route::Broker);
+    let mut target = target;
+    let route = target.as_ref().map(|t| t.route);
+    let refused = target.as_mut().and_then(|t| t.refused.take());
     let mut m = Msg {
         target,
         data,
         control,
         fds,
     };
+    let nb = flags & libc::MSG_DONTWAIT != 0 || nonblocking(sock.as_fd());
+    let mut brokerable = route == Some(Route::Broker);
+    if route == Some(Route::InsideFirst) && !stream {
+        // One of the sandbox's own sockets there takes it; if none does,
+        // it goes out, as allowed.
+        match send_one(sock.as_fd(), &mut m, flags | libc::MSG_DONTWAIT) {
+            Err(libc::ECONNREFUSED) => brokerable = true,
+            Ok(n) => return count(n),
+            Err(libc::EAGAIN) if !nb => {}
+            Err(e) => return Reply::Errno(e),
+        }
+    }
+    if let Some((text, origin)) = refused {
+        // Carried inside only: refused unless one of the sandbox's own
+        // sockets took it.
+        let r = send_one(sock.as_fd(), &mut m, flags | libc::MSG_DONTWAIT);
+        if r == Err(libc::ECONNREFUSED) {
+            req.log(
+                sc,
+                &text,
+                Verdict::Deny,
+                Some(libc::EACCES),
+                origin.as_ref(),
+            );
+            return Reply::Errno(libc::EACCES);
+        }
+        req.log(sc, &text, Verdict::Allow, None, None);
+        match r {
+            Ok(n) => return count(n),
+            Err(libc::EAGAIN) if !nb => {}
+            Err(e) => return Reply::Errno(e),
+        }
+    }
     if brokerable {
         if let Some(twin) = datagram_twin(&req.task, sock.as_fd(), rfd, domain) {
             let twin = match twin {
@@ -445,7 +481,6 @@ fn send_single(
             };
         }
     }
-    let nb = flags & libc::MSG_DONTWAIT != 0 || nonblocking(sock.as_fd());
     let fastopen = flags & libc::MSG_FASTOPEN != 0;
     let mut sent = 0usize;
     // A Fast Open send on a blocking socket waits for the handshake: it
@@ -608,8 +643,8 @@ pub(super) fn sendmmsg(
             Ok(t) => t,
             Err(r) => return answer(twin, stop(r)),
         };
-        if sent == 0 && twin.is_none() && target.as_ref().is_some_and(|t| t.route == Route::Broker)
-        {
+        let out = |t: &Target| matches!(t.route, Route::Broker | Route::InsideFirst);
+        if sent == 0 && twin.is_none() && target.as_ref().is_some_and(out) {
             match datagram_twin(&req.task, sock.as_fd(), rfd, domain) {
                 Some(Ok(t)) => twin = Some(t),
                 Some(Err(r)) => return r,
@@ -617,13 +652,29 @@ pub(super) fn sendmmsg(
             }
         }
         let on = twin.as_ref().map_or(sock.as_fd(), |t| t.fd.as_fd());
+        let mut target = target;
+        let refused = target.as_mut().and_then(|t| t.refused.take());
         let mut m = Msg {
             target,
             data,
             control,
             fds,
         };
-        match send_one(on, &mut m, flags | libc::MSG_DONTWAIT) {
+        let r = send_one(on, &mut m, flags | libc::MSG_DONTWAIT);
+        if let Some((text, origin)) = refused {
+            if r == Err(libc::ECONNREFUSED) {
+                req.log(
+                    sc,
+                    &text,
+                    Verdict::Deny,
+                    Some(libc::EACCES),
+                    origin.as_ref(),
+                );
+                return answer(twin, stop(Reply::Errno(libc::EACCES)));
+            }
+            req.log(sc, &text, Verdict::Allow, None, None);
+        }
+        match r {
             Ok(n) => {
                 write_len(&req.task, ptr, i, n);
                 sent += 1;
