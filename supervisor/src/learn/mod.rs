@@ -252,7 +252,8 @@ pub fn finish(
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let text = render(&learned, &shown.join(" "), &rec.connects(), metadata);
+    let connects = rec.connects();
+    let text = render(&learned, &shown.join(" "), &connects, metadata);
     write_policy(out, &text)?;
     if !quiet {
         for n in &learned.notes {
@@ -264,8 +265,9 @@ pub fn finish(
             );
         }
         crate::diag!(
-            "fdsup: learned {} rules into {} (network: not observed by this version)",
+            "fdsup: learned {} file-system rules and {} connect rules into {}",
             learned.rules.len(),
+            connects.len(),
             out.display()
         );
     }
