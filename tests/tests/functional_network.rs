@@ -635,3 +635,49 @@ s.close()
         Some(n)
     );
 }
+
+/// Network refusals are visible (issue 15.3): curl refused under
+/// `@default` prints curl's error, `-v` names the refused address on
+/// stderr, `--log` records it, and `--learn` writes a connect rule and
+/// counts it in its summary. Positive control: the same curl natively.
+#[test]
+fn network_refusals_show_on_v_in_the_log_and_in_learning() {
+    let Some(curl) = tool("curl") else {
+        skip!("curl is not installed (.ci/run installs it)");
+    };
+    let port = tcp_server(HTTP_OK, true);
+    let dir = TempDir::new("net-visible-refusal");
+    let url = format!("http://127.0.0.1:{port}/");
+    let log = dir.join("log.jsonl");
+    let mut c = fdsup_tests::fdsup_cmd(["run", "-v", "--log"], dir.path());
+    c.arg(&log).args(["--", curl.as_str(), "-sS", &url]);
+    let out = fdsup_tests::run_cmd(&mut c, std::time::Duration::from_secs(60));
+    assert_eq!(out.code, 7, "curl could not connect: {out:?}");
+    let addr = format!("127.0.0.1:{port}");
+    assert!(
+        out.stderr
+            .lines()
+            .any(|l| l.starts_with("fdsup:") && l.contains(&addr)),
+        "-v names the refused address: {out:?}"
+    );
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        text.lines()
+            .any(|l| l.contains(&format!("\"addr\":\"{addr}\""))
+                && l.contains("\"decision\":\"deny\"")),
+        "the log records the refusal: {text:?}"
+    );
+    let learned = dir.join("learned.json");
+    let mut c = fdsup_tests::fdsup_cmd(["run", "--learn"], dir.path());
+    c.arg(&learned).args(["--", curl.as_str(), "-sS", &url]);
+    let out = fdsup_tests::run_cmd(&mut c, std::time::Duration::from_secs(60));
+    out.expect_code(0);
+    assert!(
+        out.stderr.contains("and 1 connect rules"),
+        "the summary counts the connect rule: {out:?}"
+    );
+    let policy = std::fs::read_to_string(&learned).unwrap_or_default();
+    assert!(policy.contains(&addr), "{policy}");
+    let nat = native(dir.path(), &[curl.as_str(), "-sS", &url]);
+    assert_eq!(nat.stdout, "hello from lo\n", "positive control");
+}
