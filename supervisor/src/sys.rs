@@ -579,6 +579,13 @@ pub fn kill(pid: i32, sig: i32) -> io::Result<()> {
     cvt_int(unsafe { libc::kill(pid, sig) }).map(drop)
 }
 
+/// `tgkill(tgid, tid, sig)`: a signal for one thread.
+pub fn tgkill(tgid: i32, tid: i32, sig: i32) -> io::Result<()> {
+    // SAFETY: integer arguments.
+    let r = unsafe { libc::syscall(libc::SYS_tgkill, tgid, tid, sig) };
+    cvt(r).map(drop)
+}
+
 /// `strerror`-like name for an errno value, as the audit log writes it.
 pub fn errno_name(e: i32) -> &'static str {
     match e {

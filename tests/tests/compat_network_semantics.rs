@@ -1,10 +1,10 @@
 //! Network calls carried out by fdsup answer as the kernel answers them
 //! natively: what Python's regression tests (`scripts/compat-oracle
 //! --network`) do not reach. Each case runs one small program natively (the
-//! positive control: it must print what the kernel does) and under a policy
-//! that mediates the network (`@allow-all` with network rules, so that
-//! `connect`, `bind` and the sends are trapped and carried out by fdsup),
-//! and compares exit status and output. A case that hangs under fdsup is
+//! positive control: it must print what the kernel does) and under
+//! `@allow-all` with network rules (every policy mediates the network; the
+//! rules make the decisions go through the rule matcher too), and compares
+//! exit status and output. A case that hangs under fdsup is
 //! killed after [`LIMIT`] and fails.
 
 mod network_support;
@@ -17,7 +17,7 @@ use network_support::*;
 /// A case runs in well under a second natively.
 const LIMIT: Duration = Duration::from_secs(20);
 
-/// `@allow-all` with the network mediated (as scripts/compat-oracle-network.json).
+/// `@allow-all`, its network decided by rules.
 const MEDIATED: &str = r#"{ "version": 1, "include": ["@allow-all"],
   "network": { "default": "allow", "rules": [
     { "connect": "0.0.0.0/0:*" }, { "bind": "0.0.0.0/0:*" },

@@ -72,6 +72,11 @@ pub(super) struct Target {
 }
 
 impl Target {
+    /// An address the kernel will not use, passed as it is.
+    pub fn passed(bytes: Vec<u8>) -> Self {
+        Self::direct(bytes)
+    }
+
     fn direct(bytes: Vec<u8>) -> Self {
         Self {
             bytes,

@@ -69,13 +69,52 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         syscall: m.name,
     };
     let a = n.data.args;
-    match m.kind {
-        Kind::Connect => connect::connect(&mut req, sc, a[0], a[1], a[2]),
-        Kind::Bind => connect::bind(&mut req, sc, a[0], a[1], a[2]),
-        Kind::Sendto => send::sendto(&mut req, sc, a),
-        Kind::Sendmsg => send::sendmmsg(&mut req, sc, a[0], a[1], 1, a[2], false),
-        Kind::Sendmmsg => send::sendmmsg(&mut req, sc, a[0], a[1], a[2], a[3], true),
-        _ => Reply::Errno(libc::ENOSYS),
+    let (reply, flags) = match m.kind {
+        Kind::Connect => return connect::connect(&mut req, sc, a[0], a[1], a[2]),
+        Kind::Bind => return connect::bind(&mut req, sc, a[0], a[1], a[2]),
+        Kind::Sendto => (send::sendto(&mut req, sc, a), a[3]),
+        Kind::Sendmsg => (
+            send::sendmmsg(&mut req, sc, a[0], a[1], 1, a[2], false),
+            a[2],
+        ),
+        Kind::Sendmmsg => (
+            send::sendmmsg(&mut req, sc, a[0], a[1], a[2], a[3], true),
+            a[3],
+        ),
+        _ => return Reply::Errno(libc::ENOSYS),
+    };
+    if crate::sys::low_i32(flags) & libc::MSG_NOSIGNAL != 0 {
+        return reply;
+    }
+    sigpipe_on_epipe(reply, req.task.tid())
+}
+
+/// A send that fails with `EPIPE` (the other end is closed) raises
+/// `SIGPIPE` in the thread that asked, as the kernel does for the sender
+/// unless `MSG_NOSIGNAL` says not to: the send was fdsup's, so the kernel
+/// raised it in fdsup (which ignores it), and the program's default
+/// disposition (it ends) or handler must see it instead.
+fn sigpipe_on_epipe(reply: Reply, tid: i32) -> Reply {
+    let raise = move || {
+        if let Ok(tgid) = Task::new(tid.unsigned_abs()).tgid() {
+            let _ = crate::sys::tgkill(tgid, tid, libc::SIGPIPE);
+        }
+    };
+    match reply {
+        Reply::Errno(libc::EPIPE) => {
+            raise();
+            reply
+        }
+        Reply::Deferred(job) => Reply::Deferred(Deferred::new(move |w: &mut Waiter<'_>| {
+            let r = job.run(w);
+            // Raised only while the request still waits: the thread is
+            // alive, so its number is its own.
+            if matches!(r, Reply::Errno(libc::EPIPE)) && w.valid() {
+                raise();
+            }
+            r
+        })),
+        r => r,
     }
 }
 

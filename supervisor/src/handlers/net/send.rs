@@ -378,6 +378,24 @@ fn own_credentials(task: &Task, ucred: &[u8]) -> bool {
     field("Tgid:").first() == Some(&pid) && ids("Uid:", uid) && ids("Gid:", gid)
 }
 
+/// Whether the kernel never uses a send's address on this socket, so that
+/// there is nothing to decide: a Unix stream socket answers `EISCONN` or
+/// `EOPNOTSUPP` for any, a Unix `SOCK_SEQPACKET` one drops it, a TCP one
+/// ignores it but for Fast Open (`MSG_FASTOPEN`). It is passed to the
+/// kernel as it is, which answers as natively (before any lookup).
+fn address_unused(sock: BorrowedFd<'_>, domain: i32, ty: i32, flags: i32) -> bool {
+    match domain {
+        libc::AF_UNIX => ty == libc::SOCK_STREAM || ty == libc::SOCK_SEQPACKET,
+        libc::AF_INET | libc::AF_INET6 => {
+            ty == libc::SOCK_STREAM
+                && flags & libc::MSG_FASTOPEN == 0
+                && sn::getsockopt_int(sock, libc::SOL_SOCKET, libc::SO_PROTOCOL)
+                    .is_ok_and(|p| p == libc::IPPROTO_TCP)
+        }
+        _ => false,
+    }
+}
+
 /// Decides a message's address (if it has one): the target, or the
 /// refusal. A destination only the program's own namespace may reach is
 /// refused on a socket brokered into fdsup's.
@@ -387,9 +405,14 @@ fn target_of(
     addr: Option<&Addr>,
     sock: BorrowedFd<'_>,
     domain: i32,
+    flags: i32,
 ) -> Result<Option<Target>, Reply> {
     let Some(a) = addr else { return Ok(None) };
-    let t = decide_dest(req, sc, a, domain, super::connect::sock_type(sock))?;
+    let ty = super::connect::sock_type(sock);
+    if address_unused(sock, domain, ty, flags) {
+        return Ok(Some(Target::passed(a.bytes().to_vec())));
+    }
+    let t = decide_dest(req, sc, a, domain, ty)?;
     if t.route == Route::Local && req.ctx.policy.network.isolate && in_our_netns(sock) {
         return Err(Reply::Errno(libc::EACCES));
     }
@@ -423,7 +446,7 @@ fn send_single(
     if !req.valid() {
         return Reply::Gone;
     }
-    let target = match target_of(req, sc, addr.as_ref(), sock.as_fd(), domain) {
+    let target = match target_of(req, sc, addr.as_ref(), sock.as_fd(), domain, flags) {
         Ok(t) => t,
         Err(r) => return r,
     };
@@ -639,7 +662,7 @@ pub(super) fn sendmmsg(
             return Reply::Gone;
         }
         let on = twin.as_ref().map_or(sock.as_fd(), |t| t.fd.as_fd());
-        let target = match target_of(req, sc, addr.as_ref(), on, domain) {
+        let target = match target_of(req, sc, addr.as_ref(), on, domain, flags) {
             Ok(t) => t,
             Err(r) => return answer(twin, stop(r)),
         };
