@@ -3,8 +3,9 @@
 //! serde).
 //!
 //! Reading does not go through these types: `parse` reads by hand so that
-//! every refusal is located at its key or value (serde can give neither
-//! positions of values nor duplicate keys). The two must describe the same
+//! each rule keeps its origin (file:line) and every refusal is located at
+//! its key or value, which serde cannot give (`json.rs` says more). The two
+//! must describe the same
 //! format; the schema test in `tests.rs` (every ready policy and every
 //! embedded one validates against the schema, and bad ones the parser
 //! refuses are refused by it too where a schema can say so) keeps them

@@ -10,8 +10,9 @@
 //! The work is split so that each step is small and testable alone:
 //!
 //! - `json`: a strict JSON reader keeping the position of every value and
-//!   key (serde_json can report neither positions of values nor duplicate
-//!   keys usefully);
+//!   key, because each rule carries its origin (file and line, which
+//!   `check`, `explain` and the audit log show) and each refusal is located
+//!   at its value: serde gives no position of a value (its doc says more);
 //! - `parse`: one file's tree to typed rules, with field-path errors;
 //! - `loader`: files, embedded policies, includes, cycles, merging;
 //! - `vars` and `paths`: variables, normalisation, load-time canonicalisation;
