@@ -173,7 +173,7 @@ impl ExecSet {
             left_out: Vec::new(),
             mediated,
             broker_memfd,
-            memfd_noexec_seal: broker_memfd && crate::handlers::memfd::noexec_seal_supported(),
+            memfd_noexec_seal: broker_memfd && crate::probe::memfd_noexec_seal(),
         }
     }
 

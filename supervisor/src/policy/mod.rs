@@ -18,7 +18,7 @@
 //! - `vars` and `paths`: variables, normalisation, load-time canonicalisation;
 //! - `pattern`: rule paths compiled to components, and the allocation-free
 //!   matcher used on the hot path;
-//! - `net`: network addresses, typed;
+//! - `net`: network addresses, typed; `origin`: where a rule was written;
 //! - `model`: the merged policy and its decisions;
 //! - `embedded`: the built-in policies; `describe`: the text `fdsup check`
 //!   prints;
@@ -35,6 +35,7 @@ mod lint;
 mod loader;
 mod model;
 mod net;
+mod origin;
 mod parse;
 mod paths;
 mod pattern;
@@ -49,9 +50,10 @@ pub use lint::Warning;
 pub use loader::load;
 pub use model::{
     ExecAccess, ExecRule, ExecSection, FsAccess, FsAction, FsDecision, FsRule, FsSection,
-    LogSettings, Metadata, NetDecision, NetSection, Origin, Policy,
+    LogSettings, Metadata, NetDecision, NetSection, Policy,
 };
 pub use net::{IpNet, NetAccess, NetAddr, NetOp, NetRule, NetTarget, Port, RedirectTarget};
+pub use origin::Origin;
 pub use paths::{canonicalize_prefix, normalize};
 pub use pattern::Pattern;
 pub use vars::Vars;

@@ -16,9 +16,10 @@ use super::error::PolicyError;
 use super::json::{Kind, Member, Pos, Value};
 use super::model::{
     ExecAccess, ExecRule, ExecSection, FsAccess, FsAction, FsRule, FsSection, LogSettings,
-    Metadata, NetSection, Origin, Policy,
+    Metadata, NetSection, Policy,
 };
 use super::net::{self, NetAccess, NetOp, NetRule};
+use super::origin::Origin;
 use super::paths;
 use super::pattern::Pattern;
 use super::vars::Vars;
