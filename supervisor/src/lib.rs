@@ -7,7 +7,7 @@
 //! task), [`fs`] (resolving and opening), [`handlers`] (one module per
 //! syscall family), [`landlock`] (the exec section, as a Landlock
 //! ruleset), [`audit`] (the log), [`files`] (how the files for the user are written), [`learn`] (`--learn`), [`supervise`] (start-up, workers,
-//! event loop), [`pool`] (which worker receives), [`limits`] (every size the program controls), [`doctor`] (kernel features), [`diag`] (messages on stderr that cannot panic). Raw syscalls live in `sys`.
+//! event loop), [`pool`] (which worker receives), [`limits`] (every size the program controls), [`doctor`] (kernel features), [`probe`] (kernel features a run is set up by), [`proc_path`] (which `/proc` paths name a process), [`diag`] (messages on stderr that cannot panic). Raw syscalls live in `sys`.
 #![deny(unsafe_code)]
 
 pub mod audit;
@@ -24,6 +24,8 @@ pub mod limits;
 pub mod notify;
 pub mod policy;
 pub mod pool;
+pub mod probe;
+pub mod proc_path;
 pub mod supervise;
 mod sys;
 pub mod syscalls;

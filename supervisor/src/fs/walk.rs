@@ -441,7 +441,7 @@ pub fn walk(
                 if follows > SYMLINK_FOLLOWS {
                     return Err(libc::ELOOP);
                 }
-                if crate::fs::lexical::proc_pid(&b.path).is_some() {
+                if crate::proc_path::proc_pid(&b.path).is_some() {
                     // A magic link of a sandboxed process: let the kernel
                     // follow it, then read back what it reached.
                     if resolve & sys::RESOLVE_NO_MAGICLINKS != 0 {
@@ -564,7 +564,7 @@ pub const NO_ACCESS: i32 = -1;
 
 /// Is `path` in `/proc/<pid>` of a process outside the sandbox?
 fn outside(asker: &mut Asker<'_>, path: &[u8]) -> bool {
-    crate::fs::lexical::proc_pid(path).is_some_and(|(pid, _)| !asker.sees_pid(pid))
+    crate::proc_path::proc_pid(path).is_some_and(|(pid, _)| !asker.sees_pid(pid))
 }
 
 /// For `dir` = `/proc/<pid>/fd` (or `/proc/<pid>/task/<tid>/fd`) of a
@@ -580,7 +580,7 @@ fn held_access(
     opened: BorrowedFd<'_>,
 ) -> Option<i32> {
     let base = dir.strip_suffix(b"/fd")?;
-    let (pid, _) = crate::fs::lexical::proc_pid(base)?;
+    let (pid, _) = crate::proc_path::proc_pid(base)?;
     if !asker.sees_pid(pid) || !name.iter().all(u8::is_ascii_digit) {
         return None;
     }

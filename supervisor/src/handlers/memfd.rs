@@ -80,16 +80,6 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     }
 }
 
-/// Whether the kernel makes non-executable memfds (`MFD_NOEXEC_SEAL`,
-/// Linux 6.3).
-pub fn noexec_seal_supported() -> bool {
-    memfd_create(
-        c"fdsup-probe",
-        MemFdCreateFlag::from_bits_retain(libc::MFD_CLOEXEC | libc::MFD_NOEXEC_SEAL),
-    )
-    .is_ok()
-}
-
 /// A sealable memfd for a `content` rule that can never be executed: made
 /// with `MFD_NOEXEC_SEAL` where the kernel has it, else made without execute
 /// bits (the best an older kernel allows). A `content` path is never

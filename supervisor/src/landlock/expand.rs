@@ -26,7 +26,9 @@ use std::ffi::CStr;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use super::{readable, sys, ExecSet};
+use rustix::fs::FileType;
+
+use super::{readable, ExecSet};
 use crate::fs::lexical::push_component;
 use crate::policy::{ExecAccess, Pattern, Policy};
 
@@ -223,8 +225,8 @@ impl Planner<'_> {
             return;
         }
         // Nothing on these can be executed, and /proc is large.
-        if let Ok(t) = sys::fs_type(dir.as_fd()) {
-            if t == libc::PROC_SUPER_MAGIC || t == libc::SYSFS_MAGIC {
+        if let Ok(st) = rustix::fs::fstatfs(dir.as_fd()) {
+            if st.f_type == libc::PROC_SUPER_MAGIC || st.f_type == libc::SYSFS_MAGIC {
                 return;
             }
         }
@@ -255,13 +257,13 @@ impl Planner<'_> {
                 continue;
             };
             let kind = match e.kind {
-                libc::DT_UNKNOWN => kind_of(dir.as_fd(), cname),
+                FileType::Unknown => kind_of(dir.as_fd(), cname),
                 k => k,
             };
             let r = match (kind, look.uniform()) {
-                (libc::DT_DIR | libc::DT_REG, true) => self.grant(&child, true),
-                (libc::DT_REG, false) if look.allowed() => self.grant(&child, false),
-                (libc::DT_DIR, false) => {
+                (FileType::Directory | FileType::RegularFile, true) => self.grant(&child, true),
+                (FileType::RegularFile, false) if look.allowed() => self.grant(&child, false),
+                (FileType::Directory, false) => {
                     match open_dir(dir.as_fd(), cname) {
                         Ok(fd) => {
                             self.expand(child.clone(), fd, look, &fs_out, &ex_out, depth + 1);
@@ -285,7 +287,7 @@ impl Planner<'_> {
 
     /// Lists `dir`, within the bound on entries listed; `None` if it is left
     /// out.
-    fn list(&mut self, path: &[u8], dir: BorrowedFd<'_>) -> Option<Vec<sys::Entry>> {
+    fn list(&mut self, path: &[u8], dir: BorrowedFd<'_>) -> Option<Vec<Entry>> {
         let room = self.limits.max_listed.saturating_sub(self.plan.listed);
         let opened = crate::sys::openat(
             std::os::fd::AsRawFd::as_raw_fd(&dir),
@@ -293,7 +295,7 @@ impl Planner<'_> {
             libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
             0,
         );
-        match opened.and_then(|d| sys::read_dir(d.as_fd(), room)) {
+        match opened.and_then(|d| read_dir(d, room)) {
             Ok(e) => {
                 self.plan.listed += e.len();
                 Some(e)
@@ -321,7 +323,7 @@ impl Planner<'_> {
         here: Look,
         fs_rel: &[usize],
         ex_rel: &[usize],
-    ) -> Option<Vec<sys::Entry>> {
+    ) -> Option<Vec<Entry>> {
         let fs = &self.policy.fs.rules;
         let ex = &self.exec.rules;
         let patterns: Vec<&crate::policy::Pattern> = if !here.readable {
@@ -361,9 +363,9 @@ impl Planner<'_> {
         Some(
             names
                 .into_iter()
-                .map(|name| sys::Entry {
+                .map(|name| Entry {
                     name,
-                    kind: libc::DT_UNKNOWN,
+                    kind: FileType::Unknown,
                 })
                 .collect(),
         )
@@ -427,17 +429,43 @@ fn reaches_below(pattern: &Pattern, path: &[u8]) -> bool {
     rest.is_some_and(|r| !r.is_empty())
 }
 
-/// `d_type` from `fstatat` (no symbolic link followed), for names not
-/// listed (or file systems that do not fill it in).
-fn kind_of(dir: BorrowedFd<'_>, name: &CStr) -> u8 {
-    match crate::sys::lstat_mode(std::os::fd::AsRawFd::as_raw_fd(&dir), name)
-        .map(|m| m & libc::S_IFMT)
-    {
-        Ok(libc::S_IFDIR) => libc::DT_DIR,
-        Ok(libc::S_IFREG) => libc::DT_REG,
-        Ok(libc::S_IFLNK) => libc::DT_LNK,
-        _ => libc::DT_UNKNOWN,
+/// The type from `fstatat` (no symbolic link followed), for names not
+/// listed (or file systems that do not fill in `d_type`).
+fn kind_of(dir: BorrowedFd<'_>, name: &CStr) -> FileType {
+    crate::sys::lstat_mode(std::os::fd::AsRawFd::as_raw_fd(&dir), name)
+        .map_or(FileType::Unknown, FileType::from_raw_mode)
+}
+
+/// One directory entry: its name and type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Entry {
+    /// The name (no NUL).
+    name: Vec<u8>,
+    /// `d_type`; [`FileType::Unknown`] where the file system does not say
+    /// (or for a name not listed but named by a rule).
+    kind: FileType,
+}
+
+/// Every entry of the directory open for reading at `dir`, without `.`
+/// and `..`. Fails with `E2BIG` past `max` entries.
+fn read_dir(dir: OwnedFd, max: usize) -> io::Result<Vec<Entry>> {
+    let mut out = Vec::new();
+    let mut entries = rustix::fs::Dir::new(dir)?;
+    while let Some(e) = entries.read() {
+        let e = e?;
+        let name = e.file_name().to_bytes();
+        if name == b"." || name == b".." {
+            continue;
+        }
+        if out.len() >= max {
+            return Err(io::Error::from_raw_os_error(libc::E2BIG));
+        }
+        out.push(Entry {
+            name: name.to_vec(),
+            kind: e.file_type(),
+        });
     }
+    Ok(out)
 }
 
 /// Opens the directory `name` in `dir` (`O_PATH`: listing it reopens it),
@@ -451,4 +479,30 @@ fn open_dir(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<OwnedFd> {
         resolve: crate::sys::RESOLVE_NO_SYMLINKS,
     };
     crate::sys::openat2(std::os::fd::AsRawFd::as_raw_fd(&dir), name, &how)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_dir_lists_names_and_types_within_the_bound() {
+        let d = std::env::temp_dir().join(format!("fdsup-ll-readdir-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(d.join("sub")).expect("mkdir");
+        std::fs::write(d.join("f"), "x").expect("write");
+        let open = || OwnedFd::from(std::fs::File::open(&d).expect("open dir"));
+        let mut got = read_dir(open(), 10).expect("read_dir");
+        got.sort_by(|a, b| a.name.cmp(&b.name));
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].name, b"f");
+        assert!(matches!(
+            got[0].kind,
+            FileType::RegularFile | FileType::Unknown
+        ));
+        assert_eq!(got[1].name, b"sub");
+        let e = read_dir(open(), 1).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::E2BIG));
+        let _ = std::fs::remove_dir_all(&d);
+    }
 }

@@ -47,15 +47,26 @@
 //! the handler says so in the log. Files created after the start in a
 //! directory that had to be listed are not executable (they have no rule).
 //!
+//! **The system calls** are the `landlock` crate's (by the Landlock
+//! maintainers): [`build`] makes the ruleset with it and takes its
+//! descriptor out for the shim. One call stays outside it: the shim's
+//! `landlock_restrict_self` on the descriptor it receives (`fdsup_shim::sys`),
+//! since the crate restricts only with a `RulesetCreated` it made in the
+//! same process and has no way to adopt a received descriptor.
+//!
 //! When every readable file is executable and the section allows every exec
 //! (`@allow-all`, or a policy without restrictions), no ruleset is built and
 //! exec is not trapped at all ([`needs_ruleset`]).
 
 pub mod expand;
-mod sys;
 
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
+
+use landlock::{
+    AccessFs, CompatLevel, Compatible, LandlockStatus, PathBeneath, Ruleset, RulesetAttr,
+    RulesetCreatedAttr, RulesetError,
+};
 
 use crate::policy::{ExecAccess, FsAccess, FsAction, Origin, Pattern, Policy};
 
@@ -162,7 +173,7 @@ impl ExecSet {
             left_out: Vec::new(),
             mediated,
             broker_memfd,
-            memfd_noexec_seal: broker_memfd && crate::handlers::memfd::noexec_seal_supported(),
+            memfd_noexec_seal: broker_memfd && crate::probe::memfd_noexec_seal(),
         }
     }
 
@@ -212,9 +223,55 @@ pub enum LandlockError {
     },
 }
 
-/// The Landlock ABI version, or why Landlock cannot be used.
+/// The Landlock ABI version, or why Landlock cannot be used (`ENOSYS`: not
+/// built in; `EOPNOTSUPP`: disabled at boot). For `fdsup doctor` and the
+/// tests; `fdsup run` finds the same when it builds its ruleset.
+///
+/// The `landlock` crate keeps its version query private (its authors want
+/// programs to ask for rights, not to branch on the version) and reports
+/// the version only in the status `restrict_self` returns. So the query
+/// restricts a thread made for it alone, which runs nothing and ends here:
+/// a domain that handles `EXECUTE` and grants nothing. Landlock domains and
+/// `no_new_privs` belong to the thread, so no other thread is touched.
 pub fn abi() -> Result<u32, LandlockError> {
-    sys::abi_version().map_err(LandlockError::Missing)
+    let failed = |what| {
+        move |e: RulesetError| LandlockError::Failed {
+            what,
+            source: io::Error::other(e),
+        }
+    };
+    let probe = std::thread::Builder::new()
+        .name("landlock-abi".into())
+        .spawn(|| {
+            Ruleset::default()
+                .handle_access(AccessFs::Execute)?
+                .create()?
+                .restrict_self()
+        })
+        .map_err(|source| LandlockError::Failed {
+            what: "starting the Landlock probe thread",
+            source,
+        })?;
+    let status = probe
+        .join()
+        .map_err(|_| LandlockError::Failed {
+            what: "probing Landlock",
+            source: io::Error::other("the probe thread panicked"),
+        })?
+        .map_err(failed("restricting the Landlock probe thread"))?;
+    match status.landlock {
+        // The kernel's own version where it is newer than the crate knows.
+        LandlockStatus::Available {
+            effective_abi,
+            kernel_abi,
+        } => Ok(kernel_abi.map_or(effective_abi as u32, i32::unsigned_abs)),
+        LandlockStatus::NotEnabled => Err(LandlockError::Missing(io::Error::from_raw_os_error(
+            libc::EOPNOTSUPP,
+        ))),
+        LandlockStatus::NotImplemented => Err(LandlockError::Missing(
+            io::Error::from_raw_os_error(libc::ENOSYS),
+        )),
+    }
 }
 
 /// Everything a run needs for exec: where exec is mediated, plans and builds
@@ -282,17 +339,28 @@ pub fn send_ruleset(
 /// (they were decided as the objects they name); one that is gone, has
 /// become a symbolic link, or, for a single-file grant, a directory, is
 /// skipped: the ruleset then grants less, never more.
+///
+/// Built with the `landlock` crate as a hard requirement: a kernel without
+/// Landlock is an error, never a ruleset that restricts nothing. The crate
+/// hands the descriptor over (`Option<OwnedFd>::from`) for the shim, which
+/// restricts itself with it after the fork ([`send_ruleset`]).
 pub fn build(plan: &Plan) -> Result<OwnedFd, LandlockError> {
-    let attr = sys::RulesetAttr {
-        handled_access_fs: sys::LANDLOCK_ACCESS_FS_EXECUTE,
+    let failed = |what| {
+        move |e: RulesetError| LandlockError::Failed {
+            what,
+            source: io::Error::other(e),
+        }
     };
-    let ruleset = sys::create_ruleset(&attr).map_err(|e| match e.raw_os_error() {
-        Some(libc::ENOSYS | libc::EOPNOTSUPP) => LandlockError::Missing(e),
-        _ => LandlockError::Failed {
-            what: "creating the Landlock ruleset",
-            source: e,
-        },
-    })?;
+    let mut ruleset = Ruleset::default()
+        .set_compatibility(CompatLevel::HardRequirement)
+        .handle_access(AccessFs::Execute)
+        .map_err(|e| match abi() {
+            // Why: not built in, or disabled.
+            Err(missing @ LandlockError::Missing(_)) => missing,
+            _ => LandlockError::Missing(io::Error::other(e)),
+        })?
+        .create()
+        .map_err(failed("creating the Landlock ruleset"))?;
     let mut cpath = Vec::with_capacity(libc::PATH_MAX as usize);
     for g in &plan.grants {
         cpath.clear();
@@ -318,13 +386,14 @@ pub fn build(plan: &Plan) -> Result<OwnedFd, LandlockError> {
         {
             continue;
         }
-        sys::add_path_beneath(ruleset.as_fd(), fd.as_fd(), sys::LANDLOCK_ACCESS_FS_EXECUTE)
-            .map_err(|source| LandlockError::Failed {
-                what: "adding a Landlock rule",
-                source,
-            })?;
+        (&mut ruleset)
+            .add_rule(PathBeneath::new(fd, AccessFs::Execute))
+            .map_err(failed("adding a Landlock rule"))?;
     }
-    Ok(ruleset)
+    Option::<OwnedFd>::from(ruleset).ok_or_else(|| LandlockError::Failed {
+        what: "creating the Landlock ruleset",
+        source: io::Error::other("the landlock crate returned no descriptor"),
+    })
 }
 
 #[cfg(test)]

@@ -103,7 +103,7 @@ impl Recorder {
         // The program's own /proc/<pid>, as the policy spells it (other
         // processes' are hidden, never allowed, so never recorded).
         let rewritten;
-        let path = match crate::fs::lexical::proc_pid(path) {
+        let path = match crate::proc_path::proc_pid(path) {
             Some((_, rest)) => {
                 rewritten = [&b"/proc/self"[..], rest].concat();
                 &rewritten[..]

@@ -7,7 +7,8 @@
 
 use std::fmt::Write as _;
 
-use super::model::{FsAction, Metadata, Origin, Policy};
+use super::model::{FsAction, Metadata, Policy};
+use super::origin::Origin;
 
 /// Longest content shown in full; longer ones are cut.
 const CONTENT_SHOWN: usize = 48;

@@ -14,8 +14,9 @@
 use std::fmt::Write as _;
 
 use super::json::{self, Kind, Value};
-use super::model::{FsAction, Metadata, Origin, Policy};
+use super::model::{FsAction, Metadata, Policy};
 use super::net::{self, NetOp, NetTarget, RedirectTarget};
+use super::origin::Origin;
 use super::{ExecAccess, FsAccess, NetAccess};
 
 /// What is asked about.
@@ -293,7 +294,7 @@ fn canonical(path: &str, cwd: &str) -> Result<String, String> {
             .ok_or(e)?,
     };
     let c = super::paths::canonicalize_prefix(&normal);
-    Ok(match crate::fs::lexical::proc_pid(c.as_bytes()) {
+    Ok(match crate::proc_path::proc_pid(c.as_bytes()) {
         Some((_, rest)) => format!("/proc/self{}", String::from_utf8_lossy(rest)),
         None => c,
     })

@@ -1,33 +1,37 @@
 //! The policy file format as Rust types: the source of `policies/schema.json`
-//! (JSON Schema, via schemars) and what `fdsup run --learn` writes (via
-//! serde).
+//! (JSON Schema, via schemars, in test builds only: the schema is a file in
+//! the repository, which the test `schema_is_current` keeps equal to what
+//! these types generate, so the binary carries no schemars) and what
+//! `fdsup run --learn` writes (via serde).
 //!
 //! Reading does not go through these types: `parse` reads by hand so that
-//! every refusal is located at its key or value (serde can give neither
-//! positions of values nor duplicate keys). The two must describe the same
-//! format; the schema test in `tests.rs` (every ready policy and every
-//! embedded one validates against the schema, and bad ones the parser
-//! refuses are refused by it too where a schema can say so) keeps them
-//! together, and `schema_is_current` keeps `policies/schema.json` equal to
-//! what these types generate.
+//! each rule keeps its origin (file:line) and every refusal is located at
+//! its key or value, which serde cannot give (`json.rs` says more). The two
+//! must describe the same format; the schema test in `tests.rs` (every
+//! ready policy and every embedded one validates against the schema, and
+//! bad ones the parser refuses are refused by it too where a schema can say
+//! so) keeps them together.
 
-use schemars::JsonSchema;
 use serde::Serialize;
 
 /// A policy file (SPEC.md, "Policy files").
-#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
-#[schemars(
-    rename = "Policy",
-    title = "fdsup policy",
-    description = "A policy for `fdsup run --policy FILE`: what the sandboxed program may reach. The last matching rule wins; where none matches, the section's default applies."
+#[cfg_attr(
+    test,
+    schemars(
+        rename = "Policy",
+        title = "fdsup policy",
+        description = "A policy for `fdsup run --policy FILE`: what the sandboxed program may reach. The last matching rule wins; where none matches, the section's default applies."
+    )
 )]
 pub struct PolicyFile {
     /// For editors: the schema this file follows. Ignored by fdsup.
     #[serde(rename = "$schema", skip_serializing_if = "Option::is_none")]
     pub schema: Option<String>,
     /// The format version; must be 1.
-    #[schemars(range(min = 1, max = 1))]
+    #[cfg_attr(test, schemars(range(min = 1, max = 1)))]
     pub version: u32,
     /// Free text for people. Ignored by fdsup.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -52,9 +56,10 @@ pub struct PolicyFile {
 }
 
 /// File-system access levels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
-#[schemars(rename = "FsAccess")]
+#[cfg_attr(test, schemars(rename = "FsAccess"))]
 pub enum FsAccessFile {
     /// Read, list, stat, execute.
     Ro,
@@ -68,9 +73,10 @@ pub enum FsAccessFile {
 
 /// Who answers the looks at paths (`stat` and its forms, `access`,
 /// `readlink`, `statfs`, `chdir`, listings).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
-#[schemars(rename = "Metadata")]
+#[cfg_attr(test, schemars(rename = "Metadata"))]
 pub enum MetadataFile {
     /// The rules decide every look, as every other request.
     Policy,
@@ -81,9 +87,10 @@ pub enum MetadataFile {
 }
 
 /// The `filesystem` section.
-#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
-#[schemars(rename = "FilesystemSection")]
+#[cfg_attr(test, schemars(rename = "FilesystemSection"))]
 pub struct FsSectionFile {
     /// Where no rule matches (`deny` unless an include sets it).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -102,19 +109,20 @@ pub struct FsSectionFile {
 
 /// One file-system rule: a `path` with one of `access`, `redirect` (with an
 /// optional `access` of `ro` or `rw`) or `content`.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
-#[schemars(extend("anyOf" = [
+#[cfg_attr(test, schemars(extend("anyOf" = [
     { "required": ["access"], "not": { "anyOf": [ { "required": ["redirect"] }, { "required": ["content"] } ] } },
     { "required": ["redirect"], "not": { "required": ["content"] }, "properties": { "access": { "enum": ["ro", "rw"] } } },
     { "required": ["content"], "not": { "required": ["redirect"] }, "properties": { "access": { "const": "ro" } } }
-]))]
-#[schemars(rename = "FilesystemRule")]
+])))]
+#[cfg_attr(test, schemars(rename = "FilesystemRule"))]
 pub struct FsRuleFile {
     /// An absolute path after variables (`${CWD}`, `${HOME}`, `${TMPDIR}`,
     /// `${UID}`); matches that path and everything below it. `*` matches
     /// within one component, `**` zero or more components.
-    #[schemars(regex(pattern = r"^(/|\$\{(CWD|HOME|TMPDIR|UID)\})"))]
+    #[cfg_attr(test, schemars(regex(pattern = r"^(/|\$\{(CWD|HOME|TMPDIR|UID)\})")))]
     pub path: String,
     /// What requests for the path get.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -132,7 +140,8 @@ pub struct FsRuleFile {
 }
 
 /// `allow` or `deny`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum AllowDeny {
     /// Allowed.
@@ -142,9 +151,10 @@ pub enum AllowDeny {
 }
 
 /// The `network` section.
-#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
-#[schemars(rename = "NetworkSection")]
+#[cfg_attr(test, schemars(rename = "NetworkSection"))]
 pub struct NetSectionFile {
     /// Where no rule matches (`deny` unless an include sets it).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -162,10 +172,11 @@ pub struct NetSectionFile {
 }
 
 /// One network rule: exactly one of `connect` and `bind`.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
-#[schemars(extend("oneOf" = [ { "required": ["connect"] }, { "required": ["bind"] } ]))]
-#[schemars(rename = "NetworkRule")]
+#[cfg_attr(test, schemars(extend("oneOf" = [ { "required": ["connect"] }, { "required": ["bind"] } ])))]
+#[cfg_attr(test, schemars(rename = "NetworkRule"))]
 pub struct NetRuleFile {
     /// Decides `connect` and sends with a destination address:
     /// `IP:PORT`, `[IPv6]:PORT`, `CIDR:PORT` (`PORT` may be `*`),
@@ -187,9 +198,10 @@ pub struct NetRuleFile {
 }
 
 /// The `exec` section.
-#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
-#[schemars(rename = "ExecSection")]
+#[cfg_attr(test, schemars(rename = "ExecSection"))]
 pub struct ExecSectionFile {
     /// Where no rule matches (`allow` unless an include sets it).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -203,12 +215,13 @@ pub struct ExecSectionFile {
 }
 
 /// One exec rule.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
-#[schemars(rename = "ExecRule")]
+#[cfg_attr(test, schemars(rename = "ExecRule"))]
 pub struct ExecRuleFile {
     /// The executable (or a directory of them), as for file-system rules.
-    #[schemars(regex(pattern = r"^(/|\$\{(CWD|HOME|TMPDIR|UID)\})"))]
+    #[cfg_attr(test, schemars(regex(pattern = r"^(/|\$\{(CWD|HOME|TMPDIR|UID)\})")))]
     pub path: String,
     /// `allow` or `deny`.
     pub access: AllowDeny,
@@ -218,9 +231,10 @@ pub struct ExecRuleFile {
 }
 
 /// The `log` section.
-#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
-#[schemars(rename = "LogSection")]
+#[cfg_attr(test, schemars(rename = "LogSection"))]
 pub struct LogFile {
     /// Record refused requests (default true).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -235,6 +249,7 @@ pub struct LogFile {
 
 /// The JSON Schema of a policy file, as `policies/schema.json` holds it
 /// (pretty-printed, with a final newline).
+#[cfg(test)]
 pub fn schema_json() -> String {
     let schema = schemars::schema_for!(PolicyFile);
     let mut value = schema.to_value();
@@ -247,6 +262,7 @@ pub fn schema_json() -> String {
 /// Takes `null` out of the schema: an optional field is left out, never
 /// `null` (the parser refuses `null`), but schemars describes `Option<T>` as
 /// "T or null".
+#[cfg(test)]
 fn no_null(v: &mut serde_json::Value) {
     use serde_json::Value;
     let Value::Object(map) = v else {

@@ -10,14 +10,15 @@
 //! The work is split so that each step is small and testable alone:
 //!
 //! - `json`: a strict JSON reader keeping the position of every value and
-//!   key (serde_json can report neither positions of values nor duplicate
-//!   keys usefully);
+//!   key, because each rule carries its origin (file and line, which
+//!   `check`, `explain` and the audit log show) and each refusal is located
+//!   at its value: serde gives no position of a value (its doc says more);
 //! - `parse`: one file's tree to typed rules, with field-path errors;
 //! - `loader`: files, embedded policies, includes, cycles, merging;
 //! - `vars` and `paths`: variables, normalisation, load-time canonicalisation;
 //! - `pattern`: rule paths compiled to components, and the allocation-free
 //!   matcher used on the hot path;
-//! - `net`: network addresses, typed;
+//! - `net`: network addresses, typed; `origin`: where a rule was written;
 //! - `model`: the merged policy and its decisions;
 //! - `embedded`: the built-in policies; `describe`: the text `fdsup check`
 //!   prints;
@@ -34,6 +35,7 @@ mod lint;
 mod loader;
 mod model;
 mod net;
+mod origin;
 mod parse;
 mod paths;
 mod pattern;
@@ -48,9 +50,10 @@ pub use lint::Warning;
 pub use loader::load;
 pub use model::{
     ExecAccess, ExecRule, ExecSection, FsAccess, FsAction, FsDecision, FsRule, FsSection,
-    LogSettings, Metadata, NetDecision, NetSection, Origin, Policy,
+    LogSettings, Metadata, NetDecision, NetSection, Policy,
 };
 pub use net::{IpNet, NetAccess, NetAddr, NetOp, NetRule, NetTarget, Port, RedirectTarget};
+pub use origin::Origin;
 pub use paths::{canonicalize_prefix, normalize};
 pub use pattern::Pattern;
 pub use vars::Vars;

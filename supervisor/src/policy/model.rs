@@ -8,37 +8,10 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use super::net::{NetAccess, NetOp, NetRule, NetTarget};
+use super::origin::Origin;
 use super::pattern::Pattern;
-
-/// Where a rule was written: the policy file (a path, or `@name` for an
-/// embedded policy) and the line of the rule's `{`. Displays as `file:line`,
-/// the form the audit log's `rule` field uses.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Origin {
-    /// The file: a path as given or resolved, or `@name`.
-    pub file: Arc<str>,
-    /// The 1-based line of the rule's opening `{`.
-    pub line: u32,
-}
-
-impl Origin {
-    /// An origin in `file` at `line`.
-    pub fn new(file: impl Into<Arc<str>>, line: u32) -> Origin {
-        Origin {
-            file: file.into(),
-            line,
-        }
-    }
-}
-
-impl fmt::Display for Origin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.file, self.line)
-    }
-}
 
 /// File-system access levels (`access` of a rule, `default` of the section).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,7 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use super::model::Origin;
+use super::origin::Origin;
 use super::pattern::Pattern;
 
 /// `allow` or `deny`, for a network rule or the section default.

@@ -1,8 +1,9 @@
 //! One policy file's JSON tree, checked and converted to typed rules.
 //!
-//! Conversion is by hand rather than with serde so that every refusal
-//! (unknown field, wrong type, bad value, bad path) is located at the exact
-//! key or value and names its field path. The result of one file is a
+//! Conversion is by hand, on the positioned tree of `json.rs` (which says
+//! why not serde), so that every rule keeps its origin and every refusal
+//! (unknown or repeated field, wrong type, bad value, bad path) is located
+//! at the exact key or value and names its field path. The result of one file is a
 //! [`Layer`]: its rules and the settings it sets explicitly (`None` when it
 //! leaves them to its includes or the built-in defaults). The loader stacks
 //! layers in include order and [`Layer::finish`] turns the stack into a
@@ -12,12 +13,13 @@ use std::fmt::Display;
 use std::sync::Arc;
 
 use super::error::PolicyError;
-use super::json::{field_path, index_path, Kind, Member, Pos, Value};
+use super::json::{Kind, Member, Pos, Value};
 use super::model::{
     ExecAccess, ExecRule, ExecSection, FsAccess, FsAction, FsRule, FsSection, LogSettings,
-    Metadata, NetSection, Origin, Policy,
+    Metadata, NetSection, Policy,
 };
 use super::net::{self, NetAccess, NetOp, NetRule};
+use super::origin::Origin;
 use super::paths;
 use super::pattern::Pattern;
 use super::vars::Vars;
@@ -35,6 +37,21 @@ const METADATA: &[(&str, Metadata)] =
 const NET_ACCESS: &[(&str, NetAccess)] = &[("allow", NetAccess::Allow), ("deny", NetAccess::Deny)];
 const EXEC_ACCESS: &[(&str, ExecAccess)] =
     &[("allow", ExecAccess::Allow), ("deny", ExecAccess::Deny)];
+
+/// The field path of member `key` inside the value at `parent`
+/// (`""` is the top level): `filesystem`, `filesystem.rules`.
+fn field_path(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
+/// The field path of element `index` (0-based) of the array at `parent`.
+fn index_path(parent: &str, index: usize) -> String {
+    format!("{parent}[{index}]")
+}
 
 /// What one file contributes, before merging.
 #[derive(Debug, Default)]
@@ -244,9 +261,12 @@ impl Ctx<'_> {
         }
     }
 
-    /// Refuses keys outside `allowed`, and a `comment` that is not a string.
+    /// Refuses keys outside `allowed`, a key given twice (at the second),
+    /// and a `comment` that is not a string. The keys before a member are
+    /// distinct and allowed, so looking back costs at most `allowed.len()`
+    /// comparisons whatever the file.
     fn only(&self, f: &Fields<'_>, field: &str, allowed: &[&str]) -> Result<()> {
-        for m in f.members {
+        for (i, m) in f.members.iter().enumerate() {
             let path = field_path(field, &m.key);
             if !allowed.contains(&m.key.as_str()) {
                 let expected = allowed.join(", ");
@@ -255,6 +275,9 @@ impl Ctx<'_> {
                     &path,
                     format!("unknown field (expected one of {expected})"),
                 ));
+            }
+            if f.members[..i].iter().any(|earlier| earlier.key == m.key) {
+                return Err(self.err(m.key_pos, &path, "duplicate key"));
             }
             if m.key == "comment" {
                 self.string(&m.value, &path)?;

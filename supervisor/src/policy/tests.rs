@@ -142,6 +142,11 @@ fn duplicate_keys() {
         error("{\"version\": 1, \"version\": 1}"),
         "1:16: version: duplicate key"
     );
+    // Equal after decoding is equal.
+    assert_eq!(
+        error(r#"{"version": 1, "log": {"denied": true, "\u0064enied": false}}"#),
+        "1:40: log.denied: duplicate key"
+    );
 }
 
 #[test]
