@@ -161,7 +161,7 @@ pub(super) fn connect(req: &mut Req<'_>, sc: &mut Scratch, fd: u64, ptr: u64, le
             return Reply::Errno(libc::ECONNREFUSED);
         }
         Route::InsideFirst if !ours => {
-            let tried = try_connect(sc, sock.as_fd(), &target.bytes);
+            let tried = try_connect(sc, sock.as_fd(), &target.bytes, true);
             if let Tried::Refused = tried {
                 // Nothing of the sandbox's listens there: out, as allowed.
                 return super::broker::broker(sock, rfd, domain, target.bytes, cloexec);
@@ -170,7 +170,7 @@ pub(super) fn connect(req: &mut Req<'_>, sc: &mut Scratch, fd: u64, ptr: u64, le
         }
         _ => {}
     }
-    let tried = try_connect(sc, sock.as_fd(), &target.bytes);
+    let tried = try_connect(sc, sock.as_fd(), &target.bytes, false);
     if let Some((text, origin)) = &target.refused {
         // Carried inside only: refused by the kernel unless one of the
         // sandbox's own servers took it.
@@ -200,15 +200,18 @@ enum Tried {
 }
 
 /// Connects the program's `sock` to `addr` as its own `connect` would, as
-/// far as can be done without waiting: at once when non-blocking (a
-/// loopback connection in progress is looked at for a moment, so that a
-/// refusal is known), else blocking for [`INLINE_WAIT`] on the worker.
-fn try_connect(sc: &mut Scratch, sock: BorrowedFd<'_>, addr: &[u8]) -> Tried {
+/// far as can be done without waiting: at once when non-blocking, else
+/// blocking for [`INLINE_WAIT`] on the worker. With `probe`, a
+/// non-blocking loopback connection in progress is looked at for a moment
+/// so that a refusal is known (which takes the socket's pending error:
+/// only for a socket that is replaced if refused); without, the program
+/// finds its outcome itself, as natively.
+fn try_connect(sc: &mut Scratch, sock: BorrowedFd<'_>, addr: &[u8], probe: bool) -> Tried {
     let refused = |e: &std::io::Error| e.raw_os_error() == Some(libc::ECONNREFUSED);
     if nonblocking(sock) {
         return match sn::connect(sock, addr) {
             Err(e) if refused(&e) => Tried::Refused,
-            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) && is_loopback(addr) => {
+            Err(e) if probe && e.raw_os_error() == Some(libc::EINPROGRESS) && is_loopback(addr) => {
                 match sn::poll_out(sock, 1) {
                     Ok(true) => match sn::getsockopt_int(sock, libc::SOL_SOCKET, libc::SO_ERROR) {
                         Ok(libc::ECONNREFUSED) => Tried::Refused,
