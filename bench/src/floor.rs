@@ -85,13 +85,13 @@ fn run(args: &[OsString]) -> Result<u8, String> {
     }
     let listener_no = i32::from_ne_bytes(num);
     let listener = take_listener(pid, listener_no).map_err(|e| format!("pidfd_getfd: {e}"))?;
-    let listener: &'static Listener = Box::leak(Box::new(Listener::new(listener)));
+    let listener = std::sync::Arc::new(Listener::new(listener));
     listener
         .set_sync_wake_up()
         .map_err(|e| format!("SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP: {e}"))?;
     std::thread::Builder::new()
         .name("floor".to_owned())
-        .spawn(move || serve(listener))
+        .spawn(move || serve(&listener))
         .map_err(|e| format!("starting the thread: {e}"))?;
     // SAFETY: writes one byte from a live buffer to a descriptor we own.
     #[allow(unsafe_code)]
@@ -117,7 +117,7 @@ fn run(args: &[OsString]) -> Result<u8, String> {
 }
 
 /// Answers every notification with CONTINUE until the listener hangs up.
-fn serve(listener: &'static Listener) {
+fn serve(listener: &std::sync::Arc<Listener>) {
     let mut n = Notif::default();
     loop {
         match listener.recv(&mut n) {

@@ -16,6 +16,7 @@
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::sync::Arc;
 
 use crate::sys;
 
@@ -41,11 +42,13 @@ impl Listener {
     }
 
     /// Blocks until a notification arrives. The buffer is zeroed first (the
-    /// kernel requires it) and filled with the request.
-    pub fn recv<'l>(&'l self, buf: &mut Notif) -> io::Result<Pending<'l>> {
+    /// kernel requires it) and filled with the request. The [`Pending`]
+    /// holds the listener: it may be answered on another thread, after the
+    /// session that received it has let go of the listener.
+    pub fn recv(self: &Arc<Self>, buf: &mut Notif) -> io::Result<Pending> {
         sys::notif_recv(self.fd.as_fd(), buf)?;
         Ok(Pending {
-            listener: self,
+            listener: Some(Arc::clone(self)),
             id: buf.id,
         })
     }
@@ -119,26 +122,29 @@ impl AsFd for Listener {
 /// # Invariants
 /// `id` came from `SECCOMP_IOCTL_NOTIF_RECV` on `listener` and has not been
 /// answered: every path out of this value answers it exactly once — a
-/// finisher, or `Drop` with `EACCES`.
+/// finisher, or `Drop` with `EACCES`. `listener` is `Some` until then:
+/// [`Pending::disarm`] alone takes it (a value that owns its listener can
+/// be answered on any thread; taking it out of an `Option` is how a
+/// consuming finisher moves it out of a type with a destructor).
 #[must_use = "a notification must be answered, or the program waits forever"]
 #[derive(Debug)]
-pub struct Pending<'l> {
-    listener: &'l Listener,
+pub struct Pending {
+    listener: Option<Arc<Listener>>,
     id: u64,
 }
 
 /// Why [`Pending::inject_and_send`] did not answer.
 #[derive(Debug)]
-pub enum InjectError<'l> {
+pub enum InjectError {
     /// The notification is gone (task killed or interrupted): nothing was
     /// installed and nothing is left to answer.
     Gone,
     /// Installing failed (for instance `EMFILE` in the task); the
     /// notification is handed back so that it can still be answered.
-    Failed(Pending<'l>, io::Error),
+    Failed(Pending, io::Error),
 }
 
-impl<'l> Pending<'l> {
+impl Pending {
     /// The notification id.
     pub fn id(&self) -> u64 {
         self.id
@@ -146,13 +152,14 @@ impl<'l> Pending<'l> {
 
     /// See [`Listener::id_valid`].
     pub fn is_valid(&self) -> bool {
-        self.listener.id_valid(self.id)
+        self.listener.as_ref().is_some_and(|l| l.id_valid(self.id))
     }
 
     /// Answers: the syscall fails with `errno`.
     pub fn deny(self, errno: i32) {
-        let (listener, id) = self.disarm();
-        listener.send(id, 0, -errno.abs());
+        if let (Some(listener), id) = self.disarm() {
+            listener.send(id, 0, -errno.abs());
+        }
     }
 
     /// Answers: the kernel runs the syscall itself
@@ -161,25 +168,23 @@ impl<'l> Pending<'l> {
     /// kernel itself keeps within the policy whatever the arguments (see the
     /// module docs); never to carry out a decision on what was read.
     pub fn continue_unchecked(self) {
-        let (listener, id) = self.disarm();
-        listener.send_flags(id, 0, 0, sys::SECCOMP_USER_NOTIF_FLAG_CONTINUE);
+        if let (Some(listener), id) = self.disarm() {
+            listener.send_flags(id, 0, 0, sys::SECCOMP_USER_NOTIF_FLAG_CONTINUE);
+        }
     }
 
     /// Answers: the syscall returns `val`.
     pub fn return_value(self, val: i64) {
-        let (listener, id) = self.disarm();
-        listener.send(id, val, 0);
+        if let (Some(listener), id) = self.disarm() {
+            listener.send(id, val, 0);
+        }
     }
 
     /// Installs `fd` in the task and answers with its number, in one step
     /// (`SECCOMP_ADDFD_FLAG_SEND`). `cloexec` sets `O_CLOEXEC` on the new
     /// descriptor. After success nothing can fail: the program has its
     /// descriptor and its answer.
-    pub fn inject_and_send(
-        self,
-        fd: BorrowedFd<'_>,
-        cloexec: bool,
-    ) -> Result<i32, InjectError<'l>> {
+    pub fn inject_and_send(self, fd: BorrowedFd<'_>, cloexec: bool) -> Result<i32, InjectError> {
         self.addfd(fd, cloexec, None)
     }
 
@@ -189,7 +194,7 @@ impl<'l> Pending<'l> {
     /// when it runs on). Only `SIGKILL` can end the request between the two
     /// steps when the filter waits killably, and then the task is gone with
     /// its descriptor.
-    pub fn inject_then_send(self, fd: OwnedFd, cloexec: bool) -> Result<i32, InjectError<'l>> {
+    pub fn inject_then_send(self, fd: OwnedFd, cloexec: bool) -> Result<i32, InjectError> {
         match self.addfd_ioctl(fd.as_fd(), cloexec, None, false) {
             Ok(n) => {
                 drop(fd);
@@ -207,7 +212,7 @@ impl<'l> Pending<'l> {
         fd: BorrowedFd<'_>,
         cloexec: bool,
         target: crate::task::RemoteFd,
-    ) -> Result<i32, InjectError<'l>> {
+    ) -> Result<i32, InjectError> {
         self.addfd(fd, cloexec, Some(target))
     }
 
@@ -227,7 +232,7 @@ impl<'l> Pending<'l> {
         cloexec: bool,
         target: crate::task::RemoteFd,
         answer: i64,
-    ) -> Result<(), InjectError<'l>> {
+    ) -> Result<(), InjectError> {
         match self.addfd_ioctl(fd, cloexec, Some(target), false) {
             Ok(_) if answer >= 0 => {
                 self.return_value(answer);
@@ -247,7 +252,7 @@ impl<'l> Pending<'l> {
         fd: BorrowedFd<'_>,
         cloexec: bool,
         target: Option<crate::task::RemoteFd>,
-    ) -> Result<i32, InjectError<'l>> {
+    ) -> Result<i32, InjectError> {
         match self.addfd_ioctl(fd, cloexec, target, true) {
             Ok(n) => {
                 let _ = self.disarm();
@@ -281,6 +286,9 @@ impl<'l> Pending<'l> {
             }
             None => 0,
         };
+        let Some(listener) = &self.listener else {
+            return Err(io::Error::from_raw_os_error(libc::ENOENT));
+        };
         let addfd = sys::SeccompNotifAddfd {
             id: self.id,
             flags,
@@ -292,12 +300,12 @@ impl<'l> Pending<'l> {
                 0
             },
         };
-        sys::notif_addfd(self.listener.as_fd(), &addfd)
+        sys::notif_addfd(listener.as_fd(), &addfd)
     }
 
     /// What a failed `ADDFD` leaves: nothing to answer when the request is
     /// gone (`ENOENT`), else the request, still to be answered.
-    fn not_installed(self, e: io::Error) -> InjectError<'l> {
+    fn not_installed(self, e: io::Error) -> InjectError {
         if e.raw_os_error() == Some(libc::ENOENT) {
             let _ = self.disarm();
             InjectError::Gone
@@ -307,17 +315,18 @@ impl<'l> Pending<'l> {
     }
 
     /// The only place the destructor is skipped: the caller answers.
-    fn disarm(self) -> (&'l Listener, u64) {
-        let this = std::mem::ManuallyDrop::new(self);
-        (this.listener, this.id)
+    fn disarm(mut self) -> (Option<Arc<Listener>>, u64) {
+        (self.listener.take(), self.id)
     }
 }
 
-impl Drop for Pending<'_> {
+impl Drop for Pending {
     /// Answers first: the program must never wait on a diagnostic (which
     /// cannot fail either, see [`crate::diag`]).
     fn drop(&mut self) {
-        self.listener.send(self.id, 0, -libc::EACCES);
-        crate::diag!("fdsup: notification {} left unanswered; denied it", self.id);
+        if let Some(listener) = self.listener.take() {
+            listener.send(self.id, 0, -libc::EACCES);
+            crate::diag!("fdsup: notification {} left unanswered; denied it", self.id);
+        }
     }
 }

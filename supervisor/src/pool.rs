@@ -33,11 +33,14 @@
 //!
 //! A worker that finishes a request while another is receiving parks again,
 //! once it has been awake for [`LINGER`], so the pool shrinks back to one
-//! receiver by itself. On the request path this costs a few atomic
+//! receiver by itself. A session that ends closes its pool ([`Pool::close`]):
+//! parked workers wake and leave, and none parks again. On the request path this costs a few atomic
 //! operations (and a lock only when a spare is to be woken), plus two clock
 //! reads per install.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
+use std::sync::atomic::{
+    AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst,
+};
 use std::sync::Mutex;
 use std::thread::Thread;
 use std::time::{Duration, Instant};
@@ -71,6 +74,8 @@ pub struct Pool {
     brief: AtomicUsize,
     /// How long a one-step install takes, in ns: a moving average.
     inject_ns: AtomicU64,
+    /// The session ended: workers leave instead of parking.
+    closed: AtomicBool,
 }
 
 /// Above this average install time (ns), [`Pool::injecting`] is worth a
@@ -104,7 +109,37 @@ impl Pool {
             last_tid: AtomicU32::new(0),
             brief: AtomicUsize::new(0),
             inject_ns: AtomicU64::new(0),
+            closed: AtomicBool::new(false),
         }
+    }
+
+    /// Ends the pool: every parked worker is woken, and none parks again
+    /// (each looks at [`Self::is_closed`] after parking and leaves).
+    pub fn close(&self) {
+        self.closed.store(true, SeqCst);
+        let parked = self
+            .spares
+            .lock()
+            .map(|mut s| std::mem::take(&mut *s))
+            .unwrap_or_default();
+        for t in parked {
+            t.unpark();
+        }
+    }
+
+    /// Whether [`Self::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(SeqCst)
+    }
+
+    /// A worker leaves (the session ended).
+    pub fn left(&self) {
+        self.workers.fetch_sub(1, SeqCst);
+    }
+
+    /// Workers started and not left.
+    pub fn workers(&self) -> usize {
+        self.workers.load(SeqCst)
     }
 
     /// Sets how many workers may be awake for requests of several tasks
@@ -194,7 +229,7 @@ impl Pool {
                 .spares
                 .lock()
                 .is_ok_and(|s| s.iter().any(|t| t.id() == me));
-            if !listed {
+            if !listed || self.is_closed() {
                 return;
             }
         }
@@ -203,6 +238,11 @@ impl Pool {
     /// Parks a worker that starts as a spare.
     pub fn park_spare(&self, awake: &mut Instant) {
         if let Ok(mut spares) = self.spares.lock() {
+            // Under the lock, so that `close` either sees us listed or we
+            // see it closed.
+            if self.is_closed() {
+                return;
+            }
             spares.push(std::thread::current());
         }
         self.park_listed();
@@ -239,8 +279,9 @@ impl Pool {
             return;
         };
         // Under the lock, so that `check` cannot miss us: it either sees us
-        // in the list or we see its receiver gone.
-        if self.receiving.load(SeqCst) == 0 {
+        // in the list or we see its receiver gone (and `close` either sees
+        // us or we see it closed).
+        if self.receiving.load(SeqCst) == 0 || self.is_closed() {
             return;
         }
         spares.push(std::thread::current());

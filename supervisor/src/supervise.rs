@@ -1,4 +1,5 @@
-//! `fdsup run`: start-up, the workers, the event loop, shutdown.
+//! `fdsup run`: start-up, the event loop, shutdown; the listener is served
+//! by a [`Session`] (its workers, pool and handlers), as the agent's are.
 //!
 //! Start-up follows DESIGN.md, except that the shim is a fork of this process
 //! rather than a re-execution of this binary (which it remains when the
@@ -10,13 +11,9 @@
 //! worker, and only then let the shim exec the program, so no mediated
 //! syscall can ever wait for a supervisor that is not listening yet.
 //!
-//! Threads: one worker at a time blocks in `SECCOMP_IOCTL_NOTIF_RECV` on the
-//! listener, handles what it receives and answers; spare workers wait parked
-//! until the event loop sees a request hold up the others ([`crate::pool`]
-//! says why one, and when more); the main thread runs a mio loop over the
-//! first process's pidfd and a signalfd, and looks at the pool every tick.
-//! Opens that wait for someone else (FIFOs) run on threads of their own,
-//! which the loop interrupts if their request dies meanwhile. When the first
+//! Threads: the session's workers ([`crate::session`]); the main thread runs
+//! a mio loop over the first process's pidfd and a signalfd, and looks at
+//! the session's pool every tick. When the first
 //! process exits, everything it left behind is killed (we are a child
 //! subreaper, so every sandboxed process is our descendant) and fdsup exits
 //! with its status.
@@ -26,10 +23,9 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
@@ -39,11 +35,11 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 
 use crate::audit::Audit;
-use crate::handlers::net::{interrupted, until_done, Stop, Waiter};
-use crate::handlers::{self, Blocking, Ctx, Reply, Scratch};
-use crate::notify::{InjectError, Listener, Notif, Pending};
+use crate::handlers::{self, Ctx};
+use crate::notify::Listener;
 use crate::policy::{self, NetAccess, Policy};
-use crate::pool::{self, Pool};
+use crate::pool;
+use crate::session::Session;
 use crate::{doctor, filter, sys};
 use fdsup_shim::protocol::ShimMessage;
 
@@ -239,14 +235,6 @@ const FORWARDED: [Signal; 6] = [
 /// (see `handlers::net::wait`).
 use crate::handlers::net::WAKE_SIGNAL;
 
-use crate::limits::WAITING_REQUESTS as MAX_BLOCKED;
-
-/// Requests waiting on threads of their own.
-static BLOCKED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-/// The workers' shared state: who receives.
-static POOL: Pool = Pool::new();
-
 /// Runs the program under the policy; returns fdsup's exit status.
 pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     let Some(program) = opts.command.first() else {
@@ -356,36 +344,33 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
         .map_err(abandon)?,
         Err(_) => None,
     };
-    let ctx: &'static Ctx = Box::leak(Box::new(ctx));
+    let ctx = Arc::new(ctx);
     let listener = hand_off(&ours, &pidfd, sent, ruleset).map_err(abandon)?;
     if !listener.supports_addfd_send() {
         let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
         let _ = sys::waitid_pidfd(pidfd.as_fd(), false);
         return Err(doctor::missing_addfd_send(&features.kernel_release).into());
     }
-    let listener: &'static Listener = Box::leak(Box::new(listener));
     // Best effort (Linux 6.6): only speed depends on it.
     let _ = listener.set_sync_wake_up();
     nix::sys::prctl::set_dumpable(false).map_err(errno_err("making fdsup non-dumpable"))?;
+    let session = Session::new(Arc::clone(&ctx), listener, None);
 
     #[cfg(debug_assertions)]
     handlers::test_hooks::init();
     let cpus = std::thread::available_parallelism().map_or(2, usize::from);
-    POOL.set_parallel(cpus);
+    session.pool().set_parallel(cpus);
     // The receiver before "go"; the spares, parked at once, while the shim
     // execs the program (off the start-up's path; one that cannot start
     // only makes the pool smaller).
-    std::thread::Builder::new()
-        .name("fdsup-worker-0".to_owned())
-        .spawn(move || worker(ctx, listener, false))
+    session
+        .spawn_worker(0, false)
         .map_err(setup("starting a worker thread"))?;
 
     // Go: the shim execs the program.
     sys::write_all(ours.as_fd(), b"G").map_err(setup("releasing the shim"))?;
     for i in 1..worker_count(cpus) {
-        let spawned = std::thread::Builder::new()
-            .name(format!("fdsup-worker-{i}"))
-            .spawn(move || worker(ctx, listener, true));
+        let spawned = session.spawn_worker(i, true);
         if let Err(e) = spawned {
             crate::diag!("fdsup: starting a spare worker thread: {e}");
             break;
@@ -419,8 +404,8 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     }
     drop(ours);
 
-    let status = event_loop(&pidfd, child_pid, &sigfd, listener)?;
-    kill_leftovers(ctx.sup_pid, listener);
+    let status = event_loop(&pidfd, child_pid, &sigfd, &session)?;
+    kill_leftovers(ctx.sup_pid, session.listener());
     if let (Some(out), Some(rec)) = (&opts.learn, &ctx.learn) {
         // The first program was executed by the shim, not asked for; under
         // `--learn` nothing is hidden, so it is the first candidate.
@@ -598,239 +583,6 @@ fn worker_count(cpus: usize) -> usize {
     )
 }
 
-/// One worker: receive, handle, answer, and again while no other worker
-/// receives; a `spare` starts parked.
-fn worker(ctx: &'static Ctx, listener: &'static Listener, spare: bool) {
-    let mut sc = Scratch::new();
-    let mut n = Notif::default();
-    let mut awake = Instant::now();
-    POOL.joined();
-    if spare {
-        POOL.park_spare(&mut awake);
-    }
-    loop {
-        let received = receive(
-            || {
-                POOL.receiving();
-                #[cfg(debug_assertions)]
-                if handlers::test_hooks::recv_fails() {
-                    POOL.received(false);
-                    return Err(io::Error::from_raw_os_error(libc::EINVAL));
-                }
-                let r = listener.recv(&mut n);
-                POOL.received(r.is_ok());
-                r
-            },
-            || listener.hung_up(),
-            &RECV_WARNED,
-            std::thread::sleep,
-        );
-        let Some(pending) = received else {
-            // No task uses the filter any more: shutdown is coming.
-            loop {
-                std::thread::park();
-            }
-        };
-        POOL.asked_by(n.pid);
-        let reply = catch_unwind(AssertUnwindSafe(|| {
-            handlers::handle(ctx, listener, &n, &mut sc)
-        }));
-        // Before the answer: with sync wake-up the program runs at once on
-        // this CPU and may ask again while this worker still looks busy.
-        POOL.answered();
-        match reply {
-            Ok(reply) => finish(pending, n.pid, reply),
-            Err(_) => pending.deny(libc::EACCES),
-        }
-        POOL.park_if_spare(&mut awake);
-    }
-}
-
-/// Set once a worker has reported an unexpected receive error: reported
-/// once per run, however often it recurs.
-static RECV_WARNED: AtomicBool = AtomicBool::new(false);
-
-/// What a worker does after `SECCOMP_IOCTL_NOTIF_RECV` failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RecvFailure {
-    /// Receive again at once: a signal interrupted the wait (`EINTR`), or
-    /// the task of the notification that woke us died before we took it
-    /// (`ENOENT` while tasks remain).
-    Retry,
-    /// No task uses the filter any more: nothing can come; stop receiving
-    /// (the kernel then answers every receive at once with `ENOENT`).
-    HungUp,
-    /// Anything else (the kernel documents `EFAULT` and `EINVAL`, which a
-    /// zeroed buffer of ours should never see): reported once, then
-    /// received again after a pause, so that the pool never loses its
-    /// receiver and the program never waits for a worker that gave up.
-    Unexpected,
-}
-
-/// Classifies a receive error (`errno`); `hung_up` is asked only when it
-/// matters.
-fn classify_recv_error(errno: Option<i32>, hung_up: impl FnOnce() -> bool) -> RecvFailure {
-    if errno == Some(libc::EINTR) {
-        return RecvFailure::Retry;
-    }
-    if hung_up() {
-        return RecvFailure::HungUp;
-    }
-    if errno == Some(libc::ENOENT) {
-        RecvFailure::Retry
-    } else {
-        RecvFailure::Unexpected
-    }
-}
-
-/// The pause before receiving again after the `n`th unexpected error in a
-/// row: 1 ms, doubling, at most 100 ms (a persistent error costs a wake-up
-/// every 100 ms, not a spinning CPU).
-fn recv_backoff(n: u32) -> Duration {
-    Duration::from_millis((1u64 << n.saturating_sub(1).min(7)).min(100))
-}
-
-/// Receives until `recv` yields a request (`Some`) or the listener hangs up
-/// (`None`), dealing with every error as [`RecvFailure`] says; `warned`
-/// makes the report of an unexpected error once per run, `pause` sleeps.
-fn receive<T>(
-    mut recv: impl FnMut() -> io::Result<T>,
-    hung_up: impl Fn() -> bool,
-    warned: &AtomicBool,
-    mut pause: impl FnMut(Duration),
-) -> Option<T> {
-    let mut unexpected = 0u32;
-    loop {
-        let e = match recv() {
-            Ok(t) => return Some(t),
-            Err(e) => e,
-        };
-        match classify_recv_error(e.raw_os_error(), &hung_up) {
-            RecvFailure::Retry => unexpected = 0,
-            RecvFailure::HungUp => return None,
-            RecvFailure::Unexpected => {
-                if !warned.swap(true, Ordering::Relaxed) {
-                    crate::diag!(
-                        "fdsup: receiving a request from the seccomp listener: {e}; receiving again"
-                    );
-                }
-                unexpected = unexpected.saturating_add(1);
-                pause(recv_backoff(unexpected));
-            }
-        }
-    }
-}
-
-/// Answers a notification of task `tid` with what its handler decided.
-fn finish(pending: Pending<'static>, tid: u32, reply: Reply) {
-    match reply {
-        Reply::Errno(e) => pending.deny(e),
-        Reply::Value(v) => pending.return_value(v),
-        Reply::Continue => pending.continue_unchecked(),
-        Reply::Fd { fd, cloexec } => inject(pending, &fd, cloexec),
-        Reply::FifoFd { fd, cloexec } => inject_fifo(pending, fd, cloexec),
-        // Answering a notification that is gone is a no-op the kernel reports
-        // with ENOENT; it is done anyway so that no path skips the answer.
-        Reply::Gone => pending.deny(libc::EACCES),
-        Reply::Replace {
-            fd,
-            target,
-            cloexec,
-            answer,
-        } => match pending.replace_then_reply(fd.as_fd(), cloexec, target, answer) {
-            Ok(()) | Err(InjectError::Gone) => {}
-            Err(InjectError::Failed(p, e)) => p.deny(e.raw_os_error().unwrap_or(libc::EIO)),
-        },
-        Reply::Deferred(job) => off_worker(pending, tid, "fdsup-net", libc::ENOBUFS, move |w| {
-            match job.run(w) {
-                // A job never defers again; if it did, fail closed.
-                Reply::Deferred(_) => Reply::Errno(libc::EIO),
-                r => r,
-            }
-        }),
-        // One thread per waiting request, as the program has one waiting
-        // task per request; a bound keeps a flood from exhausting ours.
-        Reply::Blocking(b) => off_worker(pending, tid, "fdsup-fifo", libc::ENFILE, move |w| {
-            blocking_open(w, &b)
-        }),
-    }
-}
-
-fn inject(pending: Pending<'static>, fd: &OwnedFd, cloexec: bool) {
-    POOL.injecting();
-    let t0 = Instant::now();
-    let injected = pending.inject_and_send(fd.as_fd(), cloexec);
-    POOL.installed(t0.elapsed());
-    match injected {
-        Ok(_) | Err(InjectError::Gone) => {}
-        Err(InjectError::Failed(p, e)) => p.deny(e.raw_os_error().unwrap_or(libc::EIO)),
-    }
-}
-
-fn inject_fifo(pending: Pending<'static>, fd: OwnedFd, cloexec: bool) {
-    match pending.inject_then_send(fd, cloexec) {
-        Ok(_) | Err(InjectError::Gone) => {}
-        Err(InjectError::Failed(p, e)) => p.deny(e.raw_os_error().unwrap_or(libc::EIO)),
-    }
-}
-
-/// Opens a FIFO, waiting for its other end (on a thread of its own, see
-/// [`off_worker`]), until the request dies or a signal would have
-/// interrupted the program's own open.
-fn blocking_open(w: &mut Waiter<'_>, b: &Blocking) -> Reply {
-    match until_done(w, || crate::fs::reopen(b.fd.as_fd(), b.flags)) {
-        Ok(Ok(fd)) => Reply::FifoFd {
-            fd,
-            cloexec: b.cloexec,
-        },
-        Ok(Err(e)) => Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
-        Err(Stop::Gone) => Reply::Gone,
-        Err(Stop::Signal) => interrupted(false),
-    }
-}
-
-/// Runs `work` for a request of task `tid` that may wait for someone else
-/// (a FIFO open, a connect, a send) on a thread of its own, so that the
-/// workers never wait, and answers with what it returns. The thread's
-/// [`Waiter`] interrupts its wait every so often to look whether the
-/// request died or a signal came (`handlers::net::wait`). Beyond
-/// [`MAX_BLOCKED`] waiting requests, a new one fails with `full`. A panic
-/// in `work` answers EIO; a thread that cannot start drops `pending`, which
-/// answers EACCES.
-fn off_worker<F>(pending: Pending<'static>, tid: u32, name: &str, full: i32, work: F)
-where
-    F: FnOnce(&mut Waiter<'_>) -> Reply + Send + 'static,
-{
-    use std::sync::atomic::Ordering::SeqCst;
-    let taken = BLOCKED
-        .fetch_update(SeqCst, SeqCst, |b| (b < MAX_BLOCKED).then_some(b + 1))
-        .is_ok();
-    if !taken {
-        pending.deny(full);
-        return;
-    }
-    let spawned = std::thread::Builder::new()
-        .name(name.to_owned())
-        .spawn(move || {
-            let valid = || pending.is_valid();
-            let tid_i = i32::try_from(tid).unwrap_or(i32::MAX);
-            let reply = match Waiter::new(&valid, tid_i) {
-                Some(mut w) => catch_unwind(AssertUnwindSafe(|| work(&mut w))),
-                // No timer to end the wait with: do not wait.
-                None => Ok(Reply::Errno(full)),
-            };
-            BLOCKED.fetch_sub(1, SeqCst);
-            match reply {
-                Ok(reply) => finish(pending, tid, reply),
-                Err(_) => pending.deny(libc::EIO),
-            }
-        });
-    if let Err(e) = spawned {
-        BLOCKED.fetch_sub(1, SeqCst);
-        crate::diag!("fdsup: starting a thread ({name}): {e}");
-    }
-}
-
 const PIDFD: Token = Token(0);
 const SIGNALS: Token = Token(1);
 
@@ -840,7 +592,7 @@ fn event_loop(
     pidfd: &OwnedFd,
     first: i32,
     sigfd: &SignalFd,
-    listener: &Listener,
+    session: &Session,
 ) -> Result<(i32, i32), RunError> {
     let mut poll = Poll::new().map_err(setup("creating the event loop"))?;
     let pid_raw = pidfd.as_raw_fd();
@@ -891,7 +643,7 @@ fn event_loop(
         if let Some(st) = first_status {
             return Ok(st);
         }
-        active = POOL.check(&mut look, || listener.waiting());
+        active = session.check(&mut look);
     }
 }
 
@@ -952,84 +704,5 @@ fn exit_status((code, sig): (i32, i32)) -> i32 {
         128 + sig
     } else {
         code
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn err(errno: i32) -> io::Error {
-        io::Error::from_raw_os_error(errno)
-    }
-
-    #[test]
-    fn receive_errors_are_classified() {
-        use RecvFailure::*;
-        let alive = || false;
-        let gone = || true;
-        assert_eq!(classify_recv_error(Some(libc::EINTR), alive), Retry);
-        assert_eq!(classify_recv_error(Some(libc::EINTR), gone), Retry);
-        assert_eq!(classify_recv_error(Some(libc::ENOENT), alive), Retry);
-        assert_eq!(classify_recv_error(Some(libc::ENOENT), gone), HungUp);
-        for e in [libc::EFAULT, libc::EINVAL, libc::EBADF, libc::ENOMEM] {
-            assert_eq!(classify_recv_error(Some(e), alive), Unexpected, "{e}");
-            assert_eq!(classify_recv_error(Some(e), gone), HungUp, "{e}");
-        }
-        assert_eq!(classify_recv_error(None, alive), Unexpected);
-    }
-
-    /// Unexpected errors never end receiving: the worker pauses (bounded),
-    /// reports once, and takes the next request.
-    #[test]
-    fn a_worker_keeps_receiving_through_unexpected_errors() {
-        let mut script = vec![
-            Err(err(libc::EINVAL)),
-            Err(err(libc::EFAULT)),
-            Err(err(libc::EINTR)),
-            Err(err(libc::ENOENT)),
-            Err(err(libc::EBADF)),
-            Ok(7),
-            Err(err(libc::EINVAL)),
-            Ok(8),
-        ]
-        .into_iter();
-        let warned = AtomicBool::new(false);
-        let mut pauses = Vec::new();
-        let mut next = || script.next().unwrap_or(Err(err(libc::ENOENT)));
-        let got = receive(&mut next, || false, &warned, |d| pauses.push(d));
-        assert_eq!(got, Some(7));
-        assert!(warned.load(Ordering::Relaxed));
-        // EINVAL, EFAULT back to back (1, 2 ms); EINTR and ENOENT reset;
-        // EBADF starts again at 1 ms.
-        assert_eq!(
-            pauses,
-            [1, 2, 1].map(Duration::from_millis).to_vec(),
-            "a pause per unexpected error only"
-        );
-        let got = receive(&mut next, || false, &warned, |d| pauses.push(d));
-        assert_eq!(got, Some(8));
-    }
-
-    #[test]
-    fn a_hung_up_listener_ends_receiving() {
-        let warned = AtomicBool::new(false);
-        let got: Option<()> = receive(
-            || Err(err(libc::ENOENT)),
-            || true,
-            &warned,
-            |_| panic!("no pause"),
-        );
-        assert_eq!(got, None);
-        assert!(!warned.load(Ordering::Relaxed));
-    }
-
-    #[test]
-    fn the_backoff_is_bounded() {
-        assert_eq!(recv_backoff(1), Duration::from_millis(1));
-        assert_eq!(recv_backoff(2), Duration::from_millis(2));
-        for n in [8, 9, 64, u32::MAX] {
-            assert_eq!(recv_backoff(n), Duration::from_millis(100));
-        }
     }
 }
