@@ -222,6 +222,28 @@ impl Task {
         u32::from_str_radix(s.trim(), 8).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
     }
 
+    /// The task's thread-group id and thread id as its own pid namespace
+    /// numbers them (the last of `NStgid:` and `NSpid:` in
+    /// `/proc/<tid>/status`): what its `/proc/self` is in a container.
+    pub fn ns_ids(&self) -> io::Result<(i32, i32)> {
+        let status = std::fs::read(format!("/proc/{}/status", self.tid))?;
+        let last = |key: &[u8]| -> Option<i32> {
+            let line = status
+                .split(|&b| b == b'\n')
+                .find_map(|l| l.strip_prefix(key))?;
+            std::str::from_utf8(line)
+                .ok()?
+                .split_ascii_whitespace()
+                .last()?
+                .parse()
+                .ok()
+        };
+        match (last(b"NStgid:"), last(b"NSpid:")) {
+            (Some(tgid), Some(tid)) => Ok((tgid, tid)),
+            _ => Err(io::Error::from_raw_os_error(libc::ESRCH)),
+        }
+    }
+
     /// The thread-group id (process id) of the task, from `/proc/<tid>/status`.
     pub fn tgid(&self) -> io::Result<i32> {
         let status = std::fs::read(format!("/proc/{}/status", self.tid))?;
@@ -352,7 +374,7 @@ fn field_after(text: &[u8], key: &[u8]) -> Option<i32> {
 }
 
 /// The parent pid of process or thread `pid`, from `/proc/<pid>/stat`.
-fn parent_of(pid: i32) -> Option<i32> {
+pub fn parent_of(pid: i32) -> Option<i32> {
     let stat = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
     parent_in_stat(&stat)
 }
@@ -541,6 +563,14 @@ mod tests {
         assert_eq!(
             t.tgid().expect("tgid"),
             i32::try_from(std::process::id()).expect("pid")
+        );
+        // In our own pid namespace, the namespace's numbers are ours.
+        assert_eq!(
+            t.ns_ids().expect("ns ids"),
+            (
+                i32::try_from(std::process::id()).expect("pid"),
+                sys::gettid()
+            )
         );
     }
 

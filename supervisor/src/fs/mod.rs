@@ -18,10 +18,92 @@ pub mod lexical;
 pub mod walk;
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::sync::Arc;
 
 use crate::sys::{self, OpenHow};
 use crate::task::ProcPath;
+
+/// Where one request's absolute paths start: the root of the task that
+/// asked.
+///
+/// Under `fdsup run` that is fdsup's own root ([`Root::Own`], see
+/// [`open_root`]): an absolute path is opened as it is, as fast as today.
+/// A container's task has a root of its own ([`Root::Task`]:
+/// `/proc/<tid>/root`, opened for the request before its `ID_VALID`
+/// check, see [`open_task_root`]): absolute paths are opened beneath it
+/// with `RESOLVE_IN_ROOT`, so `/etc/passwd` is the container's and no
+/// symbolic link or `..` of the container leads out of it. The canonical
+/// paths read back from descriptors (`/proc/self/fd/N`) are then the
+/// container's too: the kernel writes a path from the root of the mount
+/// namespace the object is in when ours does not reach it, and a task's
+/// root is checked to be its namespace's root. [`Root::Nowhere`] stands
+/// for a root that could not be had: everything fails with `EACCES`.
+#[derive(Debug, Clone)]
+pub enum Root<'a> {
+    /// fdsup's own `/`.
+    Own(BorrowedFd<'a>),
+    /// The asking task's root.
+    Task(Arc<OwnedFd>),
+    /// None: every request fails closed.
+    Nowhere,
+}
+
+impl Root<'_> {
+    /// The root directory, if there is one.
+    pub fn fd(&self) -> Option<BorrowedFd<'_>> {
+        match self {
+            Root::Own(fd) => Some(*fd),
+            Root::Task(fd) => Some(fd.as_fd()),
+            Root::Nowhere => None,
+        }
+    }
+
+    /// Where to open an absolute path that is canonical in this root, and
+    /// the resolve flag that keeps the open beneath it: `(AT_FDCWD, 0)` for
+    /// fdsup's own root, `(root, RESOLVE_IN_ROOT)` for a task's.
+    pub fn at(&self) -> Result<(RawFd, u64), i32> {
+        match self {
+            Root::Own(_) => Ok((libc::AT_FDCWD, 0)),
+            Root::Task(fd) => Ok((fd.as_raw_fd(), sys::RESOLVE_IN_ROOT)),
+            Root::Nowhere => Err(libc::EACCES),
+        }
+    }
+
+    /// `openat2` of `path` (absolute, in this root) with `how`.
+    pub fn open(&self, path: &std::ffi::CStr, how: &OpenHow) -> io::Result<OwnedFd> {
+        let (dir, resolve) = self.at().map_err(io::Error::from_raw_os_error)?;
+        let how = OpenHow {
+            resolve: how.resolve | resolve,
+            ..*how
+        };
+        sys::openat2(dir, path, &how)
+    }
+}
+
+/// The root directory of task `tid` (`/proc/<tid>/root`, through its
+/// `/proc` entry in `procs`). The caller checks `ID_VALID` afterwards, as
+/// for anything learnt through the task's number. Refused (`EXDEV`) unless
+/// it is the root of the task's mount namespace: the paths the kernel
+/// writes for the task's objects are then paths in that root (the agent's
+/// profile refuses `chroot`, `pivot_root` and new mount namespaces, so a
+/// container's program cannot make it otherwise).
+pub fn open_task_root(tid: i32, procs: &mut crate::task::ProcDirs) -> io::Result<OwnedFd> {
+    let fd = procs.with(tid, |dir| {
+        sys::openat(
+            dir,
+            c"root",
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            0,
+        )
+    })?;
+    let mut path = Vec::with_capacity(64);
+    crate::task::fd_path(fd.as_fd(), &mut path)?;
+    if path != b"/" {
+        return Err(io::Error::from_raw_os_error(libc::EXDEV));
+    }
+    Ok(fd)
+}
 
 /// An `O_PATH` descriptor of `/`, kept for the life of the supervisor.
 ///

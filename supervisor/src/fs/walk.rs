@@ -137,6 +137,19 @@ fn cstr(buf: &mut Vec<u8>, bytes: &[u8]) -> Result<(), i32> {
     Ok(())
 }
 
+/// Which processes the asking task's `/proc` may show, and how it numbers
+/// them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// `fdsup run`: the descendants of the supervisor (this pid), numbered
+    /// as in fdsup's own pid namespace, which the program shares.
+    Tree(i32),
+    /// A container: the processes of the asking task's pid namespace,
+    /// numbered as there (its `/proc` is the container's). A container
+    /// that shares fdsup's pid namespace sees only the asking process.
+    PidNs,
+}
+
 /// Who asks, for `/proc/self` and the sandbox boundary in `/proc`.
 #[derive(Debug)]
 pub struct Asker<'t> {
@@ -145,29 +158,34 @@ pub struct Asker<'t> {
     /// The policy, to stop `..` from leaving a hidden directory: that would
     /// confirm the directory exists.
     pub policy: Option<&'t crate::policy::Policy>,
-    /// The supervisor's pid: the root of the sandbox's process tree.
-    pub sup_pid: i32,
-    tgid: Option<i32>,
+    /// Which processes the task's `/proc` shows.
+    pub scope: Scope,
+    /// The task's (thread-group id, thread id) as its `/proc` names them.
+    ids: Option<(i32, i32)>,
+    /// `ns/pid` of the task ([`Scope::PidNs`]): its pid namespace.
+    pidns: Option<Vec<u8>>,
 }
 
 impl<'t> Asker<'t> {
-    /// For `task`, in the sandbox rooted at `sup_pid`.
-    pub fn new(task: &'t Task, sup_pid: i32) -> Self {
+    /// For `task`, in `scope`.
+    pub fn new(task: &'t Task, scope: Scope) -> Self {
         Self {
             task,
-            sup_pid,
+            scope,
             policy: None,
-            tgid: None,
+            ids: None,
+            pidns: None,
         }
     }
 
     /// The same, with the policy that decides the request.
-    pub fn with_policy(task: &'t Task, sup_pid: i32, policy: &'t crate::policy::Policy) -> Self {
+    pub fn with_policy(task: &'t Task, scope: Scope, policy: &'t crate::policy::Policy) -> Self {
         Self {
             task,
-            sup_pid,
+            scope,
             policy: Some(policy),
-            tgid: None,
+            ids: None,
+            pidns: None,
         }
     }
 
@@ -183,27 +201,90 @@ impl<'t> Asker<'t> {
         }
     }
 
-    fn tgid(&mut self) -> Result<i32, i32> {
-        if let Some(t) = self.tgid {
-            return Ok(t);
+    /// The task's thread-group and thread ids, as its `/proc/self` and
+    /// `/proc/thread-self` name them.
+    fn ids(&mut self) -> Result<(i32, i32), i32> {
+        if let Some(ids) = self.ids {
+            return Ok(ids);
         }
-        let t = self.task.tgid().map_err(|_| libc::ESRCH)?;
-        self.tgid = Some(t);
-        Ok(t)
+        let ids = match self.scope {
+            Scope::Tree(_) => (self.task.tgid().map_err(|_| libc::ESRCH)?, self.task.tid()),
+            Scope::PidNs => self.task.ns_ids().map_err(|_| libc::ESRCH)?,
+        };
+        self.ids = Some(ids);
+        Ok(ids)
+    }
+
+    fn tgid(&mut self) -> Result<i32, i32> {
+        self.ids().map(|(tgid, _)| tgid)
     }
 
     /// Is process or thread `pid` inside the sandbox?
     pub fn sees_pid(&mut self, pid: i32) -> bool {
-        pid == self.task.tid() || Some(pid) == self.tgid || in_sandbox(pid, self.sup_pid)
+        match self.scope {
+            Scope::Tree(sup) => {
+                pid == self.task.tid()
+                    || self.ids.map(|(tgid, _)| tgid) == Some(pid)
+                    || in_sandbox(pid, sup)
+            }
+            Scope::PidNs => {
+                if self.is_own(pid) {
+                    return true;
+                }
+                // Through the task's root: its `/proc`, its numbers.
+                let p = format!("/proc/{}/root/proc/{pid}", self.task.tid());
+                let Ok(p) = std::ffi::CString::new(p) else {
+                    return false;
+                };
+                let flags = libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC;
+                match sys::openat(libc::AT_FDCWD, &p, flags, 0) {
+                    Ok(dir) => self.same_pidns(dir.as_fd()),
+                    Err(_) => false,
+                }
+            }
+        }
     }
 
     /// The same for the process whose `/proc/<pid>` is `dir` (see
     /// [`crate::task::in_sandbox_at`]). The asking task's own ids need no
     /// check: it is pinned by its pending request.
     pub fn sees_pid_at(&mut self, pid: i32, dir: BorrowedFd<'_>) -> bool {
-        pid == self.task.tid()
-            || Some(pid) == self.tgid
-            || crate::task::in_sandbox_at(dir, self.sup_pid)
+        match self.scope {
+            Scope::Tree(sup) => {
+                pid == self.task.tid()
+                    || self.ids.map(|(tgid, _)| tgid) == Some(pid)
+                    || crate::task::in_sandbox_at(dir, sup)
+            }
+            Scope::PidNs => self.is_own(pid) || self.same_pidns(dir),
+        }
+    }
+
+    /// [`Scope::PidNs`]: `pid` is the asking task or its process.
+    fn is_own(&mut self, pid: i32) -> bool {
+        self.ids()
+            .is_ok_and(|(tgid, tid)| pid == tgid || pid == tid)
+    }
+
+    /// [`Scope::PidNs`]: the process of `/proc/<pid>` directory `dir` is in
+    /// the asking task's pid namespace, which is not fdsup's own.
+    fn same_pidns(&mut self, dir: BorrowedFd<'_>) -> bool {
+        let mut theirs = Vec::with_capacity(32);
+        if crate::task::read_link_at(dir.as_raw_fd(), c"ns/pid", &mut theirs).is_err() {
+            return false;
+        }
+        if self.pidns.is_none() {
+            let mut mine = Vec::with_capacity(32);
+            let p = crate::task::ProcPath::new(self.task.tid(), "/ns/pid");
+            if crate::task::read_link(p.as_cstr(), &mut mine).is_err() {
+                return false;
+            }
+            self.pidns = Some(mine);
+        }
+        let mut ours = Vec::with_capacity(32);
+        if crate::task::read_link(c"/proc/self/ns/pid", &mut ours).is_err() {
+            return false;
+        }
+        self.pidns.as_deref() == Some(theirs.as_slice()) && ours != theirs
     }
 }
 
@@ -212,7 +293,7 @@ impl<'t> Asker<'t> {
 /// whether a symbolic link in the last component is followed.
 pub fn walk(
     asker: &mut Asker<'_>,
-    root: BorrowedFd<'_>,
+    root: &super::Root<'_>,
     start: Start,
     path: &[u8],
     resolve: u64,
@@ -226,6 +307,9 @@ pub fn walk(
         // We never know what the kernel has cached: the program retries without.
         return Err(libc::EAGAIN);
     }
+    let Some(root) = root.fd() else {
+        return Err(libc::EACCES);
+    };
     let beneath = resolve & sys::RESOLVE_BENEATH != 0;
     let in_root = resolve & sys::RESOLVE_IN_ROOT != 0;
     let step_resolve = sys::RESOLVE_NO_SYMLINKS | (resolve & sys::RESOLVE_NO_XDEV);
@@ -355,8 +439,9 @@ pub fn walk(
             if &b.rest[s..e] == b"self" {
                 b.tmp.extend_from_slice(tgid.to_string().as_bytes());
             } else {
+                let (_, tid) = asker.ids()?;
                 b.tmp
-                    .extend_from_slice(format!("{tgid}/task/{}", asker.task.tid()).as_bytes());
+                    .extend_from_slice(format!("{tgid}/task/{tid}").as_bytes());
             }
             b.tmp.extend_from_slice(&b.rest[e..]);
             std::mem::swap(&mut b.rest, &mut b.tmp);
@@ -454,7 +539,7 @@ pub fn walk(
                     // Read after the open, and only trusted if it describes
                     // the very object opened: a descriptor swapped by `dup2`
                     // in between must not lend its access mode to another.
-                    let held = held_access(asker, &b.path, &b.rest[s..e], fd.as_fd());
+                    let held = held_access(asker, &b.path, cur.raw(), &b.rest[s..e], fd.as_fd());
                     fd_path(fd.as_fd(), &mut b.path).map_err(errno)?;
                     if outside(asker, &b.path) {
                         // e.g. the `cwd` of a sandboxed process that sits in
@@ -573,9 +658,14 @@ fn outside(asker: &mut Asker<'_>, path: &[u8]) -> bool {
 /// be read). `opened` is what following the link gave us; the answer counts
 /// only if the same `fdinfo` read names the same object (mount and inode),
 /// since the program may swap the descriptor between our open and our read.
+///
+/// In a container ([`Scope::PidNs`]) the path is the container's, so
+/// `fdinfo` is read beside `dir_fd` (the `fd` directory the walk holds, in
+/// the container's `/proc`), never by the number through fdsup's own.
 fn held_access(
     asker: &mut Asker<'_>,
     dir: &[u8],
+    dir_fd: RawFd,
     name: &[u8],
     opened: BorrowedFd<'_>,
 ) -> Option<i32> {
@@ -584,10 +674,20 @@ fn held_access(
     if !asker.sees_pid(pid) || !name.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let mut p = base.to_vec();
-    p.extend_from_slice(b"/fdinfo/");
-    p.extend_from_slice(name);
-    let theirs = FdInfo::read(&p)?;
+    let theirs = if asker.scope == Scope::PidNs {
+        let mut rel = b"../fdinfo/".to_vec();
+        rel.extend_from_slice(name);
+        let rel = std::ffi::CString::new(rel).ok()?;
+        let fd = sys::openat(dir_fd, &rel, libc::O_RDONLY | libc::O_CLOEXEC, 0).ok()?;
+        let mut text = Vec::with_capacity(256);
+        std::io::Read::read_to_end(&mut std::fs::File::from(fd), &mut text).ok()?;
+        FdInfo::parse(&text)?
+    } else {
+        let mut p = base.to_vec();
+        p.extend_from_slice(b"/fdinfo/");
+        p.extend_from_slice(name);
+        FdInfo::read(&p)?
+    };
     let ours = FdInfo::read(format!("/proc/self/fdinfo/{}", opened.as_raw_fd()).as_bytes())?;
     if (theirs.mnt_id, theirs.ino) != (ours.mnt_id, ours.ino) {
         return None;
@@ -698,12 +798,12 @@ mod tests {
     /// missing last component, `A:` an absent directory on the way.
     fn resolve(start: Start, path: &str, resolve: u64, follow: bool) -> Result<String, i32> {
         let task = Task::new(sys::gettid().unsigned_abs());
-        let mut asker = Asker::new(&task, 1);
+        let mut asker = Asker::new(&task, Scope::Tree(1));
         let root = crate::fs::open_root().expect("root");
         let mut b = WalkBufs::new();
         let w = walk(
             &mut asker,
-            root.as_fd(),
+            &crate::fs::Root::Own(root.as_fd()),
             start,
             path.as_bytes(),
             resolve,

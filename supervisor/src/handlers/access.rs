@@ -53,7 +53,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         }
         Obj::Absent => (None, false),
     };
-    let mut asker = Asker::with_policy(&task, ctx.sup_pid, &ctx.policy);
+    let mut asker = Asker::with_policy(&task, ctx.scope, &ctx.policy);
     let mut log = Log {
         ctx,
         syscall: m.name,
@@ -98,12 +98,30 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
                 return Reply::Errno(libc::EIO);
             };
             log.write(path, Verdict::Redirect, None, rule);
-            return result(sys::faccessat2(
-                libc::AT_FDCWD,
-                target,
-                mode,
-                flags & libc::AT_EACCESS,
-            ));
+            let root = ctx.root(&sc.task_root);
+            if let crate::fs::Root::Own(_) = root {
+                return result(sys::faccessat2(
+                    libc::AT_FDCWD,
+                    target,
+                    mode,
+                    flags & libc::AT_EACCESS,
+                ));
+            }
+            // In a task's root: the target opened there, then asked about.
+            let how = sys::OpenHow {
+                flags: u64::from((libc::O_PATH | libc::O_CLOEXEC).unsigned_abs()),
+                mode: 0,
+                resolve: 0,
+            };
+            return match root.open(target, &how) {
+                Ok(t) => result(sys::faccessat2(
+                    t.as_raw_fd(),
+                    c"",
+                    mode,
+                    libc::AT_EMPTY_PATH | (flags & libc::AT_EACCESS),
+                )),
+                Err(e) => Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
+            };
         }
         FsAction::Access(_) => {}
     }

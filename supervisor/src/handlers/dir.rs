@@ -150,7 +150,7 @@ fn listing(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
     let dir = &walk.path;
     // A directory the program could list but whose path is hidden or denied
     // (an inherited descriptor) lists nothing it could not otherwise see.
-    let mut asker = Asker::with_policy(&task, ctx.sup_pid, &ctx.policy);
+    let mut asker = Asker::with_policy(&task, ctx.scope, &ctx.policy);
     if dir.first() == Some(&b'/') {
         match super::decide_found(ctx, &mut asker, dir, matched, fd.as_fd()) {
             (FsAction::Access(FsAccess::Hide), _) => return Reply::Errno(libc::ENOENT),

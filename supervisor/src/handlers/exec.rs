@@ -31,6 +31,7 @@ use super::link::read_arg;
 use super::{decide, Ctx, Log, Reply, Scratch};
 use crate::audit::{Record, Verdict};
 use crate::fs::walk::{walk, Asker, Start, Walked};
+use crate::fs::Root;
 use crate::landlock::{readable, ExecOutcome};
 use crate::notify::{Listener, Notif};
 use crate::policy::{ExecAccess, FsAccess, FsAction, Origin};
@@ -72,7 +73,8 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     if !listener.id_valid(n.id) {
         return Reply::Gone;
     }
-    let mut asker = Asker::with_policy(&task, ctx.sup_pid, &ctx.policy);
+    let root = ctx.root(&sc.task_root);
+    let mut asker = Asker::with_policy(&task, ctx.scope, &ctx.policy);
     let mut log = Log {
         ctx,
         syscall: m.name,
@@ -95,19 +97,11 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             // A pipe, a socket, an anonymous inode: nothing to execute.
             return Reply::Errno(libc::EACCES);
         }
-        let target = pathless_kind(ctx, fd.as_fd(), &b.path);
+        let target = pathless_kind(&root, fd.as_fd(), &b.path);
         (fd, target)
     } else {
         let follow = flags & libc::AT_SYMLINK_NOFOLLOW == 0;
-        let walked = walk(
-            &mut asker,
-            ctx.root.as_fd(),
-            arg.start,
-            &arg.path,
-            0,
-            follow,
-            b,
-        );
+        let walked = walk(&mut asker, &root, arg.start, &arg.path, 0, follow, b);
         if !listener.id_valid(n.id) {
             return Reply::Gone;
         }
@@ -118,7 +112,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             Ok(Walked::Found {
                 fd, unlinked: true, ..
             }) => {
-                let target = pathless_kind(ctx, fd.as_fd(), &b.path);
+                let target = pathless_kind(&root, fd.as_fd(), &b.path);
                 (fd, target)
             }
             Ok(Walked::Found { fd, .. }) => (fd, Target::Path),
@@ -215,11 +209,14 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
 /// A memfd, or a deleted file. A memfd's name reads `/memfd:NAME (deleted)`;
 /// a deleted file of that name in `/` would read the same, but lives on the
 /// root's file system, which a memfd never does.
-fn pathless_kind(ctx: &Ctx, fd: BorrowedFd<'_>, path: &[u8]) -> Target {
+fn pathless_kind(root: &Root<'_>, fd: BorrowedFd<'_>, path: &[u8]) -> Target {
     let deleted = path.ends_with(b" (deleted)");
     if deleted && path.starts_with(b"/memfd:") {
         let dev = |fd: BorrowedFd<'_>| nix::sys::stat::fstat(fd.as_raw_fd()).map(|s| s.st_dev);
-        match (dev(fd), dev(ctx.root.as_fd())) {
+        let Some(root) = root.fd() else {
+            return Target::Memfd;
+        };
+        match (dev(fd), dev(root)) {
             (Ok(a), Ok(b)) if a == b => {}
             // Unknown: the stricter reading (the default may deny).
             _ => return Target::Memfd,

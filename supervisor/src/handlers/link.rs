@@ -18,6 +18,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use super::{decide, Ctx, Log, Reply, Scratch};
 use crate::audit::Verdict;
 use crate::fs::walk::{walk, Asker, Start, WalkBufs, Walked};
+use crate::fs::Root;
 use crate::notify::{Listener, Notif};
 use crate::policy::{FsAccess, FsAction};
 use crate::sys;
@@ -71,7 +72,8 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     if !listener.id_valid(n.id) {
         return Reply::Gone;
     }
-    let mut asker = Asker::with_policy(&task, ctx.sup_pid, &ctx.policy);
+    let root = ctx.root(&sc.task_root);
+    let mut asker = Asker::with_policy(&task, ctx.scope, &ctx.policy);
     let mut log = Log {
         ctx,
         syscall: m.name,
@@ -84,7 +86,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     let follow = is_link && flags & libc::AT_SYMLINK_FOLLOW.cast_unsigned() != 0;
     let src = if empty_path || follow {
         // The source is an object, not a name: resolve it whole.
-        match resolve_whole(&mut asker, ctx, old, empty_path, &mut sc.walk) {
+        match resolve_whole(&mut asker, &root, old, empty_path, &mut sc.walk) {
             Ok(v) => v,
             Err(e) => {
                 return Reply::Errno(super::walk_error(
@@ -98,7 +100,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         }
     } else {
         let dot = if is_link { libc::EPERM } else { libc::EBUSY };
-        match resolve_end(&mut asker, ctx, old, dot, &mut sc.walk) {
+        match resolve_end(&mut asker, &root, old, dot, &mut sc.walk) {
             Ok(End { dir, name, path }) => Source::Named(End { dir, name, path }),
             Err(e) => {
                 return Reply::Errno(super::walk_error(
@@ -112,7 +114,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         }
     };
     let dot = if is_link { libc::EEXIST } else { libc::EBUSY };
-    let dst = match resolve_end(&mut asker, ctx, new, dot, &mut sc.walk) {
+    let dst = match resolve_end(&mut asker, &root, new, dot, &mut sc.walk) {
         Ok(v) => v,
         Err(e) => {
             return Reply::Errno(super::walk_error(
@@ -283,7 +285,7 @@ pub(super) fn read_arg(
 /// Resolves the directory part of `arg`; the last component stays a name.
 pub(super) fn resolve_end(
     asker: &mut Asker<'_>,
-    ctx: &Ctx,
+    root: &Root<'_>,
     arg: Arg,
     dot_errno: i32,
     b: &mut WalkBufs,
@@ -308,7 +310,7 @@ pub(super) fn resolve_end(
     if name == b"." || name == b".." {
         return Err(dot_errno);
     }
-    let walked = walk(asker, ctx.root.as_fd(), arg.start, dir_part, 0, true, b)?;
+    let walked = walk(asker, root, arg.start, dir_part, 0, true, b)?;
     let dir = match walked {
         Walked::Found {
             fd,
@@ -336,7 +338,7 @@ pub(super) fn resolve_end(
 /// link), or takes the descriptor itself (`AT_EMPTY_PATH`).
 fn resolve_whole(
     asker: &mut Asker<'_>,
-    ctx: &Ctx,
+    root: &Root<'_>,
     arg: Arg,
     empty: bool,
     b: &mut WalkBufs,
@@ -362,7 +364,7 @@ fn resolve_whole(
             held,
         });
     }
-    match walk(asker, ctx.root.as_fd(), arg.start, &arg.path, 0, true, b)? {
+    match walk(asker, root, arg.start, &arg.path, 0, true, b)? {
         Walked::Found { pathless: true, .. } => Err(libc::EXDEV),
         Walked::Found {
             fd, unlinked, held, ..

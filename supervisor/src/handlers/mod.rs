@@ -22,8 +22,11 @@ use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 
+use std::sync::Arc;
+
 use crate::audit::{Audit, Record, Verdict};
-use crate::fs::walk::WalkBufs;
+use crate::fs::walk::{Scope, WalkBufs};
+use crate::fs::Root;
 use crate::notify::{Listener, Notif};
 use crate::policy::{FsAction, Policy};
 use crate::sys;
@@ -38,8 +41,10 @@ pub struct Ctx {
     pub contents: Vec<Option<OwnedFd>>,
     /// For each file-system rule, the target of a `redirect` rule.
     pub redirects: Vec<Option<CString>>,
-    /// `O_PATH` of `/` (see [`crate::fs::open_root`]).
-    pub root: OwnedFd,
+    /// Where absolute paths start (see [`crate::fs::Root`]).
+    pub roots: Roots,
+    /// Which processes the program's `/proc` shows.
+    pub scope: Scope,
     /// The supervisor's pid: the root of the sandbox's process tree.
     pub sup_pid: i32,
     /// Where decisions are written.
@@ -55,6 +60,7 @@ pub struct Ctx {
 impl Ctx {
     /// Builds the run's context: seals one memfd per `content` rule.
     pub fn new(policy: Policy, audit: Audit) -> io::Result<Self> {
+        let sup_pid = i32::try_from(std::process::id()).unwrap_or(i32::MAX);
         let mut contents = Vec::with_capacity(policy.fs.rules.len());
         let mut redirects = Vec::with_capacity(policy.fs.rules.len());
         for rule in &policy.fs.rules {
@@ -75,8 +81,9 @@ impl Ctx {
             policy,
             contents,
             redirects,
-            root: crate::fs::open_root()?,
-            sup_pid: i32::try_from(std::process::id()).unwrap_or(i32::MAX),
+            roots: Roots::Own(crate::fs::open_root()?),
+            scope: Scope::Tree(sup_pid),
+            sup_pid,
             audit,
             learn: None,
             own: net::OwnSockets::new(),
@@ -85,10 +92,39 @@ impl Ctx {
 }
 
 impl Ctx {
+    /// The same context for a container's tasks (`fdsup agent`): each
+    /// request's paths resolve in the asking task's root, and its `/proc`
+    /// is its pid namespace's.
+    pub fn in_containers(mut self) -> Self {
+        self.roots = Roots::PerTask;
+        self.scope = Scope::PidNs;
+        self
+    }
+
+    /// The root of the request whose task root (if any) is `task_root`.
+    pub fn root<'a>(&'a self, task_root: &Option<Arc<OwnedFd>>) -> Root<'a> {
+        match (&self.roots, task_root) {
+            (Roots::Own(fd), _) => Root::Own(fd.as_fd()),
+            (Roots::PerTask, Some(fd)) => Root::Task(Arc::clone(fd)),
+            (Roots::PerTask, None) => Root::Nowhere,
+        }
+    }
+
     /// The target of redirect rule `i`.
     pub fn redirect_target(&self, i: usize) -> Option<&std::ffi::CStr> {
         self.redirects.get(i).and_then(Option::as_deref)
     }
+}
+
+/// Where the program's absolute paths start, for the whole session.
+#[derive(Debug)]
+pub enum Roots {
+    /// fdsup's own root (`O_PATH` of `/`, see [`crate::fs::open_root`]),
+    /// which is the program's under `fdsup run`.
+    Own(OwnedFd),
+    /// Each task's own (`/proc/<tid>/root`), opened per request
+    /// ([`handle`]): a container's.
+    PerTask,
 }
 
 /// A memfd holding `data`, sealed against every change: each request gets
@@ -127,6 +163,9 @@ pub struct Scratch {
     /// The worker's interrupt timer for a call that may block (made on first
     /// use, on the worker's own thread).
     pub timer: Option<crate::sys::timer::ThreadTimer>,
+    /// The asking task's root, for a session whose tasks have their own
+    /// ([`Roots::PerTask`]): opened for each request by [`handle`].
+    pub task_root: Option<Arc<OwnedFd>>,
 }
 
 impl Scratch {
@@ -142,6 +181,7 @@ impl Scratch {
             procs: crate::task::ProcDirs::new(),
             listing: Vec::new(),
             timer: None,
+            task_root: None,
         }
     }
 }
@@ -239,6 +279,19 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, sc: &mut Scratch) -> Re
         // and fails closed.
         return Reply::Errno(libc::ENOSYS);
     };
+    if let Roots::PerTask = ctx.roots {
+        // Learnt through the task's number: vouched for by the handler's
+        // `ID_VALID` check, which comes after it and before any use.
+        let tid = i32::try_from(n.pid).unwrap_or(i32::MAX);
+        sc.task_root = match crate::fs::open_task_root(tid, &mut sc.procs) {
+            Ok(fd) => Some(Arc::new(fd)),
+            Err(_) if !listener.id_valid(n.id) => return Reply::Gone,
+            Err(_) => {
+                sc.task_root = None;
+                return Reply::Errno(libc::EACCES);
+            }
+        };
+    }
     match m.kind {
         Kind::Open | Kind::Openat | Kind::Openat2 | Kind::Creat => {
             open::handle(ctx, listener, n, m, sc)

@@ -119,14 +119,15 @@ fn names(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scrat
     if !listener.id_valid(n.id) {
         return Reply::Gone;
     }
-    let mut asker = Asker::with_policy(&task, ctx.sup_pid, &ctx.policy);
+    let mut asker = Asker::with_policy(&task, ctx.scope, &ctx.policy);
     // "." and ".." as the last component: what the kernel says for each.
     let dot = match op {
         NameOp::Unlink(f) if f & libc::AT_REMOVEDIR != 0 => libc::EINVAL,
         NameOp::Unlink(_) => libc::EISDIR,
         _ => libc::EEXIST,
     };
-    let end = match resolve_end(&mut asker, ctx, arg, dot, &mut sc.walk) {
+    let root = ctx.root(&sc.task_root);
+    let end = match resolve_end(&mut asker, &root, arg, dot, &mut sc.walk) {
         Ok(e) => e,
         Err(e) => {
             return Reply::Errno(super::walk_error(

@@ -24,8 +24,8 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use super::{Blocking, Ctx, Reply, Scratch};
 use crate::audit::{Record, Verdict};
 use crate::fs::lexical::{has_trailing_slash, is_proc_self, join_normal};
-use crate::fs::reopen;
 use crate::fs::walk::{walk, Asker, Start, Walked};
+use crate::fs::{reopen, Root};
 use crate::notify::{Listener, Notif};
 use crate::policy::{FsAccess, FsAction};
 use crate::sys::{self, OpenHow};
@@ -159,6 +159,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         Ok(len) => len,
         Err(e) => return e.reply(libc::ENAMETOOLONG),
     };
+    let root = ctx.root(&sc.task_root);
     let Scratch {
         raw,
         lex,
@@ -178,6 +179,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     let mut task = task;
     let mut out = Out {
         ctx,
+        root,
         req: &req,
         matched,
         line,
@@ -269,10 +271,10 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         }
     };
     let follow_final = req.flags() & libc::O_NOFOLLOW == 0 && !req.excl();
-    let mut asker = Asker::with_policy(&task, ctx.sup_pid, &ctx.policy);
+    let mut asker = Asker::with_policy(&task, ctx.scope, &ctx.policy);
     let walked = walk(
         &mut asker,
-        ctx.root.as_fd(),
+        &out.root,
         start,
         req.path,
         how.resolve,
@@ -478,6 +480,8 @@ fn read_how(task: &Task, addr: u64, size: u64, tmp: &mut Vec<u8>) -> Result<Open
 /// Decisions, logging and serving, for one request.
 struct Out<'a> {
     ctx: &'a Ctx,
+    /// Where absolute paths start: the task's root.
+    root: Root<'a>,
     req: &'a Req<'a>,
     matched: &'a mut Vec<u8>,
     line: &'a mut Vec<u8>,
@@ -595,7 +599,7 @@ impl<'a> Out<'a> {
             // A read-only target may be opened if it exists, never created.
             how.flags &= !u64::from((libc::O_CREAT | libc::O_EXCL).unsigned_abs());
             how.mode = 0;
-            match sys::openat2(libc::AT_FDCWD, target, &how) {
+            match self.root.open(target, &how) {
                 Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
                     return self.refuse(path, Verdict::Deny, libc::EACCES, rule);
                 }
@@ -607,7 +611,7 @@ impl<'a> Out<'a> {
             }
         }
         self.log(path, Verdict::Redirect, None, rule);
-        fd_reply(req, sys::openat2(libc::AT_FDCWD, target, &how))
+        fd_reply(req, self.root.open(target, &how))
     }
 }
 
@@ -637,7 +641,7 @@ fn fast(
     trailing: bool,
 ) -> Option<Reply> {
     let req = out.req;
-    let mut asker = Asker::new(task, out.ctx.sup_pid);
+    let mut asker = Asker::new(task, out.ctx.scope);
     let (action, rule) = out.decide(&mut asker, lex);
     // A refusal on the lexical path is not final: the text may pass through
     // a symbolic link (`/lib` on merged-/usr systems) to somewhere allowed.
@@ -652,16 +656,21 @@ fn fast(
         return None;
     }
     // The path to open: relative to the dirfd we fetched, else the absolute
-    // lexical path (with its trailing slash, which means "a directory").
-    let (dir, saved_len) = match base {
-        Some(fd) => (fd.as_raw_fd(), None),
+    // lexical path (with its trailing slash, which means "a directory"), in
+    // the task's root.
+    let (dir, in_root, saved_len) = match base {
+        Some(fd) => (fd.as_raw_fd(), 0, None),
         None => {
+            let (dir, in_root) = match out.root.at() {
+                Ok(at) => at,
+                Err(e) => return Some(Reply::Errno(e)),
+            };
             let n = lex.len();
             if trailing && n > 1 {
                 lex.push(b'/');
             }
             lex.push(0);
-            (libc::AT_FDCWD, Some(n))
+            (dir, in_root, Some(n))
         }
     };
     let result = {
@@ -673,7 +682,7 @@ fn fast(
             return Some(Reply::Errno(libc::EINVAL));
         };
         let creat_ro = req.creat() && access != FsAccess::Rw;
-        fast_open(req, dir, path, creat_ro)
+        fast_open(req, dir, in_root, path, creat_ro)
     };
     if let Some(n) = saved_len {
         lex.truncate(n);
@@ -697,8 +706,9 @@ enum FastOpen {
     Done(Reply),
 }
 
-/// Opens `path` (from `dir`) with the request's flags and no symbolic links.
-fn fast_open(req: &Req<'_>, dir: i32, path: &CStr, creat_ro: bool) -> FastOpen {
+/// Opens `path` (from `dir`, with `in_root` added to the resolve flags: see
+/// [`Root::at`]) with the request's flags and no symbolic links.
+fn fast_open(req: &Req<'_>, dir: i32, in_root: u64, path: &CStr, creat_ro: bool) -> FastOpen {
     let mut flags = req.open_flags();
     if creat_ro {
         // Only an existing file may be opened: drop O_CREAT, see what is there.
@@ -712,11 +722,15 @@ fn fast_open(req: &Req<'_>, dir: i32, path: &CStr, creat_ro: bool) -> FastOpen {
         && !req.tmpfile()
         && flags_i & (libc::O_NONBLOCK | libc::O_DIRECTORY) == 0
         && flags_i & libc::O_ACCMODE != libc::O_RDWR;
-    if may_wait && sys::lstat_mode(dir, path).is_ok_and(|m| m & libc::S_IFMT == libc::S_IFIFO) {
+    // (In a task's root the look is the `O_PATH` open itself: `fstatat`
+    // has no `RESOLVE_IN_ROOT`.)
+    let fifo =
+        |dir, path| sys::lstat_mode(dir, path).is_ok_and(|m| m & libc::S_IFMT == libc::S_IFIFO);
+    if may_wait && (in_root != 0 || fifo(dir, path)) {
         let opath = OpenHow {
             flags: u64::from((libc::O_PATH | libc::O_CLOEXEC).unsigned_abs()),
             mode: 0,
-            resolve: sys::RESOLVE_NO_SYMLINKS,
+            resolve: sys::RESOLVE_NO_SYMLINKS | in_root,
         };
         match sys::openat2(dir, path, &opath) {
             Ok(p) if is_fifo(p.as_fd()) => {
@@ -727,6 +741,9 @@ fn fast_open(req: &Req<'_>, dir: i32, path: &CStr, creat_ro: bool) -> FastOpen {
             }
             Ok(_) => {}
             Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return FastOpen::Loop,
+            // Nothing there (a task root's look is this open): the real
+            // open below says what to.
+            Err(e) if in_root != 0 && e.raw_os_error() == Some(libc::ENOENT) => {}
             Err(e) => return FastOpen::Done(Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO))),
         }
     }
@@ -734,7 +751,7 @@ fn fast_open(req: &Req<'_>, dir: i32, path: &CStr, creat_ro: bool) -> FastOpen {
     let how = OpenHow {
         flags,
         mode,
-        resolve: sys::RESOLVE_NO_SYMLINKS,
+        resolve: sys::RESOLVE_NO_SYMLINKS | in_root,
     };
     match sys::openat2(dir, path, &how) {
         Ok(fd) => {

@@ -109,6 +109,7 @@ pub(super) fn resolve_read(
     }
     let path = &sc.raw[..len];
     let absolute = path[0] == b'/';
+    let root = ctx.root(&sc.task_root);
 
     // The base: fetched through the task's number.
     let mut base: Option<OwnedFd> = None;
@@ -164,12 +165,15 @@ pub(super) fn resolve_read(
         };
         let name =
             std::ffi::CStr::from_bytes_with_nul(nul).map_err(|_| Reply::Errno(libc::EINVAL))?;
-        let dir = base.as_ref().map_or(libc::AT_FDCWD, AsRawFd::as_raw_fd);
+        let (dir, in_root) = match &base {
+            Some(fd) => (fd.as_raw_fd(), 0),
+            None => root.at().map_err(Reply::Errno)?,
+        };
         let nofollow = if follow { 0 } else { libc::O_NOFOLLOW };
         let how = OpenHow {
             flags: u64::from((libc::O_PATH | libc::O_CLOEXEC | nofollow).unsigned_abs()),
             mode: 0,
-            resolve: sys::RESOLVE_NO_SYMLINKS,
+            resolve: sys::RESOLVE_NO_SYMLINKS | in_root,
         };
         let opened = sys::openat2(dir, name, &how);
         sc.lex.truncate(abs_len);
@@ -215,10 +219,10 @@ pub(super) fn resolve_read(
             }
         }
     };
-    let mut asker = Asker::with_policy(task, ctx.sup_pid, &ctx.policy);
+    let mut asker = Asker::with_policy(task, ctx.scope, &ctx.policy);
     let walked = walk(
         &mut asker,
-        ctx.root.as_fd(),
+        &root,
         start,
         &sc.raw[..len],
         0,
@@ -279,6 +283,7 @@ pub(super) fn decide_obj(
     need: Need,
     unserved: Option<i32>,
 ) -> Result<OwnedFd, Reply> {
+    let root = ctx.root(&sc.task_root);
     let Scratch {
         walk,
         matched,
@@ -292,7 +297,7 @@ pub(super) fn decide_obj(
         tid: task.tid(),
         line,
     };
-    let mut asker = Asker::with_policy(task, ctx.sup_pid, &ctx.policy);
+    let mut asker = Asker::with_policy(task, ctx.scope, &ctx.policy);
     let (fd, skip) = match obj {
         Obj::Found { fd, pathless, held } => (Some(fd), pathless || (held && need == Need::Read)),
         Obj::Absent => (None, false),
@@ -343,7 +348,8 @@ pub(super) fn decide_obj(
                 mode: 0,
                 resolve: 0,
             };
-            let t = sys::openat2(libc::AT_FDCWD, target, &how)
+            let t = root
+                .open(target, &how)
                 .map_err(|e| Reply::Errno(os_errno(&e)))?;
             (Some(t), Verdict::Redirect)
         }

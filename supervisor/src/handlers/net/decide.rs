@@ -427,25 +427,30 @@ fn unix_bind_fs(
         return Err(Reply::Gone);
     }
     let ctx = req.ctx;
-    let mut asker = Asker::with_policy(&req.task, ctx.sup_pid, &ctx.policy);
+    let mut asker = Asker::with_policy(&req.task, ctx.scope, &ctx.policy);
     let arg = super::super::link::Arg {
         start,
         path: asked.to_vec(),
     };
-    let end =
-        match super::super::link::resolve_end(&mut asker, ctx, arg, libc::EADDRINUSE, &mut sc.walk)
-        {
-            Ok(e) => e,
-            Err(e) => {
-                return Err(Reply::Errno(super::super::walk_error(
-                    ctx,
-                    &mut asker,
-                    &sc.walk.path,
-                    &mut sc.matched,
-                    e,
-                )))
-            }
-        };
+    let root = ctx.root(&sc.task_root);
+    let end = match super::super::link::resolve_end(
+        &mut asker,
+        &root,
+        arg,
+        libc::EADDRINUSE,
+        &mut sc.walk,
+    ) {
+        Ok(e) => e,
+        Err(e) => {
+            return Err(Reply::Errno(super::super::walk_error(
+                ctx,
+                &mut asker,
+                &sc.walk.path,
+                &mut sc.matched,
+                e,
+            )))
+        }
+    };
     if !req.valid() {
         return Err(Reply::Gone);
     }
