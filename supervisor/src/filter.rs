@@ -412,31 +412,121 @@ fn int(v: libc::c_int) -> u64 {
     u64::try_from(v).unwrap_or(u64::MAX)
 }
 
-/// One rule per `CLONE_NEW*` flag in `skip`'s complement: "arg0 has that bit".
-/// seccompiler's rules are ORed, so this is "any of these flags".
-fn any_new_namespace(skip: libc::c_int) -> Result<Vec<SeccompRule>, BackendError> {
-    CLONE_NEW_FLAGS
-        .into_iter()
-        .filter(|f| *f != skip)
-        .map(|f| SeccompRule::new(vec![cond(0, SeccompCmpOp::MaskedEq(int(f)), int(f))?]))
-        .collect()
+/// `ioctl` requests refused with EPERM: typing into the terminal.
+const DENY_IOCTLS: [libc::c_ulong; 2] = [libc::TIOCSTI, libc::TIOCLINUX];
+
+/// One always-enforced denial (SPEC.md, "What is always enforced"): the
+/// deny program is compiled from these, and `fdsup agent profile` writes
+/// them as the profile's `SCMP_ACT_ERRNO` rules, so the two cannot differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Denial {
+    /// The x86_64 system-call number.
+    pub nr: i64,
+    /// Its name (as libseccomp and the OCI profile spell it).
+    pub name: &'static str,
+    /// The errno it fails with.
+    pub errno: i32,
+    /// Only when the low 32 bits of an argument match (`None`: always).
+    pub when: Option<ArgMatch>,
 }
 
-fn eperm_rules() -> Result<BTreeMap<i64, Vec<SeccompRule>>, BackendError> {
-    let mut rules: BTreeMap<i64, Vec<SeccompRule>> =
-        DENY_EPERM.iter().map(|(nr, _)| (*nr, Vec::new())).collect();
-    rules.insert(libc::SYS_unshare, any_new_namespace(0)?);
+/// `(arg & mask) == value`, on the low 32 bits of argument `arg` (the
+/// kernel reads these arguments as `int`s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArgMatch {
+    /// The argument's index.
+    pub arg: u8,
+    /// The bits compared.
+    pub mask: u32,
+    /// What they must be.
+    pub value: u32,
+}
+
+/// The always-enforced denials: the [`DENY_EPERM`] calls, `unshare` and
+/// `clone` of each new namespace and the [`DENY_IOCTLS`] (EPERM), then
+/// `clone3` and the [`DENY_ENOSYS`] calls (ENOSYS).
+pub fn always_denied() -> Vec<Denial> {
+    let mut out: Vec<Denial> = DENY_EPERM
+        .iter()
+        .map(|&(nr, name)| Denial {
+            nr,
+            name,
+            errno: libc::EPERM,
+            when: None,
+        })
+        .collect();
+    let flag = |nr, name, f: libc::c_int| {
+        let f = u32::try_from(f).unwrap_or(0);
+        Denial {
+            nr,
+            name,
+            errno: libc::EPERM,
+            when: Some(ArgMatch {
+                arg: 0,
+                mask: f,
+                value: f,
+            }),
+        }
+    };
+    out.extend(
+        CLONE_NEW_FLAGS
+            .iter()
+            .map(|&f| flag(libc::SYS_unshare, "unshare", f)),
+    );
     // clone(2) drops the low byte of its flags (CSIGNAL, the exit signal),
     // which is where CLONE_NEWTIME lives: that bit is not a namespace there.
-    rules.insert(libc::SYS_clone, any_new_namespace(libc::CLONE_NEWTIME)?);
-    // The request is an `unsigned int` in the kernel: compare the low 32 bits.
-    rules.insert(
-        libc::SYS_ioctl,
-        vec![
-            SeccompRule::new(vec![cond(1, SeccompCmpOp::Eq, libc::TIOCSTI)?])?,
-            SeccompRule::new(vec![cond(1, SeccompCmpOp::Eq, libc::TIOCLINUX)?])?,
-        ],
+    out.extend(
+        CLONE_NEW_FLAGS
+            .iter()
+            .filter(|&&f| f != libc::CLONE_NEWTIME)
+            .map(|&f| flag(libc::SYS_clone, "clone", f)),
     );
+    // The request is an `unsigned int` in the kernel: the low 32 bits.
+    out.extend(DENY_IOCTLS.iter().map(|&req| Denial {
+        nr: libc::SYS_ioctl,
+        name: "ioctl",
+        errno: libc::EPERM,
+        when: Some(ArgMatch {
+            arg: 1,
+            mask: u32::MAX,
+            value: u32::try_from(req).unwrap_or(u32::MAX),
+        }),
+    }));
+    // clone3 passes its flags in memory a filter cannot read; ENOSYS makes
+    // libc fall back to clone(2), whose flags the rules above check.
+    out.push(Denial {
+        nr: libc::SYS_clone3,
+        name: "clone3",
+        errno: libc::ENOSYS,
+        when: None,
+    });
+    out.extend(DENY_ENOSYS.iter().map(|&(nr, name)| Denial {
+        nr,
+        name,
+        errno: libc::ENOSYS,
+        when: None,
+    }));
+    out
+}
+
+/// The seccompiler rules of the denials with errno `errno`.
+fn denial_rules(errno: i32) -> Result<BTreeMap<i64, Vec<SeccompRule>>, BackendError> {
+    let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
+    for d in always_denied().into_iter().filter(|d| d.errno == errno) {
+        let entry = rules.entry(d.nr).or_default();
+        if let Some(m) = d.when {
+            let op = if m.mask == u32::MAX {
+                SeccompCmpOp::Eq
+            } else {
+                SeccompCmpOp::MaskedEq(u64::from(m.mask))
+            };
+            entry.push(SeccompRule::new(vec![cond(
+                m.arg,
+                op,
+                u64::from(m.value),
+            )?])?);
+        }
+    }
     Ok(rules)
 }
 
@@ -514,18 +604,13 @@ fn build_deny(opts: &FilterOptions) -> Result<Vec<libc::sock_filter>, FilterErro
 
     let mut pieces = vec![
         compile(
-            eperm_rules().map_err(err)?,
+            denial_rules(libc::EPERM).map_err(err)?,
             next(),
             errno(libc::EPERM),
             NAME,
         )?,
-        // clone3 passes its flags in memory a filter cannot read; ENOSYS makes
-        // libc fall back to clone(2), whose flags the rule above checks.
         compile(
-            [(libc::SYS_clone3, Vec::new())]
-                .into_iter()
-                .chain(DENY_ENOSYS.iter().map(|(nr, _)| (*nr, Vec::new())))
-                .collect(),
+            denial_rules(libc::ENOSYS).map_err(err)?,
             next(),
             errno(libc::ENOSYS),
             NAME,
@@ -871,6 +956,7 @@ mod tests {
             home: "/home/u".into(),
             tmpdir: "/tmp".into(),
             uid: 0,
+            resolve_links: true,
         };
         let ready =
             |name: &str| concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/").to_owned() + name;

@@ -67,6 +67,7 @@ fn load(t: &Tree, json: &str) -> Policy {
         home: "/nonexistent-home".into(),
         tmpdir: "/tmp".into(),
         uid: 0,
+        resolve_links: true,
     };
     let p = policy::load(file.to_str().expect("utf-8"), &vars).expect("policy loads");
     let _ = std::fs::remove_file(&file);

@@ -599,6 +599,7 @@ mod tests {
                 home: roots.home.clone(),
                 tmpdir: roots.tmpdir.clone(),
                 uid: 0,
+                resolve_links: true,
             };
             let system = load("@system", &vars).unwrap();
             Fixture { dir, roots, system }

@@ -258,6 +258,7 @@ mod tests {
             home: "/h".into(),
             tmpdir: "/tmp".into(),
             uid: 0,
+            resolve_links: true,
         };
         let p = crate::policy::load(file.to_str().unwrap(), &vars).expect("loads");
         assert_eq!(p.fs.rules.last().unwrap().pattern.as_str(), "/w/out");

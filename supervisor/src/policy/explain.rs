@@ -342,6 +342,7 @@ mod tests {
             home: "/home/u".into(),
             tmpdir: "/tmp".into(),
             uid: 0,
+            resolve_links: true,
         }
     }
 

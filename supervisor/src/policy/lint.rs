@@ -180,6 +180,7 @@ mod tests {
             home: "/root".into(),
             tmpdir: "/tmp".into(),
             uid: 0,
+            resolve_links: true,
         };
         let p = load(file.to_str().unwrap(), &vars).unwrap();
         let _ = std::fs::remove_file(&file);

@@ -354,7 +354,12 @@ impl Ctx<'_> {
                 format!("{e} (expanded from {raw:?})")
             }
         })?;
-        Ok(Pattern::compile(&paths::canonicalize_prefix(&normal), raw).with_link_path(&normal))
+        let canonical = if self.vars.resolve_links {
+            paths::canonicalize_prefix(&normal)
+        } else {
+            normal.clone()
+        };
+        Ok(Pattern::compile(&canonical, raw).with_link_path(&normal))
     }
 
     fn rule_path(&self, v: &Value, field: &str) -> Result<Pattern> {
@@ -370,8 +375,9 @@ impl Ctx<'_> {
             expanded
         } else {
             match &self.base_dir {
-                Some(dir) => format!("{dir}/{expanded}"),
-                None => return Err(format!("target must be an absolute path, got {expanded:?}")),
+                // An agent policy's target is in the container.
+                Some(dir) if self.vars.resolve_links => format!("{dir}/{expanded}"),
+                _ => return Err(format!("target must be an absolute path, got {expanded:?}")),
             }
         };
         let normal = paths::normalize(&absolute)?;

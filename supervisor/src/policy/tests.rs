@@ -13,6 +13,7 @@ fn vars() -> Vars {
         home: "/home/u".into(),
         tmpdir: "/tmp".into(),
         uid: 1000,
+        resolve_links: true,
     }
 }
 
@@ -696,6 +697,7 @@ fn variables_and_canonical_paths() {
         home: "/home/u".into(),
         tmpdir: format!("{dir}/link/tmp/"),
         uid: 42,
+        resolve_links: true,
     };
     let path = format!("{dir}/p.json");
     fs::write(

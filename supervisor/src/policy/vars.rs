@@ -3,7 +3,10 @@
 //!
 //! They are captured once, when fdsup starts ([`Vars::from_env`]), and passed
 //! to [`load`](super::load) explicitly, so that tests and `fdsup check` can
-//! load a policy for any environment. Expansion is strict: an unknown name
+//! load a policy for any environment. An agent policy ([`Vars::agent`])
+//! describes a container's file system, not fdsup's: `${CWD}` and `${HOME}`
+//! have no meaning there and are errors, `${TMPDIR}` is `/tmp`, and rule
+//! paths are matched as written (see [`Vars::resolve_links`]). Expansion is strict: an unknown name
 //! or an unterminated `${` is an error, never left as text, and a variable
 //! without a value (no `HOME` anywhere) is an error only where it is used.
 
@@ -21,6 +24,13 @@ pub struct Vars {
     pub tmpdir: String,
     /// `${UID}`: the real user id of fdsup.
     pub uid: u32,
+    /// Rule paths are resolved against fdsup's file system at load time
+    /// (`paths::canonicalize_prefix`). False for an agent policy: its paths
+    /// are a container's, unknown when it loads, and a container image must
+    /// not steer a rule with a symbolic link of its own (`/tmp` -> `/etc`
+    /// would turn a `/tmp` rw rule into an `/etc` one); requests are still
+    /// decided on canonical paths, so its rules name canonical paths.
+    pub resolve_links: bool,
 }
 
 impl Vars {
@@ -57,7 +67,19 @@ impl Vars {
             home,
             tmpdir,
             uid: uid.as_raw(),
+            resolve_links: true,
         })
+    }
+
+    /// The variables of an agent policy (the module docs say why).
+    pub fn agent() -> Vars {
+        Vars {
+            cwd: String::new(),
+            home: String::new(),
+            tmpdir: "/tmp".to_owned(),
+            uid: nix::unistd::getuid().as_raw(),
+            resolve_links: false,
+        }
     }
 
     /// Replaces every `${NAME}` in `text`. The error message says what is
@@ -91,7 +113,11 @@ impl Vars {
     }
 
     fn nonempty<'v>(&self, name: &str, value: &'v str) -> Result<&'v str, String> {
-        if value.is_empty() {
+        if value.is_empty() && !self.resolve_links {
+            Err(format!(
+                "${{{name}}} is not allowed in an agent policy (its paths are the container's)"
+            ))
+        } else if value.is_empty() {
             Err(format!("${{{name}}} has no value in this environment"))
         } else {
             Ok(value)
@@ -109,6 +135,7 @@ mod tests {
             home: "/home/u".into(),
             tmpdir: "/tmp".into(),
             uid: 1000,
+            resolve_links: true,
         }
     }
 
@@ -150,6 +177,17 @@ mod tests {
             "${HOME} has no value in this environment"
         );
         assert_eq!(v.expand("/x").as_deref(), Ok("/x"));
+    }
+
+    #[test]
+    fn an_agent_policy_has_no_cwd_or_home() {
+        let v = Vars::agent();
+        for name in ["CWD", "HOME"] {
+            let e = v.expand(&format!("${{{name}}}/x")).unwrap_err();
+            assert!(e.contains("not allowed in an agent policy"), "{e}");
+        }
+        assert_eq!(v.expand("${TMPDIR}/x").as_deref(), Ok("/tmp/x"));
+        assert!(!v.resolve_links);
     }
 
     #[test]
