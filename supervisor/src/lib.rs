@@ -6,9 +6,10 @@
 //! [`notify`] (listener and the `Pending` answer type), [`task`] (the asking
 //! task), [`fs`] (resolving and opening), [`handlers`] (one module per
 //! syscall family), [`landlock`] (the exec section, as a Landlock
-//! ruleset), [`audit`] (the log), [`files`] (how the files for the user are written), [`learn`] (`--learn`), [`supervise`] (`fdsup run`: start-up, signals, exit status), [`session`] (one listener and its workers, for `run` and `agent`), [`pool`] (which worker receives), [`limits`] (every size the program controls), [`doctor`] (kernel features), [`probe`] (kernel features a run is set up by), [`proc_path`] (which `/proc` paths name a process), [`diag`] (messages on stderr that cannot panic). Raw syscalls live in `sys`.
+//! ruleset), [`audit`] (the log), [`files`] (how the files for the user are written), [`learn`] (`--learn`), [`agent`] (`fdsup agent`: containers' listeners from OCI runtimes), [`supervise`] (`fdsup run`: start-up, signals, exit status), [`session`] (one listener and its workers, for `run` and `agent`), [`pool`] (which worker receives), [`limits`] (every size the program controls), [`doctor`] (kernel features), [`probe`] (kernel features a run is set up by), [`proc_path`] (which `/proc` paths name a process), [`diag`] (messages on stderr that cannot panic). Raw syscalls live in `sys`.
 #![deny(unsafe_code)]
 
+pub mod agent;
 pub mod audit;
 pub mod diag;
 pub mod doctor;

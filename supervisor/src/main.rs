@@ -100,6 +100,41 @@ enum Cmd {
     },
     /// Report the kernel features fdsup uses.
     Doctor,
+    /// Serve OCI runtimes' seccomp listeners (runc and crun
+    /// `linux.seccomp.listenerPath`): every container's requests decided
+    /// by the policy its profile names (`listenerMetadata` "policy=NAME":
+    /// DIR/NAME.json), paths resolved in the container. Runs until SIGTERM.
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+    Agent {
+        #[command(subcommand)]
+        action: Option<AgentCmd>,
+        /// The unix socket runtimes connect to (created mode 0600; a stale
+        /// one is replaced).
+        #[arg(long, value_name = "PATH", required = true)]
+        socket: Option<PathBuf>,
+        /// The directory of the agent policies (NAME.json).
+        #[arg(long, value_name = "DIR", required = true)]
+        policies: Option<PathBuf>,
+        /// Write one audit log per container, DIR/ID.jsonl.
+        #[arg(long, value_name = "DIR")]
+        log: Option<PathBuf>,
+    },
+}
+
+/// `fdsup agent`'s subcommands.
+#[derive(Debug, Subcommand)]
+enum AgentCmd {
+    /// Print the OCI linux.seccomp object that hands a container to the
+    /// agent at PATH under policy NAME (for a bundle's config.json or a
+    /// Kubernetes Localhost profile).
+    Profile {
+        /// The agent policy's name: DIR/NAME.json of the agent's --policies.
+        #[arg(long, value_name = "NAME")]
+        policy: String,
+        /// The agent's socket, as the runtime sees it (absolute).
+        #[arg(long, value_name = "PATH")]
+        socket: PathBuf,
+    },
 }
 
 /// `--metadata`'s values (a policy's `filesystem.metadata`).
@@ -257,6 +292,42 @@ fn main() -> ExitCode {
         Cmd::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "fdsup", &mut std::io::stdout());
             ExitCode::SUCCESS
+        }
+        Cmd::Agent {
+            action: Some(AgentCmd::Profile { policy, socket }),
+            ..
+        } => match fdsup::agent::profile_text(&policy, &socket) {
+            Ok(text) => {
+                diag::out(&text);
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                fdsup::diag!("fdsup: {e}");
+                ExitCode::from(125)
+            }
+        },
+        Cmd::Agent {
+            action: None,
+            socket: Some(socket),
+            policies: Some(policies),
+            log,
+        } => {
+            let opts = fdsup::agent::AgentOptions {
+                socket,
+                policies,
+                log,
+            };
+            match fdsup::agent::serve(opts) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    fdsup::diag!("fdsup: {}", chain(&e));
+                    ExitCode::from(125)
+                }
+            }
+        }
+        Cmd::Agent { .. } => {
+            fdsup::diag!("fdsup: agent: --socket and --policies are required");
+            ExitCode::from(125)
         }
         Cmd::Doctor => {
             let f = doctor::probe();

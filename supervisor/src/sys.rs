@@ -540,6 +540,18 @@ pub fn add_seals(fd: BorrowedFd<'_>, seals: i32) -> io::Result<()> {
 
 // ---- threads and signals ---------------------------------------------------------
 
+/// `malloc_trim(0)` (glibc): returns the free memory of every malloc
+/// arena to the kernel. The allocator keeps what threads freed in their
+/// arenas for reuse; a long-running process whose threads come and go (the
+/// agent's sessions) gives it back when they are gone.
+pub fn malloc_trim() {
+    // SAFETY: takes an integer, touches only the allocator's own state,
+    // which it locks.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// `gettid()`.
 pub fn gettid() -> i32 {
     // SAFETY: no arguments, cannot fail.

@@ -293,13 +293,15 @@ pub fn compile_c(name: &str, source: &str, extra_flags: &[&str]) -> PathBuf {
     if bin.exists() {
         return bin;
     }
-    let src = dir.join(format!("{name}-{:016x}.c", h.finish()));
+    // Unique per thread too: tests of one binary compile at once.
+    let unique = format!(
+        "{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    let src = dir.join(format!("{name}-{:016x}-{unique}.c", h.finish()));
     std::fs::write(&src, source).expect("write C source");
-    let tmp = dir.join(format!(
-        "{name}-{:016x}.tmp{}",
-        h.finish(),
-        std::process::id()
-    ));
+    let tmp = dir.join(format!("{name}-{:016x}.tmp{unique}", h.finish()));
     let out = run_cmd(
         Command::new("gcc")
             .args(["-O2", "-Wall", "-pthread", "-o"])
@@ -308,6 +310,7 @@ pub fn compile_c(name: &str, source: &str, extra_flags: &[&str]) -> PathBuf {
             .args(extra_flags),
         TIMEOUT,
     );
+    let _ = std::fs::remove_file(&src);
     assert_eq!(out.code, 0, "gcc failed for {name}:\n{}", out.stderr);
     std::fs::rename(&tmp, &bin).expect("install compiled binary");
     bin

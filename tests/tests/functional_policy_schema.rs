@@ -45,7 +45,11 @@ fn validate(files: &[PathBuf]) -> Option<Vec<String>> {
 #[test]
 fn ready_and_embedded_policies_validate_against_the_schema() {
     let mut files: Vec<PathBuf> = Vec::new();
-    for dir in ["policies", "supervisor/src/policy/embedded"] {
+    for dir in [
+        "policies",
+        "policies/agent",
+        "supervisor/src/policy/embedded",
+    ] {
         for e in std::fs::read_dir(root().join(dir)).unwrap() {
             let p = e.unwrap().path();
             if p.extension().is_some_and(|x| x == "json")

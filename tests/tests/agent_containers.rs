@@ -1,0 +1,452 @@
+//! `fdsup agent` with real runtimes (runc and crun): a busybox container
+//! whose profile is `fdsup agent profile`'s gets the policy's view of its
+//! own file system — served content, hidden and read-only paths, a
+//! read-write area — through every step of its life (`run`; `create`,
+//! `start`, two `exec`s, `kill`, `delete`); an unknown policy refuses
+//! everything; an agent killed mid-run leaves the container failing
+//! closed; SIGTERM ends the agent cleanly. Positive controls: the image's
+//! own files read where the policy allows, natively the same container
+//! reads the image's `/etc/resolv.conf` and `/etc/shadow`.
+
+mod agent_support;
+
+use std::io::{BufRead as _, Write as _};
+use std::process::Stdio;
+use std::time::Duration;
+
+use agent_support::{container_id, runtimes, Agent, Bundle, Runtime, POLICY, SERVED};
+use fdsup_tests::skip;
+
+/// What the policy tests run inside the container.
+const SCRIPT: &str = r#"
+read l < /etc/resolv.conf; echo "resolv:$l"
+cat /etc/shadow; echo "shadow rc=$?"
+echo changed > /etc/hostname; echo "ro rc=$?"
+echo made > /tmp/created; echo "rw rc=$?"
+cat /data/readme
+unshare -m true; echo "unshare rc=$?"
+"#;
+
+fn each_runtime(f: impl Fn(Runtime)) {
+    let rts = match runtimes() {
+        Ok(r) => r,
+        Err(why) => skip!("{why}"),
+    };
+    for rt in rts {
+        eprintln!("--- {}", rt.name());
+        f(rt);
+    }
+}
+
+#[test]
+fn the_policy_applies_inside_the_container() {
+    each_runtime(|rt| {
+        let agent = Agent::start(&[("readonly-root", POLICY)]);
+        let profile = agent.profile("readonly-root");
+        let b = Bundle::new("agent-policy", &["sh", "-c", SCRIPT], Some(&profile));
+        let id = container_id("policy");
+        let out = b.run(rt, &id);
+        let rootfs = b.rootfs();
+        assert!(
+            out.stdout.contains(&format!("resolv:{SERVED}")),
+            "{}: /etc/resolv.conf is the policy's content: {out:?}",
+            rt.name()
+        );
+        assert!(
+            out.stdout.contains("shadow rc=1") && !out.stdout.contains("SECRET-HASH"),
+            "{}: the hidden file is not read: {out:?}",
+            rt.name()
+        );
+        assert!(
+            out.stderr
+                .contains("/etc/shadow': No such file or directory"),
+            "{}: ENOENT for the hidden file: {out:?}",
+            rt.name()
+        );
+        assert!(
+            out.stderr.contains("/etc/hostname: Permission denied")
+                && out.stdout.contains("ro rc=1"),
+            "{}: EACCES for a write to a ro path: {out:?}",
+            rt.name()
+        );
+        assert_eq!(
+            std::fs::read_to_string(rootfs.join("etc/hostname")).unwrap(),
+            "fdsup-test\n",
+            "{}: the ro file is unchanged",
+            rt.name()
+        );
+        assert!(out.stdout.contains("rw rc=0"), "{}: {out:?}", rt.name());
+        assert_eq!(
+            std::fs::read_to_string(rootfs.join("tmp/created")).unwrap_or_default(),
+            "made\n",
+            "{}: the file in the rw area is created, in the container's /tmp",
+            rt.name()
+        );
+        // Positive control: what the policy allows reads.
+        assert!(
+            out.stdout.contains("the container's data"),
+            "{}: {out:?}",
+            rt.name()
+        );
+        // Always enforced: no new namespaces.
+        assert!(
+            out.stdout.contains("unshare rc=1") && out.stderr.contains("Operation not permitted"),
+            "{}: unshare is refused with EPERM: {out:?}",
+            rt.name()
+        );
+        let log = agent.log(&id);
+        assert!(
+            log.contains(r#""path":"/etc/shadow""#) && log.contains(r#""errno":"ENOENT""#),
+            "{}: the refusal is in DIR/ID.jsonl: {log}",
+            rt.name()
+        );
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(agent.logs.join(format!("{id}.jsonl")))
+                .unwrap()
+                .permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600, "the log is the owner's only");
+
+        // Natively (no seccomp): the image's own files.
+        b.configure(&["sh", "-c", SCRIPT], None);
+        let native = b.run(rt, &container_id("native"));
+        assert!(
+            native.stdout.contains("resolv:nameserver 203.0.113.1")
+                && native.stdout.contains("SECRET-HASH"),
+            "{}: natively the image's files: {native:?}",
+            rt.name()
+        );
+    });
+}
+
+/// A program of another ABI (an `int 0x80` system call, i386's) is killed:
+/// the profile's single architecture makes libseccomp kill it.
+#[test]
+fn other_abis_are_killed() {
+    const SRC: &str = r#"
+#include <stdio.h>
+int main(void) {
+    long r;
+    printf("x86_64 ok\n"); fflush(stdout);
+    __asm__ volatile ("int $0x80" : "=a"(r) : "a"(20L) : "memory"); /* i386 getpid */
+    printf("i386 getpid returned %ld\n", r);
+    return 0;
+}
+"#;
+    each_runtime(|rt| {
+        let prog = fdsup_tests::compile_c("agent_i386", SRC, &["-static"]);
+        let agent = Agent::start(&[("readonly-root", POLICY)]);
+        let profile = agent.profile("readonly-root");
+        let b = Bundle::new(
+            "agent-abi",
+            &["sh", "-c", "/bin/abi; echo \"abi rc=$?\""],
+            Some(&profile),
+        );
+        std::fs::copy(&prog, b.rootfs().join("bin/abi")).unwrap();
+        let out = b.run(rt, &container_id("abi"));
+        assert!(out.stdout.contains("x86_64 ok"), "{}: {out:?}", rt.name());
+        assert!(
+            out.stdout.contains("abi rc=159") && !out.stdout.contains("returned"),
+            "{}: killed by SIGSYS: {out:?}",
+            rt.name()
+        );
+    });
+}
+
+/// `listenerMetadata` naming no policy file: every request of the container
+/// fails (EPERM) — the runtime's own start-up included, so the container
+/// never runs — and the agent says why.
+#[test]
+fn an_unknown_policy_refuses_everything() {
+    each_runtime(|rt| {
+        let mut agent = Agent::start(&[("readonly-root", POLICY)]);
+        let profile = agent.profile("no-such-policy");
+        let b = Bundle::new(
+            "agent-unknown",
+            &["sh", "-c", "echo container-ran"],
+            Some(&profile),
+        );
+        let id = container_id("unknown");
+        let out = b.run(rt, &id);
+        assert_ne!(out.code, 0, "{}: {out:?}", rt.name());
+        assert!(
+            !out.stdout.contains("container-ran"),
+            "{}: {out:?}",
+            rt.name()
+        );
+        assert!(
+            out.stderr.contains("operation not permitted")
+                || out.stderr.contains("Operation not permitted"),
+            "{}: the runtime's requests fail with EPERM: {out:?}",
+            rt.name()
+        );
+        // A name that could leave the directory is refused the same way.
+        let bad = profile.replace("policy=no-such-policy", "policy=../readonly-root");
+        b.configure(&["sh", "-c", "echo container-ran"], Some(&bad));
+        let out = b.run(rt, &container_id("badname"));
+        assert!(
+            out.code != 0 && !out.stdout.contains("container-ran"),
+            "{}: {out:?}",
+            rt.name()
+        );
+        let said = agent.stop(libc::SIGTERM);
+        assert!(
+            said.contains(&format!("container {id}"))
+                && said.contains("no-such-policy")
+                && said.contains("every request of the container fails with EPERM"),
+            "{}: the agent says why: {said}",
+            rt.name()
+        );
+        assert!(
+            said.contains("\"../readonly-root\" is not [A-Za-z0-9_.-]+"),
+            "{}: {said}",
+            rt.name()
+        );
+        // Positive control: the same container under a policy that exists.
+        let agent = Agent::start(&[("readonly-root", POLICY)]);
+        b.configure(
+            &["sh", "-c", "echo container-ran"],
+            Some(&agent.profile("readonly-root")),
+        );
+        let out = b.run(rt, &container_id("known"));
+        assert!(
+            out.stdout.contains("container-ran"),
+            "{}: {out:?}",
+            rt.name()
+        );
+    });
+}
+
+fn state(b: &Bundle, rt: Runtime, id: &str) -> String {
+    let out = fdsup_tests::run_cmd(&mut b.runtime(rt, &["state", id]), Duration::from_secs(30));
+    out.stdout
+}
+
+#[test]
+fn create_start_exec_kill_delete() {
+    each_runtime(|rt| {
+        let agent = Agent::start(&[("readonly-root", POLICY)]);
+        let threads_idle = agent_support::threads(agent.pid());
+        let profile = agent.profile("readonly-root");
+        let b = Bundle::new("agent-life", &["sleep", "600"], Some(&profile));
+        let id = container_id("life");
+        let created = b
+            .runtime(rt, &["create", &id])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(created.success(), "{} create", rt.name());
+        assert!(state(&b, rt, &id).contains("\"created\""), "{}", rt.name());
+        let started = b.runtime(rt, &["start", &id]).status().unwrap();
+        assert!(started.success(), "{} start", rt.name());
+        assert!(state(&b, rt, &id).contains("\"running\""), "{}", rt.name());
+
+        // Two execs, each a listener of its own, each policed.
+        let first = fdsup_tests::run_cmd(
+            &mut b.runtime(
+                rt,
+                &[
+                    "exec",
+                    &id,
+                    "sh",
+                    "-c",
+                    "read l < /etc/resolv.conf; echo \"resolv:$l\"; cat /etc/shadow; echo \"shadow rc=$?\"",
+                ],
+            ),
+            Duration::from_secs(60),
+        );
+        assert!(
+            first.stdout.contains(&format!("resolv:{SERVED}"))
+                && first.stdout.contains("shadow rc=1")
+                && !first.stdout.contains("SECRET-HASH"),
+            "{}: exec is policed: {first:?}",
+            rt.name()
+        );
+        let second = fdsup_tests::run_cmd(
+            &mut b.runtime(
+                rt,
+                &[
+                    "exec",
+                    &id,
+                    "sh",
+                    "-c",
+                    "echo two > /tmp/exec2; cat /tmp/exec2; echo x > /data/readme; echo \"ro rc=$?\"",
+                ],
+            ),
+            Duration::from_secs(60),
+        );
+        assert!(
+            second.stdout.contains("two\n") && second.stdout.contains("ro rc=1"),
+            "{}: the second exec is policed: {second:?}",
+            rt.name()
+        );
+        assert_eq!(
+            std::fs::read_to_string(b.rootfs().join("data/readme")).unwrap(),
+            "the container's data\n"
+        );
+
+        let killed = b.runtime(rt, &["kill", &id, "KILL"]).status().unwrap();
+        assert!(killed.success(), "{} kill", rt.name());
+        agent_support::wait_until("the container to stop", Duration::from_secs(20), || {
+            state(&b, rt, &id).contains("\"stopped\"")
+        });
+        let deleted = b.runtime(rt, &["delete", &id]).status().unwrap();
+        assert!(deleted.success(), "{} delete", rt.name());
+        // Every session of the container ended: the agent is back to its
+        // idle threads.
+        agent_support::wait_until("the sessions to end", Duration::from_secs(10), || {
+            agent_support::threads(agent.pid()) == threads_idle
+        });
+    });
+}
+
+/// Runs a container that reads `/etc/resolv.conf` (a shell builtin
+/// redirect: no exec), waits for a line on its stdin, and reads it again.
+fn two_reads(b: &Bundle, rt: Runtime, id: &str, between: impl FnOnce()) -> (String, String) {
+    let mut child = b
+        .runtime(rt, &["run", id])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    between();
+    writeln!(stdin, "go").unwrap();
+    drop(stdin);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    let _ = child.wait();
+    (format!("{first}{rest}"), err)
+}
+
+const TWO_READS: &str = r#"read l < /etc/resolv.conf; echo "before:$l"; read go; read l2 < /etc/resolv.conf; echo "after:$l2"; read l3 < /data/readme; echo "data:$l3""#;
+
+/// SPEC: if the agent dies, every mediated request fails; nothing is
+/// allowed because the agent was not there to say no.
+#[test]
+fn a_killed_agent_leaves_the_container_failing_closed() {
+    each_runtime(|rt| {
+        let mut agent = Agent::start(&[("readonly-root", POLICY)]);
+        let profile = agent.profile("readonly-root");
+        let b = Bundle::new("agent-killed", &["sh", "-c", TWO_READS], Some(&profile));
+        let (out, err) = two_reads(&b, rt, &container_id("killed"), || {
+            agent.stop(libc::SIGKILL);
+        });
+        assert!(
+            out.contains(&format!("before:{SERVED}")),
+            "{}: served while the agent ran: {out} {err}",
+            rt.name()
+        );
+        assert!(
+            out.contains("after:\n") && out.contains("data:\n"),
+            "{}: nothing read after the agent died: {out} {err}",
+            rt.name()
+        );
+        assert!(
+            !out.contains("203.0.113.1") && !out.contains("the container's data"),
+            "{}: the image's files were not reached: {out}",
+            rt.name()
+        );
+        assert!(
+            err.contains("Function not implemented"),
+            "{}: ENOSYS: {err}",
+            rt.name()
+        );
+    });
+}
+
+/// SIGTERM: the agent stops accepting (its socket goes), finishes, exits;
+/// containers it served then fail closed, and new ones cannot start.
+#[test]
+fn sigterm_stops_the_agent_cleanly() {
+    each_runtime(|rt| {
+        let mut agent = Agent::start(&[("readonly-root", POLICY)]);
+        let profile = agent.profile("readonly-root");
+        let b = Bundle::new("agent-term", &["sh", "-c", TWO_READS], Some(&profile));
+        let socket = agent.socket.clone();
+        let (out, err) = two_reads(&b, rt, &container_id("term"), || {
+            let said = agent.stop(libc::SIGTERM);
+            assert!(
+                agent.child.try_wait().unwrap().is_some_and(|s| s.success()),
+                "exit 0: {said}"
+            );
+            assert!(!socket.exists(), "the socket is removed");
+        });
+        assert!(
+            out.contains(&format!("before:{SERVED}")) && out.contains("after:\n"),
+            "{}: {out} {err}",
+            rt.name()
+        );
+        assert!(
+            err.contains("Function not implemented"),
+            "{}: {err}",
+            rt.name()
+        );
+        // No agent: a new container fails to start.
+        b.configure(&["sh", "-c", "echo container-ran"], Some(&profile));
+        let out = b.run(rt, &container_id("noagent"));
+        assert!(
+            out.code != 0 && !out.stdout.contains("container-ran"),
+            "{}: {out:?}",
+            rt.name()
+        );
+    });
+}
+
+/// The ready agent policies of `policies/agent/`, as shipped: `fixed-dns`
+/// (which includes `readonly-root`) serves its resolver configuration,
+/// hides `/etc/shadow` and the Kubernetes secrets directory, and lets the
+/// container write only its scratch directories.
+#[test]
+fn the_ready_agent_policies_serve_a_container() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies/agent");
+    let read = |n: &str| std::fs::read_to_string(dir.join(format!("{n}.json"))).unwrap();
+    let (ro, dns) = (read("readonly-root"), read("fixed-dns"));
+    const READY: &str = r#"
+cat /etc/resolv.conf
+cat /etc/shadow; echo "shadow rc=$?"
+ls /run/secrets; echo "secrets rc=$?"
+echo x > /etc/hostname; echo "etc rc=$?"
+echo x > /tmp/t && echo x > /var/tmp/t && echo "scratch ok"
+echo x > /dev/null && echo "null ok"
+"#;
+    each_runtime(|rt| {
+        let agent = Agent::start(&[("readonly-root", &ro), ("fixed-dns", &dns)]);
+        let b = Bundle::new(
+            "agent-ready",
+            &["sh", "-c", READY],
+            Some(&agent.profile("fixed-dns")),
+        );
+        std::fs::create_dir_all(b.rootfs().join("run/secrets/kubernetes.io")).unwrap();
+        std::fs::create_dir_all(b.rootfs().join("var/tmp")).unwrap();
+        let out = b.run(rt, &container_id("ready"));
+        assert!(
+            out.stdout
+                .contains("nameserver 10.96.0.10\nsearch svc.cluster.local cluster.local\n"),
+            "{}: {out:?}",
+            rt.name()
+        );
+        for want in [
+            "shadow rc=1",
+            "secrets rc=1",
+            "etc rc=1",
+            "scratch ok",
+            "null ok",
+        ] {
+            assert!(out.stdout.contains(want), "{}: {want}: {out:?}", rt.name());
+        }
+        assert!(
+            !out.stdout.contains("SECRET-HASH"),
+            "{}: {out:?}",
+            rt.name()
+        );
+    });
+}
