@@ -8,7 +8,8 @@
  *
  * usage: agent_fake_runtime SOCKET MODE ID METADATA PATH PROGRAM [ARG...]
  * MODE: "whole" sends the message in one write; "split" sends it in two,
- * 200 ms apart; both keep the connection open until the exec.
+ * 200 ms apart; both keep the connection open until the exec. "wrongfd"
+ * passes standard output instead of the listener.
  *
  * Output lines: "runtime open: ok" / "runtime open: errno N", then
  * "helper open: ..." from the helper. */
@@ -95,7 +96,8 @@ int main(int argc, char **argv) {
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
     c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &listener, sizeof(int));
+    int passed = strcmp(mode, "wrongfd") == 0 ? 1 : listener;
+    memcpy(CMSG_DATA(c), &passed, sizeof(int));
     if (sendmsg(s, &mh, 0) != first) die("sendmsg");
     if (first < n) {
         struct timespec ts = {0, 200 * 1000 * 1000};

@@ -185,8 +185,13 @@ fn odd_connections_are_dropped_and_the_agent_serves_on() {
         out.stdout.contains("runtime open: ok") && !out.stdout.contains("the secret"),
         "{out:?}"
     );
+    // A descriptor that is not a seccomp listener: refused, and the
+    // runtime's own listener, never received, fails closed.
+    let out = fake_runtime(&agent, "wrongfd", "wrongfd", "policy=hide-secret", &secret);
+    assert!(out.stdout.contains("runtime open: errno 38"), "{out:?}");
     std::thread::sleep(Duration::from_millis(2500));
     let said = agent.stop(libc::SIGTERM);
+    assert!(said.contains("is not a seccomp listener"), "{said}");
     assert!(said.contains("not JSON"), "{said}");
     assert!(
         said.contains("names \"seccompFd\" at 0 of 0 descriptors"),
@@ -199,8 +204,8 @@ fn odd_connections_are_dropped_and_the_agent_serves_on() {
     assert!(said.contains("did not end within"), "{said}");
     assert_eq!(
         said.lines().filter(|l| l.contains("fdsup: agent:")).count(),
-        6,
-        "the start, four bad connections and the stop; nothing for the empty one: {said}"
+        7,
+        "the start, four bad connections, the wrong descriptor and the stop; nothing for the empty one: {said}"
     );
 }
 

@@ -452,6 +452,15 @@ fn connection(shared: &Shared, stream: &UnixStream) -> Option<Session> {
 /// workers. A policy that cannot be had makes a session that refuses
 /// everything (EPERM), and the agent says why.
 fn start_session(shared: &Shared, state: &conn::State, fd: OwnedFd) -> io::Result<Session> {
+    // Anything else would never hang up, and its session never end.
+    let mut what = Vec::with_capacity(64);
+    crate::task::fd_path(std::os::fd::AsFd::as_fd(&fd), &mut what)?;
+    if what != b"anon_inode:seccomp notify" {
+        return Err(io::Error::other(format!(
+            "the descriptor passed as \"seccompFd\" is not a seccomp listener ({})",
+            String::from_utf8_lossy(&what)
+        )));
+    }
     let listener = Listener::new(fd);
     // Best effort (Linux 6.6): only speed depends on it.
     let _ = listener.set_sync_wake_up();
