@@ -35,7 +35,7 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 
 use crate::audit::Audit;
-use crate::handlers::{self, Ctx};
+use crate::handlers::Ctx;
 use crate::notify::Listener;
 use crate::policy::{self, NetAccess, Policy};
 use crate::pool;
@@ -357,7 +357,7 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     let session = Session::new(Arc::clone(&ctx), listener, None);
 
     #[cfg(debug_assertions)]
-    handlers::test_hooks::init();
+    crate::handlers::test_hooks::init();
     let cpus = std::thread::available_parallelism().map_or(2, usize::from);
     session.pool().set_parallel(cpus);
     // The receiver before "go"; the spares, parked at once, while the shim
