@@ -293,13 +293,17 @@ pub fn compile_c(name: &str, source: &str, extra_flags: &[&str]) -> PathBuf {
     if bin.exists() {
         return bin;
     }
-    let src = dir.join(format!("{name}-{:016x}.c", h.finish()));
+    // Names of this process and call of its own: two tests (threads of
+    // one process, or processes) may compile the same program at once.
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    let me = format!(
+        "{}-{}",
+        std::process::id(),
+        CALLS.fetch_add(1, Ordering::Relaxed)
+    );
+    let src = dir.join(format!("{name}-{:016x}.{me}.c", h.finish()));
     std::fs::write(&src, source).expect("write C source");
-    let tmp = dir.join(format!(
-        "{name}-{:016x}.tmp{}",
-        h.finish(),
-        std::process::id()
-    ));
+    let tmp = dir.join(format!("{name}-{:016x}.tmp{me}", h.finish()));
     let out = run_cmd(
         Command::new("gcc")
             .args(["-O2", "-Wall", "-pthread", "-o"])
@@ -309,6 +313,7 @@ pub fn compile_c(name: &str, source: &str, extra_flags: &[&str]) -> PathBuf {
         TIMEOUT,
     );
     assert_eq!(out.code, 0, "gcc failed for {name}:\n{}", out.stderr);
+    let _ = std::fs::remove_file(&src);
     std::fs::rename(&tmp, &bin).expect("install compiled binary");
     bin
 }

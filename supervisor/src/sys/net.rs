@@ -168,6 +168,20 @@ pub fn poll_out(fd: BorrowedFd<'_>, timeout_ms: i32) -> io::Result<bool> {
     Ok(r > 0)
 }
 
+/// `poll([fd, POLLOUT], timeout_ms)`: `None` if not ready in time, else
+/// whether it is ready with an error (`POLLERR`: a connect refused), which
+/// is left pending for whoever reads `SO_ERROR`.
+pub fn poll_out_err(fd: BorrowedFd<'_>, timeout_ms: i32) -> io::Result<Option<bool>> {
+    let mut p = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    let r = cvt_int(unsafe { libc::poll(&mut p, 1, timeout_ms) })?;
+    Ok((r > 0).then_some(p.revents & libc::POLLERR != 0))
+}
+
 /// `SIOCGSKNS` (include/uapi/linux/sockios.h): the socket's network namespace.
 pub const SIOCGSKNS: libc::c_ulong = 0x894C;
 
