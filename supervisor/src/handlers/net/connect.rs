@@ -174,7 +174,7 @@ pub(super) fn connect(req: &mut Req<'_>, sc: &mut Scratch, fd: u64, ptr: u64, le
     if let Some((text, origin)) = &target.refused {
         // Carried inside only: refused by the kernel unless one of the
         // sandbox's own servers took it.
-        if let Tried::Refused = tried {
+        if let Tried::Refused | Tried::RefusedPending = tried {
             req.log(
                 sc,
                 text,
