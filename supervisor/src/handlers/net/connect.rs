@@ -162,11 +162,30 @@ pub(super) fn connect(req: &mut Req<'_>, sc: &mut Scratch, fd: u64, ptr: u64, le
         }
         Route::InsideFirst if !ours => {
             let tried = try_connect(sc, sock.as_fd(), &target.bytes, true);
-            if let Tried::Refused | Tried::RefusedPending = tried {
+            return match tried {
                 // Nothing of the sandbox's listens there: out, as allowed.
-                return super::broker::broker(sock, rfd, domain, target.bytes, cloexec);
-            }
-            return finish_tried(tried, sock, target.bytes, target.hold);
+                Tried::Refused | Tried::RefusedPending => {
+                    super::broker::broker(sock, rfd, domain, target.bytes, cloexec)
+                }
+                // The inside try could not finish at once (a loaded
+                // machine): it goes on on a thread, and out from there if
+                // refused.
+                Tried::Wait => Reply::Deferred(Deferred::new(move |w: &mut Waiter<'_>| {
+                    match until_done(w, || sn::connect(sock.as_fd(), &target.bytes)) {
+                        Ok(Err(e)) if e.raw_os_error() == Some(libc::ECONNREFUSED) => {
+                            match super::broker::broker(sock, rfd, domain, target.bytes, cloexec) {
+                                // Already on a thread of its own: wait here.
+                                Reply::Deferred(job) => job.run(w),
+                                r => r,
+                            }
+                        }
+                        Ok(r) => super::super::path::done(r),
+                        Err(Stop::Gone) => Reply::Gone,
+                        Err(Stop::Signal) => interrupted(has_send_timeout(sock.as_fd())),
+                    }
+                })),
+                tried => finish_tried(tried, sock, target.bytes, target.hold),
+            };
         }
         _ => {}
     }
