@@ -15,10 +15,9 @@ use std::time::Duration;
 
 use super::super::{Reply, Scratch};
 use super::addr::{is_loopback, read_addr, SUN_PATH};
-use super::decide::{decide_bind, decide_dest, BindPlan, Route};
+use super::decide::{decide_bind, decide_dest, log_inside, BindPlan, Route};
 use super::wait::{interrupted, until_done, Deferred, Stop, Waiter, WAKE_SIGNAL};
 use super::{errno_of, Req};
-use crate::audit::Verdict;
 use crate::sys::{self, net as sn, timer::ThreadTimer};
 use crate::task::{RemoteFd, Task};
 
@@ -149,14 +148,8 @@ pub(super) fn connect(req: &mut Req<'_>, sc: &mut Scratch, fd: u64, ptr: u64, le
         }
         // Only inside the program's namespace, which this socket has left.
         Route::Local if ours => {
-            if let Some((text, origin)) = &target.refused {
-                req.log(
-                    sc,
-                    text,
-                    Verdict::Deny,
-                    Some(libc::ECONNREFUSED),
-                    origin.as_ref(),
-                );
+            if let Some(inside) = &target.refused {
+                log_inside(req, sc, inside, true, libc::ECONNREFUSED);
             }
             return Reply::Errno(libc::ECONNREFUSED);
         }
@@ -190,20 +183,11 @@ pub(super) fn connect(req: &mut Req<'_>, sc: &mut Scratch, fd: u64, ptr: u64, le
         _ => {}
     }
     let tried = try_connect(sc, sock.as_fd(), &target.bytes, target.refused.is_some());
-    if let Some((text, origin)) = &target.refused {
+    if let Some(inside) = &target.refused {
         // Carried inside only: refused by the kernel unless one of the
         // sandbox's own servers took it.
-        if let Tried::Refused | Tried::RefusedPending = tried {
-            req.log(
-                sc,
-                text,
-                Verdict::Deny,
-                Some(libc::ECONNREFUSED),
-                origin.as_ref(),
-            );
-        } else {
-            req.log(sc, text, Verdict::Allow, None, None);
-        }
+        let refused = matches!(tried, Tried::Refused | Tried::RefusedPending);
+        log_inside(req, sc, inside, refused, libc::ECONNREFUSED);
     }
     finish_tried(tried, sock, target.bytes, target.hold)
 }

@@ -68,7 +68,7 @@ pub(super) struct Target {
     /// stream): what to log once the kernel says whether one of the
     /// sandbox's own sockets took it — allowed if one did, the refusal
     /// (with its rule) if `ECONNREFUSED` says none listens.
-    pub refused: Option<(Vec<u8>, Option<crate::policy::Origin>)>,
+    pub refused: Option<Inside>,
 }
 
 impl Target {
@@ -295,6 +295,28 @@ fn inside_or_refused(a: &Addr, text: Vec<u8>, d: NetDecision<'_>) -> Target {
         hold: None,
         route: Route::Local,
         refused: Some((text, d.rule.map(|r| r.origin.clone()))),
+    }
+}
+
+/// What a destination carried inside ([`inside_or_refused`]) is logged as,
+/// once the kernel has said whether one of the sandbox's own sockets took
+/// it: the refusal (with `errno`, and the rule that refused it), or
+/// allowed.
+pub(super) type Inside = (Vec<u8>, Option<crate::policy::Origin>);
+
+/// Logs `inside` as refused (`errno`) or allowed.
+pub(super) fn log_inside(
+    req: &Req<'_>,
+    sc: &mut Scratch,
+    inside: &Inside,
+    refused: bool,
+    errno: i32,
+) {
+    let (text, origin) = inside;
+    if refused {
+        req.log(sc, text, Verdict::Deny, Some(errno), origin.as_ref());
+    } else {
+        req.log(sc, text, Verdict::Allow, None, None);
     }
 }
 

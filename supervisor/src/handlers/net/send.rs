@@ -38,10 +38,9 @@ use super::super::{Reply, Scratch};
 use super::addr::{read_addr, Addr};
 use super::broker::{datagram_twin, in_our_netns};
 use super::connect::{fetch_socket, has_send_timeout, nonblocking, note_own_name};
-use super::decide::{decide_dest, Route, Target};
+use super::decide::{decide_dest, log_inside, Route, Target};
 use super::wait::{interrupted, until_done, Deferred, Stop, Waiter};
 use super::{errno_of, Req};
-use crate::audit::Verdict;
 use crate::sys::{self, net as sn};
 use crate::task::{RemoteFd, Task};
 
@@ -471,21 +470,15 @@ fn send_single(
             Err(e) => return Reply::Errno(e),
         }
     }
-    if let Some((text, origin)) = refused {
+    if let Some(inside) = refused {
         // Carried inside only: refused unless one of the sandbox's own
         // sockets took it.
         let r = send_one(sock.as_fd(), &mut m, flags | libc::MSG_DONTWAIT);
-        if r == Err(libc::ECONNREFUSED) {
-            req.log(
-                sc,
-                &text,
-                Verdict::Deny,
-                Some(libc::EACCES),
-                origin.as_ref(),
-            );
+        let was_refused = r == Err(libc::ECONNREFUSED);
+        log_inside(req, sc, &inside, was_refused, libc::EACCES);
+        if was_refused {
             return Reply::Errno(libc::EACCES);
         }
-        req.log(sc, &text, Verdict::Allow, None, None);
         match r {
             Ok(n) => return count(n),
             Err(libc::EAGAIN) if !nb => {}
@@ -684,18 +677,12 @@ pub(super) fn sendmmsg(
             fds,
         };
         let r = send_one(on, &mut m, flags | libc::MSG_DONTWAIT);
-        if let Some((text, origin)) = refused {
-            if r == Err(libc::ECONNREFUSED) {
-                req.log(
-                    sc,
-                    &text,
-                    Verdict::Deny,
-                    Some(libc::EACCES),
-                    origin.as_ref(),
-                );
+        if let Some(inside) = refused {
+            let was_refused = r == Err(libc::ECONNREFUSED);
+            log_inside(req, sc, &inside, was_refused, libc::EACCES);
+            if was_refused {
                 return answer(twin, stop(Reply::Errno(libc::EACCES)));
             }
-            req.log(sc, &text, Verdict::Allow, None, None);
         }
         match r {
             Ok(n) => {
