@@ -220,9 +220,9 @@ impl Place {
         let net_rules = r#"
     "default": "allow",
     "rules": [
-      { "connect": "0.0.0.0/0:*" }, { "connect": "[::]/0:*" },
+      { "connect": "0.0.0.0/0:*" }, { "connect": "[::/0]:*" },
       { "connect": "unix:/**" }, { "bind": "0.0.0.0/0:*" },
-      { "bind": "[::]/0:*" }, { "bind": "unix:/**" }
+      { "bind": "[::/0]:*" }, { "bind": "unix:/**" }
     ]"#;
         let s = self.scratch.display();
         let text = match p {

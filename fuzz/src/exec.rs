@@ -100,6 +100,15 @@ pub struct Exec {
 
 /// Runs the executor; returns its exit status.
 pub fn main(cfg: &Config) -> i32 {
+    // The calls are hostile (renames, chmods, `..` out of the tree, as
+    // root): only ever inside the driver's sandbox, where everything but the
+    // scratch tree is a read-only mount.
+    if !sys::read_only(c"/") && std::env::var_os("FDSUP_FUZZ_ANYWHERE").is_none() {
+        eprintln!(
+            "fdsup-fuzz exec: / is writable: the executor runs only inside the driver's sandbox (fdsup-fuzz, repro)"
+        );
+        return 2;
+    }
     sys::close_from(3);
     sys::ignore_sigpipe();
     sys::umask(0o022);
@@ -565,12 +574,19 @@ impl Exec {
             }
             Op::Write(s, d) => {
                 let sl = self.slot(*s);
+                // Never wait: a full socket or pipe would block both runs.
+                if !sys::ready(sl.fd, libc::POLLOUT) {
+                    return "not-ready".into();
+                }
                 result(sys::write(sl.fd, d))
             }
             Op::Read(s, n) => {
                 let sl = self.slot(*s);
                 if sl.open && sl.opath {
                     return "X(opath-fd)".into();
+                }
+                if !sys::ready(sl.fd, libc::POLLIN) {
+                    return "not-ready".into();
                 }
                 match sys::read(sl.fd, usize::from(*n)) {
                     Ok(v) => format!("{} {}", v.len(), Quoted(&v)),

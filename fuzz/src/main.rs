@@ -8,6 +8,7 @@
 //! fdsup-fuzz repro --seed S --calls N --policy P [--keep I,J,...] [--fdsup PATH]
 //! fdsup-fuzz policy [--iterations N] [--seed S] [--fdsup PATH] [-v]
 //! fdsup-fuzz exclusions
+//! fdsup-fuzz show --seed S --calls N [--scratch PATH]   (the operations, not run)
 //! fdsup-fuzz exec ...        (the executor; started by the driver)
 //! ```
 #![deny(unsafe_code)]
@@ -105,7 +106,7 @@ impl Args {
 fn main() -> ExitCode {
     let all: Vec<String> = std::env::args().skip(1).collect();
     let (cmd, rest) = match all.first().map(String::as_str) {
-        Some(c @ ("exec" | "repro" | "policy" | "exclusions" | "bench")) => {
+        Some(c @ ("exec" | "repro" | "policy" | "exclusions" | "bench" | "show")) => {
             (c.to_owned(), &all[1..])
         }
         _ => ("bench".to_owned(), &all[..]),
@@ -121,6 +122,28 @@ fn main() -> ExitCode {
         "exec" => run_exec(&args),
         "repro" => repro(&args),
         "policy" => policy(&args),
+        "show" => {
+            // The operations of a seed, without running them.
+            let scratch = args
+                .values
+                .get("scratch")
+                .cloned()
+                .unwrap_or_else(|| "/scratch".into());
+            let seed = args.num("seed", 0);
+            let calls = args.num("calls", 2000);
+            match (seed, calls) {
+                (Ok(s), Ok(n)) => {
+                    for (i, op) in fdsup_fuzz::gen::sequence(s, n, scratch.as_bytes())
+                        .iter()
+                        .enumerate()
+                    {
+                        println!("{i} {op}");
+                    }
+                    Ok(0)
+                }
+                (Err(e), _) | (_, Err(e)) => Err(e),
+            }
+        }
         "exclusions" => {
             for (what, why) in fdsup_fuzz::EXCLUSIONS {
                 println!("{what}\n    {why}");

@@ -481,6 +481,12 @@ pub fn llistxattr(path: &CStr) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// `lremovexattr(path, name)`, result ignored.
+pub fn lremovexattr(path: &CStr, name: &CStr) {
+    // SAFETY: both NUL-terminated.
+    unsafe { libc::lremovexattr(path.as_ptr(), name.as_ptr()) };
+}
+
 /// `lgetxattr(path, name)`.
 pub fn lgetxattr(path: &CStr, name: &CStr) -> Option<Vec<u8>> {
     let mut buf = vec![0u8; 65536];
@@ -562,6 +568,27 @@ pub fn loopback_up() -> io::Result<()> {
 pub fn rmdir_at(dir: RawFd, name: &CStr) -> io::Result<()> {
     // SAFETY: `name` is NUL-terminated.
     check(unsafe { libc::unlinkat(dir, name.as_ptr(), libc::AT_REMOVEDIR) }).map(|_| ())
+}
+
+/// Whether `fd` is ready for `events` right now (`poll` with no wait).
+pub fn ready(fd: RawFd, events: libc::c_short) -> bool {
+    let mut p = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    let r = unsafe { libc::poll(&mut p, 1, 0) };
+    r > 0 && p.revents & (events | libc::POLLERR | libc::POLLHUP) != 0
+}
+
+/// Whether the file system at `path` is mounted read-only.
+pub fn read_only(path: &CStr) -> bool {
+    // SAFETY: all-zero is a valid statvfs.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `path` is NUL-terminated and `st` has room.
+    let r = unsafe { libc::statvfs(path.as_ptr(), &mut st) };
+    r == 0 && st.f_flag & libc::ST_RDONLY != 0
 }
 
 /// `unshare(flags)`.

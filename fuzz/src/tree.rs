@@ -70,8 +70,20 @@ pub fn populate(root: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Empties `root` (a directory the driver owns) for the next run.
+/// Empties `root` (a directory the driver owns) for the next run, and
+/// gives it back its mode, owner and (no) extended attributes: the runs
+/// change the root too.
 pub fn wipe(root: &Path) -> std::io::Result<()> {
+    std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755))?;
+    let (_, uid, gid) = crate::sys::ids();
+    std::os::unix::fs::chown(root, Some(uid), Some(gid))?;
+    if let Ok(c) = CString::new(root.as_os_str().as_bytes()) {
+        for n in crate::sys::llistxattr(&c) {
+            if let Ok(n) = CString::new(n) {
+                crate::sys::lremovexattr(&c, &n);
+            }
+        }
+    }
     for e in std::fs::read_dir(root)? {
         let e = e?;
         let p = e.path();

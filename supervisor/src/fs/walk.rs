@@ -345,6 +345,22 @@ pub fn walk(
 
         // `/proc/self` and `/proc/thread-self` are the program's, not ours.
         if b.path == b"/proc" && (&b.rest[s..e] == b"self" || &b.rest[s..e] == b"thread-self") {
+            if last && !follow_final && !trailing {
+                // The link itself (lstat, readlink): one inode for every
+                // process, so ours is the program's; its target is the
+                // caller's to give (`proc_self_target`).
+                cstr(&mut b.name, &b.rest[s..e])?;
+                let name = CStr::from_bytes_with_nul(&b.name).map_err(|_| libc::EINVAL)?;
+                let fd = open_path(cur.raw(), name, 0, libc::O_NOFOLLOW).map_err(errno)?;
+                push_component(&mut b.path, &b.rest[s..e]);
+                return Ok(Walked::Found {
+                    fd,
+                    pathless: false,
+                    unlinked: false,
+                    symlink: true,
+                    held: None,
+                });
+            }
             if resolve & sys::RESOLVE_NO_SYMLINKS != 0 {
                 return Err(libc::ELOOP);
             }
@@ -803,6 +819,26 @@ mod tests {
         let me = std::process::id();
         assert_eq!(
             resolve(Start::Root, "/proc/self", 0, true),
+            Ok(format!("/proc/{me}"))
+        );
+        // Not followed (lstat, readlink): the link itself, even with
+        // RESOLVE_NO_SYMLINKS (a final link left alone is no symlink walked).
+        assert_eq!(
+            resolve(Start::Root, "/proc/self", 0, false),
+            Ok("L:/proc/self".into())
+        );
+        assert_eq!(
+            resolve(
+                Start::Root,
+                "/proc/thread-self",
+                sys::RESOLVE_NO_SYMLINKS,
+                false
+            ),
+            Ok("L:/proc/thread-self".into())
+        );
+        // A trailing slash follows it.
+        assert_eq!(
+            resolve(Start::Root, "/proc/self/", 0, false),
             Ok(format!("/proc/{me}"))
         );
         let f = std::fs::File::open(t.0.join("a/b/f")).expect("open");

@@ -148,6 +148,14 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             // The path is in `sc.walk.path` by now: `sc.lex` is free.
             let target = &mut sc.lex;
             target.clear();
+            if let Some(t) = proc_self_target(&task, &sc.walk.path) {
+                // Our /proc/self names us: the program's names it.
+                let Ok(t) = t else {
+                    return Reply::Errno(libc::ENOENT);
+                };
+                let len = t.len().min(size);
+                return write_out(&task, buf, &t.as_bytes()[..len], Reply::Value(len as i64));
+            }
             target.resize(libc::PATH_MAX as usize + 1, 0);
             match sys::readlink_fd(fd.as_fd(), target) {
                 Ok(len) => {
@@ -167,6 +175,16 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         }
         Kind::Listxattr | Kind::Llistxattr => listxattr(&task, &fd, a[1], a[2]),
         _ => done(Ok(())),
+    }
+}
+
+/// What `/proc/self` and `/proc/thread-self` read as for the asking task
+/// (`None` for any other path): its pid, or `pid/task/tid`.
+fn proc_self_target(task: &Task, path: &[u8]) -> Option<std::io::Result<String>> {
+    match path {
+        b"/proc/self" => Some(task.tgid().map(|t| t.to_string())),
+        b"/proc/thread-self" => Some(task.tgid().map(|t| format!("{t}/task/{}", task.tid()))),
+        _ => None,
     }
 }
 

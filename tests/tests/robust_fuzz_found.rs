@@ -1,0 +1,52 @@
+//! What the differential fuzzer (`fdsup-fuzz`) found, pinned: each line of
+//! `tests/c/fuzz_found.c` is one call whose answer under fdsup must be the
+//! kernel's (mostly the order in which arguments are checked: flags before
+//! paths, the first path before the second, a path's directory before what
+//! its last component is). The program runs natively and under
+//! `@allow-all`, each in a fresh directory, and every line must match.
+
+#[path = "adversarial_support.rs"]
+mod support;
+
+use std::time::Duration;
+
+use fdsup_tests::{native, TempDir};
+use support::{parse, prog, s, sandboxed_env};
+
+#[test]
+fn every_call_the_fuzzer_found_answers_as_the_kernel_does() {
+    let program = prog("fuzz_found");
+    let a = TempDir::new("fuzz-found-native");
+    let b = TempDir::new("fuzz-found-fdsup");
+    let n = native(a.path(), &[s(&program)]);
+    assert_eq!(n.code, 0, "native run failed:\n{}\n{}", n.stdout, n.stderr);
+    let f = sandboxed_env(
+        "@allow-all".as_ref(),
+        b.path(),
+        &[],
+        &[s(&program)],
+        Duration::from_secs(60),
+    );
+    let (nl, fl) = (parse(&n.stdout), parse(&f.stdout));
+    let mut failures = Vec::new();
+    for (k, v) in &nl {
+        match fl.get(k) {
+            Some(w) if w == v => {}
+            w => failures.push(format!("{k}: the kernel says {v}, fdsup {w:?}")),
+        }
+    }
+    if f.code != 0 || !f.stdout.contains("done") {
+        failures.push(format!("exit code {} (expected 0, to the end)", f.code));
+    }
+    assert!(
+        failures.is_empty(),
+        "{} difference(s):\n  {}\nfdsup stderr:\n{}",
+        failures.len(),
+        failures.join("\n  "),
+        f.stderr
+    );
+    // Spelled out, not only "as natively".
+    for (k, v) in [("lstat_proc_self", "lnk"), ("readlink_proc_self", "ok")] {
+        assert_eq!(fl.get(k).map(String::as_str), Some(v), "{k}\n{}", f.stdout);
+    }
+}
