@@ -61,6 +61,71 @@ int main(void) {
     close(fd);
     umask(022);
 
+    /* mknod: the type is checked before the path; a device or socket is
+     * refused only once the name is known to be free. */
+    report("mknod_dir_type_bad_path", syscall(SYS_mknod, BAD, S_IFDIR | 0755, 0));
+    report("mknod_bad_type_bad_path", syscall(SYS_mknod, BAD, 0170000 | 0644, 0));
+    report("mknodat_dir_type_bad_dirfd", syscall(SYS_mknodat, 999, "x", S_IFDIR | 0755, 0));
+    report("mknod_chr_exists", syscall(SYS_mknod, "f", S_IFCHR | 0644, makedev(1, 3)));
+    report("mknod_blk_missing_parent", syscall(SYS_mknod, "nope/x", S_IFBLK | 0644, 0));
+    report("mknod_sock_bad_path", syscall(SYS_mknod, BAD, S_IFSOCK | 0644, 0));
+    report("mknodat_chr_bad_dirfd", syscall(SYS_mknodat, 999, "x", S_IFCHR | 0644, 0));
+
+    /* ".", ".." and "/" as the last component: the directory part first. */
+    report("rmdir_dotdot_missing_parent", syscall(SYS_rmdir, "nope/.."));
+    report("rmdir_dotdot", syscall(SYS_rmdir, "d/.."));
+    report("rmdir_dot", syscall(SYS_rmdir, "d/."));
+    report("rmdir_root", syscall(SYS_rmdir, "/"));
+    report("unlink_dot_missing_parent", syscall(SYS_unlink, "nope/."));
+    report("unlink_dotdot", syscall(SYS_unlink, "d/.."));
+    report("unlink_root", syscall(SYS_unlink, "/"));
+    report("mkdir_dot_missing_parent", syscall(SYS_mkdir, "nope/.", 0755));
+    report("mkdir_dot_file_parent", syscall(SYS_mkdir, "f/.", 0755));
+    report("mkdir_root", syscall(SYS_mkdir, "/", 0755));
+    report("symlink_dot_missing_parent", syscall(SYS_symlink, "x", "nope/./"));
+    report("mknod_dotdot", syscall(SYS_mknod, "d/..", S_IFREG | 0644, 0));
+
+    /* A trailing slash on a name that must be made. */
+    report("mkdir_file_slash", syscall(SYS_mkdir, "f/", 0755));
+    report("mknod_file_slash", syscall(SYS_mknod, "f/", S_IFREG | 0644, 0));
+    report("mknod_missing_slash", syscall(SYS_mknod, "new/", S_IFREG | 0644, 0));
+    report("symlink_file_slash", syscall(SYS_symlink, "x", "f/"));
+    report("symlink_missing_slash", syscall(SYS_symlink, "x", "new/"));
+
+    /* An empty path is ENOENT before its directory descriptor is looked at. */
+    report("unlinkat_empty_bad_dirfd", syscall(SYS_unlinkat, 999, "", 0));
+    report("mkdirat_empty_bad_dirfd", syscall(SYS_mkdirat, 999, "", 0755));
+    report("renameat_empty_bad_dirfd", syscall(SYS_renameat, 999, "", AT_FDCWD, "y"));
+
+    /* rename: flags, then the first path, then the second. */
+    report("rename_old_missing_new_bad", syscall(SYS_rename, "nope/x", BAD));
+    report("rename_old_ok_new_bad", syscall(SYS_rename, "f", BAD));
+    report("renameat_old_missing_bad_newdirfd",
+           syscall(SYS_renameat, AT_FDCWD, "nope/x", 999, "y"));
+    report("renameat_old_loop_bad_newdirfd", syscall(SYS_renameat, AT_FDCWD, "loop/x", 999, "y"));
+    report("renameat2_flags_bad_path", syscall(SYS_renameat2, AT_FDCWD, BAD, AT_FDCWD, "y", 0x4000));
+    report("renameat2_exchange_whiteout",
+           syscall(SYS_renameat2, AT_FDCWD, "f", AT_FDCWD, "d", RENAME_EXCHANGE | RENAME_WHITEOUT));
+    report("renameat2_exchange_noreplace_bad_path",
+           syscall(SYS_renameat2, AT_FDCWD, BAD, AT_FDCWD, "y", RENAME_EXCHANGE | RENAME_NOREPLACE));
+    report("rename_dot_missing_parent", syscall(SYS_rename, "nope/.", "y"));
+    report("rename_old_dot", syscall(SYS_rename, "d/.", "y"));
+    report("rename_new_dot", syscall(SYS_rename, "f", "d/."));
+    report("rename_new_dot_noreplace",
+           syscall(SYS_renameat2, AT_FDCWD, "f", AT_FDCWD, "d/.", RENAME_NOREPLACE));
+    report("rename_new_dotdot_missing_parent", syscall(SYS_rename, "f", "nope/.."));
+    report("rename_old_file_slash", syscall(SYS_rename, "f/", "y"));
+
+    /* link: the source is looked up whole before the target. */
+    report("link_old_missing_new_exists", syscall(SYS_link, "nope", "f"));
+    report("link_old_missing_new_bad", syscall(SYS_link, "nope", BAD));
+    report("link_old_dir_new_exists", syscall(SYS_link, "d", "f"));
+    report("link_old_dot_new_missing_parent", syscall(SYS_link, "d/.", "nope/x"));
+    report("link_old_file_dot", syscall(SYS_link, "f/.", "y"));
+    report("linkat_flags_bad_path", syscall(SYS_linkat, AT_FDCWD, BAD, AT_FDCWD, "y", 0x8000));
+    report("linkat_old_missing_bad_newdirfd", syscall(SYS_linkat, AT_FDCWD, "nope", 999, "y", 0));
+    report("link_new_dot", syscall(SYS_link, "f", "d/."));
+
     /* /proc/self is a symbolic link when not followed. */
     struct stat st;
     if (lstat("/proc/self", &st) == 0)

@@ -30,15 +30,42 @@ pub(super) struct Arg {
     pub(super) path: Vec<u8>,
 }
 
+/// What the last component of a path is (the kernel's `LAST_*`): each call
+/// has its own errno for the three that name no entry, given only once the
+/// directory part has been looked up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Last {
+    /// A name.
+    Norm,
+    /// `.`
+    Dot,
+    /// `..`
+    DotDot,
+    /// The path is `/` (or only slashes).
+    Root,
+}
+
 /// A resolved end: the directory that holds it, the name in it, and the
-/// canonical path.
+/// canonical path (for `.`, `..` and `/`: the directory they name).
 pub(super) struct End {
     pub(super) dir: OwnedFd,
     pub(super) name: CString,
     pub(super) path: Vec<u8>,
+    /// What the last component is.
+    pub(super) last: Last,
+    /// The path ended in a slash (the caller applies what that means for
+    /// its call).
+    pub(super) slash: bool,
 }
 
 /// Handles one link- or rename-family notification.
+///
+/// In the kernel's order: the flags; the first path (read, its directory
+/// descriptor, its directories looked up; a link's source whole); the
+/// second; what the last components are; then existence and trailing
+/// slashes. The policy's hide and deny are answered where the path they
+/// cover is looked up (as if absent, or unreachable); `ro` where the kernel
+/// would find a read-only mount, after all that.
 pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
     let mut task = Task::new(n.pid);
     let a = n.data.args;
@@ -57,62 +84,67 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         if flags & !known != 0 {
             return Reply::Errno(libc::EINVAL);
         }
+    } else {
+        let (noreplace, exchange, whiteout) = (
+            libc::RENAME_NOREPLACE,
+            libc::RENAME_EXCHANGE,
+            libc::RENAME_WHITEOUT,
+        );
+        if flags & !(noreplace | exchange | whiteout) != 0
+            || (flags & (noreplace | whiteout) != 0 && flags & exchange != 0)
+        {
+            return Reply::Errno(libc::EINVAL);
+        }
     }
-    let old = match read_arg(&mut task, odir, opath, &mut sc.raw) {
+    let empty_ok = is_link && flags & libc::AT_EMPTY_PATH.cast_unsigned() != 0;
+    let old = match read_arg(&mut task, odir, opath, &mut sc.raw, empty_ok) {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let new = match read_arg(&mut task, ndir, npath, &mut sc.raw) {
+    if !listener.id_valid(n.id) {
+        return Reply::Gone;
+    }
+    let empty_path = empty_ok && old.path.is_empty();
+    let follow = is_link && flags & libc::AT_SYMLINK_FOLLOW.cast_unsigned() != 0;
+    let mut asker = Asker::with_policy(&task, ctx.sup_pid, &ctx.policy);
+    let src = if empty_path || follow {
+        // The source is an object, not a name: resolve it whole.
+        resolve_whole(&mut asker, ctx, old, empty_path, &mut sc.walk)
+    } else {
+        resolve_end(&mut asker, ctx, old, &mut sc.walk).and_then(|e| {
+            // A link's source is looked up whole (not followed): it must
+            // be there, before anything about the target is known.
+            if is_link && e.last == Last::Norm {
+                sys::lstat_mode(e.dir.as_raw_fd(), &e.name).map_err(|_| libc::ENOENT)?;
+                if let Some(err) = slash_errno(&e) {
+                    return Err(err);
+                }
+            }
+            Ok(Source::Named(e))
+        })
+    };
+    let src = match src {
+        Ok(s) => s,
+        Err(e) => {
+            return Reply::Errno(super::walk_error(
+                ctx,
+                &mut asker,
+                &sc.walk.path,
+                &mut sc.matched,
+                e,
+            ))
+        }
+    };
+    drop(asker);
+    let new = match read_arg(&mut task, ndir, npath, &mut sc.raw, false) {
         Ok(v) => v,
         Err(r) => return r,
     };
-    // Everything learnt through the task's number is this request's only if
-    // the request is still pending now.
     if !listener.id_valid(n.id) {
         return Reply::Gone;
     }
     let mut asker = Asker::with_policy(&task, ctx.sup_pid, &ctx.policy);
-    let mut log = Log {
-        ctx,
-        syscall: m.name,
-        tid: task.tid(),
-        line: &mut sc.line,
-    };
-
-    let empty_path =
-        is_link && flags & libc::AT_EMPTY_PATH.cast_unsigned() != 0 && old.path.is_empty();
-    let follow = is_link && flags & libc::AT_SYMLINK_FOLLOW.cast_unsigned() != 0;
-    let src = if empty_path || follow {
-        // The source is an object, not a name: resolve it whole.
-        match resolve_whole(&mut asker, ctx, old, empty_path, &mut sc.walk) {
-            Ok(v) => v,
-            Err(e) => {
-                return Reply::Errno(super::walk_error(
-                    ctx,
-                    &mut asker,
-                    &sc.walk.path,
-                    &mut sc.matched,
-                    e,
-                ))
-            }
-        }
-    } else {
-        let dot = if is_link { libc::EPERM } else { libc::EBUSY };
-        match resolve_end(&mut asker, ctx, old, dot, &mut sc.walk) {
-            Ok(End { dir, name, path }) => Source::Named(End { dir, name, path }),
-            Err(e) => {
-                return Reply::Errno(super::walk_error(
-                    ctx,
-                    &mut asker,
-                    &sc.walk.path,
-                    &mut sc.matched,
-                    e,
-                ))
-            }
-        }
-    };
-    let dot = if is_link { libc::EEXIST } else { libc::EBUSY };
-    let dst = match resolve_end(&mut asker, ctx, new, dot, &mut sc.walk) {
+    let dst = match resolve_end(&mut asker, ctx, new, &mut sc.walk) {
         Ok(v) => v,
         Err(e) => {
             return Reply::Errno(super::walk_error(
@@ -127,11 +159,68 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     if !listener.id_valid(n.id) {
         return Reply::Gone;
     }
+    let mut log = Log {
+        ctx,
+        syscall: m.name,
+        tid: task.tid(),
+        line: &mut sc.line,
+    };
+
+    // Hidden or denied ends: as if absent, or unreachable.
+    let src_path = src.path().to_vec();
+    let src_unlinked = matches!(src, Source::Object { unlinked: true, .. });
+    if !src_unlinked {
+        if let Err(r) = not_refused(ctx, &mut asker, &src_path, &mut sc.matched, &mut log) {
+            return r;
+        }
+    }
+    if let Err(r) = not_refused(ctx, &mut asker, &dst.path, &mut sc.matched, &mut log) {
+        return r;
+    }
+
+    // What the kernel finds before it would write anything.
+    let exchange = flags & libc::RENAME_EXCHANGE != 0;
+    if is_link {
+        if dst.last != Last::Norm || sys::lstat_mode(dst.dir.as_raw_fd(), &dst.name).is_ok() {
+            return Reply::Errno(libc::EEXIST);
+        }
+        if dst.slash {
+            return Reply::Errno(libc::ENOENT);
+        }
+    } else {
+        let Source::Named(s) = &src else {
+            return Reply::Errno(libc::EINVAL);
+        };
+        if s.last != Last::Norm {
+            return Reply::Errno(libc::EBUSY);
+        }
+        if dst.last != Last::Norm {
+            return Reply::Errno(if flags & libc::RENAME_NOREPLACE != 0 {
+                libc::EEXIST
+            } else {
+                libc::EBUSY
+            });
+        }
+        let Ok(old_mode) = sys::lstat_mode(s.dir.as_raw_fd(), &s.name) else {
+            return Reply::Errno(libc::ENOENT);
+        };
+        if old_mode & libc::S_IFMT != libc::S_IFDIR && (s.slash || (dst.slash && !exchange)) {
+            return Reply::Errno(libc::ENOTDIR);
+        }
+        if exchange {
+            match sys::lstat_mode(dst.dir.as_raw_fd(), &dst.name) {
+                Err(_) => return Reply::Errno(libc::ENOENT),
+                Ok(m) if dst.slash && m & libc::S_IFMT != libc::S_IFDIR => {
+                    return Reply::Errno(libc::ENOTDIR)
+                }
+                Ok(_) => {}
+            }
+        }
+    }
 
     // Decide: the source always needs rw; the target rw on its path, and a
     // link's also on its directory (SPEC.md asks for the directory; the
     // name itself must not be one the policy refuses either).
-    let src_path = src.path().to_vec();
     match &src {
         Source::Object {
             unlinked: true,
@@ -168,7 +257,6 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         // protects something below either end (what is inside would leave
         // the rule's reach), with EXDEV, which `mv` and friends answer by
         // copying (each file then decided on its own).
-        let exchange = flags & libc::RENAME_EXCHANGE != 0;
         let Source::Named(s) = &src else {
             return Reply::Errno(libc::EINVAL);
         };
@@ -256,16 +344,22 @@ impl Source {
 }
 
 /// Reads one path argument and learns where it starts (through the task's
-/// number: the caller checks `ID_VALID` afterwards).
+/// number: the caller checks `ID_VALID` afterwards). An empty path is
+/// ENOENT, before its directory descriptor is looked at, unless `empty_ok`
+/// (`AT_EMPTY_PATH`).
 pub(super) fn read_arg(
     task: &mut Task,
     dirfd: i32,
     addr: u64,
     buf: &mut [u8],
+    empty_ok: bool,
 ) -> Result<Arg, Reply> {
     let len = task
         .read_cstr(addr, buf)
         .map_err(|e| e.reply(libc::ENAMETOOLONG))?;
+    if len == 0 && !empty_ok {
+        return Err(Reply::Errno(libc::ENOENT));
+    }
     let path = buf[..len].to_vec();
     let start = if path.first() == Some(&b'/') {
         Start::Root
@@ -280,12 +374,13 @@ pub(super) fn read_arg(
     Ok(Arg { start, path })
 }
 
-/// Resolves the directory part of `arg`; the last component stays a name.
+/// Resolves the directory part of `arg` (which must be a directory); the
+/// last component stays a name, and what it is (a name, `.`, `..`, or none
+/// for `/`) is the caller's to judge, after this, as the kernel does.
 pub(super) fn resolve_end(
     asker: &mut Asker<'_>,
     ctx: &Ctx,
     arg: Arg,
-    dot_errno: i32,
     b: &mut WalkBufs,
 ) -> Result<End, i32> {
     if arg.path.is_empty() {
@@ -296,18 +391,28 @@ pub(super) fn resolve_end(
         .iter()
         .rposition(|&c| c != b'/')
         .map_or(0, |i| i + 1);
+    let slash = trimmed_len < arg.path.len();
     if trimmed_len == 0 {
-        // "/" itself: busy, as the kernel says for a mount point.
-        return Err(libc::EBUSY);
+        // "/" itself: no last component.
+        let dir = ctx
+            .root
+            .try_clone()
+            .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
+        b.path.clear();
+        b.path.push(b'/');
+        return Ok(End {
+            dir,
+            name: c".".into(),
+            path: b"/".to_vec(),
+            last: Last::Root,
+            slash,
+        });
     }
     let trimmed = &arg.path[..trimmed_len];
     let (dir_part, name): (&[u8], &[u8]) = match trimmed.iter().rposition(|&c| c == b'/') {
         Some(i) => (if i == 0 { b"/" } else { &trimmed[..i] }, &trimmed[i + 1..]),
         None => (b".", trimmed),
     };
-    if name == b"." || name == b".." {
-        return Err(dot_errno);
-    }
     let walked = walk(asker, ctx.root.as_fd(), arg.start, dir_part, 0, true, b)?;
     let dir = match walked {
         Walked::Found {
@@ -318,18 +423,49 @@ pub(super) fn resolve_end(
         Walked::Found { .. } => return Err(libc::ENOTDIR),
         Walked::Missing { .. } | Walked::Absent => return Err(libc::ENOENT),
     };
-    let mut path = b.path.clone();
-    crate::fs::lexical::push_component(&mut path, name);
-    let name = CString::new(name).map_err(|_| libc::EINVAL)?;
-    if trimmed_len < arg.path.len() {
-        // A trailing slash: the object must be a directory.
-        if let Ok(m) = sys::lstat_mode(dir.as_raw_fd(), &name) {
-            if m & libc::S_IFMT != libc::S_IFDIR {
-                return Err(libc::ENOTDIR);
-            }
-        }
+    // `file/x`, `file/.`: the directory part must be one.
+    if sys::fstat_mode(dir.as_fd()).map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?
+        & libc::S_IFMT
+        != libc::S_IFDIR
+    {
+        return Err(libc::ENOTDIR);
     }
-    Ok(End { dir, name, path })
+    let last = match name {
+        b"." => Last::Dot,
+        b".." => Last::DotDot,
+        _ => Last::Norm,
+    };
+    let mut path = b.path.clone();
+    match last {
+        Last::Norm => crate::fs::lexical::push_component(&mut path, name),
+        Last::DotDot => {
+            let up = parent_of(&path).len();
+            path.truncate(up);
+        }
+        Last::Dot | Last::Root => {}
+    }
+    let name = CString::new(name).map_err(|_| libc::EINVAL)?;
+    Ok(End {
+        dir,
+        name,
+        path,
+        last,
+        slash,
+    })
+}
+
+/// The errno for a trailing slash on the name `e` of a call that does not
+/// make a directory there: none if it is one; else ENOENT if nothing is
+/// there, ENOTDIR if something else is (`unlink("f/")`, `rename("f/", x)`).
+pub(super) fn slash_errno(e: &End) -> Option<i32> {
+    if !e.slash {
+        return None;
+    }
+    match sys::lstat_mode(e.dir.as_raw_fd(), &e.name) {
+        Err(_) => Some(libc::ENOENT),
+        Ok(m) if m & libc::S_IFMT == libc::S_IFDIR => None,
+        Ok(_) => Some(libc::ENOTDIR),
+    }
 }
 
 /// Resolves the whole of `arg` to an object (following a final symbolic
@@ -381,6 +517,25 @@ fn parent_of(path: &[u8]) -> &[u8] {
         Some(0) | None => b"/",
         Some(i) => &path[..i],
     }
+}
+
+/// Refuses a path the policy hides (ENOENT) or denies (EACCES); anything
+/// else is for [`need_rw`] to judge later.
+fn not_refused(
+    ctx: &Ctx,
+    asker: &mut Asker<'_>,
+    path: &[u8],
+    matched: &mut Vec<u8>,
+    log: &mut Log<'_>,
+) -> Result<(), Reply> {
+    let (action, rule) = decide(ctx, asker, path, matched);
+    let (verdict, errno) = match action {
+        FsAction::Access(FsAccess::Hide) => (Verdict::Hide, libc::ENOENT),
+        FsAction::Access(FsAccess::Deny) => (Verdict::Deny, libc::EACCES),
+        _ => return Ok(()),
+    };
+    log.write(path, verdict, Some(errno), rule);
+    Err(Reply::Errno(errno))
 }
 
 /// Refuses unless the policy gives `rw` on `path`.

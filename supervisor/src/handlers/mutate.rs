@@ -17,7 +17,7 @@
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd};
 
-use super::link::{read_arg, resolve_end, End};
+use super::link::{read_arg, resolve_end, slash_errno, End, Last};
 use super::path::{decide_obj, done, fetch, read_string, resolve, Need, Obj};
 use super::{decide, Ctx, Log, Reply, Scratch};
 use crate::audit::Verdict;
@@ -95,11 +95,13 @@ fn names(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scrat
         }
         _ => return Reply::Errno(libc::ENOSYS),
     };
-    // The kind of object a mknod makes: regular files and FIFOs only.
+    // The kernel's may_mknod, before the path: a directory is EPERM, an
+    // unknown type EINVAL. (Devices and sockets, which fdsup never makes,
+    // are refused later, where the kernel checks CAP_MKNOD.)
     if let NameOp::Mknod(mode) = op {
         match mode & libc::S_IFMT {
-            0 | libc::S_IFREG | libc::S_IFIFO => {}
-            libc::S_IFCHR | libc::S_IFBLK | libc::S_IFSOCK => return Reply::Errno(libc::EPERM),
+            0 | libc::S_IFREG | libc::S_IFIFO | libc::S_IFCHR | libc::S_IFBLK | libc::S_IFSOCK => {}
+            libc::S_IFDIR => return Reply::Errno(libc::EPERM),
             _ => return Reply::Errno(libc::EINVAL),
         }
     }
@@ -116,7 +118,7 @@ fn names(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scrat
         },
         _ => 0,
     };
-    let arg = match read_arg(&mut task, dirfd, addr, &mut sc.raw) {
+    let arg = match read_arg(&mut task, dirfd, addr, &mut sc.raw, false) {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -124,13 +126,7 @@ fn names(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scrat
         return Reply::Gone;
     }
     let mut asker = Asker::with_policy(&task, ctx.sup_pid, &ctx.policy);
-    // "." and ".." as the last component: what the kernel says for each.
-    let dot = match op {
-        NameOp::Unlink(f) if f & libc::AT_REMOVEDIR != 0 => libc::EINVAL,
-        NameOp::Unlink(_) => libc::EISDIR,
-        _ => libc::EEXIST,
-    };
-    let end = match resolve_end(&mut asker, ctx, arg, dot, &mut sc.walk) {
+    let end = match resolve_end(&mut asker, ctx, arg, &mut sc.walk) {
         Ok(e) => e,
         Err(e) => {
             return Reply::Errno(super::walk_error(
@@ -145,7 +141,14 @@ fn names(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scrat
     if !listener.id_valid(n.id) {
         return Reply::Gone;
     }
-    let End { dir, name, path } = end;
+    let slashed = slash_errno(&end);
+    let End {
+        dir,
+        name,
+        path,
+        last,
+        slash,
+    } = end;
     let mut log = Log {
         ctx,
         syscall: m.name,
@@ -153,7 +156,7 @@ fn names(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scrat
         line: &mut sc.line,
     };
     let (action, rule) = decide(ctx, &mut asker, &path, &mut sc.matched);
-    let exists = sys::lstat_mode(dir.as_raw_fd(), &name).is_ok();
+    let exists = last != Last::Norm || sys::lstat_mode(dir.as_raw_fd(), &name).is_ok();
     let refuse = |log: &mut Log<'_>, v: Verdict, e: i32| {
         log.write(&path, v, Some(e), rule);
         Reply::Errno(e)
@@ -161,18 +164,49 @@ fn names(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scrat
     match action {
         FsAction::Access(FsAccess::Hide) => return refuse(&mut log, Verdict::Hide, libc::ENOENT),
         FsAction::Access(FsAccess::Deny) => return refuse(&mut log, Verdict::Deny, libc::EACCES),
-        FsAction::Access(FsAccess::Rw) => {}
-        _ => {
-            // ro, or served from memory or elsewhere: nothing changes here.
-            // What the kernel would say first comes first.
-            if matches!(op, NameOp::Mkdir(_) | NameOp::Mknod(_) | NameOp::Symlink(_)) && exists {
+        _ => {}
+    }
+    // What the kernel finds before it would write anything: what the last
+    // component is, whether it is there, a trailing slash.
+    match op {
+        NameOp::Mkdir(_) | NameOp::Mknod(_) | NameOp::Symlink(_) => {
+            if exists {
                 return Reply::Errno(libc::EEXIST);
             }
-            if matches!(op, NameOp::Unlink(_)) && !exists {
+            if slash && !matches!(op, NameOp::Mkdir(_)) {
                 return Reply::Errno(libc::ENOENT);
             }
-            return refuse(&mut log, Verdict::Deny, libc::EACCES);
         }
+        NameOp::Unlink(f) if f & libc::AT_REMOVEDIR != 0 => match last {
+            Last::Norm => {}
+            Last::Dot => return Reply::Errno(libc::EINVAL),
+            Last::DotDot => return Reply::Errno(libc::ENOTEMPTY),
+            Last::Root => return Reply::Errno(libc::EBUSY),
+        },
+        NameOp::Unlink(_) => {
+            if last != Last::Norm {
+                return Reply::Errno(libc::EISDIR);
+            }
+            if let Some(e) = slashed {
+                return Reply::Errno(e);
+            }
+        }
+    }
+    if let NameOp::Mknod(mode) = op {
+        if matches!(
+            mode & libc::S_IFMT,
+            libc::S_IFCHR | libc::S_IFBLK | libc::S_IFSOCK
+        ) {
+            // SPEC.md: rw makes regular files and FIFOs only.
+            return refuse(&mut log, Verdict::Deny, libc::EPERM);
+        }
+    }
+    if !matches!(action, FsAction::Access(FsAccess::Rw)) {
+        // ro, or served from memory or elsewhere: nothing changes here.
+        if matches!(op, NameOp::Unlink(_)) && !exists {
+            return Reply::Errno(libc::ENOENT);
+        }
+        return refuse(&mut log, Verdict::Deny, libc::EACCES);
     }
     log.write(&path, Verdict::Allow, None, rule);
     let d = dir.as_raw_fd();
