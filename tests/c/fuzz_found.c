@@ -126,6 +126,23 @@ int main(void) {
     report("linkat_old_missing_bad_newdirfd", syscall(SYS_linkat, AT_FDCWD, "nope", 999, "y", 0));
     report("link_new_dot", syscall(SYS_link, "f", "d/."));
 
+    /* utimensat: the times are read first; UTIME_OMIT twice does nothing
+     * (no path is looked at); the flags, then the path, then the times'
+     * values. */
+    struct timespec bad_ns[2] = {{0, 1000000000}, {0, 0}};
+    struct timespec omit[2] = {{0, UTIME_OMIT}, {0, UTIME_OMIT}};
+    report("utimensat_bad_ns_missing", syscall(SYS_utimensat, AT_FDCWD, "nope", bad_ns, 0));
+    report("utimensat_bad_ns_exists", syscall(SYS_utimensat, AT_FDCWD, "f", bad_ns, 0));
+    report("utimensat_times_bad_flags_bad",
+           syscall(SYS_utimensat, AT_FDCWD, "f", (void *)0x1000, 0x20));
+    report("utimensat_omit_missing", syscall(SYS_utimensat, AT_FDCWD, "nope", omit, 0));
+    report("utimensat_omit_bad_flags", syscall(SYS_utimensat, AT_FDCWD, "nope", omit, 0x20));
+    report("utimensat_bad_flags_missing", syscall(SYS_utimensat, AT_FDCWD, "nope", NULL, 0x20));
+    int dfd = open("d", O_RDONLY | O_DIRECTORY);
+    report("utimensat_null_path_flags", syscall(SYS_utimensat, dfd, NULL, NULL, AT_SYMLINK_NOFOLLOW));
+    report("utimensat_null_path_bad_fd_flags", syscall(SYS_utimensat, 999, NULL, NULL, 0x20));
+    report("utimensat_null_path_bad_ns", syscall(SYS_utimensat, dfd, NULL, bad_ns, 0));
+
     /* /proc/self is a symbolic link when not followed. */
     struct stat st;
     if (lstat("/proc/self", &st) == 0)

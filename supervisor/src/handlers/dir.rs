@@ -89,7 +89,16 @@ fn chdir(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scrat
             held: false,
         }
     };
-    let fd = match decide_obj(ctx, &task, sc, m.name, obj, Need::Read, Some(libc::ENOTDIR)) {
+    let fd = match decide_obj(
+        ctx,
+        &task,
+        sc,
+        m.name,
+        obj,
+        Need::Read,
+        Some(libc::ENOTDIR),
+        None,
+    ) {
         Ok(fd) => fd,
         Err(r) => return r,
     };

@@ -249,6 +249,7 @@ fn objects(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
     }
     let nofollow = |f: i32| f & libc::AT_SYMLINK_NOFOLLOW != 0;
     let empty = |f: i32| f & libc::AT_EMPTY_PATH != 0;
+    let mut out_of_range = None;
     let (place, op) = match m.kind {
         Kind::Chmod => (
             Where::Path(libc::AT_FDCWD, a[0], true, false, false),
@@ -306,6 +307,10 @@ fn objects(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
             Err(r) => return r,
         },
         Kind::Futimesat => match read_timevals(&task, a[2]) {
+            // A NULL path is the descriptor itself (but AT_FDCWD's: EFAULT).
+            Ok(t) if a[1] == 0 && int(a[0]) != libc::AT_FDCWD => {
+                (Where::Fd(int(a[0])), ObjOp::Times(t))
+            }
             Ok(t) => (
                 Where::Path(int(a[0]), a[1], true, false, false),
                 ObjOp::Times(t),
@@ -313,21 +318,35 @@ fn objects(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
             Err(r) => return r,
         },
         Kind::Utimensat => {
-            let f = int(a[3]);
-            if f & !(libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) != 0 {
-                return Reply::Errno(libc::EINVAL);
-            }
-            let times = match read_timespecs(&task, a[2]) {
+            // As the kernel: the times are read (EFAULT); UTIME_OMIT twice
+            // is done, nothing looked at; then the flags; then the object;
+            // the times' values only once it is found (`out_of_range`).
+            let times = match read_i64s_or_null::<4>(&task, a[2]) {
                 Ok(t) => t,
                 Err(r) => return r,
             };
-            if a[1] == 0 {
-                // futimens: the descriptor itself (AT_FDCWD has none).
-                if int(a[0]) == libc::AT_FDCWD {
-                    return Reply::Errno(libc::EFAULT);
+            if let Some([_, n0, _, n1]) = times {
+                if n0 == UTIME_OMIT && n1 == UTIME_OMIT {
+                    return Reply::Value(0);
+                }
+                let ok = |n: i64| (0..1_000_000_000).contains(&n) || n == UTIME_NOW;
+                if !ok(n0) || !ok(n1) {
+                    out_of_range = Some(libc::EINVAL);
+                }
+            }
+            let times = times.map(|[s0, n0, s1, n1]| [ts(s0, n0), ts(s1, n1)]);
+            let f = int(a[3]);
+            if a[1] == 0 && int(a[0]) != libc::AT_FDCWD {
+                // futimens: the descriptor itself, and no flags at all.
+                if f != 0 {
+                    return Reply::Errno(libc::EINVAL);
                 }
                 (Where::Fd(int(a[0])), ObjOp::Times(times))
             } else {
+                if f & !(libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) != 0 {
+                    return Reply::Errno(libc::EINVAL);
+                }
+                // A NULL path with AT_FDCWD is read as a path: EFAULT.
                 (
                     Where::Path(int(a[0]), a[1], !nofollow(f), empty(f), false),
                     ObjOp::Times(times),
@@ -407,7 +426,7 @@ fn objects(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
             }
         }
     };
-    let fd = match decide_obj(ctx, &task, sc, m.name, obj, Need::Write, None) {
+    let fd = match decide_obj(ctx, &task, sc, m.name, obj, Need::Write, None, out_of_range) {
         Ok(fd) => fd,
         Err(r) => return r,
     };
@@ -477,17 +496,12 @@ fn read_timevals(task: &Task, addr: u64) -> Result<Option<[libc::timespec; 2]>, 
     Ok(Some([ts(s0, u0 * 1000), ts(s1, u1 * 1000)]))
 }
 
-/// Two `struct timespec` (with `UTIME_NOW`/`UTIME_OMIT`), `NULL` for now.
-fn read_timespecs(task: &Task, addr: u64) -> Result<Option<[libc::timespec; 2]>, Reply> {
+/// `N` 64-bit words (two `struct timespec`), `None` for a NULL pointer.
+fn read_i64s_or_null<const N: usize>(task: &Task, addr: u64) -> Result<Option<[i64; N]>, Reply> {
     if addr == 0 {
         return Ok(None);
     }
-    let [s0, n0, s1, n1] = read_i64s::<4>(task, addr)?;
-    let ok = |n: i64| (0..1_000_000_000).contains(&n) || n == UTIME_NOW || n == UTIME_OMIT;
-    if !ok(n0) || !ok(n1) {
-        return Err(Reply::Errno(libc::EINVAL));
-    }
-    Ok(Some([ts(s0, n0), ts(s1, n1)]))
+    read_i64s::<N>(task, addr).map(Some)
 }
 
 fn read_xattr_name(task: &Task, addr: u64) -> Result<CString, Reply> {

@@ -105,7 +105,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     };
     let readlink = matches!(m.kind, Kind::Readlink | Kind::Readlinkat);
     let unserved = readlink.then_some(libc::EINVAL);
-    let fd = match decide_obj(ctx, &task, sc, m.name, obj, Need::Read, unserved) {
+    let fd = match decide_obj(ctx, &task, sc, m.name, obj, Need::Read, unserved, None) {
         Ok(fd) => fd,
         Err(r) => return r,
     };

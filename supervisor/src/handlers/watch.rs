@@ -43,7 +43,16 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         Ok(o) => o,
         Err(r) => return r,
     };
-    let fd = match decide_obj(ctx, &task, sc, m.name, obj, Need::Read, Some(libc::EACCES)) {
+    let fd = match decide_obj(
+        ctx,
+        &task,
+        sc,
+        m.name,
+        obj,
+        Need::Read,
+        Some(libc::EACCES),
+        None,
+    ) {
         Ok(fd) => fd,
         Err(r) => return r,
     };
