@@ -143,6 +143,14 @@ int main(void) {
     report("utimensat_null_path_bad_fd_flags", syscall(SYS_utimensat, 999, NULL, NULL, 0x20));
     report("utimensat_null_path_bad_ns", syscall(SYS_utimensat, dfd, NULL, bad_ns, 0));
 
+    /* setxattr: the flags first, then the name, the size, the value. */
+    report("setxattr_flags_bad_name", syscall(SYS_setxattr, "f", BAD, "v", 1, 8));
+    report("setxattr_flags_huge_size", syscall(SYS_setxattr, "f", "user.a", NULL, 70000, 8));
+    report("lsetxattr_flags_bad_value", syscall(SYS_lsetxattr, "f", "user.a", BAD, 100, -1));
+    report("fsetxattr_flags_bad_fd", syscall(SYS_fsetxattr, 999, "user.a", "v", 1, 8));
+    report("setxattr_empty_name_missing", syscall(SYS_setxattr, "nope", "", "v", 1, 0));
+    report("setxattr_huge_size_missing", syscall(SYS_setxattr, "nope", "user.a", "v", 70000, 0));
+
     /* /proc/self is a symbolic link when not followed. */
     struct stat st;
     if (lstat("/proc/self", &st) == 0)

@@ -364,14 +364,15 @@ fn objects(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
             )
         }
         Kind::Setxattr | Kind::Lsetxattr | Kind::Fsetxattr => {
-            let (name, value) = match read_xattr(&task, a[1], a[2], a[3]) {
-                Ok(v) => v,
-                Err(r) => return r,
-            };
+            // The flags before the name and the value, as the kernel.
             let flags = u32_of(a[4]);
             if flags & !(libc::XATTR_CREATE | libc::XATTR_REPLACE).cast_unsigned() != 0 {
                 return Reply::Errno(libc::EINVAL);
             }
+            let (name, value) = match read_xattr(&task, a[1], a[2], a[3]) {
+                Ok(v) => v,
+                Err(r) => return r,
+            };
             let op = ObjOp::Setxattr(name, value, flags);
             match m.kind {
                 Kind::Setxattr => (Where::Path(libc::AT_FDCWD, a[0], true, false, false), op),
