@@ -151,6 +151,13 @@ int main(void) {
     report("setxattr_empty_name_missing", syscall(SYS_setxattr, "nope", "", "v", 1, 0));
     report("setxattr_huge_size_missing", syscall(SYS_setxattr, "nope", "user.a", "v", 70000, 0));
 
+    /* openat2: what build_open_flags refuses comes before the directory. */
+    struct open_how how = {.flags = O_CREAT | O_WRONLY, .mode = 0644, .resolve = RESOLVE_CACHED};
+    report("openat2_cached_creat_bad_dirfd", syscall(SYS_openat2, 999, "x", &how, sizeof how));
+    /* O_DIRECTORY is checked before O_NOFOLLOW meets the link. */
+    report("open_directory_nofollow_link",
+           syscall(SYS_openat, AT_FDCWD, "l", O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
+
     /* /proc/self is a symbolic link when not followed. */
     struct stat st;
     if (lstat("/proc/self", &st) == 0)

@@ -399,6 +399,12 @@ fn check_how(how: &OpenHow, strict: bool) -> Result<(), i32> {
     if flags & libc::O_CREAT != 0 && flags & libc::O_DIRECTORY != 0 {
         return Err(libc::EINVAL);
     }
+    // RESOLVE_CACHED cannot create or truncate: EAGAIN before any lookup.
+    if how.resolve & sys::RESOLVE_CACHED != 0
+        && flags & (libc::O_TRUNC | libc::O_CREAT | (libc::O_TMPFILE & !libc::O_DIRECTORY)) != 0
+    {
+        return Err(libc::EAGAIN);
+    }
     Ok(())
 }
 
@@ -776,6 +782,11 @@ fn blocking(req: &Req<'_>, fd: OwnedFd) -> Reply {
 
 /// Opens an object the walk found, as the request asks.
 fn open_found(req: &Req<'_>, fd: OwnedFd, symlink: bool) -> Reply {
+    // A final symbolic link not followed: the kernel's O_DIRECTORY check
+    // comes before its O_NOFOLLOW one (ELOOP).
+    if symlink && req.flags() & libc::O_DIRECTORY != 0 {
+        return Reply::Errno(libc::ENOTDIR);
+    }
     if req.opath() {
         if req.flags() & libc::O_DIRECTORY != 0 && !symlink {
             match sys::fstat_mode(fd.as_fd()) {
