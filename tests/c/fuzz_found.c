@@ -136,6 +136,8 @@ int main(void) {
     report("utimensat_times_bad_flags_bad",
            syscall(SYS_utimensat, AT_FDCWD, "f", (void *)0x1000, 0x20));
     report("utimensat_omit_missing", syscall(SYS_utimensat, AT_FDCWD, "nope", omit, 0));
+    struct timespec omit_one[2] = {{0, UTIME_OMIT}, {5, 0}};
+    report("utimensat_omit_one", syscall(SYS_utimensat, AT_FDCWD, "f", omit_one, 0));
     report("utimensat_omit_bad_flags", syscall(SYS_utimensat, AT_FDCWD, "nope", omit, 0x20));
     report("utimensat_bad_flags_missing", syscall(SYS_utimensat, AT_FDCWD, "nope", NULL, 0x20));
     int dfd = open("d", O_RDONLY | O_DIRECTORY);

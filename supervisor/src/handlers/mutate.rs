@@ -329,7 +329,8 @@ fn objects(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
                 if n0 == UTIME_OMIT && n1 == UTIME_OMIT {
                     return Reply::Value(0);
                 }
-                let ok = |n: i64| (0..1_000_000_000).contains(&n) || n == UTIME_NOW;
+                let ok =
+                    |n: i64| (0..1_000_000_000).contains(&n) || n == UTIME_NOW || n == UTIME_OMIT;
                 if !ok(n0) || !ok(n1) {
                     out_of_range = Some(libc::EINVAL);
                 }
