@@ -96,6 +96,11 @@ pub struct Exec {
     zone: usize,
     /// The length of the last address built (for [`Arg::AddrLen`]).
     addr_len: u64,
+    /// The last call may have written into the arena.
+    dirty: bool,
+    /// `st_dev` of `/proc`, whose root's link count is the number of
+    /// processes on the machine.
+    proc_dev: u64,
 }
 
 /// Runs the executor; returns its exit status.
@@ -171,6 +176,9 @@ impl Exec {
             next: 0,
             zone: 0,
             addr_len: 0,
+            dirty: false,
+            proc_dev: std::fs::metadata("/proc")
+                .map_or(u64::MAX, |m| std::os::unix::fs::MetadataExt::dev(&m)),
         })
     }
 
@@ -560,6 +568,14 @@ impl Exec {
 
     /// Runs one operation; returns what it printed after `=`.
     pub fn op(&mut self, op: &Op) -> String {
+        if self.dirty {
+            // The kernel (or fdsup) may have written anywhere an output
+            // buffer's claimed size reached; a later call that reads past
+            // its own arguments (a send of a huge length) must read the
+            // same bytes in both runs.
+            self.arena.zero_all();
+            self.dirty = false;
+        }
         self.next = 0;
         self.zone = 0;
         match op {
@@ -574,6 +590,9 @@ impl Exec {
             }
             Op::Write(s, d) => {
                 let sl = self.slot(*s);
+                if sl.open && sl.opath {
+                    return "X(opath-fd)".into();
+                }
                 // Never wait: a full socket or pipe would block both runs.
                 if !sys::ready(sl.fd, libc::POLLOUT) {
                     return "not-ready".into();
@@ -627,6 +646,9 @@ impl Exec {
             }
             Op::Listen(s) => {
                 let sl = self.slot(*s);
+                if sl.open && sl.opath {
+                    return "X(opath-fd)".into();
+                }
                 let r = sys::listen(sl.fd);
                 if r.is_ok() {
                     if let Some(i) = self.slots.iter().position(|o| o.open && o.fd == sl.fd) {
@@ -635,7 +657,13 @@ impl Exec {
                 }
                 result(r)
             }
-            Op::PassCred(s) => result(sys::sockopt_on(self.slot(*s).fd, libc::SO_PASSCRED)),
+            Op::PassCred(s) => {
+                let sl = self.slot(*s);
+                if sl.open && sl.opath {
+                    return "X(opath-fd)".into();
+                }
+                result(sys::sockopt_on(sl.fd, libc::SO_PASSCRED))
+            }
             Op::Inotify(s) => match sys::inotify() {
                 Ok(fd) => {
                     self.store(*s, fd, false, Kind::Other);
@@ -695,6 +723,9 @@ impl Exec {
             _ => false,
         });
 
+        self.dirty = args
+            .iter()
+            .any(|a| matches!(a, Arg::Out { .. } | Arg::Msgs(_) | Arg::Msg(_)));
         let mut outs = Vec::new();
         let mut mmsg = None;
         let mut regs = [0u64; 6];
@@ -729,6 +760,24 @@ impl Exec {
         let mut out = String::new();
 
         match (sc, r) {
+            // RESOLVE_CACHED: whatever a lookup meets, fdsup answers EAGAIN
+            // (see EXCLUSIONS); only argument errors are compared.
+            (Openat2, r)
+                if resolve_cached(args)
+                    && !matches!(
+                        r,
+                        Err(libc::EINVAL
+                            | libc::E2BIG
+                            | libc::EFAULT
+                            | libc::EBADF
+                            | libc::ENAMETOOLONG)
+                    ) =>
+            {
+                if let Ok(fd) = r {
+                    sys::close(i32::try_from(fd).unwrap_or(-1));
+                }
+                return "X(resolve-cached)".into();
+            }
             (Open | Openat | Openat2 | Creat | MemfdCreate, Ok(v)) => {
                 let fd = i32::try_from(v).unwrap_or(-1);
                 let ty = sys::fd_type(fd).unwrap_or(0);
@@ -816,12 +865,14 @@ impl Exec {
                         |o: usize| u64::from_ne_bytes(b[o..o + 8].try_into().unwrap_or([0; 8]));
                     let u32_at =
                         |o: usize| u32::from_ne_bytes(b[o..o + 4].try_into().unwrap_or([0; 4]));
+                    // The root of /proc counts the machine's processes.
+                    let proc_root = u64_at(0) == self.proc_dev && u64_at(8) == 1;
                     let _ = write!(
                         out,
                         " dev={:#x} mode={:o} nlink={} uid={} gid={} rdev={:#x} size={} blksize={} blocks={}",
                         u64_at(0),
                         u32_at(24),
-                        u64_at(16),
+                        if proc_root { 0 } else { u64_at(16) },
                         u32_at(28),
                         u32_at(32),
                         u64_at(40),
@@ -829,7 +880,12 @@ impl Exec {
                         u64_at(56),
                         u64_at(64)
                     );
-                    if let Some(t) = crate::tree::shown_time(u64_at(88) as i64) {
+                    // Sockets, FIFOs and devices: times the kernel keeps loosely.
+                    let timed = matches!(
+                        u32_at(24) & libc::S_IFMT,
+                        libc::S_IFREG | libc::S_IFDIR | libc::S_IFLNK
+                    );
+                    if let Some(t) = crate::tree::shown_time(u64_at(88) as i64).filter(|_| timed) {
                         let _ = write!(out, " mtime={t}.{}", u64_at(96));
                     }
                 }
@@ -847,7 +903,11 @@ impl Exec {
                         u32_at(0),
                         u32_at(4),
                         u64_at(8),
-                        u32_at(16),
+                        if u64_at(32) == 1 && u32_at(136) == 0 && u32_at(140) == (self.proc_dev & 0xff) as u32 {
+                            0
+                        } else {
+                            u32_at(16)
+                        },
                         u32_at(20),
                         u32_at(24),
                         u16::from_ne_bytes([b[28], b[29]]),
@@ -860,7 +920,11 @@ impl Exec {
                         u32_at(140),
                         u64_at(144)
                     );
-                    if let Some(t) = crate::tree::shown_time(u64_at(112) as i64) {
+                    let timed = matches!(
+                        u32::from(u16::from_ne_bytes([b[28], b[29]])) & libc::S_IFMT,
+                        libc::S_IFREG | libc::S_IFDIR | libc::S_IFLNK
+                    );
+                    if let Some(t) = crate::tree::shown_time(u64_at(112) as i64).filter(|_| timed) {
                         let _ = write!(out, " mtime={t}.{}", u32_at(120));
                     }
                     let _ = write!(out, " rest={}", Quoted(&b[152..]));
@@ -985,6 +1049,16 @@ fn foreign(m: &Msg) -> bool {
             && c.ty == libc::SCM_CREDENTIALS
             && !matches!(c.data, CmsgData::Creds { own: true, .. })
     })
+}
+
+/// Whether an `openat2` asked for `RESOLVE_CACHED`.
+fn resolve_cached(args: &[Arg]) -> bool {
+    match args.get(2) {
+        Some(Arg::Blob { bytes, .. }) if bytes.len() >= 24 => {
+            u64::from_ne_bytes(bytes[16..24].try_into().unwrap_or([0; 8])) & 0x20 != 0
+        }
+        _ => false,
+    }
 }
 
 /// Whether an open asked for `O_PATH` (as the kernel reads its flags).

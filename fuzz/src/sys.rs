@@ -168,6 +168,18 @@ impl Arena {
         v
     }
 
+    /// Zeroes every writable zone.
+    pub fn zero_all(&mut self) {
+        // SAFETY: the main zone and each end zone are writable parts of our
+        // mapping.
+        unsafe {
+            std::ptr::write_bytes(self.base, 0, MAIN);
+            for z in 0..END_ZONES {
+                std::ptr::write_bytes(self.base.add(self.zone_start(z)), 0, ZONE);
+            }
+        }
+    }
+
     /// The offset of an address inside the arena, if it is one.
     pub fn offset_of(&self, addr: u64) -> Option<usize> {
         let b = self.base as u64;
