@@ -18,6 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -159,6 +162,20 @@ int main(void) {
     /* O_DIRECTORY is checked before O_NOFOLLOW meets the link. */
     report("open_directory_nofollow_link",
            syscall(SYS_openat, AT_FDCWD, "l", O_RDONLY | O_DIRECTORY | O_NOFOLLOW));
+
+    /* A relative path from a descriptor that is no directory is ENOTDIR,
+     * and so is a path through a magic link to one. */
+    int mfd = memfd_create("m", 0);
+    int sfd = socket(AF_UNIX, SOCK_STREAM, 0);
+    char below[64];
+    snprintf(below, sizeof below, "/proc/self/fd/%d/x", mfd);
+    report("faccessat_memfd_dirfd", syscall(SYS_faccessat, mfd, "x", 0));
+    report("access_below_memfd", syscall(SYS_access, below));
+    struct stat sst;
+    report("fstatat_socket_dirfd", syscall(SYS_newfstatat, sfd, "x", &sst, 0));
+    struct open_how beneath = {.flags = O_RDONLY, .resolve = RESOLVE_BENEATH};
+    int ffd = open("f", O_RDONLY);
+    report("openat2_beneath_file_dirfd", syscall(SYS_openat2, ffd, "../x", &beneath, sizeof beneath));
 
     /* /proc/self is a symbolic link when not followed. */
     struct stat st;

@@ -255,8 +255,15 @@ pub fn walk(
             Cur::Root(root)
         }
     };
+    if let Cur::Fd(fd) = &cur {
+        // A relative path from anything but a directory (a file, a memfd,
+        // a socket): ENOTDIR, before anything else, as the kernel.
+        if sys::fstat_mode(fd.as_fd()).map_err(errno)? & libc::S_IFMT != libc::S_IFDIR {
+            return Err(libc::ENOTDIR);
+        }
+    }
     if b.path.first() != Some(&b'/') || b.path.ends_with(b" (deleted)") {
-        // Not a directory with a path (a pipe as dirfd), or a deleted one.
+        // A directory without a path, or a deleted one.
         return Err(if b.path.first() == Some(&b'/') {
             libc::ENOENT
         } else {
@@ -494,7 +501,11 @@ pub fn walk(
                         });
                     }
                     if deleted {
-                        return Err(libc::ENOENT);
+                        // Below a deleted file (a memfd): ENOTDIR; below a
+                        // deleted directory: nothing is there.
+                        let dir = sys::fstat_mode(fd.as_fd()).map_err(errno)? & libc::S_IFMT
+                            == libc::S_IFDIR;
+                        return Err(if dir { libc::ENOENT } else { libc::ENOTDIR });
                     }
                     if last {
                         return Ok(Walked::Found {
