@@ -177,6 +177,22 @@ int main(void) {
     int ffd = open("f", O_RDONLY);
     report("openat2_beneath_file_dirfd", syscall(SYS_openat2, ffd, "../x", &beneath, sizeof beneath));
 
+    /* readlinkat of an empty path is the descriptor: ENOENT unless it is a
+     * link; newfstatat takes the AT_STATX_SYNC flags; the fstat forms
+     * (AT_EMPTY_PATH with an empty path) look at no flag. */
+    char lbuf[256];
+    int sdfd = open("d", O_RDONLY | O_DIRECTORY);
+    report("readlinkat_cwd_empty", syscall(SYS_readlinkat, AT_FDCWD, "", lbuf, sizeof lbuf));
+    report("readlinkat_dir_empty", syscall(SYS_readlinkat, sdfd, "", lbuf, sizeof lbuf));
+    report("readlink_dir", syscall(SYS_readlink, "d", lbuf, sizeof lbuf));
+    struct stat fst;
+    report("newfstatat_sync_flags", syscall(SYS_newfstatat, AT_FDCWD, "f", &fst, 0x6000));
+    report("newfstatat_fd_odd_flags", syscall(SYS_newfstatat, sdfd, NULL, &fst, AT_EMPTY_PATH | 0x40000));
+    struct statx fsx;
+    report("statx_fd_odd_flags", syscall(SYS_statx, sdfd, "", AT_EMPTY_PATH | 0x2000000, STATX_TYPE, &fsx));
+    report("statx_path_odd_flags", syscall(SYS_statx, AT_FDCWD, "f", 0x2000000, STATX_TYPE, &fsx));
+    report("statx_bad_path_odd_flags", syscall(SYS_statx, AT_FDCWD, BAD, 0x2000000, STATX_TYPE, &fsx));
+
     /* /proc/self is a symbolic link when not followed. */
     struct stat st;
     if (lstat("/proc/self", &st) == 0)

@@ -14,7 +14,7 @@
 use std::ffi::CString;
 use std::os::fd::AsFd;
 
-use super::path::{decide_obj, done, os_errno, read_string, resolve, write_out, Need};
+use super::path::{decide_obj, done, os_errno, read_string, resolve, write_out, Need, Obj};
 use super::{Ctx, Reply, Scratch};
 use crate::notify::{Listener, Notif};
 use crate::sys;
@@ -39,22 +39,16 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     let (dirfd, addr, follow, empty, null_ok) = match m.kind {
         Kind::Stat | Kind::Statfs => (libc::AT_FDCWD, a[0], true, false, false),
         Kind::Lstat => (libc::AT_FDCWD, a[0], false, false, false),
+        // Their flags are checked below, after the `fstat` shortcut, which
+        // the kernel takes without looking at them.
         Kind::Newfstatat => {
             let f = int(a[3]);
-            if f & !(libc::AT_SYMLINK_NOFOLLOW | libc::AT_NO_AUTOMOUNT | libc::AT_EMPTY_PATH) != 0 {
-                return Reply::Errno(libc::EINVAL);
-            }
             let e = f & libc::AT_EMPTY_PATH != 0;
             (int(a[0]), a[1], f & libc::AT_SYMLINK_NOFOLLOW == 0, e, e)
         }
         Kind::Statx => {
             let f = int(a[2]);
-            let known = libc::AT_SYMLINK_NOFOLLOW
-                | libc::AT_NO_AUTOMOUNT
-                | libc::AT_EMPTY_PATH
-                | AT_STATX_SYNC_TYPE;
-            if f & !known != 0
-                || f & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE
+            if f & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE
                 || sys::low_i32(a[3]).cast_unsigned() & STATX_RESERVED != 0
             {
                 return Reply::Errno(libc::EINVAL);
@@ -97,11 +91,27 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             }
         }
     }
+    let flags_known = libc::AT_SYMLINK_NOFOLLOW
+        | libc::AT_NO_AUTOMOUNT
+        | libc::AT_EMPTY_PATH
+        | AT_STATX_SYNC_TYPE;
+    match m.kind {
+        Kind::Newfstatat if int(a[3]) & !flags_known != 0 => return Reply::Errno(libc::EINVAL),
+        Kind::Statx if int(a[2]) & !flags_known != 0 => return Reply::Errno(libc::EINVAL),
+        _ => {}
+    }
     let obj = match resolve(
         ctx, listener, n, &mut task, sc, dirfd, addr, follow, empty, null_ok,
     ) {
         Ok(o) => o,
         Err(r) => return r,
+    };
+    // readlinkat of an empty path: the descriptor itself, ENOENT if it is
+    // not a symbolic link (a path to one that is not is EINVAL).
+    let not_link = if matches!(obj, Obj::Found { held: true, .. }) {
+        libc::ENOENT
+    } else {
+        libc::EINVAL
     };
     let readlink = matches!(m.kind, Kind::Readlink | Kind::Readlinkat);
     let unserved = readlink.then_some(libc::EINVAL);
@@ -163,7 +173,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
                     write_out(&task, buf, &target[..len], Reply::Value(len as i64))
                 }
                 // Not a symbolic link.
-                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Reply::Errno(libc::EINVAL),
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Reply::Errno(not_link),
                 Err(e) => Reply::Errno(os_errno(&e)),
             }
         }
