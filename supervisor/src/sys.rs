@@ -842,6 +842,26 @@ pub fn removexattr_fd(fd: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
     cvt_int(unsafe { libc::removexattr(path.as_ptr(), name.as_ptr()) }).map(drop)
 }
 
+/// `lseek(fd, 0, SEEK_CUR)`: where a descriptor is.
+pub fn lseek_cur(fd: BorrowedFd<'_>) -> io::Result<i64> {
+    // SAFETY: no memory involved.
+    let r = unsafe { libc::lseek(fd.as_raw_fd(), 0, libc::SEEK_CUR) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(r)
+}
+
+/// `lseek(fd, at, SEEK_SET)`.
+pub fn lseek_set(fd: BorrowedFd<'_>, at: i64) -> io::Result<()> {
+    // SAFETY: no memory involved.
+    let r = unsafe { libc::lseek(fd.as_raw_fd(), at, libc::SEEK_SET) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// `getdents64(fd, buf)` (`old` = the old `getdents` and its `struct
 /// linux_dirent`): bytes of directory entries read.
 pub fn getdents(fd: BorrowedFd<'_>, buf: &mut [u8], old: bool) -> io::Result<usize> {

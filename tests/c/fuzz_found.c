@@ -193,6 +193,15 @@ int main(void) {
     report("statx_path_odd_flags", syscall(SYS_statx, AT_FDCWD, "f", 0x2000000, STATX_TYPE, &fsx));
     report("statx_bad_path_odd_flags", syscall(SYS_statx, AT_FDCWD, BAD, 0x2000000, STATX_TYPE, &fsx));
 
+    /* getdents64: a count past INT_MAX fits no record; a buffer the kernel
+     * cannot write does not lose the records. */
+    char dbuf[4096];
+    int gfd = open(".", O_RDONLY | O_DIRECTORY);
+    report("getdents64_count_past_int_max", syscall(SYS_getdents64, gfd, dbuf, 0x80000000u));
+    report("getdents64_bad_buffer", syscall(SYS_getdents64, gfd, BAD, sizeof dbuf));
+    long got = syscall(SYS_getdents64, gfd, dbuf, sizeof dbuf);
+    printf("getdents64_after_bad_buffer=%s\n", got > 0 ? "records" : ename(errno));
+
     /* /proc/self is a symbolic link when not followed. */
     struct stat st;
     if (lstat("/proc/self", &st) == 0)

@@ -163,7 +163,17 @@ fn listing(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
             _ => {}
         }
     }
-    let size = count.min(MAX_LISTING);
+    // The kernel keeps the count in an int: past INT_MAX, no record fits
+    // (EINVAL), or 0 at the end. A one-byte read answers the same, and
+    // moves nothing.
+    let size = if count > i32::MAX as usize {
+        1
+    } else {
+        count.min(MAX_LISTING)
+    };
+    // Where the listing was: a write into the program's buffer that fails
+    // must not have moved it.
+    let start_pos = sys::lseek_cur(fd.as_fd()).ok();
     if listing.len() < size {
         listing.resize(size, 0);
     }
@@ -197,7 +207,11 @@ fn listing(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
             at += reclen;
         }
         if kept > 0 {
-            return write_out(&task, a[1], &buf[..kept], Reply::Value(kept as i64));
+            let r = write_out(&task, a[1], &buf[..kept], Reply::Value(kept as i64));
+            if let (Reply::Errno(_), Some(pos)) = (&r, start_pos) {
+                let _ = sys::lseek_set(fd.as_fd(), pos);
+            }
+            return r;
         }
         // Everything read was hidden: read on, so that an empty answer still
         // means the end of the directory.
