@@ -202,6 +202,17 @@ int main(void) {
     long got = syscall(SYS_getdents64, gfd, dbuf, sizeof dbuf);
     printf("getdents64_after_bad_buffer=%s\n", got > 0 ? "records" : ename(errno));
 
+    /* inotify_add_watch: the mask, the descriptor (open, an inotify one),
+     * IN_MASK_ADD with IN_MASK_CREATE, then the path; any known bit will do. */
+    int ino = inotify_init1(IN_CLOEXEC);
+    report("inotify_no_bits_bad_fd", syscall(SYS_inotify_add_watch, 999, "f", 0));
+    report("inotify_add_create_bad_fd", syscall(SYS_inotify_add_watch, 999, "f", 0x30000000));
+    report("inotify_not_inotify_missing", syscall(SYS_inotify_add_watch, gfd, "nope", IN_CREATE));
+    report("inotify_add_create_missing", syscall(SYS_inotify_add_watch, ino, "nope", 0x30000000));
+    report("inotify_not_inotify_bad_path", syscall(SYS_inotify_add_watch, gfd, BAD, IN_CREATE));
+    report("inotify_dont_follow_only", syscall(SYS_inotify_add_watch, ino, "f", IN_DONT_FOLLOW));
+    report("inotify_isdir_only", syscall(SYS_inotify_add_watch, ino, "d", IN_ISDIR));
+
     /* /proc/self is a symbolic link when not followed. */
     struct stat st;
     if (lstat("/proc/self", &st) == 0)
