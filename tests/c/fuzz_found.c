@@ -213,6 +213,25 @@ int main(void) {
     report("inotify_dont_follow_only", syscall(SYS_inotify_add_watch, ino, "f", IN_DONT_FOLLOW));
     report("inotify_isdir_only", syscall(SYS_inotify_add_watch, ino, "d", IN_ISDIR));
 
+    /* open: O_LARGEFILE (the kernel's 0100000) is an openat2 flag; O_CREAT
+     * on a directory is EISDIR, and with a trailing slash EISDIR whatever
+     * the last component is, once its directory is found. */
+    struct open_how large = {.flags = O_WRONLY | O_CREAT | 0100000, .mode = 0644};
+    long lfd = syscall(SYS_openat2, AT_FDCWD, "large", &large, sizeof large);
+    report("openat2_o_largefile", lfd >= 0 ? 0 : -1);
+    if (lfd >= 0)
+        close((int)lfd);
+    symlink("nope", "dangling");
+    report("creat_file_slash", syscall(SYS_creat, "f/", 0644));
+    report("creat_missing_slash", syscall(SYS_creat, "new/", 0644));
+    report("creat_dangling_slash", syscall(SYS_creat, "dangling/", 0644));
+    report("creat_below_file_slash", syscall(SYS_creat, "f/x/", 0644));
+    report("creat_below_missing_slash", syscall(SYS_creat, "nope/x/", 0644));
+    report("open_creat_dir", syscall(SYS_openat, AT_FDCWD, "d", O_CREAT | O_RDONLY, 0644) >= 0 ? 0 : -1);
+    report("open_creat_excl_dir", syscall(SYS_openat, AT_FDCWD, "d", O_CREAT | O_EXCL | O_RDONLY, 0644));
+    report("open_creat_proc_self", syscall(SYS_openat, AT_FDCWD, "/proc/self", O_CREAT | O_RDONLY, 0644) >= 0 ? 0 : -1);
+    report("open_creat_nofollow_link", syscall(SYS_openat, AT_FDCWD, "l", O_CREAT | O_NOFOLLOW | O_RDONLY, 0644));
+
     /* /proc/self is a symbolic link when not followed. */
     struct stat st;
     if (lstat("/proc/self", &st) == 0)

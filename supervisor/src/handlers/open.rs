@@ -32,6 +32,10 @@ use crate::sys::{self, OpenHow};
 use crate::syscalls::{Kind, Mediated};
 use crate::task::{fd_path, ProcPath, ReadError, Task};
 
+/// The kernel's `O_LARGEFILE` (include/uapi/asm-generic/fcntl.h): libc's
+/// is 0 on 64-bit targets, where the kernel sets the bit itself.
+const O_LARGEFILE: i32 = 0o100000;
+
 /// `VALID_OPEN_FLAGS` of include/linux/fcntl.h: what `openat` keeps of its
 /// flags (it ignores the rest; `openat2` refuses them).
 const VALID_OPEN_FLAGS: i32 = libc::O_ACCMODE
@@ -45,7 +49,7 @@ const VALID_OPEN_FLAGS: i32 = libc::O_ACCMODE
     | libc::O_DSYNC
     | libc::O_ASYNC
     | libc::O_DIRECT
-    | libc::O_LARGEFILE
+    | O_LARGEFILE
     | libc::O_DIRECTORY
     | libc::O_NOFOLLOW
     | libc::O_NOATIME
@@ -231,7 +235,11 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         return Reply::Gone;
     }
 
+    // O_CREAT with a trailing slash: the kernel looks up the directory part
+    // and answers EISDIR, whatever the last component is (the walk below).
+    let creat_slash = req.creat() && trailing;
     let lexical_ok = how.resolve == 0
+        && !creat_slash
         && lex.first() == Some(&b'/')
         && lex.len() + req.path.len() < libc::PATH_MAX as usize - 1
         && !lex.ends_with(b" (deleted)")
@@ -270,6 +278,9 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     };
     let follow_final = req.flags() & libc::O_NOFOLLOW == 0 && !req.excl();
     let mut asker = Asker::with_policy(&task, ctx.sup_pid, &ctx.policy);
+    if creat_slash {
+        return creat_slash_errno(ctx, &mut asker, &mut out, start, req.path, how.resolve, wb);
+    }
     let walked = walk(
         &mut asker,
         ctx.root.as_fd(),
@@ -313,6 +324,14 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             };
             if req.excl() {
                 return Reply::Errno(libc::EEXIST);
+            }
+            // O_CREAT on a directory that exists: the kernel's EISDIR,
+            // whatever the access mode.
+            if req.creat()
+                && !symlink
+                && sys::fstat_mode(fd.as_fd()).is_ok_and(|m| m & libc::S_IFMT == libc::S_IFDIR)
+            {
+                return Reply::Errno(libc::EISDIR);
             }
             if req.writes() && access != FsAccess::Rw {
                 return out.refuse(path, Verdict::Deny, libc::EACCES, rule);
@@ -361,6 +380,49 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
                 Err(reply) => reply,
             }
         }
+    }
+}
+
+/// The answer to `O_CREAT` with a trailing slash: the directory part is
+/// looked up (its errors, a hidden or denied path's), then EISDIR.
+fn creat_slash_errno(
+    ctx: &Ctx,
+    asker: &mut Asker<'_>,
+    out: &mut Out<'_>,
+    start: Start,
+    path: &[u8],
+    resolve: u64,
+    wb: &mut crate::fs::walk::WalkBufs,
+) -> Reply {
+    let trimmed = &path[..path.iter().rposition(|&c| c != b'/').map_or(0, |i| i + 1)];
+    let dir_part: &[u8] = match trimmed.iter().rposition(|&c| c == b'/') {
+        Some(0) => b"/",
+        Some(i) => &trimmed[..i],
+        None if trimmed.is_empty() => b"/",
+        None => b".",
+    };
+    match walk(asker, ctx.root.as_fd(), start, dir_part, resolve, true, wb) {
+        Ok(Walked::Found {
+            fd,
+            pathless: false,
+            ..
+        }) if sys::fstat_mode(fd.as_fd()).is_ok_and(|m| m & libc::S_IFMT == libc::S_IFDIR) => {
+            if let Some(name) = trimmed
+                .rsplit(|&c| c == b'/')
+                .next()
+                .filter(|n| !n.is_empty())
+            {
+                crate::fs::lexical::push_component(&mut wb.path, name);
+            }
+            let (action, rule) = out.decide(asker, &wb.path);
+            match out.plain_access(&wb.path, action, rule) {
+                Ok(_) => Reply::Errno(libc::EISDIR),
+                Err(reply) => reply,
+            }
+        }
+        Ok(Walked::Found { .. }) => Reply::Errno(libc::ENOTDIR),
+        Ok(Walked::Missing { .. } | Walked::Absent) => Reply::Errno(libc::ENOENT),
+        Err(e) => Reply::Errno(super::walk_error(ctx, asker, &wb.path, out.matched, e)),
     }
 }
 
@@ -886,6 +948,17 @@ fn deliver(req: &Req<'_>, fd: OwnedFd) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kernel_o_largefile_is_a_valid_openat2_flag() {
+        assert_eq!(O_LARGEFILE, 0x8000);
+        let how = OpenHow {
+            flags: u64::from((libc::O_WRONLY | libc::O_CREAT | O_LARGEFILE).unsigned_abs()),
+            mode: 0o644,
+            resolve: 0,
+        };
+        assert_eq!(check_how(&how, true), Ok(()));
+    }
 
     #[test]
     fn openat_flags_are_filtered_like_the_kernel() {
