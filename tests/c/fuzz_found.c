@@ -232,6 +232,10 @@ int main(void) {
     report("open_creat_proc_self", syscall(SYS_openat, AT_FDCWD, "/proc/self", O_CREAT | O_RDONLY, 0644) >= 0 ? 0 : -1);
     report("open_creat_nofollow_link", syscall(SYS_openat, AT_FDCWD, "l", O_CREAT | O_NOFOLLOW | O_RDONLY, 0644));
 
+    /* fsetxattr's AT_FDCWD is the working directory (an empty path). */
+    report("fsetxattr_at_fdcwd", syscall(SYS_fsetxattr, AT_FDCWD, "user.q", "v", 1, 0));
+    report("getxattr_after_fsetxattr_at_fdcwd", syscall(SYS_getxattr, ".", "user.q", lbuf, sizeof lbuf));
+
     /* /proc/self is a symbolic link when not followed. */
     struct stat st;
     if (lstat("/proc/self", &st) == 0)

@@ -378,6 +378,11 @@ fn objects(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
             match m.kind {
                 Kind::Setxattr => (Where::Path(libc::AT_FDCWD, a[0], true, false, false), op),
                 Kind::Lsetxattr => (Where::Path(libc::AT_FDCWD, a[0], false, false, false), op),
+                // The kernel takes fsetxattr's AT_FDCWD as an empty path
+                // from the working directory: the directory itself.
+                _ if int(a[0]) == libc::AT_FDCWD => {
+                    (Where::Path(libc::AT_FDCWD, 0, true, true, true), op)
+                }
                 _ => (Where::Fd(int(a[0])), op),
             }
         }
