@@ -690,6 +690,29 @@ pub fn statx_bytes(
     statx_at(fd.as_raw_fd(), c"", flags | libc::AT_EMPTY_PATH, mask, out)
 }
 
+/// The mount `fd` is on (`statx` `STATX_MNT_ID`): two objects on different
+/// mounts cannot be linked or renamed into each other (EXDEV).
+pub fn mount_id(fd: BorrowedFd<'_>) -> io::Result<u64> {
+    /// `STATX_MNT_ID` (include/uapi/linux/stat.h).
+    const STATX_MNT_ID: u32 = 0x1000;
+    let mut out = [0u8; STATX_SIZE];
+    statx_bytes(fd, 0, STATX_MNT_ID, &mut out)?;
+    // `stx_mnt_id` is the u64 at offset 144 of `struct statx`.
+    let mut id = [0u8; 8];
+    id.copy_from_slice(&out[144..152]);
+    Ok(u64::from_ne_bytes(id))
+}
+
+/// Whether `fd` is on a read-only mount (`fstatvfs` `ST_RDONLY`): the
+/// kernel's EROFS comes before some errors of the last component.
+pub fn on_read_only_mount(fd: BorrowedFd<'_>) -> bool {
+    // SAFETY: statvfs is plain data; all-zero is valid.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid out-pointer.
+    let r = unsafe { libc::fstatvfs(fd.as_raw_fd(), &mut st) };
+    r == 0 && st.f_flag & libc::ST_RDONLY != 0
+}
+
 /// `fstatfs(fd)` as bytes (works on `O_PATH` descriptors).
 pub fn fstatfs_bytes(
     fd: BorrowedFd<'_>,

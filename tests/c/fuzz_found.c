@@ -236,6 +236,31 @@ int main(void) {
     report("fsetxattr_at_fdcwd", syscall(SYS_fsetxattr, AT_FDCWD, "user.q", "v", 1, 0));
     report("getxattr_after_fsetxattr_at_fdcwd", syscall(SYS_getxattr, ".", "user.q", lbuf, sizeof lbuf));
 
+    /* Between mounts: EXDEV once both directories are found (rename),
+     * or once the target is known free (link; a socket is on no directory's
+     * mount). A name too long for the file system is its own error. */
+    symlink("d", "ld");
+    char longn[300];
+    memset(longn, 'n', sizeof longn - 1);
+    longn[sizeof longn - 1] = 0;
+    int pair[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, pair);
+    char sockp[64];
+    snprintf(sockp, sizeof sockp, "/proc/self/fd/%d", pair[0]);
+    report("rename_to_proc", syscall(SYS_rename, "f", "/proc/self/x"));
+    report("rename_missing_to_proc", syscall(SYS_rename, "nope", "/proc/self/x"));
+    report("rename_dot_to_proc", syscall(SYS_rename, "d/.", "/proc/self/x"));
+    report("link_to_proc_exists", syscall(SYS_link, "f", "/proc/self/cwd"));
+    report("linkat_socket_to_existing", syscall(SYS_linkat, AT_FDCWD, sockp, AT_FDCWD, "f", AT_SYMLINK_FOLLOW));
+    report("linkat_socket_to_new", syscall(SYS_linkat, AT_FDCWD, sockp, AT_FDCWD, "new", AT_SYMLINK_FOLLOW));
+    report("link_long_name", syscall(SYS_link, longn, "x"));
+    report("mknod_long_name", syscall(SYS_mknod, longn, S_IFREG | 0644, 0));
+    report("unlink_long_name", syscall(SYS_unlink, longn));
+    report("rename_long_name", syscall(SYS_rename, longn, "x"));
+    report("link_dir_link_slash", syscall(SYS_link, "ld/", "x"));
+    report("link_file_link_slash", syscall(SYS_link, "l/", "x"));
+    report("rename_noreplace_exists_slash", syscall(SYS_renameat2, AT_FDCWD, "f", AT_FDCWD, "l/", RENAME_NOREPLACE));
+
     /* /proc/self is a symbolic link when not followed. */
     struct stat st;
     if (lstat("/proc/self", &st) == 0)

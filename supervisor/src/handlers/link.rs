@@ -17,6 +17,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use super::{decide, Ctx, Log, Reply, Scratch};
 use crate::audit::Verdict;
+use crate::fs::lexical::has_trailing_slash;
 use crate::fs::walk::{walk, Asker, Start, WalkBufs, Walked};
 use crate::notify::{Listener, Notif};
 use crate::policy::{FsAccess, FsAction};
@@ -105,7 +106,10 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         return Reply::Gone;
     }
     let empty_path = empty_ok && old.path.is_empty();
-    let follow = is_link && flags & libc::AT_SYMLINK_FOLLOW.cast_unsigned() != 0;
+    // A link's source with a trailing slash is followed, as with
+    // AT_SYMLINK_FOLLOW (and must be a directory).
+    let follow = is_link
+        && (flags & libc::AT_SYMLINK_FOLLOW.cast_unsigned() != 0 || has_trailing_slash(&old.path));
     let mut asker = Asker::with_policy(&task, ctx.sup_pid, &ctx.policy);
     let src = if empty_path || follow {
         // The source is an object, not a name: resolve it whole.
@@ -115,10 +119,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             // A link's source is looked up whole (not followed): it must
             // be there, before anything about the target is known.
             if is_link && e.last == Last::Norm {
-                sys::lstat_mode(e.dir.as_raw_fd(), &e.name).map_err(|_| libc::ENOENT)?;
-                if let Some(err) = slash_errno(&e) {
-                    return Err(err);
-                }
+                sys::lstat_mode(e.dir.as_raw_fd(), &e.name).map_err(|err| errno_of(&err))?;
             }
             Ok(Source::Named(e))
         })
@@ -168,7 +169,10 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
 
     // Hidden or denied ends: as if absent, or unreachable.
     let src_path = src.path().to_vec();
-    let src_unlinked = matches!(src, Source::Object { unlinked: true, .. });
+    let src_unlinked = matches!(
+        src,
+        Source::Object { unlinked: true, .. } | Source::Object { pathless: true, .. }
+    );
     if !src_unlinked {
         if let Err(r) = not_refused(ctx, &mut asker, &src_path, &mut sc.matched, &mut log) {
             return r;
@@ -178,19 +182,39 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         return r;
     }
 
-    // What the kernel finds before it would write anything.
+    // What the kernel finds before it would write anything, in its order.
     let exchange = flags & libc::RENAME_EXCHANGE != 0;
+    let mount = |fd: &OwnedFd| sys::mount_id(fd.as_fd()).ok();
     if is_link {
-        if dst.last != Last::Norm || sys::lstat_mode(dst.dir.as_raw_fd(), &dst.name).is_ok() {
+        if dst.last != Last::Norm {
             return Reply::Errno(libc::EEXIST);
+        }
+        match sys::lstat_mode(dst.dir.as_raw_fd(), &dst.name) {
+            Ok(_) => return Reply::Errno(libc::EEXIST),
+            Err(e) if e.raw_os_error() != Some(libc::ENOENT) => return Reply::Errno(errno_of(&e)),
+            Err(_) => {}
         }
         if dst.slash {
             return Reply::Errno(libc::ENOENT);
+        }
+        if sys::on_read_only_mount(dst.dir.as_fd()) {
+            return Reply::Errno(libc::EROFS);
+        }
+        let src_fd = match &src {
+            Source::Named(s) => &s.dir,
+            Source::Object { fd, .. } => fd,
+        };
+        if matches!(src, Source::Object { pathless: true, .. }) || mount(src_fd) != mount(&dst.dir)
+        {
+            return Reply::Errno(libc::EXDEV);
         }
     } else {
         let Source::Named(s) = &src else {
             return Reply::Errno(libc::EINVAL);
         };
+        if mount(&s.dir) != mount(&dst.dir) {
+            return Reply::Errno(libc::EXDEV);
+        }
         if s.last != Last::Norm {
             return Reply::Errno(libc::EBUSY);
         }
@@ -201,20 +225,30 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
                 libc::EBUSY
             });
         }
-        let Ok(old_mode) = sys::lstat_mode(s.dir.as_raw_fd(), &s.name) else {
-            return Reply::Errno(libc::ENOENT);
+        if sys::on_read_only_mount(s.dir.as_fd()) {
+            return Reply::Errno(libc::EROFS);
+        }
+        let old_mode = match sys::lstat_mode(s.dir.as_raw_fd(), &s.name) {
+            Ok(m) => m,
+            Err(e) => return Reply::Errno(errno_of(&e)),
         };
-        if old_mode & libc::S_IFMT != libc::S_IFDIR && (s.slash || (dst.slash && !exchange)) {
+        let new_mode = match sys::lstat_mode(dst.dir.as_raw_fd(), &dst.name) {
+            Ok(m) => Some(m),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => None,
+            Err(e) => return Reply::Errno(errno_of(&e)),
+        };
+        if flags & libc::RENAME_NOREPLACE != 0 && new_mode.is_some() {
+            return Reply::Errno(libc::EEXIST);
+        }
+        if exchange && new_mode.is_none() {
+            return Reply::Errno(libc::ENOENT);
+        }
+        let is_dir = |m: u32| m & libc::S_IFMT == libc::S_IFDIR;
+        if !is_dir(old_mode) && (s.slash || (dst.slash && !exchange)) {
             return Reply::Errno(libc::ENOTDIR);
         }
-        if exchange {
-            match sys::lstat_mode(dst.dir.as_raw_fd(), &dst.name) {
-                Err(_) => return Reply::Errno(libc::ENOENT),
-                Ok(m) if dst.slash && m & libc::S_IFMT != libc::S_IFDIR => {
-                    return Reply::Errno(libc::ENOTDIR)
-                }
-                Ok(_) => {}
-            }
+        if exchange && dst.slash && !new_mode.is_some_and(is_dir) {
+            return Reply::Errno(libc::ENOTDIR);
         }
     }
 
@@ -325,6 +359,9 @@ enum Source {
     Object {
         /// An `O_PATH` descriptor of it.
         fd: OwnedFd,
+        /// It has no path (a pipe, a socket): on another mount than any
+        /// directory, so the link is EXDEV, once the target is looked at.
+        pathless: bool,
         /// Its canonical path.
         path: Vec<u8>,
         /// It has been unlinked (its path decides nothing).
@@ -482,16 +519,14 @@ fn resolve_whole(
             return Err(libc::EBADF);
         };
         crate::task::fd_path(fd.as_fd(), &mut b.path).map_err(|_| libc::EBADF)?;
-        if b.path.first() != Some(&b'/') {
-            // A pipe, a socket: nothing a directory can hold.
-            return Err(libc::EXDEV);
-        }
         // Our copy shares the program's open file description.
         let held = sys::getfl(fd.as_fd())
             .ok()
             .filter(|f| f & libc::O_PATH == 0)
             .map(|f| f & libc::O_ACCMODE);
         return Ok(Source::Object {
+            // A pipe, a socket: nothing a directory can hold.
+            pathless: b.path.first() != Some(&b'/'),
             fd,
             unlinked: b.path.ends_with(b" (deleted)"),
             path: b.path.clone(),
@@ -499,10 +534,14 @@ fn resolve_whole(
         });
     }
     match walk(asker, ctx.root.as_fd(), arg.start, &arg.path, 0, true, b)? {
-        Walked::Found { pathless: true, .. } => Err(libc::EXDEV),
         Walked::Found {
-            fd, unlinked, held, ..
+            fd,
+            pathless,
+            unlinked,
+            held,
+            ..
         } => Ok(Source::Object {
+            pathless,
             fd,
             path: b.path.clone(),
             unlinked,
@@ -510,6 +549,10 @@ fn resolve_whole(
         }),
         Walked::Missing { .. } | Walked::Absent => Err(libc::ENOENT),
     }
+}
+
+fn errno_of(e: &std::io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(libc::EIO)
 }
 
 fn parent_of(path: &[u8]) -> &[u8] {

@@ -156,7 +156,19 @@ fn names(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scrat
         line: &mut sc.line,
     };
     let (action, rule) = decide(ctx, &mut asker, &path, &mut sc.matched);
-    let exists = last != Last::Norm || sys::lstat_mode(dir.as_raw_fd(), &name).is_ok();
+    // Whether the name is taken; an error other than ENOENT (a name too
+    // long for the file system) is the kernel's answer at that point.
+    let lookup = || -> Result<bool, i32> {
+        if last != Last::Norm {
+            return Ok(true);
+        }
+        match sys::lstat_mode(dir.as_raw_fd(), &name) {
+            Ok(_) => Ok(true),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(false),
+            Err(e) => Err(e.raw_os_error().unwrap_or(libc::EIO)),
+        }
+    };
+    let read_only = || sys::on_read_only_mount(dir.as_fd());
     let refuse = |log: &mut Log<'_>, v: Verdict, e: i32| {
         log.write(&path, v, Some(e), rule);
         Reply::Errno(e)
@@ -166,18 +178,26 @@ fn names(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scrat
         FsAction::Access(FsAccess::Deny) => return refuse(&mut log, Verdict::Deny, libc::EACCES),
         _ => {}
     }
-    // What the kernel finds before it would write anything: what the last
-    // component is, whether it is there, a trailing slash.
+    // What the kernel finds before it would write anything, in its order:
+    // what the last component is, whether it is there, a trailing slash,
+    // and a read-only mount (EROFS: before the name is looked up when
+    // removing, after when creating).
     match op {
         NameOp::Mkdir(_) | NameOp::Mknod(_) | NameOp::Symlink(_) => {
-            if exists {
-                return Reply::Errno(libc::EEXIST);
+            match lookup() {
+                Ok(true) => return Reply::Errno(libc::EEXIST),
+                Ok(false) => {}
+                Err(e) => return Reply::Errno(e),
             }
             if slash && !matches!(op, NameOp::Mkdir(_)) {
                 return Reply::Errno(libc::ENOENT);
             }
+            if read_only() {
+                return Reply::Errno(libc::EROFS);
+            }
         }
         NameOp::Unlink(f) if f & libc::AT_REMOVEDIR != 0 => match last {
+            Last::Norm if read_only() => return Reply::Errno(libc::EROFS),
             Last::Norm => {}
             Last::Dot => return Reply::Errno(libc::EINVAL),
             Last::DotDot => return Reply::Errno(libc::ENOTEMPTY),
@@ -187,11 +207,18 @@ fn names(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scrat
             if last != Last::Norm {
                 return Reply::Errno(libc::EISDIR);
             }
+            if read_only() {
+                return Reply::Errno(libc::EROFS);
+            }
+            if let Err(e) = lookup() {
+                return Reply::Errno(e);
+            }
             if let Some(e) = slashed {
                 return Reply::Errno(e);
             }
         }
     }
+    let exists = lookup().unwrap_or(false);
     if let NameOp::Mknod(mode) = op {
         if matches!(
             mode & libc::S_IFMT,
