@@ -703,6 +703,19 @@ pub fn mount_id(fd: BorrowedFd<'_>) -> io::Result<u64> {
     Ok(u64::from_ne_bytes(id))
 }
 
+/// Whether `fd` is on procfs (`fstatfs` `PROC_SUPER_MAGIC`), whose
+/// directories answer a lookup of a name they do not have with ENOENT
+/// (an error, not an absent name that could be made).
+pub fn on_procfs(fd: BorrowedFd<'_>) -> bool {
+    /// `PROC_SUPER_MAGIC` (include/uapi/linux/magic.h).
+    const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+    // SAFETY: statfs is plain data; all-zero is valid.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid out-pointer.
+    let r = unsafe { libc::fstatfs(fd.as_raw_fd(), &mut st) };
+    r == 0 && st.f_type == PROC_SUPER_MAGIC
+}
+
 /// Whether `fd` is on a read-only mount (`fstatvfs` `ST_RDONLY`): the
 /// kernel's EROFS comes before some errors of the last component.
 pub fn on_read_only_mount(fd: BorrowedFd<'_>) -> bool {

@@ -261,6 +261,19 @@ int main(void) {
     report("link_file_link_slash", syscall(SYS_link, "l/", "x"));
     report("rename_noreplace_exists_slash", syscall(SYS_renameat2, AT_FDCWD, "f", AT_FDCWD, "l/", RENAME_NOREPLACE));
 
+    /* procfs answers a name it does not have with ENOENT, whatever is
+     * asked (EROFS or EXDEV would come later); a symbolic link to an
+     * absolute path leaves the mount (RESOLVE_NO_XDEV); inotify masks with
+     * unknown bits are EINVAL. */
+    report("mkdir_in_proc_fd", syscall(SYS_mkdir, "/proc/self/fd/x", 0755));
+    report("symlink_in_proc", syscall(SYS_symlink, "x", "/proc/self/x"));
+    report("link_into_proc_fd", syscall(SYS_link, "f", "/proc/self/fd/x"));
+    int devfd = open("/dev", O_RDONLY | O_DIRECTORY);
+    struct open_how noxdev = {.flags = O_RDONLY, .resolve = RESOLVE_NO_XDEV};
+    report("openat2_no_xdev_absolute_link", syscall(SYS_openat2, devfd, "fd/0", &noxdev, sizeof noxdev));
+    report("inotify_unknown_bit_12", syscall(SYS_inotify_add_watch, ino, "d", 0x1000 | IN_CREATE));
+    report("inotify_unknown_bit_16_bad_fd", syscall(SYS_inotify_add_watch, 999, "d", 0x10000 | IN_CREATE));
+
     /* /proc/self is a symbolic link when not followed. */
     struct stat st;
     if (lstat("/proc/self", &st) == 0)

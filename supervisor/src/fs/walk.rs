@@ -101,6 +101,13 @@ enum Cur<'r> {
 }
 
 impl Cur<'_> {
+    fn borrow(&self) -> BorrowedFd<'_> {
+        match self {
+            Cur::Root(fd) => *fd,
+            Cur::Fd(fd) => fd.as_fd(),
+        }
+    }
+
     fn raw(&self) -> RawFd {
         match self {
             Cur::Root(fd) => fd.as_raw_fd(),
@@ -532,6 +539,14 @@ pub fn walk(
                 if b.tmp[0] == b'/' {
                     if beneath {
                         return Err(libc::EXDEV);
+                    }
+                    if resolve & sys::RESOLVE_NO_XDEV != 0 {
+                        // Jumping to the root crosses mounts unless the
+                        // link is on the root's own mount.
+                        let to = anchor.as_ref().map_or(root, |(fd, _)| fd.as_fd());
+                        if sys::mount_id(cur.borrow()).ok() != sys::mount_id(to).ok() {
+                            return Err(libc::EXDEV);
+                        }
                     }
                     match &anchor {
                         Some((fd, p)) => {

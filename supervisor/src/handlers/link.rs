@@ -192,6 +192,8 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         match sys::lstat_mode(dst.dir.as_raw_fd(), &dst.name) {
             Ok(_) => return Reply::Errno(libc::EEXIST),
             Err(e) if e.raw_os_error() != Some(libc::ENOENT) => return Reply::Errno(errno_of(&e)),
+            // procfs answers a name it does not have with an error.
+            Err(_) if sys::on_procfs(dst.dir.as_fd()) => return Reply::Errno(libc::ENOENT),
             Err(_) => {}
         }
         if dst.slash {
@@ -200,12 +202,23 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         if sys::on_read_only_mount(dst.dir.as_fd()) {
             return Reply::Errno(libc::EROFS);
         }
-        let src_fd = match &src {
-            Source::Named(s) => &s.dir,
-            Source::Object { fd, .. } => fd,
+        // The source's own mount (a mount point is on the mount it roots).
+        let src_mount = match &src {
+            Source::Named(s) => {
+                let how = sys::OpenHow {
+                    flags: u64::from(
+                        (libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC).unsigned_abs(),
+                    ),
+                    mode: 0,
+                    resolve: 0,
+                };
+                sys::openat2(s.dir.as_raw_fd(), &s.name, &how)
+                    .ok()
+                    .and_then(|o| mount(&o))
+            }
+            Source::Object { fd, .. } => mount(fd),
         };
-        if matches!(src, Source::Object { pathless: true, .. }) || mount(src_fd) != mount(&dst.dir)
-        {
+        if matches!(src, Source::Object { pathless: true, .. }) || src_mount != mount(&dst.dir) {
             return Reply::Errno(libc::EXDEV);
         }
     } else {

@@ -186,6 +186,7 @@ fn names(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scrat
         NameOp::Mkdir(_) | NameOp::Mknod(_) | NameOp::Symlink(_) => {
             match lookup() {
                 Ok(true) => return Reply::Errno(libc::EEXIST),
+                Ok(false) if sys::on_procfs(dir.as_fd()) => return Reply::Errno(libc::ENOENT),
                 Ok(false) => {}
                 Err(e) => return Reply::Errno(e),
             }
@@ -484,6 +485,10 @@ fn truncate(fd: std::os::fd::BorrowedFd<'_>, len: i64) -> std::io::Result<()> {
         libc::S_IFDIR => return Err(e(libc::EISDIR)),
         libc::S_IFREG => {}
         _ => return Err(e(libc::EINVAL)),
+    }
+    // The kernel's EROFS comes before the open for writing (ETXTBSY).
+    if sys::on_read_only_mount(fd) {
+        return Err(e(libc::EROFS));
     }
     let flags =
         (libc::O_WRONLY | libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NONBLOCK).unsigned_abs();

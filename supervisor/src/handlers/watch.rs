@@ -37,13 +37,13 @@ const ALL_INOTIFY_BITS: u32 = 0xfff
     | 0x8000_0000;
 
 /// Handles one `inotify_add_watch`, checking in the kernel's order: the
-/// mask has a known bit, the descriptor is open and an inotify instance,
+/// mask has only known bits (one at least), the descriptor is open and an inotify instance,
 /// `IN_MASK_ADD` and `IN_MASK_CREATE` are not both given, then the path.
 pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
     let mut task = Task::new(n.pid);
     let a = n.data.args;
     let mask = sys::low_i32(a[2]).cast_unsigned();
-    if mask & ALL_INOTIFY_BITS == 0 {
+    if mask & ALL_INOTIFY_BITS == 0 || mask & !ALL_INOTIFY_BITS != 0 {
         return Reply::Errno(libc::EINVAL);
     }
     let ino = match fetch(&mut task, sys::low_i32(a[0])) {
