@@ -590,7 +590,7 @@ impl Exec {
             }
             Op::Write(s, d) => {
                 let sl = self.slot(*s);
-                if sl.open && sl.opath {
+                if self.holder(sl.fd as u64).is_some_and(|h| h.opath) {
                     return "X(opath-fd)".into();
                 }
                 // Never wait: a full socket or pipe would block both runs.
@@ -601,7 +601,7 @@ impl Exec {
             }
             Op::Read(s, n) => {
                 let sl = self.slot(*s);
-                if sl.open && sl.opath {
+                if self.holder(sl.fd as u64).is_some_and(|h| h.opath) {
                     return "X(opath-fd)".into();
                 }
                 if !sys::ready(sl.fd, libc::POLLIN) {
@@ -614,7 +614,7 @@ impl Exec {
             }
             Op::Rewind(s) => {
                 let sl = self.slot(*s);
-                if sl.open && sl.opath {
+                if self.holder(sl.fd as u64).is_some_and(|h| h.opath) {
                     return "X(opath-fd)".into();
                 }
                 result(sys::rewind(sl.fd))
@@ -646,7 +646,7 @@ impl Exec {
             }
             Op::Listen(s) => {
                 let sl = self.slot(*s);
-                if sl.open && sl.opath {
+                if self.holder(sl.fd as u64).is_some_and(|h| h.opath) {
                     return "X(opath-fd)".into();
                 }
                 let r = sys::listen(sl.fd);
@@ -659,7 +659,7 @@ impl Exec {
             }
             Op::PassCred(s) => {
                 let sl = self.slot(*s);
-                if sl.open && sl.opath {
+                if self.holder(sl.fd as u64).is_some_and(|h| h.opath) {
                     return "X(opath-fd)".into();
                 }
                 result(sys::sockopt_on(sl.fd, libc::SO_PASSCRED))
@@ -702,12 +702,32 @@ impl Exec {
             )
         };
         let on_fd = match sc {
-            Fchmod | Fchown | Fsetxattr | Fremovexattr | Getdents | Getdents64 => fd_arg(0),
+            Fchmod | Fchown | Fsetxattr | Fremovexattr | Getdents | Getdents64
+            | InotifyAddWatch | Connect | Bind | Sendto | Sendmsg | Sendmmsg => fd_arg(0),
             Utimensat | Futimesat if null_path(1) => fd_arg(0),
             _ => None,
         };
         if on_fd.and_then(|f| self.holder(f)).is_some_and(|s| s.opath) {
             return "X(opath-fd)".into();
+        }
+        // The magic link of an O_PATH descriptor shows its open mode.
+        if matches!(sc, Stat | Lstat | Newfstatat | Statx)
+            && args.iter().any(|a| match a {
+                Arg::Path(p) => p.bytes.windows(2).any(|w| {
+                    w[0] == MARK
+                        && self.slot(w[1].min(SLOTS - 1)).opath
+                        && self.slot(w[1].min(SLOTS - 1)).open
+                }),
+                _ => false,
+            })
+        {
+            return "X(opath-fd)".into();
+        }
+        // /proc lists only the sandbox's processes under fdsup (SPEC).
+        if matches!(sc, Getdents | Getdents64)
+            && fd_arg(0).is_some_and(|f| sys::is_proc_root(f as u32 as i32, self.proc_dev))
+        {
+            return "X(proc-listing)".into();
         }
         // Sends on netlink sockets could reconfigure the network.
         if matches!(sc, Sendto | Sendmsg | Sendmmsg) {
@@ -954,7 +974,16 @@ impl Exec {
                     _ => 2,
                 };
                 if regs[size_at] != 0 {
-                    let _ = write!(out, " {}", Quoted(&buf(n)));
+                    let b = buf(n);
+                    // /proc/self and /proc/thread-self read as pids.
+                    let pidlike = !b.is_empty()
+                        && matches!(sc, Readlink | Readlinkat)
+                        && b.iter().all(|c| c.is_ascii_digit() || b"/task".contains(c));
+                    if pidlike {
+                        let _ = write!(out, " <pid>");
+                    } else {
+                        let _ = write!(out, " {}", Quoted(&b));
+                    }
                 }
             }
             Getdents | Getdents64 => {

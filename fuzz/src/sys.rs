@@ -472,6 +472,15 @@ pub fn fd_type(fd: RawFd) -> Option<u32> {
     (r == 0).then_some(st.st_mode & libc::S_IFMT)
 }
 
+/// Whether `fd` is the root of /proc (`proc_dev` its device).
+pub fn is_proc_root(fd: RawFd, proc_dev: u64) -> bool {
+    // SAFETY: all-zero is a valid stat.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` has room for a stat.
+    let r = unsafe { libc::fstat(fd, &mut st) };
+    r == 0 && st.st_dev == proc_dev && st.st_ino == 1
+}
+
 /// `getpid`, `getuid`, `getgid`.
 pub fn ids() -> (i32, u32, u32) {
     // SAFETY: no memory involved.
