@@ -274,6 +274,24 @@ int main(void) {
     report("inotify_unknown_bit_12", syscall(SYS_inotify_add_watch, ino, "d", 0x1000 | IN_CREATE));
     report("inotify_unknown_bit_16_bad_fd", syscall(SYS_inotify_add_watch, 999, "d", 0x10000 | IN_CREATE));
 
+    /* getdents64 into a buffer that ends at an unwritable page: the whole
+     * records that fit, and the listing goes on after them. */
+    mkdir("many", 0755);
+    for (int i = 0; i < 40; i++) {
+        char nm[32];
+        snprintf(nm, sizeof nm, "many/file-%02d", i);
+        close(open(nm, O_CREAT | O_WRONLY, 0644));
+    }
+    char *pg = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    mprotect(pg + 4096, 4096, PROT_NONE);
+    int mfd2 = open("many", O_RDONLY | O_DIRECTORY);
+    report("getdents64_partial", syscall(SYS_getdents64, mfd2, pg + 4096 - 100, 4096));
+    report("getdents64_none_fits", syscall(SYS_getdents64, mfd2, pg + 4096 - 10, 4096));
+    long rest = 0, chunk;
+    while ((chunk = syscall(SYS_getdents64, mfd2, dbuf, sizeof dbuf)) > 0)
+        rest += chunk;
+    report("getdents64_rest", rest);
+
     /* /proc/self is a symbolic link when not followed. */
     struct stat st;
     if (lstat("/proc/self", &st) == 0)

@@ -30,7 +30,7 @@
 
 use std::os::fd::AsFd;
 
-use super::path::{decide_obj, fetch, resolve, write_out, Need, Obj};
+use super::path::{decide_obj, fetch, resolve, Need, Obj};
 use super::{Ctx, Reply, Scratch};
 use crate::fs::walk::Asker;
 use crate::notify::{Listener, Notif};
@@ -207,11 +207,38 @@ fn listing(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
             at += reclen;
         }
         if kept > 0 {
-            let r = write_out(&task, a[1], &buf[..kept], Reply::Value(kept as i64));
-            if let (Reply::Errno(_), Some(pos)) = (&r, start_pos) {
+            // As the kernel: the whole records the buffer takes are given,
+            // and the listing goes on after the last of them; none, EFAULT.
+            let wrote = match task.write_prefix(a[1], &buf[..kept]) {
+                Ok(w) => w,
+                Err(e) => return e.reply(libc::EFAULT),
+            };
+            if wrote == kept {
+                return Reply::Value(kept as i64);
+            }
+            let (mut end, mut next) = (0usize, start_pos);
+            while end + RECLEN_AT + 2 <= kept {
+                let reclen = usize::from(u16::from_ne_bytes([
+                    buf[end + RECLEN_AT],
+                    buf[end + RECLEN_AT + 1],
+                ]));
+                if reclen == 0 || end + reclen > wrote {
+                    break;
+                }
+                // `d_off` (at 8 in both formats): where the next record is.
+                let mut off = [0u8; 8];
+                off.copy_from_slice(&buf[end + 8..end + 16]);
+                next = Some(i64::from_ne_bytes(off));
+                end += reclen;
+            }
+            if let Some(pos) = next {
                 let _ = sys::lseek_set(fd.as_fd(), pos);
             }
-            return r;
+            return if end == 0 {
+                Reply::Errno(libc::EFAULT)
+            } else {
+                Reply::Value(end as i64)
+            };
         }
         // Everything read was hidden: read on, so that an empty answer still
         // means the end of the directory.
