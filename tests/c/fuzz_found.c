@@ -292,6 +292,13 @@ int main(void) {
         rest += chunk;
     report("getdents64_rest", rest);
 
+    /* O_CREAT through a link whose target ends with a slash: EISDIR too. */
+    symlink("f/", "link_file_slash");
+    symlink("nope/", "link_missing_slash");
+    report("creat_link_to_file_slash", syscall(SYS_creat, "link_file_slash", 0644));
+    report("creat_link_to_missing_slash", syscall(SYS_creat, "link_missing_slash", 0644));
+    report("open_link_to_file_slash", syscall(SYS_openat, AT_FDCWD, "link_file_slash", O_RDONLY));
+
     /* /proc/self is a symbolic link when not followed. */
     struct stat st;
     if (lstat("/proc/self", &st) == 0)

@@ -21,6 +21,12 @@ use super::lexical::push_component;
 use crate::sys::{self, OpenHow};
 use crate::task::{fd_path, in_sandbox, Task};
 
+/// Not a `RESOLVE_*` flag: a bit of [`walk`]'s `resolve` saying the request
+/// creates (`O_CREAT`), for which a trailing slash on the last component
+/// (one that a followed link's target ends with included) is EISDIR, before
+/// the component is looked up, as the kernel's `open_last_lookups` answers.
+pub const WALK_CREATE: u64 = 1 << 63;
+
 /// Linux's limit on symbolic links followed in one resolution (`MAXSYMLINKS`).
 const MAX_FOLLOWS: u32 = 40;
 
@@ -355,6 +361,12 @@ pub fn walk(
                 continue;
             }
             _ => {}
+        }
+
+        if last && trailing && resolve & WALK_CREATE != 0 {
+            // Once in a directory: `file/x/` is still ENOTDIR.
+            let dir = sys::fstat_mode(cur.borrow()).map_err(errno)? & libc::S_IFMT == libc::S_IFDIR;
+            return Err(if dir { libc::EISDIR } else { libc::ENOTDIR });
         }
 
         // `/proc/self` and `/proc/thread-self` are the program's, not ours.

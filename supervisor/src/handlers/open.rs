@@ -278,15 +278,19 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     };
     let follow_final = req.flags() & libc::O_NOFOLLOW == 0 && !req.excl();
     let mut asker = Asker::with_policy(&task, ctx.sup_pid, &ctx.policy);
-    if creat_slash {
-        return creat_slash_errno(ctx, &mut asker, &mut out, start, req.path, how.resolve, wb);
-    }
+    // Creating: a trailing slash on the last component is EISDIR, the walk
+    // says where (also after a link whose target ends with one).
+    let creating = if req.creat() {
+        crate::fs::walk::WALK_CREATE
+    } else {
+        0
+    };
     let walked = walk(
         &mut asker,
         ctx.root.as_fd(),
         start,
         req.path,
-        how.resolve,
+        how.resolve | creating,
         follow_final,
         wb,
     );
@@ -380,49 +384,6 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
                 Err(reply) => reply,
             }
         }
-    }
-}
-
-/// The answer to `O_CREAT` with a trailing slash: the directory part is
-/// looked up (its errors, a hidden or denied path's), then EISDIR.
-fn creat_slash_errno(
-    ctx: &Ctx,
-    asker: &mut Asker<'_>,
-    out: &mut Out<'_>,
-    start: Start,
-    path: &[u8],
-    resolve: u64,
-    wb: &mut crate::fs::walk::WalkBufs,
-) -> Reply {
-    let trimmed = &path[..path.iter().rposition(|&c| c != b'/').map_or(0, |i| i + 1)];
-    let dir_part: &[u8] = match trimmed.iter().rposition(|&c| c == b'/') {
-        Some(0) => b"/",
-        Some(i) => &trimmed[..i],
-        None if trimmed.is_empty() => b"/",
-        None => b".",
-    };
-    match walk(asker, ctx.root.as_fd(), start, dir_part, resolve, true, wb) {
-        Ok(Walked::Found {
-            fd,
-            pathless: false,
-            ..
-        }) if sys::fstat_mode(fd.as_fd()).is_ok_and(|m| m & libc::S_IFMT == libc::S_IFDIR) => {
-            if let Some(name) = trimmed
-                .rsplit(|&c| c == b'/')
-                .next()
-                .filter(|n| !n.is_empty())
-            {
-                crate::fs::lexical::push_component(&mut wb.path, name);
-            }
-            let (action, rule) = out.decide(asker, &wb.path);
-            match out.plain_access(&wb.path, action, rule) {
-                Ok(_) => Reply::Errno(libc::EISDIR),
-                Err(reply) => reply,
-            }
-        }
-        Ok(Walked::Found { .. }) => Reply::Errno(libc::ENOTDIR),
-        Ok(Walked::Missing { .. } | Walked::Absent) => Reply::Errno(libc::ENOENT),
-        Err(e) => Reply::Errno(super::walk_error(ctx, asker, &wb.path, out.matched, e)),
     }
 }
 
