@@ -673,9 +673,11 @@ impl Exec {
             },
             Op::Dup(a, b) => {
                 let sl = self.slot(*a);
+                // What the number holds now (the slot may be stale).
+                let src = self.holder(sl.fd as u64).unwrap_or(sl);
                 match sys::dup(sl.fd) {
                     Ok(fd) => {
-                        self.store(*b, fd, sl.opath, sl.kind);
+                        self.store(*b, fd, src.opath, src.kind);
                         format!("fd{fd}")
                     }
                     Err(e) => errno_name(e),
@@ -709,6 +711,20 @@ impl Exec {
         };
         if on_fd.and_then(|f| self.holder(f)).is_some_and(|s| s.opath) {
             return "X(opath-fd)".into();
+        }
+        // An unlinked file reopened through its magic link: fdsup allows no
+        // more than the descriptor holds, O_PATH ones hold nothing (README).
+        if matches!(sc, Open | Openat | Openat2) {
+            let magic = args.iter().find_map(|a| match a {
+                Arg::Path(p) => p.bytes.windows(2).find(|w| w[0] == MARK).map(|w| w[1]),
+                _ => None,
+            });
+            if let Some(h) = magic.and_then(|s| self.holder(self.slot(s.min(SLOTS - 1)).fd as u64))
+            {
+                if h.opath || sys::unlinked(h.fd) {
+                    return "X(unlinked-reopen)".into();
+                }
+            }
         }
         // The magic link of an O_PATH descriptor shows its open mode.
         if matches!(sc, Stat | Lstat | Newfstatat | Statx)

@@ -47,6 +47,10 @@ pub const EXCLUSIONS: &[(&str, &str)] = &[
         "README Limits: an O_PATH open is served with an O_RDONLY descriptor, so calls that natively refuse an O_PATH descriptor (fchmod, fchown, fsetxattr, fremovexattr, getdents, read, write, lseek, listen, setsockopt, utimensat/futimesat with a NULL path) behave otherwise under fdsup",
     ),
     (
+        "X(unlinked-reopen)",
+        "README Limits: an unlinked file (or memfd) reached through /proc/self/fd can be reopened only within the access its descriptor already has (an O_PATH one, served read-only, has read); the kernel checks the file's permissions instead",
+    ),
+    (
         "X(resolve-cached)",
         "openat2(2): with RESOLVE_CACHED the kernel may answer EAGAIN whenever it cannot finish from its caches; fdsup always does (its own lookups change what is cached), so only argument errors are compared",
     ),

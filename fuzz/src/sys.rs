@@ -472,6 +472,16 @@ pub fn fd_type(fd: RawFd) -> Option<u32> {
     (r == 0).then_some(st.st_mode & libc::S_IFMT)
 }
 
+/// Whether `fd` is a file with no name left (link count 0: unlinked, a
+/// memfd, an O_TMPFILE).
+pub fn unlinked(fd: RawFd) -> bool {
+    // SAFETY: all-zero is a valid stat.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` has room for a stat.
+    let r = unsafe { libc::fstat(fd, &mut st) };
+    r == 0 && st.st_nlink == 0
+}
+
 /// Whether `fd` is the root of /proc (`proc_dev` its device).
 pub fn is_proc_root(fd: RawFd, proc_dev: u64) -> bool {
     // SAFETY: all-zero is a valid stat.
