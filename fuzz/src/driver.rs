@@ -957,14 +957,19 @@ pub fn check_seed(
     Ok((run, f))
 }
 
-/// Looks for a small set of calls before `f.index` (which is kept) that
-/// still gives a difference at that index. At most `budget` pairs of runs.
+/// Looks for a small set of calls that still gives the difference: for a
+/// call's answer, calls before it (the call itself kept) whose removal keeps
+/// a difference at that call; for a tree, any calls whose removal keeps the
+/// same first differing entry. At most `budget` pairs of runs.
 pub fn minimise(fdsup: &Path, place: &Place, f: &Finding, budget: usize) -> Option<Vec<usize>> {
-    let k = f.index?;
-    if f.what != "transcript" && f.what != "spec" {
-        return None;
-    }
-    let calls = k + 1;
+    let (k, calls) = match f.what.as_str() {
+        "transcript" | "spec" => {
+            let k = f.index?;
+            (Some(k), k + 1)
+        }
+        "tree" | "protected-subtree-changed" => (None, f.calls),
+        _ => return None,
+    };
     let still = |keep: &[usize]| -> bool {
         let Ok(n) = run_exec(fdsup, place, None, f.seed, calls, Some(keep), false) else {
             return false;
@@ -973,9 +978,19 @@ pub fn minimise(fdsup: &Path, place: &Place, f: &Finding, budget: usize) -> Opti
         else {
             return false;
         };
-        d.is_some_and(|d| d.index == Some(k))
+        d.is_some_and(|d| match k {
+            Some(k) => d.index == Some(k),
+            None => d.what == f.what && d.native == f.native && d.fdsup == f.fdsup,
+        })
     };
-    let mut cur: Vec<usize> = (0..k).collect();
+    let mut cur: Vec<usize> = (0..k.unwrap_or(calls)).collect();
+    let with_k = |c: &[usize]| -> Vec<usize> {
+        let mut v = c.to_vec();
+        if let Some(k) = k {
+            v.push(k);
+        }
+        v
+    };
     let mut n = 2usize;
     let mut spent = 0;
     while !cur.is_empty() && spent < budget {
@@ -987,11 +1002,9 @@ pub fn minimise(fdsup: &Path, place: &Place, f: &Finding, budget: usize) -> Opti
                 break;
             }
             let hi = (lo + chunk).min(cur.len());
-            let mut cand: Vec<usize> = cur[..lo].iter().chain(&cur[hi..]).copied().collect();
-            cand.push(k);
+            let cand: Vec<usize> = cur[..lo].iter().chain(&cur[hi..]).copied().collect();
             spent += 1;
-            if still(&cand) {
-                cand.pop();
+            if still(&with_k(&cand)) {
                 cur = cand;
                 n = (n - 1).max(2);
                 reduced = true;
@@ -1008,8 +1021,7 @@ pub fn minimise(fdsup: &Path, place: &Place, f: &Finding, budget: usize) -> Opti
             n = (n * 2).min(cur.len());
         }
     }
-    cur.push(k);
-    Some(cur)
+    Some(with_k(&cur))
 }
 
 /// Totals of a benchmark run.

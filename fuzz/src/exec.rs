@@ -98,6 +98,8 @@ pub struct Exec {
     addr_len: u64,
     /// The last call may have written into the arena.
     dirty: bool,
+    /// The last call made a TCP connection to one of our listeners.
+    await_tcp: bool,
     /// `st_dev` of `/proc`, whose root's link count is the number of
     /// processes on the machine.
     proc_dev: u64,
@@ -161,7 +163,7 @@ pub fn result(r: Result<i64, i32>) -> String {
 impl Exec {
     fn new(tag: String) -> std::io::Result<Self> {
         Ok(Self {
-            arena: Arena::new()?,
+            arena: Arena::new_at(0x2000_0000_0000)?,
             slots: (0..SLOTS)
                 .map(|i| Slot {
                     fd: 900 + i32::from(i),
@@ -177,6 +179,7 @@ impl Exec {
             zone: 0,
             addr_len: 0,
             dirty: false,
+            await_tcp: false,
             proc_dev: std::fs::metadata("/proc")
                 .map_or(u64::MAX, |m| std::os::unix::fs::MetadataExt::dev(&m)),
         })
@@ -792,6 +795,45 @@ impl Exec {
             Sendmsg => regs[2] |= dontwait,
             _ => {}
         }
+        // A device, socket or FIFO made natively is removed again (see
+        // EXCLUSIONS); its directory's times are put back too, since under
+        // fdsup it never changed.
+        let special_parent = match sc {
+            Mknod | Mknodat => {
+                let (dir, path, mode) = if sc == Mknod {
+                    (libc::AT_FDCWD, args.first(), regs[1])
+                } else {
+                    (
+                        self.fd_of(match args.first() {
+                            Some(Arg::Fd(f)) => *f,
+                            _ => FdArg::Cwd,
+                        }) as u32 as i32,
+                        args.get(1),
+                        regs[2],
+                    )
+                };
+                let special = matches!(
+                    mode as u32 & libc::S_IFMT,
+                    libc::S_IFCHR | libc::S_IFBLK | libc::S_IFSOCK | libc::S_IFIFO
+                );
+                match path {
+                    Some(Arg::Path(p)) if special && p.nul && !matches!(p.loc, Loc::Bad(_)) => {
+                        let mut b = self.path_bytes(p);
+                        b.pop();
+                        let parent = match b.iter().rposition(|&c| c == b'/') {
+                            Some(0) => b"/".to_vec(),
+                            Some(i) => b[..i].to_vec(),
+                            None => b".".to_vec(),
+                        };
+                        std::ffi::CString::new(parent)
+                            .ok()
+                            .and_then(|c| sys::times_of(dir, &c).map(|t| (dir, c, t)))
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
         let r = sys::raw(sc.nr(), regs);
         let mut out = String::new();
 
@@ -802,11 +844,7 @@ impl Exec {
                 if resolve_cached(args)
                     && !matches!(
                         r,
-                        Err(libc::EINVAL
-                            | libc::E2BIG
-                            | libc::EFAULT
-                            | libc::EBADF
-                            | libc::ENAMETOOLONG)
+                        Err(libc::E2BIG | libc::EFAULT | libc::EBADF | libc::ENAMETOOLONG)
                     ) =>
             {
                 if let Ok(fd) = r {
@@ -850,6 +888,9 @@ impl Exec {
                             (regs[0], regs[1])
                         };
                         let _ = sys::raw(libc::SYS_unlinkat, [dir, path, 0, 0, 0, 0]);
+                        if let Some((d, p, t)) = &special_parent {
+                            sys::set_times(*d, p, t);
+                        }
                     }
                     return "X(mknod-special)".into();
                 }
@@ -862,6 +903,30 @@ impl Exec {
             }
         }
         if sc.is_net() {
+            // A TCP connection made to a listener of ours: wait for it to
+            // be queued (loopback completes it asynchronously).
+            self.await_tcp = r.is_ok()
+                && matches!(sc, Connect | Sendto | Sendmsg)
+                && args.iter().any(|a| {
+                    let addr = match a {
+                        Arg::Addr(ad) => Some(ad),
+                        Arg::Msg(Ok(m)) => Some(&m.name),
+                        _ => None,
+                    };
+                    matches!(
+                        addr,
+                        Some(Addr::Built {
+                            body: AddrBody::Inet {
+                                port: Port::Listen,
+                                ..
+                            } | AddrBody::Inet6 {
+                                port: Port::Listen,
+                                ..
+                            },
+                            ..
+                        })
+                    )
+                });
             let d = self.drain();
             if foreign_creds {
                 // Foreign credentials: the kernel checks them against the
@@ -997,6 +1062,9 @@ impl Exec {
                         && b.iter().all(|c| c.is_ascii_digit() || b"/task".contains(c));
                     if pidlike {
                         let _ = write!(out, " <pid>");
+                    } else if let Some(i) = b.iter().position(|&c| c == b'[') {
+                        // socket:[INODE], pipe:[INODE]: inode numbers.
+                        let _ = write!(out, " {}[<ino>]", Quoted(&b[..i]));
                     } else {
                         let _ = write!(out, " {}", Quoted(&b));
                     }
@@ -1071,8 +1139,16 @@ impl Exec {
                 .filter(|s| s.open && s.kind == Kind::Listener)
                 .map(|s| s.fd),
         );
+        let tcp = [self.anchors.listeners[0], self.anchors.listeners[1]];
         for l in listeners {
-            while let Some(a) = sys::accept(l, 0) {
+            let mut wait = if self.await_tcp && tcp.contains(&l) {
+                300
+            } else {
+                0
+            };
+            while let Some(a) = sys::accept(l, wait) {
+                wait = 0;
+                self.await_tcp = false;
                 let _ = write!(out, "accepted;");
                 self.accepted.push(a);
                 if self.accepted.len() > 16 {

@@ -60,16 +60,30 @@ pub const ZONE: usize = 128 * 1024;
 pub const END_ZONES: usize = 4;
 
 impl Arena {
-    /// Maps a new arena.
+    /// Maps a new arena anywhere.
     pub fn new() -> io::Result<Self> {
+        Self::new_at(0)
+    }
+
+    /// Maps a new arena at `addr` (0: anywhere). The executor's own is at a
+    /// fixed address, so that its calls get the same pointers in every run
+    /// (a huge length past a pointer faults or not depending on where the
+    /// pointer is).
+    pub fn new_at(addr: usize) -> io::Result<Self> {
         let total = MAIN + PAGE + END_ZONES * (ZONE + PAGE) + 2 * PAGE;
-        // SAFETY: a fresh anonymous mapping; no existing memory is affected.
+        let fixed = if addr == 0 {
+            0
+        } else {
+            libc::MAP_FIXED_NOREPLACE
+        };
+        // SAFETY: a fresh anonymous mapping; MAP_FIXED_NOREPLACE never
+        // replaces an existing one.
         let p = unsafe {
             libc::mmap(
-                std::ptr::null_mut(),
+                addr as *mut libc::c_void,
                 total,
                 libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | fixed,
                 -1,
                 0,
             )
@@ -489,6 +503,30 @@ pub fn is_proc_root(fd: RawFd, proc_dev: u64) -> bool {
     // SAFETY: `st` has room for a stat.
     let r = unsafe { libc::fstat(fd, &mut st) };
     r == 0 && st.st_dev == proc_dev && st.st_ino == 1
+}
+
+/// The access and modification times of `path` (not followed).
+pub fn times_of(dir: RawFd, path: &CStr) -> Option<[libc::timespec; 2]> {
+    // SAFETY: all-zero is a valid stat.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `path` is NUL-terminated and `st` has room for a stat.
+    let r = unsafe { libc::fstatat(dir, path.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) };
+    (r == 0).then_some([
+        libc::timespec {
+            tv_sec: st.st_atime,
+            tv_nsec: st.st_atime_nsec,
+        },
+        libc::timespec {
+            tv_sec: st.st_mtime,
+            tv_nsec: st.st_mtime_nsec,
+        },
+    ])
+}
+
+/// Puts back times read by [`times_of`].
+pub fn set_times(dir: RawFd, path: &CStr, t: &[libc::timespec; 2]) {
+    // SAFETY: `path` is NUL-terminated and `t` two valid timespecs.
+    unsafe { libc::utimensat(dir, path.as_ptr(), t.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) };
 }
 
 /// `getpid`, `getuid`, `getgid`.
