@@ -135,9 +135,13 @@ impl Sandbox {
             libc::MS_NODEV | libc::MS_NOSUID,
             Some(&c("mode=0755,size=512m")),
         )?;
+        // Three levels down, so that the generator's `../../..` stays on
+        // mounts of ours (the host's /tmp changes under other processes).
+        let deep = base.join("x").join("y");
+        std::fs::create_dir_all(&deep)?;
         let mut scratch = Vec::new();
         for i in 0..workers.max(1) {
-            let w = base.join(format!("w{i}"));
+            let w = deep.join(format!("w{i}"));
             std::fs::create_dir(&w)?;
             sys::mount(
                 &tmpfs,

@@ -505,12 +505,13 @@ pub fn is_proc_root(fd: RawFd, proc_dev: u64) -> bool {
     r == 0 && st.st_dev == proc_dev && st.st_ino == 1
 }
 
-/// The access and modification times of `path` (not followed).
+/// The access and modification times of the directory `path` (followed:
+/// the directory a name is made in).
 pub fn times_of(dir: RawFd, path: &CStr) -> Option<[libc::timespec; 2]> {
     // SAFETY: all-zero is a valid stat.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: `path` is NUL-terminated and `st` has room for a stat.
-    let r = unsafe { libc::fstatat(dir, path.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) };
+    let r = unsafe { libc::fstatat(dir, path.as_ptr(), &mut st, 0) };
     (r == 0).then_some([
         libc::timespec {
             tv_sec: st.st_atime,
@@ -526,7 +527,7 @@ pub fn times_of(dir: RawFd, path: &CStr) -> Option<[libc::timespec; 2]> {
 /// Puts back times read by [`times_of`].
 pub fn set_times(dir: RawFd, path: &CStr, t: &[libc::timespec; 2]) {
     // SAFETY: `path` is NUL-terminated and `t` two valid timespecs.
-    unsafe { libc::utimensat(dir, path.as_ptr(), t.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) };
+    unsafe { libc::utimensat(dir, path.as_ptr(), t.as_ptr(), 0) };
 }
 
 /// `getpid`, `getuid`, `getgid`.
