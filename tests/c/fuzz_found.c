@@ -318,6 +318,21 @@ int main(void) {
     ssize_t n = readlink("/proc/self", buf, sizeof buf);
     printf("readlink_proc_self=%s\n", n > 0 ? "ok" : ename(errno));
 
+    /* In a working directory that was removed, `.` and `..` are still
+     * there (and nothing else is). Last: it moves the working directory. */
+    mkdir("gone", 0755);
+    if (chdir("gone") == 0 && rmdir("../gone") == 0) {
+        struct stat gst;
+        report("deleted_cwd_stat_dot", stat(".", &gst));
+        report("deleted_cwd_stat_dotdot", stat("..", &gst));
+        report("deleted_cwd_stat_name", stat("y", &gst));
+        report("deleted_cwd_proc_dotdot", stat("/proc/self/cwd/..", &gst));
+        long dd = open("..", O_RDONLY | O_DIRECTORY);
+        report("deleted_cwd_open_dotdot", dd >= 0 ? 0 : -1);
+        report("deleted_cwd_mkdir", mkdir("z", 0755));
+        report("deleted_cwd_creat", creat("z", 0644) >= 0 ? 0 : -1);
+    }
+
     printf("done\n");
     return 0;
 }

@@ -275,14 +275,14 @@ pub fn walk(
             return Err(libc::ENOTDIR);
         }
     }
-    if b.path.first() != Some(&b'/') || b.path.ends_with(b" (deleted)") {
-        // A directory without a path, or a deleted one.
-        return Err(if b.path.first() == Some(&b'/') {
-            libc::ENOENT
-        } else {
-            libc::ENOTDIR
-        });
+    if b.path.first() != Some(&b'/') {
+        // A directory without a path.
+        return Err(libc::ENOTDIR);
     }
+    // A deleted directory (a working directory removed): nothing is in it,
+    // but `.` and `..` still work, as in the kernel. It is decided on the
+    // path it had.
+    strip_deleted(&mut b.path);
     if in_root {
         let dup = match &cur {
             Cur::Fd(fd) => fd.try_clone().map_err(errno)?,
@@ -521,10 +521,14 @@ pub fn walk(
                     }
                     if deleted {
                         // Below a deleted file (a memfd): ENOTDIR; below a
-                        // deleted directory: nothing is there.
+                        // deleted directory, only `.` and `..` are there
+                        // (the rest is ENOENT from the kernel).
                         let dir = sys::fstat_mode(fd.as_fd()).map_err(errno)? & libc::S_IFMT
                             == libc::S_IFDIR;
-                        return Err(if dir { libc::ENOENT } else { libc::ENOTDIR });
+                        if !dir {
+                            return Err(libc::ENOTDIR);
+                        }
+                        strip_deleted(&mut b.path);
                     }
                     if last {
                         return Ok(Walked::Found {
@@ -596,6 +600,14 @@ pub fn walk(
                 return Err(errno(err));
             }
         }
+    }
+}
+
+/// Removes the kernel's " (deleted)" from the path of a directory's
+/// descriptor: the path it had.
+fn strip_deleted(path: &mut Vec<u8>) {
+    if path.ends_with(b" (deleted)") {
+        path.truncate(path.len() - b" (deleted)".len());
     }
 }
 
