@@ -95,6 +95,8 @@ pub struct Exec {
     next: usize,
     /// Next end zone for this call.
     zone: usize,
+    /// How far into the main zone this call wrote.
+    high: usize,
     /// The length of the last address built (for [`Arg::AddrLen`]).
     addr_len: u64,
     /// The last call may have written into the arena.
@@ -141,6 +143,9 @@ pub fn main(cfg: &Config) -> i32 {
         {
             continue;
         }
+        if std::env::var_os("FDSUP_FUZZ_DEBUG_ARENA").is_some() {
+            println!("arena {i} {:016x}", crate::fnv(&ex.arena.read(0, MAIN)));
+        }
         let out = ex.op(op);
         println!("{i} {op} = {out}");
     }
@@ -177,6 +182,7 @@ impl Exec {
             accepted: Vec::new(),
             tag,
             next: 0,
+            high: 0,
             zone: 0,
             addr_len: 0,
             dirty: false,
@@ -189,6 +195,7 @@ impl Exec {
     /// A syscall with one string argument, outside the fuzzed sequence.
     fn raw_call(&mut self, nr: i64, s: &[u8]) -> Result<i64, i32> {
         self.arena.write(0, s);
+        self.high = self.high.max(s.len());
         sys::raw(nr, [self.arena.addr(0), 0, 0, 0, 0, 0])
     }
 
@@ -318,10 +325,12 @@ impl Exec {
         if start + len > MAIN {
             // Out of room (a call with absurd arguments): start over.
             self.next = len;
+            self.high = self.high.max(len);
             self.arena.write(0, &vec![0; len]);
             return 0;
         }
         self.next = start + len;
+        self.high = self.high.max(self.next);
         self.arena.write(start, &vec![0; len]);
         start
     }
@@ -572,15 +581,19 @@ impl Exec {
 
     /// Runs one operation; returns what it printed after `=`.
     pub fn op(&mut self, op: &Op) -> String {
+        // Between calls the arena is all zero: a call that reads past its
+        // own arguments (a send of a huge length) must read the same bytes
+        // in both runs, and earlier arguments differ (ports are ephemeral).
         if self.dirty {
             // The kernel (or fdsup) may have written anywhere an output
-            // buffer's claimed size reached; a later call that reads past
-            // its own arguments (a send of a huge length) must read the
-            // same bytes in both runs.
+            // buffer's claimed size reached.
             self.arena.zero_all();
             self.dirty = false;
+        } else {
+            self.arena.zero(self.high, self.zone);
         }
         self.next = 0;
+        self.high = 0;
         self.zone = 0;
         match op {
             Op::Call { sc, args, save } => self.call(*sc, args, *save),

@@ -182,6 +182,18 @@ impl Arena {
         v
     }
 
+    /// Zeroes the first `main` bytes of the main zone and the first
+    /// `zones` end zones.
+    pub fn zero(&mut self, main: usize, zones: usize) {
+        // SAFETY: within the main zone and the end zones of our mapping.
+        unsafe {
+            std::ptr::write_bytes(self.base, 0, main.min(MAIN));
+            for z in 0..zones.min(END_ZONES) {
+                std::ptr::write_bytes(self.base.add(self.zone_start(z)), 0, ZONE);
+            }
+        }
+    }
+
     /// Zeroes every writable zone.
     pub fn zero_all(&mut self) {
         // SAFETY: the main zone and each end zone are writable parts of our
