@@ -790,7 +790,19 @@ fn oracle(
     if ok && (hidden || denied || ro_write) {
         return Some(format!("succeeded on a protected path ({result})"));
     }
-    let only = hits.len() == 1;
+    // Where two paths are looked up, an error about the other one may come
+    // first (and reveals nothing); a link's source is looked up whole before
+    // the target, so a refusal of the source comes first.
+    let two_paths = lookup_paths(*sc).len() > 1;
+    let first_is_hit = hits.len() == 1
+        && matches!(sc, Sc::Link | Sc::Linkat)
+        && match args.get(lookup_paths(*sc)[0]) {
+            Some(Arg::Path(p)) => rel_components(&p.bytes, scratch)
+                .and_then(|c| c.first().map(|f| PROTECTED.contains(f)))
+                .unwrap_or(false),
+            _ => false,
+        };
+    let only = hits.len() == 1 && (!two_paths || first_is_hit);
     let reveals = [
         "EEXIST",
         "ENOTEMPTY",

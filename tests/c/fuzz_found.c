@@ -56,8 +56,21 @@ static const char *type_of(mode_t m) {
 
 #define BAD ((void *)1)
 
-int main(void) {
+/* Run (in a directory holding the directories hidden/ and denied/ and a
+ * file "file") under a policy that hides ./hidden and denies ./denied: a
+ * hard link's source is refused before the target is looked at. */
+static int policy_checks(void) {
+    report("link_hidden_source_bad_target", syscall(SYS_link, "hidden", "file/x"));
+    report("link_denied_source_bad_target", syscall(SYS_link, "denied", "file/x"));
+    report("link_hidden_source_bad_pointer", syscall(SYS_link, "hidden/f", BAD));
+    printf("done\n");
+    return 0;
+}
+
+int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc > 1 && strcmp(argv[1], "policy") == 0)
+        return policy_checks();
     int fd = open("f", O_CREAT | O_WRONLY, 0644);
     if (fd < 0 || mkdir("d", 0755) != 0 || symlink("f", "l") != 0 || symlink("loop", "loop") != 0)
         return 2;

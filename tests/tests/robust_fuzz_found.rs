@@ -58,3 +58,60 @@ fn every_call_the_fuzzer_found_answers_as_the_kernel_does() {
         assert_eq!(fl.get(k).map(String::as_str), Some(v), "{k}\n{}", f.stdout);
     }
 }
+
+/// Under a policy: a hard link's source that the policy hides or denies is
+/// refused (ENOENT, EACCES) before anything about the target is known, as
+/// the kernel looks the source up whole first; natively (the positive
+/// control) the same calls fail on the target instead.
+#[test]
+fn a_refused_link_source_answers_before_the_target() {
+    let program = prog("fuzz_found");
+    let dir = TempDir::new("fuzz-found-policy");
+    let (native_dir, work) = (dir.join("native"), dir.join("work"));
+    for d in [&native_dir, &work] {
+        for sub in ["hidden", "denied"] {
+            std::fs::create_dir_all(d.join(sub)).expect("create dirs");
+        }
+        std::fs::write(d.join("file"), "").expect("create file");
+    }
+    let n = native(&native_dir, &[s(&program), "policy"]);
+    assert_eq!(
+        parse(&n.stdout)
+            .get("link_hidden_source_bad_target")
+            .map(String::as_str),
+        Some("ENOTDIR"),
+        "{}",
+        n.stdout
+    );
+    let policy = fdsup_tests::write_policy(
+        dir.path(),
+        "policy.json",
+        &format!(
+            r#"{{ "version": 1, "include": ["@allow-all"], "filesystem": {{ "default": "rw", "rules": [
+                {{ "path": "{w}/hidden", "access": "hide" }},
+                {{ "path": "{w}/denied", "access": "deny" }} ] }} }}"#,
+            w = work.display()
+        ),
+    );
+    let f = sandboxed_env(
+        policy.as_ref(),
+        &work,
+        &[],
+        &[s(&program), "policy"],
+        Duration::from_secs(60),
+    );
+    let fl = parse(&f.stdout);
+    for (k, v) in [
+        ("link_hidden_source_bad_target", "ENOENT"),
+        ("link_denied_source_bad_target", "EACCES"),
+        ("link_hidden_source_bad_pointer", "ENOENT"),
+    ] {
+        assert_eq!(
+            fl.get(k).map(String::as_str),
+            Some(v),
+            "{k}\n{}\n{}",
+            f.stdout,
+            f.stderr
+        );
+    }
+}

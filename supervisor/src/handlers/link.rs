@@ -136,6 +136,25 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             ))
         }
     };
+    // A link's source is looked up whole before the target: a hidden or
+    // denied one is refused now (a rename's last component comes later).
+    if is_link
+        && !matches!(
+            src,
+            Source::Object { pathless: true, .. } | Source::Object { unlinked: true, .. }
+        )
+    {
+        let mut log = Log {
+            ctx,
+            syscall: m.name,
+            tid: task.tid(),
+            line: &mut sc.line,
+        };
+        let p = src.path().to_vec();
+        if let Err(r) = not_refused(ctx, &mut asker, &p, &mut sc.matched, &mut log) {
+            return r;
+        }
+    }
     drop(asker);
     let new = match read_arg(&mut task, ndir, npath, &mut sc.raw, false) {
         Ok(v) => v,
