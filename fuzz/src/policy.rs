@@ -314,13 +314,24 @@ fn verdict(c: &Checked, files: &[(PathBuf, Vec<u8>)]) -> Result<bool, String> {
     let (Ok(line), Ok(col)) = (line.parse::<usize>(), col.parse::<usize>()) else {
         return Err(format!("error not located at file:line:col: {first}"));
     };
-    let Some((_, text)) = files
+    let ours = files
         .iter()
-        .find(|(p, _)| Path::new(file) == p || p.file_name() == Path::new(file).file_name())
-    else {
-        return Err(format!(
-            "error names a file that is not one of the policy's: {first}"
-        ));
+        .find(|(p, _)| Path::new(file) == p || p.file_name() == Path::new(file).file_name());
+    let text = match ours {
+        Some((_, t)) => t.clone(),
+        // An included file named in one of ours (a mutated include): its
+        // own text.
+        None if files
+            .iter()
+            .any(|(_, t)| t.windows(file.len()).any(|w| w == file.as_bytes())) =>
+        {
+            std::fs::read(file).unwrap_or_default()
+        }
+        None => {
+            return Err(format!(
+                "error names a file that is neither the policy nor one it includes: {first}"
+            ))
+        }
     };
     let lines = text.split(|&b| b == b'\n').count();
     if line == 0 || col == 0 || line > lines + 1 {
