@@ -312,6 +312,11 @@ int main(int argc, char **argv) {
     report("creat_link_to_missing_slash", syscall(SYS_creat, "link_missing_slash", 0644));
     report("open_link_to_file_slash", syscall(SYS_openat, AT_FDCWD, "link_file_slash", O_RDONLY));
 
+    /* RESOLVE_CACHED: what the starting point alone decides comes first. */
+    struct open_how cached = {.flags = O_RDONLY, .resolve = RESOLVE_CACHED};
+    report("openat2_cached_socket_dirfd", syscall(SYS_openat2, sfd, "x", &cached, sizeof cached));
+    report("openat2_cached_bad_dirfd", syscall(SYS_openat2, 999, "x", &cached, sizeof cached));
+
     /* /proc/self is a symbolic link when not followed. */
     struct stat st;
     if (lstat("/proc/self", &st) == 0)

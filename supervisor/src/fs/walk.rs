@@ -237,10 +237,6 @@ pub fn walk(
     if path.is_empty() {
         return Err(libc::ENOENT);
     }
-    if resolve & sys::RESOLVE_CACHED != 0 {
-        // We never know what the kernel has cached: the program retries without.
-        return Err(libc::EAGAIN);
-    }
     let beneath = resolve & sys::RESOLVE_BENEATH != 0;
     let in_root = resolve & sys::RESOLVE_IN_ROOT != 0;
     let step_resolve = sys::RESOLVE_NO_SYMLINKS | (resolve & sys::RESOLVE_NO_XDEV);
@@ -278,6 +274,11 @@ pub fn walk(
     if b.path.first() != Some(&b'/') {
         // A directory without a path.
         return Err(libc::ENOTDIR);
+    }
+    if resolve & sys::RESOLVE_CACHED != 0 {
+        // We never know what the kernel has cached: the program retries
+        // without (after what the starting point alone decides, as there).
+        return Err(libc::EAGAIN);
     }
     // A deleted directory (a working directory removed): nothing is in it,
     // but `.` and `..` still work, as in the kernel. It is decided on the
