@@ -39,8 +39,11 @@ pub enum Policy {
     AllowAll,
     /// `@allow-all` with network rules allowing everything.
     Net,
-    /// Scratch `rw`, `ro/` `ro`, `deny/` `deny`, `hide/` `hide`.
+    /// Scratch `rw`, `ro/` `ro`, `deny/` `deny`, `hide/` `hide`, with the
+    /// network section of `Net` (unix addresses into the subtrees decided).
     Ro,
+    /// The same without a network section (file-system handlers only).
+    RoFs,
 }
 
 impl Policy {
@@ -50,6 +53,7 @@ impl Policy {
             Policy::AllowAll => "allow-all",
             Policy::Net => "net",
             Policy::Ro => "ro",
+            Policy::RoFs => "ro-fs",
         }
     }
 
@@ -59,6 +63,7 @@ impl Policy {
             "allow-all" => Some(Policy::AllowAll),
             "net" => Some(Policy::Net),
             "ro" => Some(Policy::Ro),
+            "ro-fs" => Some(Policy::RoFs),
             _ => None,
         }
     }
@@ -233,6 +238,9 @@ impl Place {
             Policy::AllowAll => return Ok("@allow-all".to_owned()),
             Policy::Net => format!(
                 "{{\n  \"version\": 1,\n  \"include\": [\"@allow-all\"],\n  \"network\": {{{net_rules}\n  }}\n}}\n"
+            ),
+            Policy::RoFs => format!(
+                "{{\n  \"version\": 1,\n  \"include\": [\"@allow-all\"],\n  \"filesystem\": {{\n    \"default\": \"rw\",\n    \"rules\": [\n      {{ \"path\": \"{s}\", \"access\": \"rw\" }},\n      {{ \"path\": \"{s}/ro\", \"access\": \"ro\" }},\n      {{ \"path\": \"{s}/deny\", \"access\": \"deny\" }},\n      {{ \"path\": \"{s}/hide\", \"access\": \"hide\" }}\n    ]\n  }}\n}}\n"
             ),
             Policy::Ro => format!(
                 "{{\n  \"version\": 1,\n  \"include\": [\"@allow-all\"],\n  \"filesystem\": {{\n    \"default\": \"rw\",\n    \"rules\": [\n      {{ \"path\": \"{s}\", \"access\": \"rw\" }},\n      {{ \"path\": \"{s}/ro\", \"access\": \"ro\" }},\n      {{ \"path\": \"{s}/deny\", \"access\": \"deny\" }},\n      {{ \"path\": \"{s}/hide\", \"access\": \"hide\" }}\n    ]\n  }},\n  \"network\": {{{net_rules}\n  }}\n}}\n"
@@ -757,7 +765,7 @@ fn oracle(
     if result.starts_with('X') {
         return None;
     }
-    let mut hits: Vec<(&[u8], bool)> = Vec::new();
+    let mut hits: Vec<(&[u8], bool, usize)> = Vec::new();
     for &pos in lookup_paths(*sc) {
         let Some(Arg::Path(p)) = args.get(pos) else {
             continue;
@@ -776,7 +784,7 @@ fn oracle(
         }
         if let Some(first) = comps.first() {
             if let Some(t) = PROTECTED.iter().find(|t| *t == first) {
-                hits.push((t, mutates(*sc, args, pos)));
+                hits.push((t, mutates(*sc, args, pos), pos));
             }
         }
     }
@@ -794,14 +802,8 @@ fn oracle(
     // first (and reveals nothing); a link's source is looked up whole before
     // the target, so a refusal of the source comes first.
     let two_paths = lookup_paths(*sc).len() > 1;
-    let first_is_hit = hits.len() == 1
-        && matches!(sc, Sc::Link | Sc::Linkat)
-        && match args.get(lookup_paths(*sc)[0]) {
-            Some(Arg::Path(p)) => rel_components(&p.bytes, scratch)
-                .and_then(|c| c.first().map(|f| PROTECTED.contains(f)))
-                .unwrap_or(false),
-            _ => false,
-        };
+    let first_is_hit =
+        hits.len() == 1 && matches!(sc, Sc::Link | Sc::Linkat) && hits[0].2 == lookup_paths(*sc)[0];
     let only = hits.len() == 1 && (!two_paths || first_is_hit);
     let reveals = [
         "EEXIST",
@@ -944,7 +946,7 @@ pub fn check_seed(
     let run = run_exec(fdsup, place, Some(policy), seed, calls, keep, race)?;
     let d = match policy {
         Policy::AllowAll | Policy::Net => compare(native, &run, None, true),
-        Policy::Ro => {
+        Policy::Ro | Policy::RoFs => {
             let scratch = place.scratch.as_os_str().as_bytes();
             let mut ops = crate::gen::sequence(seed, calls, scratch);
             if let Some(k) = keep {

@@ -3,7 +3,7 @@
 //! ("Fuzzing").
 //!
 //! ```text
-//! fdsup-fuzz [--calls N] [--seed S] [--per-seed K] [--policies allow-all,net,ro]
+//! fdsup-fuzz [--calls N] [--seed S] [--per-seed K] [--policies allow-all,net,ro,ro-fs]
 //!            [--workers W] [--race-every R] [--no-minimise] [--fdsup PATH] [-v]
 //! fdsup-fuzz repro --seed S --calls N --policy P [--keep I,J,...] [--fdsup PATH]
 //! fdsup-fuzz policy [--iterations N] [--seed S] [--fdsup PATH] [-v]
@@ -188,7 +188,8 @@ fn policies(a: &Args) -> Result<Vec<Policy>, String> {
         .map_or("allow-all,net,ro", String::as_str)
         .split(',')
         .map(|p| {
-            Policy::parse(p).ok_or_else(|| format!("unknown policy {p:?} (allow-all, net, ro)"))
+            Policy::parse(p)
+                .ok_or_else(|| format!("unknown policy {p:?} (allow-all, net, ro, ro-fs)"))
         })
         .collect()
 }
@@ -232,7 +233,7 @@ fn repro(a: &Args) -> Result<u8, String> {
         .values
         .get("policy")
         .map_or(Some(Policy::AllowAll), |p| Policy::parse(p))
-        .ok_or("--policy: allow-all, net or ro")?;
+        .ok_or("--policy: allow-all, net, ro or ro-fs")?;
     let keep = a.keep()?;
     let sandbox = Sandbox::enter(1).map_err(|e| format!("sandbox: {e}"))?;
     let place = driver::Place {
