@@ -1014,7 +1014,8 @@ pub fn minimise(fdsup: &Path, place: &Place, f: &Finding, budget: usize) -> Opti
     while !cur.is_empty() && spent < budget {
         let chunk = cur.len().div_ceil(n);
         let mut reduced = false;
-        for i in 0..n {
+        let parts = n;
+        for i in 0..parts {
             let lo = i * chunk;
             if lo >= cur.len() {
                 break;
@@ -1087,7 +1088,7 @@ pub fn bench(opts: &Options, sandbox: &Sandbox) -> usize {
             s.spawn(move || {
                 while done_calls.load(Ordering::Relaxed) < opts.calls {
                     let seed = next_seed.fetch_add(1, Ordering::Relaxed);
-                    let race = opts.race_every > 0 && seed % opts.race_every == 0;
+                    let race = opts.race_every > 0 && seed.is_multiple_of(opts.race_every);
                     let native =
                         match run_exec(&opts.fdsup, place, None, seed, opts.per_seed, None, race) {
                             Ok(n) => n,

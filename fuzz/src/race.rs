@@ -114,7 +114,8 @@ pub fn run(cfg: &Config, _arena: &mut Arena) {
             let mut r = Rng::new(seed, 13);
             let paths: [&[u8]; 4] = [b"a\0", b"sub/x\0", b"x\0", b"b\0"];
             while !done_ref.load(Ordering::Relaxed) {
-                sh.write(0, *r.pick(&paths));
+                let p = r.pick(&paths);
+                sh.write(0, p);
             }
         });
         let _ = caller.join();

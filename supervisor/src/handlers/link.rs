@@ -155,7 +155,6 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             return r;
         }
     }
-    drop(asker);
     let new = match read_arg(&mut task, ndir, npath, &mut sc.raw, false) {
         Ok(v) => v,
         Err(r) => return r,
