@@ -313,7 +313,7 @@ pub fn run_exec(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    let limit = Duration::from_secs(30) + Duration::from_millis(5 * calls as u64);
+    let limit = Duration::from_secs(10) + Duration::from_millis(3 * calls as u64);
     let mut child = cmd.spawn()?;
     let pgid = i32::try_from(child.id()).unwrap_or(0);
     let mut out = child.stdout.take();
