@@ -765,6 +765,22 @@ fn oracle(
     if result.starts_with('X') {
         return None;
     }
+    // Answers the kernel gives before it looks at the path: mknod of a
+    // directory (EPERM), an empty symlink target (ENOENT), O_CREAT with a
+    // trailing slash (EISDIR, the last component never looked up).
+    let early = match (sc, result) {
+        (Sc::Mknod | Sc::Mknodat, "EPERM") => true,
+        (Sc::Symlink | Sc::Symlinkat, "ENOENT") => {
+            matches!(args.first(), Some(Arg::Path(p)) if p.bytes.is_empty())
+        }
+        (Sc::Open | Sc::Openat | Sc::Openat2 | Sc::Creat, "EISDIR") => args
+            .iter()
+            .any(|a| matches!(a, Arg::Path(p) if p.bytes.last() == Some(&b'/'))),
+        _ => false,
+    };
+    if early {
+        return None;
+    }
     let mut hits: Vec<(&[u8], bool, usize)> = Vec::new();
     for &pos in lookup_paths(*sc) {
         let Some(Arg::Path(p)) = args.get(pos) else {

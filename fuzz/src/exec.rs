@@ -1086,13 +1086,18 @@ impl Exec {
                         && b.iter().all(|c| c.is_ascii_digit() || b"/task".contains(c));
                     if pidlike {
                         let _ = write!(out, " <pid>");
-                    } else if b.starts_with(b"/proc/") && b.get(6).is_some_and(u8::is_ascii_digit) {
-                        // A descriptor of /proc/self/...: the pid in its path.
-                        let rest = b[6..]
-                            .iter()
-                            .position(|c| !c.is_ascii_digit())
-                            .map_or(b.len(), |i| i + 6);
-                        let _ = write!(out, " \"/proc/<pid>\"{}", Quoted(&b[rest..]));
+                    } else if b.starts_with(b"/proc/") {
+                        // A descriptor of /proc/self/...: pids and tids in
+                        // its path.
+                        let mut n = Vec::with_capacity(b.len());
+                        for (i, &c) in b.iter().enumerate() {
+                            if !c.is_ascii_digit() {
+                                n.push(c);
+                            } else if i == 0 || !b[i - 1].is_ascii_digit() {
+                                n.push(b'N');
+                            }
+                        }
+                        let _ = write!(out, " {}", Quoted(&n));
                     } else if let Some(i) = b.iter().position(|&c| c == b'[') {
                         // socket:[INODE], pipe:[INODE]: inode numbers.
                         let _ = write!(out, " {}[<ino>]", Quoted(&b[..i]));
