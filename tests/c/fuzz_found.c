@@ -311,6 +311,12 @@ int main(int argc, char **argv) {
     report("creat_link_to_file_slash", syscall(SYS_creat, "link_file_slash", 0644));
     report("creat_link_to_missing_slash", syscall(SYS_creat, "link_missing_slash", 0644));
     report("open_link_to_file_slash", syscall(SYS_openat, AT_FDCWD, "link_file_slash", O_RDONLY));
+    /* A link to a magic link to a file, with a trailing slash: ENOTDIR. */
+    char magic[64];
+    snprintf(magic, sizeof magic, "/proc/self/fd/%d", ffd);
+    symlink(magic, "link_magic");
+    report("open_link_magic_file_slash", syscall(SYS_openat, AT_FDCWD, "link_magic/", O_RDONLY));
+    report("stat_magic_file_slash", syscall(SYS_newfstatat, AT_FDCWD, "link_magic/", &sst, 0));
 
     /* RESOLVE_CACHED: what the starting point alone decides comes first. */
     struct open_how cached = {.flags = O_RDONLY, .resolve = RESOLVE_CACHED};

@@ -508,6 +508,14 @@ pub fn walk(
                     }
                     let deleted = b.path.ends_with(b" (deleted)");
                     let pathless = b.path.first() != Some(&b'/');
+                    if last
+                        && trailing
+                        && sys::fstat_mode(fd.as_fd()).map_err(errno)? & libc::S_IFMT
+                            != libc::S_IFDIR
+                    {
+                        // `link/` where the link reaches no directory.
+                        return Err(libc::ENOTDIR);
+                    }
                     if deleted && last && !pathless {
                         // An unlinked file (or a memfd) has no path to decide
                         // on: only a reopen within the access its descriptor
