@@ -848,7 +848,17 @@ impl Exec {
             }
             _ => None,
         };
-        let r = sys::raw(sc.nr(), regs);
+        let mut r = sys::raw(sc.nr(), regs);
+        // A scoped `..` (RESOLVE_BENEATH, RESOLVE_IN_ROOT) is EAGAIN when any
+        // rename ran meanwhile anywhere on the machine (openat2(2)): retried.
+        if sc == Openat2 && r == Err(libc::EAGAIN) && scoped(args) {
+            for _ in 0..8 {
+                r = sys::raw(sc.nr(), regs);
+                if r != Err(libc::EAGAIN) {
+                    break;
+                }
+            }
+        }
         let mut out = String::new();
 
         match (sc, r) {
@@ -1220,6 +1230,17 @@ fn foreign(m: &Msg) -> bool {
             && c.ty == libc::SCM_CREDENTIALS
             && !matches!(c.data, CmsgData::Creds { own: true, .. })
     })
+}
+
+/// Whether an `openat2` asked for a scoped resolution (not cached).
+fn scoped(args: &[Arg]) -> bool {
+    match args.get(2) {
+        Some(Arg::Blob { bytes, .. }) if bytes.len() >= 24 => {
+            let r = u64::from_ne_bytes(bytes[16..24].try_into().unwrap_or([0; 8]));
+            r & (0x08 | 0x10) != 0 && r & 0x20 == 0
+        }
+        _ => false,
+    }
 }
 
 /// Whether an `openat2` asked for `RESOLVE_CACHED`.
