@@ -56,13 +56,19 @@ static const char *type_of(mode_t m) {
 
 #define BAD ((void *)1)
 
-/* Run (in a directory holding the directories hidden/ and denied/ and a
- * file "file") under a policy that hides ./hidden and denies ./denied: a
- * hard link's source is refused before the target is looked at. */
+/* Run (in a directory holding the directories hidden/, denied/, readonly/
+ * and a file "file") under a policy that hides ./hidden, denies ./denied
+ * and makes ./readonly ro: a hard link's source is refused before the
+ * target is looked at; O_CREAT on a read-only directory is EISDIR. */
 static int policy_checks(void) {
     report("link_hidden_source_bad_target", syscall(SYS_link, "hidden", "file/x"));
     report("link_denied_source_bad_target", syscall(SYS_link, "denied", "file/x"));
     report("link_hidden_source_bad_pointer", syscall(SYS_link, "hidden/f", BAD));
+    report("open_creat_readonly_dir", syscall(SYS_openat, AT_FDCWD, "readonly", O_CREAT | O_RDONLY, 0644));
+    char ro_abs[4096];
+    if (getcwd(ro_abs, sizeof ro_abs - 16))
+        strcat(ro_abs, "/readonly");
+    report("open_creat_readonly_dir_abs", syscall(SYS_openat, AT_FDCWD, ro_abs, O_CREAT | O_RDONLY, 0644));
     printf("done\n");
     return 0;
 }

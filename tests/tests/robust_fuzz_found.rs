@@ -62,14 +62,16 @@ fn every_call_the_fuzzer_found_answers_as_the_kernel_does() {
 /// Under a policy: a hard link's source that the policy hides or denies is
 /// refused (ENOENT, EACCES) before anything about the target is known, as
 /// the kernel looks the source up whole first; natively (the positive
-/// control) the same calls fail on the target instead.
+/// control) the same calls fail on the target instead. And `O_CREAT` on a
+/// directory the policy makes read-only is EISDIR, as on any directory
+/// (fdsup opened it).
 #[test]
 fn a_refused_link_source_answers_before_the_target() {
     let program = prog("fuzz_found");
     let dir = TempDir::new("fuzz-found-policy");
     let (native_dir, work) = (dir.join("native"), dir.join("work"));
     for d in [&native_dir, &work] {
-        for sub in ["hidden", "denied"] {
+        for sub in ["hidden", "denied", "readonly"] {
             std::fs::create_dir_all(d.join(sub)).expect("create dirs");
         }
         std::fs::write(d.join("file"), "").expect("create file");
@@ -89,7 +91,8 @@ fn a_refused_link_source_answers_before_the_target() {
         &format!(
             r#"{{ "version": 1, "include": ["@allow-all"], "filesystem": {{ "default": "rw", "rules": [
                 {{ "path": "{w}/hidden", "access": "hide" }},
-                {{ "path": "{w}/denied", "access": "deny" }} ] }} }}"#,
+                {{ "path": "{w}/denied", "access": "deny" }},
+                {{ "path": "{w}/readonly", "access": "ro" }} ] }} }}"#,
             w = work.display()
         ),
     );
@@ -105,6 +108,8 @@ fn a_refused_link_source_answers_before_the_target() {
         ("link_hidden_source_bad_target", "ENOENT"),
         ("link_denied_source_bad_target", "EACCES"),
         ("link_hidden_source_bad_pointer", "ENOENT"),
+        ("open_creat_readonly_dir", "EISDIR"),
+        ("open_creat_readonly_dir_abs", "EISDIR"),
     ] {
         assert_eq!(
             fl.get(k).map(String::as_str),

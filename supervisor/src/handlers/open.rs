@@ -770,6 +770,12 @@ fn fast_open(req: &Req<'_>, dir: i32, path: &CStr, creat_ro: bool) -> FastOpen {
             if creat_ro && req.excl() {
                 return FastOpen::Done(Reply::Errno(libc::EEXIST));
             }
+            // Opened without O_CREAT, which on a directory is EISDIR.
+            if creat_ro
+                && sys::fstat_mode(fd.as_fd()).is_ok_and(|m| m & libc::S_IFMT == libc::S_IFDIR)
+            {
+                return FastOpen::Done(Reply::Errno(libc::EISDIR));
+            }
             // Opens that cannot wait may still reach a FIFO, whose other end
             // must not see our copy after the program closed its own.
             let unseen = !may_wait && !req.opath() && flags_i & libc::O_DIRECTORY == 0;
