@@ -221,13 +221,26 @@ impl Exec {
         self.anchors.tcp4_listen = p;
         let (_, p) = mk(libc::AF_INET, libc::SOCK_STREAM, lo4(0), false);
         self.anchors.tcp4_refused = p;
-        let (u4, p) = mk(libc::AF_INET, libc::SOCK_DGRAM, lo4(0), false);
+        // UDP on the refusing TCP socket's number: TCP and UDP numbers are
+        // apart, so no other listener of the machine's can own the port a
+        // TCP connect to "the UDP port" meets (ours refuses it).
+        let (u4, p) = mk(
+            libc::AF_INET,
+            libc::SOCK_DGRAM,
+            lo4(self.anchors.tcp4_refused),
+            false,
+        );
         self.anchors.udp4 = p;
         let (l6, p) = mk(libc::AF_INET6, libc::SOCK_STREAM, lo6(0), true);
         self.anchors.tcp6_listen = p;
         let (_, p) = mk(libc::AF_INET6, libc::SOCK_STREAM, lo6(0), false);
         self.anchors.tcp6_refused = p;
-        let (u6, p) = mk(libc::AF_INET6, libc::SOCK_DGRAM, lo6(0), false);
+        let (u6, p) = mk(
+            libc::AF_INET6,
+            libc::SOCK_DGRAM,
+            lo6(self.anchors.tcp6_refused),
+            false,
+        );
         self.anchors.udp6 = p;
         let (us, _) = mk(
             libc::AF_UNIX,
