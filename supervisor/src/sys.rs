@@ -690,6 +690,12 @@ pub fn statx_bytes(
     statx_at(fd.as_raw_fd(), c"", flags | libc::AT_EMPTY_PATH, mask, out)
 }
 
+/// `geteuid() == 0`.
+pub fn euid_is_root() -> bool {
+    // SAFETY: no memory involved.
+    unsafe { libc::geteuid() == 0 }
+}
+
 /// The mount `fd` is on (`statx` `STATX_MNT_ID`): two objects on different
 /// mounts cannot be linked or renamed into each other (EXDEV).
 pub fn mount_id(fd: BorrowedFd<'_>) -> io::Result<u64> {

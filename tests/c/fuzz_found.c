@@ -348,6 +348,37 @@ int main(int argc, char **argv) {
     ssize_t n = readlink("/proc/self", buf, sizeof buf);
     printf("readlink_proc_self=%s\n", n > 0 ? "ok" : ename(errno));
 
+    /* Without privileges: a directory must be searchable for `..` and for
+     * `.` (the working directory) to be looked up, before anything else;
+     * truncate checks write permission before the mount. */
+    if (geteuid() != 0) {
+        char here[4096];
+        struct stat ust;
+        mkdir("noexec", 0755);
+        mkdir("noexec/in", 0755);
+        chmod("noexec", 0600);
+        report("unpriv_stat_unsearchable_dotdot", stat("noexec/..", &ust));
+        struct open_how ub = {.flags = O_RDONLY, .resolve = RESOLVE_BENEATH};
+        int nfd = open("noexec", O_RDONLY | O_DIRECTORY);
+        report("unpriv_openat2_beneath_unsearchable_dotdot", syscall(SYS_openat2, nfd, "..", &ub, sizeof ub));
+        report("unpriv_stat_file_dotdot", stat("f/..", &ust));
+        report("unpriv_rename_root_into_unsearchable", syscall(SYS_rename, "/", "noexec/x"));
+        report("unpriv_mkdir_in_unsearchable_dot", syscall(SYS_mkdir, "noexec/.", 0755));
+        close(open("nowrite", O_CREAT | O_WRONLY, 0444));
+        report("unpriv_truncate_no_write_permission", truncate("nowrite", 0));
+        int keep = open(".", O_RDONLY | O_DIRECTORY);
+        mkdir("cwd_unsearchable", 0755);
+        if (getcwd(here, sizeof here - 32) && chdir("cwd_unsearchable") == 0) {
+            strcat(here, "/cwd_unsearchable");
+            chmod(here, 0600);
+            report("unpriv_stat_dot_unsearchable_cwd", stat(".", &ust));
+            report("unpriv_open_dot_unsearchable_cwd", open(".", O_RDONLY) >= 0 ? 0 : -1);
+            chmod(here, 0755);
+            fchdir(keep);
+        }
+        chmod("noexec", 0755);
+    }
+
     /* In a working directory that was removed, `.` and `..` are still
      * there (and nothing else is). Last: it moves the working directory. */
     mkdir("gone", 0755);

@@ -120,3 +120,50 @@ fn a_refused_link_source_answers_before_the_target() {
         );
     }
 }
+
+/// The same calls without privileges (uid 65534), natively and under
+/// fdsup: where the kernel checks search and write permission (a `..` or
+/// `.` in a directory that cannot be searched, truncate of a file that
+/// cannot be written) fdsup answers the same, though its lexical paths and
+/// `O_PATH` descriptors need no such permission.
+#[test]
+fn without_privileges_every_call_answers_as_the_kernel_does() {
+    if !fdsup_tests::is_root() {
+        fdsup_tests::skip!("needs root to run the program as uid 65534");
+    }
+    use std::os::unix::fs::PermissionsExt as _;
+    let program = prog("fuzz_found");
+    let dir = TempDir::new("fuzz-found-nobody");
+    let (a, b) = (dir.join("native"), dir.join("fdsup"));
+    for d in [dir.path(), &a, &b] {
+        std::fs::create_dir_all(d).expect("dirs");
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o777)).expect("open them");
+    }
+    let mut c = std::process::Command::new("setpriv");
+    c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(&program)
+        .current_dir(&a);
+    let n = fdsup_tests::run_cmd(&mut c, Duration::from_secs(60));
+    let policy = fdsup_tests::write_policy(dir.path(), "allow.json", fdsup_tests::ALLOW_ALL);
+    let f = support::sandboxed_as_nobody(&policy, &b, &[s(&program)]);
+    let (nl, fl) = (parse(&n.stdout), parse(&f.stdout));
+    assert_eq!(
+        nl.get("unpriv_stat_unsearchable_dotdot")
+            .map(String::as_str),
+        Some("EACCES"),
+        "the native run must be unprivileged:\n{}",
+        n.stdout
+    );
+    let diffs: Vec<String> = nl
+        .iter()
+        .filter(|(k, v)| fl.get(*k) != Some(v))
+        .map(|(k, v)| format!("{k}: the kernel says {v}, fdsup {:?}", fl.get(k)))
+        .collect();
+    assert!(
+        diffs.is_empty() && f.stdout.contains("done"),
+        "{}\nfdsup stdout:\n{}\nstderr:\n{}",
+        diffs.join("\n"),
+        f.stdout,
+        f.stderr
+    );
+}

@@ -340,6 +340,22 @@ pub fn walk(
                 if at_anchor {
                     continue;
                 }
+                // The directory must be searchable before `..` is anything
+                // (the kernel's may_lookup comes first).
+                if !super::searches_anything() {
+                    // (A file is ENOTDIR first, as `file/..` in the kernel.)
+                    if sys::fstat_mode(cur.borrow()).map_err(errno)? & libc::S_IFMT != libc::S_IFDIR
+                    {
+                        return Err(libc::ENOTDIR);
+                    }
+                    sys::faccessat2(
+                        cur.raw(),
+                        c"",
+                        libc::X_OK,
+                        libc::AT_EMPTY_PATH | libc::AT_EACCESS,
+                    )
+                    .map_err(errno)?;
+                }
                 if beneath && depth == 0 {
                     return Err(libc::EXDEV);
                 }

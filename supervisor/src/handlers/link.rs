@@ -498,6 +498,17 @@ pub(super) fn resolve_end(
     {
         return Err(libc::ENOTDIR);
     }
+    // And searchable, before its last component is anything (the kernel's
+    // may_lookup, which the O_PATH descriptor did not need).
+    if !crate::fs::searches_anything() {
+        sys::faccessat2(
+            dir.as_raw_fd(),
+            c"",
+            libc::X_OK,
+            libc::AT_EMPTY_PATH | libc::AT_EACCESS,
+        )
+        .map_err(|e| e.raw_os_error().unwrap_or(libc::EACCES))?;
+    }
     let last = match name {
         b"." => Last::Dot,
         b".." => Last::DotDot,

@@ -486,7 +486,15 @@ fn truncate(fd: std::os::fd::BorrowedFd<'_>, len: i64) -> std::io::Result<()> {
         libc::S_IFREG => {}
         _ => return Err(e(libc::EINVAL)),
     }
-    // The kernel's EROFS comes before the open for writing (ETXTBSY).
+    // As the kernel: write permission (EACCES), then a read-only mount
+    // (EROFS; access(2) checks them in this order), then the open for
+    // writing (ETXTBSY).
+    sys::faccessat2(
+        fd.as_raw_fd(),
+        c"",
+        libc::W_OK,
+        libc::AT_EMPTY_PATH | libc::AT_EACCESS,
+    )?;
     if sys::on_read_only_mount(fd) {
         return Err(e(libc::EROFS));
     }

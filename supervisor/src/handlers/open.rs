@@ -243,7 +243,12 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         && lex.first() == Some(&b'/')
         && lex.len() + req.path.len() < libc::PATH_MAX as usize - 1
         && !lex.ends_with(b" (deleted)")
-        && join_normal(lex, req.path, dirfd != libc::AT_FDCWD)
+        // `.` alone: see `path::resolve_read`.
+        && join_normal(
+            lex,
+            req.path,
+            dirfd != libc::AT_FDCWD || !crate::fs::searches_anything(),
+        )
         && !is_proc_self(lex)
         // `/proc/<pid>` is decided on the directory, not the number (a pid
         // can be reused): the walk does that.

@@ -149,7 +149,14 @@ pub(super) fn resolve_read(
         && !sc.lex.ends_with(b" (deleted)")
         && sc.lex.len() + len < libc::PATH_MAX as usize - 1
         && !has_trailing_slash(path)
-        && join_normal(&mut sc.lex, path, dirfd != libc::AT_FDCWD)
+        // `.` alone names the working directory, which the kernel must be
+        // able to search (not only reach): checked by the walk, unless
+        // nothing can refuse it.
+        && join_normal(
+            &mut sc.lex,
+            path,
+            dirfd != libc::AT_FDCWD || !crate::fs::searches_anything(),
+        )
         && !is_proc_self(&sc.lex)
         && proc_pid(&sc.lex).is_none();
     if lexical {
