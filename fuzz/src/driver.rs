@@ -188,6 +188,10 @@ impl Sandbox {
 impl Drop for Sandbox {
     fn drop(&mut self) {
         use std::os::fd::AsRawFd as _;
+        // A mount point of this namespace cannot be removed from any.
+        if let Ok(b) = std::ffi::CString::new(self.base.as_os_str().as_bytes()) {
+            sys::umount_detach(&b);
+        }
         if let (Some(t), Ok(n)) = (&self.host_tmp, std::ffi::CString::new(self.name.clone())) {
             let _ = sys::rmdir_at(t.as_raw_fd(), &n);
         }
@@ -1107,6 +1111,13 @@ pub fn bench(opts: &Options, sandbox: &Sandbox) -> usize {
             let done_calls = &done_calls;
             let print = &print;
             s.spawn(move || {
+                // A network namespace per worker (the namespace is a
+                // thread's): no worker's ephemeral ports meet another's.
+                if sys::unshare(libc::CLONE_NEWNET).is_err() || sys::loopback_up().is_err() {
+                    eprintln!(
+                        "fdsup-fuzz: no network namespace of the worker's own; workers share one"
+                    );
+                }
                 while done_calls.load(Ordering::Relaxed) < opts.calls {
                     let seed = next_seed.fetch_add(1, Ordering::Relaxed);
                     let race = opts.race_every > 0 && seed.is_multiple_of(opts.race_every);

@@ -700,6 +700,12 @@ pub fn mount(
     check(r).map(|_| ())
 }
 
+/// `umount2(target, MNT_DETACH)`, result ignored.
+pub fn umount_detach(target: &CStr) {
+    // SAFETY: `target` is NUL-terminated.
+    unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
+}
+
 /// `mount_setattr(AT_FDCWD, path, AT_RECURSIVE, {MOUNT_ATTR_RDONLY})`: the
 /// whole tree at `path` read-only.
 pub fn rdonly_recursive(path: &CStr) -> io::Result<()> {
