@@ -688,6 +688,48 @@ pub fn statx_bytes(
     statx_at(fd.as_raw_fd(), c"", flags | libc::AT_EMPTY_PATH, mask, out)
 }
 
+/// `geteuid() == 0`.
+pub fn euid_is_root() -> bool {
+    // SAFETY: no memory involved.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// The mount `fd` is on (`statx` `STATX_MNT_ID`): two objects on different
+/// mounts cannot be linked or renamed into each other (EXDEV).
+pub fn mount_id(fd: BorrowedFd<'_>) -> io::Result<u64> {
+    /// `STATX_MNT_ID` (include/uapi/linux/stat.h).
+    const STATX_MNT_ID: u32 = 0x1000;
+    let mut out = [0u8; STATX_SIZE];
+    statx_bytes(fd, 0, STATX_MNT_ID, &mut out)?;
+    // `stx_mnt_id` is the u64 at offset 144 of `struct statx`.
+    let mut id = [0u8; 8];
+    id.copy_from_slice(&out[144..152]);
+    Ok(u64::from_ne_bytes(id))
+}
+
+/// Whether `fd` is on procfs (`fstatfs` `PROC_SUPER_MAGIC`), whose
+/// directories answer a lookup of a name they do not have with ENOENT
+/// (an error, not an absent name that could be made).
+pub fn on_procfs(fd: BorrowedFd<'_>) -> bool {
+    /// `PROC_SUPER_MAGIC` (include/uapi/linux/magic.h).
+    const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+    // SAFETY: statfs is plain data; all-zero is valid.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid out-pointer.
+    let r = unsafe { libc::fstatfs(fd.as_raw_fd(), &mut st) };
+    r == 0 && st.f_type == PROC_SUPER_MAGIC
+}
+
+/// Whether `fd` is on a read-only mount (`fstatvfs` `ST_RDONLY`): the
+/// kernel's EROFS comes before some errors of the last component.
+pub fn on_read_only_mount(fd: BorrowedFd<'_>) -> bool {
+    // SAFETY: statvfs is plain data; all-zero is valid.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid out-pointer.
+    let r = unsafe { libc::fstatvfs(fd.as_raw_fd(), &mut st) };
+    r == 0 && st.f_flag & libc::ST_RDONLY != 0
+}
+
 /// `fstatfs(fd)` as bytes (works on `O_PATH` descriptors).
 pub fn fstatfs_bytes(
     fd: BorrowedFd<'_>,
@@ -838,6 +880,26 @@ pub fn removexattr_fd(fd: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
     let path = fd_magic(fd, &mut p);
     // SAFETY: both strings are NUL-terminated.
     cvt_int(unsafe { libc::removexattr(path.as_ptr(), name.as_ptr()) }).map(drop)
+}
+
+/// `lseek(fd, 0, SEEK_CUR)`: where a descriptor is.
+pub fn lseek_cur(fd: BorrowedFd<'_>) -> io::Result<i64> {
+    // SAFETY: no memory involved.
+    let r = unsafe { libc::lseek(fd.as_raw_fd(), 0, libc::SEEK_CUR) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(r)
+}
+
+/// `lseek(fd, at, SEEK_SET)`.
+pub fn lseek_set(fd: BorrowedFd<'_>, at: i64) -> io::Result<()> {
+    // SAFETY: no memory involved.
+    let r = unsafe { libc::lseek(fd.as_raw_fd(), at, libc::SEEK_SET) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// `getdents64(fd, buf)` (`old` = the old `getdents` and its `struct

@@ -128,6 +128,19 @@ impl Task {
         }
     }
 
+    /// Writes as much of `data` at `addr` as the program's memory takes
+    /// (up to the first page it cannot write); returns how much that was.
+    pub fn write_prefix(&self, addr: u64, data: &[u8]) -> Result<usize, ReadError> {
+        if data.is_empty() {
+            return Ok(0);
+        }
+        match sys::write_remote(self.tid, addr, data) {
+            Ok(n) => Ok(n),
+            Err(e) if e.raw_os_error() == Some(libc::EFAULT) => Ok(0),
+            Err(_) => Err(ReadError::Gone),
+        }
+    }
+
     /// Reads a NUL-terminated string at `addr` into `buf`, never asking for a
     /// page it does not need (a path at the end of a mapping must not fail
     /// because the next page is unmapped). Returns its length without the NUL.

@@ -23,6 +23,14 @@ use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use crate::sys::{self, OpenHow};
 use crate::task::ProcPath;
 
+/// Whether the supervisor runs as root, whom the kernel lets search any
+/// directory: then a lexical path need not keep a component only there to be
+/// searched (`.` as the working directory), since nothing could refuse it.
+pub fn searches_anything() -> bool {
+    static ROOT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ROOT.get_or_init(sys::euid_is_root)
+}
+
 /// An `O_PATH` descriptor of `/`, kept for the life of the supervisor.
 ///
 /// The program's root is the supervisor's: the shim starts it in our root

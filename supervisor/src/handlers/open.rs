@@ -32,6 +32,10 @@ use crate::sys::{self, OpenHow};
 use crate::syscalls::{Kind, Mediated};
 use crate::task::{fd_path, ProcPath, ReadError, Task};
 
+/// The kernel's `O_LARGEFILE` (include/uapi/asm-generic/fcntl.h): libc's
+/// is 0 on 64-bit targets, where the kernel sets the bit itself.
+const O_LARGEFILE: i32 = 0o100000;
+
 /// `VALID_OPEN_FLAGS` of include/linux/fcntl.h: what `openat` keeps of its
 /// flags (it ignores the rest; `openat2` refuses them).
 const VALID_OPEN_FLAGS: i32 = libc::O_ACCMODE
@@ -45,7 +49,7 @@ const VALID_OPEN_FLAGS: i32 = libc::O_ACCMODE
     | libc::O_DSYNC
     | libc::O_ASYNC
     | libc::O_DIRECT
-    | libc::O_LARGEFILE
+    | O_LARGEFILE
     | libc::O_DIRECTORY
     | libc::O_NOFOLLOW
     | libc::O_NOATIME
@@ -231,11 +235,20 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         return Reply::Gone;
     }
 
+    // O_CREAT with a trailing slash: the kernel looks up the directory part
+    // and answers EISDIR, whatever the last component is (the walk below).
+    let creat_slash = req.creat() && trailing;
     let lexical_ok = how.resolve == 0
+        && !creat_slash
         && lex.first() == Some(&b'/')
         && lex.len() + req.path.len() < libc::PATH_MAX as usize - 1
         && !lex.ends_with(b" (deleted)")
-        && join_normal(lex, req.path, dirfd != libc::AT_FDCWD)
+        // `.` alone: see `path::resolve_read`.
+        && join_normal(
+            lex,
+            req.path,
+            dirfd != libc::AT_FDCWD || !crate::fs::searches_anything(),
+        )
         && !is_proc_self(lex)
         // `/proc/<pid>` is decided on the directory, not the number (a pid
         // can be reused): the walk does that.
@@ -270,12 +283,19 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     };
     let follow_final = req.flags() & libc::O_NOFOLLOW == 0 && !req.excl();
     let mut asker = Asker::with_policy(&task, ctx.sup_pid, &ctx.policy);
+    // Creating: a trailing slash on the last component is EISDIR, the walk
+    // says where (also after a link whose target ends with one).
+    let creating = if req.creat() {
+        crate::fs::walk::WALK_CREATE
+    } else {
+        0
+    };
     let walked = walk(
         &mut asker,
         ctx.root.as_fd(),
         start,
         req.path,
-        how.resolve,
+        how.resolve | creating,
         follow_final,
         wb,
     );
@@ -313,6 +333,14 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             };
             if req.excl() {
                 return Reply::Errno(libc::EEXIST);
+            }
+            // O_CREAT on a directory that exists: the kernel's EISDIR,
+            // whatever the access mode.
+            if req.creat()
+                && !symlink
+                && sys::fstat_mode(fd.as_fd()).is_ok_and(|m| m & libc::S_IFMT == libc::S_IFDIR)
+            {
+                return Reply::Errno(libc::EISDIR);
             }
             if req.writes() && access != FsAccess::Rw {
                 return out.refuse(path, Verdict::Deny, libc::EACCES, rule);
@@ -398,6 +426,12 @@ fn check_how(how: &OpenHow, strict: bool) -> Result<(), i32> {
     }
     if flags & libc::O_CREAT != 0 && flags & libc::O_DIRECTORY != 0 {
         return Err(libc::EINVAL);
+    }
+    // RESOLVE_CACHED cannot create or truncate: EAGAIN before any lookup.
+    if how.resolve & sys::RESOLVE_CACHED != 0
+        && flags & (libc::O_TRUNC | libc::O_CREAT | (libc::O_TMPFILE & !libc::O_DIRECTORY)) != 0
+    {
+        return Err(libc::EAGAIN);
     }
     Ok(())
 }
@@ -741,6 +775,12 @@ fn fast_open(req: &Req<'_>, dir: i32, path: &CStr, creat_ro: bool) -> FastOpen {
             if creat_ro && req.excl() {
                 return FastOpen::Done(Reply::Errno(libc::EEXIST));
             }
+            // Opened without O_CREAT, which on a directory is EISDIR.
+            if creat_ro
+                && sys::fstat_mode(fd.as_fd()).is_ok_and(|m| m & libc::S_IFMT == libc::S_IFDIR)
+            {
+                return FastOpen::Done(Reply::Errno(libc::EISDIR));
+            }
             // Opens that cannot wait may still reach a FIFO, whose other end
             // must not see our copy after the program closed its own.
             let unseen = !may_wait && !req.opath() && flags_i & libc::O_DIRECTORY == 0;
@@ -776,6 +816,11 @@ fn blocking(req: &Req<'_>, fd: OwnedFd) -> Reply {
 
 /// Opens an object the walk found, as the request asks.
 fn open_found(req: &Req<'_>, fd: OwnedFd, symlink: bool) -> Reply {
+    // A final symbolic link not followed: the kernel's O_DIRECTORY check
+    // comes before its O_NOFOLLOW one (ELOOP).
+    if symlink && req.flags() & libc::O_DIRECTORY != 0 {
+        return Reply::Errno(libc::ENOTDIR);
+    }
     if req.opath() {
         if req.flags() & libc::O_DIRECTORY != 0 && !symlink {
             match sys::fstat_mode(fd.as_fd()) {
@@ -875,6 +920,17 @@ fn deliver(req: &Req<'_>, fd: OwnedFd) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kernel_o_largefile_is_a_valid_openat2_flag() {
+        assert_eq!(O_LARGEFILE, 0x8000);
+        let how = OpenHow {
+            flags: u64::from((libc::O_WRONLY | libc::O_CREAT | O_LARGEFILE).unsigned_abs()),
+            mode: 0o644,
+            resolve: 0,
+        };
+        assert_eq!(check_how(&how, true), Ok(()));
+    }
 
     #[test]
     fn openat_flags_are_filtered_like_the_kernel() {

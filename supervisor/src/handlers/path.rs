@@ -149,7 +149,14 @@ pub(super) fn resolve_read(
         && !sc.lex.ends_with(b" (deleted)")
         && sc.lex.len() + len < libc::PATH_MAX as usize - 1
         && !has_trailing_slash(path)
-        && join_normal(&mut sc.lex, path, dirfd != libc::AT_FDCWD)
+        // `.` alone names the working directory, which the kernel must be
+        // able to search (not only reach): checked by the walk, unless
+        // nothing can refuse it.
+        && join_normal(
+            &mut sc.lex,
+            path,
+            dirfd != libc::AT_FDCWD || !crate::fs::searches_anything(),
+        )
         && !is_proc_self(&sc.lex)
         && proc_pid(&sc.lex).is_none();
     if lexical {
@@ -269,7 +276,11 @@ pub(super) fn fetch(task: &mut Task, fd: i32) -> Result<OwnedFd, Reply> {
 /// object itself, or what a `content` or `redirect` rule serves in its place
 /// (a look at what the program would see). `unserved` is the errno for a
 /// request such rules cannot serve (`readlink`, `chdir`); `None` lets them
-/// serve it. A refusal comes back as the reply to give.
+/// serve it. `found` is an errno the kernel gives once the object is found
+/// and before any permission is checked (times out of range for
+/// `utimensat`): given for an object the policy neither hides nor denies.
+/// A refusal comes back as the reply to give.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn decide_obj(
     ctx: &Ctx,
     task: &Task,
@@ -278,6 +289,7 @@ pub(super) fn decide_obj(
     obj: Obj,
     need: Need,
     unserved: Option<i32>,
+    found: Option<i32>,
 ) -> Result<OwnedFd, Reply> {
     let Scratch {
         walk,
@@ -309,6 +321,9 @@ pub(super) fn decide_obj(
     let (served, verdict) = match *action {
         FsAction::Access(FsAccess::Hide) => return refuse(Verdict::Hide, libc::ENOENT),
         FsAction::Access(FsAccess::Deny) => return refuse(Verdict::Deny, libc::EACCES),
+        _ if fd.is_some() && found.is_some() => {
+            return Err(Reply::Errno(found.unwrap_or(libc::EINVAL)))
+        }
         // Nothing there to refuse a change to.
         FsAction::Access(FsAccess::Ro) if need == Need::Write && fd.is_none() => {
             return Err(Reply::Errno(libc::ENOENT))

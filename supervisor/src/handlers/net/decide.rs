@@ -179,7 +179,16 @@ pub(super) fn decide_dest(
             )?;
             // As an open of the path: hidden, denied, absent are refused
             // here, as they would be for a file (logged as such).
-            let fd = decide_obj(req.ctx, &req.task, sc, req.syscall, obj, Need::Read, None)?;
+            let fd = decide_obj(
+                req.ctx,
+                &req.task,
+                sc,
+                req.syscall,
+                obj,
+                Need::Read,
+                None,
+                None,
+            )?;
             let canonical = sc.walk.path.clone();
             let d = req
                 .ctx
@@ -454,24 +463,33 @@ fn unix_bind_fs(
         start,
         path: asked.to_vec(),
     };
-    let end =
-        match super::super::link::resolve_end(&mut asker, ctx, arg, libc::EADDRINUSE, &mut sc.walk)
-        {
-            Ok(e) => e,
-            Err(e) => {
-                return Err(Reply::Errno(super::super::walk_error(
-                    ctx,
-                    &mut asker,
-                    &sc.walk.path,
-                    &mut sc.matched,
-                    e,
-                )))
-            }
-        };
+    let end = match super::super::link::resolve_end(&mut asker, ctx, arg, &mut sc.walk) {
+        Ok(e) => e,
+        Err(e) => {
+            return Err(Reply::Errno(super::super::walk_error(
+                ctx,
+                &mut asker,
+                &sc.walk.path,
+                &mut sc.matched,
+                e,
+            )))
+        }
+    };
     if !req.valid() {
         return Err(Reply::Gone);
     }
-    let super::super::link::End { dir, name, path } = end;
+    let super::super::link::End {
+        dir,
+        name,
+        path,
+        last,
+        slash,
+    } = end;
+    // `.`, `..` and `/` name something that is there: the kernel's
+    // EEXIST, which bind reports as EADDRINUSE.
+    if last != super::super::link::Last::Norm {
+        return Err(Reply::Errno(libc::EADDRINUSE));
+    }
     let mut log = Log {
         ctx,
         syscall: req.syscall,
@@ -494,6 +512,10 @@ fn unix_bind_fs(
     }
     if exists {
         return Err(Reply::Errno(libc::EADDRINUSE));
+    }
+    // A socket is no directory: a trailing slash finds nothing to create.
+    if slash {
+        return Err(Reply::Errno(libc::ENOENT));
     }
     log.write(&path, Verdict::Allow, None, rule);
     Ok((dir, name, path))
