@@ -81,7 +81,7 @@ pub(super) fn bind(req: &mut Req<'_>, sc: &mut Scratch, fd: u64, ptr: u64, len: 
     if !req.valid() {
         return Reply::Gone;
     }
-    let plan = match decide_bind(req, sc, &a) {
+    let plan = match decide_bind(req, sc, &a, domain) {
         Ok(p) => p,
         Err(r) => return r,
     };

@@ -29,7 +29,9 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use super::super::path::{decide_obj, resolve_read, Need};
 use super::super::{decide, Log, Reply, Scratch};
-use super::addr::{inet_bytes, is_loopback_ip, parse, shown, unix_bytes, Addr, Dest, SUN_PATH};
+use super::addr::{
+    dest_for, inet_bytes, is_loopback_ip, shown, unix_bytes, Addr, Dest, Use, SUN_PATH,
+};
 use super::Req;
 use crate::audit::Verdict;
 use crate::fs::walk::{Asker, Start};
@@ -106,7 +108,12 @@ pub(super) fn decide_dest(
     domain: i32,
     ty: i32,
 ) -> Result<Target, Reply> {
-    let dest = parse(a)?;
+    let use_ = if req.syscall == "connect" {
+        Use::Connect
+    } else {
+        Use::Send
+    };
+    let dest = dest_for(a, domain, use_)?;
     let isolate = req.ctx.policy.network.isolate;
     let mut text = Vec::new();
     match dest {
@@ -362,8 +369,9 @@ pub(super) fn decide_bind(
     req: &mut Req<'_>,
     sc: &mut Scratch,
     a: &Addr,
+    domain: i32,
 ) -> Result<BindPlan, Reply> {
-    let dest = parse(a)?;
+    let dest = dest_for(a, domain, Use::Bind)?;
     let isolate = req.ctx.policy.network.isolate;
     let mut text = Vec::new();
     let plain = || BindPlan::Plain(a.bytes().to_vec());
