@@ -115,6 +115,17 @@ struct Iov {
     total: usize,
 }
 
+/// The highest user-space address on x86_64 with 4-level paging
+/// (`TASK_SIZE_MAX`): a buffer must end below it (`access_ok`), even an
+/// empty one, or the call fails with `EFAULT` before anything is read.
+const USER_END: u64 = (1 << 47) - 4096;
+
+/// Whether `[ptr, ptr + len)` lies in user space, as `access_ok` checks.
+fn user_range(ptr: u64, len: usize) -> bool {
+    ptr.checked_add(len as u64)
+        .is_some_and(|end| end <= USER_END)
+}
+
 /// `MAX_RW_COUNT` (include/linux/fs.h): what one call moves at most.
 const MAX_RW_COUNT: usize = 0x7fff_f000;
 
@@ -123,18 +134,39 @@ impl Iov {
     /// is cut at `MAX_RW_COUNT`.
     fn new(raw: Vec<(u64, u64)>) -> Result<Self, Reply> {
         let mut parts = Vec::with_capacity(raw.len());
-        let mut total = 0usize;
-        for (ptr, len) in raw {
+        for &(ptr, len) in &raw {
             let len = usize::try_from(i64::try_from(len).map_err(|_| Reply::Errno(libc::EINVAL))?)
                 .map_err(|_| Reply::Errno(libc::EINVAL))?;
-            let len = len.min(MAX_RW_COUNT - total);
-            total += len;
             parts.push((ptr, len));
+        }
+        // Then, buffer by buffer, that it lies in user space (`access_ok`)
+        // and the total's cap.
+        let mut total = 0usize;
+        for part in &mut parts {
+            if !user_range(part.0, part.1) {
+                return Err(Reply::Errno(libc::EFAULT));
+            }
+            part.1 = part.1.min(MAX_RW_COUNT - total);
+            total += part.1;
         }
         Ok(Self {
             parts,
             at: (0, 0),
             total,
+        })
+    }
+
+    /// One buffer (`sendto`'s `import_ubuf`: the length is cut at
+    /// `MAX_RW_COUNT`, then the range must lie in user space).
+    fn single(ptr: u64, len: u64) -> Result<Self, Reply> {
+        let len = usize::try_from(len).unwrap_or(usize::MAX).min(MAX_RW_COUNT);
+        if !user_range(ptr, len) {
+            return Err(Reply::Errno(libc::EFAULT));
+        }
+        Ok(Self {
+            parts: vec![(ptr, len)],
+            at: (0, 0),
+            total: len,
         })
     }
 
@@ -185,13 +217,9 @@ pub(super) fn sendto(req: &mut Req<'_>, sc: &mut Scratch, a: [u64; 6]) -> Reply 
         Err(r) => return r,
     };
     // The kernel takes the length as a size_t and cuts it at MAX_RW_COUNT.
-    let len = usize::try_from(a[2])
-        .unwrap_or(usize::MAX)
-        .min(MAX_RW_COUNT);
-    let iov = Iov {
-        parts: vec![(a[1], len)],
-        at: (0, 0),
-        total: len,
+    let iov = match Iov::single(a[1], a[2]) {
+        Ok(i) => i,
+        Err(r) => return r,
     };
     let flags = sys::low_i32(a[3]);
     let one = One {
@@ -823,6 +851,21 @@ mod tests {
         let iov = Iov::new(vec![(0, 0x7fff_ffff), (0, 0x7fff_ffff)]).unwrap();
         assert_eq!(iov.total, MAX_RW_COUNT);
         assert!(Iov::new(vec![]).unwrap().done());
+        // Outside user space, even empty: EFAULT (after every length is
+        // known to be valid: a negative one is EINVAL first).
+        assert!(matches!(
+            Iov::new(vec![(u64::MAX - 4, 0)]),
+            Err(Reply::Errno(libc::EFAULT))
+        ));
+        assert!(matches!(
+            Iov::new(vec![(1 << 63, 1), (0, u64::MAX)]),
+            Err(Reply::Errno(libc::EINVAL))
+        ));
+        assert!(matches!(
+            Iov::single(0xffff_8000_0000_0000, 0),
+            Err(Reply::Errno(libc::EFAULT))
+        ));
+        assert!(Iov::single(0x1000, 16).is_ok());
         assert!(Iov::new(vec![(0, 0), (0, 0)]).unwrap().done());
         assert!(!Iov::new(vec![(0, 0), (0, 1)]).unwrap().done());
     }
