@@ -244,11 +244,13 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
         return Err(RunError::NotFound(String::new()));
     };
     let exe = find_program(program)?;
+    crate::timeline::mark("program found");
     if let Some(out) = &opts.learn {
         crate::learn::check_output(out)?;
     }
     let features = doctor::probe_without_seccomp();
     doctor::require(&features)?;
+    crate::timeline::mark("kernel probed");
 
     nix::sys::prctl::set_child_subreaper(true).map_err(errno_err("becoming a child subreaper"))?;
     let mut mask = SigSet::empty();
@@ -260,6 +262,7 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     let sigfd = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
         .map_err(errno_err("creating a signalfd"))?;
     sys::install_wake_handler(WAKE_SIGNAL).map_err(setup("installing a signal handler"))?;
+    crate::timeline::mark("signals set up");
 
     // The hand-off socket: our end close-on-exec, the shim's end inherited.
     let (ours, theirs) = socketpair(
@@ -310,6 +313,7 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
         }
     };
     drop(theirs);
+    crate::timeline::mark("shim forked");
     let pidfd = sys::pidfd_open(child_pid, 0).map_err(setup("opening a pidfd for the program"))?;
     let abandon = |e: RunError| {
         let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
@@ -324,12 +328,14 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
         filters,
         source,
     } = prepare(&opts, user_umask.bits()).map_err(abandon)?;
+    crate::timeline::mark("filters built");
 
     // The filters first: the shim installs them (about half a millisecond)
     // while we build the Landlock ruleset (about as long), which it takes
     // last (see fdsup_shim::protocol).
     let isolate = ctx.policy.network.isolate;
     let sent = send_filters(&ours, &filters, isolate);
+    crate::timeline::mark("filters sent");
     let ruleset = match sent {
         Ok(()) => crate::landlock::prepare(
             &ctx.policy,
@@ -343,8 +349,10 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
         .map_err(abandon)?,
         Err(_) => None,
     };
+    crate::timeline::mark("landlock ruleset");
     let ctx: &'static Ctx = Box::leak(Box::new(ctx));
     let listener = hand_off(&ours, &pidfd, sent, ruleset).map_err(abandon)?;
+    crate::timeline::mark("listener taken");
     if !listener.supports_addfd_send() {
         let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
         let _ = sys::waitid_pidfd(pidfd.as_fd(), false);
@@ -366,9 +374,11 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
         .name("fdsup-worker-0".to_owned())
         .spawn(move || worker(ctx, listener, false))
         .map_err(setup("starting a worker thread"))?;
+    crate::timeline::mark("receiver started");
 
     // Go: the shim execs the program.
     sys::write_all(ours.as_fd(), b"G").map_err(setup("releasing the shim"))?;
+    crate::timeline::mark("go sent");
     for i in 1..worker_count(cpus) {
         let spawned = std::thread::Builder::new()
             .name(format!("fdsup-worker-{i}"))
@@ -378,6 +388,7 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
             break;
         }
     }
+    crate::timeline::mark("spares started");
     let mut buf = [0u8; 64];
     let n = loop {
         match nix::unistd::read(ours.as_raw_fd(), &mut buf) {
@@ -385,6 +396,7 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
             r => break r.unwrap_or(0),
         }
     };
+    crate::timeline::mark("program executed");
     if n > 0 {
         let status = sys::waitid_pidfd(pidfd.as_fd(), false).ok().flatten();
         return match ShimMessage::decode(&buf[..n]) {
@@ -407,7 +419,9 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     drop(ours);
 
     let status = event_loop(&pidfd, child_pid, &sigfd, listener)?;
+    crate::timeline::mark("program exited");
     kill_leftovers(ctx.sup_pid, listener);
+    crate::timeline::mark("leftovers killed");
     if let (Some(out), Some(rec)) = (&opts.learn, &ctx.learn) {
         // The first program was executed by the shim, not asked for.
         if let Ok(p) = std::fs::canonicalize(&exe) {
@@ -438,6 +452,7 @@ fn prepare(opts: &RunOptions, umask: u32) -> Result<Prepared, RunError> {
         Some(out) => crate::learn::run_policy(&vars, out, opts.log.as_deref())?,
         None => policy::load(&source, &vars)?,
     };
+    crate::timeline::mark("policy loaded");
     if let Some(m) = opts.metadata {
         pol.fs.metadata = m;
     }
@@ -457,7 +472,9 @@ fn prepare(opts: &RunOptions, umask: u32) -> Result<Prepared, RunError> {
         opts.verbosity == Verbosity::Verbose,
     )
     .map_err(setup("opening the audit log"))?;
+    crate::timeline::mark("audit log");
     let mut ctx = Ctx::new(pol, audit).map_err(setup("preparing the policy"))?;
+    crate::timeline::mark("context");
     if opts.learn.is_some() {
         ctx.learn = Some(crate::learn::Recorder::new());
     }
