@@ -5,11 +5,12 @@
 //! re-executes itself as `/proc/self/exe __shim SOCKFD PROGRAM ARGV0 [ARG...]`
 //! and hands everything after `__shim` to [`main`]). The shim receives the
 //! two BPF programs, sets `no_new_privs`, installs the deny filter and then
-//! the notify filter (with a listener), receives the Landlock ruleset (when
-//! the policy limits exec) and restricts itself with it
-//! (`landlock_restrict_self`, then closes it), tells the supervisor the
-//! listener's number, waits for "go" and `execve`s the program, which
-//! thereby becomes the supervisor's direct child.
+//! the notify filter (with a listener), tells the supervisor the listener's
+//! number, waits for the ruleset message, which is also the "go" (it comes
+//! once the supervisor holds the listener and a worker receives), restricts
+//! itself with the Landlock ruleset it may carry (when the policy limits
+//! exec: `landlock_restrict_self`, then closes it) and `execve`s the
+//! program, which thereby becomes the supervisor's direct child.
 //! The wire format is in [`protocol`].
 //!
 //! Two rules shape the code after the notify filter is installed, until exec:
@@ -18,9 +19,9 @@
 //! does not pass the listener with `SCM_RIGHTS` (a trapped `sendmsg` is that
 //! same deadlock) — it sends the number and the supervisor takes the
 //! descriptor with `pidfd_getfd`. So everything exec needs is built first, and
-//! the tail uses only `recvmsg` (the ruleset message, into a buffer on the
-//! stack and a descriptor list), `landlock_restrict_self`, `close`, `write`,
-//! `read`, `rt_sigaction`, `execve` and `_exit`, none of them mediated (see
+//! the tail uses only `write`, `recvmsg` (the ruleset message, into a
+//! buffer on the stack and a descriptor list), `landlock_restrict_self`,
+//! `close`, `rt_sigaction`, `execve` and `_exit`, none of them mediated (see
 //! `sys`). There is no policy logic here.
 #![deny(unsafe_code)]
 
@@ -79,12 +80,23 @@ pub fn main(args: Vec<OsString>) -> ! {
     if sys::write_message(sock, &msg.encode()).is_err() {
         sys::exit(protocol::EXIT_SETUP_FAILED);
     }
-    let mut go = [0u8; 1];
-    match sys::read(sock, &mut go) {
-        Ok(1) if go[0] == protocol::GO => {}
-        // The supervisor is gone (0) or confused: never run the program
-        // without one.
-        _ => sys::exit(protocol::EXIT_SETUP_FAILED),
+    // The go, with the ruleset. `recvmsg`, `landlock_restrict_self` and
+    // `close` are not mediated, so the notify filter in place changes
+    // nothing for them. A supervisor gone (end-of-file) or confused: never
+    // run the program without one.
+    match receive_ruleset(sock) {
+        Ok(Some(ruleset)) => {
+            if let Err(err) = sys::landlock_restrict_self(ruleset.as_fd()) {
+                fail(sock, SetupStage::Landlock, &err);
+            }
+            // Closed here: nothing of it reaches the program.
+            drop(ruleset);
+        }
+        Ok(None) => {}
+        Err((SetupStage::ReceiveRuleset, e)) if e.raw_os_error() == Some(libc::EPIPE) => {
+            sys::exit(protocol::EXIT_SETUP_FAILED)
+        }
+        Err((stage, err)) => fail(sock, stage, &err),
     }
     if let Err(err) = sys::default_sigpipe() {
         fail(sock, SetupStage::Signals, &err);
@@ -104,8 +116,7 @@ struct Setup {
     wait_killable: bool,
 }
 
-/// Receives the programs, prepares exec, installs both filters, then
-/// receives the Landlock ruleset message and restricts itself with it.
+/// Receives the programs, prepares exec, installs both filters.
 fn setup(
     sock: BorrowedFd<'_>,
     path: OsString,
@@ -155,14 +166,6 @@ fn setup(
         }
         Err(e) => return Err((SetupStage::NotifyFilter, e)),
     };
-    // The ruleset comes last: the supervisor builds it while we install the
-    // filters. `recvmsg`, `landlock_restrict_self` and `close` are not
-    // mediated, so the notify filter in place changes nothing for them.
-    if let Some(ruleset) = receive_ruleset(sock)? {
-        sys::landlock_restrict_self(ruleset.as_fd()).map_err(|e| (SetupStage::Landlock, e))?;
-        // Closed here: nothing of it reaches the program.
-        drop(ruleset);
-    }
     Ok(Setup {
         exec,
         listener,
@@ -170,8 +173,8 @@ fn setup(
     })
 }
 
-/// Receives the ruleset message: the Landlock ruleset to restrict
-/// ourselves with, if the policy limits exec.
+/// Receives the ruleset message (the go): the Landlock ruleset to restrict
+/// ourselves with, if the policy limits exec. End-of-file is `EPIPE`.
 fn receive_ruleset(sock: BorrowedFd<'_>) -> Result<Option<OwnedFd>, (SetupStage, io::Error)> {
     let stage = SetupStage::ReceiveRuleset;
     let bad = || (stage, io::Error::from_raw_os_error(libc::EINVAL));
