@@ -247,17 +247,18 @@ impl Ctx<'_> {
     /// Refuses keys outside `allowed`, and a `comment` that is not a string.
     fn only(&self, f: &Fields<'_>, field: &str, allowed: &[&str]) -> Result<()> {
         for m in f.members {
-            let path = field_path(field, &m.key);
+            // The field's path is made only for an error (loading the
+            // embedded policies would otherwise format one per member).
             if !allowed.contains(&m.key.as_str()) {
                 let expected = allowed.join(", ");
                 return Err(self.err(
                     m.key_pos,
-                    &path,
+                    &field_path(field, &m.key),
                     format!("unknown field (expected one of {expected})"),
                 ));
             }
-            if m.key == "comment" {
-                self.string(&m.value, &path)?;
+            if m.key == "comment" && !matches!(m.value.kind, Kind::String(_)) {
+                self.string(&m.value, &field_path(field, &m.key))?;
             }
         }
         Ok(())
