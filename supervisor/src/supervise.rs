@@ -388,15 +388,11 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     crate::timeline::mark("go sent");
     let cpus = std::thread::available_parallelism().map_or(2, usize::from);
     POOL.set_parallel(cpus);
-    for i in 1..worker_count(cpus) {
-        let spawned = std::thread::Builder::new()
-            .name(format!("fdsup-worker-{i}"))
-            .spawn(move || worker(ctx, listener, true));
-        if let Err(e) = spawned {
-            eprintln!("fdsup: starting a spare worker thread: {e}");
-            break;
-        }
-    }
+    // One spare now (for a second task asking at once); the others at the
+    // event loop's first tick: each costs some 40 µs of this thread, which
+    // a short program would pay while it starts, for spares it never needs.
+    let workers = worker_count(cpus);
+    let mut spawned = spawn_spares(ctx, listener, 1..workers.min(2));
     crate::timeline::mark("spares started");
     let mut buf = [0u8; 64];
     let n = loop {
@@ -427,7 +423,8 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     }
     drop(ours);
 
-    let status = event_loop(&pidfd, child_pid, &sigfd, listener)?;
+    let later = || spawned = spawned.max(spawn_spares(ctx, listener, spawned..workers));
+    let status = event_loop(&pidfd, child_pid, &sigfd, listener, later)?;
     crate::timeline::mark("program exited");
     kill_leftovers(ctx.sup_pid, listener);
     crate::timeline::mark("leftovers killed");
@@ -583,6 +580,28 @@ fn hand_off(
             },
         }),
     }
+}
+
+/// Starts the spare workers numbered `which`, parked at once; returns the
+/// number after the last one started (a failure only makes the pool
+/// smaller, and is said once).
+fn spawn_spares(
+    ctx: &'static Ctx,
+    listener: &'static Listener,
+    which: std::ops::Range<usize>,
+) -> usize {
+    let mut next = which.start;
+    for i in which {
+        let spawned = std::thread::Builder::new()
+            .name(format!("fdsup-worker-{i}"))
+            .spawn(move || worker(ctx, listener, true));
+        if let Err(e) = spawned {
+            eprintln!("fdsup: starting a spare worker thread: {e}");
+            return usize::MAX;
+        }
+        next = i + 1;
+    }
+    next
 }
 
 fn worker_count(cpus: usize) -> usize {
@@ -761,7 +780,10 @@ fn event_loop(
     first: i32,
     sigfd: &SignalFd,
     listener: &Listener,
+    first_tick: impl FnOnce(),
 ) -> Result<(i32, i32), RunError> {
+    let mut first_tick = Some(first_tick);
+    let started = Instant::now();
     let mut poll = Poll::new().map_err(setup("creating the event loop"))?;
     let pid_raw = pidfd.as_raw_fd();
     let sig_raw = sigfd.as_raw_fd();
@@ -810,6 +832,11 @@ fn event_loop(
         }
         if let Some(st) = first_status {
             return Ok(st);
+        }
+        if started.elapsed() >= pool::TICK {
+            if let Some(f) = first_tick.take() {
+                f();
+            }
         }
         active = POOL.check(&mut look, || listener.waiting());
     }
