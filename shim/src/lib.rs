@@ -194,10 +194,17 @@ fn receive_ruleset(sock: BorrowedFd<'_>) -> Result<Option<OwnedFd>, (SetupStage,
 /// Receives one message (a program, or the one-byte
 /// [`protocol::ISOLATE_NETWORK`]).
 fn receive(sock: BorrowedFd<'_>, stage: SetupStage) -> Result<Vec<u8>, (SetupStage, io::Error)> {
-    // One instruction more than allowed, so an oversized packet shows as such
-    // instead of being silently truncated to a valid length.
-    let mut buf = vec![0u8; protocol::MAX_PROGRAM_BYTES + protocol::INSN_SIZE];
-    let n = sys::recv(sock, &mut buf).map_err(|e| (stage, e))?;
+    // A buffer of the packet's size (capped at one instruction more than
+    // allowed, so that an oversized packet shows as such instead of being
+    // silently truncated to a valid length): zeroing the largest possible
+    // one would cost this forked process a copy of every page it touches.
+    let len = sys::next_packet_len(sock).map_err(|e| (stage, e))?;
+    let mut buf = vec![0u8; len.min(protocol::MAX_PROGRAM_BYTES + protocol::INSN_SIZE)];
+    let n = if buf.is_empty() {
+        0
+    } else {
+        sys::recv(sock, &mut buf).map_err(|e| (stage, e))?
+    };
     if n == 0 {
         // The supervisor closed its end before sending the program.
         return Err((stage, io::Error::from_raw_os_error(libc::EPIPE)));

@@ -46,6 +46,21 @@ pub fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     usize::try_from(n).map_err(|_| io::Error::from_raw_os_error(libc::EIO))
 }
 
+/// The length of the next packet, without taking it (`recv` with
+/// `MSG_PEEK | MSG_TRUNC` and no buffer); 0: peer gone.
+pub fn next_packet_len(fd: BorrowedFd<'_>) -> io::Result<usize> {
+    // SAFETY: a zero-length buffer: the kernel writes nothing.
+    let n = retry(|| unsafe {
+        libc::recv(
+            fd.as_raw_fd(),
+            std::ptr::null_mut(),
+            0,
+            libc::MSG_PEEK | libc::MSG_TRUNC,
+        )
+    })?;
+    usize::try_from(n).map_err(|_| io::Error::from_raw_os_error(libc::EIO))
+}
+
 /// `recvmsg(2)` of one packet into `buf`, taking the descriptors passed
 /// with it (`SCM_RIGHTS`, received close-on-exec). Returns its length (0:
 /// peer gone) and the descriptors; more than [`MAX_PASSED_FDS`], or a

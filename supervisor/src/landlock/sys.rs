@@ -132,7 +132,9 @@ pub struct Entry {
 /// without `.` and `..`. Stops with `E2BIG` past `max` entries.
 pub fn read_dir(dir: BorrowedFd<'_>, max: usize) -> io::Result<Vec<Entry>> {
     let mut out = Vec::new();
-    let mut buf = vec![0u8; 32 * 1024];
+    // 8 KiB: `/etc` in one call, larger directories in a few; each page of
+    // a larger zeroed buffer would be one more fault at every start.
+    let mut buf = vec![0u8; 8 * 1024];
     loop {
         // SAFETY: `buf` is writable for its length for the whole call.
         let r = unsafe {
