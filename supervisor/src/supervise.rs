@@ -428,6 +428,7 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     crate::timeline::mark("program exited");
     kill_leftovers(ctx.sup_pid, listener);
     crate::timeline::mark("leftovers killed");
+    crate::timeline::note(POOL.report());
     if let (Some(out), Some(rec)) = (&opts.learn, &ctx.learn) {
         // The first program was executed by the shim, not asked for.
         if let Ok(p) = std::fs::canonicalize(&exe) {

@@ -13,6 +13,7 @@ use std::time::Instant;
 
 static ON: AtomicBool = AtomicBool::new(false);
 static MARKS: Mutex<Vec<(&'static str, Instant)>> = Mutex::new(Vec::new());
+static NOTES: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 /// Turns the timeline on if `FDSUP_TIMES` is set to something other than
 /// `0` or empty, and marks the start.
@@ -35,6 +36,17 @@ pub fn mark(what: &'static str) {
     }
 }
 
+/// Adds a line (already prefixed) to print after the steps; nothing when
+/// off.
+pub fn note(line: String) {
+    if !ON.load(Ordering::Relaxed) {
+        return;
+    }
+    if let Ok(mut n) = NOTES.lock() {
+        n.push(line);
+    }
+}
+
 /// The steps so far, one line each: its time since the previous mark and
 /// since the first, in microseconds. Empty when off.
 pub fn report() -> String {
@@ -52,6 +64,12 @@ pub fn report() -> String {
         let total = t.saturating_duration_since(first).as_micros();
         let _ = writeln!(out, "fdsup: times: {what:<28} +{step:>6} us  {total:>7} us");
         prev = t;
+    }
+    if let Ok(n) = NOTES.lock() {
+        for line in n.iter() {
+            out.push_str(line);
+            out.push('\n');
+        }
     }
     out
 }
