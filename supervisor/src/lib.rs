@@ -30,3 +30,4 @@ pub mod supervise;
 mod sys;
 pub mod syscalls;
 pub mod task;
+pub mod timeline;

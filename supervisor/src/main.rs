@@ -131,6 +131,7 @@ fn main() -> ExitCode {
         }
         _ => {}
     }
+    fdsup::timeline::start_from_env();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -164,7 +165,10 @@ fn main() -> ExitCode {
                 metadata: metadata.map(Into::into),
                 command,
             };
-            match supervise::run(opts) {
+            fdsup::timeline::mark("command line parsed");
+            let done = supervise::run(opts);
+            eprint!("{}", fdsup::timeline::report());
+            match done {
                 Ok(status) => exit(status),
                 Err(e) => {
                     fdsup::diag!("fdsup: {}", chain(&e));

@@ -71,6 +71,11 @@ pub struct Pool {
     brief: AtomicUsize,
     /// How long a one-step install takes, in ns: a moving average.
     inject_ns: AtomicU64,
+    /// Spares woken, by cause (for `FDSUP_TIMES`, [`Pool::report`]):
+    /// another task asked, an install, the event loop's look.
+    woken_task: AtomicU64,
+    woken_inject: AtomicU64,
+    woken_look: AtomicU64,
 }
 
 /// Above this average install time (ns), [`Pool::injecting`] is worth a
@@ -104,6 +109,9 @@ impl Pool {
             last_tid: AtomicU32::new(0),
             brief: AtomicUsize::new(0),
             inject_ns: AtomicU64::new(0),
+            woken_task: AtomicU64::new(0),
+            woken_inject: AtomicU64::new(0),
+            woken_look: AtomicU64::new(0),
         }
     }
 
@@ -145,6 +153,9 @@ impl Pool {
         if let Some(t) = spares.pop() {
             if brief {
                 self.brief.fetch_add(1, SeqCst);
+                self.woken_inject.fetch_add(1, Relaxed);
+            } else {
+                self.woken_task.fetch_add(1, Relaxed);
             }
             drop(spares);
             t.unpark();
@@ -286,6 +297,7 @@ impl Pool {
             0
         };
         if (stuck || last.waiting >= 2) && self.unpark_one() {
+            self.woken_look.fetch_add(1, Relaxed);
             last.waiting = 0;
             return true;
         }
@@ -302,6 +314,19 @@ impl Pool {
             }
             None => false,
         }
+    }
+
+    /// What the pool did, one line (requests, spares woken by cause, the
+    /// install time's average), for `FDSUP_TIMES` (see `crate::timeline`).
+    pub fn report(&self) -> String {
+        format!(
+            "fdsup: times: pool: {} requests; spares woken: {} for another task, {} for an install, {} by the event loop; install average {} ns",
+            self.handled.load(SeqCst),
+            self.woken_task.load(Relaxed),
+            self.woken_inject.load(Relaxed),
+            self.woken_look.load(Relaxed),
+            self.inject_ns.load(Relaxed),
+        )
     }
 
     /// Parked workers (for tests).

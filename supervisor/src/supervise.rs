@@ -4,11 +4,12 @@
 //! rather than a re-execution of this binary (which it remains when the
 //! process is not single-threaded; see `run`), and that the Landlock
 //! ruleset goes last: the shim sets `no_new_privs`, installs the deny and
-//! notify filters while we build the ruleset, restricts itself with it when
-//! the policy limits exec ([`crate::landlock`]) and reports the listener's
+//! notify filters while we build the ruleset and reports the listener's
 //! *number*; we take the listener with `pidfd_getfd`, start the receiving
-//! worker, and only then let the shim exec the program, so no mediated
-//! syscall can ever wait for a supervisor that is not listening yet.
+//! worker, and only then send the ruleset message, which is the go: the
+//! shim restricts itself with the ruleset when the policy limits exec
+//! ([`crate::landlock`]) and execs the program, so no mediated syscall can
+//! ever wait for a supervisor that is not listening yet.
 //!
 //! Threads: one worker at a time blocks in `SECCOMP_IOCTL_NOTIF_RECV` on the
 //! listener, handles what it receives and answers; spare workers wait parked
@@ -253,11 +254,13 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
         return Err(RunError::NotFound(String::new()));
     };
     let candidates = find_program(program)?;
+    crate::timeline::mark("program found");
     if let Some(out) = &opts.learn {
         crate::learn::check_output(out)?;
     }
     let features = doctor::probe_without_seccomp();
     doctor::require(&features)?;
+    crate::timeline::mark("kernel probed");
 
     nix::sys::prctl::set_child_subreaper(true).map_err(errno_err("becoming a child subreaper"))?;
     let mut mask = SigSet::empty();
@@ -269,6 +272,7 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     let sigfd = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
         .map_err(errno_err("creating a signalfd"))?;
     sys::install_wake_handler(WAKE_SIGNAL).map_err(setup("installing a signal handler"))?;
+    crate::timeline::mark("signals set up");
 
     // The hand-off socket: our end close-on-exec, the shim's end inherited.
     let (ours, theirs) = socketpair(
@@ -321,6 +325,7 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
         }
     };
     drop(theirs);
+    crate::timeline::mark("shim forked");
     let pidfd = sys::pidfd_open(child_pid, 0).map_err(setup("opening a pidfd for the program"))?;
     let abandon = |e: RunError| {
         let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
@@ -337,12 +342,14 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
         filters,
         source,
     } = prepare(&opts).map_err(abandon)?;
+    crate::timeline::mark("filters built");
 
-    // The filters first: the shim installs them (about half a millisecond)
-    // while we build the Landlock ruleset (about as long), which it takes
-    // last (see fdsup_shim::protocol).
+    // The filters first: the shim installs them (about 0.1 ms) while we
+    // build the Landlock ruleset (about 0.3 ms), which goes with the go
+    // (see fdsup_shim::protocol).
     let isolate = ctx.policy.network.isolate;
     let sent = send_filters(&ours, &filters, isolate);
+    crate::timeline::mark("filters sent");
     let ruleset = match sent {
         Ok(()) => crate::landlock::prepare(
             &ctx.policy,
@@ -356,8 +363,10 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
         .map_err(abandon)?,
         Err(_) => None,
     };
+    crate::timeline::mark("landlock ruleset");
     let ctx: &'static Ctx = Box::leak(Box::new(ctx));
-    let listener = hand_off(&ours, &pidfd, sent, ruleset).map_err(abandon)?;
+    let listener = hand_off(&ours, &pidfd, sent).map_err(abandon)?;
+    crate::timeline::mark("listener taken");
     if !listener.supports_addfd_send() {
         let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
         let _ = sys::waitid_pidfd(pidfd.as_fd(), false);
@@ -370,8 +379,10 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
 
     #[cfg(debug_assertions)]
     handlers::test_hooks::init();
-    let cpus = std::thread::available_parallelism().map_or(2, usize::from);
-    POOL.set_parallel(cpus);
+    // The CPUs we may run on (one syscall); the cgroup's quota, which
+    // `available_parallelism` reads from a handful of files, refines it
+    // below, off the start-up's path.
+    POOL.set_parallel(sys::affinity_cpus());
     // The receiver before "go"; the spares, parked at once, while the shim
     // execs the program (off the start-up's path; one that cannot start
     // only makes the pool smaller).
@@ -379,18 +390,23 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
         .name("fdsup-worker-0".to_owned())
         .spawn(move || worker(ctx, listener, false))
         .map_err(setup("starting a worker thread"))?;
+    crate::timeline::mark("receiver started");
 
-    // Go: the shim execs the program.
-    sys::write_all(ours.as_fd(), b"G").map_err(setup("releasing the shim"))?;
-    for i in 1..worker_count(cpus) {
-        let spawned = std::thread::Builder::new()
-            .name(format!("fdsup-worker-{i}"))
-            .spawn(move || worker(ctx, listener, true));
-        if let Err(e) = spawned {
-            crate::diag!("fdsup: starting a spare worker thread: {e}");
-            break;
-        }
-    }
+    // Go: the ruleset message; the shim restricts itself and execs the
+    // program.
+    let released = crate::landlock::send_ruleset(ours.as_fd(), ruleset.as_ref());
+    // The shim has its copy: ours goes.
+    drop(ruleset);
+    released.map_err(setup("releasing the shim"))?;
+    crate::timeline::mark("go sent");
+    let cpus = std::thread::available_parallelism().map_or(2, usize::from);
+    POOL.set_parallel(cpus);
+    // One spare now (for a second task asking at once); the others at the
+    // event loop's first tick: each costs some 40 µs of this thread, which
+    // a short program would pay while it starts, for spares it never needs.
+    let workers = worker_count(cpus);
+    let mut spawned = spawn_spares(ctx, listener, 1..workers.min(2));
+    crate::timeline::mark("spares started");
     let mut buf = [0u8; 64];
     let n = loop {
         match nix::unistd::read(ours.as_raw_fd(), &mut buf) {
@@ -398,6 +414,7 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
             r => break r.unwrap_or(0),
         }
     };
+    crate::timeline::mark("program executed");
     if n > 0 {
         let status = sys::waitid_pidfd(pidfd.as_fd(), false).ok().flatten();
         return match ShimMessage::decode(&buf[..n]) {
@@ -419,8 +436,12 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     }
     drop(ours);
 
-    let status = event_loop(&pidfd, child_pid, &sigfd, listener)?;
+    let later = || spawned = spawned.max(spawn_spares(ctx, listener, spawned..workers));
+    let status = event_loop(&pidfd, child_pid, &sigfd, listener, later)?;
+    crate::timeline::mark("program exited");
     kill_leftovers(ctx.sup_pid, listener);
+    crate::timeline::mark("leftovers killed");
+    crate::timeline::note(POOL.report());
     if let (Some(out), Some(rec)) = (&opts.learn, &ctx.learn) {
         // The first program was executed by the shim, not asked for; under
         // `--learn` nothing is hidden, so it is the first candidate.
@@ -452,6 +473,7 @@ fn prepare(opts: &RunOptions) -> Result<Prepared, RunError> {
         Some(out) => crate::learn::run_policy(&vars, out, opts.log.as_deref())?,
         None => policy::load(&source, &vars)?,
     };
+    crate::timeline::mark("policy loaded");
     if let Some(m) = opts.metadata {
         pol.fs.metadata = m;
     }
@@ -473,7 +495,9 @@ fn prepare(opts: &RunOptions) -> Result<Prepared, RunError> {
         what: "opening the audit log",
         source: io::Error::other(e),
     })?;
+    crate::timeline::mark("audit log");
     let mut ctx = Ctx::new(pol, audit).map_err(setup("preparing the policy"))?;
+    crate::timeline::mark("context");
     if opts.learn.is_some() {
         ctx.learn = Some(crate::learn::Recorder::new());
     }
@@ -527,23 +551,15 @@ fn send_filters(
         .map_err(step("sending the notify filter"))
 }
 
-/// Sends the Landlock ruleset (or that there is none), receives the
-/// listener's number, takes the listener. A failure to send (`sent`, or the
-/// ruleset) is reported as such only if the shim says nothing itself: a shim
-/// that failed and exited says why.
+/// Receives the listener's number and takes the listener. A failure to
+/// send the filters (`sent`) is reported as such only if the shim says
+/// nothing itself: a shim that failed and exited says why.
 fn hand_off(
     sock: &OwnedFd,
     pidfd: &OwnedFd,
     sent: Result<(), (&'static str, io::Error)>,
-    ruleset: Option<OwnedFd>,
 ) -> Result<Listener, RunError> {
     let fail = |what| move |e| RunError::Setup { what, source: e };
-    let sent = sent.and_then(|()| {
-        crate::landlock::send_ruleset(sock.as_fd(), ruleset.as_ref())
-            .map_err(|e| ("sending the Landlock ruleset", e))
-    });
-    // The shim has its copy: ours goes.
-    drop(ruleset);
     if sent.is_err() {
         // The shim may be waiting for what we could not send: end-of-file
         // makes it fail and say so (or just exit) instead of waiting.
@@ -581,6 +597,28 @@ fn hand_off(
             },
         }),
     }
+}
+
+/// Starts the spare workers numbered `which`, parked at once; returns the
+/// number after the last one started (a failure only makes the pool
+/// smaller, and is said once).
+fn spawn_spares(
+    ctx: &'static Ctx,
+    listener: &'static Listener,
+    which: std::ops::Range<usize>,
+) -> usize {
+    let mut next = which.start;
+    for i in which {
+        let spawned = std::thread::Builder::new()
+            .name(format!("fdsup-worker-{i}"))
+            .spawn(move || worker(ctx, listener, true));
+        if let Err(e) = spawned {
+            eprintln!("fdsup: starting a spare worker thread: {e}");
+            return usize::MAX;
+        }
+        next = i + 1;
+    }
+    next
 }
 
 fn worker_count(cpus: usize) -> usize {
@@ -841,7 +879,10 @@ fn event_loop(
     first: i32,
     sigfd: &SignalFd,
     listener: &Listener,
+    first_tick: impl FnOnce(),
 ) -> Result<(i32, i32), RunError> {
+    let mut first_tick = Some(first_tick);
+    let started = Instant::now();
     let mut poll = Poll::new().map_err(setup("creating the event loop"))?;
     let pid_raw = pidfd.as_raw_fd();
     let sig_raw = sigfd.as_raw_fd();
@@ -890,6 +931,11 @@ fn event_loop(
         }
         if let Some(st) = first_status {
             return Ok(st);
+        }
+        if started.elapsed() >= pool::TICK {
+            if let Some(f) = first_tick.take() {
+                f();
+            }
         }
         active = POOL.check(&mut look, || listener.waiting());
     }

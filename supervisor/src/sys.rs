@@ -308,6 +308,22 @@ pub fn pidfd_getfd(pidfd: BorrowedFd<'_>, targetfd: i32) -> io::Result<OwnedFd> 
     owned(cvt(r)?)
 }
 
+/// How many CPUs this thread may run on (`sched_getaffinity`), at least 1;
+/// 2 if that cannot be known.
+pub fn affinity_cpus() -> usize {
+    // SAFETY: `cpu_set_t` is plain data, all-zero a valid (empty) set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: the kernel writes at most `size_of::<cpu_set_t>()` bytes into
+    // `set`, which is that large.
+    let r = unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
+    if r != 0 {
+        return 2;
+    }
+    // SAFETY: `CPU_COUNT` only reads the set.
+    let n = unsafe { libc::CPU_COUNT(&set) };
+    usize::try_from(n).unwrap_or(2).max(1)
+}
+
 /// `pidfd_send_signal(pidfd, sig, NULL, 0)`.
 pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: i32) -> io::Result<()> {
     // SAFETY: a NULL siginfo is allowed; the other arguments are integers.

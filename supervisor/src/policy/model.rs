@@ -253,13 +253,14 @@ impl Policy {
     ///
     /// Hot path: no allocation, no system call.
     pub fn decide_fs(&self, path: &[u8]) -> FsDecision<'_> {
+        let key = super::pattern::first_key(path);
         let found = self
             .fs
             .rules
             .iter()
             .enumerate()
             .rev()
-            .find(|(_, r)| r.pattern.matches(path));
+            .find(|(_, r)| r.pattern.matches_keyed(path, key));
         match found {
             Some((i, r)) => FsDecision {
                 action: &r.action,

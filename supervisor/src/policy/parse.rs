@@ -267,20 +267,21 @@ impl Ctx<'_> {
     /// comparisons whatever the file.
     fn only(&self, f: &Fields<'_>, field: &str, allowed: &[&str]) -> Result<()> {
         for (i, m) in f.members.iter().enumerate() {
-            let path = field_path(field, &m.key);
+            // The field's path is made only for an error (loading the
+            // embedded policies would otherwise format one per member).
             if !allowed.contains(&m.key.as_str()) {
                 let expected = allowed.join(", ");
                 return Err(self.err(
                     m.key_pos,
-                    &path,
+                    &field_path(field, &m.key),
                     format!("unknown field (expected one of {expected})"),
                 ));
             }
             if f.members[..i].iter().any(|earlier| earlier.key == m.key) {
-                return Err(self.err(m.key_pos, &path, "duplicate key"));
+                return Err(self.err(m.key_pos, &field_path(field, &m.key), "duplicate key"));
             }
-            if m.key == "comment" {
-                self.string(&m.value, &path)?;
+            if m.key == "comment" && !matches!(m.value.kind, Kind::String(_)) {
+                self.string(&m.value, &field_path(field, &m.key))?;
             }
         }
         Ok(())
