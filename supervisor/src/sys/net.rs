@@ -111,6 +111,52 @@ pub fn sendmsg(
     Ok(usize::try_from(cvt(r as libc::c_long)?).unwrap_or(0))
 }
 
+/// `sendmsg(fd, {name, [NULL, len]}, flags)`: a send whose data cannot be
+/// read (a null buffer of `len` bytes), so that the kernel runs every check
+/// it makes before it copies data, and stops there with `EFAULT`, having
+/// sent nothing. Its answer is the first error the kernel would give a send
+/// whose buffers fault. `len` must not be 0 (an empty send copies nothing).
+pub fn sendmsg_unreadable(
+    fd: BorrowedFd<'_>,
+    name: Option<&[u8]>,
+    len: usize,
+    flags: i32,
+) -> io::Error {
+    if len == 0 {
+        return io::Error::from_raw_os_error(libc::EFAULT);
+    }
+    let ss = name.map(storage);
+    let name_len = match name {
+        Some(n) => match addr_len(n) {
+            Ok(l) => l,
+            Err(e) => return e,
+        },
+        None => 0,
+    };
+    let mut iov = libc::iovec {
+        iov_base: std::ptr::null_mut(),
+        iov_len: len,
+    };
+    // SAFETY: msghdr is plain data; all-zero is valid.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    if let Some(ss) = &ss {
+        msg.msg_name = std::ptr::from_ref(ss).cast_mut().cast();
+        msg.msg_namelen = name_len;
+    }
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    // SAFETY: the name points to live memory of its length; the one iovec
+    // is null, which the kernel reads through its user-copy routines (a
+    // fault, EFAULT), never dereferenced here.
+    let r = unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, flags) };
+    if r < 0 {
+        io::Error::last_os_error()
+    } else {
+        // Not reachable for len > 0: nothing can be copied from null.
+        io::Error::from_raw_os_error(libc::EFAULT)
+    }
+}
+
 /// `getsockopt(fd, level, opt)` of an `int` option.
 pub fn getsockopt_int(fd: BorrowedFd<'_>, level: i32, opt: i32) -> io::Result<i32> {
     let mut v: libc::c_int = 0;

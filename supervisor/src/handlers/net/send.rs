@@ -295,13 +295,61 @@ fn read_msghdr(req: &mut Req<'_>, ptr: u64) -> Result<One, Reply> {
             .read_exact(ctl_ptr, &mut control)
             .map_err(|e| e.reply(libc::EFAULT))?;
     }
-    let fds = translate_rights(&mut req.task, &mut control)?;
     Ok(One {
         addr,
         iov,
         control,
-        fds,
+        fds: Vec::new(),
     })
+}
+
+/// The answer to a send that failed with `ours` before the kernel saw it
+/// (its buffers fault, a control message is refused, the datagram is too
+/// large), where the kernel would first have checked something else: the
+/// socket's state, the address, the size. The kernel is asked with a send
+/// that faults at its first byte ([`sn::sendmsg_unreadable`]): anything but
+/// `EFAULT` is what it would have said first. Not asked for a Fast Open
+/// send (it would connect) or an empty one (nothing would fault).
+fn kernel_first(
+    sock: BorrowedFd<'_>,
+    name: Option<&[u8]>,
+    len: usize,
+    flags: i32,
+    ours: Reply,
+) -> Reply {
+    if len == 0 || flags & libc::MSG_FASTOPEN != 0 {
+        return ours;
+    }
+    let probe = flags | libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
+    match sn::sendmsg_unreadable(sock, name, len, probe).raw_os_error() {
+        // Nothing earlier, or only that it would wait.
+        Some(libc::EFAULT | libc::EAGAIN) | None => ours,
+        Some(e) => Reply::Errno(e),
+    }
+}
+
+/// Fetches the descriptors of `one`'s control messages. A refusal is
+/// answered as the kernel would order it: a Unix socket reads its control
+/// messages first, an IP socket only after the address, the size and its
+/// state.
+fn take_rights(
+    req: &mut Req<'_>,
+    sock: BorrowedFd<'_>,
+    domain: i32,
+    one: &mut One,
+    flags: i32,
+) -> Result<(), Reply> {
+    match translate_rights(&mut req.task, &mut one.control) {
+        Ok(fds) => {
+            one.fds = fds;
+            Ok(())
+        }
+        Err(r) if domain == libc::AF_INET || domain == libc::AF_INET6 => {
+            let name = one.addr.as_ref().map(Addr::bytes);
+            Err(kernel_first(sock, name, one.iov.total, flags, r))
+        }
+        Err(r) => Err(r),
+    }
 }
 
 /// Replaces the program's descriptor numbers in `SCM_RIGHTS` messages by
@@ -456,19 +504,30 @@ fn send_single(
     one: One,
     flags: i32,
 ) -> Reply {
+    let mut one = one;
+    if let Err(r) = take_rights(req, sock.as_fd(), domain, &mut one, flags) {
+        return r;
+    }
     let One {
         addr,
         mut iov,
         control,
         fds,
     } = one;
+    let name = addr.as_ref().map(Addr::bytes);
     let stream = is_stream(sock.as_fd());
     if !stream && iov.total > MAX_DATA {
-        return Reply::Errno(libc::EMSGSIZE);
+        return kernel_first(
+            sock.as_fd(),
+            name,
+            iov.total,
+            flags,
+            Reply::Errno(libc::EMSGSIZE),
+        );
     }
     let mut data = Vec::new();
     if let Err(r) = iov.read_next(&req.task, MAX_DATA, &mut data) {
-        return r;
+        return kernel_first(sock.as_fd(), name, iov.total, flags, r);
     }
     if !req.valid() {
         return Reply::Gone;
@@ -663,21 +722,29 @@ pub(super) fn sendmmsg(
     for i in 0..vlen {
         let stop = |r: Reply| if sent > 0 { count(sent) } else { r };
         let at = ptr.wrapping_add((i * sn::MMSGHDR_SIZE) as u64);
+        let mut one = match read_msghdr(req, at) {
+            Ok(o) => o,
+            Err(r) => return stop(r),
+        };
+        let on = twin.as_ref().map_or(sock.as_fd(), |t| t.fd.as_fd());
+        if let Err(r) = take_rights(req, on, domain, &mut one, flags) {
+            return answer(twin, stop(r));
+        }
         let One {
             addr,
             mut iov,
             control,
             fds,
-        } = match read_msghdr(req, at) {
-            Ok(o) => o,
-            Err(r) => return stop(r),
-        };
+        } = one;
+        let name = addr.as_ref().map(Addr::bytes);
         if !stream && iov.total > MAX_DATA {
-            return stop(Reply::Errno(libc::EMSGSIZE));
+            let r = kernel_first(on, name, iov.total, flags, Reply::Errno(libc::EMSGSIZE));
+            return answer(twin, stop(r));
         }
         let mut data = Vec::new();
         if let Err(r) = iov.read_next(&req.task, MAX_DATA, &mut data) {
-            return stop(r);
+            let r = kernel_first(on, name, iov.total, flags, r);
+            return answer(twin, stop(r));
         }
         if !req.valid() {
             return Reply::Gone;
