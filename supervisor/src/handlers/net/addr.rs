@@ -157,6 +157,10 @@ pub(super) fn dest_for(a: &Addr, domain: i32, use_: Use) -> Result<Dest, Reply> 
         return Ok(Dest::Nothing);
     };
     match domain {
+        // `unix_validate_addr`: past a `sockaddr_un`, EINVAL.
+        libc::AF_UNIX if a.bytes().len() > std::mem::size_of::<libc::sockaddr_un>() => {
+            return Err(Reply::Errno(libc::EINVAL))
+        }
         libc::AF_INET | libc::AF_INET6 | libc::AF_UNIX | libc::AF_NETLINK => {}
         _ => return Ok(Dest::Other),
     }
@@ -223,14 +227,19 @@ pub(super) fn inet_bytes(sa: SocketAddr, domain: i32) -> Result<Vec<u8>, i32> {
 pub(super) fn unix_bytes(path: &[u8], abstract_name: bool) -> Result<Vec<u8>, i32> {
     let mut b = Vec::with_capacity(SUN_PATH + path.len() + 2);
     b.extend_from_slice(&u16::try_from(libc::AF_UNIX).unwrap_or(1).to_ne_bytes());
+    let full = std::mem::size_of::<libc::sockaddr_un>();
     if abstract_name {
         b.push(0);
         b.extend_from_slice(path);
     } else {
         b.extend_from_slice(path);
-        b.push(0);
+        // A path that fills `sun_path` has no room for its NUL, and needs
+        // none: the kernel ends it at the address's length.
+        if b.len() < full {
+            b.push(0);
+        }
     }
-    if b.len() > std::mem::size_of::<libc::sockaddr_un>() {
+    if b.len() > full {
         return Err(libc::ENAMETOOLONG);
     }
     Ok(b)
@@ -322,6 +331,9 @@ mod tests {
         assert_eq!(parse(&addr(&a)).ok(), Some(Dest::UnixAbstract));
         assert_eq!(parse(&addr(&a[..2])).ok(), Some(Dest::Nothing));
         assert!(unix_bytes(&[b'a'; 200], false).is_err());
+        // 108 bytes fill sun_path: no NUL, still a path.
+        assert_eq!(unix_bytes(&[b'a'; 108], false).map(|b| b.len()), Ok(110));
+        assert!(unix_bytes(&[b'a'; 109], false).is_err());
         // A full sun_path without a NUL: the length ends it.
         let mut full = vec![0u8; 110];
         full[..2].copy_from_slice(&1u16.to_ne_bytes());

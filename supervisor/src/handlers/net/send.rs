@@ -42,7 +42,7 @@ use super::decide::{decide_dest, log_inside, Route, Target};
 use super::wait::{interrupted, until_done, Deferred, Stop, Waiter};
 use super::{errno_of, Req};
 use crate::sys::{self, net as sn};
-use crate::task::{RemoteFd, Task};
+use crate::task::{ReadError, RemoteFd, Task};
 
 use crate::limits::{
     CONTROL_BYTES as MAX_CONTROL, PASSED_FDS as SCM_MAX_FD, SEND_BYTES as MAX_DATA,
@@ -113,6 +113,9 @@ struct Iov {
     at: (usize, usize),
     /// Bytes in all (the kernel's `import_iovec` total).
     total: usize,
+    /// A stream's read stopped at a byte that faults: what came before it
+    /// is all there is to send (the kernel sends it, and answers its count).
+    faulted: bool,
 }
 
 /// The highest user-space address on x86_64 with 4-level paging
@@ -153,6 +156,7 @@ impl Iov {
             parts,
             at: (0, 0),
             total,
+            faulted: false,
         })
     }
 
@@ -167,13 +171,22 @@ impl Iov {
             parts: vec![(ptr, len)],
             at: (0, 0),
             total: len,
+            faulted: false,
         })
     }
 
-    /// Reads the next at most `max` bytes into `out` (cleared first).
-    fn read_next(&mut self, task: &Task, max: usize, out: &mut Vec<u8>) -> Result<(), Reply> {
+    /// Reads the next at most `max` bytes into `out` (cleared first). A
+    /// fault fails the read, unless `partial` (a stream) and some bytes came
+    /// before it: those are the read, and nothing follows them.
+    fn read_next(
+        &mut self,
+        task: &Task,
+        max: usize,
+        out: &mut Vec<u8>,
+        partial: bool,
+    ) -> Result<(), Reply> {
         out.clear();
-        while out.len() < max {
+        while out.len() < max && !self.faulted {
             let Some(&(ptr, len)) = self.parts.get(self.at.0) else {
                 break;
             };
@@ -186,18 +199,29 @@ impl Iov {
             let start = out.len();
             out.resize(start + take, 0);
             let addr = ptr.wrapping_add(self.at.1 as u64);
-            task.read_exact(addr, &mut out[start..])
-                .map_err(|e| e.reply(libc::EFAULT))?;
-            self.at.1 += take;
+            let got = match task.read_some(addr, &mut out[start..]) {
+                Ok(n) => n,
+                Err(ReadError::Fault) => 0,
+                Err(e) => return Err(e.reply(libc::EFAULT)),
+            };
+            self.at.1 += got;
+            if got < take {
+                out.truncate(start + got);
+                if !partial || out.is_empty() {
+                    return Err(Reply::Errno(libc::EFAULT));
+                }
+                self.faulted = true;
+            }
         }
         Ok(())
     }
 
     fn done(&self) -> bool {
-        self.parts[self.at.0.min(self.parts.len())..]
-            .iter()
-            .enumerate()
-            .all(|(i, &(_, len))| if i == 0 { self.at.1 >= len } else { len == 0 })
+        self.faulted
+            || self.parts[self.at.0.min(self.parts.len())..]
+                .iter()
+                .enumerate()
+                .all(|(i, &(_, len))| if i == 0 { self.at.1 >= len } else { len == 0 })
     }
 }
 
@@ -328,28 +352,19 @@ fn kernel_first(
     }
 }
 
-/// Fetches the descriptors of `one`'s control messages. A refusal is
-/// answered as the kernel would order it: a Unix socket reads its control
-/// messages first, an IP socket only after the address, the size and its
-/// state.
-fn take_rights(
-    req: &mut Req<'_>,
-    sock: BorrowedFd<'_>,
-    domain: i32,
-    one: &mut One,
-    flags: i32,
-) -> Result<(), Reply> {
-    match translate_rights(&mut req.task, &mut one.control) {
-        Ok(fds) => {
-            one.fds = fds;
-            Ok(())
-        }
-        Err(r) if domain == libc::AF_INET || domain == libc::AF_INET6 => {
-            let name = one.addr.as_ref().map(Addr::bytes);
-            Err(kernel_first(sock, name, one.iov.total, flags, r))
-        }
-        Err(r) => Err(r),
+/// Fetches the descriptors of `one`'s control messages (a Unix socket
+/// reads its control messages first, so a refusal comes first too).
+fn take_rights(req: &mut Req<'_>, domain: i32, one: &mut One) -> Result<(), Reply> {
+    // An IP socket ignores descriptors and credentials in its control
+    // messages (`__sock_cmsg_send`: they are Unix's): its numbers name
+    // nothing and go to the kernel as they are. Every other family (Unix,
+    // and netlink, whose `scm_send` would take them from fdsup's own table)
+    // gets the program's files, fetched.
+    if domain == libc::AF_INET || domain == libc::AF_INET6 {
+        return Ok(());
     }
+    one.fds = translate_rights(&mut req.task, &mut one.control)?;
+    Ok(())
 }
 
 /// Replaces the program's descriptor numbers in `SCM_RIGHTS` messages by
@@ -505,7 +520,7 @@ fn send_single(
     flags: i32,
 ) -> Reply {
     let mut one = one;
-    if let Err(r) = take_rights(req, sock.as_fd(), domain, &mut one, flags) {
+    if let Err(r) = take_rights(req, domain, &mut one) {
         return r;
     }
     let One {
@@ -526,7 +541,7 @@ fn send_single(
         );
     }
     let mut data = Vec::new();
-    if let Err(r) = iov.read_next(&req.task, MAX_DATA, &mut data) {
+    if let Err(r) = iov.read_next(&req.task, MAX_DATA, &mut data, stream) {
         return kernel_first(sock.as_fd(), name, iov.total, flags, r);
     }
     if !req.valid() {
@@ -608,7 +623,7 @@ fn send_single(
                         break;
                     }
                     // The next piece of a stream send.
-                    if let Err(r) = iov.read_next(&req.task, MAX_DATA, &mut m.data) {
+                    if let Err(r) = iov.read_next(&req.task, MAX_DATA, &mut m.data, true) {
                         return if sent > 0 { count(sent) } else { r };
                     }
                     if !req.valid() {
@@ -676,7 +691,7 @@ fn send_single(
             if !stream || iov.done() {
                 return count(sent);
             }
-            if iov.read_next(&task, MAX_DATA, &mut m.data).is_err() || !w.valid() {
+            if iov.read_next(&task, MAX_DATA, &mut m.data, true).is_err() || !w.valid() {
                 return if w.valid() { count(sent) } else { Reply::Gone };
             }
         }
@@ -727,7 +742,7 @@ pub(super) fn sendmmsg(
             Err(r) => return stop(r),
         };
         let on = twin.as_ref().map_or(sock.as_fd(), |t| t.fd.as_fd());
-        if let Err(r) = take_rights(req, on, domain, &mut one, flags) {
+        if let Err(r) = take_rights(req, domain, &mut one) {
             return answer(twin, stop(r));
         }
         let One {
@@ -742,7 +757,7 @@ pub(super) fn sendmmsg(
             return answer(twin, stop(r));
         }
         let mut data = Vec::new();
-        if let Err(r) = iov.read_next(&req.task, MAX_DATA, &mut data) {
+        if let Err(r) = iov.read_next(&req.task, MAX_DATA, &mut data, stream) {
             let r = kernel_first(on, name, iov.total, flags, r);
             return answer(twin, stop(r));
         }
