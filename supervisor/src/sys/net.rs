@@ -111,50 +111,57 @@ pub fn sendmsg(
     Ok(usize::try_from(cvt(r as libc::c_long)?).unwrap_or(0))
 }
 
-/// `sendmsg(fd, {name, [NULL, len]}, flags)`: a send whose data cannot be
-/// read (a null buffer of `len` bytes), so that the kernel runs every check
-/// it makes before it copies data, and stops there with `EFAULT`, having
-/// sent nothing. Its answer is the first error the kernel would give a send
-/// whose buffers fault. `len` must not be 0 (an empty send copies nothing).
-pub fn sendmsg_unreadable(
+/// `sendmsg(fd, {name, [data, NULL of tail bytes], control}, flags)`: a
+/// send whose bytes after `data` cannot be read, so that the kernel copies
+/// `data`, then meets a fault where the program's own buffer faults, and
+/// answers as it would have answered the program: the count it sent before
+/// the fault (a stream), or `EFAULT` (a datagram, or nothing sent), or any
+/// error it checks before copying. With no `data`, it is a probe that sends
+/// nothing: its answer is the first error the kernel would give a send
+/// whose buffers fault. `tail` must not be 0 (nothing would fault).
+pub fn sendmsg_faulting(
     fd: BorrowedFd<'_>,
     name: Option<&[u8]>,
-    len: usize,
+    data: &[u8],
+    tail: usize,
+    control: &mut [u8],
     flags: i32,
-) -> io::Error {
-    if len == 0 {
-        return io::Error::from_raw_os_error(libc::EFAULT);
+) -> io::Result<usize> {
+    if tail == 0 {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
     }
     let ss = name.map(storage);
     let name_len = match name {
-        Some(n) => match addr_len(n) {
-            Ok(l) => l,
-            Err(e) => return e,
-        },
+        Some(n) => addr_len(n)?,
         None => 0,
     };
-    let mut iov = libc::iovec {
-        iov_base: std::ptr::null_mut(),
-        iov_len: len,
-    };
+    let mut iov = [
+        libc::iovec {
+            iov_base: data.as_ptr().cast_mut().cast(),
+            iov_len: data.len(),
+        },
+        libc::iovec {
+            iov_base: std::ptr::null_mut(),
+            iov_len: tail,
+        },
+    ];
     // SAFETY: msghdr is plain data; all-zero is valid.
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     if let Some(ss) = &ss {
         msg.msg_name = std::ptr::from_ref(ss).cast_mut().cast();
         msg.msg_namelen = name_len;
     }
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    // SAFETY: the name points to live memory of its length; the one iovec
-    // is null, which the kernel reads through its user-copy routines (a
-    // fault, EFAULT), never dereferenced here.
-    let r = unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, flags) };
-    if r < 0 {
-        io::Error::last_os_error()
-    } else {
-        // Not reachable for len > 0: nothing can be copied from null.
-        io::Error::from_raw_os_error(libc::EFAULT)
+    msg.msg_iov = iov.as_mut_ptr();
+    msg.msg_iovlen = iov.len();
+    if !control.is_empty() {
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = control.len();
     }
+    // SAFETY: the name, the data and the control point to live memory of
+    // their lengths; the second iovec is null, which the kernel reads
+    // through its user-copy routines (a fault), never dereferenced here.
+    let r = unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, flags) };
+    Ok(usize::try_from(cvt(r as libc::c_long)?).unwrap_or(0))
 }
 
 /// `getsockopt(fd, level, opt)` of an `int` option.

@@ -94,11 +94,20 @@ pub(super) struct Msg {
     pub control: Vec<u8>,
     /// The descriptors `SCM_RIGHTS` passes, fetched from the program.
     pub fds: Vec<OwnedFd>,
+    /// Bytes of the program's buffers after `data` that fault (0: none):
+    /// given to the kernel as an unreadable tail, so that it meets the
+    /// fault where the program's send would have, and answers the same.
+    pub tail: usize,
 }
 
 pub(super) fn send_one(sock: BorrowedFd<'_>, m: &mut Msg, flags: i32) -> Result<usize, i32> {
     let name = m.target.as_ref().map(|t| t.bytes.as_slice());
-    sn::sendmsg(sock, name, &m.data, &mut m.control, flags).map_err(|e| errno_of(&e))
+    let r = if m.tail > 0 {
+        sn::sendmsg_faulting(sock, name, &m.data, m.tail, &mut m.control, flags)
+    } else {
+        sn::sendmsg(sock, name, &m.data, &mut m.control, flags)
+    };
+    r.map_err(|e| errno_of(&e))
 }
 
 fn count(n: usize) -> Reply {
@@ -114,8 +123,10 @@ struct Iov {
     /// Bytes in all (the kernel's `import_iovec` total).
     total: usize,
     /// A stream's read stopped at a byte that faults: what came before it
-    /// is all there is to send (the kernel sends it, and answers its count).
+    /// is all there is to read.
     faulted: bool,
+    /// Bytes read so far.
+    read: usize,
 }
 
 /// The highest user-space address on x86_64 with 4-level paging
@@ -157,6 +168,7 @@ impl Iov {
             at: (0, 0),
             total,
             faulted: false,
+            read: 0,
         })
     }
 
@@ -172,6 +184,7 @@ impl Iov {
             at: (0, 0),
             total: len,
             faulted: false,
+            read: 0,
         })
     }
 
@@ -205,6 +218,7 @@ impl Iov {
                 Err(e) => return Err(e.reply(libc::EFAULT)),
             };
             self.at.1 += got;
+            self.read += got;
             if got < take {
                 out.truncate(start + got);
                 if !partial || out.is_empty() {
@@ -214,6 +228,15 @@ impl Iov {
             }
         }
         Ok(())
+    }
+
+    /// The unreadable rest of a read that faulted (0 if none).
+    fn tail(&self) -> usize {
+        if self.faulted {
+            self.total - self.read
+        } else {
+            0
+        }
     }
 
     fn done(&self) -> bool {
@@ -345,10 +368,14 @@ fn kernel_first(
         return ours;
     }
     let probe = flags | libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
-    match sn::sendmsg_unreadable(sock, name, len, probe).raw_os_error() {
-        // Nothing earlier, or only that it would wait.
-        Some(libc::EFAULT | libc::EAGAIN) | None => ours,
-        Some(e) => Reply::Errno(e),
+    match sn::sendmsg_faulting(sock, name, &[], len, &mut [], probe) {
+        Err(e) => match e.raw_os_error() {
+            // Nothing earlier, or only that it would wait.
+            Some(libc::EFAULT | libc::EAGAIN) | None => ours,
+            Some(e) => Reply::Errno(e),
+        },
+        // Nothing can be copied from null: not reached.
+        Ok(_) => ours,
     }
 }
 
@@ -559,6 +586,7 @@ fn send_single(
         data,
         control,
         fds,
+        tail: iov.tail(),
     };
     let nb = flags & libc::MSG_DONTWAIT != 0 || nonblocking(sock.as_fd());
     let mut brokerable = route == Some(Route::Broker);
@@ -626,6 +654,7 @@ fn send_single(
                     if let Err(r) = iov.read_next(&req.task, MAX_DATA, &mut m.data, true) {
                         return if sent > 0 { count(sent) } else { r };
                     }
+                    m.tail = iov.tail();
                     if !req.valid() {
                         return Reply::Gone;
                     }
@@ -658,13 +687,8 @@ fn send_single(
         loop {
             while !m.data.is_empty() {
                 match until_done(w, || {
-                    sn::sendmsg(
-                        sock.as_fd(),
-                        m.target.as_ref().map(|t| t.bytes.as_slice()),
-                        &m.data,
-                        &mut m.control,
-                        flags & !libc::MSG_DONTWAIT,
-                    )
+                    send_one(sock.as_fd(), &mut m, flags & !libc::MSG_DONTWAIT)
+                        .map_err(std::io::Error::from_raw_os_error)
                 }) {
                     Ok(Ok(n)) => {
                         sent += n;
@@ -694,6 +718,7 @@ fn send_single(
             if iov.read_next(&task, MAX_DATA, &mut m.data, true).is_err() || !w.valid() {
                 return if w.valid() { count(sent) } else { Reply::Gone };
             }
+            m.tail = iov.tail();
         }
     }))
 }
@@ -785,6 +810,7 @@ pub(super) fn sendmmsg(
             data,
             control,
             fds,
+            tail: iov.tail(),
         };
         let r = send_one(on, &mut m, flags | libc::MSG_DONTWAIT);
         if let Some(inside) = refused {
@@ -815,8 +841,8 @@ pub(super) fn sendmmsg(
                     let _held = held;
                     let timeout = has_send_timeout(sock.as_fd());
                     let r = until_done(w, || {
-                        let name = m.target.as_ref().map(|t| t.bytes.as_slice());
-                        sn::sendmsg(sock.as_fd(), name, &m.data, &mut m.control, flags)
+                        send_one(sock.as_fd(), &mut m, flags)
+                            .map_err(std::io::Error::from_raw_os_error)
                     });
                     match r {
                         Ok(Ok(n)) => {
