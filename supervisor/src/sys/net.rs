@@ -89,6 +89,23 @@ pub fn sendmsg(
         Some(n) => addr_len(n)?,
         None => 0,
     };
+    if let (Some(ss), 0, true) = (&ss, name_len, control.is_empty()) {
+        // An address of length 0 (`sendto` with one): `sendmsg` would drop
+        // it, `sendto` gives it to the protocol as it is.
+        // SAFETY: `data` is readable for its length and `ss` a valid
+        // sockaddr buffer (of length 0).
+        let r = unsafe {
+            libc::sendto(
+                fd.as_raw_fd(),
+                data.as_ptr().cast(),
+                data.len(),
+                flags,
+                std::ptr::from_ref(ss).cast(),
+                0,
+            )
+        };
+        return Ok(usize::try_from(cvt(r as libc::c_long)?).unwrap_or(0));
+    }
     let mut iov = libc::iovec {
         iov_base: data.as_ptr().cast_mut().cast(),
         iov_len: data.len(),

@@ -157,8 +157,12 @@ pub(super) fn dest_for(a: &Addr, domain: i32, use_: Use) -> Result<Dest, Reply> 
         return Ok(Dest::Nothing);
     };
     match domain {
-        // `unix_validate_addr`: past a `sockaddr_un`, EINVAL.
-        libc::AF_UNIX if a.bytes().len() > std::mem::size_of::<libc::sockaddr_un>() => {
+        // `unix_validate_addr`: a Unix address past a `sockaddr_un` is
+        // EINVAL (an `AF_UNSPEC` one, a disconnect, is not validated).
+        libc::AF_UNIX
+            if fam == libc::AF_UNIX
+                && a.bytes().len() > std::mem::size_of::<libc::sockaddr_un>() =>
+        {
             return Err(Reply::Errno(libc::EINVAL))
         }
         libc::AF_INET | libc::AF_INET6 | libc::AF_UNIX | libc::AF_NETLINK => {}

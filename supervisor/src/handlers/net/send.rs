@@ -300,7 +300,13 @@ fn read_msghdr(req: &mut Req<'_>, ptr: u64) -> Result<One, Reply> {
     };
     let (name, iov_ptr, iovlen, ctl_ptr, ctl_len) =
         (u64_at(0), u64_at(16), u64_at(24), u64_at(32), u64_at(40));
-    let namelen = i32::from_ne_bytes([h[8], h[9], h[10], h[11]]);
+    // No name: no length either (before the length is checked, as the
+    // kernel's `__copy_msghdr`).
+    let namelen = if name == 0 {
+        0
+    } else {
+        i32::from_ne_bytes([h[8], h[9], h[10], h[11]])
+    };
     if namelen < 0 {
         return Err(Reply::Errno(libc::EINVAL));
     }
