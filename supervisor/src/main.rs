@@ -23,8 +23,8 @@ struct Cli {
 enum Cmd {
     /// Run PROGRAM under the policy (the embedded @default without --policy).
     Run {
-        /// Policy file, or an embedded policy: @default, @system, @allow-all,
-        /// @network-loopback.
+        /// Policy file, or an embedded policy: @default, @system, @allow-all
+        /// (@network-loopback is a part to include in a policy file).
         #[arg(long, value_name = "FILE")]
         policy: Option<String>,
         /// Append one JSON line per decision to FILE.
@@ -149,6 +149,10 @@ fn main() -> ExitCode {
             metadata,
             command,
         } => {
+            if let Some(why) = policy.as_deref().and_then(policy::include_only) {
+                fdsup::diag!("fdsup: --policy {}: {why}", policy.as_deref().unwrap_or(""));
+                return exit(125);
+            }
             let verbosity = if quiet {
                 Verbosity::Quiet
             } else if verbose {
@@ -185,6 +189,9 @@ fn main() -> ExitCode {
                     diag::out(&p.describe());
                     for w in p.warnings() {
                         diag::out(&format!("{w}\n"));
+                    }
+                    if let Some(why) = policy::include_only(&file) {
+                        diag::out(&format!("note: fdsup run refuses it alone: {why}\n"));
                     }
                     if let Err(e) = supervise::check_enforceable(&p, &file) {
                         diag::out(&format!("note: fdsup run would refuse this policy: {e}\n"));
