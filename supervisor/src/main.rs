@@ -59,8 +59,9 @@ enum Cmd {
         /// The policy file (or @name).
         file: String,
     },
-    /// Say which rule decides a request, and why (exit 0), or the located
-    /// error of a bad policy (exit 1).
+    /// Say which rule decides a request, and why: exit 0 if it would be
+    /// allowed, 1 if refused (as test(1)), 2 with the located error of a
+    /// bad policy or a bad path or address.
     Explain {
         /// The policy file (or @name).
         #[arg(long, value_name = "FILE")]
@@ -149,6 +150,10 @@ fn main() -> ExitCode {
             metadata,
             command,
         } => {
+            if let Err(why) = fdsup::limits::workers_from_env() {
+                fdsup::diag!("fdsup: {why}");
+                return exit(125);
+            }
             if let Some(why) = policy.as_deref().and_then(policy::include_only) {
                 fdsup::diag!("fdsup: --policy {}: {why}", policy.as_deref().unwrap_or(""));
                 return exit(125);
@@ -217,14 +222,14 @@ fn main() -> ExitCode {
                 Ok(v) => v,
                 Err(e) => {
                     fdsup::diag!("fdsup: reading the environment: {e}");
-                    return ExitCode::from(1);
+                    return ExitCode::from(2);
                 }
             };
             let mut p = match policy::load(&policy, &vars) {
                 Ok(p) => p,
                 Err(e) => {
                     fdsup::diag!("fdsup: {}", chain(&e));
-                    return ExitCode::from(1);
+                    return ExitCode::from(2);
                 }
             };
             if let Some(m) = metadata {
@@ -238,20 +243,32 @@ fn main() -> ExitCode {
                 _ => Ask::Read,
             };
             match explain::explain(&p, path.as_deref(), &ask, &vars.cwd) {
-                Ok(text) => {
-                    diag::out(&text);
-                    ExitCode::SUCCESS
+                Ok(e) => {
+                    diag::out(&e.text);
+                    // As test(1): 0 allowed, 1 refused, 2 could not tell.
+                    if e.allowed {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(1)
+                    }
                 }
                 Err(e) => {
                     fdsup::diag!("fdsup: {e}");
-                    ExitCode::from(1)
+                    ExitCode::from(2)
                 }
             }
         }
         Cmd::Man { dir } => {
             let done = match dir {
                 Some(dir) => clap_mangen::generate_to(Cli::command(), &dir),
-                None => clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout().lock()),
+                None => {
+                    // Into a buffer first: a reader that went away
+                    // (`fdsup man | head`) is not an error.
+                    let mut page = Vec::new();
+                    let r = clap_mangen::Man::new(Cli::command()).render(&mut page);
+                    diag::out_bytes(&page);
+                    r
+                }
             };
             match done {
                 Ok(()) => ExitCode::SUCCESS,
@@ -262,7 +279,11 @@ fn main() -> ExitCode {
             }
         }
         Cmd::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "fdsup", &mut std::io::stdout());
+            // Into a buffer first: clap_complete panics when its writer
+            // fails (`fdsup completions bash | head`).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "fdsup", &mut script);
+            diag::out_bytes(&script);
             ExitCode::SUCCESS
         }
         Cmd::Doctor => {

@@ -421,6 +421,7 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
 
     let status = event_loop(&pidfd, child_pid, &sigfd, listener)?;
     kill_leftovers(ctx.sup_pid, listener);
+    ctx.audit.finish();
     if let (Some(out), Some(rec)) = (&opts.learn, &ctx.learn) {
         // The first program was executed by the shim, not asked for; under
         // `--learn` nothing is hidden, so it is the first candidate.
@@ -584,11 +585,9 @@ fn hand_off(
 }
 
 fn worker_count(cpus: usize) -> usize {
-    if let Some(n) = std::env::var("FDSUP_WORKERS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-    {
-        return n.clamp(1, crate::limits::MAX_WORKERS);
+    // Checked before the run starts (`main`): a bad value never gets here.
+    if let Ok(Some(n)) = crate::limits::workers_from_env() {
+        return n;
     }
     // One receives; the others are parked spares, which cost nothing until a
     // slow request or a burst wakes them.

@@ -522,7 +522,11 @@ fn include_only_embedded_policy_is_refused_alone() {
         assert_eq!(out.code, 125, "{name}: {}", show(&out));
         assert!(!cwd.join("marker").exists(), "{name}: {}", show(&out));
         for needle in ["@network-loopback", "meant to be included", "\"@default\""] {
-            assert!(out.stderr.contains(needle), "{name}: {needle:?} in\n{}", show(&out));
+            assert!(
+                out.stderr.contains(needle),
+                "{name}: {needle:?} in\n{}",
+                show(&out)
+            );
         }
     }
     let pdir = TempDir::new("fn-badpol-inconly-policy");

@@ -84,7 +84,7 @@ fn explain_names_the_deciding_rule_and_why() {
         ],
         t.path(),
     );
-    assert_eq!(out.code, 0, "{}", show(&out));
+    assert_eq!(out.code, 1, "refused: exit 1\n{}", show(&out));
     let want = [
         format!(
             "request: write {}/.git/hooks/pre-commit",
@@ -104,8 +104,9 @@ fn explain_names_the_deciding_rule_and_why() {
         );
     }
 
+    // Refused: exit 1, as test(1) says false.
     let out = fdsup_run(["explain", "--policy", "@default", "/etc/shadow"], t.path());
-    assert_eq!(out.code, 0, "{}", show(&out));
+    assert_eq!(out.code, 1, "{}", show(&out));
     assert!(
         out.stdout.contains("result: refused (ENOENT)"),
         "{}",
@@ -118,7 +119,7 @@ fn explain_names_the_deciding_rule_and_why() {
         ["explain", "--policy", "@default", "--look", "/etc/shadow"],
         t.path(),
     );
-    assert_eq!(out.code, 0, "{}", show(&out));
+    assert_eq!(out.code, 1, "{}", show(&out));
     for w in ["metadata: policy", "result: refused (ENOENT)"] {
         assert!(out.stdout.contains(w), "missing {w:?}\n{}", show(&out));
     }
@@ -154,12 +155,30 @@ fn explain_names_the_deciding_rule_and_why() {
         ["explain", "--policy", "@default", "/usr/bin/sh", "--exec"],
         t.path(),
     );
+    assert_eq!(out.code, 0, "{}", show(&out));
     assert!(
         out.stdout.contains("result: allowed (ro)"),
         "{}",
         show(&out)
     );
     assert!(out.stdout.contains("exec: allow"), "{}", show(&out));
+    let out = fdsup_run(
+        ["explain", "--policy", "@default", "/etc/passwd", "--write"],
+        t.path(),
+    );
+    assert_eq!(out.code, 1, "{}", show(&out));
+    let out = fdsup_run(
+        [
+            "explain",
+            "--policy",
+            "@default",
+            "--connect",
+            "192.0.2.1:80",
+        ],
+        t.path(),
+    );
+    assert_eq!(out.code, 1, "{}", show(&out));
+    assert!(out.stdout.contains("result: refused"), "{}", show(&out));
 
     let out = fdsup_run(
         [
@@ -180,8 +199,9 @@ fn explain_names_the_deciding_rule_and_why() {
         show(&out)
     );
 
+    // Could not tell: exit 2.
     let out = fdsup_run(["explain", "--policy", "nope.json", "/x"], t.path());
-    assert_eq!(out.code, 1, "{}", show(&out));
+    assert_eq!(out.code, 2, "{}", show(&out));
     assert!(out.stderr.starts_with("fdsup: nope.json"), "{}", show(&out));
 }
 
