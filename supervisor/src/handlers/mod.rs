@@ -85,6 +85,12 @@ impl Ctx {
 }
 
 impl Ctx {
+    /// Whether rule `i` is `public` (only what any user may read).
+    pub fn public_rule(&self, rule: Option<usize>) -> bool {
+        rule.and_then(|i| self.policy.fs.rules.get(i))
+            .is_some_and(|r| r.public)
+    }
+
     /// The target of redirect rule `i`.
     pub fn redirect_target(&self, i: usize) -> Option<&std::ffi::CStr> {
         self.redirects.get(i).and_then(Option::as_deref)
@@ -127,6 +133,8 @@ pub struct Scratch {
     /// The worker's interrupt timer for a call that may block (made on first
     /// use, on the worker's own thread).
     pub timer: Option<crate::sys::timer::ThreadTimer>,
+    /// Directories others may search, for `public` rules.
+    pub searchable: crate::fs::public::Searchable,
 }
 
 impl Scratch {
@@ -142,6 +150,7 @@ impl Scratch {
             procs: crate::task::ProcDirs::new(),
             listing: Vec::new(),
             timer: None,
+            searchable: crate::fs::public::Searchable::new(),
         }
     }
 }

@@ -105,6 +105,19 @@ impl Req<'_> {
     fn cloexec(&self) -> bool {
         self.flags() & libc::O_CLOEXEC != 0
     }
+    /// What a `public` rule needs of the object's bits for others: read
+    /// (an `O_PATH` request too, served as a readable descriptor; see
+    /// [`deliver`]), write.
+    fn needs_of_others(&self) -> (bool, bool) {
+        let reads = self.opath() || self.flags() & libc::O_ACCMODE != libc::O_WRONLY;
+        (reads, self.writes())
+    }
+    /// Whether the object behind `fd` (just opened, or held `O_PATH`) may
+    /// be served under a `public` rule: see [`crate::fs::public`].
+    fn others_may_open(&self, fd: BorrowedFd<'_>) -> bool {
+        let (read, write) = self.needs_of_others();
+        sys::fstat_mode(fd).is_ok_and(|m| crate::fs::public::others_may(m, read, write))
+    }
     /// The flags for our own open of the object.
     fn open_flags(&self) -> u64 {
         // openat2 refuses anything but O_DIRECTORY/O_NOFOLLOW/O_CLOEXEC
@@ -166,6 +179,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         matched,
         line,
         procs,
+        searchable,
         ..
     } = sc;
     let req = Req {
@@ -241,7 +255,14 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         // can be reused): the walk does that.
         && crate::fs::lexical::proc_pid(lex).is_none();
     if lexical_ok {
-        if let Some(reply) = fast(&mut out, &mut task, base.as_ref(), lex, trailing) {
+        if let Some(reply) = fast(
+            &mut out,
+            &mut task,
+            base.as_ref(),
+            lex,
+            trailing,
+            searchable,
+        ) {
             return reply;
         }
     }
@@ -315,6 +336,11 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
                 return Reply::Errno(libc::EEXIST);
             }
             if req.writes() && access != FsAccess::Rw {
+                return out.refuse(path, Verdict::Deny, libc::EACCES, rule);
+            }
+            if ctx.public_rule(rule)
+                && !(searchable.reachable(path) && req.others_may_open(fd.as_fd()))
+            {
                 return out.refuse(path, Verdict::Deny, libc::EACCES, rule);
             }
             out.allowed(path, rule);
@@ -635,6 +661,7 @@ fn fast(
     base: Option<&OwnedFd>,
     lex: &mut Vec<u8>,
     trailing: bool,
+    searchable: &mut crate::fs::public::Searchable,
 ) -> Option<Reply> {
     let req = out.req;
     let mut asker = Asker::new(task, out.ctx.sup_pid);
@@ -649,6 +676,12 @@ fn fast(
         FsAction::Access(a) => a,
     };
     if req.writes() && access != FsAccess::Rw {
+        return None;
+    }
+    // A `public` rule: a directory on the way that others may not search
+    // (or a symbolic link, which the walk resolves) is the walk's to judge.
+    let public = out.ctx.public_rule(rule);
+    if public && !searchable.reachable(lex) {
         return None;
     }
     // The path to open: relative to the dirfd we fetched, else the absolute
@@ -673,14 +706,16 @@ fn fast(
             return Some(Reply::Errno(libc::EINVAL));
         };
         let creat_ro = req.creat() && access != FsAccess::Rw;
-        fast_open(req, dir, path, creat_ro)
+        fast_open(req, dir, path, creat_ro, public)
     };
     if let Some(n) = saved_len {
         lex.truncate(n);
     }
     match result {
         FastOpen::Loop => None,
-        FastOpen::WouldCreate => Some(out.refuse(lex, Verdict::Deny, libc::EACCES, rule)),
+        FastOpen::WouldCreate | FastOpen::NotPublic => {
+            Some(out.refuse(lex, Verdict::Deny, libc::EACCES, rule))
+        }
         FastOpen::Done(reply) => {
             out.allowed(lex, rule);
             Some(reply)
@@ -693,12 +728,15 @@ enum FastOpen {
     Loop,
     /// `O_CREAT` under `ro` of a path that does not exist.
     WouldCreate,
+    /// Under a `public` rule, an object others may not open so.
+    NotPublic,
     /// Finished.
     Done(Reply),
 }
 
-/// Opens `path` (from `dir`) with the request's flags and no symbolic links.
-fn fast_open(req: &Req<'_>, dir: i32, path: &CStr, creat_ro: bool) -> FastOpen {
+/// Opens `path` (from `dir`) with the request's flags and no symbolic links;
+/// under a `public` rule, only an object others may open so.
+fn fast_open(req: &Req<'_>, dir: i32, path: &CStr, creat_ro: bool, public: bool) -> FastOpen {
     let mut flags = req.open_flags();
     if creat_ro {
         // Only an existing file may be opened: drop O_CREAT, see what is there.
@@ -719,6 +757,7 @@ fn fast_open(req: &Req<'_>, dir: i32, path: &CStr, creat_ro: bool) -> FastOpen {
             resolve: sys::RESOLVE_NO_SYMLINKS,
         };
         match sys::openat2(dir, path, &opath) {
+            Ok(p) if public && !req.others_may_open(p.as_fd()) => return FastOpen::NotPublic,
             Ok(p) if is_fifo(p.as_fd()) => {
                 if creat_ro && req.excl() {
                     return FastOpen::Done(Reply::Errno(libc::EEXIST));
@@ -740,6 +779,9 @@ fn fast_open(req: &Req<'_>, dir: i32, path: &CStr, creat_ro: bool) -> FastOpen {
         Ok(fd) => {
             if creat_ro && req.excl() {
                 return FastOpen::Done(Reply::Errno(libc::EEXIST));
+            }
+            if public && !req.others_may_open(fd.as_fd()) {
+                return FastOpen::NotPublic;
             }
             // Opens that cannot wait may still reach a FIFO, whose other end
             // must not see our copy after the program closed its own.

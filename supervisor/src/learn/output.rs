@@ -59,6 +59,7 @@ pub fn render(
             }),
             redirect: None,
             content: None,
+            public: None,
             comment: Some(r.comment.clone()),
         })
         .collect();

@@ -27,6 +27,7 @@ impl Policy {
         let w = width(self.fs.rules.iter().map(|r| &r.origin));
         for r in &self.fs.rules {
             let action = match &r.action {
+                FsAction::Access(a) if r.public => format!("{a} public"),
                 FsAction::Access(a) => a.to_string(),
                 FsAction::Redirect { target, writable } => {
                     let rw = if *writable { " (rw)" } else { "" };

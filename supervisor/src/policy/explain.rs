@@ -119,7 +119,7 @@ fn decide_path(policy: &Policy, canonical: &str, ask: &Ask, out: &mut String) ->
                 "decided by: {}  {}  {}",
                 r.origin,
                 r.pattern,
-                action_text(&r.action)
+                action_text(&r.action, r.public)
             );
             if r.pattern.written() != r.pattern.as_str() {
                 let _ = writeln!(out, "  (written {})", r.pattern.written());
@@ -151,6 +151,15 @@ fn decide_path(policy: &Policy, canonical: &str, ask: &Ask, out: &mut String) ->
         )
     } else {
         outcome(d.action, ask, policy.fs.metadata)
+    };
+    let public = d.rule.is_some_and(|i| policy.fs.rules[i].public);
+    let (allowed, result) = match public_refusal(public && allowed, canonical, ask) {
+        Some(why) => (false, why),
+        None if public && allowed && *ask != Ask::Look => (
+            true,
+            format!("{result}; public: any user of the system may read it"),
+        ),
+        None => (allowed, result),
     };
     let _ = writeln!(out, "result: {result}");
     let mut allowed = allowed;
@@ -187,7 +196,7 @@ fn decide_path(policy: &Policy, canonical: &str, ask: &Ask, out: &mut String) ->
                 "  {}  {}  {}",
                 r.origin,
                 r.pattern,
-                action_text(&r.action)
+                action_text(&r.action, r.public)
             );
         }
     }
@@ -195,6 +204,31 @@ fn decide_path(policy: &Policy, canonical: &str, ask: &Ask, out: &mut String) ->
 }
 
 /// Explains a connect to `addr`; returns whether it is allowed.
+/// Why an open under a `public` rule would be refused here (as the
+/// supervisor checks it: [`crate::fs::public`]), if it would; `check` is
+/// false when there is nothing to check. Looks and exec are not concerned.
+fn public_refusal(check: bool, canonical: &str, ask: &Ask) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    if !check || !matches!(ask, Ask::Read) {
+        return None;
+    }
+    let prefix = "refused (EACCES): public: only what any user of the system may read is served";
+    if !crate::fs::public::Searchable::new().reachable(canonical.as_bytes()) {
+        return Some(format!(
+            "{prefix}, and a directory on the way does not let others search it"
+        ));
+    }
+    let mode = std::fs::metadata(canonical).ok()?.permissions().mode();
+    if crate::fs::public::others_may(mode, true, false) {
+        None
+    } else {
+        Some(format!(
+            "{prefix}, and its mode {:04o} does not let others read it",
+            mode & 0o7777
+        ))
+    }
+}
+
 fn connect(policy: &Policy, addr: &str, out: &mut String) -> Result<bool, String> {
     let target = net::parse_redirect(addr, |p| {
         super::paths::normalize(p).map(|n| super::paths::canonicalize_prefix(&n))
@@ -281,8 +315,9 @@ fn outcome(action: &FsAction, ask: &Ask, metadata: Metadata) -> (bool, String) {
     }
 }
 
-fn action_text(a: &FsAction) -> String {
+fn action_text(a: &FsAction, public: bool) -> String {
     match a {
+        FsAction::Access(a) if public => format!("{a} public"),
         FsAction::Access(a) => a.to_string(),
         FsAction::Redirect { target, writable } => {
             format!(

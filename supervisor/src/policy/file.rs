@@ -105,9 +105,9 @@ pub struct FsSectionFile {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(extend("anyOf" = [
-    { "required": ["access"], "not": { "anyOf": [ { "required": ["redirect"] }, { "required": ["content"] } ] } },
-    { "required": ["redirect"], "not": { "required": ["content"] }, "properties": { "access": { "enum": ["ro", "rw"] } } },
-    { "required": ["content"], "not": { "required": ["redirect"] }, "properties": { "access": { "const": "ro" } } }
+    { "required": ["access"], "not": { "anyOf": [ { "required": ["redirect"] }, { "required": ["content"] } ] }, "if": { "required": ["public"], "properties": { "public": { "const": true } } }, "then": { "properties": { "access": { "const": "ro" } } } },
+    { "required": ["redirect"], "not": { "anyOf": [ { "required": ["content"] }, { "required": ["public"] } ] }, "properties": { "access": { "enum": ["ro", "rw"] } } },
+    { "required": ["content"], "not": { "anyOf": [ { "required": ["redirect"] }, { "required": ["public"] } ] }, "properties": { "access": { "const": "ro" } } }
 ]))]
 #[schemars(rename = "FilesystemRule")]
 pub struct FsRuleFile {
@@ -126,6 +126,13 @@ pub struct FsRuleFile {
     /// Serve the path from memory with this text, read-only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
+    /// With `"access": "ro"` only: serve only what any user of the system
+    /// may read, whoever runs fdsup (root included): a file or directory
+    /// whose permission bits let others read it, below directories that
+    /// all let others search them; anything else fails with EACCES, as for
+    /// an unprivileged user. `@system` says it for the system's trees.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public: Option<bool>,
     /// Why the rule is there.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,

@@ -388,7 +388,7 @@ impl Ctx<'_> {
         self.only(
             &f,
             field,
-            &["path", "access", "redirect", "content", "comment"],
+            &["path", "access", "redirect", "content", "public", "comment"],
         )?;
         let path_field = field_path(field, "path");
         let pattern = self.rule_path(self.required(&f, field, "path")?, &path_field)?;
@@ -448,10 +448,26 @@ impl Ctx<'_> {
                 }
             }
         };
+        let public = match f.member("public") {
+            None => false,
+            Some(m) => {
+                let public_field = field_path(field, "public");
+                let public = self.boolean(&m.value, &public_field)?;
+                if public && action != FsAction::Access(FsAccess::Ro) {
+                    return Err(self.err(
+                        m.key_pos,
+                        &public_field,
+                        "public applies to rules with \"access\": \"ro\" only",
+                    ));
+                }
+                public
+            }
+        };
         Ok(FsRule {
             pattern,
             action,
             origin: self.origin(v),
+            public,
         })
     }
 
