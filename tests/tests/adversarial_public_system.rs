@@ -91,7 +91,7 @@ fn walk(root: &Path, sampled: bool, out: &mut BTreeMap<String, Entry>) {
             }
             let mode = md.permissions().mode();
             let private = mode & 0o004 == 0 || (ft.is_dir() && mode & 0o001 == 0);
-            let keep = !sampled || closed || private || fnv(&s) % USR_SAMPLE == 0;
+            let keep = !sampled || closed || private || fnv(&s).is_multiple_of(USR_SAMPLE);
             if keep && (ft.is_file() || ft.is_dir()) {
                 let nobodys = md.uid() == 65534 || md.gid() == 65534;
                 out.insert(s, Entry { nobodys });
