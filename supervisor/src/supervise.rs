@@ -421,6 +421,7 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
 
     let status = event_loop(&pidfd, child_pid, &sigfd, listener)?;
     kill_leftovers(ctx.sup_pid, listener);
+    ctx.privates.remove_all();
     ctx.audit.finish();
     if let (Some(out), Some(rec)) = (&opts.learn, &ctx.learn) {
         // The first program was executed by the shim, not asked for; under

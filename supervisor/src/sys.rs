@@ -436,6 +436,33 @@ pub fn fstat_mode(fd: BorrowedFd<'_>) -> io::Result<u32> {
     Ok(st.st_mode)
 }
 
+/// `fstat(fd)`: the mode and, for a device, its number.
+pub fn fstat_mode_rdev(fd: BorrowedFd<'_>) -> io::Result<(u32, u64)> {
+    // SAFETY: stat is plain data; all-zero is valid.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid out-pointer.
+    cvt_int(unsafe { libc::fstat(fd.as_raw_fd(), &mut st) })?;
+    Ok((st.st_mode, st.st_rdev))
+}
+
+/// `ioctl(fd, TIOCGPTN)`: the number of the pseudo-terminal whose master
+/// `fd` is.
+pub fn pty_number(fd: BorrowedFd<'_>) -> io::Result<u32> {
+    let mut n: libc::c_uint = 0;
+    // SAFETY: TIOCGPTN writes one unsigned int through the pointer.
+    cvt_int(unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCGPTN, &mut n) })?;
+    Ok(n)
+}
+
+/// `ioctl(master, TIOCGPTPEER, flags)`: a new open of the slave side of
+/// the pseudo-terminal whose master is `master`, reached without a path.
+pub fn pty_peer(master: BorrowedFd<'_>, flags: i32) -> io::Result<OwnedFd> {
+    // SAFETY: TIOCGPTPEER takes its flags as the integer argument and
+    // returns a new descriptor.
+    let r = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGPTPEER, flags) };
+    owned(libc::c_long::from(cvt_int(r)?))
+}
+
 /// `fstat(fd)`: the link count, if it can be read.
 pub fn fstat_nlink(fd: BorrowedFd<'_>) -> Option<u64> {
     // SAFETY: stat is plain data; all-zero is valid.

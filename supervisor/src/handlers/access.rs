@@ -77,7 +77,9 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         Reply::Errno(e)
     };
     match action {
-        FsAction::Access(FsAccess::Hide) => return refuse(&mut log, Verdict::Hide, libc::ENOENT),
+        FsAction::Access(FsAccess::Hide) | FsAction::Private => {
+            return refuse(&mut log, Verdict::Hide, libc::ENOENT)
+        }
         FsAction::Access(FsAccess::Deny) => return refuse(&mut log, Verdict::Deny, libc::EACCES),
         FsAction::Access(FsAccess::Ro) if mode & libc::W_OK != 0 => {
             return refuse(&mut log, Verdict::Deny, libc::EACCES)

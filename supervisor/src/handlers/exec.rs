@@ -65,7 +65,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     if flags & !KNOWN_FLAGS != 0 {
         return Reply::Errno(libc::EINVAL);
     }
-    let arg = match read_arg(&mut task, dirfd, addr, &mut sc.raw) {
+    let arg = match read_arg(ctx, &mut task, dirfd, addr, &mut sc.raw) {
         Ok(v) => v,
         Err(r) => return r,
     };

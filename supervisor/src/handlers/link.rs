@@ -58,11 +58,11 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             return Reply::Errno(libc::EINVAL);
         }
     }
-    let old = match read_arg(&mut task, odir, opath, &mut sc.raw) {
+    let old = match read_arg(ctx, &mut task, odir, opath, &mut sc.raw) {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let new = match read_arg(&mut task, ndir, npath, &mut sc.raw) {
+    let new = match read_arg(ctx, &mut task, ndir, npath, &mut sc.raw) {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -258,6 +258,7 @@ impl Source {
 /// Reads one path argument and learns where it starts (through the task's
 /// number: the caller checks `ID_VALID` afterwards).
 pub(super) fn read_arg(
+    ctx: &Ctx,
     task: &mut Task,
     dirfd: i32,
     addr: u64,
@@ -266,6 +267,7 @@ pub(super) fn read_arg(
     let len = task
         .read_cstr(addr, buf)
         .map_err(|e| e.reply(libc::ENAMETOOLONG))?;
+    let len = ctx.privates.rewrite(buf, len).map_err(Reply::Errno)?;
     let path = buf[..len].to_vec();
     let start = if path.first() == Some(&b'/') {
         Start::Root

@@ -172,6 +172,10 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         Ok(len) => len,
         Err(e) => return e.reply(libc::ENAMETOOLONG),
     };
+    let len = match ctx.privates.rewrite(&mut sc.raw, len) {
+        Ok(len) => len,
+        Err(e) => return Reply::Errno(e),
+    };
     let Scratch {
         raw,
         lex,
@@ -255,6 +259,13 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         // can be reused): the walk does that.
         && crate::fs::lexical::proc_pid(lex).is_none();
     if lexical_ok {
+        match ctx.privates.rewrite_lexical(lex) {
+            // Opened by the rewritten path, not from a descriptor of the
+            // host's directory.
+            Ok(true) => base = None,
+            Ok(false) => {}
+            Err(e) => return Reply::Errno(e),
+        }
         if let Some(reply) = fast(
             &mut out,
             &mut task,
@@ -343,8 +354,26 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             {
                 return out.refuse(path, Verdict::Deny, libc::EACCES, rule);
             }
+            if let Some(reply) = terminal(&mut out, &task, path, rule) {
+                return reply;
+            }
             out.allowed(path, rule);
             open_found(&req, fd, symlink)
+        }
+        Walked::Missing { .. } | Walked::Absent if !req.creat() && !req.writes() => {
+            if let Some(fd) = ctx.privates.virtual_dir(path) {
+                // A directory on the way to virtual files.
+                out.allowed(path, None);
+                return open_found(&req, fd, false);
+            }
+            let (action, rule) = out.decide(&mut asker, path);
+            match out.plain_access(path, action, rule) {
+                Ok(_) => {
+                    out.absent(path);
+                    Reply::Errno(libc::ENOENT)
+                }
+                Err(reply) => reply,
+            }
         }
         Walked::Missing { parent, name_at } => {
             let (action, rule) = out.decide(&mut asker, path);
@@ -551,7 +580,7 @@ impl<'a> Out<'a> {
         rule: Option<usize>,
     ) -> Result<FsAccess, Reply> {
         match *action {
-            FsAction::Access(FsAccess::Hide) => {
+            FsAction::Access(FsAccess::Hide) | FsAction::Private => {
                 Err(self.refuse(path, Verdict::Hide, libc::ENOENT, rule))
             }
             FsAction::Access(FsAccess::Deny) => {
@@ -670,13 +699,16 @@ fn fast(
     // a symbolic link (`/lib` on merged-/usr systems) to somewhere allowed.
     // Only the walk knows; refusals are rare enough to pay for it.
     let access = match *action {
-        FsAction::Access(FsAccess::Hide | FsAccess::Deny) => return None,
+        FsAction::Access(FsAccess::Hide | FsAccess::Deny) | FsAction::Private => return None,
         FsAction::Content { .. } => return Some(out.content(lex, rule)),
         FsAction::Redirect { writable, .. } => return Some(out.redirect(lex, rule, writable)),
         FsAction::Access(a) => a,
     };
     if req.writes() && access != FsAccess::Rw {
         return None;
+    }
+    if let Some(reply) = terminal(out, task, lex, rule) {
+        return Some(reply);
     }
     // A `public` rule: a directory on the way that others may not search
     // (or a symbolic link, which the walk resolves) is the walk's to judge.
@@ -713,6 +745,13 @@ fn fast(
     }
     match result {
         FastOpen::Loop => None,
+        // Nothing there, and perhaps a directory on the way to virtual
+        // files: the walk knows.
+        FastOpen::Done(Reply::Errno(libc::ENOENT))
+            if !req.creat() && out.ctx.privates.virtual_dir(lex).is_some() =>
+        {
+            None
+        }
         FastOpen::WouldCreate | FastOpen::NotPublic => {
             Some(out.refuse(lex, Verdict::Deny, libc::EACCES, rule))
         }
@@ -720,6 +759,26 @@ fn fast(
             out.allowed(lex, rule);
             Some(reply)
         }
+    }
+}
+
+/// An allowed open of `/dev/pts/N` that is not a terminal fdsup was
+/// started on: served with the slave of the master a sandboxed process
+/// holds, never by the path ([`super::tty`]); `None` for any other path.
+fn terminal(out: &mut Out<'_>, task: &Task, path: &[u8], rule: Option<usize>) -> Option<Reply> {
+    let n = super::tty::pts_number(path)?;
+    let req = out.req;
+    match super::tty::open(out.ctx, task, n, req.flags())? {
+        Ok(fd) if req.opath() => {
+            // Served as the object itself, which a device cannot be.
+            drop(fd);
+            Some(Reply::Errno(libc::ENXIO))
+        }
+        Ok(fd) => {
+            out.allowed(path, rule);
+            Some(deliver(req, fd))
+        }
+        Err(reply) => Some(reply),
     }
 }
 

@@ -60,6 +60,7 @@ pub fn render(
             redirect: None,
             content: None,
             public: None,
+            private: None,
             comment: Some(r.comment.clone()),
         })
         .collect();

@@ -34,6 +34,9 @@ impl Policy {
                     format!("redirect{rw} -> {target}")
                 }
                 FsAction::Content { text } => content(text),
+                FsAction::Private => {
+                    "private (a directory of the run's own, read-write)".to_owned()
+                }
             };
             let _ = write!(
                 out,

@@ -299,6 +299,10 @@ fn outcome(action: &FsAction, ask: &Ask, metadata: Metadata) -> (bool, String) {
                 (true, format!("allowed: served from {target} instead"))
             }
         }
+        FsAction::Private => (
+            true,
+            "allowed (rw): served from a directory of this run's own, empty when the run starts and removed when it ends; the host's is never reached".into(),
+        ),
         FsAction::Content { .. } => {
             if writes {
                 (
@@ -326,6 +330,7 @@ fn action_text(a: &FsAction, public: bool) -> String {
             )
         }
         FsAction::Content { text } => format!("content ({} bytes)", text.len()),
+        FsAction::Private => "private".to_owned(),
     }
 }
 

@@ -100,11 +100,13 @@ pub struct FsSectionFile {
     pub rules: Vec<FsRuleFile>,
 }
 
-/// One file-system rule: a `path` with one of `access`, `redirect` (with an
-/// optional `access` of `ro` or `rw`) or `content`.
+/// One file-system rule: a `path` with one of `access` (with `public` for
+/// `ro`), `redirect` (with an optional `access` of `ro` or `rw`), `content`
+/// or `private`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(extend("anyOf" = [
+    { "required": ["private"], "properties": { "private": { "const": true } }, "not": { "anyOf": [ { "required": ["access"] }, { "required": ["redirect"] }, { "required": ["content"] }, { "required": ["public"] } ] } },
     { "required": ["access"], "not": { "anyOf": [ { "required": ["redirect"] }, { "required": ["content"] } ] }, "if": { "required": ["public"], "properties": { "public": { "const": true } } }, "then": { "properties": { "access": { "const": "ro" } } } },
     { "required": ["redirect"], "not": { "anyOf": [ { "required": ["content"] }, { "required": ["public"] } ] }, "properties": { "access": { "enum": ["ro", "rw"] } } },
     { "required": ["content"], "not": { "anyOf": [ { "required": ["redirect"] }, { "required": ["public"] } ] }, "properties": { "access": { "const": "ro" } } }
@@ -133,6 +135,12 @@ pub struct FsRuleFile {
     /// an unprivileged user. `@system` says it for the system's trees.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public: Option<bool>,
+    /// Serve the path (one directory, no `*`) by a directory of the run's
+    /// own: empty when the run starts, read-write, removed with everything
+    /// in it when the run ends. The host's directory there is never
+    /// reached. `@system` says it for `/dev/shm`. Alone with `path`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private: Option<bool>,
     /// Why the rule is there.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,

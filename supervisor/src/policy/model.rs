@@ -116,6 +116,10 @@ pub enum FsAction {
         /// The file's contents.
         text: String,
     },
+    /// `"private": true`: the path (a directory) is served by a directory
+    /// of the run's own, empty at first, read-write, removed when the run
+    /// ends; the host's is never reached (see `handlers::private`).
+    Private,
 }
 
 /// One file-system rule.

@@ -99,7 +99,7 @@ fn unknown_fields() {
     assert_eq!(
         error(&fs_text(r#"{"path": "/a", "acess": "ro"}"#)),
         "2:16: filesystem.rules[0].acess: unknown field (expected one of path, access, \
-         redirect, content, public, comment)"
+         redirect, content, public, private, comment)"
     );
     // `$schema` only at the top level.
     assert_eq!(
@@ -260,6 +260,31 @@ fn rule_shape_errors() {
             r#"{"path": "/a", "access": "ro", "public": "yes"}"#
         )),
         "2:42: filesystem.rules[0].public: expected true or false, got a string"
+    );
+    for rule in [
+        r#"{"path": "/a", "private": true, "access": "rw"}"#,
+        r#"{"path": "/a", "private": true, "content": "x"}"#,
+        r#"{"path": "/a", "private": true, "redirect": "/b"}"#,
+    ] {
+        let e = error(&fs_text(rule));
+        assert!(e.contains("a private rule has no access"), "{rule}: {e}");
+    }
+    for rule in [
+        r#"{"path": "/a/*", "private": true}"#,
+        r#"{"path": "/", "private": true}"#,
+    ] {
+        let e = error(&fs_text(rule));
+        assert!(
+            e.contains("a private rule names one directory"),
+            "{rule}: {e}"
+        );
+    }
+    let p = load_text(&fs_text(r#"{"path": "/dev/shm", "private": true}"#)).unwrap();
+    assert_eq!(p.fs.rules[0].action, FsAction::Private);
+    assert!(
+        p.describe().contains("/dev/shm  private"),
+        "{}",
+        p.describe()
     );
     let p = load_text(&fs_text(
         r#"{"path": "/a", "access": "ro", "public": true}, {"path": "/b", "access": "ro", "public": false}, {"path": "/c", "access": "ro"}"#,
