@@ -225,14 +225,20 @@ pub fn find_program(name: &OsString) -> Result<Vec<PathBuf>, RunError> {
     }
 }
 
-/// The signals fdsup forwards to the program.
-const FORWARDED: [Signal; 6] = [
+/// The signals fdsup forwards to the program ([`crate::jobs`] says when):
+/// SPEC's six, and the job-control stops, so that `kill -TSTP` of fdsup
+/// stops the program (and then fdsup: see `jobs`) rather than freezing
+/// the supervisor under it.
+const FORWARDED: [Signal; 9] = [
     Signal::SIGINT,
     Signal::SIGTERM,
     Signal::SIGHUP,
     Signal::SIGQUIT,
     Signal::SIGUSR1,
     Signal::SIGUSR2,
+    Signal::SIGTSTP,
+    Signal::SIGTTIN,
+    Signal::SIGTTOU,
 ];
 
 /// The signal that interrupts a thread waiting on the program's behalf
@@ -260,6 +266,7 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     doctor::require(&features)?;
 
     nix::sys::prctl::set_child_subreaper(true).map_err(errno_err("becoming a child subreaper"))?;
+    let (group_mode, tty) = crate::jobs::Jobs::choose();
     let mut mask = SigSet::empty();
     for s in FORWARDED {
         mask.add(s);
@@ -327,6 +334,8 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
         let _ = sys::waitid_pidfd(pidfd.as_fd(), false);
         e
     };
+    // The program's process group (and the terminal), before it runs.
+    let mut jobs = crate::jobs::Jobs::start(group_mode, tty, child_pid);
     // From here the supervisor creates files for the program, with the
     // program's umask applied by hand (handlers::open): ours must add
     // nothing. (The files fdsup writes for the user are 0600 whatever it
@@ -419,7 +428,8 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     }
     drop(ours);
 
-    let status = event_loop(&pidfd, child_pid, &sigfd, listener)?;
+    let status = event_loop(&pidfd, child_pid, &sigfd, listener, &mut jobs, ctx.sup_pid)?;
+    jobs.finish();
     kill_leftovers(ctx.sup_pid, listener);
     ctx.privates.remove_all();
     ctx.audit.finish();
@@ -834,13 +844,16 @@ where
 const PIDFD: Token = Token(0);
 const SIGNALS: Token = Token(1);
 
-/// Waits for the first process to exit, forwarding signals and reaping
-/// orphans meanwhile. Returns its (exit code, signal).
+/// Waits for the first process to exit, forwarding signals (as
+/// [`crate::jobs`] says), following its stops, and reaping orphans
+/// meanwhile. Returns its (exit code, signal).
 fn event_loop(
     pidfd: &OwnedFd,
     first: i32,
     sigfd: &SignalFd,
     listener: &Listener,
+    jobs: &mut crate::jobs::Jobs,
+    sup_pid: i32,
 ) -> Result<(i32, i32), RunError> {
     let mut poll = Poll::new().map_err(setup("creating the event loop"))?;
     let pid_raw = pidfd.as_raw_fd();
@@ -871,13 +884,13 @@ fn event_loop(
                     let signo = i32::try_from(info.ssi_signo).unwrap_or(0);
                     if signo == libc::SIGCHLD {
                         reap_orphans(first, &mut first_status);
+                        if first_status.is_none() {
+                            jobs.child_changed(pidfd.as_fd());
+                        }
                         continue;
                     }
-                    // A signal the terminal sent to its foreground process
-                    // group reached the program itself already.
-                    let from_tty = info.ssi_code == libc::SI_KERNEL;
-                    let same_group = sys::getpgid(first).is_ok_and(|g| g == sys::getpgrp());
-                    if !(from_tty && same_group) {
+                    let sender = i32::try_from(info.ssi_pid).unwrap_or(0);
+                    if jobs.forwards(info.ssi_code, sender, sup_pid) {
                         let _ = sys::pidfd_send_signal(pidfd.as_fd(), signo);
                     }
                 }

@@ -354,6 +354,29 @@ pub fn waitid_pidfd(pidfd: BorrowedFd<'_>, nohang: bool) -> io::Result<Option<(i
     }
 }
 
+/// `waitid(P_PIDFD, pidfd, WSTOPPED | WNOHANG)`: the signal that stopped
+/// the child, if it stopped since last asked (each stop is reported once).
+pub fn stopped_pidfd(pidfd: BorrowedFd<'_>) -> io::Result<Option<i32>> {
+    // SAFETY: siginfo_t is plain data; all-zero is a valid value.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let idtype = 3; // P_PIDFD (linux/wait.h)
+                    // SAFETY: `info` is valid for writes; the rusage pointer may be NULL.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_waitid,
+            idtype,
+            pidfd.as_raw_fd(),
+            &mut info as *mut libc::siginfo_t,
+            libc::WSTOPPED | libc::WNOHANG,
+            std::ptr::null::<libc::rusage>(),
+        )
+    };
+    cvt(r)?;
+    // SAFETY: the kernel filled `info` (si_pid 0: nothing to report).
+    let (pid, status) = unsafe { (info.si_pid(), info.si_status()) };
+    Ok((pid != 0 && info.si_code == libc::CLD_STOPPED).then_some(status))
+}
+
 /// `waitpid(-1, WNOHANG)`: reaps one child; `Ok(None)` when none is ready,
 /// `Err(ECHILD)` when there are none at all.
 pub fn reap_any() -> io::Result<Option<(i32, i32)>> {
