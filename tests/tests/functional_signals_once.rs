@@ -158,17 +158,24 @@ fn fdsup_started_by_a_script() {
 /// each, the shell has its terminal back (its prompt answers).
 #[test]
 fn through_a_pseudo_terminal() {
+    require("bash");
     let cwd = TempDir::new("sig1-pty");
     let counter = install_c("fn_sigcount", cwd.path());
     let driver = r#"
 import os, pty, re, select, signal, sys, time
+buf = b""
 fdsup, counter, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def on_alarm(*_):
+    print("ALARM: the session took too long; last output %r" % buf[-600:], flush=True)
+    os._exit(4)
+signal.signal(signal.SIGALRM, on_alarm)
+signal.alarm(400)
 pid, fd = pty.fork()
 if pid == 0:
-    env = dict(os.environ, PS1="PROMPT> ", TERM="dumb")
+    env = dict(os.environ, PS1="OUTER> ", TERM="dumb")
     os.execvpe("bash", ["bash", "--norc", "--noprofile", "-i"], env)
 buf = b""
-def expect(pat, timeout=30):
+def expect(pat, timeout=30, fatal=True):
     global buf
     deadline = time.time() + timeout
     while True:
@@ -179,7 +186,9 @@ def expect(pat, timeout=30):
         left = deadline - time.time()
         r, _, _ = select.select([fd], [], [], max(0, left))
         if not r:
-            print("TIMEOUT waiting for %r after %r" % (pat, buf[-400:]))
+            if not fatal:
+                return None
+            print("TIMEOUT in step %r waiting for %r after %r" % (step, pat, buf[-400:]))
             sys.exit(3)
         try:
             d = os.read(fd, 4096)
@@ -192,51 +201,97 @@ def send(b):
 def ready():
     m = expect(rb"ready pid=(\d+) pgid=(\d+) ppid=(\d+)")
     return [int(x) for x in m.groups()]
+step = "start"
+nsync = 0
+def sync():
+    # A marker typed and seen, then the prompt: the session is in step.
+    global nsync
+    nsync += 1
+    send(b"echo SYNC%d\n" % nsync)
+    expect(rb"\nSYNC%d\r?\n" % nsync)
+    expect(rb"OUTER> ")
+expect(rb"OUTER> ")
+run = "'%s' run -- '%s'" % (fdsup, counter)
 def counted(label):
     m = expect(rb"count=(\d+)")
     print(label, m.group(1).decode(), flush=True)
-    expect(rb"PROMPT> ")
-expect(rb"PROMPT> ")
-run = "'%s' run -- '%s'" % (fdsup, counter)
+    sync()
 for i in range(rounds):
+    step = "round %d" % i
     send((run + "\n").encode()); ready(); send(b"\x03"); counted("ctrl-c")
     send((run + " self\n").encode()); ready(); counted("self")
     send((run + "\n").encode()); p, g, f = ready(); os.kill(f, signal.SIGINT); counted("kill-fdsup")
     send((run + "\n").encode()); p, g, f = ready(); os.killpg(os.getpgid(f), signal.SIGINT); counted("kill-job-group")
     send((run + "\n").encode()); p, g, f = ready(); os.killpg(g, signal.SIGINT); counted("kill-program-group")
     send((run + " | (trap '' INT; exec cat)\n").encode()); ready(); send(b"\x03"); counted("pipeline-ctrl-c")
+step = "ctrl-z fg"
 # Ctrl-Z, then fg: the job stops and goes on, and still counts one SIGINT.
-send((run + "\n").encode()); ready(); send(b"\x1a"); expect(rb"Stopped"); expect(rb"PROMPT> ")
+send((run + "\n").encode()); ready(); send(b"\x1a"); expect(rb"Stopped"); sync()
 send(b"fg\n"); time.sleep(0.5); send(b"\x03"); counted("after-ctrl-z")
+step = "read"
 # The program reads the terminal.
-send(("'%s' run -- /bin/sh -c 'read x; echo got=$x'\n" % fdsup).encode())
-time.sleep(1.0); send(b"typed\n"); expect(rb"got=typed"); expect(rb"PROMPT> ")
+send(("'%s' run -- /bin/sh -c 'echo reading; read x; echo got=$x'\n" % fdsup).encode())
+expect(rb"\nreading"); time.sleep(0.3); send(b"typed\n"); expect(rb"got=typed"); sync()
 print("read ok", flush=True)
+step = "pipeline ctrl-z"
 # Job control: a pipeline stopped and continued; a job started in the
 # background stops when it reads the terminal, and reads it once in the
 # foreground; a stopped job goes on in the background.
-send(("'%s' run -- /bin/sh -c 'sleep 1; echo slept; read x; echo piped=$x' | cat\n" % fdsup).encode())
-time.sleep(0.3); send(b"\x1a"); expect(rb"Stopped"); expect(rb"PROMPT> ")
-send(b"fg\n"); expect(rb"slept"); send(b"abc\n"); expect(rb"piped=abc"); expect(rb"PROMPT> ")
+# (Programs that do not fork: a shell stopped in the middle of a vfork
+# waits for its child and never stops, natively too.)
+send(("'%s' run -- /usr/bin/python3 -c \"import time; print('started', flush=True); time.sleep(1); print('slept', flush=True); print('piped=' + input())\" | cat\n" % fdsup).encode())
+expect(rb"\nstarted"); send(b"\x1a"); expect(rb"Stopped"); sync()
+send(b"fg\n"); expect(rb"slept"); time.sleep(0.3); send(b"abc\n"); expect(rb"piped=abc"); sync()
 print("pipeline job ok", flush=True)
-send(("'%s' run -- /bin/sh -c 'read x; echo bg=$x' &\n" % fdsup).encode()); expect(rb"PROMPT> ")
-time.sleep(1.0); send(b"\n"); expect(rb"Stopped"); expect(rb"PROMPT> ")
-send(b"fg\n"); time.sleep(0.5); send(b"xyz\n"); expect(rb"bg=xyz"); expect(rb"PROMPT> ")
+step = "background read"
+send(("'%s' run -- /bin/sh -c 'read x; echo bg=$x' &\n" % fdsup).encode())
+# bash says a background job stopped when it next reads a command line.
+for _ in range(30):
+    send(b"\n")
+    if expect(rb"Stopped", timeout=1, fatal=False):
+        break
+else:
+    print("TIMEOUT: the background job never stopped on its read: %r" % buf[-400:])
+    sys.exit(3)
+sync()
+send(b"fg\n"); time.sleep(0.5); send(b"xyz\n"); expect(rb"bg=xyz"); sync()
 print("background job ok", flush=True)
-send(("'%s' run -- /bin/sh -c 'sleep 1; echo went-on'\n" % fdsup).encode())
-time.sleep(0.3); send(b"\x1a"); expect(rb"Stopped"); expect(rb"PROMPT> ")
-send(b"bg\n"); expect(rb"went-on"); expect(rb"PROMPT> ")
+step = "bg"
+send(("'%s' run -- /usr/bin/python3 -c \"import time; print('started', flush=True); time.sleep(1); print('went-on')\"\n" % fdsup).encode())
+expect(rb"\nstarted"); send(b"\x1a"); expect(rb"Stopped"); sync()
+send(b"bg\n"); expect(rb"went-on"); sync()
 print("bg ok", flush=True)
+step = "inner shell"
 # An interactive shell in the sandbox does job control of its own.
-send(("'%s' run -- bash --norc --noprofile -i\n" % fdsup).encode()); expect(rb"PROMPT> ")
-send(b"sleep 30\n"); time.sleep(0.5); send(b"\x03"); expect(rb"PROMPT> ")
-send(b"sleep 30\n"); time.sleep(0.5); send(b"\x1a"); expect(rb"Stopped"); expect(rb"PROMPT> ")
-send(b"kill %1; exit\n"); expect(rb"PROMPT> ")
+send(("PS1='INNER> ' '%s' run -- bash --norc --noprofile -i\n" % fdsup).encode()); expect(rb"INNER> ")
+send(b"sleep 30\n"); time.sleep(0.5); send(b"\x03"); expect(rb"INNER> ")
+send(b"sleep 30\n"); time.sleep(0.5); send(b"\x1a"); expect(rb"Stopped"); expect(rb"INNER> ")
+send(b"kill -9 %1; wait\n"); expect(rb"INNER> ")
+send(b"exit\n"); sync()
 print("inner shell ok", flush=True)
-send(b"echo shell-has-the-terminal\n"); expect(rb"shell-has-the-terminal\r?\n"); expect(rb"PROMPT> ")
+send(b"echo shell-has-the-terminal\n"); expect(rb"shell-has-the-terminal\r?\n"); expect(rb"OUTER> ")
 print("prompt ok", flush=True)
 send(b"exit\n")
-os.waitpid(pid, 0)
+deadline = time.time() + 30
+while time.time() < deadline:
+    if os.waitpid(pid, os.WNOHANG)[0]:
+        break
+    try:
+        r, _, _ = select.select([fd], [], [], 0.1)
+        if r:
+            buf += os.read(fd, 4096)
+    except OSError:
+        time.sleep(0.1)
+else:
+    def st(p):
+        try:
+            return open("/proc/%d/stat" % p).read().split(")")[1].split()[0] + " " + open("/proc/%d/wchan" % p).read()
+        except OSError as e:
+            return str(e)
+    kids = [int(x) for x in os.listdir("/proc") if x.isdigit() and open("/proc/%s/stat" % x).read().split(")")[1].split()[1] == str(pid)]
+    print("bash did not exit: %r; bash %s; its children %s" % (buf[-400:], st(pid), [(k, open("/proc/%d/cmdline" % k).read().replace("\0", " "), st(k)) for k in kids]), flush=True)
+    os.kill(pid, signal.SIGKILL)
+    sys.exit(5)
 "#;
     let out = run_cmd(
         Command::new(PY)
