@@ -122,6 +122,7 @@ fn opened(out: &Output) -> BTreeSet<String> {
 
 #[test]
 fn system_serves_root_no_more_than_nobody_may_read() {
+    require("setpriv");
     if !is_root() {
         skip!("this test compares root's sandbox with nobody: it must run as root");
     }
