@@ -10,6 +10,8 @@ use fdsup::policy::explain::{self, Ask};
 use fdsup::supervise::{self, RunOptions, Verbosity};
 use fdsup::{diag, doctor, policy};
 
+mod man;
+
 /// Run an untrusted program with every open decided by a JSON policy and
 /// served by a supervisor (seccomp user notification + descriptor injection).
 #[derive(Debug, Parser)]
@@ -87,12 +89,18 @@ enum Cmd {
         #[arg(long, value_name = "ADDR", group = "ask")]
         connect: Option<String>,
     },
-    /// Write the manual pages (fdsup.1 and one per subcommand) into DIR, or
-    /// print fdsup.1 on standard output without DIR.
+    /// Write the manual pages (fdsup(1), one per subcommand, and
+    /// fdsup-policy(5), the policy format) under DIR (DIR/man1/...,
+    /// DIR/man5/...), or print one on standard output without DIR.
     Man {
-        /// The directory to write the pages to (e.g.
-        /// /usr/local/share/man/man1).
+        /// The manual's root (e.g. /usr/local/share/man). A DIR named man1
+        /// gets the section-1 pages itself, and its sibling man5 the
+        /// policy page.
         dir: Option<PathBuf>,
+        /// Without DIR, the page to print: fdsup (the default), fdsup-run,
+        /// fdsup-check, ..., fdsup-policy.
+        #[arg(long, value_name = "NAME", conflicts_with = "dir")]
+        page: Option<String>,
     },
     /// Print the completion script for SHELL on standard output.
     Completions {
@@ -258,26 +266,42 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Cmd::Man { dir } => {
-            let done = match dir {
-                Some(dir) => clap_mangen::generate_to(Cli::command(), &dir),
-                None => {
-                    // Into a buffer first: a reader that went away
-                    // (`fdsup man | head`) is not an error.
-                    let mut page = Vec::new();
-                    let r = clap_mangen::Man::new(Cli::command()).render(&mut page);
-                    diag::out_bytes(&page);
-                    r
+        Cmd::Man { dir, page } => match dir {
+            Some(dir) => match man::write_all(Cli::command(), &dir) {
+                Ok(written) => {
+                    diag::out(&format!(
+                        "wrote {} pages under {}\n",
+                        written.len(),
+                        dir.display()
+                    ));
+                    ExitCode::SUCCESS
                 }
-            };
-            match done {
-                Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    fdsup::diag!("fdsup: writing the manual page: {e}");
+                    fdsup::diag!(
+                        "fdsup: writing the manual pages under {}: {e}",
+                        dir.display()
+                    );
                     ExitCode::from(1)
                 }
+            },
+            None => {
+                let name = page.unwrap_or_else(|| "fdsup".to_owned());
+                match man::page(Cli::command(), &name) {
+                    Ok(Some(text)) => {
+                        diag::out_bytes(&text);
+                        ExitCode::SUCCESS
+                    }
+                    Ok(None) => {
+                        fdsup::diag!("fdsup: no manual page {name:?} (fdsup, fdsup-run, fdsup-check, fdsup-explain, fdsup-doctor, fdsup-man, fdsup-completions, fdsup-policy)");
+                        ExitCode::from(1)
+                    }
+                    Err(e) => {
+                        fdsup::diag!("fdsup: rendering the manual page: {e}");
+                        ExitCode::from(1)
+                    }
+                }
             }
-        }
+        },
         Cmd::Completions { shell } => {
             // Into a buffer first: clap_complete panics when its writer
             // fails (`fdsup completions bash | head`).
