@@ -152,6 +152,14 @@ fn decide_path(policy: &Policy, canonical: &str, ask: &Ask, out: &mut String) ->
     } else {
         outcome(d.action, ask, policy.fs.metadata)
     };
+    // A terminal: only the sandbox's own exists for it, whatever the rule.
+    let (allowed, result) = match crate::handlers::tty::pts_number(canonical.as_bytes()) {
+        Some(_) if allowed => (
+            true,
+            format!("{result}, if it is the sandbox's own terminal (the one fdsup is started on, or one whose master a sandboxed process holds); any other terminal is hidden (ENOENT) whatever the rules say"),
+        ),
+        _ => (allowed, result),
+    };
     let public = d.rule.is_some_and(|i| policy.fs.rules[i].public);
     let (allowed, result) = match public_refusal(public && allowed, canonical, ask) {
         Some(why) => (false, why),
