@@ -7,7 +7,7 @@
 //! task), [`fs`] (resolving and opening), [`handlers`] (one module per
 //! syscall family), [`landlock`] (the exec section, as a Landlock
 //! ruleset), [`audit`] (the log), [`files`] (how the files for the user are written), [`learn`] (`--learn`), [`supervise`] (start-up, workers,
-//! event loop), [`pool`] (which worker receives), [`limits`] (every size the program controls), [`doctor`] (kernel features), [`probe`] (kernel features a run is set up by), [`proc_path`] (which `/proc` paths name a process), [`diag`] (messages on stderr that cannot panic). Raw syscalls live in `sys`.
+//! event loop), [`jobs`] (process groups, the terminal, signals), [`pool`] (which worker receives), [`limits`] (every size the program controls), [`doctor`] (kernel features), [`probe`] (kernel features a run is set up by), [`proc_path`] (which `/proc` paths name a process), [`diag`] (messages on stderr that cannot panic). Raw syscalls live in `sys`.
 #![deny(unsafe_code)]
 
 pub mod audit;
@@ -18,6 +18,7 @@ pub mod filter;
 pub mod fs;
 pub mod handlers;
 pub mod interrupt;
+pub mod jobs;
 pub mod landlock;
 pub mod learn;
 pub mod limits;

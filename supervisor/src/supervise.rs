@@ -226,14 +226,20 @@ pub fn find_program(name: &OsString) -> Result<Vec<PathBuf>, RunError> {
     }
 }
 
-/// The signals fdsup forwards to the program.
-const FORWARDED: [Signal; 6] = [
+/// The signals fdsup forwards to the program ([`crate::jobs`] says when):
+/// SPEC's six, and the job-control stops, so that `kill -TSTP` of fdsup
+/// stops the program (and then fdsup: see `jobs`) rather than freezing
+/// the supervisor under it.
+const FORWARDED: [Signal; 9] = [
     Signal::SIGINT,
     Signal::SIGTERM,
     Signal::SIGHUP,
     Signal::SIGQUIT,
     Signal::SIGUSR1,
     Signal::SIGUSR2,
+    Signal::SIGTSTP,
+    Signal::SIGTTIN,
+    Signal::SIGTTOU,
 ];
 
 /// The signal that interrupts a thread waiting on the program's behalf
@@ -263,6 +269,7 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     crate::timeline::mark("kernel probed");
 
     nix::sys::prctl::set_child_subreaper(true).map_err(errno_err("becoming a child subreaper"))?;
+    let (group_mode, tty) = crate::jobs::Jobs::choose();
     let mut mask = SigSet::empty();
     for s in FORWARDED {
         mask.add(s);
@@ -332,6 +339,8 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
         let _ = sys::waitid_pidfd(pidfd.as_fd(), false);
         e
     };
+    // The program's process group (and the terminal), before it runs.
+    let mut jobs = crate::jobs::Jobs::start(group_mode, tty, child_pid);
     // From here the supervisor creates files for the program, with the
     // program's umask applied by hand (handlers::open): ours must add
     // nothing. (The files fdsup writes for the user are 0600 whatever it
@@ -437,10 +446,21 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     drop(ours);
 
     let later = || spawned = spawned.max(spawn_spares(ctx, listener, spawned..workers));
-    let status = event_loop(&pidfd, child_pid, &sigfd, listener, later)?;
+    let status = event_loop(
+        &pidfd,
+        child_pid,
+        &sigfd,
+        listener,
+        &mut jobs,
+        ctx.sup_pid,
+        later,
+    )?;
     crate::timeline::mark("program exited");
+    jobs.finish();
     kill_leftovers(ctx.sup_pid, listener);
     crate::timeline::mark("leftovers killed");
+    ctx.privates.remove_all();
+    ctx.audit.finish();
     crate::timeline::note(POOL.report());
     if let (Some(out), Some(rec)) = (&opts.learn, &ctx.learn) {
         // The first program was executed by the shim, not asked for; under
@@ -622,11 +642,9 @@ fn spawn_spares(
 }
 
 fn worker_count(cpus: usize) -> usize {
-    if let Some(n) = std::env::var("FDSUP_WORKERS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-    {
-        return n.clamp(1, crate::limits::MAX_WORKERS);
+    // Checked before the run starts (`main`): a bad value never gets here.
+    if let Ok(Some(n)) = crate::limits::workers_from_env() {
+        return n;
     }
     // One receives; the others are parked spares, which cost nothing until a
     // slow request or a burst wakes them.
@@ -872,13 +890,16 @@ where
 const PIDFD: Token = Token(0);
 const SIGNALS: Token = Token(1);
 
-/// Waits for the first process to exit, forwarding signals and reaping
-/// orphans meanwhile. Returns its (exit code, signal).
+/// Waits for the first process to exit, forwarding signals (as
+/// [`crate::jobs`] says), following its stops, and reaping orphans
+/// meanwhile. Returns its (exit code, signal).
 fn event_loop(
     pidfd: &OwnedFd,
     first: i32,
     sigfd: &SignalFd,
     listener: &Listener,
+    jobs: &mut crate::jobs::Jobs,
+    sup_pid: i32,
     first_tick: impl FnOnce(),
 ) -> Result<(i32, i32), RunError> {
     let mut first_tick = Some(first_tick);
@@ -912,13 +933,13 @@ fn event_loop(
                     let signo = i32::try_from(info.ssi_signo).unwrap_or(0);
                     if signo == libc::SIGCHLD {
                         reap_orphans(first, &mut first_status);
+                        if first_status.is_none() {
+                            jobs.child_changed(pidfd.as_fd());
+                        }
                         continue;
                     }
-                    // A signal the terminal sent to its foreground process
-                    // group reached the program itself already.
-                    let from_tty = info.ssi_code == libc::SI_KERNEL;
-                    let same_group = sys::getpgid(first).is_ok_and(|g| g == sys::getpgrp());
-                    if !(from_tty && same_group) {
+                    let sender = i32::try_from(info.ssi_pid).unwrap_or(0);
+                    if jobs.forwards(info.ssi_code, sender, sup_pid) {
                         let _ = sys::pidfd_send_signal(pidfd.as_fd(), signo);
                     }
                 }

@@ -370,6 +370,29 @@ pub fn waitid_pidfd(pidfd: BorrowedFd<'_>, nohang: bool) -> io::Result<Option<(i
     }
 }
 
+/// `waitid(P_PIDFD, pidfd, WSTOPPED | WNOHANG)`: the signal that stopped
+/// the child, if it stopped since last asked (each stop is reported once).
+pub fn stopped_pidfd(pidfd: BorrowedFd<'_>) -> io::Result<Option<i32>> {
+    // SAFETY: siginfo_t is plain data; all-zero is a valid value.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let idtype = 3; // P_PIDFD (linux/wait.h)
+                    // SAFETY: `info` is valid for writes; the rusage pointer may be NULL.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_waitid,
+            idtype,
+            pidfd.as_raw_fd(),
+            &mut info as *mut libc::siginfo_t,
+            libc::WSTOPPED | libc::WNOHANG,
+            std::ptr::null::<libc::rusage>(),
+        )
+    };
+    cvt(r)?;
+    // SAFETY: the kernel filled `info` (si_pid 0: nothing to report).
+    let (pid, status) = unsafe { (info.si_pid(), info.si_status()) };
+    Ok((pid != 0 && info.si_code == libc::CLD_STOPPED).then_some(status))
+}
+
 /// `waitpid(-1, WNOHANG)`: reaps one child; `Ok(None)` when none is ready,
 /// `Err(ECHILD)` when there are none at all.
 pub fn reap_any() -> io::Result<Option<(i32, i32)>> {
@@ -450,6 +473,33 @@ pub fn fstat_mode(fd: BorrowedFd<'_>) -> io::Result<u32> {
     // SAFETY: `st` is a valid out-pointer.
     cvt_int(unsafe { libc::fstat(fd.as_raw_fd(), &mut st) })?;
     Ok(st.st_mode)
+}
+
+/// `fstat(fd)`: the mode and, for a device, its number.
+pub fn fstat_mode_rdev(fd: BorrowedFd<'_>) -> io::Result<(u32, u64)> {
+    // SAFETY: stat is plain data; all-zero is valid.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid out-pointer.
+    cvt_int(unsafe { libc::fstat(fd.as_raw_fd(), &mut st) })?;
+    Ok((st.st_mode, st.st_rdev))
+}
+
+/// `ioctl(fd, TIOCGPTN)`: the number of the pseudo-terminal whose master
+/// `fd` is.
+pub fn pty_number(fd: BorrowedFd<'_>) -> io::Result<u32> {
+    let mut n: libc::c_uint = 0;
+    // SAFETY: TIOCGPTN writes one unsigned int through the pointer.
+    cvt_int(unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCGPTN, &mut n) })?;
+    Ok(n)
+}
+
+/// `ioctl(master, TIOCGPTPEER, flags)`: a new open of the slave side of
+/// the pseudo-terminal whose master is `master`, reached without a path.
+pub fn pty_peer(master: BorrowedFd<'_>, flags: i32) -> io::Result<OwnedFd> {
+    // SAFETY: TIOCGPTPEER takes its flags as the integer argument and
+    // returns a new descriptor.
+    let r = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGPTPEER, flags) };
+    owned(libc::c_long::from(cvt_int(r)?))
 }
 
 /// `fstat(fd)`: the link count, if it can be read.

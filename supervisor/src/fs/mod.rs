@@ -15,6 +15,7 @@
 //! already been decided.
 
 pub mod lexical;
+pub mod public;
 pub mod walk;
 
 use std::io;

@@ -274,7 +274,12 @@ fn shown(
     crate::fs::lexical::push_component(tmp, name);
     match super::decide(ctx, asker, tmp, matched) {
         (FsAction::Access(FsAccess::Hide), None) => {
-            ctx.policy.shows_below(tmp) || ctx.policy.shows_through(tmp)
+            // In the skeleton of virtual directories, the name it stands for.
+            let p: &[u8] = match ctx.privates.visible(tmp, matched) {
+                Some(super::private::Own::Virtual) => matched,
+                _ => tmp,
+            };
+            ctx.policy.shows_below(p) || ctx.policy.shows_through(p)
         }
         (FsAction::Access(FsAccess::Hide), Some(_)) => false,
         _ => true,

@@ -66,6 +66,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         return Reply::Errno(libc::EINVAL);
     }
     let arg = match read_arg(
+        ctx,
         &mut task,
         dirfd,
         addr,

@@ -98,7 +98,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         }
     }
     let empty_ok = is_link && flags & libc::AT_EMPTY_PATH.cast_unsigned() != 0;
-    let old = match read_arg(&mut task, odir, opath, &mut sc.raw, empty_ok) {
+    let old = match read_arg(ctx, &mut task, odir, opath, &mut sc.raw, empty_ok) {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -155,7 +155,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             return r;
         }
     }
-    let new = match read_arg(&mut task, ndir, npath, &mut sc.raw, false) {
+    let new = match read_arg(ctx, &mut task, ndir, npath, &mut sc.raw, false) {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -416,6 +416,7 @@ impl Source {
 /// ENOENT, before its directory descriptor is looked at, unless `empty_ok`
 /// (`AT_EMPTY_PATH`).
 pub(super) fn read_arg(
+    ctx: &Ctx,
     task: &mut Task,
     dirfd: i32,
     addr: u64,
@@ -428,6 +429,7 @@ pub(super) fn read_arg(
     if len == 0 && !empty_ok {
         return Err(Reply::Errno(libc::ENOENT));
     }
+    let len = ctx.privates.rewrite(buf, len).map_err(Reply::Errno)?;
     let path = buf[..len].to_vec();
     let start = if path.first() == Some(&b'/') {
         Start::Root

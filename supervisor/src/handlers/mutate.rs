@@ -114,7 +114,7 @@ fn names(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scrat
         },
         _ => 0,
     };
-    let arg = match read_arg(&mut task, dirfd, addr, &mut sc.raw, false) {
+    let arg = match read_arg(ctx, &mut task, dirfd, addr, &mut sc.raw, false) {
         Ok(v) => v,
         Err(r) => return r,
     };

@@ -109,6 +109,19 @@ impl Req<'_> {
     fn cloexec(&self) -> bool {
         self.flags() & libc::O_CLOEXEC != 0
     }
+    /// What a `public` rule needs of the object's bits for others: read
+    /// (an `O_PATH` request too, served as a readable descriptor; see
+    /// [`deliver`]), write.
+    fn needs_of_others(&self) -> (bool, bool) {
+        let reads = self.opath() || self.flags() & libc::O_ACCMODE != libc::O_WRONLY;
+        (reads, self.writes())
+    }
+    /// Whether the object behind `fd` (just opened, or held `O_PATH`) may
+    /// be served under a `public` rule: see [`crate::fs::public`].
+    fn others_may_open(&self, fd: BorrowedFd<'_>) -> bool {
+        let (read, write) = self.needs_of_others();
+        sys::fstat_mode(fd).is_ok_and(|m| crate::fs::public::others_may(m, read, write))
+    }
     /// The flags for our own open of the object.
     fn open_flags(&self) -> u64 {
         // openat2 refuses anything but O_DIRECTORY/O_NOFOLLOW/O_CLOEXEC
@@ -163,6 +176,10 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         Ok(len) => len,
         Err(e) => return e.reply(libc::ENAMETOOLONG),
     };
+    let len = match ctx.privates.rewrite(&mut sc.raw, len) {
+        Ok(len) => len,
+        Err(e) => return Reply::Errno(e),
+    };
     let Scratch {
         raw,
         lex,
@@ -170,6 +187,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         matched,
         line,
         procs,
+        searchable,
         ..
     } = sc;
     let req = Req {
@@ -254,7 +272,21 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         // can be reused): the walk does that.
         && crate::fs::lexical::proc_pid(lex).is_none();
     if lexical_ok {
-        if let Some(reply) = fast(&mut out, &mut task, base.as_ref(), lex, trailing) {
+        match ctx.privates.rewrite_lexical(lex) {
+            // Opened by the rewritten path, not from a descriptor of the
+            // host's directory.
+            Ok(true) => base = None,
+            Ok(false) => {}
+            Err(e) => return Reply::Errno(e),
+        }
+        if let Some(reply) = fast(
+            &mut out,
+            &mut task,
+            base.as_ref(),
+            lex,
+            trailing,
+            searchable,
+        ) {
             return reply;
         }
     }
@@ -345,8 +377,31 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             if req.writes() && access != FsAccess::Rw {
                 return out.refuse(path, Verdict::Deny, libc::EACCES, rule);
             }
+            if ctx.public_rule(rule)
+                && !(searchable.reachable(path) && req.others_may_open(fd.as_fd()))
+            {
+                return out.refuse(path, Verdict::Deny, libc::EACCES, rule);
+            }
+            if let Some(reply) = terminal(&mut out, &task, path, rule) {
+                return reply;
+            }
             out.allowed(path, rule);
             open_found(&req, fd, symlink)
+        }
+        Walked::Missing { .. } | Walked::Absent if !req.creat() && !req.writes() => {
+            if let Some(fd) = ctx.privates.virtual_dir(path) {
+                // A directory on the way to virtual files.
+                out.allowed(path, None);
+                return open_found(&req, fd, false);
+            }
+            let (action, rule) = out.decide(&mut asker, path);
+            match out.plain_access(path, action, rule) {
+                Ok(_) => {
+                    out.absent(path);
+                    Reply::Errno(libc::ENOENT)
+                }
+                Err(reply) => reply,
+            }
         }
         Walked::Missing { parent, name_at } => {
             let (action, rule) = out.decide(&mut asker, path);
@@ -559,7 +614,7 @@ impl<'a> Out<'a> {
         rule: Option<usize>,
     ) -> Result<FsAccess, Reply> {
         match *action {
-            FsAction::Access(FsAccess::Hide) => {
+            FsAction::Access(FsAccess::Hide) | FsAction::Private => {
                 Err(self.refuse(path, Verdict::Hide, libc::ENOENT, rule))
             }
             FsAction::Access(FsAccess::Deny) => {
@@ -669,6 +724,7 @@ fn fast(
     base: Option<&OwnedFd>,
     lex: &mut Vec<u8>,
     trailing: bool,
+    searchable: &mut crate::fs::public::Searchable,
 ) -> Option<Reply> {
     let req = out.req;
     let mut asker = Asker::new(task, out.ctx.sup_pid);
@@ -677,12 +733,21 @@ fn fast(
     // a symbolic link (`/lib` on merged-/usr systems) to somewhere allowed.
     // Only the walk knows; refusals are rare enough to pay for it.
     let access = match *action {
-        FsAction::Access(FsAccess::Hide | FsAccess::Deny) => return None,
+        FsAction::Access(FsAccess::Hide | FsAccess::Deny) | FsAction::Private => return None,
         FsAction::Content { .. } => return Some(out.content(lex, rule)),
         FsAction::Redirect { writable, .. } => return Some(out.redirect(lex, rule, writable)),
         FsAction::Access(a) => a,
     };
     if req.writes() && access != FsAccess::Rw {
+        return None;
+    }
+    if let Some(reply) = terminal(out, task, lex, rule) {
+        return Some(reply);
+    }
+    // A `public` rule: a directory on the way that others may not search
+    // (or a symbolic link, which the walk resolves) is the walk's to judge.
+    let public = out.ctx.public_rule(rule);
+    if public && !searchable.reachable(lex) {
         return None;
     }
     // The path to open: relative to the dirfd we fetched, else the absolute
@@ -707,18 +772,47 @@ fn fast(
             return Some(Reply::Errno(libc::EINVAL));
         };
         let creat_ro = req.creat() && access != FsAccess::Rw;
-        fast_open(req, dir, path, creat_ro)
+        fast_open(req, dir, path, creat_ro, public)
     };
     if let Some(n) = saved_len {
         lex.truncate(n);
     }
     match result {
         FastOpen::Loop => None,
-        FastOpen::WouldCreate => Some(out.refuse(lex, Verdict::Deny, libc::EACCES, rule)),
+        // Nothing there, and perhaps a directory on the way to virtual
+        // files: the walk knows.
+        FastOpen::Done(Reply::Errno(libc::ENOENT))
+            if !req.creat() && out.ctx.privates.virtual_dir(lex).is_some() =>
+        {
+            None
+        }
+        FastOpen::WouldCreate | FastOpen::NotPublic => {
+            Some(out.refuse(lex, Verdict::Deny, libc::EACCES, rule))
+        }
         FastOpen::Done(reply) => {
             out.allowed(lex, rule);
             Some(reply)
         }
+    }
+}
+
+/// An allowed open of `/dev/pts/N` that is not a terminal fdsup was
+/// started on: served with the slave of the master a sandboxed process
+/// holds, never by the path ([`super::tty`]); `None` for any other path.
+fn terminal(out: &mut Out<'_>, task: &Task, path: &[u8], rule: Option<usize>) -> Option<Reply> {
+    let n = super::tty::pts_number(path)?;
+    let req = out.req;
+    match super::tty::open(out.ctx, task, n, req.flags())? {
+        Ok(fd) if req.opath() => {
+            // Served as the object itself, which a device cannot be.
+            drop(fd);
+            Some(Reply::Errno(libc::ENXIO))
+        }
+        Ok(fd) => {
+            out.allowed(path, rule);
+            Some(deliver(req, fd))
+        }
+        Err(reply) => Some(reply),
     }
 }
 
@@ -727,12 +821,15 @@ enum FastOpen {
     Loop,
     /// `O_CREAT` under `ro` of a path that does not exist.
     WouldCreate,
+    /// Under a `public` rule, an object others may not open so.
+    NotPublic,
     /// Finished.
     Done(Reply),
 }
 
-/// Opens `path` (from `dir`) with the request's flags and no symbolic links.
-fn fast_open(req: &Req<'_>, dir: i32, path: &CStr, creat_ro: bool) -> FastOpen {
+/// Opens `path` (from `dir`) with the request's flags and no symbolic links;
+/// under a `public` rule, only an object others may open so.
+fn fast_open(req: &Req<'_>, dir: i32, path: &CStr, creat_ro: bool, public: bool) -> FastOpen {
     let mut flags = req.open_flags();
     if creat_ro {
         // Only an existing file may be opened: drop O_CREAT, see what is there.
@@ -753,6 +850,7 @@ fn fast_open(req: &Req<'_>, dir: i32, path: &CStr, creat_ro: bool) -> FastOpen {
             resolve: sys::RESOLVE_NO_SYMLINKS,
         };
         match sys::openat2(dir, path, &opath) {
+            Ok(p) if public && !req.others_may_open(p.as_fd()) => return FastOpen::NotPublic,
             Ok(p) if is_fifo(p.as_fd()) => {
                 if creat_ro && req.excl() {
                     return FastOpen::Done(Reply::Errno(libc::EEXIST));
@@ -780,6 +878,9 @@ fn fast_open(req: &Req<'_>, dir: i32, path: &CStr, creat_ro: bool) -> FastOpen {
                 && sys::fstat_mode(fd.as_fd()).is_ok_and(|m| m & libc::S_IFMT == libc::S_IFDIR)
             {
                 return FastOpen::Done(Reply::Errno(libc::EISDIR));
+            }
+            if public && !req.others_may_open(fd.as_fd()) {
+                return FastOpen::NotPublic;
             }
             // Opens that cannot wait may still reach a FIFO, whose other end
             // must not see our copy after the program closed its own.

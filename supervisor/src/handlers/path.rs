@@ -87,6 +87,10 @@ pub(super) fn resolve_read(
     follow: bool,
     empty: bool,
 ) -> Result<Obj, Reply> {
+    let len = ctx
+        .privates
+        .rewrite(&mut sc.raw, len)
+        .map_err(Reply::Errno)?;
     if len == 0 {
         if !empty {
             return Err(Reply::Errno(libc::ENOENT));
@@ -160,6 +164,15 @@ pub(super) fn resolve_read(
         && !is_proc_self(&sc.lex)
         && proc_pid(&sc.lex).is_none();
     if lexical {
+        if ctx
+            .privates
+            .rewrite_lexical(&mut sc.lex)
+            .map_err(Reply::Errno)?
+        {
+            // Opened by the rewritten path, not from a descriptor of the
+            // host's directory.
+            base = None;
+        }
         // Relative to the fetched descriptor if there is one, else the
         // absolute lexical path itself (never our own working directory).
         let abs_len = sc.lex.len();
@@ -193,7 +206,7 @@ pub(super) fn resolve_read(
             // lexical path is what the kernel would have looked up.
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
                 sc.walk.path.clone_from(&sc.lex);
-                return Ok(Obj::Absent);
+                return Ok(virtual_or_absent(ctx, &sc.walk.path));
             }
             // A symbolic link, or an error the walk must place exactly.
             Err(_) => {}
@@ -246,7 +259,7 @@ pub(super) fn resolve_read(
             pathless: pathless || unlinked,
             held: false,
         }),
-        Ok(Walked::Missing { .. } | Walked::Absent) => Ok(Obj::Absent),
+        Ok(Walked::Missing { .. } | Walked::Absent) => Ok(virtual_or_absent(ctx, &sc.walk.path)),
         Err(e) => Err(Reply::Errno(super::walk_error(
             ctx,
             &mut asker,
@@ -254,6 +267,20 @@ pub(super) fn resolve_read(
             &mut sc.matched,
             e,
         ))),
+    }
+}
+
+/// Nothing at `path` on the host: the skeleton's directory if `path` is a
+/// directory on the way to virtual files (`handlers::private`), else
+/// absent.
+fn virtual_or_absent(ctx: &Ctx, path: &[u8]) -> Obj {
+    match ctx.privates.virtual_dir(path) {
+        Some(fd) => Obj::Found {
+            fd,
+            pathless: false,
+            held: false,
+        },
+        None => Obj::Absent,
     }
 }
 
@@ -319,7 +346,10 @@ pub(super) fn decide_obj(
         Err(Reply::Errno(e))
     };
     let (served, verdict) = match *action {
-        FsAction::Access(FsAccess::Hide) => return refuse(Verdict::Hide, libc::ENOENT),
+        // (`Private` never comes out of `decide`: it is the host's path.)
+        FsAction::Access(FsAccess::Hide) | FsAction::Private => {
+            return refuse(Verdict::Hide, libc::ENOENT)
+        }
         FsAction::Access(FsAccess::Deny) => return refuse(Verdict::Deny, libc::EACCES),
         _ if fd.is_some() && found.is_some() => {
             return Err(Reply::Errno(found.unwrap_or(libc::EINVAL)))

@@ -89,6 +89,10 @@ pub enum FsAction {
         /// The file's contents.
         text: String,
     },
+    /// `"private": true`: the path (a directory) is served by a directory
+    /// of the run's own, empty at first, read-write, removed when the run
+    /// ends; the host's is never reached (see `handlers::private`).
+    Private,
 }
 
 /// One file-system rule.
@@ -100,6 +104,24 @@ pub struct FsRule {
     pub action: FsAction,
     /// Where it was written.
     pub origin: Origin,
+    /// `"public": true` (an `ro` rule only): it serves only what any user
+    /// of the system may read, whoever runs fdsup — an object whose
+    /// permission bits for others allow the open, below directories that
+    /// all allow others to search them. Anything else fails with `EACCES`,
+    /// as it would for an unprivileged user (see [`crate::fs::public`]).
+    pub public: bool,
+}
+
+impl FsRule {
+    /// A rule without `public`.
+    pub fn new(pattern: Pattern, action: FsAction, origin: Origin) -> FsRule {
+        FsRule {
+            pattern,
+            action,
+            origin,
+            public: false,
+        }
+    }
 }
 
 /// The `filesystem` section, merged.
