@@ -47,7 +47,8 @@ const OPEN_PATH: &str = "/etc/passwd";
 const TRUE_BIN: &str = "/bin/true";
 /// Targets the summary is checked against (printed, not enforced).
 const TARGET_FDSUP_OVER_FLOOR: f64 = 1.5;
-const TARGET_STARTUP_OVERHEAD_MS: f64 = 5.0;
+/// Issue 11: `fdsup run -q -- /bin/true` within 1 ms of native.
+const TARGET_STARTUP_OVERHEAD_MS: f64 = 1.0;
 
 const USAGE: &str = "\
 usage: cargo run --release -p fdsup-bench [-- OPTIONS]
@@ -486,6 +487,59 @@ fn round_trip(opts: &Options, tools: &Tools) -> Result<RoundTrip> {
 struct Startup {
     native: Vec<f64>,
     fdsup: Option<Vec<f64>>,
+    /// fdsup's own account of where its start-up goes (`FDSUP_TIMES=1`):
+    /// each step and its time in µs, one entry per run.
+    steps: Vec<Vec<(String, f64)>>,
+}
+
+/// Parses the `fdsup: times: STEP +N us TOTAL us` lines `FDSUP_TIMES=1` makes
+/// fdsup print: each step with its own time (µs).
+fn parse_steps(stderr: &str) -> Vec<(String, f64)> {
+    stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("fdsup: times: "))
+        .filter_map(|l| {
+            let (name, rest) = l.split_once(" +")?;
+            let us = rest.split_whitespace().next()?.parse::<f64>().ok()?;
+            Some((name.trim_end().to_owned(), us))
+        })
+        .collect()
+}
+
+/// The median time of each step over the runs, in the order of the first
+/// run (a step a run lacks counts as absent there).
+fn step_medians(runs: &[Vec<(String, f64)>]) -> Vec<(String, f64)> {
+    let Some(first) = runs.first() else {
+        return Vec::new();
+    };
+    first
+        .iter()
+        .map(|(name, _)| {
+            let vals: Vec<f64> = runs
+                .iter()
+                .filter_map(|r| r.iter().find(|(n, _)| n == name).map(|(_, v)| *v))
+                .collect();
+            (name.clone(), stats::median(&vals))
+        })
+        .collect()
+}
+
+/// Runs `fdsup run -- /bin/true` with `FDSUP_TIMES=1` and returns its steps.
+fn steps_once(fdsup: &Path) -> Result<Vec<(String, f64)>> {
+    let mut cmd = startup_command(Some(fdsup));
+    cmd.env("FDSUP_TIMES", "1").stderr(Stdio::piped());
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run `{}`: {e}", describe(&cmd)))?;
+    if !out.status.success() {
+        return Err(format!(
+            "start-up run failed: `{}`: {}",
+            describe(&cmd),
+            status_text(out.status)
+        )
+        .into());
+    }
+    Ok(parse_steps(&String::from_utf8_lossy(&out.stderr)))
 }
 
 fn startup_command(fdsup: Option<&Path>) -> Command {
@@ -560,11 +614,21 @@ fn startup(opts: &Options, tools: &Tools) -> Result<Startup> {
             native.push(time_once(None)?);
         }
     }
+    let mut steps = Vec::new();
+    if let Some(f) = fdsup {
+        for _ in 0..opts.startup_runs.min(STEP_RUNS) {
+            steps.push(steps_once(f)?);
+        }
+    }
     Ok(Startup {
         native,
         fdsup: under,
+        steps,
     })
 }
+
+/// Runs with `FDSUP_TIMES=1` for the start-up breakdown (at most).
+const STEP_RUNS: usize = 50;
 
 /// Where the bench ran.
 struct Env {
@@ -712,6 +776,22 @@ fn human_report(opts: &Options, tools: &Tools, r: &Results) -> String {
             stats::p90(f)
         ));
     }
+    let steps = step_medians(&r.st.steps);
+    if !steps.is_empty() {
+        line(format!(
+            "  where it goes (FDSUP_TIMES=1, median of {} runs; from fdsup's main to the \
+             program's exit seen):",
+            r.st.steps.len()
+        ));
+        let total: f64 = steps.iter().map(|(_, v)| v).sum();
+        for (name, us) in &steps {
+            line(format!("    {name:<34} {us:>7.0} us"));
+        }
+        line(format!(
+            "    {:<34} {total:>7.0} us",
+            "(sum of the medians)"
+        ));
+    }
     line(String::new());
     line("Summary".to_owned());
     let med = |v| fmt_opt(r.rt.median(v), 0, "");
@@ -803,6 +883,12 @@ fn json_report(opts: &Options, tools: &Tools, r: &Results) -> String {
         .obj("native", timing(&r.st.native))
         .opt_obj("fdsup", r.st.fdsup.as_deref().map(timing))
         .opt_num("overhead_ms", r.startup_overhead_ms(), 4)
+        .obj(
+            "steps_us",
+            step_medians(&r.st.steps)
+                .iter()
+                .fold(Obj::new(), |o, (name, us)| o.num(name, *us, 1)),
+        )
         .num("target_overhead_ms", TARGET_STARTUP_OVERHEAD_MS, 2);
     Obj::new()
         .obj("env", env)
@@ -881,6 +967,29 @@ mod tests {
 
     fn args(s: &str) -> Vec<String> {
         s.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn parses_and_summarises_start_up_steps() {
+        let err = "fdsup: times: main                         +     0 us        0 us\n\
+                   fdsup: times: command line parsed          +   138 us      138 us\n\
+                   other line\n";
+        let one = parse_steps(err);
+        assert_eq!(
+            one,
+            vec![
+                ("main".to_owned(), 0.0),
+                ("command line parsed".to_owned(), 138.0)
+            ]
+        );
+        let two = vec![
+            ("main".to_owned(), 0.0),
+            ("command line parsed".to_owned(), 100.0),
+        ];
+        let three = vec![("main".to_owned(), 2.0)];
+        let m = step_medians(&[one, two, three]);
+        assert_eq!(m[0], ("main".to_owned(), 0.0));
+        assert_eq!(m[1], ("command line parsed".to_owned(), 119.0));
     }
 
     #[test]

@@ -78,6 +78,8 @@ options:
   --quick        smoke run: 3 runs (an explicit --runs still wins)
   --json         print the figures as one JSON object on stdout
   --fdsup PATH   the fdsup binary (default: fdsup beside this executable)
+  --before PATH  another fdsup binary (an earlier build), timed in the same
+                 interleaved rounds in both modes: a before/after comparison
   -h, --help     this text
 ";
 
@@ -90,6 +92,7 @@ struct Options {
     quick: bool,
     json: bool,
     fdsup: Option<PathBuf>,
+    before: Option<PathBuf>,
 }
 
 fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Options>> {
@@ -105,6 +108,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Options>>
         quick: false,
         json: false,
         fdsup: None,
+        before: None,
     };
     let mut runs = None;
     let mut it = args.into_iter();
@@ -115,7 +119,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Options>>
         };
         let takes_value = matches!(
             name.as_str(),
-            "--runs" | "--files" | "--modified" | "--fdsup"
+            "--runs" | "--files" | "--modified" | "--fdsup" | "--before"
         );
         let value = if takes_value {
             inline
@@ -134,6 +138,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Options>>
             "--quick" => o.quick = true,
             "--json" => o.json = true,
             "--fdsup" => o.fdsup = Some(PathBuf::from(value)),
+            "--before" => o.before = Some(PathBuf::from(value)),
             _ => return Err(format!("unknown argument {arg:?}\n\n{USAGE}")),
         }
     }
@@ -183,7 +188,7 @@ struct Workload {
     env_remove: Vec<&'static str>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Side {
     Native,
     /// Under `fdsup-bench floor`: the same filters, every notification answered
@@ -193,10 +198,20 @@ enum Side {
     Policy,
     /// `fdsup run --metadata visible --`: the looks left to the kernel.
     Visible,
+    /// [`Side::Policy`] and [`Side::Visible`] of the `--before` binary.
+    PolicyBefore,
+    VisibleBefore,
 }
 
 impl Side {
-    const ALL: [Side; 4] = [Side::Native, Side::Floor, Side::Policy, Side::Visible];
+    /// The sides timed: the four, and the two of `--before` if given.
+    fn all(before: bool) -> Vec<Side> {
+        let mut v = vec![Side::Native, Side::Floor, Side::Policy, Side::Visible];
+        if before {
+            v.extend([Side::PolicyBefore, Side::VisibleBefore]);
+        }
+        v
+    }
 
     fn name(self) -> &'static str {
         match self {
@@ -204,6 +219,8 @@ impl Side {
             Side::Floor => "floor",
             Side::Policy => "policy",
             Side::Visible => "visible",
+            Side::PolicyBefore => "policy-before",
+            Side::VisibleBefore => "visible-before",
         }
     }
 }
@@ -217,13 +234,13 @@ impl Workload {
                 c.args(["floor", "--"]).arg(&self.program);
                 c
             }
-            Side::Policy => {
-                let mut c = Command::new(&tools.fdsup);
+            Side::Policy | Side::PolicyBefore => {
+                let mut c = Command::new(tools.fdsup_for(side));
                 c.args(["run", "--"]).arg(&self.program);
                 c
             }
-            Side::Visible => {
-                let mut c = Command::new(&tools.fdsup);
+            Side::Visible | Side::VisibleBefore => {
+                let mut c = Command::new(tools.fdsup_for(side));
                 c.args(["run", "--metadata", "visible", "--"])
                     .arg(&self.program);
                 c
@@ -511,6 +528,8 @@ struct Row {
     floor: Vec<f64>,
     policy: Vec<f64>,
     visible: Vec<f64>,
+    policy_before: Vec<f64>,
+    visible_before: Vec<f64>,
     /// The supervisor's peak RSS in KiB, policy and visible, where measured.
     peak_rss_kib: Option<(u64, u64)>,
 }
@@ -522,6 +541,19 @@ impl Row {
             Side::Floor => &self.floor,
             Side::Policy => &self.policy,
             Side::Visible => &self.visible,
+            Side::PolicyBefore => &self.policy_before,
+            Side::VisibleBefore => &self.visible_before,
+        }
+    }
+
+    fn push(&mut self, side: Side, ms: f64) {
+        match side {
+            Side::Native => self.native.push(ms),
+            Side::Floor => self.floor.push(ms),
+            Side::Policy => self.policy.push(ms),
+            Side::Visible => self.visible.push(ms),
+            Side::PolicyBefore => self.policy_before.push(ms),
+            Side::VisibleBefore => self.visible_before.push(ms),
         }
     }
     fn median(&self, side: Side) -> f64 {
@@ -533,11 +565,23 @@ impl Row {
     }
 }
 
-/// The two programs the workloads run under.
+/// The programs the workloads run under.
 struct Tools {
     fdsup: PathBuf,
+    /// `--before`.
+    before: Option<PathBuf>,
     /// This bench's own executable, for `floor`.
     bench: PathBuf,
+}
+
+impl Tools {
+    /// The fdsup binary of `side`.
+    fn fdsup_for(&self, side: Side) -> &Path {
+        match (side, &self.before) {
+            (Side::PolicyBefore | Side::VisibleBefore, Some(b)) => b,
+            _ => &self.fdsup,
+        }
+    }
 }
 
 fn same_output(w: &Workload, what: &str, reference: &Output, out: &Output) -> Result<()> {
@@ -567,6 +611,9 @@ fn run(opts: &Options) -> Result<()> {
             fdsup.display()
         ));
     }
+    if let Some(b) = opts.before.as_ref().filter(|b| !b.is_file()) {
+        return Err(format!("--before: no fdsup binary at {}", b.display()));
+    }
     if !Path::new(PYTHON).is_file() {
         return Err(format!("{PYTHON} not found (apt-get install python3)"));
     }
@@ -593,8 +640,10 @@ fn run(opts: &Options) -> Result<()> {
     );
     let tools = Tools {
         fdsup: fdsup.clone(),
+        before: opts.before.clone(),
         bench,
     };
+    let sides = Side::all(opts.before.is_some());
     let porcelain = make_repo(&git, &repo, opts.files, opts.modified)?;
     let built = make_project(&build)?;
     let (tar_s, cat_s, cksum_s) = (
@@ -741,12 +790,12 @@ fn run(opts: &Options) -> Result<()> {
             }
         }
         let check = format!("check: {}", w.check_args.join(" "));
-        for side in &Side::ALL[1..] {
+        for side in &sides[1..] {
             let (_, out) = w.run(*side, &tools, true)?;
             same_output(w, &format!("{check}, {}", side.name()), &native, &out)?;
         }
         let (_, reference) = w.run(Side::Native, &tools, false)?;
-        for side in &Side::ALL[1..] {
+        for side in &sides[1..] {
             let (_, out) = w.run(*side, &tools, false)?;
             same_output(w, &format!("warm-up, {}", side.name()), &reference, &out)?;
         }
@@ -754,7 +803,7 @@ fn run(opts: &Options) -> Result<()> {
     }
 
     let pairs: Vec<(usize, Side)> = (0..workloads.len())
-        .flat_map(|i| Side::ALL.map(|s| (i, s)))
+        .flat_map(|i| sides.iter().map(move |s| (i, *s)))
         .collect();
     let mut rows: Vec<Row> = workloads
         .iter()
@@ -763,6 +812,8 @@ fn run(opts: &Options) -> Result<()> {
             floor: Vec::with_capacity(opts.runs),
             policy: Vec::with_capacity(opts.runs),
             visible: Vec::with_capacity(opts.runs),
+            policy_before: Vec::with_capacity(opts.runs),
+            visible_before: Vec::with_capacity(opts.runs),
             peak_rss_kib: None,
         })
         .collect();
@@ -778,12 +829,7 @@ fn run(opts: &Options) -> Result<()> {
             let w = &workloads[i];
             let (ms, out) = w.run(side, &tools, false)?;
             same_output(w, side.name(), &references[i], &out)?;
-            match side {
-                Side::Native => rows[i].native.push(ms),
-                Side::Floor => rows[i].floor.push(ms),
-                Side::Policy => rows[i].policy.push(ms),
-                Side::Visible => rows[i].visible.push(ms),
-            }
+            rows[i].push(side, ms);
             let _ = write!(line, " {}/{} {ms:.1}", w.key, side.name());
         }
         eprintln!("{line}");
@@ -801,6 +847,7 @@ fn run(opts: &Options) -> Result<()> {
         json_report(opts, &fdsup, &workloads, &rows, &load) + "\n"
     } else {
         human_report(opts, &fdsup, &workloads, &rows, &load)
+            + &before_report(opts, &workloads, &rows)
     };
     std::io::stdout()
         .write_all(text.as_bytes())
@@ -934,6 +981,54 @@ fn human_report(
     s
 }
 
+/// With `--before`: each workload's policy and visible medians of both
+/// binaries, and the ratios the targets are about, before and after.
+fn before_report(opts: &Options, workloads: &[Workload], rows: &[Row]) -> String {
+    let mut s = String::new();
+    let Some(before) = &opts.before else {
+        return s;
+    };
+    let _ = writeln!(
+        s,
+        "Before/after (same rounds): before = {}, ms, median",
+        before.display()
+    );
+    let lw = workloads
+        .iter()
+        .map(|w| w.label.chars().count())
+        .max()
+        .unwrap_or(0);
+    let _ = writeln!(
+        s,
+        "  {:<lw$} {:>8} {:>8} {:>8} {:>8} | {:>9} {:>9} {:>10} {:>10}",
+        "",
+        "policy",
+        "(before)",
+        "visible",
+        "(before)",
+        "policy/f",
+        "(before)",
+        "visible/n",
+        "(before)"
+    );
+    for (w, r) in workloads.iter().zip(rows) {
+        let _ = writeln!(
+            s,
+            "  {:<lw$} {:>8.1} {:>8.1} {:>8.1} {:>8.1} | {:>8.2}x {:>8.2}x {:>9.2}x {:>9.2}x",
+            w.label,
+            r.median(Side::Policy),
+            r.median(Side::PolicyBefore),
+            r.median(Side::Visible),
+            r.median(Side::VisibleBefore),
+            r.ratio(Side::Policy, Side::Floor),
+            r.ratio(Side::PolicyBefore, Side::Floor),
+            r.ratio(Side::Visible, Side::Native),
+            r.ratio(Side::VisibleBefore, Side::Native),
+        );
+    }
+    s
+}
+
 fn json_report(
     opts: &Options,
     fdsup: &Path,
@@ -971,6 +1066,20 @@ fn json_report(
                 .num("policy_native", r.ratio(Side::Policy, Side::Native), 3)
                 .num("policy_floor", r.ratio(Side::Policy, Side::Floor), 3)
                 .num("visible_native", r.ratio(Side::Visible, Side::Native), 3)
+                .opt_obj(
+                    "before",
+                    opts.before.as_ref().map(|_| {
+                        Obj::new()
+                            .obj("policy_ms", timing(&r.policy_before))
+                            .obj("visible_ms", timing(&r.visible_before))
+                            .num("policy_floor", r.ratio(Side::PolicyBefore, Side::Floor), 3)
+                            .num(
+                                "visible_native",
+                                r.ratio(Side::VisibleBefore, Side::Native),
+                                3,
+                            )
+                    }),
+                )
                 .opt_obj("targets", targets)
                 .opt_obj("peak_rss_kib", rss),
         );
@@ -982,6 +1091,13 @@ fn json_report(
             Obj::new().str("start", &load.0).str("end", &load.1),
         )
         .str("fdsup", &fdsup.display().to_string())
+        .raw(
+            "before",
+            opts.before.as_ref().map_or_else(
+                || "null".to_owned(),
+                |b| json::string(&b.display().to_string()),
+            ),
+        )
         .str("policy", "@default")
         .obj(
             "config",
@@ -1045,6 +1161,13 @@ mod tests {
         assert!(parse_args(args("--files 3 --modified 4")).is_err());
         assert!(parse_args(args("--bogus")).is_err());
         assert!(matches!(parse_args(args("--help")), Ok(None)));
+        let o = parse_args(args("--before /x/fdsup"))?.ok_or("help")?;
+        assert_eq!(o.before.as_deref(), Some(Path::new("/x/fdsup")));
+        assert_eq!(Side::all(false).len(), 4);
+        assert_eq!(
+            Side::all(true)[4..],
+            [Side::PolicyBefore, Side::VisibleBefore]
+        );
         Ok(())
     }
 }

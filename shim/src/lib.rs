@@ -8,11 +8,12 @@
 //! sandbox, so that one the policy hides or denies is skipped as a shell in
 //! the sandbox would skip it. The shim receives the
 //! two BPF programs, sets `no_new_privs`, installs the deny filter and then
-//! the notify filter (with a listener), receives the Landlock ruleset (when
-//! the policy limits exec) and restricts itself with it
-//! (`landlock_restrict_self`, then closes it), tells the supervisor the
-//! listener's number, waits for "go" and `execve`s the program, which
-//! thereby becomes the supervisor's direct child.
+//! the notify filter (with a listener), tells the supervisor the listener's
+//! number, waits for the ruleset message, which is also the "go" (it comes
+//! once the supervisor holds the listener and a worker receives), restricts
+//! itself with the Landlock ruleset it may carry (when the policy limits
+//! exec: `landlock_restrict_self`, then closes it) and `execve`s the
+//! program, which thereby becomes the supervisor's direct child.
 //! The wire format is in [`protocol`].
 //!
 //! Two rules shape the code after the notify filter is installed, until exec:
@@ -21,9 +22,9 @@
 //! does not pass the listener with `SCM_RIGHTS` (a trapped `sendmsg` is that
 //! same deadlock) — it sends the number and the supervisor takes the
 //! descriptor with `pidfd_getfd`. So everything exec needs is built first, and
-//! the tail uses only `recvmsg` (the ruleset message, into a buffer on the
-//! stack and a descriptor list), `landlock_restrict_self`, `close`, `write`,
-//! `read`, `rt_sigaction`, `execve` and `_exit`, none of them mediated (see
+//! the tail uses only `write`, `recvmsg` (the ruleset message, into a
+//! buffer on the stack and a descriptor list), `landlock_restrict_self`,
+//! `close`, `rt_sigaction`, `execve` and `_exit`, none of them mediated (see
 //! `sys`). There is no policy logic here.
 #![deny(unsafe_code)]
 
@@ -96,12 +97,23 @@ pub fn main(args: Vec<OsString>) -> ! {
     if sys::write_message(sock, &msg.encode()).is_err() {
         sys::exit(protocol::EXIT_SETUP_FAILED);
     }
-    let mut go = [0u8; 1];
-    match sys::read(sock, &mut go) {
-        Ok(1) if go[0] == protocol::GO => {}
-        // The supervisor is gone (0) or confused: never run the program
-        // without one.
-        _ => sys::exit(protocol::EXIT_SETUP_FAILED),
+    // The go, with the ruleset. `recvmsg`, `landlock_restrict_self` and
+    // `close` are not mediated, so the notify filter in place changes
+    // nothing for them. A supervisor gone (end-of-file) or confused: never
+    // run the program without one.
+    match receive_ruleset(sock) {
+        Ok(Some(ruleset)) => {
+            if let Err(err) = sys::landlock_restrict_self(ruleset.as_fd()) {
+                fail(sock, SetupStage::Landlock, &err);
+            }
+            // Closed here: nothing of it reaches the program.
+            drop(ruleset);
+        }
+        Ok(None) => {}
+        Err((SetupStage::ReceiveRuleset, e)) if e.raw_os_error() == Some(libc::EPIPE) => {
+            sys::exit(protocol::EXIT_SETUP_FAILED)
+        }
+        Err((stage, err)) => fail(sock, stage, &err),
     }
     if let Err(err) = sys::default_sigpipe() {
         fail(sock, SetupStage::Signals, &err);
@@ -121,8 +133,7 @@ struct Setup {
     wait_killable: bool,
 }
 
-/// Receives the programs, prepares exec, installs both filters, then
-/// receives the Landlock ruleset message and restricts itself with it.
+/// Receives the programs, prepares exec, installs both filters.
 fn setup(
     sock: BorrowedFd<'_>,
     paths: Vec<OsString>,
@@ -176,14 +187,6 @@ fn setup(
         }
         Err(e) => return Err((SetupStage::NotifyFilter, e)),
     };
-    // The ruleset comes last: the supervisor builds it while we install the
-    // filters. `recvmsg`, `landlock_restrict_self` and `close` are not
-    // mediated, so the notify filter in place changes nothing for them.
-    if let Some(ruleset) = receive_ruleset(sock)? {
-        sys::landlock_restrict_self(ruleset.as_fd()).map_err(|e| (SetupStage::Landlock, e))?;
-        // Closed here: nothing of it reaches the program.
-        drop(ruleset);
-    }
     Ok(Setup {
         exec,
         listener,
@@ -191,8 +194,8 @@ fn setup(
     })
 }
 
-/// Receives the ruleset message: the Landlock ruleset to restrict
-/// ourselves with, if the policy limits exec.
+/// Receives the ruleset message (the go): the Landlock ruleset to restrict
+/// ourselves with, if the policy limits exec. End-of-file is `EPIPE`.
 fn receive_ruleset(sock: BorrowedFd<'_>) -> Result<Option<OwnedFd>, (SetupStage, io::Error)> {
     let stage = SetupStage::ReceiveRuleset;
     let bad = || (stage, io::Error::from_raw_os_error(libc::EINVAL));
@@ -212,10 +215,17 @@ fn receive_ruleset(sock: BorrowedFd<'_>) -> Result<Option<OwnedFd>, (SetupStage,
 /// Receives one message (a program, or the one-byte
 /// [`protocol::ISOLATE_NETWORK`]).
 fn receive(sock: BorrowedFd<'_>, stage: SetupStage) -> Result<Vec<u8>, (SetupStage, io::Error)> {
-    // One instruction more than allowed, so an oversized packet shows as such
-    // instead of being silently truncated to a valid length.
-    let mut buf = vec![0u8; protocol::MAX_PROGRAM_BYTES + protocol::INSN_SIZE];
-    let n = sys::recv(sock, &mut buf).map_err(|e| (stage, e))?;
+    // A buffer of the packet's size (capped at one instruction more than
+    // allowed, so that an oversized packet shows as such instead of being
+    // silently truncated to a valid length): zeroing the largest possible
+    // one would cost this forked process a copy of every page it touches.
+    let len = sys::next_packet_len(sock).map_err(|e| (stage, e))?;
+    let mut buf = vec![0u8; len.min(protocol::MAX_PROGRAM_BYTES + protocol::INSN_SIZE)];
+    let n = if buf.is_empty() {
+        0
+    } else {
+        sys::recv(sock, &mut buf).map_err(|e| (stage, e))?
+    };
     if n == 0 {
         // The supervisor closed its end before sending the program.
         return Err((stage, io::Error::from_raw_os_error(libc::EPIPE)));

@@ -9,26 +9,32 @@
 //!
 //! 1. supervisor -> shim: optionally the one byte [`ISOLATE_NETWORK`], then
 //!    the deny program, then the notify program, each one message in the
-//!    wire form of [`encode_program`]; then the ruleset message
-//!    ([`encode_ruleset`]): whether the shim is to restrict itself with
-//!    Landlock, and if so the ruleset's descriptor attached (`SCM_RIGHTS`).
-//!    The supervisor builds the ruleset from the policy while the shim
-//!    installs the filters (the two are the longest steps of start-up, so
-//!    they overlap). The shim installs the filters after `no_new_privs`,
-//!    then receives the ruleset, calls `landlock_restrict_self` and closes
-//!    it. This is the only descriptor ever passed, and it goes this way:
-//!    the shim's `recvmsg` is not a mediated call, so it cannot wait for the
-//!    supervisor even with the notify filter in place.
+//!    wire form of [`encode_program`]. The shim installs them after
+//!    `no_new_privs`, while the supervisor builds the Landlock ruleset from
+//!    the policy (the two are the longest steps of start-up, so they
+//!    overlap).
 //! 2. shim -> supervisor: [`ShimMessage::Listener`] (the filters are in place),
 //!    or [`ShimMessage::SetupFailed`] and exit status [`EXIT_SETUP_FAILED`].
-//! 3. supervisor -> shim: the one byte [`GO`], once it holds the listener
-//!    (taken with `pidfd_getfd`; the descriptor itself is never sent).
+//! 3. supervisor -> shim: the ruleset message ([`encode_ruleset`]), once it
+//!    holds the listener (taken with `pidfd_getfd`; the descriptor itself is
+//!    never sent) and a worker receives: it is the "go". It says whether
+//!    the shim is to restrict itself with Landlock, and if so carries the
+//!    ruleset's descriptor (`SCM_RIGHTS`), the only descriptor ever passed,
+//!    and it goes this way: the shim's `recvmsg` is not a mediated call, so
+//!    it cannot wait for the supervisor although the notify filter is in
+//!    place. The shim calls `landlock_restrict_self` and closes it.
+//!    (Before, the ruleset came before the listener's number and a separate
+//!    "go" byte after it: one exchange more on the start-up's path.)
 //! 4. shim: `execve` of each program path in turn until one runs (a path
 //!    the sandbox hides or denies is skipped, as a shell in the sandbox
-//!    would skip it in its `PATH` search). Success closes the socket (it is close-on-exec), so the
+//!    would skip it in its `PATH` search). Success closes the socket (it is
+//!    close-on-exec), so the
 //!    supervisor reads end-of-file; failure sends [`ShimMessage::ExecFailed`]
-//!    (or [`ShimMessage::SetupFailed`] at [`SetupStage::Signals`]) and exits
-//!    with [`exec_failure_status`].
+//!    (or [`ShimMessage::SetupFailed`] at [`SetupStage::Landlock`] or
+//!    [`SetupStage::Signals`]) and exits with [`exec_failure_status`]
+//!    ([`EXIT_SETUP_FAILED`] for a set-up failure). End-of-file instead of
+//!    the ruleset message: the shim exits with [`EXIT_SETUP_FAILED`] and the
+//!    program never runs.
 //!
 //! Messages from the shim have a fixed size ([`MESSAGE_SIZE`]) and native byte
 //! order: both ends are the same binary on the same machine.
@@ -80,9 +86,6 @@ pub fn decode_ruleset(bytes: &[u8]) -> Option<bool> {
         _ => None,
     }
 }
-
-/// The byte the supervisor sends once it holds the listener.
-pub const GO: u8 = b'G';
 
 /// Exit status of a shim that failed before exec (SPEC.md: fdsup failed).
 pub const EXIT_SETUP_FAILED: i32 = 125;

@@ -3,9 +3,9 @@
 //! The shim runs between fork and exec with filters half installed, so these
 //! wrappers are deliberately thin: one system call each, `EINTR` retried, no
 //! allocation, nothing that could open a file. Once the notify filter is in
-//! place only [`recv_with_fds`], [`landlock_restrict_self`], [`write_message`],
-//! [`read`], [`default_sigpipe`], [`Exec::execve`] and [`exit`] are used,
-//! none of which is mediated.
+//! place only [`write_message`], [`recv_with_fds`], [`landlock_restrict_self`],
+//! [`default_sigpipe`], [`Exec::execve`] and [`exit`] are used, none of which
+//! is mediated.
 #![allow(unsafe_code)]
 
 use std::ffi::CString;
@@ -43,6 +43,21 @@ pub fn claim_socket(raw: RawFd) -> io::Result<OwnedFd> {
 pub fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the whole call.
     let n = retry(|| unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) })?;
+    usize::try_from(n).map_err(|_| io::Error::from_raw_os_error(libc::EIO))
+}
+
+/// The length of the next packet, without taking it (`recv` with
+/// `MSG_PEEK | MSG_TRUNC` and no buffer); 0: peer gone.
+pub fn next_packet_len(fd: BorrowedFd<'_>) -> io::Result<usize> {
+    // SAFETY: a zero-length buffer: the kernel writes nothing.
+    let n = retry(|| unsafe {
+        libc::recv(
+            fd.as_raw_fd(),
+            std::ptr::null_mut(),
+            0,
+            libc::MSG_PEEK | libc::MSG_TRUNC,
+        )
+    })?;
     usize::try_from(n).map_err(|_| io::Error::from_raw_os_error(libc::EIO))
 }
 
@@ -116,13 +131,6 @@ pub fn landlock_restrict_self(ruleset: BorrowedFd<'_>) -> io::Result<()> {
     } else {
         Ok(())
     }
-}
-
-/// `read(2)` into `buf`; returns the length (0: peer gone).
-pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
-    // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the whole call.
-    let n = retry(|| unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) })?;
-    usize::try_from(n).map_err(|_| io::Error::from_raw_os_error(libc::EIO))
 }
 
 /// `write(2)` of one whole message. A plain `write`, not `sendmsg`: the

@@ -229,7 +229,7 @@ fn runs_program_and_serves_it() -> Result<Outcome, String> {
     let script = "echo \"ppid=$PPID env=$FDSUP_SHIM_TEST\"; \
                   mkdir /nonexistent-fdsup-shim-test/x 2>&1; exit 7";
     let (mut child, sock) = spawn_shim("/bin/sh", &["sh", "-c", script], Stdio::piped());
-    send_setup(&sock, None);
+    send_setup(&sock);
     let msg = recv_message(&sock)?;
     if let Some(skip) = kernel_skip(&msg) {
         let _ = child.wait();
@@ -253,7 +253,7 @@ fn runs_program_and_serves_it() -> Result<Outcome, String> {
         let (stop, answered) = (Arc::clone(&stop), Arc::clone(&answered));
         std::thread::spawn(move || serve(listener, stop, answered))
     };
-    send(&sock, &[protocol::GO]);
+    send_go(&sock, None);
     if let Some(bytes) = recv(&sock) {
         return Err(format!(
             "want end-of-file after a successful exec, got {bytes:?}"
@@ -282,7 +282,7 @@ fn runs_program_and_serves_it() -> Result<Outcome, String> {
     Ok(Outcome::Pass)
 }
 
-/// Runs the hand-off up to "go" for a program that cannot be executed.
+/// Runs the hand-off up to the go for a program that cannot be executed.
 fn exec_failure(program: &str, errno: i32, status: i32) -> Result<Outcome, String> {
     exec_failure_paths(&[program], errno, status)
 }
@@ -290,7 +290,7 @@ fn exec_failure(program: &str, errno: i32, status: i32) -> Result<Outcome, Strin
 /// [`exec_failure`] with several paths, none of which can be executed.
 fn exec_failure_paths(programs: &[&str], errno: i32, status: i32) -> Result<Outcome, String> {
     let (mut child, sock) = spawn_shim_paths(programs, &["prog"], Stdio::null());
-    send_setup(&sock, None);
+    send_setup(&sock);
     let msg = recv_message(&sock)?;
     if let Some(skip) = kernel_skip(&msg) {
         let _ = child.wait();
@@ -299,7 +299,7 @@ fn exec_failure_paths(programs: &[&str], errno: i32, status: i32) -> Result<Outc
     if !matches!(msg, ShimMessage::Listener { .. }) {
         return Err(format!("want Listener, got {msg:?}"));
     }
-    send(&sock, &[protocol::GO]);
+    send_go(&sock, None);
     let msg = recv_message(&sock)?;
     if msg != (ShimMessage::ExecFailed { errno }) {
         return Err(format!("want ExecFailed {{ errno: {errno} }}, got {msg:?}"));
@@ -354,7 +354,7 @@ fn the_first_path_that_runs_is_run() -> Result<Outcome, String> {
         &["sh", "-c", "exit 9"],
         Stdio::null(),
     );
-    send_setup(&sock, None);
+    send_setup(&sock);
     let msg = recv_message(&sock)?;
     if let Some(skip) = kernel_skip(&msg) {
         let _ = child.wait();
@@ -363,7 +363,7 @@ fn the_first_path_that_runs_is_run() -> Result<Outcome, String> {
     if !matches!(msg, ShimMessage::Listener { .. }) {
         return Err(format!("want Listener, got {msg:?}"));
     }
-    send(&sock, &[protocol::GO]);
+    send_go(&sock, None);
     if let Some(bytes) = recv(&sock) {
         return Err(format!("want end-of-file (exec), got {bytes:?}"));
     }
@@ -398,11 +398,15 @@ fn bad_program_is_refused() -> Result<Outcome, String> {
 }
 
 /// Sends what the supervisor sends before the shim reports: the deny and
-/// notify programs, then the ruleset message, with `ruleset` attached if
-/// there is one.
-fn send_setup(sock: &OwnedFd, ruleset: Option<RawFd>) {
+/// notify programs.
+fn send_setup(sock: &OwnedFd) {
     send(sock, &deny_program());
     send(sock, &notify_program());
+}
+
+/// Sends the go: the ruleset message, with `ruleset` attached if there is
+/// one.
+fn send_go(sock: &OwnedFd, ruleset: Option<RawFd>) {
     match ruleset {
         Some(fd) => send_with_fd(sock, &protocol::encode_ruleset(true), fd),
         None => send(sock, &protocol::encode_ruleset(false)),
@@ -466,7 +470,7 @@ fn landlock_ruleset_is_installed() -> Result<Outcome, String> {
         Err(e) => return Ok(Outcome::Skip(format!("kernel lacks Landlock: {e}"))),
     };
     let (mut child, sock) = spawn_shim("/bin/true", &["true"], Stdio::null());
-    send_setup(&sock, Some(ruleset.as_raw_fd()));
+    send_setup(&sock);
     let msg = recv_message(&sock)?;
     if let Some(skip) = kernel_skip(&msg) {
         let _ = child.wait();
@@ -475,7 +479,7 @@ fn landlock_ruleset_is_installed() -> Result<Outcome, String> {
     if !matches!(msg, ShimMessage::Listener { .. }) {
         return Err(format!("want Listener, got {msg:?}"));
     }
-    send(&sock, &[protocol::GO]);
+    send_go(&sock, Some(ruleset.as_raw_fd()));
     let msg = recv_message(&sock)?;
     let want = ShimMessage::ExecFailed {
         errno: libc::EACCES,
@@ -490,14 +494,17 @@ fn landlock_ruleset_is_installed() -> Result<Outcome, String> {
 /// A ruleset message that promises a descriptor and brings none is refused.
 fn ruleset_without_descriptor_is_refused() -> Result<Outcome, String> {
     let (mut child, sock) = spawn_shim("/bin/true", &["true"], Stdio::null());
-    send(&sock, &deny_program());
-    send(&sock, &notify_program());
-    send(&sock, &protocol::encode_ruleset(true));
+    send_setup(&sock);
     let msg = recv_message(&sock)?;
     if let Some(skip) = kernel_skip(&msg) {
         let _ = child.wait();
         return Ok(skip);
     }
+    if !matches!(msg, ShimMessage::Listener { .. }) {
+        return Err(format!("want Listener, got {msg:?}"));
+    }
+    send(&sock, &protocol::encode_ruleset(true));
+    let msg = recv_message(&sock)?;
     let want = ShimMessage::SetupFailed {
         errno: libc::EINVAL,
         stage: SetupStage::ReceiveRuleset,
@@ -512,7 +519,7 @@ fn ruleset_without_descriptor_is_refused() -> Result<Outcome, String> {
 fn no_go_no_program() -> Result<Outcome, String> {
     // Were the program run, it would exit 0.
     let (mut child, sock) = spawn_shim("/bin/true", &["true"], Stdio::null());
-    send_setup(&sock, None);
+    send_setup(&sock);
     let msg = recv_message(&sock)?;
     if let Some(skip) = kernel_skip(&msg) {
         let _ = child.wait();

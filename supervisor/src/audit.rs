@@ -4,11 +4,21 @@
 //! single `write(2)` to a descriptor opened `O_APPEND`: lines from several
 //! workers never interleave, nothing is buffered in our process, so the log
 //! is complete up to the moment fdsup stops, even by `SIGKILL`.
+//!
+//! `-v` is for a person reading along, so it says each decision once: a
+//! refusal of the same kind (verdict, syscall, errno, rule) in the same
+//! directory as one already shown is counted, not printed (a shell's `PATH`
+//! search probes the same hidden directories for every command it runs),
+//! and the count is printed when the run ends. The log keeps every line.
 
+use std::collections::HashSet;
 use std::fs::File;
+use std::hash::{Hash, Hasher};
 use std::io::{self, Write as _};
 use std::os::fd::AsFd;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use crate::policy::Origin;
 use crate::sys;
@@ -71,7 +81,16 @@ pub struct Audit {
     log_denied: bool,
     log_allowed: bool,
     verbose: bool,
+    /// `-v`: the kinds of refusal already shown (see the module docs).
+    shown: Mutex<HashSet<u64>>,
+    /// `-v`: refusals not shown, being repeats.
+    repeated: AtomicU64,
 }
+
+/// Kinds of refusal `-v` remembers; beyond, every refusal is shown (a
+/// program that is refused in more places than this gains nothing by
+/// making fdsup remember them all).
+const SHOWN_KINDS: usize = 4096;
 
 impl Audit {
     /// Opens the log if asked for: appended to, created mode 0600, never
@@ -91,7 +110,51 @@ impl Audit {
             log_denied,
             log_allowed,
             verbose,
+            shown: Mutex::new(HashSet::new()),
+            repeated: AtomicU64::new(0),
         })
+    }
+
+    /// `-v`: whether `r` is the first refusal of its kind in its directory
+    /// (module docs); a repeat is counted.
+    fn first_of_kind(&self, r: &Record<'_>, key: &str) -> bool {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (r.verdict as u8, r.syscall, r.errno, key).hash(&mut h);
+        r.rule.map(|o| (&*o.file, o.line)).hash(&mut h);
+        // A path's directory; an address whole.
+        let place = if key == "path" {
+            r.path
+                .iter()
+                .rposition(|&b| b == b'/')
+                .map_or(r.path, |i| &r.path[..i])
+        } else {
+            r.path
+        };
+        place.hash(&mut h);
+        let kind = h.finish();
+        let Ok(mut shown) = self.shown.lock() else {
+            return true;
+        };
+        if shown.contains(&kind) {
+            self.repeated.fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
+        if shown.len() < SHOWN_KINDS {
+            shown.insert(kind);
+        }
+        true
+    }
+
+    /// At the end of a run: with `-v`, says how many repeated refusals
+    /// were not shown.
+    pub fn finish(&self) {
+        let n = self.repeated.load(Ordering::Relaxed);
+        if self.verbose && n > 0 {
+            crate::diag!(
+                "fdsup: {n} more refusal{} like those shown above (same kind, same directory) not shown; --log FILE records each",
+                if n == 1 { "" } else { "s" }
+            );
+        }
     }
 
     /// Would a decision with this verdict be written anywhere?
@@ -129,7 +192,7 @@ impl Audit {
                 }
             }
         }
-        if refused && self.verbose {
+        if refused && self.verbose && self.first_of_kind(r, key) {
             line.clear();
             let _ = write!(line, "fdsup: {} ", r.verdict.as_str());
             line.extend_from_slice(r.syscall.as_bytes());

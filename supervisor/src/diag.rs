@@ -34,7 +34,12 @@ fn write_line(fd: BorrowedFd<'_>, args: fmt::Arguments<'_>) {
 /// Writes `text` to stdout, ignoring every error (a reader that went away
 /// has what it wanted).
 pub fn out(text: &str) {
-    let _ = sys::write_all(io::stdout().as_fd(), text.as_bytes());
+    out_bytes(text.as_bytes());
+}
+
+/// [`out`] for bytes (a generated manual page or completion script).
+pub fn out_bytes(bytes: &[u8]) {
+    let _ = sys::write_all(io::stdout().as_fd(), bytes);
 }
 
 /// `eprintln!` that cannot panic: see the module docs.

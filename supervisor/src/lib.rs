@@ -6,7 +6,7 @@
 //! [`notify`] (listener and the `Pending` answer type), [`task`] (the asking
 //! task), [`fs`] (resolving and opening), [`handlers`] (one module per
 //! syscall family), [`landlock`] (the exec section, as a Landlock
-//! ruleset), [`audit`] (the log), [`files`] (how the files for the user are written), [`learn`] (`--learn`), [`agent`] (`fdsup agent`: containers' listeners from OCI runtimes), [`supervise`] (`fdsup run`: start-up, signals, exit status), [`session`] (one listener and its workers, for `run` and `agent`), [`pool`] (which worker receives), [`limits`] (every size the program controls), [`doctor`] (kernel features), [`probe`] (kernel features a run is set up by), [`proc_path`] (which `/proc` paths name a process), [`diag`] (messages on stderr that cannot panic). Raw syscalls live in `sys`.
+//! ruleset), [`audit`] (the log), [`files`] (how the files for the user are written), [`learn`] (`--learn`), [`agent`] (`fdsup agent`: containers' listeners from OCI runtimes), [`supervise`] (`fdsup run`: start-up, signals, exit status), [`session`] (one listener and its workers, for `run` and `agent`), [`jobs`] (process groups, the terminal, signals), [`pool`] (which worker receives), [`limits`] (every size the program controls), [`doctor`] (kernel features), [`probe`] (kernel features a run is set up by), [`proc_path`] (which `/proc` paths name a process), [`diag`] (messages on stderr that cannot panic). Raw syscalls live in `sys`.
 #![deny(unsafe_code)]
 
 pub mod agent;
@@ -18,6 +18,7 @@ pub mod filter;
 pub mod fs;
 pub mod handlers;
 pub mod interrupt;
+pub mod jobs;
 pub mod landlock;
 pub mod learn;
 pub mod limits;
@@ -31,3 +32,4 @@ pub mod supervise;
 mod sys;
 pub mod syscalls;
 pub mod task;
+pub mod timeline;

@@ -83,7 +83,7 @@ pub const PROC_DIRS_PER_WORKER: usize = 8;
 /// Workers (threads that receive and handle requests) by default: one per
 /// CPU, at least [`MIN_WORKERS`], at most this. However many tasks the
 /// program has, and however many requests wait, fdsup has no more threads
-/// than these (and the threads of waiting requests, `supervise::MAX_BLOCKED`).
+/// than these (and the threads of waiting requests, [`WAITING_REQUESTS`] per session).
 pub const DEFAULT_MAX_WORKERS: usize = 16;
 
 /// The fewest workers by default.
@@ -91,6 +91,29 @@ pub const MIN_WORKERS: usize = 4;
 
 /// The most workers `FDSUP_WORKERS` can ask for.
 pub const MAX_WORKERS: usize = 64;
+
+/// `FDSUP_WORKERS`: `None` when unset or empty, the number when it is one
+/// from 1 to [`MAX_WORKERS`], and otherwise the message that refuses it
+/// (`fdsup run` exits 125 with it: a typo must not pass for the default).
+pub fn workers_from_env() -> Result<Option<usize>, String> {
+    let Some(v) = std::env::var_os("FDSUP_WORKERS") else {
+        return Ok(None);
+    };
+    parse_workers(&v.to_string_lossy())
+}
+
+fn parse_workers(v: &str) -> Result<Option<usize>, String> {
+    if v.is_empty() {
+        return Ok(None);
+    }
+    match v.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_WORKERS).contains(&n) => Ok(Some(n)),
+        _ => Err(format!(
+            "FDSUP_WORKERS={v:?}: expected a number of worker threads from 1 to {MAX_WORKERS} \
+             (unset it for the default: one per CPU, at least {MIN_WORKERS}, at most {DEFAULT_MAX_WORKERS})"
+        )),
+    }
+}
 
 /// Distinct paths `--learn` records. Beyond, new paths are not recorded
 /// (the learned policy then does not cover them), and fdsup says so when
@@ -116,5 +139,16 @@ mod tests {
         assert_eq!(MEMFD_NAME_BYTES, 249);
         assert_eq!(PASSED_FDS, 253);
         const { assert!(MIN_WORKERS <= DEFAULT_MAX_WORKERS && DEFAULT_MAX_WORKERS <= MAX_WORKERS) };
+    }
+
+    #[test]
+    fn workers_setting_is_checked() {
+        assert_eq!(parse_workers(""), Ok(None));
+        assert_eq!(parse_workers("1"), Ok(Some(1)));
+        assert_eq!(parse_workers("64"), Ok(Some(64)));
+        for bad in ["abc", "0", "65", "-1", "4x", "1.5"] {
+            let e = parse_workers(bad).expect_err(bad);
+            assert!(e.contains("FDSUP_WORKERS") && e.contains("1 to 64"), "{e}");
+        }
     }
 }

@@ -10,6 +10,8 @@ use fdsup::policy::explain::{self, Ask};
 use fdsup::supervise::{self, RunOptions, Verbosity};
 use fdsup::{diag, doctor, policy};
 
+mod man;
+
 /// Run an untrusted program with every open decided by a JSON policy and
 /// served by a supervisor (seccomp user notification + descriptor injection).
 #[derive(Debug, Parser)]
@@ -23,8 +25,8 @@ struct Cli {
 enum Cmd {
     /// Run PROGRAM under the policy (the embedded @default without --policy).
     Run {
-        /// Policy file, or an embedded policy: @default, @system, @allow-all,
-        /// @network-loopback.
+        /// Policy file, or an embedded policy: @default, @system, @allow-all
+        /// (@network-loopback is a part to include in a policy file).
         #[arg(long, value_name = "FILE")]
         policy: Option<String>,
         /// Append one JSON line per decision to FILE.
@@ -59,8 +61,9 @@ enum Cmd {
         /// The policy file (or @name).
         file: String,
     },
-    /// Say which rule decides a request, and why (exit 0), or the located
-    /// error of a bad policy (exit 1).
+    /// Say which rule decides a request, and why: exit 0 if it would be
+    /// allowed, 1 if refused (as test(1)), 2 with the located error of a
+    /// bad policy or a bad path or address.
     Explain {
         /// The policy file (or @name).
         #[arg(long, value_name = "FILE")]
@@ -86,12 +89,18 @@ enum Cmd {
         #[arg(long, value_name = "ADDR", group = "ask")]
         connect: Option<String>,
     },
-    /// Write the manual pages (fdsup.1 and one per subcommand) into DIR, or
-    /// print fdsup.1 on standard output without DIR.
+    /// Write the manual pages (fdsup(1), one per subcommand, and
+    /// fdsup-policy(5), the policy format) under DIR (DIR/man1/...,
+    /// DIR/man5/...), or print one on standard output without DIR.
     Man {
-        /// The directory to write the pages to (e.g.
-        /// /usr/local/share/man/man1).
+        /// The manual's root (e.g. /usr/local/share/man). A DIR named man1
+        /// gets the section-1 pages itself, and its sibling man5 the
+        /// policy page.
         dir: Option<PathBuf>,
+        /// Without DIR, the page to print: fdsup (the default), fdsup-run,
+        /// fdsup-check, ..., fdsup-policy.
+        #[arg(long, value_name = "NAME", conflicts_with = "dir")]
+        page: Option<String>,
     },
     /// Print the completion script for SHELL on standard output.
     Completions {
@@ -166,6 +175,7 @@ fn main() -> ExitCode {
         }
         _ => {}
     }
+    fdsup::timeline::start_from_env();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -184,6 +194,14 @@ fn main() -> ExitCode {
             metadata,
             command,
         } => {
+            if let Err(why) = fdsup::limits::workers_from_env() {
+                fdsup::diag!("fdsup: {why}");
+                return exit(125);
+            }
+            if let Some(why) = policy.as_deref().and_then(policy::include_only) {
+                fdsup::diag!("fdsup: --policy {}: {why}", policy.as_deref().unwrap_or(""));
+                return exit(125);
+            }
             let verbosity = if quiet {
                 Verbosity::Quiet
             } else if verbose {
@@ -199,7 +217,10 @@ fn main() -> ExitCode {
                 metadata: metadata.map(Into::into),
                 command,
             };
-            match supervise::run(opts) {
+            fdsup::timeline::mark("command line parsed");
+            let done = supervise::run(opts);
+            eprint!("{}", fdsup::timeline::report());
+            match done {
                 Ok(status) => exit(status),
                 Err(e) => {
                     fdsup::diag!("fdsup: {}", chain(&e));
@@ -220,6 +241,9 @@ fn main() -> ExitCode {
                     diag::out(&p.describe());
                     for w in p.warnings() {
                         diag::out(&format!("{w}\n"));
+                    }
+                    if let Some(why) = policy::include_only(&file) {
+                        diag::out(&format!("note: fdsup run refuses it alone: {why}\n"));
                     }
                     if let Err(e) = supervise::check_enforceable(&p, &file) {
                         diag::out(&format!("note: fdsup run would refuse this policy: {e}\n"));
@@ -245,14 +269,14 @@ fn main() -> ExitCode {
                 Ok(v) => v,
                 Err(e) => {
                     fdsup::diag!("fdsup: reading the environment: {e}");
-                    return ExitCode::from(1);
+                    return ExitCode::from(2);
                 }
             };
             let mut p = match policy::load(&policy, &vars) {
                 Ok(p) => p,
                 Err(e) => {
                     fdsup::diag!("fdsup: {}", chain(&e));
-                    return ExitCode::from(1);
+                    return ExitCode::from(2);
                 }
             };
             if let Some(m) = metadata {
@@ -266,31 +290,63 @@ fn main() -> ExitCode {
                 _ => Ask::Read,
             };
             match explain::explain(&p, path.as_deref(), &ask, &vars.cwd) {
-                Ok(text) => {
-                    diag::out(&text);
-                    ExitCode::SUCCESS
+                Ok(e) => {
+                    diag::out(&e.text);
+                    // As test(1): 0 allowed, 1 refused, 2 could not tell.
+                    if e.allowed {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(1)
+                    }
                 }
                 Err(e) => {
                     fdsup::diag!("fdsup: {e}");
-                    ExitCode::from(1)
+                    ExitCode::from(2)
                 }
             }
         }
-        Cmd::Man { dir } => {
-            let done = match dir {
-                Some(dir) => clap_mangen::generate_to(Cli::command(), &dir),
-                None => clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout().lock()),
-            };
-            match done {
-                Ok(()) => ExitCode::SUCCESS,
+        Cmd::Man { dir, page } => match dir {
+            Some(dir) => match man::write_all(Cli::command(), &dir) {
+                Ok(written) => {
+                    diag::out(&format!(
+                        "wrote {} pages under {}\n",
+                        written.len(),
+                        dir.display()
+                    ));
+                    ExitCode::SUCCESS
+                }
                 Err(e) => {
-                    fdsup::diag!("fdsup: writing the manual page: {e}");
+                    fdsup::diag!(
+                        "fdsup: writing the manual pages under {}: {e}",
+                        dir.display()
+                    );
                     ExitCode::from(1)
                 }
+            },
+            None => {
+                let name = page.unwrap_or_else(|| "fdsup".to_owned());
+                match man::page(Cli::command(), &name) {
+                    Ok(Some(text)) => {
+                        diag::out_bytes(&text);
+                        ExitCode::SUCCESS
+                    }
+                    Ok(None) => {
+                        fdsup::diag!("fdsup: no manual page {name:?} (fdsup, fdsup-run, fdsup-check, fdsup-explain, fdsup-doctor, fdsup-man, fdsup-completions, fdsup-policy)");
+                        ExitCode::from(1)
+                    }
+                    Err(e) => {
+                        fdsup::diag!("fdsup: rendering the manual page: {e}");
+                        ExitCode::from(1)
+                    }
+                }
             }
-        }
+        },
         Cmd::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "fdsup", &mut std::io::stdout());
+            // Into a buffer first: clap_complete panics when its writer
+            // fails (`fdsup completions bash | head`).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "fdsup", &mut script);
+            diag::out_bytes(&script);
             ExitCode::SUCCESS
         }
         Cmd::Agent {

@@ -76,6 +76,11 @@ pub struct Pool {
     inject_ns: AtomicU64,
     /// The session ended: workers leave instead of parking.
     closed: AtomicBool,
+    /// Spares woken, by cause (for `FDSUP_TIMES`, [`Pool::report`]):
+    /// another task asked, an install, the event loop's look.
+    woken_task: AtomicU64,
+    woken_inject: AtomicU64,
+    woken_look: AtomicU64,
 }
 
 /// Above this average install time (ns), [`Pool::injecting`] is worth a
@@ -110,6 +115,9 @@ impl Pool {
             brief: AtomicUsize::new(0),
             inject_ns: AtomicU64::new(0),
             closed: AtomicBool::new(false),
+            woken_task: AtomicU64::new(0),
+            woken_inject: AtomicU64::new(0),
+            woken_look: AtomicU64::new(0),
         }
     }
 
@@ -180,6 +188,9 @@ impl Pool {
         if let Some(t) = spares.pop() {
             if brief {
                 self.brief.fetch_add(1, SeqCst);
+                self.woken_inject.fetch_add(1, Relaxed);
+            } else {
+                self.woken_task.fetch_add(1, Relaxed);
             }
             drop(spares);
             t.unpark();
@@ -327,6 +338,7 @@ impl Pool {
             0
         };
         if (stuck || last.waiting >= 2) && self.unpark_one() {
+            self.woken_look.fetch_add(1, Relaxed);
             last.waiting = 0;
             return true;
         }
@@ -343,6 +355,19 @@ impl Pool {
             }
             None => false,
         }
+    }
+
+    /// What the pool did, one line (requests, spares woken by cause, the
+    /// install time's average), for `FDSUP_TIMES` (see `crate::timeline`).
+    pub fn report(&self) -> String {
+        format!(
+            "fdsup: times: pool: {} requests; spares woken: {} for another task, {} for an install, {} by the event loop; install average {} ns",
+            self.handled.load(SeqCst),
+            self.woken_task.load(Relaxed),
+            self.woken_inject.load(Relaxed),
+            self.woken_look.load(Relaxed),
+            self.inject_ns.load(Relaxed),
+        )
     }
 
     /// Parked workers (for tests).

@@ -115,6 +115,22 @@ impl Session {
             .map(drop)
     }
 
+    /// Starts the spare workers numbered `which`, parked at once; returns the
+    /// number after the last one started (a failure only makes the pool
+    /// smaller, and is said once: `usize::MAX` then, so that no more are
+    /// tried).
+    pub fn spawn_spares(&self, which: std::ops::Range<usize>) -> usize {
+        let mut next = which.start;
+        for i in which {
+            if let Err(e) = self.spawn_worker(i, true) {
+                crate::diag!("fdsup: starting a spare worker thread: {e}");
+                return usize::MAX;
+            }
+            next = i + 1;
+        }
+        next
+    }
+
     /// The event loop's look at the pool, every tick (see
     /// [`Pool::check`]); returns whether anything happened since the last.
     pub fn check(&self, look: &mut pool::Look) -> bool {

@@ -5,18 +5,20 @@
 //! rather than a re-execution of this binary (which it remains when the
 //! process is not single-threaded; see `run`), and that the Landlock
 //! ruleset goes last: the shim sets `no_new_privs`, installs the deny and
-//! notify filters while we build the ruleset, restricts itself with it when
-//! the policy limits exec ([`crate::landlock`]) and reports the listener's
+//! notify filters while we build the ruleset and reports the listener's
 //! *number*; we take the listener with `pidfd_getfd`, start the receiving
-//! worker, and only then let the shim exec the program, so no mediated
-//! syscall can ever wait for a supervisor that is not listening yet.
+//! worker, and only then send the ruleset message, which is the go: the
+//! shim restricts itself with the ruleset when the policy limits exec
+//! ([`crate::landlock`]) and execs the program, so no mediated syscall can
+//! ever wait for a supervisor that is not listening yet.
 //!
-//! Threads: the session's workers ([`crate::session`]); the main thread runs
-//! a mio loop over the first process's pidfd and a signalfd, and looks at
-//! the session's pool every tick. When the first
-//! process exits, everything it left behind is killed (we are a child
-//! subreaper, so every sandboxed process is our descendant) and fdsup exits
-//! with its status.
+//! Threads: the session's workers ([`crate::session`]: the receiver and
+//! one spare at start-up, the other spares at the event loop's first
+//! tick); the main thread runs a mio loop over the first process's pidfd
+//! and a signalfd, follows job control ([`crate::jobs`]), and looks at the
+//! session's pool every tick. When the first process exits, everything it
+//! left behind is killed (we are a child subreaper, so every sandboxed
+//! process is our descendant) and fdsup exits with its status.
 
 use std::ffi::OsString;
 use std::io;
@@ -221,14 +223,20 @@ pub fn find_program(name: &OsString) -> Result<Vec<PathBuf>, RunError> {
     }
 }
 
-/// The signals fdsup forwards to the program.
-const FORWARDED: [Signal; 6] = [
+/// The signals fdsup forwards to the program ([`crate::jobs`] says when):
+/// SPEC's six, and the job-control stops, so that `kill -TSTP` of fdsup
+/// stops the program (and then fdsup: see `jobs`) rather than freezing
+/// the supervisor under it.
+const FORWARDED: [Signal; 9] = [
     Signal::SIGINT,
     Signal::SIGTERM,
     Signal::SIGHUP,
     Signal::SIGQUIT,
     Signal::SIGUSR1,
     Signal::SIGUSR2,
+    Signal::SIGTSTP,
+    Signal::SIGTTIN,
+    Signal::SIGTTOU,
 ];
 
 /// The signal that interrupts a thread waiting on the program's behalf
@@ -241,13 +249,16 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
         return Err(RunError::NotFound(String::new()));
     };
     let candidates = find_program(program)?;
+    crate::timeline::mark("program found");
     if let Some(out) = &opts.learn {
         crate::learn::check_output(out)?;
     }
     let features = doctor::probe_without_seccomp();
     doctor::require(&features)?;
+    crate::timeline::mark("kernel probed");
 
     nix::sys::prctl::set_child_subreaper(true).map_err(errno_err("becoming a child subreaper"))?;
+    let (group_mode, tty) = crate::jobs::Jobs::choose();
     let mut mask = SigSet::empty();
     for s in FORWARDED {
         mask.add(s);
@@ -257,6 +268,7 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     let sigfd = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
         .map_err(errno_err("creating a signalfd"))?;
     sys::install_wake_handler(WAKE_SIGNAL).map_err(setup("installing a signal handler"))?;
+    crate::timeline::mark("signals set up");
 
     // The hand-off socket: our end close-on-exec, the shim's end inherited.
     let (ours, theirs) = socketpair(
@@ -309,12 +321,15 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
         }
     };
     drop(theirs);
+    crate::timeline::mark("shim forked");
     let pidfd = sys::pidfd_open(child_pid, 0).map_err(setup("opening a pidfd for the program"))?;
     let abandon = |e: RunError| {
         let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
         let _ = sys::waitid_pidfd(pidfd.as_fd(), false);
         e
     };
+    // The program's process group (and the terminal), before it runs.
+    let mut jobs = crate::jobs::Jobs::start(group_mode, tty, child_pid);
     // From here the supervisor creates files for the program, with the
     // program's umask applied by hand (handlers::open): ours must add
     // nothing. (The files fdsup writes for the user are 0600 whatever it
@@ -325,12 +340,14 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
         filters,
         source,
     } = prepare(&opts).map_err(abandon)?;
+    crate::timeline::mark("filters built");
 
-    // The filters first: the shim installs them (about half a millisecond)
-    // while we build the Landlock ruleset (about as long), which it takes
-    // last (see fdsup_shim::protocol).
+    // The filters first: the shim installs them (about 0.1 ms) while we
+    // build the Landlock ruleset (about 0.3 ms), which goes with the go
+    // (see fdsup_shim::protocol).
     let isolate = ctx.policy.network.isolate;
     let sent = send_filters(&ours, &filters, isolate);
+    crate::timeline::mark("filters sent");
     let ruleset = match sent {
         Ok(()) => crate::landlock::prepare(
             &ctx.policy,
@@ -344,8 +361,10 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
         .map_err(abandon)?,
         Err(_) => None,
     };
+    crate::timeline::mark("landlock ruleset");
     let ctx = Arc::new(ctx);
-    let listener = hand_off(&ours, &pidfd, sent, ruleset).map_err(abandon)?;
+    let listener = hand_off(&ours, &pidfd, sent).map_err(abandon)?;
+    crate::timeline::mark("listener taken");
     if !listener.supports_addfd_send() {
         let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
         let _ = sys::waitid_pidfd(pidfd.as_fd(), false);
@@ -358,24 +377,33 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
 
     #[cfg(debug_assertions)]
     crate::handlers::test_hooks::init();
-    let cpus = std::thread::available_parallelism().map_or(2, usize::from);
-    session.pool().set_parallel(cpus);
+    // The CPUs we may run on (one syscall); the cgroup's quota, which
+    // `available_parallelism` reads from a handful of files, refines it
+    // below, off the start-up's path.
+    session.pool().set_parallel(sys::affinity_cpus());
     // The receiver before "go"; the spares, parked at once, while the shim
     // execs the program (off the start-up's path; one that cannot start
     // only makes the pool smaller).
     session
         .spawn_worker(0, false)
         .map_err(setup("starting a worker thread"))?;
+    crate::timeline::mark("receiver started");
 
-    // Go: the shim execs the program.
-    sys::write_all(ours.as_fd(), b"G").map_err(setup("releasing the shim"))?;
-    for i in 1..worker_count(cpus) {
-        let spawned = session.spawn_worker(i, true);
-        if let Err(e) = spawned {
-            crate::diag!("fdsup: starting a spare worker thread: {e}");
-            break;
-        }
-    }
+    // Go: the ruleset message; the shim restricts itself and execs the
+    // program.
+    let released = crate::landlock::send_ruleset(ours.as_fd(), ruleset.as_ref());
+    // The shim has its copy: ours goes.
+    drop(ruleset);
+    released.map_err(setup("releasing the shim"))?;
+    crate::timeline::mark("go sent");
+    let cpus = std::thread::available_parallelism().map_or(2, usize::from);
+    session.pool().set_parallel(cpus);
+    // One spare now (for a second task asking at once); the others at the
+    // event loop's first tick: each costs some 40 µs of this thread, which
+    // a short program would pay while it starts, for spares it never needs.
+    let workers = worker_count(cpus);
+    let mut spawned = session.spawn_spares(1..workers.min(2));
+    crate::timeline::mark("spares started");
     let mut buf = [0u8; 64];
     let n = loop {
         match nix::unistd::read(ours.as_raw_fd(), &mut buf) {
@@ -383,6 +411,7 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
             r => break r.unwrap_or(0),
         }
     };
+    crate::timeline::mark("program executed");
     if n > 0 {
         let status = sys::waitid_pidfd(pidfd.as_fd(), false).ok().flatten();
         return match ShimMessage::decode(&buf[..n]) {
@@ -404,8 +433,23 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     }
     drop(ours);
 
-    let status = event_loop(&pidfd, child_pid, &sigfd, &session)?;
+    let later = || spawned = spawned.max(session.spawn_spares(spawned..workers));
+    let status = event_loop(
+        &pidfd,
+        child_pid,
+        &sigfd,
+        &session,
+        &mut jobs,
+        ctx.sup_pid,
+        later,
+    )?;
+    crate::timeline::mark("program exited");
+    jobs.finish();
     kill_leftovers(ctx.sup_pid, session.listener());
+    crate::timeline::mark("leftovers killed");
+    ctx.privates.remove_all();
+    ctx.audit.finish();
+    crate::timeline::note(session.pool().report());
     if let (Some(out), Some(rec)) = (&opts.learn, &ctx.learn) {
         // The first program was executed by the shim, not asked for; under
         // `--learn` nothing is hidden, so it is the first candidate.
@@ -437,6 +481,7 @@ fn prepare(opts: &RunOptions) -> Result<Prepared, RunError> {
         Some(out) => crate::learn::run_policy(&vars, out, opts.log.as_deref())?,
         None => policy::load(&source, &vars)?,
     };
+    crate::timeline::mark("policy loaded");
     if let Some(m) = opts.metadata {
         pol.fs.metadata = m;
     }
@@ -458,7 +503,9 @@ fn prepare(opts: &RunOptions) -> Result<Prepared, RunError> {
         what: "opening the audit log",
         source: io::Error::other(e),
     })?;
+    crate::timeline::mark("audit log");
     let mut ctx = Ctx::new(pol, audit).map_err(setup("preparing the policy"))?;
+    crate::timeline::mark("context");
     if opts.learn.is_some() {
         ctx.learn = Some(crate::learn::Recorder::new());
     }
@@ -512,23 +559,15 @@ fn send_filters(
         .map_err(step("sending the notify filter"))
 }
 
-/// Sends the Landlock ruleset (or that there is none), receives the
-/// listener's number, takes the listener. A failure to send (`sent`, or the
-/// ruleset) is reported as such only if the shim says nothing itself: a shim
-/// that failed and exited says why.
+/// Receives the listener's number and takes the listener. A failure to
+/// send the filters (`sent`) is reported as such only if the shim says
+/// nothing itself: a shim that failed and exited says why.
 fn hand_off(
     sock: &OwnedFd,
     pidfd: &OwnedFd,
     sent: Result<(), (&'static str, io::Error)>,
-    ruleset: Option<OwnedFd>,
 ) -> Result<Listener, RunError> {
     let fail = |what| move |e| RunError::Setup { what, source: e };
-    let sent = sent.and_then(|()| {
-        crate::landlock::send_ruleset(sock.as_fd(), ruleset.as_ref())
-            .map_err(|e| ("sending the Landlock ruleset", e))
-    });
-    // The shim has its copy: ours goes.
-    drop(ruleset);
     if sent.is_err() {
         // The shim may be waiting for what we could not send: end-of-file
         // makes it fail and say so (or just exit) instead of waiting.
@@ -569,11 +608,9 @@ fn hand_off(
 }
 
 fn worker_count(cpus: usize) -> usize {
-    if let Some(n) = std::env::var("FDSUP_WORKERS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-    {
-        return n.clamp(1, crate::limits::MAX_WORKERS);
+    // Checked before the run starts (`main`): a bad value never gets here.
+    if let Ok(Some(n)) = crate::limits::workers_from_env() {
+        return n;
     }
     // One receives; the others are parked spares, which cost nothing until a
     // slow request or a burst wakes them.
@@ -586,14 +623,20 @@ fn worker_count(cpus: usize) -> usize {
 const PIDFD: Token = Token(0);
 const SIGNALS: Token = Token(1);
 
-/// Waits for the first process to exit, forwarding signals and reaping
-/// orphans meanwhile. Returns its (exit code, signal).
+/// Waits for the first process to exit, forwarding signals (as
+/// [`crate::jobs`] says), following its stops, and reaping orphans
+/// meanwhile. Returns its (exit code, signal).
 fn event_loop(
     pidfd: &OwnedFd,
     first: i32,
     sigfd: &SignalFd,
     session: &Session,
+    jobs: &mut crate::jobs::Jobs,
+    sup_pid: i32,
+    first_tick: impl FnOnce(),
 ) -> Result<(i32, i32), RunError> {
+    let mut first_tick = Some(first_tick);
+    let started = Instant::now();
     let mut poll = Poll::new().map_err(setup("creating the event loop"))?;
     let pid_raw = pidfd.as_raw_fd();
     let sig_raw = sigfd.as_raw_fd();
@@ -623,13 +666,13 @@ fn event_loop(
                     let signo = i32::try_from(info.ssi_signo).unwrap_or(0);
                     if signo == libc::SIGCHLD {
                         reap_orphans(first, &mut first_status);
+                        if first_status.is_none() {
+                            jobs.child_changed(pidfd.as_fd());
+                        }
                         continue;
                     }
-                    // A signal the terminal sent to its foreground process
-                    // group reached the program itself already.
-                    let from_tty = info.ssi_code == libc::SI_KERNEL;
-                    let same_group = sys::getpgid(first).is_ok_and(|g| g == sys::getpgrp());
-                    if !(from_tty && same_group) {
+                    let sender = i32::try_from(info.ssi_pid).unwrap_or(0);
+                    if jobs.forwards(info.ssi_code, sender, sup_pid) {
                         let _ = sys::pidfd_send_signal(pidfd.as_fd(), signo);
                     }
                 }
@@ -642,6 +685,11 @@ fn event_loop(
         }
         if let Some(st) = first_status {
             return Ok(st);
+        }
+        if started.elapsed() >= pool::TICK {
+            if let Some(f) = first_tick.take() {
+                f();
+            }
         }
         active = session.check(&mut look);
     }

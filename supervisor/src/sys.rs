@@ -308,6 +308,22 @@ pub fn pidfd_getfd(pidfd: BorrowedFd<'_>, targetfd: i32) -> io::Result<OwnedFd> 
     owned(cvt(r)?)
 }
 
+/// How many CPUs this thread may run on (`sched_getaffinity`), at least 1;
+/// 2 if that cannot be known.
+pub fn affinity_cpus() -> usize {
+    // SAFETY: `cpu_set_t` is plain data, all-zero a valid (empty) set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: the kernel writes at most `size_of::<cpu_set_t>()` bytes into
+    // `set`, which is that large.
+    let r = unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
+    if r != 0 {
+        return 2;
+    }
+    // SAFETY: `CPU_COUNT` only reads the set.
+    let n = unsafe { libc::CPU_COUNT(&set) };
+    usize::try_from(n).unwrap_or(2).max(1)
+}
+
 /// `pidfd_send_signal(pidfd, sig, NULL, 0)`.
 pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: i32) -> io::Result<()> {
     // SAFETY: a NULL siginfo is allowed; the other arguments are integers.
@@ -352,6 +368,29 @@ pub fn waitid_pidfd(pidfd: BorrowedFd<'_>, nohang: bool) -> io::Result<Option<(i
     } else {
         Ok(Some((0, status)))
     }
+}
+
+/// `waitid(P_PIDFD, pidfd, WSTOPPED | WNOHANG)`: the signal that stopped
+/// the child, if it stopped since last asked (each stop is reported once).
+pub fn stopped_pidfd(pidfd: BorrowedFd<'_>) -> io::Result<Option<i32>> {
+    // SAFETY: siginfo_t is plain data; all-zero is a valid value.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let idtype = 3; // P_PIDFD (linux/wait.h)
+                    // SAFETY: `info` is valid for writes; the rusage pointer may be NULL.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_waitid,
+            idtype,
+            pidfd.as_raw_fd(),
+            &mut info as *mut libc::siginfo_t,
+            libc::WSTOPPED | libc::WNOHANG,
+            std::ptr::null::<libc::rusage>(),
+        )
+    };
+    cvt(r)?;
+    // SAFETY: the kernel filled `info` (si_pid 0: nothing to report).
+    let (pid, status) = unsafe { (info.si_pid(), info.si_status()) };
+    Ok((pid != 0 && info.si_code == libc::CLD_STOPPED).then_some(status))
 }
 
 /// `waitpid(-1, WNOHANG)`: reaps one child; `Ok(None)` when none is ready,
@@ -434,6 +473,33 @@ pub fn fstat_mode(fd: BorrowedFd<'_>) -> io::Result<u32> {
     // SAFETY: `st` is a valid out-pointer.
     cvt_int(unsafe { libc::fstat(fd.as_raw_fd(), &mut st) })?;
     Ok(st.st_mode)
+}
+
+/// `fstat(fd)`: the mode and, for a device, its number.
+pub fn fstat_mode_rdev(fd: BorrowedFd<'_>) -> io::Result<(u32, u64)> {
+    // SAFETY: stat is plain data; all-zero is valid.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid out-pointer.
+    cvt_int(unsafe { libc::fstat(fd.as_raw_fd(), &mut st) })?;
+    Ok((st.st_mode, st.st_rdev))
+}
+
+/// `ioctl(fd, TIOCGPTN)`: the number of the pseudo-terminal whose master
+/// `fd` is.
+pub fn pty_number(fd: BorrowedFd<'_>) -> io::Result<u32> {
+    let mut n: libc::c_uint = 0;
+    // SAFETY: TIOCGPTN writes one unsigned int through the pointer.
+    cvt_int(unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCGPTN, &mut n) })?;
+    Ok(n)
+}
+
+/// `ioctl(master, TIOCGPTPEER, flags)`: a new open of the slave side of
+/// the pseudo-terminal whose master is `master`, reached without a path.
+pub fn pty_peer(master: BorrowedFd<'_>, flags: i32) -> io::Result<OwnedFd> {
+    // SAFETY: TIOCGPTPEER takes its flags as the integer argument and
+    // returns a new descriptor.
+    let r = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGPTPEER, flags) };
+    owned(libc::c_long::from(cvt_int(r)?))
 }
 
 /// `fstat(fd)`: the link count, if it can be read.
@@ -700,6 +766,48 @@ pub fn statx_bytes(
     statx_at(fd.as_raw_fd(), c"", flags | libc::AT_EMPTY_PATH, mask, out)
 }
 
+/// `geteuid() == 0`.
+pub fn euid_is_root() -> bool {
+    // SAFETY: no memory involved.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// The mount `fd` is on (`statx` `STATX_MNT_ID`): two objects on different
+/// mounts cannot be linked or renamed into each other (EXDEV).
+pub fn mount_id(fd: BorrowedFd<'_>) -> io::Result<u64> {
+    /// `STATX_MNT_ID` (include/uapi/linux/stat.h).
+    const STATX_MNT_ID: u32 = 0x1000;
+    let mut out = [0u8; STATX_SIZE];
+    statx_bytes(fd, 0, STATX_MNT_ID, &mut out)?;
+    // `stx_mnt_id` is the u64 at offset 144 of `struct statx`.
+    let mut id = [0u8; 8];
+    id.copy_from_slice(&out[144..152]);
+    Ok(u64::from_ne_bytes(id))
+}
+
+/// Whether `fd` is on procfs (`fstatfs` `PROC_SUPER_MAGIC`), whose
+/// directories answer a lookup of a name they do not have with ENOENT
+/// (an error, not an absent name that could be made).
+pub fn on_procfs(fd: BorrowedFd<'_>) -> bool {
+    /// `PROC_SUPER_MAGIC` (include/uapi/linux/magic.h).
+    const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+    // SAFETY: statfs is plain data; all-zero is valid.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid out-pointer.
+    let r = unsafe { libc::fstatfs(fd.as_raw_fd(), &mut st) };
+    r == 0 && st.f_type == PROC_SUPER_MAGIC
+}
+
+/// Whether `fd` is on a read-only mount (`fstatvfs` `ST_RDONLY`): the
+/// kernel's EROFS comes before some errors of the last component.
+pub fn on_read_only_mount(fd: BorrowedFd<'_>) -> bool {
+    // SAFETY: statvfs is plain data; all-zero is valid.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid out-pointer.
+    let r = unsafe { libc::fstatvfs(fd.as_raw_fd(), &mut st) };
+    r == 0 && st.f_flag & libc::ST_RDONLY != 0
+}
+
 /// `fstatfs(fd)` as bytes (works on `O_PATH` descriptors).
 pub fn fstatfs_bytes(
     fd: BorrowedFd<'_>,
@@ -850,6 +958,26 @@ pub fn removexattr_fd(fd: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
     let path = fd_magic(fd, &mut p);
     // SAFETY: both strings are NUL-terminated.
     cvt_int(unsafe { libc::removexattr(path.as_ptr(), name.as_ptr()) }).map(drop)
+}
+
+/// `lseek(fd, 0, SEEK_CUR)`: where a descriptor is.
+pub fn lseek_cur(fd: BorrowedFd<'_>) -> io::Result<i64> {
+    // SAFETY: no memory involved.
+    let r = unsafe { libc::lseek(fd.as_raw_fd(), 0, libc::SEEK_CUR) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(r)
+}
+
+/// `lseek(fd, at, SEEK_SET)`.
+pub fn lseek_set(fd: BorrowedFd<'_>, at: i64) -> io::Result<()> {
+    // SAFETY: no memory involved.
+    let r = unsafe { libc::lseek(fd.as_raw_fd(), at, libc::SEEK_SET) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// `getdents64(fd, buf)` (`old` = the old `getdents` and its `struct

@@ -114,6 +114,17 @@ impl Task {
         }
     }
 
+    /// Reads what it can of `buf.len()` bytes at `addr`: the bytes before
+    /// the first that faults (`Fault` if none could be read).
+    pub fn read_some(&self, addr: u64, buf: &mut [u8]) -> Result<usize, ReadError> {
+        match sys::read_remote(self.tid, addr, buf) {
+            Ok(0) if !buf.is_empty() => Err(ReadError::Fault),
+            Ok(n) => Ok(n),
+            Err(e) if e.raw_os_error() == Some(libc::EFAULT) => Err(ReadError::Fault),
+            Err(_) => Err(ReadError::Gone),
+        }
+    }
+
     /// Writes `data` at `addr` in the task's memory: the answer to a request
     /// that returns something through a buffer the program passed.
     pub fn write(&self, addr: u64, data: &[u8]) -> Result<(), ReadError> {
@@ -124,6 +135,19 @@ impl Task {
             Ok(n) if n == data.len() => Ok(()),
             Ok(_) => Err(ReadError::Fault),
             Err(e) if e.raw_os_error() == Some(libc::EFAULT) => Err(ReadError::Fault),
+            Err(_) => Err(ReadError::Gone),
+        }
+    }
+
+    /// Writes as much of `data` at `addr` as the program's memory takes
+    /// (up to the first page it cannot write); returns how much that was.
+    pub fn write_prefix(&self, addr: u64, data: &[u8]) -> Result<usize, ReadError> {
+        if data.is_empty() {
+            return Ok(0);
+        }
+        match sys::write_remote(self.tid, addr, data) {
+            Ok(n) => Ok(n),
+            Err(e) if e.raw_os_error() == Some(libc::EFAULT) => Ok(0),
             Err(_) => Err(ReadError::Gone),
         }
     }

@@ -16,6 +16,11 @@
  *       socketpair nobody reads, from 4 threads, 8 times each; prints
  *       mmsg_done and waits for standard input to close (the test samples
  *       the supervisor's memory meanwhile).
+ *   adv_net_holes unspec ALLOWED_PORT DENIED_PORT
+ *       sendto() from an IPv4 UDP socket with an address whose family is
+ *       AF_UNSPEC (the kernel sends to its IPv4 address all the same), to
+ *       127.0.0.1:ALLOWED_PORT and :DENIED_PORT, and bind() of an IPv4
+ *       socket to AF_UNSPEC 0.0.0.0:0 (the kernel binds it as AF_INET).
  *   adv_net_holes nonblock DIR
  *       One thread connects blocking sockets to a Unix listener whose
  *       backlog is full (each connect ends by SIGALRM, no SA_RESTART), and
@@ -327,8 +332,30 @@ static int nonblock(const char *dir) {
     return 0;
 }
 
+static int unspec(int allowed, int denied) {
+    int ports[2] = {allowed, denied};
+    const char *names[2] = {"unspec_allowed", "unspec_denied"};
+    for (int i = 0; i < 2; i++) {
+        int s = socket(AF_INET, SOCK_DGRAM, 0);
+        struct sockaddr_in a = {0};
+        a.sin_family = AF_UNSPEC;
+        a.sin_port = htons((unsigned short)ports[i]);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        report(names[i], (int)sendto(s, "unspec", 6, 0, (struct sockaddr *)&a, sizeof a));
+        close(s);
+    }
+    int b = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in ba = {0};
+    ba.sin_family = AF_UNSPEC;
+    report("unspec_bind", bind(b, (struct sockaddr *)&ba, sizeof ba));
+    printf("unspec_done\n");
+    return 0;
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc >= 4 && strcmp(argv[1], "unspec") == 0)
+        return unspec(atoi(argv[2]), atoi(argv[3]));
     if (argc >= 3 && strcmp(argv[1], "unix") == 0)
         return unix_holes(argv[2]);
     if (argc >= 2 && strcmp(argv[1], "cmsg") == 0)

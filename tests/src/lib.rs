@@ -15,18 +15,223 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-/// Skips the current test with a reason, or fails it when
-/// `FDSUP_REQUIRE_KERNEL=1` (CI), so that nothing skips silently.
+/// Skips the current test with a reason — for what this machine cannot
+/// give (a kernel feature, root, a debug build's hook), never for a missing
+/// tool (that is [`require`]'s) — or fails it when
+/// `FDSUP_REQUIRE_KERNEL=1` or `CI` is set ([`must_not_skip`]), so that
+/// nothing passes by skipping there.
 #[macro_export]
 macro_rules! skip {
     ($($arg:tt)*) => {{
         let reason = format!($($arg)*);
-        if std::env::var_os("FDSUP_REQUIRE_KERNEL").is_some_and(|v| v == "1") {
-            panic!("required feature missing: {reason}");
+        if $crate::must_not_skip() {
+            panic!("required feature missing (no test may skip under FDSUP_REQUIRE_KERNEL=1 or CI): {reason}");
         }
         eprintln!("skipped: {reason}");
         return;
     }};
+}
+
+/// Whether a test must fail rather than skip: `FDSUP_REQUIRE_KERNEL=1`, or
+/// `CI` set to anything but empty, `0` or `false` (what CI services set).
+pub fn must_not_skip() -> bool {
+    std::env::var_os("FDSUP_REQUIRE_KERNEL").is_some_and(|v| v == "1")
+        || std::env::var("CI").is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false"))
+}
+
+/// A program or Python module the end-to-end tests run, and the Debian
+/// package that has it. `scripts/install-test-deps` installs the same.
+#[derive(Debug, Clone, Copy)]
+pub struct Prereq {
+    /// What it is called in [`require`].
+    pub name: &'static str,
+    /// The package (`libpython3.X-testsuite`'s `X` is filled in).
+    pub package: &'static str,
+    probe: Probe,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Probe {
+    /// An executable: an absolute path, or a name looked up in `PATH`.
+    Exe(&'static str),
+    /// An administrator's executable: looked up in `PATH` and in the sbin
+    /// and bin directories (a user's `PATH` may lack /usr/sbin).
+    Admin(&'static str),
+    /// A module /usr/bin/python3 imports.
+    PyModule(&'static str),
+}
+
+impl Probe {
+    fn present(self) -> bool {
+        let in_path = |name: &str| {
+            std::env::var_os("PATH")
+                .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(name).exists()))
+        };
+        match self {
+            Probe::Exe(p) if p.starts_with('/') => Path::new(p).exists(),
+            Probe::Exe(name) => in_path(name),
+            Probe::Admin(name) => {
+                in_path(name) || ADMIN_DIRS.iter().any(|d| Path::new(d).join(name).exists())
+            }
+            Probe::PyModule(m) => Command::new("/usr/bin/python3")
+                .args(["-c", &format!("import {m}")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success()),
+        }
+    }
+}
+
+/// Where [`Probe::Admin`] looks besides `PATH`.
+pub const ADMIN_DIRS: &[&str] = &[
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+];
+
+/// Everything the end-to-end tests run besides fdsup.
+pub const PREREQS: &[Prereq] = &[
+    Prereq {
+        name: "gcc",
+        package: "gcc libc6-dev",
+        probe: Probe::Exe("gcc"),
+    },
+    Prereq {
+        name: "make",
+        package: "make",
+        probe: Probe::Exe("make"),
+    },
+    Prereq {
+        name: "git",
+        package: "git",
+        probe: Probe::Exe("git"),
+    },
+    Prereq {
+        name: "python3",
+        package: "python3",
+        probe: Probe::Exe("/usr/bin/python3"),
+    },
+    Prereq {
+        name: "jsonschema",
+        package: "python3-jsonschema",
+        probe: Probe::PyModule("jsonschema"),
+    },
+    Prereq {
+        name: "python-testsuite",
+        package: "libpython3.X-testsuite",
+        probe: Probe::PyModule("test.test_os"),
+    },
+    Prereq {
+        name: "setpriv",
+        package: "util-linux",
+        probe: Probe::Exe("setpriv"),
+    },
+    Prereq {
+        name: "prlimit",
+        package: "util-linux",
+        probe: Probe::Exe("prlimit"),
+    },
+    Prereq {
+        name: "script",
+        package: "bsdutils",
+        probe: Probe::Exe("script"),
+    },
+    Prereq {
+        name: "ps",
+        package: "procps",
+        probe: Probe::Exe("ps"),
+    },
+    Prereq {
+        name: "uptime",
+        package: "procps",
+        probe: Probe::Exe("uptime"),
+    },
+    Prereq {
+        name: "curl",
+        package: "curl",
+        probe: Probe::Exe("/usr/bin/curl"),
+    },
+    Prereq {
+        name: "wget",
+        package: "wget",
+        probe: Probe::Exe("/usr/bin/wget"),
+    },
+    Prereq {
+        name: "bash",
+        package: "bash",
+        probe: Probe::Exe("bash"),
+    },
+    // The fdsup agent tests (tests/tests/agent_*.rs): the container
+    // runtimes and the containers' root file system.
+    Prereq {
+        name: "runc",
+        package: "runc",
+        probe: Probe::Admin("runc"),
+    },
+    Prereq {
+        name: "crun",
+        package: "crun",
+        probe: Probe::Admin("crun"),
+    },
+    Prereq {
+        name: "busybox",
+        package: "busybox-static",
+        probe: Probe::Exe("/bin/busybox"),
+    },
+];
+
+impl Prereq {
+    /// Whether it is there.
+    pub fn present(&self) -> bool {
+        self.probe.present()
+    }
+
+    /// Its package, with the Python version filled in.
+    pub fn package(&self) -> String {
+        if !self.package.contains("3.X") {
+            return self.package.to_owned();
+        }
+        let ver = Command::new("/usr/bin/python3")
+            .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| "3.X".to_owned());
+        self.package.replace("3.X", &ver)
+    }
+}
+
+/// The command that installs `packages`, as the user should type it.
+pub fn install_command(packages: &[String]) -> String {
+    let mut v: Vec<&str> = packages.iter().flat_map(|p| p.split(' ')).collect();
+    v.dedup();
+    let sudo = if is_root() { "" } else { "sudo " };
+    format!(
+        "{sudo}apt-get install -y {} (or: scripts/install-test-deps)",
+        v.join(" ")
+    )
+}
+
+/// Fails the test, whatever the environment, when the prerequisite
+/// `name` (one of [`PREREQS`]) is missing, with the exact command that
+/// installs it: a test that cannot run its program has shown nothing.
+#[track_caller]
+pub fn require(name: &str) {
+    let p = PREREQS
+        .iter()
+        .find(|p| p.name == name)
+        .unwrap_or_else(|| panic!("require({name:?}): not in PREREQS"));
+    if !p.present() {
+        panic!(
+            "missing test prerequisite {name}: install it with: {}",
+            install_command(&[p.package()])
+        );
+    }
 }
 
 /// The directory holding the test binaries' sibling build products
@@ -293,15 +498,17 @@ pub fn compile_c(name: &str, source: &str, extra_flags: &[&str]) -> PathBuf {
     if bin.exists() {
         return bin;
     }
-    // Unique per thread too: tests of one binary compile at once.
-    let unique = format!(
+    // Names of this process and call of its own: two tests (threads of
+    // one process, or processes) may compile the same program at once.
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    let me = format!(
         "{}-{}",
         std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
+        CALLS.fetch_add(1, Ordering::Relaxed)
     );
-    let src = dir.join(format!("{name}-{:016x}-{unique}.c", h.finish()));
+    let src = dir.join(format!("{name}-{:016x}.{me}.c", h.finish()));
     std::fs::write(&src, source).expect("write C source");
-    let tmp = dir.join(format!("{name}-{:016x}.tmp{unique}", h.finish()));
+    let tmp = dir.join(format!("{name}-{:016x}.tmp{me}", h.finish()));
     let out = run_cmd(
         Command::new("gcc")
             .args(["-O2", "-Wall", "-pthread", "-o"])
@@ -310,8 +517,8 @@ pub fn compile_c(name: &str, source: &str, extra_flags: &[&str]) -> PathBuf {
             .args(extra_flags),
         TIMEOUT,
     );
-    let _ = std::fs::remove_file(&src);
     assert_eq!(out.code, 0, "gcc failed for {name}:\n{}", out.stderr);
+    let _ = std::fs::remove_file(&src);
     std::fs::rename(&tmp, &bin).expect("install compiled binary");
     bin
 }

@@ -16,7 +16,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fdsup_tests::{is_root, skip, TempDir};
-use load_support::{closed_pipe, code, kill, read, util_linux, wait_bounded};
+use load_support::{closed_pipe, code, kill, read, wait_bounded};
 use support::{prog, s};
 
 /// How long a run that must not hang may take.
@@ -38,9 +38,8 @@ fn a_forgotten_request_is_answered_with_stderr_a_closed_pipe() {
     if !is_root() {
         skip!("not root: cannot run fdsup as another user with a task limit");
     }
-    if !util_linux() {
-        skip!("prlimit and setpriv (util-linux) are not installed");
-    }
+    fdsup_tests::require("prlimit");
+    fdsup_tests::require("setpriv");
     let dir = TempDir::new("closed-stderr-fifo");
     let fifo = dir.join("fifo");
     let st = Command::new("mkfifo")

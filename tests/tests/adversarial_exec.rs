@@ -203,9 +203,7 @@ fn a_denied_binary_runs_by_no_route_unprivileged() {
     if !is_root() {
         skip!("not root: cannot run fdsup as uid 65534");
     }
-    if !Path::new("/usr/bin/setpriv").exists() {
-        skip!("setpriv (util-linux) is not installed");
-    }
+    fdsup_tests::require("setpriv");
     let l = Layout::new("adv-exec-nobody");
     let policy = l.deny_rule_policy();
     let st = std::process::Command::new("chmod")

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use fdsup_tests::{is_root, native, skip, TempDir};
 use load_support::{
     alive, code, first_child, is_proc_dir, kill, left_behind, set_nofile, settled_fd_list,
-    util_linux, wait_bounded, Interactive,
+    wait_bounded, Interactive,
 };
 use support::{prog, s};
 
@@ -49,9 +49,7 @@ fn lowest_free_fd(pid: u32) -> usize {
 /// the program's status. Positive control: 20 opens succeed before.
 #[test]
 fn the_supervisor_at_its_descriptor_limit_answers_errors_and_recovers() {
-    if !util_linux() {
-        skip!("prlimit (util-linux) is not installed");
-    }
+    fdsup_tests::require("prlimit");
     let dir = TempDir::new("faults-sup-nofile");
     let file = dir.write("file", "x\n");
     let program = prog("rob_load");

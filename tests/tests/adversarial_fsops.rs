@@ -205,8 +205,7 @@ fn every_path_syscall_follows_the_policy_and_ro_trees_do_not_change() {
 #[test]
 fn every_path_syscall_follows_the_policy_as_an_unprivileged_user() {
     if !fdsup_tests::is_root() {
-        eprintln!("skipped: needs root to switch to uid 65534");
-        return;
+        fdsup_tests::skip!("needs root to switch to uid 65534");
     }
     every_path_syscall(true);
 }

@@ -15,6 +15,12 @@
 //! - `sendmmsg` of 1024 messages of 4 MiB each, from four threads, leaves
 //!   the supervisor's peak memory bounded (it read every message before
 //!   deciding any: up to 4 GiB per request);
+//! - an address whose family says `AF_UNSPEC`, which an IPv4 socket sends
+//!   to (and binds to, for `INADDR_ANY`) as `AF_INET`, is decided as that
+//!   IPv4 address: a send to a denied port is refused and arrives nowhere,
+//!   a bind no rule allows is refused, while a send to an allowed port
+//!   arrives (found while checking the fuzzer's network differences: a
+//!   way round the network rules on 32f61e4);
 //! - a blocking `connect` never shows `O_NONBLOCK` to the program's other
 //!   threads (it was set on the shared socket for the call), and one
 //!   waiting for a full backlog ends with EINTR when `SIGALRM` comes.
@@ -154,8 +160,9 @@ fn unix_socket_paths_are_decided_as_paths() {
 
 #[test]
 fn unix_socket_paths_are_decided_as_paths_unprivileged() {
-    if !is_root() || !Path::new("/usr/bin/setpriv").exists() {
-        skip!("not root, or no setpriv: cannot run fdsup as uid 65534");
+    fdsup_tests::require("setpriv");
+    if !is_root() {
+        skip!("not root: cannot run fdsup as uid 65534");
     }
     for net in ["deny", "allow"] {
         run_unix(true, net);
@@ -289,5 +296,48 @@ fn a_blocking_connect_never_shows_o_nonblock_and_a_signal_ends_it() {
     k.eq("tcp_ok", "500");
     k.eq("nonblock_seen", "0");
     finished(&mut k, &out, "nonblock_done");
+    k.finish();
+}
+
+#[test]
+fn an_unspec_family_is_decided_as_the_ipv4_address_it_reaches() {
+    let dir = TempDir::new("adv-net-unspec");
+    let ok = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+    let bad = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+    for s in [&ok, &bad] {
+        s.set_read_timeout(Some(Duration::from_millis(500)))
+            .expect("timeout");
+    }
+    let (okp, badp) = (
+        ok.local_addr().expect("addr").port(),
+        bad.local_addr().expect("addr").port(),
+    );
+    let json = format!(
+        r#"{{ "version": 1, "include": ["@system"],
+  "filesystem": {{ "rules": [ {bin} {{ "path": "{d}", "access": "rw" }} ] }},
+  "network": {{ "default": "deny", "rules": [ {{ "connect": "127.0.0.1:{okp}" }} ] }} }}"#,
+        bin = support::bin_rule(),
+        d = dir.path().display()
+    );
+    let p = fdsup_tests::write_policy(dir.path(), "p.json", &json);
+    let program = prog("adv_net_holes");
+    let mut c = fdsup_tests::fdsup_cmd(["run", "--policy"], dir.path());
+    c.arg(&p)
+        .arg("--")
+        .arg(&program)
+        .args(["unspec", &okp.to_string(), &badp.to_string()]);
+    let out = run_cmd(&mut c, Duration::from_secs(60));
+    let mut k = Checks::new(&out);
+    k.eq("unspec_allowed", "OK");
+    k.eq("unspec_denied", "ERR:EACCES");
+    k.eq("unspec_bind", "ERR:EACCES");
+    finished(&mut k, &out, "unspec_done");
+    let mut buf = [0u8; 16];
+    if ok.recv(&mut buf).is_err() {
+        k.fail("the allowed datagram did not arrive".to_owned());
+    }
+    if bad.recv(&mut buf).is_ok() {
+        k.fail("the denied datagram arrived".to_owned());
+    }
     k.finish();
 }

@@ -8,25 +8,16 @@
 #[path = "adversarial_support.rs"]
 mod support;
 
-use std::path::Path;
-
 use fdsup_tests::{is_root, skip};
 use support::{
     assert_no_secret, prog, s, sandboxed_as_nobody, Checks, Layout, SecretRule, ALLOWED_READ,
 };
 
-fn setpriv_available() -> bool {
-    ["/usr/bin/setpriv", "/bin/setpriv"]
-        .iter()
-        .any(|p| Path::new(p).exists())
-}
-
 /// Why the unprivileged tests cannot run here, if they cannot.
 fn unavailable() -> Option<&'static str> {
+    fdsup_tests::require("setpriv");
     if !is_root() {
         Some("not root: cannot run fdsup as uid 65534")
-    } else if !setpriv_available() {
-        Some("setpriv (util-linux) is not installed")
     } else {
         None
     }

@@ -14,9 +14,9 @@
 //!
 //! The script does the work (runs, parses, compares); each module is its own
 //! test so that a failure names it and the harness runs them side by side.
-//! The regression tests are Debian's `libpython3.X-testsuite` (`.ci/run`
-//! installs it); without them the test skips, or fails under
-//! `FDSUP_REQUIRE_KERNEL=1`.
+//! The regression tests are Debian's `libpython3.X-testsuite`
+//! (`scripts/install-test-deps` installs it); without them the test fails
+//! with the command that installs them.
 
 use std::path::Path;
 use std::process::Command;
@@ -53,8 +53,11 @@ fn run_oracle(module: &str, network: bool, timeout: Duration) {
         TIMEOUT,
     );
     if probe.code != 0 {
-        skip!(
-            "{PY} cannot import test.{module} (install libpython3.X-testsuite): {}",
+        // Missing: a prerequisite, never a skip (the test would pass
+        // having shown nothing).
+        require("python-testsuite");
+        panic!(
+            "{PY} cannot import test.{module}, though its test package is installed: {}",
             probe.stderr.trim()
         );
     }

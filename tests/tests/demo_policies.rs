@@ -90,9 +90,8 @@ fn redirect_serves_another_file_under_the_name() {
 
 #[test]
 fn connect_to_test_net_is_redirected_to_loopback() {
-    let Some(curl) = tool("curl") else {
-        skip!("curl is not installed (.ci/run installs it)");
-    };
+    require("curl");
+    let curl = tool("curl").expect("curl");
     let dir = TempDir::new("demo-connect");
     let p = network_demo("connect-redirect.json", dir.path());
     let out = sandboxed(
@@ -113,9 +112,7 @@ fn connect_to_test_net_is_redirected_to_loopback() {
 
 #[test]
 fn a_brokered_socket_replaces_the_programs_own() {
-    if !have_python() {
-        skip!("no /usr/bin/python3");
-    }
+    require("python3");
     let dir = TempDir::new("demo-broker");
     let p = network_demo("broker-setfd.json", dir.path());
     let port = server().to_string();
@@ -133,12 +130,12 @@ print("ifaces", len(open("/proc/self/net/dev").readlines()) - 2)
     assert!(out.stdout.contains("fd True replaced True"), "{out:?}");
     assert!(out.stdout.contains("hello from lo"), "{out:?}");
     assert!(out.stdout.contains("ifaces 1"), "only lo: {out:?}");
-    if let Some(curl) = tool("curl") {
-        let url = format!("http://127.0.0.1:{port}/");
-        let out = sandboxed(&p, dir.path(), &[curl.as_str(), "-sS", "-m", "10", &url]);
-        out.expect_code(0);
-        assert_eq!(out.stdout, "hello from lo\n");
-    }
+    require("curl");
+    let curl = tool("curl").expect("curl");
+    let url = format!("http://127.0.0.1:{port}/");
+    let out = sandboxed(&p, dir.path(), &[curl.as_str(), "-sS", "-m", "10", &url]);
+    out.expect_code(0);
+    assert_eq!(out.stdout, "hello from lo\n");
 }
 
 /// Every file's path, size and contents, and every directory's path.

@@ -80,13 +80,7 @@ for p, m in [("ro/file", os.R_OK), ("ro/file", os.W_OK), ("rw/file", os.W_OK),
 
 #[test]
 fn git_status_works_under_the_default_policy() {
-    if std::process::Command::new("git")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        skip!("git is not installed");
-    }
+    require("git");
     let t = TempDir::new("git");
     // A home of its own with a ~/.gitconfig, which @default hides (the
     // sandboxed runs' TMPDIR is the work tree, below).

@@ -503,3 +503,48 @@ fn check_accepts_embedded_names() {
         assert!(!out.stdout.is_empty(), "check {name} printed nothing");
     }
 }
+
+/// Issue 15.6: `@network-loopback` is a part to include (network rules
+/// only; alone its file-system default would refuse the program itself).
+/// Run alone it is refused before anything starts, with exit 125 and a
+/// message that says how to include it; included after `@default`, the
+/// same program runs (the positive control).
+#[test]
+fn include_only_embedded_policy_is_refused_alone() {
+    let cwd = TempDir::new("fn-badpol-inconly");
+    {
+        let name = "@network-loopback";
+        let out = run_with(
+            Some(name),
+            cwd.path(),
+            &["/bin/sh", "-c", "echo ran > marker"],
+        );
+        assert_eq!(out.code, 125, "{name}: {}", show(&out));
+        assert!(!cwd.join("marker").exists(), "{name}: {}", show(&out));
+        for needle in ["@network-loopback", "meant to be included", "\"@default\""] {
+            assert!(
+                out.stderr.contains(needle),
+                "{name}: {needle:?} in\n{}",
+                show(&out)
+            );
+        }
+    }
+    let pdir = TempDir::new("fn-badpol-inconly-policy");
+    let p = write_policy(
+        pdir.path(),
+        "loopback.json",
+        r#"{ "version": 1, "include": ["@default", "@network-loopback"] }"#,
+    );
+    let out = run_with(
+        Some(p.to_str().expect("utf-8")),
+        cwd.path(),
+        &["/bin/sh", "-c", "echo ran > marker"],
+    );
+    assert_eq!(out.code, 0, "{}", show(&out));
+    assert!(cwd.join("marker").exists(), "{}", show(&out));
+    // Every other embedded policy runs a program alone.
+    for name in ["@default", "@system", "@allow-all"] {
+        let out = run_with(Some(name), cwd.path(), &["/bin/true"]);
+        assert_eq!(out.code, 0, "{name}: {}", show(&out));
+    }
+}

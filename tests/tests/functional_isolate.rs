@@ -21,9 +21,7 @@ fn isolated(dir: &std::path::Path, rules: &str) -> std::path::PathBuf {
 
 #[test]
 fn brokered_connect_keeps_the_number_and_flags() {
-    if !have_python() {
-        skip!("no /usr/bin/python3");
-    }
+    require("python3");
     let ok = tcp_server(HTTP_OK, true);
     let dir = TempDir::new("iso-broker");
     let p = isolated(dir.path(), &format!(r#"{{ "connect": "127.0.0.1:{ok}" }}"#));
@@ -68,9 +66,7 @@ print("nonblocking", n.connect_ex(("127.0.0.1", port)))
 
 #[test]
 fn the_program_has_no_network_of_its_own() {
-    if !have_python() {
-        skip!("no /usr/bin/python3");
-    }
+    require("python3");
     let (udp, uport) = udp_server();
     let ok = tcp_server(b"A", false);
     let other = tcp_server(b"O", false);
@@ -119,9 +115,8 @@ print("denied", s.connect_ex(("127.0.0.1", int(sys.argv[2]))))
 
 #[test]
 fn curl_through_the_broker() {
-    let Some(curl) = tool("curl") else {
-        skip!("curl is not installed (.ci/run installs it)");
-    };
+    require("curl");
+    let curl = tool("curl").expect("curl");
     let ok = tcp_server(HTTP_OK, true);
     let dir = TempDir::new("iso-curl");
     let p = isolated(dir.path(), &format!(r#"{{ "connect": "127.0.0.1:{ok}" }}"#));
@@ -152,9 +147,7 @@ fn check_shows_isolate() {
 /// whose names belong to the network namespace — is brokered.
 #[test]
 fn unix_sockets_under_isolate() {
-    if !have_python() {
-        skip!("no /usr/bin/python3");
-    }
+    require("python3");
     let dir = TempDir::new("iso-unix");
     let path = dir.join("srv.sock");
     unix_server(&path, b"P");
@@ -202,9 +195,7 @@ for a in sys.argv[1:]:
 /// back; a datagram to a denied address is refused.
 #[test]
 fn an_unconnected_udp_client_is_brokered() {
-    if !have_python() {
-        skip!("no /usr/bin/python3");
-    }
+    require("python3");
     let (udp, uport) = udp_server();
     let (denied_sock, denied) = udp_server();
     // The reply thread waits as long as the program may take to start and

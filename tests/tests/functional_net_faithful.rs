@@ -191,9 +191,7 @@ for space in (0, socket.CMSG_LEN(0), socket.CMSG_LEN(4), socket.CMSG_SPACE(8)):
 
 #[test]
 fn allow_all_logs_connections() {
-    if !have_python() {
-        skip!("no /usr/bin/python3");
-    }
+    require("python3");
     let port = tcp_server(b"hi", false);
     let dir = TempDir::new("faithful-allow-all-log");
     let log = dir.join("log.jsonl");

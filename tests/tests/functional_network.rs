@@ -23,9 +23,7 @@ fn policy(dir: &Path, network: &str) -> std::path::PathBuf {
 
 #[test]
 fn python_http_client_reaches_only_the_allowed_port() {
-    if !have_python() {
-        skip!("no /usr/bin/python3");
-    }
+    require("python3");
     let ok = tcp_server(HTTP_OK, true);
     let other = tcp_server(HTTP_OK, true);
     let dir = TempDir::new("net-py-http");
@@ -66,9 +64,7 @@ for port in sys.argv[1:]:
 
 #[test]
 fn blocking_and_nonblocking_connects_behave_as_natively() {
-    if !have_python() {
-        skip!("no /usr/bin/python3");
-    }
+    require("python3");
     let ok = tcp_server(b"A", false);
     let dir = TempDir::new("net-py-nb");
     let p = policy(
@@ -113,9 +109,9 @@ fn curl_and_wget_through_the_policy() {
         dir.path(),
         &format!(r#"{{ "rules": [ {{ "connect": "127.0.0.1:{ok}" }} ] }}"#),
     );
-    let mut ran = false;
+    require("curl");
+    require("wget");
     if let Some(curl) = tool("curl") {
-        ran = true;
         let url = |port: u16| format!("http://127.0.0.1:{port}/");
         let out = sandboxed(&p, dir.path(), &[curl.as_str(), "-sS", &url(ok)]);
         out.expect_code(0);
@@ -126,7 +122,6 @@ fn curl_and_wget_through_the_policy() {
         assert_eq!(nat.stdout, "hello from lo\n", "positive control");
     }
     if let Some(wget) = tool("wget") {
-        ran = true;
         let url = format!("http://127.0.0.1:{ok}/");
         let out = sandboxed(&p, dir.path(), &[wget.as_str(), "-q", "-O", "-", &url]);
         out.expect_code(0);
@@ -140,16 +135,11 @@ fn curl_and_wget_through_the_policy() {
         assert_ne!(out.code, 0, "{out:?}");
         assert!(!out.stdout.contains("hello"), "{out:?}");
     }
-    if !ran {
-        skip!("neither curl nor wget is installed (.ci/run installs curl)");
-    }
 }
 
 #[test]
 fn udp_sendto_a_denied_address_is_refused_and_sends_nothing() {
-    if !have_python() {
-        skip!("no /usr/bin/python3");
-    }
+    require("python3");
     let (ok_sock, ok) = udp_server();
     let (denied_sock, denied) = udp_server();
     let dir = TempDir::new("net-udp");
@@ -189,9 +179,7 @@ for port in sys.argv[1:]:
 
 #[test]
 fn unix_sockets_outside_the_policy_are_refused() {
-    if !have_python() {
-        skip!("no /usr/bin/python3");
-    }
+    require("python3");
     let dir = TempDir::new("net-unix");
     let allowed = dir.join("allowed.sock");
     let other = dir.join("other.sock");
@@ -268,9 +256,7 @@ for a in sys.argv[1:]:
 
 #[test]
 fn bind_follows_bind_rules_and_unix_bind_keeps_the_umask() {
-    if !have_python() {
-        skip!("no /usr/bin/python3");
-    }
+    require("python3");
     let dir = TempDir::new("net-bind");
     let p = write_policy(
         dir.path(),
@@ -313,9 +299,7 @@ for name in ["ok.sock", "no.sock"]:
 
 #[test]
 fn other_families_follow_the_default() {
-    if !have_python() {
-        skip!("no /usr/bin/python3");
-    }
+    require("python3");
     let dir = TempDir::new("net-families");
     let p = policy(
         dir.path(),
@@ -352,9 +336,7 @@ print("addrconfig", len(socket.getaddrinfo("localhost", 80, flags=socket.AI_ADDR
 
 #[test]
 fn audit_log_names_the_address() {
-    if !have_python() {
-        skip!("no /usr/bin/python3");
-    }
+    require("python3");
     let dir = TempDir::new("net-log");
     let p = policy(
         dir.path(),
@@ -392,8 +374,10 @@ fn as_nobody(policy: &Path, cwd: &Path, command: &[&str]) -> Output {
 
 #[test]
 fn unprivileged_mediation_and_isolation() {
-    if !is_root() || !have_python() {
-        skip!("needs root (to become uid 65534 with setpriv) and /usr/bin/python3");
+    require("python3");
+    require("setpriv");
+    if !is_root() {
+        skip!("needs root (to become uid 65534 with setpriv)");
     }
     let ok = tcp_server(b"A", false);
     let other = tcp_server(b"O", false);
@@ -431,9 +415,7 @@ fn unprivileged_mediation_and_isolation() {
 /// connect still waiting.
 #[test]
 fn a_waiting_connect_does_not_hold_a_worker() {
-    if !have_python() {
-        skip!("no /usr/bin/python3");
-    }
+    require("python3");
     let dir = TempDir::new("net-wait");
     let sock = dir.join("full.sock");
     // Natively: a listener that never accepts, with the smallest backlog.
@@ -523,9 +505,7 @@ fn scopeguard(c: std::process::Child) -> Guard {
 /// the log shows every address (otherwise a plain default costs nothing).
 #[test]
 fn allow_all_with_allowed_logging_logs_connects() {
-    if !have_python() {
-        skip!("no /usr/bin/python3");
-    }
+    require("python3");
     let port = tcp_server(b"A", false);
     let dir = TempDir::new("net-log-all");
     let p = write_policy(
@@ -548,9 +528,7 @@ fn allow_all_with_allowed_logging_logs_connects() {
 /// server; nothing goes to 192.0.2.10.
 #[test]
 fn redirect_applies_to_ipv6_sockets_and_datagrams() {
-    if !have_python() {
-        skip!("no /usr/bin/python3");
-    }
+    require("python3");
     let tcp = tcp_server(b"R", false);
     let (udp, uport) = udp_server();
     let dir = TempDir::new("net-redirect");
@@ -591,9 +569,7 @@ except OSError as e:
 /// (the rest waits for room off the worker), as natively.
 #[test]
 fn a_blocking_stream_sendmsg_sends_everything() {
-    if !have_python() {
-        skip!("no /usr/bin/python3");
-    }
+    require("python3");
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = l.local_addr().expect("addr").port();
     let (tx, rx) = std::sync::mpsc::channel();

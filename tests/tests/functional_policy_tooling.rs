@@ -84,7 +84,7 @@ fn explain_names_the_deciding_rule_and_why() {
         ],
         t.path(),
     );
-    assert_eq!(out.code, 0, "{}", show(&out));
+    assert_eq!(out.code, 1, "refused: exit 1\n{}", show(&out));
     let want = [
         format!(
             "request: write {}/.git/hooks/pre-commit",
@@ -104,8 +104,9 @@ fn explain_names_the_deciding_rule_and_why() {
         );
     }
 
+    // Refused: exit 1, as test(1) says false.
     let out = fdsup_run(["explain", "--policy", "@default", "/etc/shadow"], t.path());
-    assert_eq!(out.code, 0, "{}", show(&out));
+    assert_eq!(out.code, 1, "{}", show(&out));
     assert!(
         out.stdout.contains("result: refused (ENOENT)"),
         "{}",
@@ -118,7 +119,7 @@ fn explain_names_the_deciding_rule_and_why() {
         ["explain", "--policy", "@default", "--look", "/etc/shadow"],
         t.path(),
     );
-    assert_eq!(out.code, 0, "{}", show(&out));
+    assert_eq!(out.code, 1, "{}", show(&out));
     for w in ["metadata: policy", "result: refused (ENOENT)"] {
         assert!(out.stdout.contains(w), "missing {w:?}\n{}", show(&out));
     }
@@ -154,12 +155,30 @@ fn explain_names_the_deciding_rule_and_why() {
         ["explain", "--policy", "@default", "/usr/bin/sh", "--exec"],
         t.path(),
     );
+    assert_eq!(out.code, 0, "{}", show(&out));
     assert!(
         out.stdout.contains("result: allowed (ro)"),
         "{}",
         show(&out)
     );
     assert!(out.stdout.contains("exec: allow"), "{}", show(&out));
+    let out = fdsup_run(
+        ["explain", "--policy", "@default", "/etc/passwd", "--write"],
+        t.path(),
+    );
+    assert_eq!(out.code, 1, "{}", show(&out));
+    let out = fdsup_run(
+        [
+            "explain",
+            "--policy",
+            "@default",
+            "--connect",
+            "192.0.2.1:80",
+        ],
+        t.path(),
+    );
+    assert_eq!(out.code, 1, "{}", show(&out));
+    assert!(out.stdout.contains("result: refused"), "{}", show(&out));
 
     let out = fdsup_run(
         [
@@ -180,8 +199,9 @@ fn explain_names_the_deciding_rule_and_why() {
         show(&out)
     );
 
+    // Could not tell: exit 2.
     let out = fdsup_run(["explain", "--policy", "nope.json", "/x"], t.path());
-    assert_eq!(out.code, 1, "{}", show(&out));
+    assert_eq!(out.code, 2, "{}", show(&out));
     assert!(out.stderr.starts_with("fdsup: nope.json"), "{}", show(&out));
 }
 
@@ -210,6 +230,10 @@ fn man_pages_and_completions_install_with_the_documented_command() {
     }
     let run = std::fs::read_to_string(prefix.join("share/man/man1/fdsup-run.1")).unwrap();
     assert!(run.contains("learn"), "fdsup-run.1 lacks --learn");
+    assert!(
+        prefix.join("share/man/man5/fdsup-policy.5").exists(),
+        "the policy format's page is installed in section 5"
+    );
     let bash =
         std::fs::read_to_string(prefix.join("share/bash-completion/completions/fdsup")).unwrap();
     assert!(
@@ -227,4 +251,121 @@ fn man_pages_and_completions_install_with_the_documented_command() {
     assert!(prefix
         .join("share/fish/vendor_completions.d/fdsup.fish")
         .exists());
+}
+
+/// Issue 15.8: the manual pages are real pages. `man -l` renders each
+/// without a warning from groff; fdsup(1) has the exit status, signals,
+/// environment (`FDSUP_WORKERS`, `TMPDIR`), files and examples besides the
+/// option lists; fdsup-policy(5) documents the whole format: every field
+/// the JSON Schema knows appears in it. `fdsup man --page NAME` prints one.
+#[test]
+fn manual_pages_are_real_pages() {
+    require("python3");
+    let t = TempDir::new("tool-man");
+    let out = fdsup_run(["man", t.path().to_str().expect("utf-8")], t.path());
+    assert_eq!(out.code, 0, "{}", show(&out));
+    let page =
+        |rel: &str| std::fs::read_to_string(t.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    let groff_clean = |rel: &str| {
+        let p = t.join(rel);
+        let out = run_cmd(
+            Command::new("sh")
+                .arg("-c")
+                .arg("groff -man -ww -z \"$1\" 2>&1; MANWIDTH=80 man -l \"$1\" 2>&1 >/dev/null")
+                .arg("sh")
+                .arg(&p),
+            TIMEOUT,
+        );
+        assert_eq!(out.stdout, "", "{rel}: groff/man warnings:\n{}", out.stdout);
+        let text = run_cmd(
+            Command::new("man")
+                .args(["-l", "-P", "cat"])
+                .arg(&p)
+                .env("MANWIDTH", "80"),
+            TIMEOUT,
+        );
+        assert_eq!(text.code, 0, "{rel}: {}", show(&text));
+        text.stdout
+    };
+    let main = groff_clean("man1/fdsup.1");
+    for section in [
+        "NAME",
+        "SYNOPSIS",
+        "DESCRIPTION",
+        "SUBCOMMANDS",
+        "RUN OPTIONS",
+        "EXIT STATUS",
+        "SIGNALS",
+        "ENVIRONMENT",
+        "FILES",
+        "EXAMPLES",
+        "SEE ALSO",
+    ] {
+        assert!(
+            main.lines().any(|l| l == section),
+            "fdsup(1) lacks the section {section}:\n{main}"
+        );
+    }
+    for word in [
+        "FDSUP_WORKERS",
+        "TMPDIR",
+        "125",
+        "126",
+        "127",
+        "SIGINT",
+        "SIGTSTP",
+        "--learn",
+        "--metadata",
+    ] {
+        assert!(main.contains(word), "fdsup(1) does not mention {word}");
+    }
+    for sub in ["run", "check", "explain", "doctor", "man", "completions"] {
+        let rel = format!("man1/fdsup-{sub}.1");
+        let text = groff_clean(&rel);
+        assert!(text.contains("fdsup(1)"), "{rel} points to fdsup(1)");
+    }
+    let policy = groff_clean("man5/fdsup-policy.5");
+    for section in [
+        "NAME",
+        "SYNOPSIS",
+        "DESCRIPTION",
+        "THE FILESYSTEM SECTION",
+        "THE NETWORK SECTION",
+        "THE EXEC SECTION",
+        "THE LOG SECTION",
+        "EMBEDDED POLICIES",
+        "EXAMPLES",
+    ] {
+        assert!(
+            policy.lines().any(|l| l == section),
+            "fdsup-policy(5) lacks {section}"
+        );
+    }
+    // Every field the schema has is documented.
+    let schema = concat!(env!("CARGO_MANIFEST_DIR"), "/../policies/schema.json");
+    let fields = run_cmd(
+        Command::new(PY).args([
+            "-c",
+            "import json,sys\nd=json.load(open(sys.argv[1]))\nout=set()\ndef walk(v):\n  if isinstance(v,dict):\n    for k,x in v.get('properties',{}).items(): out.add(k)\n    for x in v.values(): walk(x)\n  elif isinstance(v,list):\n    for x in v: walk(x)\nwalk(d)\nprint('\\n'.join(sorted(out)))",
+            schema,
+        ]),
+        TIMEOUT,
+    );
+    assert_eq!(fields.code, 0, "{}", show(&fields));
+    let fields: Vec<&str> = fields.stdout.lines().collect();
+    assert!(fields.len() > 15, "{fields:?}");
+    for f in fields {
+        assert!(
+            policy.contains(f),
+            "fdsup-policy(5) does not document the field {f:?}"
+        );
+    }
+    // One page on standard output, the default being fdsup(1).
+    let out = fdsup_run(["man", "--page", "fdsup-policy"], t.path());
+    assert_eq!(out.code, 0, "{}", show(&out));
+    assert_eq!(out.stdout, page("man5/fdsup-policy.5"));
+    let out = fdsup_run(["man"], t.path());
+    assert_eq!(out.stdout, page("man1/fdsup.1"));
+    let out = fdsup_run(["man", "--page", "nonsense"], t.path());
+    assert_eq!(out.code, 1, "{}", show(&out));
 }

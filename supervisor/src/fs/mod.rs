@@ -15,6 +15,7 @@
 //! already been decided.
 
 pub mod lexical;
+pub mod public;
 pub mod walk;
 
 use std::io;
@@ -103,6 +104,14 @@ pub fn open_task_root(tid: i32, procs: &mut crate::task::ProcDirs) -> io::Result
         return Err(io::Error::from_raw_os_error(libc::EXDEV));
     }
     Ok(fd)
+}
+
+/// Whether the supervisor runs as root, whom the kernel lets search any
+/// directory: then a lexical path need not keep a component only there to be
+/// searched (`.` as the working directory), since nothing could refuse it.
+pub fn searches_anything() -> bool {
+    static ROOT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ROOT.get_or_init(sys::euid_is_root)
 }
 
 /// An `O_PATH` descriptor of `/`, kept for the life of the supervisor.

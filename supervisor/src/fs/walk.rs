@@ -22,6 +22,12 @@ use crate::limits::SYMLINK_FOLLOWS;
 use crate::sys::{self, OpenHow};
 use crate::task::{fd_path, in_sandbox, Task};
 
+/// Not a `RESOLVE_*` flag: a bit of [`walk`]'s `resolve` saying the request
+/// creates (`O_CREAT`), for which a trailing slash on the last component
+/// (one that a followed link's target ends with included) is EISDIR, before
+/// the component is looked up, as the kernel's `open_last_lookups` answers.
+pub const WALK_CREATE: u64 = 1 << 63;
+
 /// Where a relative path starts.
 #[derive(Debug)]
 pub enum Start {
@@ -99,6 +105,13 @@ enum Cur<'r> {
 }
 
 impl Cur<'_> {
+    fn borrow(&self) -> BorrowedFd<'_> {
+        match self {
+            Cur::Root(fd) => *fd,
+            Cur::Fd(fd) => fd.as_fd(),
+        }
+    }
+
     fn raw(&self) -> RawFd {
         match self {
             Cur::Root(fd) => fd.as_raw_fd(),
@@ -303,10 +316,6 @@ pub fn walk(
     if path.is_empty() {
         return Err(libc::ENOENT);
     }
-    if resolve & sys::RESOLVE_CACHED != 0 {
-        // We never know what the kernel has cached: the program retries without.
-        return Err(libc::EAGAIN);
-    }
     let Some(root) = root.fd() else {
         return Err(libc::EACCES);
     };
@@ -337,14 +346,26 @@ pub fn walk(
             Cur::Root(root)
         }
     };
-    if b.path.first() != Some(&b'/') || b.path.ends_with(b" (deleted)") {
-        // Not a directory with a path (a pipe as dirfd), or a deleted one.
-        return Err(if b.path.first() == Some(&b'/') {
-            libc::ENOENT
-        } else {
-            libc::ENOTDIR
-        });
+    if let Cur::Fd(fd) = &cur {
+        // A relative path from anything but a directory (a file, a memfd,
+        // a socket): ENOTDIR, before anything else, as the kernel.
+        if sys::fstat_mode(fd.as_fd()).map_err(errno)? & libc::S_IFMT != libc::S_IFDIR {
+            return Err(libc::ENOTDIR);
+        }
     }
+    if b.path.first() != Some(&b'/') {
+        // A directory without a path.
+        return Err(libc::ENOTDIR);
+    }
+    if resolve & sys::RESOLVE_CACHED != 0 {
+        // We never know what the kernel has cached: the program retries
+        // without (after what the starting point alone decides, as there).
+        return Err(libc::EAGAIN);
+    }
+    // A deleted directory (a working directory removed): nothing is in it,
+    // but `.` and `..` still work, as in the kernel. It is decided on the
+    // path it had.
+    strip_deleted(&mut b.path);
     if in_root {
         let dup = match &cur {
             Cur::Fd(fd) => fd.try_clone().map_err(errno)?,
@@ -401,6 +422,22 @@ pub fn walk(
                 if at_anchor {
                     continue;
                 }
+                // The directory must be searchable before `..` is anything
+                // (the kernel's may_lookup comes first).
+                if !super::searches_anything() {
+                    // (A file is ENOTDIR first, as `file/..` in the kernel.)
+                    if sys::fstat_mode(cur.borrow()).map_err(errno)? & libc::S_IFMT != libc::S_IFDIR
+                    {
+                        return Err(libc::ENOTDIR);
+                    }
+                    sys::faccessat2(
+                        cur.raw(),
+                        c"",
+                        libc::X_OK,
+                        libc::AT_EMPTY_PATH | libc::AT_EACCESS,
+                    )
+                    .map_err(errno)?;
+                }
                 if beneath && depth == 0 {
                     return Err(libc::EXDEV);
                 }
@@ -425,8 +462,30 @@ pub fn walk(
             _ => {}
         }
 
+        if last && trailing && resolve & WALK_CREATE != 0 {
+            // Once in a directory: `file/x/` is still ENOTDIR.
+            let dir = sys::fstat_mode(cur.borrow()).map_err(errno)? & libc::S_IFMT == libc::S_IFDIR;
+            return Err(if dir { libc::EISDIR } else { libc::ENOTDIR });
+        }
+
         // `/proc/self` and `/proc/thread-self` are the program's, not ours.
         if b.path == b"/proc" && (&b.rest[s..e] == b"self" || &b.rest[s..e] == b"thread-self") {
+            if last && !follow_final && !trailing {
+                // The link itself (lstat, readlink): one inode for every
+                // process, so ours is the program's; its target is the
+                // caller's to give (`proc_self_target`).
+                cstr(&mut b.name, &b.rest[s..e])?;
+                let name = CStr::from_bytes_with_nul(&b.name).map_err(|_| libc::EINVAL)?;
+                let fd = open_path(cur.raw(), name, 0, libc::O_NOFOLLOW).map_err(errno)?;
+                push_component(&mut b.path, &b.rest[s..e]);
+                return Ok(Walked::Found {
+                    fd,
+                    pathless: false,
+                    unlinked: false,
+                    symlink: true,
+                    held: None,
+                });
+            }
             if resolve & sys::RESOLVE_NO_SYMLINKS != 0 {
                 return Err(libc::ELOOP);
             }
@@ -548,6 +607,14 @@ pub fn walk(
                     }
                     let deleted = b.path.ends_with(b" (deleted)");
                     let pathless = b.path.first() != Some(&b'/');
+                    if last
+                        && trailing
+                        && sys::fstat_mode(fd.as_fd()).map_err(errno)? & libc::S_IFMT
+                            != libc::S_IFDIR
+                    {
+                        // `link/` where the link reaches no directory.
+                        return Err(libc::ENOTDIR);
+                    }
                     if deleted && last && !pathless {
                         // An unlinked file (or a memfd) has no path to decide
                         // on: only a reopen within the access its descriptor
@@ -561,7 +628,15 @@ pub fn walk(
                         });
                     }
                     if deleted {
-                        return Err(libc::ENOENT);
+                        // Below a deleted file (a memfd): ENOTDIR; below a
+                        // deleted directory, only `.` and `..` are there
+                        // (the rest is ENOENT from the kernel).
+                        let dir = sys::fstat_mode(fd.as_fd()).map_err(errno)? & libc::S_IFMT
+                            == libc::S_IFDIR;
+                        if !dir {
+                            return Err(libc::ENOTDIR);
+                        }
+                        strip_deleted(&mut b.path);
                     }
                     if last {
                         return Ok(Walked::Found {
@@ -588,6 +663,14 @@ pub fn walk(
                 if b.tmp[0] == b'/' {
                     if beneath {
                         return Err(libc::EXDEV);
+                    }
+                    if resolve & sys::RESOLVE_NO_XDEV != 0 {
+                        // Jumping to the root crosses mounts unless the
+                        // link is on the root's own mount.
+                        let to = anchor.as_ref().map_or(root, |(fd, _)| fd.as_fd());
+                        if sys::mount_id(cur.borrow()).ok() != sys::mount_id(to).ok() {
+                            return Err(libc::EXDEV);
+                        }
                     }
                     match &anchor {
                         Some((fd, p)) => {
@@ -625,6 +708,14 @@ pub fn walk(
                 return Err(errno(err));
             }
         }
+    }
+}
+
+/// Removes the kernel's " (deleted)" from the path of a directory's
+/// descriptor: the path it had.
+fn strip_deleted(path: &mut Vec<u8>) {
+    if path.ends_with(b" (deleted)") {
+        path.truncate(path.len() - b" (deleted)".len());
     }
 }
 
@@ -901,6 +992,26 @@ mod tests {
         let me = std::process::id();
         assert_eq!(
             resolve(Start::Root, "/proc/self", 0, true),
+            Ok(format!("/proc/{me}"))
+        );
+        // Not followed (lstat, readlink): the link itself, even with
+        // RESOLVE_NO_SYMLINKS (a final link left alone is no symlink walked).
+        assert_eq!(
+            resolve(Start::Root, "/proc/self", 0, false),
+            Ok("L:/proc/self".into())
+        );
+        assert_eq!(
+            resolve(
+                Start::Root,
+                "/proc/thread-self",
+                sys::RESOLVE_NO_SYMLINKS,
+                false
+            ),
+            Ok("L:/proc/thread-self".into())
+        );
+        // A trailing slash follows it.
+        assert_eq!(
+            resolve(Start::Root, "/proc/self/", 0, false),
             Ok(format!("/proc/{me}"))
         );
         let f = std::fs::File::open(t.0.join("a/b/f")).expect("open");

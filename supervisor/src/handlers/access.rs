@@ -77,7 +77,9 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         Reply::Errno(e)
     };
     match action {
-        FsAction::Access(FsAccess::Hide) => return refuse(&mut log, Verdict::Hide, libc::ENOENT),
+        FsAction::Access(FsAccess::Hide) | FsAction::Private => {
+            return refuse(&mut log, Verdict::Hide, libc::ENOENT)
+        }
         FsAction::Access(FsAccess::Deny) => return refuse(&mut log, Verdict::Deny, libc::EACCES),
         FsAction::Access(FsAccess::Ro) if mode & libc::W_OK != 0 => {
             return refuse(&mut log, Verdict::Deny, libc::EACCES)
@@ -129,6 +131,16 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         log.note_absent(path);
         return Reply::Errno(libc::ENOENT);
     };
+    // Under a `public` rule, R_OK says what the open would: only what
+    // others may read (X_OK is the kernel's, as exec is).
+    if ctx.public_rule(rule)
+        && mode & libc::R_OK != 0
+        && !(sc.searchable.reachable(path)
+            && sys::fstat_mode(obj.as_fd())
+                .is_ok_and(|m| crate::fs::public::others_may(m, true, false)))
+    {
+        return refuse(&mut log, Verdict::Deny, libc::EACCES);
+    }
     log.write(path, Verdict::Allow, None, rule);
     let flags = libc::AT_EMPTY_PATH | (flags & libc::AT_EACCESS);
     result(sys::faccessat2(obj.as_raw_fd(), c"", mode, flags))

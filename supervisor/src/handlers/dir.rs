@@ -37,7 +37,7 @@
 
 use std::os::fd::AsFd;
 
-use super::path::{decide_obj, fetch, resolve, write_out, Need, Obj};
+use super::path::{decide_obj, fetch, resolve, Need, Obj};
 use super::{Ctx, Reply, Scratch};
 use crate::fs::walk::Asker;
 use crate::notify::{Listener, Notif};
@@ -93,7 +93,16 @@ fn chdir(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scrat
             held: false,
         }
     };
-    let fd = match decide_obj(ctx, &task, sc, m.name, obj, Need::Read, Some(libc::ENOTDIR)) {
+    let fd = match decide_obj(
+        ctx,
+        &task,
+        sc,
+        m.name,
+        obj,
+        Need::Read,
+        Some(libc::ENOTDIR),
+        None,
+    ) {
         Ok(fd) => fd,
         Err(r) => return r,
     };
@@ -158,7 +167,17 @@ fn listing(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
             _ => {}
         }
     }
-    let size = count.min(crate::limits::LISTING_BYTES);
+    // The kernel keeps the count in an int: past INT_MAX, no record fits
+    // (EINVAL), or 0 at the end. A one-byte read answers the same, and
+    // moves nothing.
+    let size = if count > i32::MAX as usize {
+        1
+    } else {
+        count.min(crate::limits::LISTING_BYTES)
+    };
+    // Where the listing was: a write into the program's buffer that fails
+    // must not have moved it.
+    let start_pos = sys::lseek_cur(fd.as_fd()).ok();
     if listing.len() < size {
         listing.resize(size, 0);
     }
@@ -192,7 +211,38 @@ fn listing(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
             at += reclen;
         }
         if kept > 0 {
-            return write_out(&task, a[1], &buf[..kept], Reply::Value(kept as i64));
+            // As the kernel: the whole records the buffer takes are given,
+            // and the listing goes on after the last of them; none, EFAULT.
+            let wrote = match task.write_prefix(a[1], &buf[..kept]) {
+                Ok(w) => w,
+                Err(e) => return e.reply(libc::EFAULT),
+            };
+            if wrote == kept {
+                return Reply::Value(kept as i64);
+            }
+            let (mut end, mut next) = (0usize, start_pos);
+            while end + RECLEN_AT + 2 <= kept {
+                let reclen = usize::from(u16::from_ne_bytes([
+                    buf[end + RECLEN_AT],
+                    buf[end + RECLEN_AT + 1],
+                ]));
+                if reclen == 0 || end + reclen > wrote {
+                    break;
+                }
+                // `d_off` (at 8 in both formats): where the next record is.
+                let mut off = [0u8; 8];
+                off.copy_from_slice(&buf[end + 8..end + 16]);
+                next = Some(i64::from_ne_bytes(off));
+                end += reclen;
+            }
+            if let Some(pos) = next {
+                let _ = sys::lseek_set(fd.as_fd(), pos);
+            }
+            return if end == 0 {
+                Reply::Errno(libc::EFAULT)
+            } else {
+                Reply::Value(end as i64)
+            };
         }
         // Everything read was hidden: read on, so that an empty answer still
         // means the end of the directory.
@@ -224,7 +274,12 @@ fn shown(
     crate::fs::lexical::push_component(tmp, name);
     match super::decide(ctx, asker, tmp, matched) {
         (FsAction::Access(FsAccess::Hide), None) => {
-            ctx.policy.shows_below(tmp) || ctx.policy.shows_through(tmp)
+            // In the skeleton of virtual directories, the name it stands for.
+            let p: &[u8] = match ctx.privates.visible(tmp, matched) {
+                Some(super::private::Own::Virtual) => matched,
+                _ => tmp,
+            };
+            ctx.policy.shows_below(p) || ctx.policy.shows_through(p)
         }
         (FsAction::Access(FsAccess::Hide), Some(_)) => false,
         _ => true,

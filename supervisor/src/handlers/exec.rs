@@ -66,7 +66,14 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     if flags & !KNOWN_FLAGS != 0 {
         return Reply::Errno(libc::EINVAL);
     }
-    let arg = match read_arg(&mut task, dirfd, addr, &mut sc.raw) {
+    let arg = match read_arg(
+        ctx,
+        &mut task,
+        dirfd,
+        addr,
+        &mut sc.raw,
+        flags & libc::AT_EMPTY_PATH != 0,
+    ) {
         Ok(v) => v,
         Err(r) => return r,
     };

@@ -17,6 +17,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use super::{decide, Ctx, Log, Reply, Scratch};
 use crate::audit::Verdict;
+use crate::fs::lexical::has_trailing_slash;
 use crate::fs::walk::{walk, Asker, Start, WalkBufs, Walked};
 use crate::fs::Root;
 use crate::notify::{Listener, Notif};
@@ -31,15 +32,42 @@ pub(super) struct Arg {
     pub(super) path: Vec<u8>,
 }
 
+/// What the last component of a path is (the kernel's `LAST_*`): each call
+/// has its own errno for the three that name no entry, given only once the
+/// directory part has been looked up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Last {
+    /// A name.
+    Norm,
+    /// `.`
+    Dot,
+    /// `..`
+    DotDot,
+    /// The path is `/` (or only slashes).
+    Root,
+}
+
 /// A resolved end: the directory that holds it, the name in it, and the
-/// canonical path.
+/// canonical path (for `.`, `..` and `/`: the directory they name).
 pub(super) struct End {
     pub(super) dir: OwnedFd,
     pub(super) name: CString,
     pub(super) path: Vec<u8>,
+    /// What the last component is.
+    pub(super) last: Last,
+    /// The path ended in a slash (the caller applies what that means for
+    /// its call).
+    pub(super) slash: bool,
 }
 
 /// Handles one link- or rename-family notification.
+///
+/// In the kernel's order: the flags; the first path (read, its directory
+/// descriptor, its directories looked up; a link's source whole); the
+/// second; what the last components are; then existence and trailing
+/// slashes. The policy's hide and deny are answered where the path they
+/// cover is looked up (as if absent, or unreachable); `ro` where the kernel
+/// would find a read-only mount, after all that.
 pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
     let mut task = Task::new(n.pid);
     let a = n.data.args;
@@ -58,63 +86,86 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         if flags & !known != 0 {
             return Reply::Errno(libc::EINVAL);
         }
+    } else {
+        let (noreplace, exchange, whiteout) = (
+            libc::RENAME_NOREPLACE,
+            libc::RENAME_EXCHANGE,
+            libc::RENAME_WHITEOUT,
+        );
+        if flags & !(noreplace | exchange | whiteout) != 0
+            || (flags & (noreplace | whiteout) != 0 && flags & exchange != 0)
+        {
+            return Reply::Errno(libc::EINVAL);
+        }
     }
-    let old = match read_arg(&mut task, odir, opath, &mut sc.raw) {
+    let empty_ok = is_link && flags & libc::AT_EMPTY_PATH.cast_unsigned() != 0;
+    let old = match read_arg(ctx, &mut task, odir, opath, &mut sc.raw, empty_ok) {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let new = match read_arg(&mut task, ndir, npath, &mut sc.raw) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    // Everything learnt through the task's number is this request's only if
-    // the request is still pending now.
     if !listener.id_valid(n.id) {
         return Reply::Gone;
     }
+    let empty_path = empty_ok && old.path.is_empty();
+    // A link's source with a trailing slash is followed, as with
+    // AT_SYMLINK_FOLLOW (and must be a directory).
+    let follow = is_link
+        && (flags & libc::AT_SYMLINK_FOLLOW.cast_unsigned() != 0 || has_trailing_slash(&old.path));
     let root = ctx.root(&sc.task_root);
     let mut asker = Asker::with_policy(&task, ctx.scope, &ctx.policy);
-    let mut log = Log {
-        ctx,
-        syscall: m.name,
-        tid: task.tid(),
-        line: &mut sc.line,
-    };
-
-    let empty_path =
-        is_link && flags & libc::AT_EMPTY_PATH.cast_unsigned() != 0 && old.path.is_empty();
-    let follow = is_link && flags & libc::AT_SYMLINK_FOLLOW.cast_unsigned() != 0;
     let src = if empty_path || follow {
         // The source is an object, not a name: resolve it whole.
-        match resolve_whole(&mut asker, &root, old, empty_path, &mut sc.walk) {
-            Ok(v) => v,
-            Err(e) => {
-                return Reply::Errno(super::walk_error(
-                    ctx,
-                    &mut asker,
-                    &sc.walk.path,
-                    &mut sc.matched,
-                    e,
-                ))
-            }
-        }
+        resolve_whole(&mut asker, &root, old, empty_path, &mut sc.walk)
     } else {
-        let dot = if is_link { libc::EPERM } else { libc::EBUSY };
-        match resolve_end(&mut asker, &root, old, dot, &mut sc.walk) {
-            Ok(End { dir, name, path }) => Source::Named(End { dir, name, path }),
-            Err(e) => {
-                return Reply::Errno(super::walk_error(
-                    ctx,
-                    &mut asker,
-                    &sc.walk.path,
-                    &mut sc.matched,
-                    e,
-                ))
+        resolve_end(&mut asker, &root, old, &mut sc.walk).and_then(|e| {
+            // A link's source is looked up whole (not followed): it must
+            // be there, before anything about the target is known.
+            if is_link && e.last == Last::Norm {
+                sys::lstat_mode(e.dir.as_raw_fd(), &e.name).map_err(|err| errno_of(&err))?;
             }
+            Ok(Source::Named(e))
+        })
+    };
+    let src = match src {
+        Ok(s) => s,
+        Err(e) => {
+            return Reply::Errno(super::walk_error(
+                ctx,
+                &mut asker,
+                &sc.walk.path,
+                &mut sc.matched,
+                e,
+            ))
         }
     };
-    let dot = if is_link { libc::EEXIST } else { libc::EBUSY };
-    let dst = match resolve_end(&mut asker, &root, new, dot, &mut sc.walk) {
+    // A link's source is looked up whole before the target: a hidden or
+    // denied one is refused now (a rename's last component comes later).
+    if is_link
+        && !matches!(
+            src,
+            Source::Object { pathless: true, .. } | Source::Object { unlinked: true, .. }
+        )
+    {
+        let mut log = Log {
+            ctx,
+            syscall: m.name,
+            tid: task.tid(),
+            line: &mut sc.line,
+        };
+        let p = src.path().to_vec();
+        if let Err(r) = not_refused(ctx, &mut asker, &p, &mut sc.matched, &mut log) {
+            return r;
+        }
+    }
+    let new = match read_arg(ctx, &mut task, ndir, npath, &mut sc.raw, false) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if !listener.id_valid(n.id) {
+        return Reply::Gone;
+    }
+    let mut asker = Asker::with_policy(&task, ctx.scope, &ctx.policy);
+    let dst = match resolve_end(&mut asker, &root, new, &mut sc.walk) {
         Ok(v) => v,
         Err(e) => {
             return Reply::Errno(super::walk_error(
@@ -129,11 +180,114 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     if !listener.id_valid(n.id) {
         return Reply::Gone;
     }
+    let mut log = Log {
+        ctx,
+        syscall: m.name,
+        tid: task.tid(),
+        line: &mut sc.line,
+    };
+
+    // Hidden or denied ends: as if absent, or unreachable.
+    let src_path = src.path().to_vec();
+    let src_unlinked = matches!(
+        src,
+        Source::Object { unlinked: true, .. } | Source::Object { pathless: true, .. }
+    );
+    if !src_unlinked {
+        if let Err(r) = not_refused(ctx, &mut asker, &src_path, &mut sc.matched, &mut log) {
+            return r;
+        }
+    }
+    if let Err(r) = not_refused(ctx, &mut asker, &dst.path, &mut sc.matched, &mut log) {
+        return r;
+    }
+
+    // What the kernel finds before it would write anything, in its order.
+    let exchange = flags & libc::RENAME_EXCHANGE != 0;
+    let mount = |fd: &OwnedFd| sys::mount_id(fd.as_fd()).ok();
+    if is_link {
+        if dst.last != Last::Norm {
+            return Reply::Errno(libc::EEXIST);
+        }
+        match sys::lstat_mode(dst.dir.as_raw_fd(), &dst.name) {
+            Ok(_) => return Reply::Errno(libc::EEXIST),
+            Err(e) if e.raw_os_error() != Some(libc::ENOENT) => return Reply::Errno(errno_of(&e)),
+            // procfs answers a name it does not have with an error.
+            Err(_) if sys::on_procfs(dst.dir.as_fd()) => return Reply::Errno(libc::ENOENT),
+            Err(_) => {}
+        }
+        if dst.slash {
+            return Reply::Errno(libc::ENOENT);
+        }
+        if sys::on_read_only_mount(dst.dir.as_fd()) {
+            return Reply::Errno(libc::EROFS);
+        }
+        // The source's own mount (a mount point is on the mount it roots).
+        let src_mount = match &src {
+            Source::Named(s) => {
+                let how = sys::OpenHow {
+                    flags: u64::from(
+                        (libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC).unsigned_abs(),
+                    ),
+                    mode: 0,
+                    resolve: 0,
+                };
+                sys::openat2(s.dir.as_raw_fd(), &s.name, &how)
+                    .ok()
+                    .and_then(|o| mount(&o))
+            }
+            Source::Object { fd, .. } => mount(fd),
+        };
+        if matches!(src, Source::Object { pathless: true, .. }) || src_mount != mount(&dst.dir) {
+            return Reply::Errno(libc::EXDEV);
+        }
+    } else {
+        let Source::Named(s) = &src else {
+            return Reply::Errno(libc::EINVAL);
+        };
+        if mount(&s.dir) != mount(&dst.dir) {
+            return Reply::Errno(libc::EXDEV);
+        }
+        if s.last != Last::Norm {
+            return Reply::Errno(libc::EBUSY);
+        }
+        if dst.last != Last::Norm {
+            return Reply::Errno(if flags & libc::RENAME_NOREPLACE != 0 {
+                libc::EEXIST
+            } else {
+                libc::EBUSY
+            });
+        }
+        if sys::on_read_only_mount(s.dir.as_fd()) {
+            return Reply::Errno(libc::EROFS);
+        }
+        let old_mode = match sys::lstat_mode(s.dir.as_raw_fd(), &s.name) {
+            Ok(m) => m,
+            Err(e) => return Reply::Errno(errno_of(&e)),
+        };
+        let new_mode = match sys::lstat_mode(dst.dir.as_raw_fd(), &dst.name) {
+            Ok(m) => Some(m),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => None,
+            Err(e) => return Reply::Errno(errno_of(&e)),
+        };
+        if flags & libc::RENAME_NOREPLACE != 0 && new_mode.is_some() {
+            return Reply::Errno(libc::EEXIST);
+        }
+        if exchange && new_mode.is_none() {
+            return Reply::Errno(libc::ENOENT);
+        }
+        let is_dir = |m: u32| m & libc::S_IFMT == libc::S_IFDIR;
+        if !is_dir(old_mode) && (s.slash || (dst.slash && !exchange)) {
+            return Reply::Errno(libc::ENOTDIR);
+        }
+        if exchange && dst.slash && !new_mode.is_some_and(is_dir) {
+            return Reply::Errno(libc::ENOTDIR);
+        }
+    }
 
     // Decide: the source always needs rw; the target rw on its path, and a
     // link's also on its directory (SPEC.md asks for the directory; the
     // name itself must not be one the policy refuses either).
-    let src_path = src.path().to_vec();
     match &src {
         Source::Object {
             unlinked: true,
@@ -170,7 +324,6 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         // protects something below either end (what is inside would leave
         // the rule's reach), with EXDEV, which `mv` and friends answer by
         // copying (each file then decided on its own).
-        let exchange = flags & libc::RENAME_EXCHANGE != 0;
         let Source::Named(s) = &src else {
             return Reply::Errno(libc::EINVAL);
         };
@@ -239,6 +392,9 @@ enum Source {
     Object {
         /// An `O_PATH` descriptor of it.
         fd: OwnedFd,
+        /// It has no path (a pipe, a socket): on another mount than any
+        /// directory, so the link is EXDEV, once the target is looked at.
+        pathless: bool,
         /// Its canonical path.
         path: Vec<u8>,
         /// It has been unlinked (its path decides nothing).
@@ -258,16 +414,24 @@ impl Source {
 }
 
 /// Reads one path argument and learns where it starts (through the task's
-/// number: the caller checks `ID_VALID` afterwards).
+/// number: the caller checks `ID_VALID` afterwards). An empty path is
+/// ENOENT, before its directory descriptor is looked at, unless `empty_ok`
+/// (`AT_EMPTY_PATH`).
 pub(super) fn read_arg(
+    ctx: &Ctx,
     task: &mut Task,
     dirfd: i32,
     addr: u64,
     buf: &mut [u8],
+    empty_ok: bool,
 ) -> Result<Arg, Reply> {
     let len = task
         .read_cstr(addr, buf)
         .map_err(|e| e.reply(libc::ENAMETOOLONG))?;
+    if len == 0 && !empty_ok {
+        return Err(Reply::Errno(libc::ENOENT));
+    }
+    let len = ctx.privates.rewrite(buf, len).map_err(Reply::Errno)?;
     let path = buf[..len].to_vec();
     let start = if path.first() == Some(&b'/') {
         Start::Root
@@ -282,12 +446,13 @@ pub(super) fn read_arg(
     Ok(Arg { start, path })
 }
 
-/// Resolves the directory part of `arg`; the last component stays a name.
+/// Resolves the directory part of `arg` (which must be a directory); the
+/// last component stays a name, and what it is (a name, `.`, `..`, or none
+/// for `/`) is the caller's to judge, after this, as the kernel does.
 pub(super) fn resolve_end(
     asker: &mut Asker<'_>,
     root: &Root<'_>,
     arg: Arg,
-    dot_errno: i32,
     b: &mut WalkBufs,
 ) -> Result<End, i32> {
     if arg.path.is_empty() {
@@ -298,18 +463,29 @@ pub(super) fn resolve_end(
         .iter()
         .rposition(|&c| c != b'/')
         .map_or(0, |i| i + 1);
+    let slash = trimmed_len < arg.path.len();
     if trimmed_len == 0 {
-        // "/" itself: busy, as the kernel says for a mount point.
-        return Err(libc::EBUSY);
+        // "/" itself: no last component.
+        let dir = root
+            .fd()
+            .ok_or(libc::EACCES)?
+            .try_clone_to_owned()
+            .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
+        b.path.clear();
+        b.path.push(b'/');
+        return Ok(End {
+            dir,
+            name: c".".into(),
+            path: b"/".to_vec(),
+            last: Last::Root,
+            slash,
+        });
     }
     let trimmed = &arg.path[..trimmed_len];
     let (dir_part, name): (&[u8], &[u8]) = match trimmed.iter().rposition(|&c| c == b'/') {
         Some(i) => (if i == 0 { b"/" } else { &trimmed[..i] }, &trimmed[i + 1..]),
         None => (b".", trimmed),
     };
-    if name == b"." || name == b".." {
-        return Err(dot_errno);
-    }
     let walked = walk(asker, root, arg.start, dir_part, 0, true, b)?;
     let dir = match walked {
         Walked::Found {
@@ -320,18 +496,60 @@ pub(super) fn resolve_end(
         Walked::Found { .. } => return Err(libc::ENOTDIR),
         Walked::Missing { .. } | Walked::Absent => return Err(libc::ENOENT),
     };
-    let mut path = b.path.clone();
-    crate::fs::lexical::push_component(&mut path, name);
-    let name = CString::new(name).map_err(|_| libc::EINVAL)?;
-    if trimmed_len < arg.path.len() {
-        // A trailing slash: the object must be a directory.
-        if let Ok(m) = sys::lstat_mode(dir.as_raw_fd(), &name) {
-            if m & libc::S_IFMT != libc::S_IFDIR {
-                return Err(libc::ENOTDIR);
-            }
-        }
+    // `file/x`, `file/.`: the directory part must be one.
+    if sys::fstat_mode(dir.as_fd()).map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?
+        & libc::S_IFMT
+        != libc::S_IFDIR
+    {
+        return Err(libc::ENOTDIR);
     }
-    Ok(End { dir, name, path })
+    // And searchable, before its last component is anything (the kernel's
+    // may_lookup, which the O_PATH descriptor did not need).
+    if !crate::fs::searches_anything() {
+        sys::faccessat2(
+            dir.as_raw_fd(),
+            c"",
+            libc::X_OK,
+            libc::AT_EMPTY_PATH | libc::AT_EACCESS,
+        )
+        .map_err(|e| e.raw_os_error().unwrap_or(libc::EACCES))?;
+    }
+    let last = match name {
+        b"." => Last::Dot,
+        b".." => Last::DotDot,
+        _ => Last::Norm,
+    };
+    let mut path = b.path.clone();
+    match last {
+        Last::Norm => crate::fs::lexical::push_component(&mut path, name),
+        Last::DotDot => {
+            let up = parent_of(&path).len();
+            path.truncate(up);
+        }
+        Last::Dot | Last::Root => {}
+    }
+    let name = CString::new(name).map_err(|_| libc::EINVAL)?;
+    Ok(End {
+        dir,
+        name,
+        path,
+        last,
+        slash,
+    })
+}
+
+/// The errno for a trailing slash on the name `e` of a call that does not
+/// make a directory there: none if it is one; else ENOENT if nothing is
+/// there, ENOTDIR if something else is (`unlink("f/")`, `rename("f/", x)`).
+pub(super) fn slash_errno(e: &End) -> Option<i32> {
+    if !e.slash {
+        return None;
+    }
+    match sys::lstat_mode(e.dir.as_raw_fd(), &e.name) {
+        Err(_) => Some(libc::ENOENT),
+        Ok(m) if m & libc::S_IFMT == libc::S_IFDIR => None,
+        Ok(_) => Some(libc::ENOTDIR),
+    }
 }
 
 /// Resolves the whole of `arg` to an object (following a final symbolic
@@ -348,16 +566,14 @@ fn resolve_whole(
             return Err(libc::EBADF);
         };
         crate::task::fd_path(fd.as_fd(), &mut b.path).map_err(|_| libc::EBADF)?;
-        if b.path.first() != Some(&b'/') {
-            // A pipe, a socket: nothing a directory can hold.
-            return Err(libc::EXDEV);
-        }
         // Our copy shares the program's open file description.
         let held = sys::getfl(fd.as_fd())
             .ok()
             .filter(|f| f & libc::O_PATH == 0)
             .map(|f| f & libc::O_ACCMODE);
         return Ok(Source::Object {
+            // A pipe, a socket: nothing a directory can hold.
+            pathless: b.path.first() != Some(&b'/'),
             fd,
             unlinked: b.path.ends_with(b" (deleted)"),
             path: b.path.clone(),
@@ -365,10 +581,14 @@ fn resolve_whole(
         });
     }
     match walk(asker, root, arg.start, &arg.path, 0, true, b)? {
-        Walked::Found { pathless: true, .. } => Err(libc::EXDEV),
         Walked::Found {
-            fd, unlinked, held, ..
+            fd,
+            pathless,
+            unlinked,
+            held,
+            ..
         } => Ok(Source::Object {
+            pathless,
             fd,
             path: b.path.clone(),
             unlinked,
@@ -378,11 +598,34 @@ fn resolve_whole(
     }
 }
 
+fn errno_of(e: &std::io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(libc::EIO)
+}
+
 fn parent_of(path: &[u8]) -> &[u8] {
     match path.iter().rposition(|&c| c == b'/') {
         Some(0) | None => b"/",
         Some(i) => &path[..i],
     }
+}
+
+/// Refuses a path the policy hides (ENOENT) or denies (EACCES); anything
+/// else is for [`need_rw`] to judge later.
+fn not_refused(
+    ctx: &Ctx,
+    asker: &mut Asker<'_>,
+    path: &[u8],
+    matched: &mut Vec<u8>,
+    log: &mut Log<'_>,
+) -> Result<(), Reply> {
+    let (action, rule) = decide(ctx, asker, path, matched);
+    let (verdict, errno) = match action {
+        FsAction::Access(FsAccess::Hide) => (Verdict::Hide, libc::ENOENT),
+        FsAction::Access(FsAccess::Deny) => (Verdict::Deny, libc::EACCES),
+        _ => return Ok(()),
+    };
+    log.write(path, verdict, Some(errno), rule);
+    Err(Reply::Errno(errno))
 }
 
 /// Refuses unless the policy gives `rw` on `path`.

@@ -15,7 +15,9 @@ pub mod mutate;
 pub mod net;
 pub mod open;
 mod path;
+pub mod private;
 pub mod stat;
+pub mod tty;
 pub mod watch;
 
 use std::ffi::CString;
@@ -55,6 +57,10 @@ pub struct Ctx {
     pub learn: Option<crate::learn::Recorder>,
     /// The Unix sockets the sandbox bound itself.
     pub own: net::OwnSockets,
+    /// The run's own directories of `private` rules.
+    pub privates: private::Privates,
+    /// The terminals fdsup was started on (see [`tty`]).
+    pub terminals: tty::Terminals,
 }
 
 impl Ctx {
@@ -78,6 +84,7 @@ impl Ctx {
         }
         Ok(Self {
             exec: crate::landlock::ExecSet::new(&policy),
+            privates: private::Privates::new(&policy),
             policy,
             contents,
             redirects,
@@ -87,6 +94,7 @@ impl Ctx {
             audit,
             learn: None,
             own: net::OwnSockets::new(),
+            terminals: tty::Terminals::at_startup(),
         })
     }
 }
@@ -108,6 +116,12 @@ impl Ctx {
             (Roots::PerTask, Some(fd)) => Root::Task(Arc::clone(fd)),
             (Roots::PerTask, None) => Root::Nowhere,
         }
+    }
+
+    /// Whether rule `i` is `public` (only what any user may read).
+    pub fn public_rule(&self, rule: Option<usize>) -> bool {
+        rule.and_then(|i| self.policy.fs.rules.get(i))
+            .is_some_and(|r| r.public)
     }
 
     /// The target of redirect rule `i`.
@@ -166,6 +180,8 @@ pub struct Scratch {
     /// The asking task's root, for a session whose tasks have their own
     /// ([`Roots::PerTask`]): opened for each request by [`handle`].
     pub task_root: Option<Arc<OwnedFd>>,
+    /// Directories others may search, for `public` rules.
+    pub searchable: crate::fs::public::Searchable,
 }
 
 impl Scratch {
@@ -182,6 +198,7 @@ impl Scratch {
             listing: Vec::new(),
             timer: None,
             task_root: None,
+            searchable: crate::fs::public::Searchable::new(),
         }
     }
 }
@@ -425,6 +442,51 @@ pub fn decide<'p>(
     path: &[u8],
     matched: &mut Vec<u8>,
 ) -> (&'p FsAction, Option<usize>) {
+    // A path in a private rule's own directory is decided on the name the
+    // program used; the private rule's path on the host is hidden
+    // ([`private`]).
+    match ctx.privates.visible(path, matched) {
+        Some(private::Own::Private(rule)) => {
+            let d = ctx.policy.decide_fs(matched);
+            return match d.action {
+                FsAction::Private if d.rule == Some(rule) => (&open::ALLOW_RW, d.rule),
+                FsAction::Private => (&open::HIDE, d.rule),
+                a => (a, d.rule),
+            };
+        }
+        // The skeleton of virtual directories stands for the names it
+        // holds; it is never written (nothing in it is `rw`).
+        Some(private::Own::Virtual) => {
+            let d = ctx.policy.decide_fs(matched);
+            return match d.action {
+                FsAction::Access(crate::policy::FsAccess::Rw) => (&open::ALLOW_RO, d.rule),
+                FsAction::Private => (&open::HIDE, d.rule),
+                a => (a, d.rule),
+            };
+        }
+        None => {}
+    }
+    let (action, rule) = decide_host(ctx, asker, path, matched);
+    match action {
+        FsAction::Private => (&open::HIDE, rule),
+        // A terminal that is not the sandbox's own does not exist for it,
+        // whatever the rules say ([`tty`]).
+        FsAction::Access(crate::policy::FsAccess::Ro | crate::policy::FsAccess::Rw)
+            if tty::pts_number(path).is_some_and(|n| !tty::own(ctx, asker.task, n)) =>
+        {
+            (&open::HIDE, rule)
+        }
+        a => (a, rule),
+    }
+}
+
+/// [`decide`] of a path outside private directories.
+fn decide_host<'p>(
+    ctx: &'p Ctx,
+    asker: &mut crate::fs::walk::Asker<'_>,
+    path: &[u8],
+    matched: &mut Vec<u8>,
+) -> (&'p FsAction, Option<usize>) {
     match crate::fs::lexical::proc_pid(path) {
         Some((pid, _)) if !asker.sees_pid(pid) => (&open::HIDE, None),
         Some((_, rest)) => {
@@ -464,6 +526,12 @@ pub fn decide_found<'p>(
     if rule.is_some() || !matches!(action, FsAction::Access(FsAccess::Hide | FsAccess::Deny)) {
         return (action, rule);
     }
+    // A directory of the skeleton of virtual directories is judged by the
+    // name it stands for.
+    let path = match ctx.privates.visible(path, matched) {
+        Some(private::Own::Virtual) => &matched[..],
+        _ => path,
+    };
     let on_the_way = match sys::fstat_mode(fd).map(|m| m & libc::S_IFMT) {
         Ok(libc::S_IFDIR) => ctx.policy.shows_below(path),
         // `/bin` -> `usr/bin` when a rule was written `/bin`.

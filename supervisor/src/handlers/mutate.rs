@@ -17,7 +17,7 @@
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd};
 
-use super::link::{read_arg, resolve_end, End};
+use super::link::{read_arg, resolve_end, slash_errno, End, Last};
 use super::path::{decide_obj, done, fetch, read_string, resolve, Need, Obj};
 use super::{decide, Ctx, Log, Reply, Scratch};
 use crate::audit::Verdict;
@@ -91,11 +91,13 @@ fn names(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scrat
         }
         _ => return Reply::Errno(libc::ENOSYS),
     };
-    // The kind of object a mknod makes: regular files and FIFOs only.
+    // The kernel's may_mknod, before the path: a directory is EPERM, an
+    // unknown type EINVAL. (Devices and sockets, which fdsup never makes,
+    // are refused later, where the kernel checks CAP_MKNOD.)
     if let NameOp::Mknod(mode) = op {
         match mode & libc::S_IFMT {
-            0 | libc::S_IFREG | libc::S_IFIFO => {}
-            libc::S_IFCHR | libc::S_IFBLK | libc::S_IFSOCK => return Reply::Errno(libc::EPERM),
+            0 | libc::S_IFREG | libc::S_IFIFO | libc::S_IFCHR | libc::S_IFBLK | libc::S_IFSOCK => {}
+            libc::S_IFDIR => return Reply::Errno(libc::EPERM),
             _ => return Reply::Errno(libc::EINVAL),
         }
     }
@@ -112,7 +114,7 @@ fn names(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scrat
         },
         _ => 0,
     };
-    let arg = match read_arg(&mut task, dirfd, addr, &mut sc.raw) {
+    let arg = match read_arg(ctx, &mut task, dirfd, addr, &mut sc.raw, false) {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -120,14 +122,8 @@ fn names(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scrat
         return Reply::Gone;
     }
     let mut asker = Asker::with_policy(&task, ctx.scope, &ctx.policy);
-    // "." and ".." as the last component: what the kernel says for each.
-    let dot = match op {
-        NameOp::Unlink(f) if f & libc::AT_REMOVEDIR != 0 => libc::EINVAL,
-        NameOp::Unlink(_) => libc::EISDIR,
-        _ => libc::EEXIST,
-    };
     let root = ctx.root(&sc.task_root);
-    let end = match resolve_end(&mut asker, &root, arg, dot, &mut sc.walk) {
+    let end = match resolve_end(&mut asker, &root, arg, &mut sc.walk) {
         Ok(e) => e,
         Err(e) => {
             return Reply::Errno(super::walk_error(
@@ -142,7 +138,14 @@ fn names(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scrat
     if !listener.id_valid(n.id) {
         return Reply::Gone;
     }
-    let End { dir, name, path } = end;
+    let slashed = slash_errno(&end);
+    let End {
+        dir,
+        name,
+        path,
+        last,
+        slash,
+    } = end;
     let mut log = Log {
         ctx,
         syscall: m.name,
@@ -150,7 +153,19 @@ fn names(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scrat
         line: &mut sc.line,
     };
     let (action, rule) = decide(ctx, &mut asker, &path, &mut sc.matched);
-    let exists = sys::lstat_mode(dir.as_raw_fd(), &name).is_ok();
+    // Whether the name is taken; an error other than ENOENT (a name too
+    // long for the file system) is the kernel's answer at that point.
+    let lookup = || -> Result<bool, i32> {
+        if last != Last::Norm {
+            return Ok(true);
+        }
+        match sys::lstat_mode(dir.as_raw_fd(), &name) {
+            Ok(_) => Ok(true),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(false),
+            Err(e) => Err(e.raw_os_error().unwrap_or(libc::EIO)),
+        }
+    };
+    let read_only = || sys::on_read_only_mount(dir.as_fd());
     let refuse = |log: &mut Log<'_>, v: Verdict, e: i32| {
         log.write(&path, v, Some(e), rule);
         Reply::Errno(e)
@@ -158,18 +173,65 @@ fn names(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scrat
     match action {
         FsAction::Access(FsAccess::Hide) => return refuse(&mut log, Verdict::Hide, libc::ENOENT),
         FsAction::Access(FsAccess::Deny) => return refuse(&mut log, Verdict::Deny, libc::EACCES),
-        FsAction::Access(FsAccess::Rw) => {}
-        _ => {
-            // ro, or served from memory or elsewhere: nothing changes here.
-            // What the kernel would say first comes first.
-            if matches!(op, NameOp::Mkdir(_) | NameOp::Mknod(_) | NameOp::Symlink(_)) && exists {
-                return Reply::Errno(libc::EEXIST);
+        _ => {}
+    }
+    // What the kernel finds before it would write anything, in its order:
+    // what the last component is, whether it is there, a trailing slash,
+    // and a read-only mount (EROFS: before the name is looked up when
+    // removing, after when creating).
+    match op {
+        NameOp::Mkdir(_) | NameOp::Mknod(_) | NameOp::Symlink(_) => {
+            match lookup() {
+                Ok(true) => return Reply::Errno(libc::EEXIST),
+                Ok(false) if sys::on_procfs(dir.as_fd()) => return Reply::Errno(libc::ENOENT),
+                Ok(false) => {}
+                Err(e) => return Reply::Errno(e),
             }
-            if matches!(op, NameOp::Unlink(_)) && !exists {
+            if slash && !matches!(op, NameOp::Mkdir(_)) {
                 return Reply::Errno(libc::ENOENT);
             }
-            return refuse(&mut log, Verdict::Deny, libc::EACCES);
+            if read_only() {
+                return Reply::Errno(libc::EROFS);
+            }
         }
+        NameOp::Unlink(f) if f & libc::AT_REMOVEDIR != 0 => match last {
+            Last::Norm if read_only() => return Reply::Errno(libc::EROFS),
+            Last::Norm => {}
+            Last::Dot => return Reply::Errno(libc::EINVAL),
+            Last::DotDot => return Reply::Errno(libc::ENOTEMPTY),
+            Last::Root => return Reply::Errno(libc::EBUSY),
+        },
+        NameOp::Unlink(_) => {
+            if last != Last::Norm {
+                return Reply::Errno(libc::EISDIR);
+            }
+            if read_only() {
+                return Reply::Errno(libc::EROFS);
+            }
+            if let Err(e) = lookup() {
+                return Reply::Errno(e);
+            }
+            if let Some(e) = slashed {
+                return Reply::Errno(e);
+            }
+        }
+    }
+    let exists = lookup().unwrap_or(false);
+    if let NameOp::Mknod(mode) = op {
+        if matches!(
+            mode & libc::S_IFMT,
+            libc::S_IFCHR | libc::S_IFBLK | libc::S_IFSOCK
+        ) {
+            // SPEC.md: rw makes regular files and FIFOs only.
+            return refuse(&mut log, Verdict::Deny, libc::EPERM);
+        }
+    }
+    if !matches!(action, FsAction::Access(FsAccess::Rw)) {
+        // ro, or served from memory or elsewhere: nothing changes here.
+        if matches!(op, NameOp::Unlink(_)) && !exists {
+            return Reply::Errno(libc::ENOENT);
+        }
+        return refuse(&mut log, Verdict::Deny, libc::EACCES);
     }
     log.write(&path, Verdict::Allow, None, rule);
     let d = dir.as_raw_fd();
@@ -212,6 +274,7 @@ fn objects(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
     }
     let nofollow = |f: i32| f & libc::AT_SYMLINK_NOFOLLOW != 0;
     let empty = |f: i32| f & libc::AT_EMPTY_PATH != 0;
+    let mut out_of_range = None;
     let (place, op) = match m.kind {
         Kind::Chmod => (
             Where::Path(libc::AT_FDCWD, a[0], true, false, false),
@@ -269,6 +332,10 @@ fn objects(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
             Err(r) => return r,
         },
         Kind::Futimesat => match read_timevals(&task, a[2]) {
+            // A NULL path is the descriptor itself (but AT_FDCWD's: EFAULT).
+            Ok(t) if a[1] == 0 && int(a[0]) != libc::AT_FDCWD => {
+                (Where::Fd(int(a[0])), ObjOp::Times(t))
+            }
             Ok(t) => (
                 Where::Path(int(a[0]), a[1], true, false, false),
                 ObjOp::Times(t),
@@ -276,21 +343,36 @@ fn objects(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
             Err(r) => return r,
         },
         Kind::Utimensat => {
-            let f = int(a[3]);
-            if f & !(libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) != 0 {
-                return Reply::Errno(libc::EINVAL);
-            }
-            let times = match read_timespecs(&task, a[2]) {
+            // As the kernel: the times are read (EFAULT); UTIME_OMIT twice
+            // is done, nothing looked at; then the flags; then the object;
+            // the times' values only once it is found (`out_of_range`).
+            let times = match read_i64s_or_null::<4>(&task, a[2]) {
                 Ok(t) => t,
                 Err(r) => return r,
             };
-            if a[1] == 0 {
-                // futimens: the descriptor itself (AT_FDCWD has none).
-                if int(a[0]) == libc::AT_FDCWD {
-                    return Reply::Errno(libc::EFAULT);
+            if let Some([_, n0, _, n1]) = times {
+                if n0 == UTIME_OMIT && n1 == UTIME_OMIT {
+                    return Reply::Value(0);
+                }
+                let ok =
+                    |n: i64| (0..1_000_000_000).contains(&n) || n == UTIME_NOW || n == UTIME_OMIT;
+                if !ok(n0) || !ok(n1) {
+                    out_of_range = Some(libc::EINVAL);
+                }
+            }
+            let times = times.map(|[s0, n0, s1, n1]| [ts(s0, n0), ts(s1, n1)]);
+            let f = int(a[3]);
+            if a[1] == 0 && int(a[0]) != libc::AT_FDCWD {
+                // futimens: the descriptor itself, and no flags at all.
+                if f != 0 {
+                    return Reply::Errno(libc::EINVAL);
                 }
                 (Where::Fd(int(a[0])), ObjOp::Times(times))
             } else {
+                if f & !(libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) != 0 {
+                    return Reply::Errno(libc::EINVAL);
+                }
+                // A NULL path with AT_FDCWD is read as a path: EFAULT.
                 (
                     Where::Path(int(a[0]), a[1], !nofollow(f), empty(f), false),
                     ObjOp::Times(times),
@@ -308,18 +390,24 @@ fn objects(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
             )
         }
         Kind::Setxattr | Kind::Lsetxattr | Kind::Fsetxattr => {
-            let (name, value) = match read_xattr(&task, a[1], a[2], a[3]) {
-                Ok(v) => v,
-                Err(r) => return r,
-            };
+            // The flags before the name and the value, as the kernel.
             let flags = u32_of(a[4]);
             if flags & !(libc::XATTR_CREATE | libc::XATTR_REPLACE).cast_unsigned() != 0 {
                 return Reply::Errno(libc::EINVAL);
             }
+            let (name, value) = match read_xattr(&task, a[1], a[2], a[3]) {
+                Ok(v) => v,
+                Err(r) => return r,
+            };
             let op = ObjOp::Setxattr(name, value, flags);
             match m.kind {
                 Kind::Setxattr => (Where::Path(libc::AT_FDCWD, a[0], true, false, false), op),
                 Kind::Lsetxattr => (Where::Path(libc::AT_FDCWD, a[0], false, false, false), op),
+                // The kernel takes fsetxattr's AT_FDCWD as an empty path
+                // from the working directory: the directory itself.
+                _ if int(a[0]) == libc::AT_FDCWD => {
+                    (Where::Path(libc::AT_FDCWD, 0, true, true, true), op)
+                }
                 _ => (Where::Fd(int(a[0])), op),
             }
         }
@@ -370,7 +458,7 @@ fn objects(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
             }
         }
     };
-    let fd = match decide_obj(ctx, &task, sc, m.name, obj, Need::Write, None) {
+    let fd = match decide_obj(ctx, &task, sc, m.name, obj, Need::Write, None, out_of_range) {
         Ok(fd) => fd,
         Err(r) => return r,
     };
@@ -394,6 +482,18 @@ fn truncate(fd: std::os::fd::BorrowedFd<'_>, len: i64) -> std::io::Result<()> {
         libc::S_IFDIR => return Err(e(libc::EISDIR)),
         libc::S_IFREG => {}
         _ => return Err(e(libc::EINVAL)),
+    }
+    // As the kernel: write permission (EACCES), then a read-only mount
+    // (EROFS; access(2) checks them in this order), then the open for
+    // writing (ETXTBSY).
+    sys::faccessat2(
+        fd.as_raw_fd(),
+        c"",
+        libc::W_OK,
+        libc::AT_EMPTY_PATH | libc::AT_EACCESS,
+    )?;
+    if sys::on_read_only_mount(fd) {
+        return Err(e(libc::EROFS));
     }
     let flags =
         (libc::O_WRONLY | libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NONBLOCK).unsigned_abs();
@@ -440,17 +540,12 @@ fn read_timevals(task: &Task, addr: u64) -> Result<Option<[libc::timespec; 2]>, 
     Ok(Some([ts(s0, u0 * 1000), ts(s1, u1 * 1000)]))
 }
 
-/// Two `struct timespec` (with `UTIME_NOW`/`UTIME_OMIT`), `NULL` for now.
-fn read_timespecs(task: &Task, addr: u64) -> Result<Option<[libc::timespec; 2]>, Reply> {
+/// `N` 64-bit words (two `struct timespec`), `None` for a NULL pointer.
+fn read_i64s_or_null<const N: usize>(task: &Task, addr: u64) -> Result<Option<[i64; N]>, Reply> {
     if addr == 0 {
         return Ok(None);
     }
-    let [s0, n0, s1, n1] = read_i64s::<4>(task, addr)?;
-    let ok = |n: i64| (0..1_000_000_000).contains(&n) || n == UTIME_NOW || n == UTIME_OMIT;
-    if !ok(n0) || !ok(n1) {
-        return Err(Reply::Errno(libc::EINVAL));
-    }
-    Ok(Some([ts(s0, n0), ts(s1, n1)]))
+    read_i64s::<N>(task, addr).map(Some)
 }
 
 fn read_xattr_name(task: &Task, addr: u64) -> Result<CString, Reply> {

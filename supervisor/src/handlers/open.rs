@@ -32,6 +32,10 @@ use crate::sys::{self, OpenHow};
 use crate::syscalls::{Kind, Mediated};
 use crate::task::{fd_path, ProcPath, ReadError, Task};
 
+/// The kernel's `O_LARGEFILE` (include/uapi/asm-generic/fcntl.h): libc's
+/// is 0 on 64-bit targets, where the kernel sets the bit itself.
+const O_LARGEFILE: i32 = 0o100000;
+
 /// `VALID_OPEN_FLAGS` of include/linux/fcntl.h: what `openat` keeps of its
 /// flags (it ignores the rest; `openat2` refuses them).
 const VALID_OPEN_FLAGS: i32 = libc::O_ACCMODE
@@ -45,7 +49,7 @@ const VALID_OPEN_FLAGS: i32 = libc::O_ACCMODE
     | libc::O_DSYNC
     | libc::O_ASYNC
     | libc::O_DIRECT
-    | libc::O_LARGEFILE
+    | O_LARGEFILE
     | libc::O_DIRECTORY
     | libc::O_NOFOLLOW
     | libc::O_NOATIME
@@ -105,6 +109,19 @@ impl Req<'_> {
     fn cloexec(&self) -> bool {
         self.flags() & libc::O_CLOEXEC != 0
     }
+    /// What a `public` rule needs of the object's bits for others: read
+    /// (an `O_PATH` request too, served as a readable descriptor; see
+    /// [`deliver`]), write.
+    fn needs_of_others(&self) -> (bool, bool) {
+        let reads = self.opath() || self.flags() & libc::O_ACCMODE != libc::O_WRONLY;
+        (reads, self.writes())
+    }
+    /// Whether the object behind `fd` (just opened, or held `O_PATH`) may
+    /// be served under a `public` rule: see [`crate::fs::public`].
+    fn others_may_open(&self, fd: BorrowedFd<'_>) -> bool {
+        let (read, write) = self.needs_of_others();
+        sys::fstat_mode(fd).is_ok_and(|m| crate::fs::public::others_may(m, read, write))
+    }
     /// The flags for our own open of the object.
     fn open_flags(&self) -> u64 {
         // openat2 refuses anything but O_DIRECTORY/O_NOFOLLOW/O_CLOEXEC
@@ -159,6 +176,10 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         Ok(len) => len,
         Err(e) => return e.reply(libc::ENAMETOOLONG),
     };
+    let len = match ctx.privates.rewrite(&mut sc.raw, len) {
+        Ok(len) => len,
+        Err(e) => return Reply::Errno(e),
+    };
     let root = ctx.root(&sc.task_root);
     let Scratch {
         raw,
@@ -167,6 +188,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         matched,
         line,
         procs,
+        searchable,
         ..
     } = sc;
     let req = Req {
@@ -233,17 +255,40 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         return Reply::Gone;
     }
 
+    // O_CREAT with a trailing slash: the kernel looks up the directory part
+    // and answers EISDIR, whatever the last component is (the walk below).
+    let creat_slash = req.creat() && trailing;
     let lexical_ok = how.resolve == 0
+        && !creat_slash
         && lex.first() == Some(&b'/')
         && lex.len() + req.path.len() < libc::PATH_MAX as usize - 1
         && !lex.ends_with(b" (deleted)")
-        && join_normal(lex, req.path, dirfd != libc::AT_FDCWD)
+        // `.` alone: see `path::resolve_read`.
+        && join_normal(
+            lex,
+            req.path,
+            dirfd != libc::AT_FDCWD || !crate::fs::searches_anything(),
+        )
         && !is_proc_self(lex)
         // `/proc/<pid>` is decided on the directory, not the number (a pid
         // can be reused): the walk does that.
         && crate::fs::lexical::proc_pid(lex).is_none();
     if lexical_ok {
-        if let Some(reply) = fast(&mut out, &mut task, base.as_ref(), lex, trailing) {
+        match ctx.privates.rewrite_lexical(lex) {
+            // Opened by the rewritten path, not from a descriptor of the
+            // host's directory.
+            Ok(true) => base = None,
+            Ok(false) => {}
+            Err(e) => return Reply::Errno(e),
+        }
+        if let Some(reply) = fast(
+            &mut out,
+            &mut task,
+            base.as_ref(),
+            lex,
+            trailing,
+            searchable,
+        ) {
             return reply;
         }
     }
@@ -272,12 +317,19 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     };
     let follow_final = req.flags() & libc::O_NOFOLLOW == 0 && !req.excl();
     let mut asker = Asker::with_policy(&task, ctx.scope, &ctx.policy);
+    // Creating: a trailing slash on the last component is EISDIR, the walk
+    // says where (also after a link whose target ends with one).
+    let creating = if req.creat() {
+        crate::fs::walk::WALK_CREATE
+    } else {
+        0
+    };
     let walked = walk(
         &mut asker,
         &out.root,
         start,
         req.path,
-        how.resolve,
+        how.resolve | creating,
         follow_final,
         wb,
     );
@@ -316,11 +368,42 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             if req.excl() {
                 return Reply::Errno(libc::EEXIST);
             }
+            // O_CREAT on a directory that exists: the kernel's EISDIR,
+            // whatever the access mode.
+            if req.creat()
+                && !symlink
+                && sys::fstat_mode(fd.as_fd()).is_ok_and(|m| m & libc::S_IFMT == libc::S_IFDIR)
+            {
+                return Reply::Errno(libc::EISDIR);
+            }
             if req.writes() && access != FsAccess::Rw {
                 return out.refuse(path, Verdict::Deny, libc::EACCES, rule);
             }
+            if ctx.public_rule(rule)
+                && !(searchable.reachable(path) && req.others_may_open(fd.as_fd()))
+            {
+                return out.refuse(path, Verdict::Deny, libc::EACCES, rule);
+            }
+            if let Some(reply) = terminal(&mut out, &task, path, rule) {
+                return reply;
+            }
             out.allowed(path, rule);
             open_found(&req, fd, symlink)
+        }
+        Walked::Missing { .. } | Walked::Absent if !req.creat() && !req.writes() => {
+            if let Some(fd) = ctx.privates.virtual_dir(path) {
+                // A directory on the way to virtual files.
+                out.allowed(path, None);
+                return open_found(&req, fd, false);
+            }
+            let (action, rule) = out.decide(&mut asker, path);
+            match out.plain_access(path, action, rule) {
+                Ok(_) => {
+                    out.absent(path);
+                    Reply::Errno(libc::ENOENT)
+                }
+                Err(reply) => reply,
+            }
         }
         Walked::Missing { parent, name_at } => {
             let (action, rule) = out.decide(&mut asker, path);
@@ -400,6 +483,12 @@ fn check_how(how: &OpenHow, strict: bool) -> Result<(), i32> {
     }
     if flags & libc::O_CREAT != 0 && flags & libc::O_DIRECTORY != 0 {
         return Err(libc::EINVAL);
+    }
+    // RESOLVE_CACHED cannot create or truncate: EAGAIN before any lookup.
+    if how.resolve & sys::RESOLVE_CACHED != 0
+        && flags & (libc::O_TRUNC | libc::O_CREAT | (libc::O_TMPFILE & !libc::O_DIRECTORY)) != 0
+    {
+        return Err(libc::EAGAIN);
     }
     Ok(())
 }
@@ -529,7 +618,7 @@ impl<'a> Out<'a> {
         rule: Option<usize>,
     ) -> Result<FsAccess, Reply> {
         match *action {
-            FsAction::Access(FsAccess::Hide) => {
+            FsAction::Access(FsAccess::Hide) | FsAction::Private => {
                 Err(self.refuse(path, Verdict::Hide, libc::ENOENT, rule))
             }
             FsAction::Access(FsAccess::Deny) => {
@@ -639,6 +728,7 @@ fn fast(
     base: Option<&OwnedFd>,
     lex: &mut Vec<u8>,
     trailing: bool,
+    searchable: &mut crate::fs::public::Searchable,
 ) -> Option<Reply> {
     let req = out.req;
     let mut asker = Asker::new(task, out.ctx.scope);
@@ -647,12 +737,21 @@ fn fast(
     // a symbolic link (`/lib` on merged-/usr systems) to somewhere allowed.
     // Only the walk knows; refusals are rare enough to pay for it.
     let access = match *action {
-        FsAction::Access(FsAccess::Hide | FsAccess::Deny) => return None,
+        FsAction::Access(FsAccess::Hide | FsAccess::Deny) | FsAction::Private => return None,
         FsAction::Content { .. } => return Some(out.content(lex, rule)),
         FsAction::Redirect { writable, .. } => return Some(out.redirect(lex, rule, writable)),
         FsAction::Access(a) => a,
     };
     if req.writes() && access != FsAccess::Rw {
+        return None;
+    }
+    if let Some(reply) = terminal(out, task, lex, rule) {
+        return Some(reply);
+    }
+    // A `public` rule: a directory on the way that others may not search
+    // (or a symbolic link, which the walk resolves) is the walk's to judge.
+    let public = out.ctx.public_rule(rule);
+    if public && !searchable.reachable(lex) {
         return None;
     }
     // The path to open: relative to the dirfd we fetched, else the absolute
@@ -682,18 +781,47 @@ fn fast(
             return Some(Reply::Errno(libc::EINVAL));
         };
         let creat_ro = req.creat() && access != FsAccess::Rw;
-        fast_open(req, dir, in_root, path, creat_ro)
+        fast_open(req, dir, in_root, path, creat_ro, public)
     };
     if let Some(n) = saved_len {
         lex.truncate(n);
     }
     match result {
         FastOpen::Loop => None,
-        FastOpen::WouldCreate => Some(out.refuse(lex, Verdict::Deny, libc::EACCES, rule)),
+        // Nothing there, and perhaps a directory on the way to virtual
+        // files: the walk knows.
+        FastOpen::Done(Reply::Errno(libc::ENOENT))
+            if !req.creat() && out.ctx.privates.virtual_dir(lex).is_some() =>
+        {
+            None
+        }
+        FastOpen::WouldCreate | FastOpen::NotPublic => {
+            Some(out.refuse(lex, Verdict::Deny, libc::EACCES, rule))
+        }
         FastOpen::Done(reply) => {
             out.allowed(lex, rule);
             Some(reply)
         }
+    }
+}
+
+/// An allowed open of `/dev/pts/N` that is not a terminal fdsup was
+/// started on: served with the slave of the master a sandboxed process
+/// holds, never by the path ([`super::tty`]); `None` for any other path.
+fn terminal(out: &mut Out<'_>, task: &Task, path: &[u8], rule: Option<usize>) -> Option<Reply> {
+    let n = super::tty::pts_number(path)?;
+    let req = out.req;
+    match super::tty::open(out.ctx, task, n, req.flags())? {
+        Ok(fd) if req.opath() => {
+            // Served as the object itself, which a device cannot be.
+            drop(fd);
+            Some(Reply::Errno(libc::ENXIO))
+        }
+        Ok(fd) => {
+            out.allowed(path, rule);
+            Some(deliver(req, fd))
+        }
+        Err(reply) => Some(reply),
     }
 }
 
@@ -702,13 +830,23 @@ enum FastOpen {
     Loop,
     /// `O_CREAT` under `ro` of a path that does not exist.
     WouldCreate,
+    /// Under a `public` rule, an object others may not open so.
+    NotPublic,
     /// Finished.
     Done(Reply),
 }
 
 /// Opens `path` (from `dir`, with `in_root` added to the resolve flags: see
-/// [`Root::at`]) with the request's flags and no symbolic links.
-fn fast_open(req: &Req<'_>, dir: i32, in_root: u64, path: &CStr, creat_ro: bool) -> FastOpen {
+/// [`Root::at`]) with the request's flags and no symbolic links; under a
+/// `public` rule, only an object others may open so.
+fn fast_open(
+    req: &Req<'_>,
+    dir: i32,
+    in_root: u64,
+    path: &CStr,
+    creat_ro: bool,
+    public: bool,
+) -> FastOpen {
     let mut flags = req.open_flags();
     if creat_ro {
         // Only an existing file may be opened: drop O_CREAT, see what is there.
@@ -733,6 +871,7 @@ fn fast_open(req: &Req<'_>, dir: i32, in_root: u64, path: &CStr, creat_ro: bool)
             resolve: sys::RESOLVE_NO_SYMLINKS | in_root,
         };
         match sys::openat2(dir, path, &opath) {
+            Ok(p) if public && !req.others_may_open(p.as_fd()) => return FastOpen::NotPublic,
             Ok(p) if is_fifo(p.as_fd()) => {
                 if creat_ro && req.excl() {
                     return FastOpen::Done(Reply::Errno(libc::EEXIST));
@@ -757,6 +896,15 @@ fn fast_open(req: &Req<'_>, dir: i32, in_root: u64, path: &CStr, creat_ro: bool)
         Ok(fd) => {
             if creat_ro && req.excl() {
                 return FastOpen::Done(Reply::Errno(libc::EEXIST));
+            }
+            // Opened without O_CREAT, which on a directory is EISDIR.
+            if creat_ro
+                && sys::fstat_mode(fd.as_fd()).is_ok_and(|m| m & libc::S_IFMT == libc::S_IFDIR)
+            {
+                return FastOpen::Done(Reply::Errno(libc::EISDIR));
+            }
+            if public && !req.others_may_open(fd.as_fd()) {
+                return FastOpen::NotPublic;
             }
             // Opens that cannot wait may still reach a FIFO, whose other end
             // must not see our copy after the program closed its own.
@@ -793,6 +941,11 @@ fn blocking(req: &Req<'_>, fd: OwnedFd) -> Reply {
 
 /// Opens an object the walk found, as the request asks.
 fn open_found(req: &Req<'_>, fd: OwnedFd, symlink: bool) -> Reply {
+    // A final symbolic link not followed: the kernel's O_DIRECTORY check
+    // comes before its O_NOFOLLOW one (ELOOP).
+    if symlink && req.flags() & libc::O_DIRECTORY != 0 {
+        return Reply::Errno(libc::ENOTDIR);
+    }
     if req.opath() {
         if req.flags() & libc::O_DIRECTORY != 0 && !symlink {
             match sys::fstat_mode(fd.as_fd()) {
@@ -892,6 +1045,17 @@ fn deliver(req: &Req<'_>, fd: OwnedFd) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kernel_o_largefile_is_a_valid_openat2_flag() {
+        assert_eq!(O_LARGEFILE, 0x8000);
+        let how = OpenHow {
+            flags: u64::from((libc::O_WRONLY | libc::O_CREAT | O_LARGEFILE).unsigned_abs()),
+            mode: 0o644,
+            resolve: 0,
+        };
+        assert_eq!(check_how(&how, true), Ok(()));
+    }
 
     #[test]
     fn openat_flags_are_filtered_like_the_kernel() {

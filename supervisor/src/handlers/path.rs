@@ -87,6 +87,10 @@ pub(super) fn resolve_read(
     follow: bool,
     empty: bool,
 ) -> Result<Obj, Reply> {
+    let len = ctx
+        .privates
+        .rewrite(&mut sc.raw, len)
+        .map_err(Reply::Errno)?;
     if len == 0 {
         if !empty {
             return Err(Reply::Errno(libc::ENOENT));
@@ -150,10 +154,26 @@ pub(super) fn resolve_read(
         && !sc.lex.ends_with(b" (deleted)")
         && sc.lex.len() + len < libc::PATH_MAX as usize - 1
         && !has_trailing_slash(path)
-        && join_normal(&mut sc.lex, path, dirfd != libc::AT_FDCWD)
+        // `.` alone names the working directory, which the kernel must be
+        // able to search (not only reach): checked by the walk, unless
+        // nothing can refuse it.
+        && join_normal(
+            &mut sc.lex,
+            path,
+            dirfd != libc::AT_FDCWD || !crate::fs::searches_anything(),
+        )
         && !is_proc_self(&sc.lex)
         && proc_pid(&sc.lex).is_none();
     if lexical {
+        if ctx
+            .privates
+            .rewrite_lexical(&mut sc.lex)
+            .map_err(Reply::Errno)?
+        {
+            // Opened by the rewritten path, not from a descriptor of the
+            // host's directory.
+            base = None;
+        }
         // Relative to the fetched descriptor if there is one, else the
         // absolute lexical path itself (never our own working directory).
         let abs_len = sc.lex.len();
@@ -190,7 +210,7 @@ pub(super) fn resolve_read(
             // lexical path is what the kernel would have looked up.
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
                 sc.walk.path.clone_from(&sc.lex);
-                return Ok(Obj::Absent);
+                return Ok(virtual_or_absent(ctx, &sc.walk.path));
             }
             // A symbolic link, or an error the walk must place exactly.
             Err(_) => {}
@@ -243,7 +263,7 @@ pub(super) fn resolve_read(
             pathless: pathless || unlinked,
             held: false,
         }),
-        Ok(Walked::Missing { .. } | Walked::Absent) => Ok(Obj::Absent),
+        Ok(Walked::Missing { .. } | Walked::Absent) => Ok(virtual_or_absent(ctx, &sc.walk.path)),
         Err(e) => Err(Reply::Errno(super::walk_error(
             ctx,
             &mut asker,
@@ -251,6 +271,20 @@ pub(super) fn resolve_read(
             &mut sc.matched,
             e,
         ))),
+    }
+}
+
+/// Nothing at `path` on the host: the skeleton's directory if `path` is a
+/// directory on the way to virtual files (`handlers::private`), else
+/// absent.
+fn virtual_or_absent(ctx: &Ctx, path: &[u8]) -> Obj {
+    match ctx.privates.virtual_dir(path) {
+        Some(fd) => Obj::Found {
+            fd,
+            pathless: false,
+            held: false,
+        },
+        None => Obj::Absent,
     }
 }
 
@@ -273,7 +307,11 @@ pub(super) fn fetch(task: &mut Task, fd: i32) -> Result<OwnedFd, Reply> {
 /// object itself, or what a `content` or `redirect` rule serves in its place
 /// (a look at what the program would see). `unserved` is the errno for a
 /// request such rules cannot serve (`readlink`, `chdir`); `None` lets them
-/// serve it. A refusal comes back as the reply to give.
+/// serve it. `found` is an errno the kernel gives once the object is found
+/// and before any permission is checked (times out of range for
+/// `utimensat`): given for an object the policy neither hides nor denies.
+/// A refusal comes back as the reply to give.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn decide_obj(
     ctx: &Ctx,
     task: &Task,
@@ -282,6 +320,7 @@ pub(super) fn decide_obj(
     obj: Obj,
     need: Need,
     unserved: Option<i32>,
+    found: Option<i32>,
 ) -> Result<OwnedFd, Reply> {
     let root = ctx.root(&sc.task_root);
     let Scratch {
@@ -312,8 +351,14 @@ pub(super) fn decide_obj(
         Err(Reply::Errno(e))
     };
     let (served, verdict) = match *action {
-        FsAction::Access(FsAccess::Hide) => return refuse(Verdict::Hide, libc::ENOENT),
+        // (`Private` never comes out of `decide`: it is the host's path.)
+        FsAction::Access(FsAccess::Hide) | FsAction::Private => {
+            return refuse(Verdict::Hide, libc::ENOENT)
+        }
         FsAction::Access(FsAccess::Deny) => return refuse(Verdict::Deny, libc::EACCES),
+        _ if fd.is_some() && found.is_some() => {
+            return Err(Reply::Errno(found.unwrap_or(libc::EINVAL)))
+        }
         // Nothing there to refuse a change to.
         FsAction::Access(FsAccess::Ro) if need == Need::Write && fd.is_none() => {
             return Err(Reply::Errno(libc::ENOENT))

@@ -14,7 +14,7 @@
 use std::ffi::CString;
 use std::os::fd::AsFd;
 
-use super::path::{decide_obj, done, os_errno, read_string, resolve, write_out, Need};
+use super::path::{decide_obj, done, os_errno, read_string, resolve, write_out, Need, Obj};
 use super::{Ctx, Reply, Scratch};
 use crate::limits::{XATTR_NAME_BYTES, XATTR_VALUE_BYTES};
 use crate::notify::{Listener, Notif};
@@ -36,22 +36,16 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     let (dirfd, addr, follow, empty, null_ok) = match m.kind {
         Kind::Stat | Kind::Statfs => (libc::AT_FDCWD, a[0], true, false, false),
         Kind::Lstat => (libc::AT_FDCWD, a[0], false, false, false),
+        // Their flags are checked below, after the `fstat` shortcut, which
+        // the kernel takes without looking at them.
         Kind::Newfstatat => {
             let f = int(a[3]);
-            if f & !(libc::AT_SYMLINK_NOFOLLOW | libc::AT_NO_AUTOMOUNT | libc::AT_EMPTY_PATH) != 0 {
-                return Reply::Errno(libc::EINVAL);
-            }
             let e = f & libc::AT_EMPTY_PATH != 0;
             (int(a[0]), a[1], f & libc::AT_SYMLINK_NOFOLLOW == 0, e, e)
         }
         Kind::Statx => {
             let f = int(a[2]);
-            let known = libc::AT_SYMLINK_NOFOLLOW
-                | libc::AT_NO_AUTOMOUNT
-                | libc::AT_EMPTY_PATH
-                | AT_STATX_SYNC_TYPE;
-            if f & !known != 0
-                || f & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE
+            if f & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE
                 || sys::low_i32(a[3]).cast_unsigned() & STATX_RESERVED != 0
             {
                 return Reply::Errno(libc::EINVAL);
@@ -94,15 +88,31 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             }
         }
     }
+    let flags_known = libc::AT_SYMLINK_NOFOLLOW
+        | libc::AT_NO_AUTOMOUNT
+        | libc::AT_EMPTY_PATH
+        | AT_STATX_SYNC_TYPE;
+    match m.kind {
+        Kind::Newfstatat if int(a[3]) & !flags_known != 0 => return Reply::Errno(libc::EINVAL),
+        Kind::Statx if int(a[2]) & !flags_known != 0 => return Reply::Errno(libc::EINVAL),
+        _ => {}
+    }
     let obj = match resolve(
         ctx, listener, n, &mut task, sc, dirfd, addr, follow, empty, null_ok,
     ) {
         Ok(o) => o,
         Err(r) => return r,
     };
+    // readlinkat of an empty path: the descriptor itself, ENOENT if it is
+    // not a symbolic link (a path to one that is not is EINVAL).
+    let not_link = if matches!(obj, Obj::Found { held: true, .. }) {
+        libc::ENOENT
+    } else {
+        libc::EINVAL
+    };
     let readlink = matches!(m.kind, Kind::Readlink | Kind::Readlinkat);
     let unserved = readlink.then_some(libc::EINVAL);
-    let fd = match decide_obj(ctx, &task, sc, m.name, obj, Need::Read, unserved) {
+    let fd = match decide_obj(ctx, &task, sc, m.name, obj, Need::Read, unserved, None) {
         Ok(fd) => fd,
         Err(r) => return r,
     };
@@ -145,6 +155,14 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             // The path is in `sc.walk.path` by now: `sc.lex` is free.
             let target = &mut sc.lex;
             target.clear();
+            if let Some(t) = proc_self_target(&task, &sc.walk.path) {
+                // Our /proc/self names us: the program's names it.
+                let Ok(t) = t else {
+                    return Reply::Errno(libc::ENOENT);
+                };
+                let len = t.len().min(size);
+                return write_out(&task, buf, &t.as_bytes()[..len], Reply::Value(len as i64));
+            }
             target.resize(libc::PATH_MAX as usize + 1, 0);
             match sys::readlink_fd(fd.as_fd(), target) {
                 Ok(len) => {
@@ -152,7 +170,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
                     write_out(&task, buf, &target[..len], Reply::Value(len as i64))
                 }
                 // Not a symbolic link.
-                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Reply::Errno(libc::EINVAL),
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Reply::Errno(not_link),
                 Err(e) => Reply::Errno(os_errno(&e)),
             }
         }
@@ -164,6 +182,16 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         }
         Kind::Listxattr | Kind::Llistxattr => listxattr(&task, &fd, a[1], a[2]),
         _ => done(Ok(())),
+    }
+}
+
+/// What `/proc/self` and `/proc/thread-self` read as for the asking task
+/// (`None` for any other path): its pid, or `pid/task/tid`.
+fn proc_self_target(task: &Task, path: &[u8]) -> Option<std::io::Result<String>> {
+    match path {
+        b"/proc/self" => Some(task.tgid().map(|t| t.to_string())),
+        b"/proc/thread-self" => Some(task.tgid().map(|t| format!("{t}/task/{}", task.tid()))),
+        _ => None,
     }
 }
 

@@ -17,16 +17,46 @@ use crate::task::{ProcPath, Task};
 
 /// `IN_DONT_FOLLOW`.
 const IN_DONT_FOLLOW: u32 = 0x0200_0000;
+/// `IN_ISDIR`: an event flag, which selects nothing in a watch's mask.
+const IN_ISDIR: u32 = 0x4000_0000;
+/// `IN_MASK_CREATE`, `IN_MASK_ADD`.
+const IN_MASK_CREATE: u32 = 0x1000_0000;
+const IN_MASK_ADD: u32 = 0x2000_0000;
+/// `ALL_INOTIFY_BITS` (include/linux/inotify.h): the events and flags a
+/// mask may hold; one at least is needed.
+const ALL_INOTIFY_BITS: u32 = 0xfff
+    | 0x2000
+    | 0x4000
+    | 0x8000
+    | 0x0100_0000
+    | IN_DONT_FOLLOW
+    | 0x0400_0000
+    | IN_MASK_CREATE
+    | IN_MASK_ADD
+    | IN_ISDIR
+    | 0x8000_0000;
 
-/// Handles one `inotify_add_watch`.
+/// Handles one `inotify_add_watch`, checking in the kernel's order: the
+/// mask has only known bits (one at least), the descriptor is open and an inotify instance,
+/// `IN_MASK_ADD` and `IN_MASK_CREATE` are not both given, then the path.
 pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
     let mut task = Task::new(n.pid);
     let a = n.data.args;
     let mask = sys::low_i32(a[2]).cast_unsigned();
+    if mask & ALL_INOTIFY_BITS == 0 || mask & !ALL_INOTIFY_BITS != 0 {
+        return Reply::Errno(libc::EINVAL);
+    }
     let ino = match fetch(&mut task, sys::low_i32(a[0])) {
         Ok(f) => f,
         Err(r) => return r,
     };
+    let mut kind = Vec::new();
+    if crate::task::fd_path(ino.as_fd(), &mut kind).is_err() || kind != b"anon_inode:inotify" {
+        return Reply::Errno(libc::EINVAL);
+    }
+    if mask & IN_MASK_ADD != 0 && mask & IN_MASK_CREATE != 0 {
+        return Reply::Errno(libc::EINVAL);
+    }
     let follow = mask & IN_DONT_FOLLOW == 0;
     let obj = match resolve(
         ctx,
@@ -43,7 +73,16 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         Ok(o) => o,
         Err(r) => return r,
     };
-    let fd = match decide_obj(ctx, &task, sc, m.name, obj, Need::Read, Some(libc::EACCES)) {
+    let fd = match decide_obj(
+        ctx,
+        &task,
+        sc,
+        m.name,
+        obj,
+        Need::Read,
+        Some(libc::EACCES),
+        None,
+    ) {
         Ok(fd) => fd,
         Err(r) => return r,
     };
@@ -52,7 +91,15 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         return Reply::Errno(libc::EACCES);
     }
     let p = ProcPath::with_prefix("/proc/self/fd/", fd.as_raw_fd(), "");
-    match sys::inotify_add_watch(ino.as_fd(), p.as_cstr(), mask & !IN_DONT_FOLLOW) {
+    // The watch is added through a magic link, which must be followed:
+    // IN_DONT_FOLLOW has done its work in the resolution. A mask left with
+    // nothing the kernel accepts (IN_DONT_FOLLOW alone) gets IN_ISDIR,
+    // which selects no event, as the program's mask did.
+    let mut watch_mask = mask & !IN_DONT_FOLLOW;
+    if watch_mask & ALL_INOTIFY_BITS == 0 {
+        watch_mask |= IN_ISDIR;
+    }
+    match sys::inotify_add_watch(ino.as_fd(), p.as_cstr(), watch_mask) {
         Ok(wd) => Reply::Value(i64::from(wd)),
         Err(e) => Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
     }

@@ -287,6 +287,7 @@ pub fn prepare(
         return Ok(None);
     }
     let plan = expand::plan(p, exec, Limits::default());
+    crate::timeline::mark("landlock plan");
     if warn {
         for (dir, why) in &plan.left_out {
             let why = match why {

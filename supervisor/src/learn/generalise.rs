@@ -122,6 +122,17 @@ impl Node {
     }
 }
 
+/// Whether any user may read `path` now (a `public` rule serves it; see
+/// [`crate::fs::public`]); what no longer exists is not a secret.
+fn public_now(searchable: &mut crate::fs::public::Searchable, path: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(md) = std::fs::metadata(path) else {
+        return true;
+    };
+    searchable.reachable(path.as_bytes())
+        && crate::fs::public::others_may(md.permissions().mode(), true, false)
+}
+
 /// Generalises the observations `seen` (canonical paths) into rules, given
 /// the `@system` policy the learned one includes.
 pub fn generalise(seen: &BTreeMap<Vec<u8>, Use>, roots: &Roots, system: &Policy) -> Learned {
@@ -129,6 +140,7 @@ pub fn generalise(seen: &BTreeMap<Vec<u8>, Use>, roots: &Roots, system: &Policy)
     let secrets = SecretMap::new(roots, system);
     let mut cands: BTreeMap<String, Node> = BTreeMap::new();
     let mut exact_rw: BTreeMap<String, Node> = BTreeMap::new();
+    let mut searchable = crate::fs::public::Searchable::new();
 
     // 1. What @system decides.
     for (raw, u) in seen {
@@ -161,6 +173,13 @@ pub fn generalise(seen: &BTreeMap<Vec<u8>, Use>, roots: &Roots, system: &Policy)
                 ));
             }
             (FsAction::Access(FsAccess::Rw), Some(_)) => {}
+            (FsAction::Access(FsAccess::Ro), Some(i))
+                if system.fs.rules[i].public && !public_now(&mut searchable, path) =>
+            {
+                out.notes.push(format!(
+                    "left out {path}: @system serves only what any user of the system may read, and this is not (a secret to others); learning never allows one; add a rule by hand if the program really needs it"
+                ));
+            }
             (FsAction::Access(FsAccess::Ro), Some(_)) => {
                 if u.how & WRITE != 0 {
                     let p = proc_tasks_any(path);
@@ -790,22 +809,18 @@ mod tests {
             "/proc/self/task/*/comm"
         );
         assert_eq!(proc_tasks_any("/proc/self/status"), "/proc/self/status");
-        // Semaphores made and removed in /dev/shm: the directory; the rest
-        // of /dev exactly.
+        // Semaphores made and removed in /dev/shm, a terminal: @system
+        // serves both (a private /dev/shm, the sandbox's own terminals),
+        // so nothing is learnt for them; the rest of /dev exactly.
         let l = generalise(
             &seen(&[
                 ("/dev/shm/sem.mp-fdsup-unit-gone", WRITE),
                 ("/dev/pts/0", READ | WRITE),
+                ("/dev/fuse", READ | WRITE),
             ]),
             &f.roots,
             &f.system,
         );
-        assert_eq!(
-            shown(&l),
-            [
-                ("/dev/pts/0".to_owned(), "rw"),
-                ("/dev/shm".to_owned(), "rw")
-            ]
-        );
+        assert_eq!(shown(&l), [("/dev/fuse".to_owned(), "rw")]);
     }
 }

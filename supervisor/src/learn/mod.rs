@@ -196,11 +196,11 @@ pub fn run_policy(vars: &Vars, out: &Path, log: Option<&Path>) -> Result<Policy,
         };
         let canonical = crate::policy::canonicalize_prefix(&normal);
         if let Ok(pattern) = Pattern::new(&canonical) {
-            p.fs.rules.push(FsRule {
+            p.fs.rules.push(FsRule::new(
                 pattern,
-                action: FsAction::Access(FsAccess::Hide),
-                origin: Origin::new("--learn", 0),
-            });
+                FsAction::Access(FsAccess::Hide),
+                Origin::new("--learn", 0),
+            ));
         }
     }
     Ok(p)

@@ -59,6 +59,8 @@ pub fn render(
             }),
             redirect: None,
             content: None,
+            public: None,
+            private: None,
             comment: Some(r.comment.clone()),
         })
         .collect();

@@ -28,12 +28,16 @@ impl Policy {
         let w = width(self.fs.rules.iter().map(|r| &r.origin));
         for r in &self.fs.rules {
             let action = match &r.action {
+                FsAction::Access(a) if r.public => format!("{a} public"),
                 FsAction::Access(a) => a.to_string(),
                 FsAction::Redirect { target, writable } => {
                     let rw = if *writable { " (rw)" } else { "" };
                     format!("redirect{rw} -> {target}")
                 }
                 FsAction::Content { text } => content(text),
+                FsAction::Private => {
+                    "private (a directory of the run's own, read-write)".to_owned()
+                }
             };
             let _ = write!(
                 out,

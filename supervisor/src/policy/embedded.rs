@@ -31,3 +31,24 @@ pub fn embedded(name: &str) -> Option<&'static str> {
 pub fn names() -> impl Iterator<Item = &'static str> {
     POLICIES.iter().map(|(n, _)| *n)
 }
+
+/// Embedded policies that are parts to include, not policies to run with:
+/// `@network-loopback` has only network rules, so alone its file-system
+/// default (`deny`) refuses everything, the program itself included.
+const INCLUDE_ONLY: &[&str] = &["@network-loopback"];
+
+/// Why `fdsup run --policy NAME` refuses `NAME`, if it is an embedded
+/// policy meant only to be included (see [`INCLUDE_ONLY`]): the message
+/// says what to write instead.
+pub fn include_only(name: &str) -> Option<String> {
+    let bare = name.strip_prefix('@')?;
+    let full = INCLUDE_ONLY
+        .iter()
+        .find(|n| n.strip_prefix('@') == Some(bare))?;
+    Some(format!(
+        "{full} is meant to be included, not run alone: it has only network rules, \
+         and its file-system default (deny) would refuse everything, the program \
+         itself included; write a policy file with \
+         {{ \"version\": 1, \"include\": [\"@default\", \"{full}\"] }} and run with --policy FILE"
+    ))
+}

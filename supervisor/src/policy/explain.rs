@@ -36,19 +36,30 @@ pub enum Ask {
     Connect(String),
 }
 
+/// An explanation: the text, and whether the request would be allowed
+/// (`fdsup explain` exits 0 if so, 1 if it would be refused, as `test`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explanation {
+    /// What `fdsup explain` prints.
+    pub text: String,
+    /// The program would get what it asked for (an allowed, redirected or
+    /// served request; a look the kernel answers).
+    pub allowed: bool,
+}
+
 /// The explanation of `ask` on `path` (ignored for a connect) under
-/// `policy`, as text; `cwd` resolves a relative path. An error is a bad
-/// path or address.
+/// `policy`; `cwd` resolves a relative path. An error is a bad path or
+/// address.
 pub fn explain(
     policy: &Policy,
     path: Option<&str>,
     ask: &Ask,
     cwd: &str,
-) -> Result<String, String> {
+) -> Result<Explanation, String> {
     let mut out = String::new();
     if let Ask::Connect(addr) = ask {
-        connect(policy, addr, &mut out)?;
-        return Ok(out);
+        let allowed = connect(policy, addr, &mut out)?;
+        return Ok(Explanation { text: out, allowed });
     }
     let path = path.ok_or("a path is needed")?;
     let canonical = canonical(path, cwd)?;
@@ -81,18 +92,21 @@ pub fn explain(
         for line in open.lines() {
             let _ = writeln!(out, "  {line}");
         }
-        return Ok(out);
+        return Ok(Explanation {
+            text: out,
+            allowed: true,
+        });
     }
-    decide_path(policy, &canonical, ask, &mut out);
+    let allowed = decide_path(policy, &canonical, ask, &mut out);
     if *ask == Ask::Read && visible {
         out.push_str("note: looks at it (stat, access, readlink, its listing) are answered by the kernel (metadata: visible)\n");
     }
-    Ok(out)
+    Ok(Explanation { text: out, allowed })
 }
 
 /// The rule that decides `ask` on `canonical`, the outcome, and the rules
-/// that lose to it.
-fn decide_path(policy: &Policy, canonical: &str, ask: &Ask, out: &mut String) {
+/// that lose to it; returns whether it is allowed.
+fn decide_path(policy: &Policy, canonical: &str, ask: &Ask, out: &mut String) -> bool {
     let d = policy.decide_fs(canonical.as_bytes());
     let on_the_way = d.rule.is_none()
         && matches!(policy.fs.default, FsAccess::Hide | FsAccess::Deny)
@@ -106,7 +120,7 @@ fn decide_path(policy: &Policy, canonical: &str, ask: &Ask, out: &mut String) {
                 "decided by: {}  {}  {}",
                 r.origin,
                 r.pattern,
-                action_text(&r.action)
+                action_text(&r.action, r.public)
             );
             if r.pattern.written() != r.pattern.as_str() {
                 let _ = writeln!(out, "  (written {})", r.pattern.written());
@@ -139,7 +153,25 @@ fn decide_path(policy: &Policy, canonical: &str, ask: &Ask, out: &mut String) {
     } else {
         outcome(d.action, ask, policy.fs.metadata)
     };
+    // A terminal: only the sandbox's own exists for it, whatever the rule.
+    let (allowed, result) = match crate::handlers::tty::pts_number(canonical.as_bytes()) {
+        Some(_) if allowed => (
+            true,
+            format!("{result}, if it is the sandbox's own terminal (the one fdsup is started on, or one whose master a sandboxed process holds); any other terminal is hidden (ENOENT) whatever the rules say"),
+        ),
+        _ => (allowed, result),
+    };
+    let public = d.rule.is_some_and(|i| policy.fs.rules[i].public);
+    let (allowed, result) = match public_refusal(public && allowed, canonical, ask) {
+        Some(why) => (false, why),
+        None if public && allowed && *ask != Ask::Look => (
+            true,
+            format!("{result}; public: any user of the system may read it"),
+        ),
+        None => (allowed, result),
+    };
     let _ = writeln!(out, "result: {result}");
+    let mut allowed = allowed;
     if *ask == Ask::Exec && allowed {
         let (access, origin) = policy.decide_exec(canonical.as_bytes());
         match origin {
@@ -155,6 +187,7 @@ fn decide_path(policy: &Policy, canonical: &str, ask: &Ask, out: &mut String) {
         }
         if access == ExecAccess::Deny {
             let _ = writeln!(out, "result: refused (EACCES) by the exec rules");
+            allowed = false;
         }
     }
     let losers: Vec<_> = policy
@@ -172,13 +205,40 @@ fn decide_path(policy: &Policy, canonical: &str, ask: &Ask, out: &mut String) {
                 "  {}  {}  {}",
                 r.origin,
                 r.pattern,
-                action_text(&r.action)
+                action_text(&r.action, r.public)
             );
         }
     }
+    allowed
 }
 
-fn connect(policy: &Policy, addr: &str, out: &mut String) -> Result<(), String> {
+/// Explains a connect to `addr`; returns whether it is allowed.
+/// Why an open under a `public` rule would be refused here (as the
+/// supervisor checks it: [`crate::fs::public`]), if it would; `check` is
+/// false when there is nothing to check. Looks and exec are not concerned.
+fn public_refusal(check: bool, canonical: &str, ask: &Ask) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    if !check || !matches!(ask, Ask::Read) {
+        return None;
+    }
+    let prefix = "refused (EACCES): public: only what any user of the system may read is served";
+    if !crate::fs::public::Searchable::new().reachable(canonical.as_bytes()) {
+        return Some(format!(
+            "{prefix}, and a directory on the way does not let others search it"
+        ));
+    }
+    let mode = std::fs::metadata(canonical).ok()?.permissions().mode();
+    if crate::fs::public::others_may(mode, true, false) {
+        None
+    } else {
+        Some(format!(
+            "{prefix}, and its mode {:04o} does not let others read it",
+            mode & 0o7777
+        ))
+    }
+}
+
+fn connect(policy: &Policy, addr: &str, out: &mut String) -> Result<bool, String> {
     let target = net::parse_redirect(addr, |p| {
         super::paths::normalize(p).map(|n| super::paths::canonicalize_prefix(&n))
     })?;
@@ -214,7 +274,7 @@ fn connect(policy: &Policy, addr: &str, out: &mut String) -> Result<(), String> 
         (NetAccess::Deny, _) => "refused (ECONNREFUSED for connect, EACCES for a send)".to_owned(),
     };
     let _ = writeln!(out, "result: {result}");
-    Ok(())
+    Ok(d.access == NetAccess::Allow)
 }
 
 /// What the program sees for `ask` under `action`: (allowed, text).
@@ -248,6 +308,10 @@ fn outcome(action: &FsAction, ask: &Ask, metadata: Metadata) -> (bool, String) {
                 (true, format!("allowed: served from {target} instead"))
             }
         }
+        FsAction::Private => (
+            true,
+            "allowed (rw): served from a directory of this run's own, empty when the run starts and removed when it ends; the host's is never reached".into(),
+        ),
         FsAction::Content { .. } => {
             if writes {
                 (
@@ -264,8 +328,9 @@ fn outcome(action: &FsAction, ask: &Ask, metadata: Metadata) -> (bool, String) {
     }
 }
 
-fn action_text(a: &FsAction) -> String {
+fn action_text(a: &FsAction, public: bool) -> String {
     match a {
+        FsAction::Access(a) if public => format!("{a} public"),
         FsAction::Access(a) => a.to_string(),
         FsAction::Redirect { target, writable } => {
             format!(
@@ -274,6 +339,7 @@ fn action_text(a: &FsAction) -> String {
             )
         }
         FsAction::Content { text } => format!("content ({} bytes)", text.len()),
+        FsAction::Private => "private".to_owned(),
     }
 }
 
@@ -349,18 +415,24 @@ mod tests {
     #[test]
     fn names_the_rule_its_comment_and_the_losers() {
         let p = load("@default", &vars()).unwrap();
-        let text = explain(&p, Some("/etc/shadow"), &Ask::Read, "/").unwrap();
+        let text = explain(&p, Some("/etc/shadow"), &Ask::Read, "/")
+            .unwrap()
+            .text;
         assert!(text.contains("decided by: @default:"), "{text}");
         assert!(text.contains("why: Stays hidden"), "{text}");
         assert!(text.contains("result: refused (ENOENT)"), "{text}");
         assert!(text.contains("@system:14  /etc  ro"), "{text}");
         assert!(text.contains("@system:15  /etc/shadow  hide"), "{text}");
 
-        let text = explain(&p, Some("/etc/passwd"), &Ask::Write, "/").unwrap();
+        let text = explain(&p, Some("/etc/passwd"), &Ask::Write, "/")
+            .unwrap()
+            .text;
         assert!(text.contains("result: refused (EACCES): ro"), "{text}");
         assert!(text.contains("why: System configuration"), "{text}");
 
-        let text = explain(&p, Some("x/y"), &Ask::Write, "/work/p").unwrap();
+        let text = explain(&p, Some("x/y"), &Ask::Write, "/work/p")
+            .unwrap()
+            .text;
         assert!(text.contains("request: write /work/p/x/y"), "{text}");
         assert!(text.contains("result: allowed (rw"), "{text}");
     }
@@ -368,14 +440,16 @@ mod tests {
     #[test]
     fn directories_on_the_way_are_read_only() {
         let p = load("@system", &vars()).unwrap();
-        let text = explain(&p, Some("/"), &Ask::Read, "/").unwrap();
+        let text = explain(&p, Some("/"), &Ask::Read, "/").unwrap().text;
         assert!(
             text.contains("result: allowed read-only: a directory on the way"),
             "{text}"
         );
-        let text = explain(&p, Some("/"), &Ask::Write, "/").unwrap();
+        let text = explain(&p, Some("/"), &Ask::Write, "/").unwrap().text;
         assert!(text.contains("result: refused (EACCES)"), "{text}");
-        let text = explain(&p, Some("/proc/self/status"), &Ask::Read, "/").unwrap();
+        let text = explain(&p, Some("/proc/self/status"), &Ask::Read, "/")
+            .unwrap()
+            .text;
         assert!(text.contains("decided by: @system:"), "{text}");
         assert!(text.contains("/proc/self  ro"), "{text}");
     }
@@ -383,7 +457,9 @@ mod tests {
     #[test]
     fn states_the_metadata_mode_and_who_answers_a_look() {
         let mut p = load("@default", &vars()).unwrap();
-        let text = explain(&p, Some("/etc/shadow"), &Ask::Look, "/").unwrap();
+        let text = explain(&p, Some("/etc/shadow"), &Ask::Look, "/")
+            .unwrap()
+            .text;
         assert!(text.contains("request: look /etc/shadow"), "{text}");
         assert!(
             text.contains("metadata: policy (the rules decide"),
@@ -393,7 +469,9 @@ mod tests {
         assert!(!text.contains("kernel"), "{text}");
 
         p.fs.metadata = Metadata::Visible;
-        let text = explain(&p, Some("/etc/shadow"), &Ask::Look, "/").unwrap();
+        let text = explain(&p, Some("/etc/shadow"), &Ask::Look, "/")
+            .unwrap()
+            .text;
         assert!(
             text.contains("metadata: visible (the kernel answers"),
             "{text}"
@@ -408,13 +486,17 @@ mod tests {
         assert!(text.contains("  result: refused (ENOENT)"), "{text}");
         assert!(text.contains("its name still shows"), "{text}");
 
-        let text = explain(&p, Some("/etc/shadow"), &Ask::Read, "/").unwrap();
+        let text = explain(&p, Some("/etc/shadow"), &Ask::Read, "/")
+            .unwrap()
+            .text;
         assert!(text.contains("result: refused (ENOENT)"), "{text}");
         assert!(
             text.contains("note: looks at it (stat, access, readlink, its listing) are answered by the kernel"),
             "{text}"
         );
-        let text = explain(&p, Some("/etc/passwd"), &Ask::Write, "/").unwrap();
+        let text = explain(&p, Some("/etc/passwd"), &Ask::Write, "/")
+            .unwrap()
+            .text;
         assert!(text.contains("result: refused (EACCES): ro"), "{text}");
         assert!(!text.contains("note: looks"), "{text}");
     }
@@ -422,12 +504,18 @@ mod tests {
     #[test]
     fn default_and_connect() {
         let p = load("@system", &vars()).unwrap();
-        let text = explain(&p, Some("/srv/nothing"), &Ask::Read, "/").unwrap();
+        let text = explain(&p, Some("/srv/nothing"), &Ask::Read, "/")
+            .unwrap()
+            .text;
         assert!(text.contains("the filesystem default (hide)"), "{text}");
-        let text = explain(&p, None, &Ask::Connect("127.0.0.1:80".into()), "/").unwrap();
+        let text = explain(&p, None, &Ask::Connect("127.0.0.1:80".into()), "/")
+            .unwrap()
+            .text;
         assert!(text.contains("the network default (deny)"), "{text}");
         let p = load("@network-loopback", &vars()).unwrap();
-        let text = explain(&p, None, &Ask::Connect("127.0.0.1:80".into()), "/").unwrap();
+        let text = explain(&p, None, &Ask::Connect("127.0.0.1:80".into()), "/")
+            .unwrap()
+            .text;
         assert!(text.contains("result: allowed"), "{text}");
         assert!(text.contains("why: Connect to IPv4 loopback"), "{text}");
         assert!(explain(&p, None, &Ask::Connect("nonsense".into()), "/").is_err());

@@ -107,15 +107,17 @@ pub struct FsSectionFile {
     pub rules: Vec<FsRuleFile>,
 }
 
-/// One file-system rule: a `path` with one of `access`, `redirect` (with an
-/// optional `access` of `ro` or `rw`) or `content`.
+/// One file-system rule: a `path` with one of `access` (with `public` for
+/// `ro`), `redirect` (with an optional `access` of `ro` or `rw`), `content`
+/// or `private`.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(test, schemars(extend("anyOf" = [
-    { "required": ["access"], "not": { "anyOf": [ { "required": ["redirect"] }, { "required": ["content"] } ] } },
-    { "required": ["redirect"], "not": { "required": ["content"] }, "properties": { "access": { "enum": ["ro", "rw"] } } },
-    { "required": ["content"], "not": { "required": ["redirect"] }, "properties": { "access": { "const": "ro" } } }
+    { "required": ["private"], "properties": { "private": { "const": true } }, "not": { "anyOf": [ { "required": ["access"] }, { "required": ["redirect"] }, { "required": ["content"] }, { "required": ["public"] } ] } },
+    { "required": ["access"], "not": { "anyOf": [ { "required": ["redirect"] }, { "required": ["content"] } ] }, "if": { "required": ["public"], "properties": { "public": { "const": true } } }, "then": { "properties": { "access": { "const": "ro" } } } },
+    { "required": ["redirect"], "not": { "anyOf": [ { "required": ["content"] }, { "required": ["public"] } ] }, "properties": { "access": { "enum": ["ro", "rw"] } } },
+    { "required": ["content"], "not": { "anyOf": [ { "required": ["redirect"] }, { "required": ["public"] } ] }, "properties": { "access": { "const": "ro" } } }
 ])))]
 #[cfg_attr(test, schemars(rename = "FilesystemRule"))]
 pub struct FsRuleFile {
@@ -134,6 +136,19 @@ pub struct FsRuleFile {
     /// Serve the path from memory with this text, read-only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
+    /// With `"access": "ro"` only: serve only what any user of the system
+    /// may read, whoever runs fdsup (root included): a file or directory
+    /// whose permission bits let others read it, below directories that
+    /// all let others search them; anything else fails with EACCES, as for
+    /// an unprivileged user. `@system` says it for the system's trees.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public: Option<bool>,
+    /// Serve the path (one directory, no `*`) by a directory of the run's
+    /// own: empty when the run starts, read-write, removed with everything
+    /// in it when the run ends. The host's directory there is never
+    /// reached. `@system` says it for `/dev/shm`. Alone with `path`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private: Option<bool>,
     /// Why the rule is there.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,

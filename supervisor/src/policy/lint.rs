@@ -61,7 +61,7 @@ impl Policy {
             }
             let shows = match &r.action {
                 FsAction::Access(a) => matches!(a, FsAccess::Ro | FsAccess::Rw),
-                FsAction::Redirect { .. } | FsAction::Content { .. } => false,
+                FsAction::Redirect { .. } | FsAction::Content { .. } | FsAction::Private => false,
             };
             if shows && !exists_prefix(r.pattern.as_str()) {
                 out.push(Warning {
@@ -71,7 +71,7 @@ impl Policy {
             }
             let serves = matches!(
                 r.action,
-                FsAction::Redirect { .. } | FsAction::Content { .. }
+                FsAction::Redirect { .. } | FsAction::Content { .. } | FsAction::Private
             );
             if serves && self.fs.metadata == Metadata::Visible {
                 out.push(Warning {

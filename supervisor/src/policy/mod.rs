@@ -44,7 +44,7 @@ mod vars;
 #[cfg(test)]
 mod tests;
 
-pub use embedded::{embedded, names as embedded_names};
+pub use embedded::{embedded, include_only, names as embedded_names};
 pub use error::PolicyError;
 pub use lint::Warning;
 pub use loader::load;

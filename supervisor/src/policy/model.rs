@@ -89,6 +89,10 @@ pub enum FsAction {
         /// The file's contents.
         text: String,
     },
+    /// `"private": true`: the path (a directory) is served by a directory
+    /// of the run's own, empty at first, read-write, removed when the run
+    /// ends; the host's is never reached (see `handlers::private`).
+    Private,
 }
 
 /// One file-system rule.
@@ -100,6 +104,24 @@ pub struct FsRule {
     pub action: FsAction,
     /// Where it was written.
     pub origin: Origin,
+    /// `"public": true` (an `ro` rule only): it serves only what any user
+    /// of the system may read, whoever runs fdsup — an object whose
+    /// permission bits for others allow the open, below directories that
+    /// all allow others to search them. Anything else fails with `EACCES`,
+    /// as it would for an unprivileged user (see [`crate::fs::public`]).
+    pub public: bool,
+}
+
+impl FsRule {
+    /// A rule without `public`.
+    pub fn new(pattern: Pattern, action: FsAction, origin: Origin) -> FsRule {
+        FsRule {
+            pattern,
+            action,
+            origin,
+            public: false,
+        }
+    }
 }
 
 /// The `filesystem` section, merged.
@@ -253,13 +275,14 @@ impl Policy {
     ///
     /// Hot path: no allocation, no system call.
     pub fn decide_fs(&self, path: &[u8]) -> FsDecision<'_> {
+        let key = super::pattern::first_key(path);
         let found = self
             .fs
             .rules
             .iter()
             .enumerate()
             .rev()
-            .find(|(_, r)| r.pattern.matches(path));
+            .find(|(_, r)| r.pattern.matches_keyed(path, key));
         match found {
             Some((i, r)) => FsDecision {
                 action: &r.action,

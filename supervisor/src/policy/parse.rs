@@ -267,20 +267,21 @@ impl Ctx<'_> {
     /// comparisons whatever the file.
     fn only(&self, f: &Fields<'_>, field: &str, allowed: &[&str]) -> Result<()> {
         for (i, m) in f.members.iter().enumerate() {
-            let path = field_path(field, &m.key);
+            // The field's path is made only for an error (loading the
+            // embedded policies would otherwise format one per member).
             if !allowed.contains(&m.key.as_str()) {
                 let expected = allowed.join(", ");
                 return Err(self.err(
                     m.key_pos,
-                    &path,
+                    &field_path(field, &m.key),
                     format!("unknown field (expected one of {expected})"),
                 ));
             }
             if f.members[..i].iter().any(|earlier| earlier.key == m.key) {
-                return Err(self.err(m.key_pos, &path, "duplicate key"));
+                return Err(self.err(m.key_pos, &field_path(field, &m.key), "duplicate key"));
             }
-            if m.key == "comment" {
-                self.string(&m.value, &path)?;
+            if m.key == "comment" && !matches!(m.value.kind, Kind::String(_)) {
+                self.string(&m.value, &field_path(field, &m.key))?;
             }
         }
         Ok(())
@@ -417,10 +418,18 @@ impl Ctx<'_> {
         self.only(
             &f,
             field,
-            &["path", "access", "redirect", "content", "comment"],
+            &[
+                "path", "access", "redirect", "content", "public", "private", "comment",
+            ],
         )?;
         let path_field = field_path(field, "path");
         let pattern = self.rule_path(self.required(&f, field, "path")?, &path_field)?;
+        if let Some(m) = f.member("private") {
+            let private_field = field_path(field, "private");
+            if self.boolean(&m.value, &private_field)? {
+                return self.private_rule(&f, field, pattern, v);
+            }
+        }
         let access_field = field_path(field, "access");
         let access = match f.get("access") {
             Some(v) => Some((self.choice(v, &access_field, FS_ACCESS)?, v.pos)),
@@ -477,10 +486,59 @@ impl Ctx<'_> {
                 }
             }
         };
+        let public = match f.member("public") {
+            None => false,
+            Some(m) => {
+                let public_field = field_path(field, "public");
+                let public = self.boolean(&m.value, &public_field)?;
+                if public && action != FsAction::Access(FsAccess::Ro) {
+                    return Err(self.err(
+                        m.key_pos,
+                        &public_field,
+                        "public applies to rules with \"access\": \"ro\" only",
+                    ));
+                }
+                public
+            }
+        };
         Ok(FsRule {
             pattern,
             action,
             origin: self.origin(v),
+            public,
+        })
+    }
+
+    /// A `"private": true` rule: a plain path, and nothing else said of it.
+    fn private_rule(
+        &self,
+        f: &Fields<'_>,
+        field: &str,
+        pattern: Pattern,
+        v: &Value,
+    ) -> Result<FsRule> {
+        for key in ["access", "redirect", "content", "public"] {
+            if let Some(m) = f.member(key) {
+                return Err(self.err(
+                    m.key_pos,
+                    &field_path(field, key),
+                    "a private rule has no access, redirect, content or public: its directory is the run's own, read-write",
+                ));
+            }
+        }
+        if pattern.as_str().contains('*') || pattern.as_str() == "/" {
+            let pos = f.get("path").map_or(f.pos, |p| p.pos);
+            return Err(self.err(
+                pos,
+                &field_path(field, "path"),
+                "a private rule names one directory: no \"*\", not /",
+            ));
+        }
+        Ok(FsRule {
+            pattern,
+            action: FsAction::Private,
+            origin: self.origin(v),
+            public: false,
         })
     }
 

@@ -23,6 +23,23 @@ pub struct Pattern {
     /// where that differs from `text` (`/bin` for `/usr/bin`).
     through_link: Option<Box<str>>,
     comps: Box<[Comp]>,
+    /// [`first_key`] of the first component when it is a literal: a path
+    /// whose first component has another key cannot match, which
+    /// [`Pattern::matches_keyed`] sees without touching `comps`.
+    first: Option<u64>,
+}
+
+/// A key of a path's first component (FNV-1a of its bytes), `None` for
+/// `/`: computed once per decision and compared with each rule's
+/// ([`Pattern::matches_keyed`]). Equal components have equal keys.
+pub fn first_key(path: &[u8]) -> Option<u64> {
+    next_component(path).map(|(c, _)| fnv1a(c))
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,11 +79,16 @@ impl Pattern {
             };
             comps.push(comp);
         }
+        let first = match comps.first() {
+            Some(Comp::Literal(lit)) => Some(fnv1a(lit)),
+            _ => None,
+        };
         Pattern {
             text: normal.into(),
             written: written.into(),
             through_link: None,
             comps: comps.into(),
+            first,
         }
     }
 
@@ -106,6 +128,15 @@ impl Pattern {
     /// Whether `path` (absolute, canonical, as bytes) is this pattern's path
     /// or lies below it. Allocates nothing.
     pub fn matches(&self, path: &[u8]) -> bool {
+        match_from(&self.comps, path)
+    }
+
+    /// [`Pattern::matches`] for a path whose [`first_key`] is `key`: a rule
+    /// that starts with another literal component is passed over at once.
+    pub fn matches_keyed(&self, path: &[u8], key: Option<u64>) -> bool {
+        if self.first.is_some() && self.first != key {
+            return false;
+        }
         match_from(&self.comps, path)
     }
 
@@ -279,6 +310,57 @@ mod tests {
         assert!(!below("/w/other/secret", "/w/data"));
         assert!(!below("/v/**/x", "/w"));
         assert!(!below("/w/*.key", "/w/data"));
+    }
+
+    /// The keyed match is the match: a different first component's key
+    /// only ever turns away a path that could not match anyway.
+    #[test]
+    fn keyed_match_agrees() {
+        let patterns = [
+            "/",
+            "/usr",
+            "/usr/lib",
+            "/etc/ssh/*key*",
+            "/etc/sudoers*",
+            "/*",
+            "/**",
+            "/**/x",
+            "/u*/lib",
+            "/proc/self",
+            "/a/**/b",
+        ];
+        let paths = [
+            "/",
+            "/usr",
+            "/usr/",
+            "//usr/lib",
+            "/usr//lib/x",
+            "/usrx",
+            "/us",
+            "/etc/ssh/a_key",
+            "/etc/sudoers.d/x",
+            "/x",
+            "/a/x",
+            "/a/b",
+            "/a/c/b",
+            "/proc/self/fd",
+            "/u/lib",
+            "/uu/lib/z",
+            "",
+        ];
+        for pat in patterns {
+            let p = Pattern::new(pat).unwrap();
+            for path in paths {
+                let key = first_key(path.as_bytes());
+                assert_eq!(
+                    p.matches_keyed(path.as_bytes(), key),
+                    p.matches(path.as_bytes()),
+                    "{pat} on {path:?}"
+                );
+            }
+        }
+        assert_eq!(first_key(b"//usr/lib"), first_key(b"/usr"));
+        assert_eq!(first_key(b"/"), None);
     }
 
     #[test]

@@ -100,7 +100,7 @@ fn unknown_fields() {
     assert_eq!(
         error(&fs_text(r#"{"path": "/a", "acess": "ro"}"#)),
         "2:16: filesystem.rules[0].acess: unknown field (expected one of path, access, \
-         redirect, content, comment)"
+         redirect, content, public, private, comment)"
     );
     // `$schema` only at the top level.
     assert_eq!(
@@ -247,6 +247,58 @@ fn rule_shape_errors() {
         )),
         "2:42: filesystem.rules[0].access: content is read-only, access is ro if given, got \"rw\""
     );
+    for rule in [
+        r#"{"path": "/a", "access": "rw", "public": true}"#,
+        r#"{"path": "/a", "access": "hide", "public": true}"#,
+        r#"{"path": "/a", "redirect": "/b", "public": true}"#,
+        r#"{"path": "/a", "content": "x", "public": true}"#,
+    ] {
+        let e = error(&fs_text(rule));
+        assert!(
+            e.contains(
+                "filesystem.rules[0].public: public applies to rules with \"access\": \"ro\" only"
+            ),
+            "{rule}: {e}"
+        );
+    }
+    assert_eq!(
+        error(&fs_text(
+            r#"{"path": "/a", "access": "ro", "public": "yes"}"#
+        )),
+        "2:42: filesystem.rules[0].public: expected true or false, got a string"
+    );
+    for rule in [
+        r#"{"path": "/a", "private": true, "access": "rw"}"#,
+        r#"{"path": "/a", "private": true, "content": "x"}"#,
+        r#"{"path": "/a", "private": true, "redirect": "/b"}"#,
+    ] {
+        let e = error(&fs_text(rule));
+        assert!(e.contains("a private rule has no access"), "{rule}: {e}");
+    }
+    for rule in [
+        r#"{"path": "/a/*", "private": true}"#,
+        r#"{"path": "/", "private": true}"#,
+    ] {
+        let e = error(&fs_text(rule));
+        assert!(
+            e.contains("a private rule names one directory"),
+            "{rule}: {e}"
+        );
+    }
+    let p = load_text(&fs_text(r#"{"path": "/dev/shm", "private": true}"#)).unwrap();
+    assert_eq!(p.fs.rules[0].action, FsAction::Private);
+    assert!(
+        p.describe().contains("/dev/shm  private"),
+        "{}",
+        p.describe()
+    );
+    let p = load_text(&fs_text(
+        r#"{"path": "/a", "access": "ro", "public": true}, {"path": "/b", "access": "ro", "public": false}, {"path": "/c", "access": "ro"}"#,
+    ))
+    .unwrap();
+    let public: Vec<bool> = p.fs.rules.iter().map(|r| r.public).collect();
+    assert_eq!(public, [true, false, false]);
+    assert!(p.describe().contains("/a  ro public"), "{}", p.describe());
     assert_eq!(
         error(&fs_text(r#"{"path": "/a", "content": 1}"#)),
         "2:27: filesystem.rules[0].content: expected a string, got a number"

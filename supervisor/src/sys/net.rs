@@ -89,6 +89,23 @@ pub fn sendmsg(
         Some(n) => addr_len(n)?,
         None => 0,
     };
+    if let (Some(ss), 0, true) = (&ss, name_len, control.is_empty()) {
+        // An address of length 0 (`sendto` with one): `sendmsg` would drop
+        // it, `sendto` gives it to the protocol as it is.
+        // SAFETY: `data` is readable for its length and `ss` a valid
+        // sockaddr buffer (of length 0).
+        let r = unsafe {
+            libc::sendto(
+                fd.as_raw_fd(),
+                data.as_ptr().cast(),
+                data.len(),
+                flags,
+                std::ptr::from_ref(ss).cast(),
+                0,
+            )
+        };
+        return Ok(usize::try_from(cvt(r as libc::c_long)?).unwrap_or(0));
+    }
     let mut iov = libc::iovec {
         iov_base: data.as_ptr().cast_mut().cast(),
         iov_len: data.len(),
@@ -107,6 +124,59 @@ pub fn sendmsg(
     }
     // SAFETY: every pointer in `msg` points to live memory of the length
     // given; the kernel only reads through them.
+    let r = unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, flags) };
+    Ok(usize::try_from(cvt(r as libc::c_long)?).unwrap_or(0))
+}
+
+/// `sendmsg(fd, {name, [data, NULL of tail bytes], control}, flags)`: a
+/// send whose bytes after `data` cannot be read, so that the kernel copies
+/// `data`, then meets a fault where the program's own buffer faults, and
+/// answers as it would have answered the program: the count it sent before
+/// the fault (a stream), or `EFAULT` (a datagram, or nothing sent), or any
+/// error it checks before copying. With no `data`, it is a probe that sends
+/// nothing: its answer is the first error the kernel would give a send
+/// whose buffers fault. `tail` must not be 0 (nothing would fault).
+pub fn sendmsg_faulting(
+    fd: BorrowedFd<'_>,
+    name: Option<&[u8]>,
+    data: &[u8],
+    tail: usize,
+    control: &mut [u8],
+    flags: i32,
+) -> io::Result<usize> {
+    if tail == 0 {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    let ss = name.map(storage);
+    let name_len = match name {
+        Some(n) => addr_len(n)?,
+        None => 0,
+    };
+    let mut iov = [
+        libc::iovec {
+            iov_base: data.as_ptr().cast_mut().cast(),
+            iov_len: data.len(),
+        },
+        libc::iovec {
+            iov_base: std::ptr::null_mut(),
+            iov_len: tail,
+        },
+    ];
+    // SAFETY: msghdr is plain data; all-zero is valid.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    if let Some(ss) = &ss {
+        msg.msg_name = std::ptr::from_ref(ss).cast_mut().cast();
+        msg.msg_namelen = name_len;
+    }
+    msg.msg_iov = iov.as_mut_ptr();
+    msg.msg_iovlen = iov.len();
+    if !control.is_empty() {
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = control.len();
+    }
+    // SAFETY: the name, the data and the control point to live memory of
+    // their lengths; the second iovec is null, which the kernel reads
+    // through its user-copy routines (a fault), never dereferenced here.
     let r = unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, flags) };
     Ok(usize::try_from(cvt(r as libc::c_long)?).unwrap_or(0))
 }
@@ -166,6 +236,20 @@ pub fn poll_out(fd: BorrowedFd<'_>, timeout_ms: i32) -> io::Result<bool> {
     // SAFETY: one valid pollfd.
     let r = cvt_int(unsafe { libc::poll(&mut p, 1, timeout_ms) })?;
     Ok(r > 0)
+}
+
+/// `poll([fd, POLLOUT], timeout_ms)`: `None` if not ready in time, else
+/// whether it is ready with an error (`POLLERR`: a connect refused), which
+/// is left pending for whoever reads `SO_ERROR`.
+pub fn poll_out_err(fd: BorrowedFd<'_>, timeout_ms: i32) -> io::Result<Option<bool>> {
+    let mut p = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    let r = cvt_int(unsafe { libc::poll(&mut p, 1, timeout_ms) })?;
+    Ok((r > 0).then_some(p.revents & libc::POLLERR != 0))
 }
 
 /// `SIOCGSKNS` (include/uapi/linux/sockios.h): the socket's network namespace.

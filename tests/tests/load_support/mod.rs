@@ -181,15 +181,6 @@ pub fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_default()
 }
 
-/// Are `prlimit` and `setpriv` (util-linux) there?
-pub fn util_linux() -> bool {
-    ["prlimit", "setpriv"].iter().all(|t| {
-        ["/usr/bin", "/bin"]
-            .iter()
-            .any(|d| Path::new(d).join(t).exists())
-    })
-}
-
 /// A finished sampled run: what it printed, how it ended, what fdsup held.
 #[derive(Debug)]
 pub struct Sampled {

@@ -125,6 +125,69 @@ pub(super) fn parse(a: &Addr) -> Result<Dest, Reply> {
     }
 }
 
+/// What a request does with its address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Use {
+    /// `connect`.
+    Connect,
+    /// A send's destination.
+    Send,
+    /// `bind`.
+    Bind,
+}
+
+/// What the address `a` names for a request that uses it as `use_` on a
+/// socket of `domain`: the kernel reads an address by the socket's family,
+/// not by the family the bytes claim, so that is what is decided.
+///
+/// - An IPv4 socket takes `AF_UNSPEC` as `AF_INET` for a datagram's
+///   destination (`udp_sendmsg`) and for a bind to `INADDR_ANY`
+///   (`inet_bind`'s compatibility rule): decided as that IPv4 address (a
+///   send to any address, or a bind to any port, that would otherwise pass
+///   undecided). For `connect`, `AF_UNSPEC` disconnects.
+/// - An IPv6 socket takes `AF_INET` (v4-mapped, for datagrams).
+/// - Any other mismatch the kernel refuses before using the address
+///   (`EAFNOSUPPORT`, `EINVAL`): passed undecided, so it answers as
+///   natively ([`Dest::Nothing`]).
+/// - A socket of another family than IPv4, IPv6, Unix and netlink reads
+///   its own address format, whatever the bytes claim: the default decides
+///   ([`Dest::Other`]).
+pub(super) fn dest_for(a: &Addr, domain: i32, use_: Use) -> Result<Dest, Reply> {
+    let Some(fam) = a.family() else {
+        return Ok(Dest::Nothing);
+    };
+    match domain {
+        // `unix_validate_addr`: a Unix address past a `sockaddr_un` is
+        // EINVAL (an `AF_UNSPEC` one, a disconnect, is not validated).
+        libc::AF_UNIX
+            if fam == libc::AF_UNIX
+                && a.bytes().len() > std::mem::size_of::<libc::sockaddr_un>() =>
+        {
+            return Err(Reply::Errno(libc::EINVAL))
+        }
+        libc::AF_INET | libc::AF_INET6 | libc::AF_UNIX | libc::AF_NETLINK => {}
+        _ => return Ok(Dest::Other),
+    }
+    if fam == domain || (domain == libc::AF_INET6 && fam == libc::AF_INET) {
+        return parse(a);
+    }
+    let b = a.bytes();
+    if domain == libc::AF_INET
+        && fam == libc::AF_UNSPEC
+        && b.len() >= std::mem::size_of::<libc::sockaddr_in>()
+    {
+        let port = u16::from_be_bytes([b[2], b[3]]);
+        let ip = Ipv4Addr::new(b[4], b[5], b[6], b[7]);
+        let any = ip.is_unspecified();
+        return Ok(match use_ {
+            Use::Send => Dest::Inet(SocketAddr::V4(SocketAddrV4::new(ip, port))),
+            Use::Bind if any => Dest::Inet(SocketAddr::V4(SocketAddrV4::new(ip, port))),
+            Use::Bind | Use::Connect => Dest::Nothing,
+        });
+    }
+    Ok(Dest::Nothing)
+}
+
 /// Whether `ip` is a loopback address (v4, v6, or v4-mapped v6).
 pub(super) fn is_loopback_ip(ip: IpAddr) -> bool {
     match ip {
@@ -168,14 +231,19 @@ pub(super) fn inet_bytes(sa: SocketAddr, domain: i32) -> Result<Vec<u8>, i32> {
 pub(super) fn unix_bytes(path: &[u8], abstract_name: bool) -> Result<Vec<u8>, i32> {
     let mut b = Vec::with_capacity(SUN_PATH + path.len() + 2);
     b.extend_from_slice(&u16::try_from(libc::AF_UNIX).unwrap_or(1).to_ne_bytes());
+    let full = std::mem::size_of::<libc::sockaddr_un>();
     if abstract_name {
         b.push(0);
         b.extend_from_slice(path);
     } else {
         b.extend_from_slice(path);
-        b.push(0);
+        // A path that fills `sun_path` has no room for its NUL, and needs
+        // none: the kernel ends it at the address's length.
+        if b.len() < full {
+            b.push(0);
+        }
     }
-    if b.len() > std::mem::size_of::<libc::sockaddr_un>() {
+    if b.len() > full {
         return Err(libc::ENAMETOOLONG);
     }
     Ok(b)
@@ -267,6 +335,9 @@ mod tests {
         assert_eq!(parse(&addr(&a)).ok(), Some(Dest::UnixAbstract));
         assert_eq!(parse(&addr(&a[..2])).ok(), Some(Dest::Nothing));
         assert!(unix_bytes(&[b'a'; 200], false).is_err());
+        // 108 bytes fill sun_path: no NUL, still a path.
+        assert_eq!(unix_bytes(&[b'a'; 108], false).map(|b| b.len()), Ok(110));
+        assert!(unix_bytes(&[b'a'; 109], false).is_err());
         // A full sun_path without a NUL: the length ends it.
         let mut full = vec![0u8; 110];
         full[..2].copy_from_slice(&1u16.to_ne_bytes());
@@ -284,6 +355,55 @@ mod tests {
         assert!(!is_loopback(&b("[2001:db8::1]:1", libc::AF_INET6)));
         assert!(!is_loopback(&unix_bytes(b"/x", false).unwrap()));
         assert!(!is_loopback(&[2]));
+    }
+
+    #[test]
+    fn the_sockets_family_reads_the_address() {
+        let mut unspec = inet_bytes("10.0.0.1:53".parse().unwrap(), libc::AF_INET).unwrap();
+        unspec[..2].copy_from_slice(&0u16.to_ne_bytes());
+        let a = addr(&unspec);
+        // An IPv4 datagram goes to it: decided as that address.
+        assert_eq!(
+            dest_for(&a, libc::AF_INET, Use::Send).ok(),
+            Some(Dest::Inet("10.0.0.1:53".parse().unwrap()))
+        );
+        // connect: a disconnect; bind: only INADDR_ANY binds.
+        assert_eq!(
+            dest_for(&a, libc::AF_INET, Use::Connect).ok(),
+            Some(Dest::Nothing)
+        );
+        assert_eq!(
+            dest_for(&a, libc::AF_INET, Use::Bind).ok(),
+            Some(Dest::Nothing)
+        );
+        let mut any = unspec.clone();
+        any[4..8].fill(0);
+        assert_eq!(
+            dest_for(&addr(&any), libc::AF_INET, Use::Bind).ok(),
+            Some(Dest::Inet("0.0.0.0:53".parse().unwrap()))
+        );
+        // An IPv6 socket ignores it.
+        assert_eq!(
+            dest_for(&a, libc::AF_INET6, Use::Send).ok(),
+            Some(Dest::Nothing)
+        );
+        // A Unix path on an IP socket: refused by the kernel, not decided.
+        let u = unix_bytes(b"/nope", false).unwrap();
+        assert_eq!(
+            dest_for(&addr(&u), libc::AF_INET, Use::Connect).ok(),
+            Some(Dest::Nothing)
+        );
+        // IPv4 on an IPv6 socket: used (datagrams), so decided.
+        let v4 = inet_bytes("10.0.0.1:53".parse().unwrap(), libc::AF_INET).unwrap();
+        assert_eq!(
+            dest_for(&addr(&v4), libc::AF_INET6, Use::Send).ok(),
+            Some(Dest::Inet("10.0.0.1:53".parse().unwrap()))
+        );
+        // A packet socket reads its own format: the default decides.
+        assert_eq!(
+            dest_for(&addr(&v4), libc::AF_PACKET, Use::Send).ok(),
+            Some(Dest::Other)
+        );
     }
 
     #[test]

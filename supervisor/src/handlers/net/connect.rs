@@ -15,10 +15,9 @@ use std::time::Duration;
 
 use super::super::{Reply, Scratch};
 use super::addr::{is_loopback, read_addr, SUN_PATH};
-use super::decide::{decide_bind, decide_dest, BindPlan, Route};
+use super::decide::{decide_bind, decide_dest, log_inside, BindPlan, Route};
 use super::wait::{interrupted, until_done, Deferred, Stop, Waiter, WAKE_SIGNAL};
 use super::{errno_of, Req};
-use crate::audit::Verdict;
 use crate::sys::{self, net as sn, timer::ThreadTimer};
 use crate::task::{RemoteFd, Task};
 
@@ -82,7 +81,7 @@ pub(super) fn bind(req: &mut Req<'_>, sc: &mut Scratch, fd: u64, ptr: u64, len: 
     if !req.valid() {
         return Reply::Gone;
     }
-    let plan = match decide_bind(req, sc, &a) {
+    let plan = match decide_bind(req, sc, &a, domain) {
         Ok(p) => p,
         Err(r) => return r,
     };
@@ -149,42 +148,46 @@ pub(super) fn connect(req: &mut Req<'_>, sc: &mut Scratch, fd: u64, ptr: u64, le
         }
         // Only inside the program's namespace, which this socket has left.
         Route::Local if ours => {
-            if let Some((text, origin)) = &target.refused {
-                req.log(
-                    sc,
-                    text,
-                    Verdict::Deny,
-                    Some(libc::ECONNREFUSED),
-                    origin.as_ref(),
-                );
+            if let Some(inside) = &target.refused {
+                log_inside(req, sc, inside, true, libc::ECONNREFUSED);
             }
             return Reply::Errno(libc::ECONNREFUSED);
         }
         Route::InsideFirst if !ours => {
             let tried = try_connect(sc, sock.as_fd(), &target.bytes, true);
-            if let Tried::Refused = tried {
+            return match tried {
                 // Nothing of the sandbox's listens there: out, as allowed.
-                return super::broker::broker(sock, rfd, domain, target.bytes, cloexec);
-            }
-            return finish_tried(tried, sock, target.bytes, target.hold);
+                Tried::Refused | Tried::RefusedPending => {
+                    super::broker::broker(sock, rfd, domain, target.bytes, cloexec)
+                }
+                // The inside try could not finish at once (a loaded
+                // machine): it goes on on a thread, and out from there if
+                // refused.
+                Tried::Wait => Reply::Deferred(Deferred::new(move |w: &mut Waiter<'_>| {
+                    match until_done(w, || sn::connect(sock.as_fd(), &target.bytes)) {
+                        Ok(Err(e)) if e.raw_os_error() == Some(libc::ECONNREFUSED) => {
+                            match super::broker::broker(sock, rfd, domain, target.bytes, cloexec) {
+                                // Already on a thread of its own: wait here.
+                                Reply::Deferred(job) => job.run(w),
+                                r => r,
+                            }
+                        }
+                        Ok(r) => super::super::path::done(r),
+                        Err(Stop::Gone) => Reply::Gone,
+                        Err(Stop::Signal) => interrupted(has_send_timeout(sock.as_fd())),
+                    }
+                })),
+                tried => finish_tried(tried, sock, target.bytes, target.hold),
+            };
         }
         _ => {}
     }
-    let tried = try_connect(sc, sock.as_fd(), &target.bytes, false);
-    if let Some((text, origin)) = &target.refused {
+    let tried = try_connect(sc, sock.as_fd(), &target.bytes, target.refused.is_some());
+    if let Some(inside) = &target.refused {
         // Carried inside only: refused by the kernel unless one of the
         // sandbox's own servers took it.
-        if let Tried::Refused = tried {
-            req.log(
-                sc,
-                text,
-                Verdict::Deny,
-                Some(libc::ECONNREFUSED),
-                origin.as_ref(),
-            );
-        } else {
-            req.log(sc, text, Verdict::Allow, None, None);
-        }
+        let refused = matches!(tried, Tried::Refused | Tried::RefusedPending);
+        log_inside(req, sc, inside, refused, libc::ECONNREFUSED);
     }
     finish_tried(tried, sock, target.bytes, target.hold)
 }
@@ -193,6 +196,10 @@ pub(super) fn connect(req: &mut Req<'_>, sc: &mut Scratch, fd: u64, ptr: u64, le
 enum Tried {
     /// `ECONNREFUSED`: nothing listens there.
     Refused,
+    /// A non-blocking connect in progress, already refused: nothing
+    /// listens there, and the program finds `ECONNREFUSED` pending on its
+    /// socket, as natively.
+    RefusedPending,
     /// The answer.
     Answer(Reply),
     /// A blocking connect that goes on: it is waited for on a thread.
@@ -203,24 +210,18 @@ enum Tried {
 /// far as can be done without waiting: at once when non-blocking, else
 /// blocking for [`INLINE_WAIT`] on the worker. With `probe`, a
 /// non-blocking loopback connection in progress is looked at for a moment
-/// so that a refusal is known (which takes the socket's pending error:
-/// only for a socket that is replaced if refused); without, the program
-/// finds its outcome itself, as natively.
+/// (`poll`, which leaves the socket's pending error where it is) so that a
+/// refusal is known; without, nothing is looked at.
 fn try_connect(sc: &mut Scratch, sock: BorrowedFd<'_>, addr: &[u8], probe: bool) -> Tried {
     let refused = |e: &std::io::Error| e.raw_os_error() == Some(libc::ECONNREFUSED);
     if nonblocking(sock) {
         return match sn::connect(sock, addr) {
             Err(e) if refused(&e) => Tried::Refused,
             Err(e) if probe && e.raw_os_error() == Some(libc::EINPROGRESS) && is_loopback(addr) => {
-                match sn::poll_out(sock, 1) {
-                    Ok(true) => match sn::getsockopt_int(sock, libc::SOL_SOCKET, libc::SO_ERROR) {
-                        Ok(libc::ECONNREFUSED) => Tried::Refused,
-                        // Connected meanwhile: the program learns it as
-                        // natively, by polling.
-                        Ok(0) => Tried::Answer(Reply::Errno(libc::EINPROGRESS)),
-                        Ok(e) => Tried::Answer(Reply::Errno(e)),
-                        Err(e) => Tried::Answer(Reply::Errno(errno_of(&e))),
-                    },
+                // Refused or not, the error stays pending: the program
+                // learns the outcome itself, as natively.
+                match sn::poll_out_err(sock, 1) {
+                    Ok(Some(true)) => Tried::RefusedPending,
                     _ => Tried::Answer(Reply::Errno(libc::EINPROGRESS)),
                 }
             }
@@ -242,6 +243,7 @@ fn try_connect(sc: &mut Scratch, sock: BorrowedFd<'_>, addr: &[u8], probe: bool)
 fn finish_tried(tried: Tried, sock: OwnedFd, addr: Vec<u8>, hold: Option<OwnedFd>) -> Reply {
     match tried {
         Tried::Refused => Reply::Errno(libc::ECONNREFUSED),
+        Tried::RefusedPending => Reply::Errno(libc::EINPROGRESS),
         Tried::Answer(r) => r,
         Tried::Wait => Reply::Deferred(Deferred::new(move |w: &mut Waiter<'_>| {
             let r = until_done(w, || sn::connect(sock.as_fd(), &addr));

@@ -29,7 +29,9 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use super::super::path::{decide_obj, resolve_read, Need};
 use super::super::{decide, Log, Reply, Scratch};
-use super::addr::{inet_bytes, is_loopback_ip, parse, shown, unix_bytes, Addr, Dest, SUN_PATH};
+use super::addr::{
+    dest_for, inet_bytes, is_loopback_ip, shown, unix_bytes, Addr, Dest, Use, SUN_PATH,
+};
 use super::Req;
 use crate::audit::Verdict;
 use crate::fs::walk::{Asker, Start};
@@ -68,7 +70,7 @@ pub(super) struct Target {
     /// stream): what to log once the kernel says whether one of the
     /// sandbox's own sockets took it — allowed if one did, the refusal
     /// (with its rule) if `ECONNREFUSED` says none listens.
-    pub refused: Option<(Vec<u8>, Option<crate::policy::Origin>)>,
+    pub refused: Option<Inside>,
 }
 
 impl Target {
@@ -106,7 +108,12 @@ pub(super) fn decide_dest(
     domain: i32,
     ty: i32,
 ) -> Result<Target, Reply> {
-    let dest = parse(a)?;
+    let use_ = if req.syscall == "connect" {
+        Use::Connect
+    } else {
+        Use::Send
+    };
+    let dest = dest_for(a, domain, use_)?;
     let isolate = req.ctx.policy.network.isolate;
     let mut text = Vec::new();
     match dest {
@@ -179,7 +186,16 @@ pub(super) fn decide_dest(
             )?;
             // As an open of the path: hidden, denied, absent are refused
             // here, as they would be for a file (logged as such).
-            let fd = decide_obj(req.ctx, &req.task, sc, req.syscall, obj, Need::Read, None)?;
+            let fd = decide_obj(
+                req.ctx,
+                &req.task,
+                sc,
+                req.syscall,
+                obj,
+                Need::Read,
+                None,
+                None,
+            )?;
             let canonical = sc.walk.path.clone();
             let d = req
                 .ctx
@@ -298,6 +314,28 @@ fn inside_or_refused(a: &Addr, text: Vec<u8>, d: NetDecision<'_>) -> Target {
     }
 }
 
+/// What a destination carried inside ([`inside_or_refused`]) is logged as,
+/// once the kernel has said whether one of the sandbox's own sockets took
+/// it: the refusal (with `errno`, and the rule that refused it), or
+/// allowed.
+pub(super) type Inside = (Vec<u8>, Option<crate::policy::Origin>);
+
+/// Logs `inside` as refused (`errno`) or allowed.
+pub(super) fn log_inside(
+    req: &Req<'_>,
+    sc: &mut Scratch,
+    inside: &Inside,
+    refused: bool,
+    errno: i32,
+) {
+    let (text, origin) = inside;
+    if refused {
+        req.log(sc, text, Verdict::Deny, Some(errno), origin.as_ref());
+    } else {
+        req.log(sc, text, Verdict::Allow, None, None);
+    }
+}
+
 /// `/proc/self/fd/N` of the decided socket file, kept open.
 fn proc_fd_target(fd: OwnedFd, route: Route) -> Result<Target, Reply> {
     use std::io::Write as _;
@@ -331,8 +369,9 @@ pub(super) fn decide_bind(
     req: &mut Req<'_>,
     sc: &mut Scratch,
     a: &Addr,
+    domain: i32,
 ) -> Result<BindPlan, Reply> {
-    let dest = parse(a)?;
+    let dest = dest_for(a, domain, Use::Bind)?;
     let isolate = req.ctx.policy.network.isolate;
     let mut text = Vec::new();
     let plain = || BindPlan::Plain(a.bytes().to_vec());
@@ -433,13 +472,7 @@ fn unix_bind_fs(
         path: asked.to_vec(),
     };
     let root = ctx.root(&sc.task_root);
-    let end = match super::super::link::resolve_end(
-        &mut asker,
-        &root,
-        arg,
-        libc::EADDRINUSE,
-        &mut sc.walk,
-    ) {
+    let end = match super::super::link::resolve_end(&mut asker, &root, arg, &mut sc.walk) {
         Ok(e) => e,
         Err(e) => {
             return Err(Reply::Errno(super::super::walk_error(
@@ -454,7 +487,18 @@ fn unix_bind_fs(
     if !req.valid() {
         return Err(Reply::Gone);
     }
-    let super::super::link::End { dir, name, path } = end;
+    let super::super::link::End {
+        dir,
+        name,
+        path,
+        last,
+        slash,
+    } = end;
+    // `.`, `..` and `/` name something that is there: the kernel's
+    // EEXIST, which bind reports as EADDRINUSE.
+    if last != super::super::link::Last::Norm {
+        return Err(Reply::Errno(libc::EADDRINUSE));
+    }
     let mut log = Log {
         ctx,
         syscall: req.syscall,
@@ -477,6 +521,10 @@ fn unix_bind_fs(
     }
     if exists {
         return Err(Reply::Errno(libc::EADDRINUSE));
+    }
+    // A socket is no directory: a trailing slash finds nothing to create.
+    if slash {
+        return Err(Reply::Errno(libc::ENOENT));
     }
     log.write(&path, Verdict::Allow, None, rule);
     Ok((dir, name, path))

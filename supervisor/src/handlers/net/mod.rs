@@ -69,6 +69,14 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         syscall: m.name,
     };
     let a = n.data.args;
+    // `MSG_CMSG_COMPAT` is the kernel's own mark of a 32-bit caller: from a
+    // 64-bit one, `sendmsg` and `sendmmsg` refuse it before anything else.
+    let compat = |f: u64| crate::sys::low_i32(f).cast_unsigned() & MSG_CMSG_COMPAT != 0;
+    match m.kind {
+        Kind::Sendmsg if compat(a[2]) => return Reply::Errno(libc::EINVAL),
+        Kind::Sendmmsg if compat(a[3]) => return Reply::Errno(libc::EINVAL),
+        _ => {}
+    }
     let (reply, flags) = match m.kind {
         Kind::Connect => return connect::connect(&mut req, sc, a[0], a[1], a[2]),
         Kind::Bind => return connect::bind(&mut req, sc, a[0], a[1], a[2]),
@@ -117,6 +125,9 @@ fn sigpipe_on_epipe(reply: Reply, tid: i32) -> Reply {
         r => r,
     }
 }
+
+/// `MSG_CMSG_COMPAT` (include/linux/socket.h), which libc does not name.
+const MSG_CMSG_COMPAT: u32 = 0x8000_0000;
 
 /// One request being handled.
 struct Req<'a> {

@@ -38,12 +38,11 @@ use super::super::{Reply, Scratch};
 use super::addr::{read_addr, Addr};
 use super::broker::{datagram_twin, in_our_netns};
 use super::connect::{fetch_socket, has_send_timeout, nonblocking, note_own_name};
-use super::decide::{decide_dest, Route, Target};
+use super::decide::{decide_dest, log_inside, Route, Target};
 use super::wait::{interrupted, until_done, Deferred, Stop, Waiter};
 use super::{errno_of, Req};
-use crate::audit::Verdict;
 use crate::sys::{self, net as sn};
-use crate::task::{RemoteFd, Task};
+use crate::task::{ReadError, RemoteFd, Task};
 
 use crate::limits::{
     CONTROL_BYTES as MAX_CONTROL, PASSED_FDS as SCM_MAX_FD, SEND_BYTES as MAX_DATA,
@@ -95,11 +94,20 @@ pub(super) struct Msg {
     pub control: Vec<u8>,
     /// The descriptors `SCM_RIGHTS` passes, fetched from the program.
     pub fds: Vec<OwnedFd>,
+    /// Bytes of the program's buffers after `data` that fault (0: none):
+    /// given to the kernel as an unreadable tail, so that it meets the
+    /// fault where the program's send would have, and answers the same.
+    pub tail: usize,
 }
 
 pub(super) fn send_one(sock: BorrowedFd<'_>, m: &mut Msg, flags: i32) -> Result<usize, i32> {
     let name = m.target.as_ref().map(|t| t.bytes.as_slice());
-    sn::sendmsg(sock, name, &m.data, &mut m.control, flags).map_err(|e| errno_of(&e))
+    let r = if m.tail > 0 {
+        sn::sendmsg_faulting(sock, name, &m.data, m.tail, &mut m.control, flags)
+    } else {
+        sn::sendmsg(sock, name, &m.data, &mut m.control, flags)
+    };
+    r.map_err(|e| errno_of(&e))
 }
 
 fn count(n: usize) -> Reply {
@@ -114,6 +122,22 @@ struct Iov {
     at: (usize, usize),
     /// Bytes in all (the kernel's `import_iovec` total).
     total: usize,
+    /// A stream's read stopped at a byte that faults: what came before it
+    /// is all there is to read.
+    faulted: bool,
+    /// Bytes read so far.
+    read: usize,
+}
+
+/// The highest user-space address on x86_64 with 4-level paging
+/// (`TASK_SIZE_MAX`): a buffer must end below it (`access_ok`), even an
+/// empty one, or the call fails with `EFAULT` before anything is read.
+const USER_END: u64 = (1 << 47) - 4096;
+
+/// Whether `[ptr, ptr + len)` lies in user space, as `access_ok` checks.
+fn user_range(ptr: u64, len: usize) -> bool {
+    ptr.checked_add(len as u64)
+        .is_some_and(|end| end <= USER_END)
 }
 
 /// `MAX_RW_COUNT` (include/linux/fs.h): what one call moves at most.
@@ -124,25 +148,58 @@ impl Iov {
     /// is cut at `MAX_RW_COUNT`.
     fn new(raw: Vec<(u64, u64)>) -> Result<Self, Reply> {
         let mut parts = Vec::with_capacity(raw.len());
-        let mut total = 0usize;
-        for (ptr, len) in raw {
+        for &(ptr, len) in &raw {
             let len = usize::try_from(i64::try_from(len).map_err(|_| Reply::Errno(libc::EINVAL))?)
                 .map_err(|_| Reply::Errno(libc::EINVAL))?;
-            let len = len.min(MAX_RW_COUNT - total);
-            total += len;
             parts.push((ptr, len));
+        }
+        // Then, buffer by buffer, that it lies in user space (`access_ok`)
+        // and the total's cap.
+        let mut total = 0usize;
+        for part in &mut parts {
+            if !user_range(part.0, part.1) {
+                return Err(Reply::Errno(libc::EFAULT));
+            }
+            part.1 = part.1.min(MAX_RW_COUNT - total);
+            total += part.1;
         }
         Ok(Self {
             parts,
             at: (0, 0),
             total,
+            faulted: false,
+            read: 0,
         })
     }
 
-    /// Reads the next at most `max` bytes into `out` (cleared first).
-    fn read_next(&mut self, task: &Task, max: usize, out: &mut Vec<u8>) -> Result<(), Reply> {
+    /// One buffer (`sendto`'s `import_ubuf`: the length is cut at
+    /// `MAX_RW_COUNT`, then the range must lie in user space).
+    fn single(ptr: u64, len: u64) -> Result<Self, Reply> {
+        let len = usize::try_from(len).unwrap_or(usize::MAX).min(MAX_RW_COUNT);
+        if !user_range(ptr, len) {
+            return Err(Reply::Errno(libc::EFAULT));
+        }
+        Ok(Self {
+            parts: vec![(ptr, len)],
+            at: (0, 0),
+            total: len,
+            faulted: false,
+            read: 0,
+        })
+    }
+
+    /// Reads the next at most `max` bytes into `out` (cleared first). A
+    /// fault fails the read, unless `partial` (a stream) and some bytes came
+    /// before it: those are the read, and nothing follows them.
+    fn read_next(
+        &mut self,
+        task: &Task,
+        max: usize,
+        out: &mut Vec<u8>,
+        partial: bool,
+    ) -> Result<(), Reply> {
         out.clear();
-        while out.len() < max {
+        while out.len() < max && !self.faulted {
             let Some(&(ptr, len)) = self.parts.get(self.at.0) else {
                 break;
             };
@@ -155,18 +212,39 @@ impl Iov {
             let start = out.len();
             out.resize(start + take, 0);
             let addr = ptr.wrapping_add(self.at.1 as u64);
-            task.read_exact(addr, &mut out[start..])
-                .map_err(|e| e.reply(libc::EFAULT))?;
-            self.at.1 += take;
+            let got = match task.read_some(addr, &mut out[start..]) {
+                Ok(n) => n,
+                Err(ReadError::Fault) => 0,
+                Err(e) => return Err(e.reply(libc::EFAULT)),
+            };
+            self.at.1 += got;
+            self.read += got;
+            if got < take {
+                out.truncate(start + got);
+                if !partial || out.is_empty() {
+                    return Err(Reply::Errno(libc::EFAULT));
+                }
+                self.faulted = true;
+            }
         }
         Ok(())
     }
 
+    /// The unreadable rest of a read that faulted (0 if none).
+    fn tail(&self) -> usize {
+        if self.faulted {
+            self.total - self.read
+        } else {
+            0
+        }
+    }
+
     fn done(&self) -> bool {
-        self.parts[self.at.0.min(self.parts.len())..]
-            .iter()
-            .enumerate()
-            .all(|(i, &(_, len))| if i == 0 { self.at.1 >= len } else { len == 0 })
+        self.faulted
+            || self.parts[self.at.0.min(self.parts.len())..]
+                .iter()
+                .enumerate()
+                .all(|(i, &(_, len))| if i == 0 { self.at.1 >= len } else { len == 0 })
     }
 }
 
@@ -186,13 +264,9 @@ pub(super) fn sendto(req: &mut Req<'_>, sc: &mut Scratch, a: [u64; 6]) -> Reply 
         Err(r) => return r,
     };
     // The kernel takes the length as a size_t and cuts it at MAX_RW_COUNT.
-    let len = usize::try_from(a[2])
-        .unwrap_or(usize::MAX)
-        .min(MAX_RW_COUNT);
-    let iov = Iov {
-        parts: vec![(a[1], len)],
-        at: (0, 0),
-        total: len,
+    let iov = match Iov::single(a[1], a[2]) {
+        Ok(i) => i,
+        Err(r) => return r,
     };
     let flags = sys::low_i32(a[3]);
     let one = One {
@@ -226,7 +300,13 @@ fn read_msghdr(req: &mut Req<'_>, ptr: u64) -> Result<One, Reply> {
     };
     let (name, iov_ptr, iovlen, ctl_ptr, ctl_len) =
         (u64_at(0), u64_at(16), u64_at(24), u64_at(32), u64_at(40));
-    let namelen = i32::from_ne_bytes([h[8], h[9], h[10], h[11]]);
+    // No name: no length either (before the length is checked, as the
+    // kernel's `__copy_msghdr`).
+    let namelen = if name == 0 {
+        0
+    } else {
+        i32::from_ne_bytes([h[8], h[9], h[10], h[11]])
+    };
     if namelen < 0 {
         return Err(Reply::Errno(libc::EINVAL));
     }
@@ -268,13 +348,56 @@ fn read_msghdr(req: &mut Req<'_>, ptr: u64) -> Result<One, Reply> {
             .read_exact(ctl_ptr, &mut control)
             .map_err(|e| e.reply(libc::EFAULT))?;
     }
-    let fds = translate_rights(&mut req.task, &mut control)?;
     Ok(One {
         addr,
         iov,
         control,
-        fds,
+        fds: Vec::new(),
     })
+}
+
+/// The answer to a send that failed with `ours` before the kernel saw it
+/// (its buffers fault, a control message is refused, the datagram is too
+/// large), where the kernel would first have checked something else: the
+/// socket's state, the address, the size. The kernel is asked with a send
+/// that faults at its first byte ([`sn::sendmsg_unreadable`]): anything but
+/// `EFAULT` is what it would have said first. Not asked for a Fast Open
+/// send (it would connect) or an empty one (nothing would fault).
+fn kernel_first(
+    sock: BorrowedFd<'_>,
+    name: Option<&[u8]>,
+    len: usize,
+    flags: i32,
+    ours: Reply,
+) -> Reply {
+    if len == 0 || flags & libc::MSG_FASTOPEN != 0 {
+        return ours;
+    }
+    let probe = flags | libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
+    match sn::sendmsg_faulting(sock, name, &[], len, &mut [], probe) {
+        Err(e) => match e.raw_os_error() {
+            // Nothing earlier, or only that it would wait.
+            Some(libc::EFAULT | libc::EAGAIN) | None => ours,
+            Some(e) => Reply::Errno(e),
+        },
+        // Nothing can be copied from null: not reached.
+        Ok(_) => ours,
+    }
+}
+
+/// Fetches the descriptors of `one`'s control messages (a Unix socket
+/// reads its control messages first, so a refusal comes first too).
+fn take_rights(req: &mut Req<'_>, domain: i32, one: &mut One) -> Result<(), Reply> {
+    // An IP socket ignores descriptors and credentials in its control
+    // messages (`__sock_cmsg_send`: they are Unix's): its numbers name
+    // nothing and go to the kernel as they are. Every other family (Unix,
+    // and netlink, whose `scm_send` would take them from fdsup's own table)
+    // gets the program's files, fetched.
+    if domain == libc::AF_INET || domain == libc::AF_INET6 {
+        return Ok(());
+    }
+    one.fds = translate_rights(&mut req.task, &mut one.control)?;
+    Ok(())
 }
 
 /// Replaces the program's descriptor numbers in `SCM_RIGHTS` messages by
@@ -429,19 +552,30 @@ fn send_single(
     one: One,
     flags: i32,
 ) -> Reply {
+    let mut one = one;
+    if let Err(r) = take_rights(req, domain, &mut one) {
+        return r;
+    }
     let One {
         addr,
         mut iov,
         control,
         fds,
     } = one;
+    let name = addr.as_ref().map(Addr::bytes);
     let stream = is_stream(sock.as_fd());
     if !stream && iov.total > MAX_DATA {
-        return Reply::Errno(libc::EMSGSIZE);
+        return kernel_first(
+            sock.as_fd(),
+            name,
+            iov.total,
+            flags,
+            Reply::Errno(libc::EMSGSIZE),
+        );
     }
     let mut data = Vec::new();
-    if let Err(r) = iov.read_next(&req.task, MAX_DATA, &mut data) {
-        return r;
+    if let Err(r) = iov.read_next(&req.task, MAX_DATA, &mut data, stream) {
+        return kernel_first(sock.as_fd(), name, iov.total, flags, r);
     }
     if !req.valid() {
         return Reply::Gone;
@@ -458,6 +592,7 @@ fn send_single(
         data,
         control,
         fds,
+        tail: iov.tail(),
     };
     let nb = flags & libc::MSG_DONTWAIT != 0 || nonblocking(sock.as_fd());
     let mut brokerable = route == Some(Route::Broker);
@@ -471,21 +606,15 @@ fn send_single(
             Err(e) => return Reply::Errno(e),
         }
     }
-    if let Some((text, origin)) = refused {
+    if let Some(inside) = refused {
         // Carried inside only: refused unless one of the sandbox's own
         // sockets took it.
         let r = send_one(sock.as_fd(), &mut m, flags | libc::MSG_DONTWAIT);
-        if r == Err(libc::ECONNREFUSED) {
-            req.log(
-                sc,
-                &text,
-                Verdict::Deny,
-                Some(libc::EACCES),
-                origin.as_ref(),
-            );
+        let was_refused = r == Err(libc::ECONNREFUSED);
+        log_inside(req, sc, &inside, was_refused, libc::EACCES);
+        if was_refused {
             return Reply::Errno(libc::EACCES);
         }
-        req.log(sc, &text, Verdict::Allow, None, None);
         match r {
             Ok(n) => return count(n),
             Err(libc::EAGAIN) if !nb => {}
@@ -528,9 +657,10 @@ fn send_single(
                         break;
                     }
                     // The next piece of a stream send.
-                    if let Err(r) = iov.read_next(&req.task, MAX_DATA, &mut m.data) {
+                    if let Err(r) = iov.read_next(&req.task, MAX_DATA, &mut m.data, true) {
                         return if sent > 0 { count(sent) } else { r };
                     }
+                    m.tail = iov.tail();
                     if !req.valid() {
                         return Reply::Gone;
                     }
@@ -563,13 +693,8 @@ fn send_single(
         loop {
             while !m.data.is_empty() {
                 match until_done(w, || {
-                    sn::sendmsg(
-                        sock.as_fd(),
-                        m.target.as_ref().map(|t| t.bytes.as_slice()),
-                        &m.data,
-                        &mut m.control,
-                        flags & !libc::MSG_DONTWAIT,
-                    )
+                    send_one(sock.as_fd(), &mut m, flags & !libc::MSG_DONTWAIT)
+                        .map_err(std::io::Error::from_raw_os_error)
                 }) {
                     Ok(Ok(n)) => {
                         sent += n;
@@ -596,9 +721,10 @@ fn send_single(
             if !stream || iov.done() {
                 return count(sent);
             }
-            if iov.read_next(&task, MAX_DATA, &mut m.data).is_err() || !w.valid() {
+            if iov.read_next(&task, MAX_DATA, &mut m.data, true).is_err() || !w.valid() {
                 return if w.valid() { count(sent) } else { Reply::Gone };
             }
+            m.tail = iov.tail();
         }
     }))
 }
@@ -642,21 +768,29 @@ pub(super) fn sendmmsg(
     for i in 0..vlen {
         let stop = |r: Reply| if sent > 0 { count(sent) } else { r };
         let at = ptr.wrapping_add((i * sn::MMSGHDR_SIZE) as u64);
+        let mut one = match read_msghdr(req, at) {
+            Ok(o) => o,
+            Err(r) => return stop(r),
+        };
+        let on = twin.as_ref().map_or(sock.as_fd(), |t| t.fd.as_fd());
+        if let Err(r) = take_rights(req, domain, &mut one) {
+            return answer(twin, stop(r));
+        }
         let One {
             addr,
             mut iov,
             control,
             fds,
-        } = match read_msghdr(req, at) {
-            Ok(o) => o,
-            Err(r) => return stop(r),
-        };
+        } = one;
+        let name = addr.as_ref().map(Addr::bytes);
         if !stream && iov.total > MAX_DATA {
-            return stop(Reply::Errno(libc::EMSGSIZE));
+            let r = kernel_first(on, name, iov.total, flags, Reply::Errno(libc::EMSGSIZE));
+            return answer(twin, stop(r));
         }
         let mut data = Vec::new();
-        if let Err(r) = iov.read_next(&req.task, MAX_DATA, &mut data) {
-            return stop(r);
+        if let Err(r) = iov.read_next(&req.task, MAX_DATA, &mut data, stream) {
+            let r = kernel_first(on, name, iov.total, flags, r);
+            return answer(twin, stop(r));
         }
         if !req.valid() {
             return Reply::Gone;
@@ -682,20 +816,15 @@ pub(super) fn sendmmsg(
             data,
             control,
             fds,
+            tail: iov.tail(),
         };
         let r = send_one(on, &mut m, flags | libc::MSG_DONTWAIT);
-        if let Some((text, origin)) = refused {
-            if r == Err(libc::ECONNREFUSED) {
-                req.log(
-                    sc,
-                    &text,
-                    Verdict::Deny,
-                    Some(libc::EACCES),
-                    origin.as_ref(),
-                );
+        if let Some(inside) = refused {
+            let was_refused = r == Err(libc::ECONNREFUSED);
+            log_inside(req, sc, &inside, was_refused, libc::EACCES);
+            if was_refused {
                 return answer(twin, stop(Reply::Errno(libc::EACCES)));
             }
-            req.log(sc, &text, Verdict::Allow, None, None);
         }
         match r {
             Ok(n) => {
@@ -718,8 +847,8 @@ pub(super) fn sendmmsg(
                     let _held = held;
                     let timeout = has_send_timeout(sock.as_fd());
                     let r = until_done(w, || {
-                        let name = m.target.as_ref().map(|t| t.bytes.as_slice());
-                        sn::sendmsg(sock.as_fd(), name, &m.data, &mut m.control, flags)
+                        send_one(sock.as_fd(), &mut m, flags)
+                            .map_err(std::io::Error::from_raw_os_error)
                     });
                     match r {
                         Ok(Ok(n)) => {
@@ -836,6 +965,21 @@ mod tests {
         let iov = Iov::new(vec![(0, 0x7fff_ffff), (0, 0x7fff_ffff)]).unwrap();
         assert_eq!(iov.total, MAX_RW_COUNT);
         assert!(Iov::new(vec![]).unwrap().done());
+        // Outside user space, even empty: EFAULT (after every length is
+        // known to be valid: a negative one is EINVAL first).
+        assert!(matches!(
+            Iov::new(vec![(u64::MAX - 4, 0)]),
+            Err(Reply::Errno(libc::EFAULT))
+        ));
+        assert!(matches!(
+            Iov::new(vec![(1 << 63, 1), (0, u64::MAX)]),
+            Err(Reply::Errno(libc::EINVAL))
+        ));
+        assert!(matches!(
+            Iov::single(0xffff_8000_0000_0000, 0),
+            Err(Reply::Errno(libc::EFAULT))
+        ));
+        assert!(Iov::single(0x1000, 16).is_ok());
         assert!(Iov::new(vec![(0, 0), (0, 0)]).unwrap().done());
         assert!(!Iov::new(vec![(0, 0), (0, 1)]).unwrap().done());
     }

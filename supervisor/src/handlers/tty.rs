@@ -1,0 +1,179 @@
+//! Terminals under `/dev/pts`: the sandbox's own, and no other.
+//!
+//! A pseudo-terminal's slave side, `/dev/pts/N`, is a window into
+//! somebody's session: whoever opens it reads what is typed there. Under
+//! every policy, `/dev/pts/N` exists for the sandbox only if it is its own
+//! (a decision that no rule can widen, as for `/proc/<pid>` of other
+//! processes):
+//!
+//! - the terminal fdsup was started on: its standard input, output or
+//!   error, or its controlling terminal. fdsup keeps them open for the
+//!   whole run, so the number cannot pass to another terminal meanwhile;
+//! - a terminal whose master a sandboxed process holds (one it made by
+//!   opening `/dev/ptmx`, as `openpty`, `script` and Python's `pty` do).
+//!   Its slave is then opened with `TIOCGPTPEER` on that very master, never
+//!   by the path, so a number freed and given to another session in
+//!   between cannot be reached.
+//!
+//! Any other number is hidden (`ENOENT`), from opens, looks and listings.
+
+use std::os::fd::{AsFd, OwnedFd};
+
+use super::{Ctx, Reply};
+use crate::sys;
+use crate::task::Task;
+
+/// `UNIX98_PTY_SLAVE_MAJOR`: slaves 0..255 are (136, N); the next
+/// thousands continue on majors 137..143.
+const PTS_MAJOR: u32 = 136;
+
+/// The terminals fdsup was started on.
+#[derive(Debug, Default)]
+pub struct Terminals {
+    /// Their device numbers.
+    startup: Vec<u64>,
+}
+
+impl Terminals {
+    /// The terminals among our standard descriptors, and the controlling
+    /// terminal.
+    pub fn at_startup() -> Self {
+        let mut startup = Vec::new();
+        let (i, o, e) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
+        // A closed one fails fstat and counts for nothing.
+        for fd in [i.as_fd(), o.as_fd(), e.as_fd()] {
+            if let Ok((mode, rdev)) = sys::fstat_mode_rdev(fd) {
+                if mode & libc::S_IFMT == libc::S_IFCHR && !startup.contains(&rdev) {
+                    startup.push(rdev);
+                }
+            }
+        }
+        if let Some(rdev) = controlling_terminal() {
+            if !startup.contains(&rdev) {
+                startup.push(rdev);
+            }
+        }
+        Self { startup }
+    }
+
+    /// Whether `/dev/pts/n` is one of them.
+    pub fn is_startup(&self, n: u32) -> bool {
+        self.startup.contains(&pts_rdev(n))
+    }
+}
+
+/// The device number of `/dev/pts/n`.
+fn pts_rdev(n: u32) -> u64 {
+    libc::makedev(PTS_MAJOR + n / 256, n % 256)
+}
+
+/// `tty_nr` of `/proc/self/stat`: the controlling terminal, if any.
+fn controlling_terminal() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let after = &stat[stat.rfind(')')? + 1..];
+    // state ppid pgrp session tty_nr
+    let tty_nr: u64 = after.split_ascii_whitespace().nth(4)?.parse().ok()?;
+    if tty_nr == 0 {
+        return None;
+    }
+    // The kernel's encoding: minor bits 0-7 and 20-31, major bits 8-19.
+    let major = (tty_nr >> 8) & 0xfff;
+    let minor = (tty_nr & 0xff) | ((tty_nr >> 12) & 0xfff00);
+    Some(libc::makedev(
+        u32::try_from(major).ok()?,
+        u32::try_from(minor).ok()?,
+    ))
+}
+
+/// `n` if `path` is `/dev/pts/n`.
+pub fn pts_number(path: &[u8]) -> Option<u32> {
+    let rest = path.strip_prefix(b"/dev/pts/")?;
+    if rest.is_empty() || rest.len() > 9 || !rest.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(rest).ok()?.parse().ok()
+}
+
+/// Whether `/dev/pts/n` is the sandbox's own (module docs); `task` asks.
+pub fn own(ctx: &Ctx, task: &Task, n: u32) -> bool {
+    ctx.terminals.is_startup(n) || held_master(ctx, task, n).is_some()
+}
+
+/// The master of pseudo-terminal `n` as a sandboxed process holds it
+/// (the asking one's process first, then every other), duplicated.
+fn held_master(ctx: &Ctx, task: &Task, n: u32) -> Option<OwnedFd> {
+    let first = task.tgid().ok();
+    let others = crate::task::descendants(ctx.sup_pid);
+    first
+        .into_iter()
+        .chain(others.into_iter().filter(|p| Some(*p) != first))
+        .find_map(|pid| master_in(pid, n))
+}
+
+/// The master of `n` among the descriptors of process `pid`.
+fn master_in(pid: i32, n: u32) -> Option<OwnedFd> {
+    let dir = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+    let mut pidfd = None;
+    for e in dir.flatten() {
+        let Ok(target) = std::fs::read_link(e.path()) else {
+            continue;
+        };
+        if target.as_os_str() != "/dev/ptmx" && target.as_os_str() != "/dev/pts/ptmx" {
+            continue;
+        }
+        let Some(num) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        if pidfd.is_none() {
+            pidfd = sys::pidfd_open(pid, 0).ok();
+        }
+        let Some(p) = &pidfd else {
+            return None;
+        };
+        let Ok(fd) = sys::pidfd_getfd(p.as_fd(), num) else {
+            continue;
+        };
+        if sys::pty_number(fd.as_fd()).is_ok_and(|m| m == n) {
+            return Some(fd);
+        }
+    }
+    None
+}
+
+/// Serves an open of `/dev/pts/n` that the policy allows: `None` for a
+/// terminal fdsup was started on (opened by its path as any file), else
+/// the slave of the master a sandboxed process holds (`TIOCGPTPEER`), or
+/// `ENOENT`. `flags` are the request's open flags.
+pub fn open(ctx: &Ctx, task: &Task, n: u32, flags: i32) -> Option<Result<OwnedFd, Reply>> {
+    if ctx.terminals.is_startup(n) {
+        return None;
+    }
+    let Some(master) = held_master(ctx, task, n) else {
+        return Some(Err(Reply::Errno(libc::ENOENT)));
+    };
+    // Never our controlling terminal; the program's close-on-exec is set
+    // when it is installed.
+    let peer_flags =
+        (flags & (libc::O_ACCMODE | libc::O_NONBLOCK)) | libc::O_NOCTTY | libc::O_CLOEXEC;
+    Some(
+        sys::pty_peer(master.as_fd(), peer_flags)
+            .map_err(|e| Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO))),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        assert_eq!(pts_number(b"/dev/pts/0"), Some(0));
+        assert_eq!(pts_number(b"/dev/pts/12"), Some(12));
+        assert_eq!(pts_number(b"/dev/pts/ptmx"), None);
+        assert_eq!(pts_number(b"/dev/pts/"), None);
+        assert_eq!(pts_number(b"/dev/pts/1/x"), None);
+        assert_eq!(pts_number(b"/dev/pts/99999999999"), None);
+        assert_eq!(pts_rdev(3), libc::makedev(136, 3));
+        assert_eq!(pts_rdev(300), libc::makedev(137, 44));
+    }
+}
