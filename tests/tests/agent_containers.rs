@@ -119,6 +119,84 @@ fn the_policy_applies_inside_the_container() {
     });
 }
 
+/// What `fdsup run` makes of its own surroundings means the container's
+/// own in a container: a `private` rule's path is the container's
+/// (`/dev/shm`, a tmpfs of its own: served there, read-write), a `public`
+/// rule judges the container's directories and files (not the host's
+/// paths of the same names), and `/proc/self` reads as the pid the
+/// container's `/proc` knows (1 for its first process, not fdsup's number
+/// of it). Positive and negative controls: a file others may read is
+/// served under the public rule, one they may not is refused.
+#[test]
+fn private_public_and_proc_self_are_the_containers() {
+    const OWN: &str = r#"{
+  "version": 1,
+  "filesystem": {
+    "default": "ro",
+    "rules": [
+      { "path": "/tmp", "access": "rw" },
+      { "path": "/dev", "access": "rw" },
+      { "path": "/dev/shm", "private": true },
+      { "path": "/pub", "access": "ro", "public": true }
+    ]
+  },
+  "network": { "default": "allow" }
+}
+"#;
+    const SCRIPT: &str = r#"
+echo shared > /dev/shm/sem.x; echo "shm rc=$?"
+read l < /dev/shm/sem.x; echo "shm:$l"
+read l < /pub/open; echo "open:$l"
+cat /pub/closed; echo "closed rc=$?"
+echo "thread-self:$(readlink /proc/thread-self)"
+exec readlink /proc/self
+"#;
+    use std::os::unix::fs::PermissionsExt as _;
+    each_runtime(|rt| {
+        let agent = Agent::start(&[("own", OWN)]);
+        let profile = agent.profile("own");
+        let b = Bundle::new("agent-own", &["sh", "-c", SCRIPT], Some(&profile));
+        let rootfs = b.rootfs();
+        let pubdir = rootfs.join("pub");
+        std::fs::create_dir_all(&pubdir).unwrap();
+        std::fs::write(pubdir.join("open"), "for everyone\n").unwrap();
+        std::fs::write(pubdir.join("closed"), "owner only\n").unwrap();
+        for (p, mode) in [
+            (&rootfs, 0o755),
+            (&pubdir, 0o755),
+            (&pubdir.join("open"), 0o644),
+            (&pubdir.join("closed"), 0o600),
+        ] {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+        let out = b.run(rt, &container_id("own"));
+        let name = rt.name();
+        assert!(
+            out.stdout.contains("shm rc=0") && out.stdout.contains("shm:shared"),
+            "{name}: the private rule's path is the container's own, read-write: {out:?}"
+        );
+        assert!(
+            out.stdout.contains("open:for everyone"),
+            "{name}: a file others may read is served under the public rule: {out:?}"
+        );
+        assert!(
+            out.stdout.contains("closed rc=1") && !out.stdout.contains("owner only"),
+            "{name}: one they may not read is refused: {out:?}"
+        );
+        let last = out.stdout.lines().last().unwrap_or_default();
+        assert_eq!(last, "1", "{name}: /proc/self of pid 1: {out:?}");
+        assert!(
+            out.stdout
+                .lines()
+                .any(|l| l.strip_prefix("thread-self:").is_some_and(|t| {
+                    t.split_once("/task/")
+                        .is_some_and(|(p, t)| p.parse::<u32>().is_ok_and(|p| p < 1000) && p == t)
+                })),
+            "{name}: /proc/thread-self in the container's numbers: {out:?}"
+        );
+    });
+}
+
 /// A program of another ABI (an `int 0x80` system call, i386's) is killed:
 /// the profile's single architecture makes libseccomp kill it.
 #[test]

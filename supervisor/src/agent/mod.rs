@@ -480,12 +480,7 @@ fn start_session(shared: &Shared, state: &conn::State, fd: OwnedFd) -> io::Resul
     let session = Session::new(Arc::new(ctx), listener, Some(Box::new(gate)));
     session.pool().set_parallel(shared.cpus);
     session.spawn_worker(0, false)?;
-    for i in 1..WORKERS {
-        if let Err(e) = session.spawn_worker(i, true) {
-            crate::diag!("fdsup: agent: starting a spare worker thread: {e}");
-            break;
-        }
-    }
+    session.spawn_spares(1..WORKERS);
     Ok(session)
 }
 

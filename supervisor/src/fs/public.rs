@@ -26,6 +26,7 @@
 
 use std::collections::HashMap;
 use std::ffi::CStr;
+use std::os::fd::{AsFd, RawFd};
 use std::time::{Duration, Instant};
 
 use crate::sys;
@@ -59,10 +60,27 @@ impl Searchable {
         Self::default()
     }
 
-    /// Whether others may reach `path` (absolute, canonical): every
-    /// directory from `/` down to its parent lets others search it (and is
-    /// a directory: something else on the way fails closed).
+    /// Whether others may reach `path` (absolute, canonical, in fdsup's own
+    /// root): every directory from `/` down to its parent lets others
+    /// search it (and is a directory: something else on the way fails
+    /// closed).
     pub fn reachable(&mut self, path: &[u8]) -> bool {
+        self.reachable_at((libc::AT_FDCWD, 0), path)
+    }
+
+    /// [`reachable`](Self::reachable) for `path` in `root` (a container's
+    /// paths are looked at in the container; a worker's memory serves one
+    /// session, whose tasks share their root).
+    pub fn reachable_in(&mut self, root: &super::Root<'_>, path: &[u8]) -> bool {
+        match root.at() {
+            Ok(at) => self.reachable_at(at, path),
+            Err(_) => false,
+        }
+    }
+
+    /// `from`: where absolute paths start and the resolve flag that keeps
+    /// them there (see [`super::Root::at`]).
+    fn reachable_at(&mut self, from: (RawFd, u64), path: &[u8]) -> bool {
         let now = Instant::now();
         let Some(parent_end) = parent_end(path) else {
             // `/` itself, or not absolute.
@@ -84,7 +102,7 @@ impl Searchable {
         // Then each directory below it, down to the parent.
         let mut at = if known { end } else { 0 };
         if !known {
-            if !self.check(b"/", now) {
+            if !self.check(from, b"/", now) {
                 return false;
             }
             at = 1;
@@ -94,7 +112,7 @@ impl Searchable {
                 .iter()
                 .position(|&b| b == b'/')
                 .map_or(parent_end, |i| at + 1 + i);
-            if !self.check(&path[..next], now) {
+            if !self.check(from, &path[..next], now) {
                 return false;
             }
             at = next;
@@ -110,15 +128,30 @@ impl Searchable {
 
     /// Looks at directory `dir` (whose parents are searchable) and
     /// remembers it if others may search it.
-    fn check(&mut self, dir: &[u8], now: Instant) -> bool {
+    fn check(&mut self, at: (RawFd, u64), dir: &[u8], now: Instant) -> bool {
         self.buf.clear();
         self.buf.extend_from_slice(dir);
         self.buf.push(0);
         let Ok(c) = CStr::from_bytes_with_nul(&self.buf) else {
             return false;
         };
-        let ok = sys::lstat_mode(libc::AT_FDCWD, c)
-            .is_ok_and(|m| m & libc::S_IFMT == libc::S_IFDIR && m & libc::S_IXOTH != 0);
+        let mode = match at {
+            (dir, 0) => sys::lstat_mode(dir, c),
+            // `fstatat` has no RESOLVE_IN_ROOT: the look is an `O_PATH` open.
+            (root, in_root) => sys::openat2(
+                root,
+                c,
+                &sys::OpenHow {
+                    flags: u64::from(
+                        (libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC).unsigned_abs(),
+                    ),
+                    mode: 0,
+                    resolve: in_root | sys::RESOLVE_NO_SYMLINKS,
+                },
+            )
+            .and_then(|fd| sys::fstat_mode(fd.as_fd())),
+        };
+        let ok = mode.is_ok_and(|m| m & libc::S_IFMT == libc::S_IFDIR && m & libc::S_IXOTH != 0);
         if ok {
             if self.seen.len() >= REMEMBERED {
                 self.seen.clear();

@@ -135,7 +135,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     // others may read (X_OK is the kernel's, as exec is).
     if ctx.public_rule(rule)
         && mode & libc::R_OK != 0
-        && !(sc.searchable.reachable(path)
+        && !(sc.searchable.reachable_in(&ctx.root(&sc.task_root), path)
             && sys::fstat_mode(obj.as_fd())
                 .is_ok_and(|m| crate::fs::public::others_may(m, true, false)))
     {

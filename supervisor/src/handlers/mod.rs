@@ -103,9 +103,19 @@ impl Ctx {
     /// The same context for a container's tasks (`fdsup agent`): each
     /// request's paths resolve in the asking task's root, and its `/proc`
     /// is its pid namespace's.
+    ///
+    /// What `fdsup run` makes of fdsup's own surroundings has no meaning
+    /// there, and is left out: a `private` rule's path is served where it
+    /// is, read-write (the container's own: runtimes mount a fresh tmpfs at
+    /// each container's `/dev/shm`), not by a directory of fdsup's; no
+    /// skeleton of virtual directories is made (a `content` rule's file is
+    /// served, its missing directories stay missing); fdsup's terminals are
+    /// none of the container's ([`tty`]).
     pub fn in_containers(mut self) -> Self {
         self.roots = Roots::PerTask;
         self.scope = Scope::PidNs;
+        self.privates = private::Privates::default();
+        self.terminals = tty::Terminals::default();
         self
     }
 
@@ -468,6 +478,8 @@ pub fn decide<'p>(
     }
     let (action, rule) = decide_host(ctx, asker, path, matched);
     match action {
+        // A container's is its own already (see `Ctx::in_containers`).
+        FsAction::Private if matches!(ctx.roots, Roots::PerTask) => (&open::ALLOW_RW, rule),
         FsAction::Private => (&open::HIDE, rule),
         // A terminal that is not the sandbox's own does not exist for it,
         // whatever the rules say ([`tty`]).

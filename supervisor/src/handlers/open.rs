@@ -380,7 +380,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
                 return out.refuse(path, Verdict::Deny, libc::EACCES, rule);
             }
             if ctx.public_rule(rule)
-                && !(searchable.reachable(path) && req.others_may_open(fd.as_fd()))
+                && !(searchable.reachable_in(&out.root, path) && req.others_may_open(fd.as_fd()))
             {
                 return out.refuse(path, Verdict::Deny, libc::EACCES, rule);
             }
@@ -751,7 +751,7 @@ fn fast(
     // A `public` rule: a directory on the way that others may not search
     // (or a symbolic link, which the walk resolves) is the walk's to judge.
     let public = out.ctx.public_rule(rule);
-    if public && !searchable.reachable(lex) {
+    if public && !searchable.reachable_in(&out.root, lex) {
         return None;
     }
     // The path to open: relative to the dirfd we fetched, else the absolute

@@ -16,6 +16,7 @@ use std::os::fd::AsFd;
 
 use super::path::{decide_obj, done, os_errno, read_string, resolve, write_out, Need, Obj};
 use super::{Ctx, Reply, Scratch};
+use crate::fs::walk::Scope;
 use crate::limits::{XATTR_NAME_BYTES, XATTR_VALUE_BYTES};
 use crate::notify::{Listener, Notif};
 use crate::sys;
@@ -155,7 +156,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             // The path is in `sc.walk.path` by now: `sc.lex` is free.
             let target = &mut sc.lex;
             target.clear();
-            if let Some(t) = proc_self_target(&task, &sc.walk.path) {
+            if let Some(t) = proc_self_target(&task, ctx.scope, &sc.walk.path) {
                 // Our /proc/self names us: the program's names it.
                 let Ok(t) = t else {
                     return Reply::Errno(libc::ENOENT);
@@ -186,11 +187,16 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
 }
 
 /// What `/proc/self` and `/proc/thread-self` read as for the asking task
-/// (`None` for any other path): its pid, or `pid/task/tid`.
-fn proc_self_target(task: &Task, path: &[u8]) -> Option<std::io::Result<String>> {
+/// (`None` for any other path): its pid, or `pid/task/tid`, as its `/proc`
+/// numbers them (a container's: its pid namespace's, see [`Scope`]).
+fn proc_self_target(task: &Task, scope: Scope, path: &[u8]) -> Option<std::io::Result<String>> {
+    let ids = || match scope {
+        Scope::Tree(_) => task.tgid().map(|t| (t, task.tid())),
+        Scope::PidNs => task.ns_ids(),
+    };
     match path {
-        b"/proc/self" => Some(task.tgid().map(|t| t.to_string())),
-        b"/proc/thread-self" => Some(task.tgid().map(|t| format!("{t}/task/{}", task.tid()))),
+        b"/proc/self" => Some(ids().map(|(t, _)| t.to_string())),
+        b"/proc/thread-self" => Some(ids().map(|(t, tid)| format!("{t}/task/{tid}"))),
         _ => None,
     }
 }

@@ -103,7 +103,12 @@ pub fn own(ctx: &Ctx, task: &Task, n: u32) -> bool {
 /// (the asking one's process first, then every other), duplicated.
 fn held_master(ctx: &Ctx, task: &Task, n: u32) -> Option<OwnedFd> {
     let first = task.tgid().ok();
-    let others = crate::task::descendants(ctx.sup_pid);
+    // A container's other processes are not fdsup's descendants: only the
+    // asking process's own masters count there.
+    let others = match ctx.scope {
+        crate::fs::walk::Scope::Tree(sup) => crate::task::descendants(sup),
+        crate::fs::walk::Scope::PidNs => Vec::new(),
+    };
     first
         .into_iter()
         .chain(others.into_iter().filter(|p| Some(*p) != first))

@@ -29,7 +29,9 @@
 //! cannot work (no user namespaces for an unprivileged fdsup, a path with
 //! `.` or `..` components), the bind is made through the directory's
 //! descriptor as before, and the recorded name is that path: a documented
-//! limit (README).
+//! limit (README). So it is for every bind in a container (`fdsup agent`):
+//! the binder's tree is built in fdsup's mount namespace, and a bind mount
+//! of a container's directory into it is refused.
 
 use std::ffi::{CStr, CString, OsStr};
 use std::io::{self, IoSlice};
@@ -68,7 +70,9 @@ static BINDER: Mutex<State> = Mutex::new(State::NotStarted);
 
 /// Binds `sock` to a socket file `name` in `dir` (canonical path `path`),
 /// recording the name `asked` (as the program wrote it), with the
-/// program's `umask`.
+/// program's `umask`. `own_root`: `path` is a path in fdsup's own root
+/// (`fdsup run`); otherwise (a container's) the binder, which resolves it
+/// in fdsup's mount namespace, is not asked, and the bind is the plain one.
 pub(super) fn bind_path(
     sock: BorrowedFd<'_>,
     dir: BorrowedFd<'_>,
@@ -76,12 +80,13 @@ pub(super) fn bind_path(
     path: &[u8],
     asked: &[u8],
     umask: u32,
+    own_root: bool,
 ) -> io::Result<()> {
     let parent = path
         .iter()
         .rposition(|&c| c == b'/')
         .map_or(&b"/"[..], |i| if i == 0 { &b"/"[..] } else { &path[..i] });
-    if simple(asked) {
+    if own_root && simple(asked) {
         match ask_binder(sock, dir, parent, asked, umask) {
             Some(0) => return Ok(()),
             Some(e) if e != FALLBACK => return Err(io::Error::from_raw_os_error(e)),

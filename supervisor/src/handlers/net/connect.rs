@@ -97,8 +97,20 @@ pub(super) fn bind(req: &mut Req<'_>, sc: &mut Scratch, fd: u64, ptr: u64, len: 
                 Ok(m) => m,
                 Err(_) => return Reply::Errno(libc::EACCES),
             };
-            let r =
-                super::binder::bind_path(sock.as_fd(), dir.as_fd(), &name, &path, &asked, umask);
+            // The binder resolves the canonical path in fdsup's own mount
+            // namespace, where a container's directory is not: a container's
+            // socket is bound the plain way (the name recorded is then
+            // `/proc/self/fd/N/name`, see `binder`).
+            let own_root = matches!(req.ctx.roots, super::super::Roots::Own(_));
+            let r = super::binder::bind_path(
+                sock.as_fd(),
+                dir.as_fd(),
+                &name,
+                &path,
+                &asked,
+                umask,
+                own_root,
+            );
             if r.is_ok() {
                 if let Ok((dev, ino)) =
                     sys::lstat_dev_ino(std::os::fd::AsRawFd::as_raw_fd(&dir), &name)
