@@ -21,8 +21,13 @@
 //!   its second reference kept for the install, and two transients such as
 //!   `/proc/<tid>/fdinfo` and the socket's namespace; one thread for a
 //!   connect waited for off the workers): at most before + 6 x 200 and
-//!   before + 200 while the 200 connect, before + 6 and before + 1 in the
-//!   loop.
+//!   before + 200 while the 200 connect, before + 6 and before + 2 in the
+//!   loop. Two threads in the loop, not one: the thread that waited for the
+//!   last connect answers it and then exits, and on a loaded machine the
+//!   program's next connect can be deferred to a new thread before the old
+//!   one has left `/proc/PID/task` (seen in CI: 7 threads against 5). The
+//!   bound still does not grow with the number of connects, which is what
+//!   this test is for.
 //!
 //! The figures (time per connect, natively and under each policy; the
 //! counts) are printed; run with `--nocapture` to see them.
@@ -333,7 +338,7 @@ fn load(isolate: bool) {
         "isolate {isolate}: with the {CONCURRENT} connections answered, fdsup still has {held:?}, before {before:?}"
     );
     assert!(
-        during_loop.fds <= before.fds + FDS_PER_CONNECT && during_loop.threads <= before.threads + 1,
+        during_loop.fds <= before.fds + FDS_PER_CONNECT && during_loop.threads <= before.threads + 2,
         "isolate {isolate}: during the loop of {LOOP} connects, fdsup had {during_loop:?}, before {before:?}"
     );
     assert!(
