@@ -528,3 +528,103 @@ echo x > /dev/null && echo "null ok"
         );
     });
 }
+
+/// System calls newer than the runtime's libseccomp: a profile names
+/// calls, and a runtime skips a name its libseccomp does not know (crun
+/// 1.8.1 and runc 1.1.5 with libseccomp 2.5.4 know nothing after 6.6's
+/// calls). The trick: call them by number — `fchmodat2` (452, mediated by
+/// fdsup), `setxattrat` (463) and `file_setattr` (469), always refused —
+/// on a read-only file. None may change it, whichever runtime; the
+/// positive control is the same program changing a file in the rw area
+/// with `fchmodat` (mediated, and known to every libseccomp). The default
+/// that refuses makes the profile allow the rest by name, and a call
+/// denied only for some arguments for exactly the others: `TIOCSTI` is
+/// still refused (EPERM) and another `ioctl` still reaches the kernel
+/// (stdin is no terminal: ENOTTY).
+#[test]
+fn system_calls_the_runtime_does_not_know_fail_closed() {
+    const SRC: &str = r#"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <unistd.h>
+struct xattr_args { unsigned long long value; unsigned int size; unsigned int flags; };
+struct file_attr { unsigned long long fa_xflags, fa_extsize, fa_nextents, fa_projid, fa_cowextsize; };
+int main(void) {
+    long r;
+    r = syscall(452, AT_FDCWD, "/etc/hostname", 0777, 0);
+    printf("fchmodat2 %ld %s\n", r, r ? strerror(errno) : "ok");
+    const char v[] = "x";
+    struct xattr_args a = { (unsigned long long)(unsigned long)v, 1, 0 };
+    r = syscall(463, AT_FDCWD, "/etc/hostname", 0, "user.fdsup", &a, sizeof a);
+    printf("setxattrat %ld %s\n", r, r ? strerror(errno) : "ok");
+    struct file_attr fa; memset(&fa, 0, sizeof fa);
+    fa.fa_xflags = 0x10; /* FS_XFLAG_APPEND */
+    r = syscall(469, AT_FDCWD, "/etc/hostname", &fa, sizeof fa, 0);
+    printf("file_setattr %ld %s\n", r, r ? strerror(errno) : "ok");
+    r = ioctl(0, TIOCSTI, "x");
+    printf("tiocsti %ld %s\n", r, r ? strerror(errno) : "ok");
+    struct termios t;
+    r = ioctl(0, TCGETS, &t);
+    printf("tcgets %ld %s\n", r, r ? strerror(errno) : "ok");
+    int fd = open("/tmp/mine", O_CREAT | O_WRONLY, 0600);
+    r = fd < 0 ? -1 : fchmodat(AT_FDCWD, "/tmp/mine", 0640, 0);
+    printf("control %ld %s\n", r, r ? strerror(errno) : "ok");
+    struct stat st;
+    if (stat("/tmp/mine", &st) == 0) printf("control mode %o\n", st.st_mode & 0777);
+    return 0;
+}
+"#;
+    use std::os::unix::fs::PermissionsExt as _;
+    each_runtime(|rt| {
+        let prog = fdsup_tests::compile_c("agent_newcalls", SRC, &["-static"]);
+        let agent = Agent::start(&[("readonly-root", POLICY)]);
+        let profile = agent.profile("readonly-root");
+        let b = Bundle::new("agent-newcalls", &["/bin/newcalls"], Some(&profile));
+        std::fs::copy(&prog, b.rootfs().join("bin/newcalls")).unwrap();
+        let target = b.rootfs().join("etc/hostname");
+        std::fs::write(&target, "image\n").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let out = b.run(rt, &container_id("newcalls"));
+        let name = rt.name();
+        eprintln!("{name}: {}", out.stdout);
+        assert!(
+            out.stdout.contains("control 0 ok") && out.stdout.contains("control mode 640"),
+            "{name}: the positive control changes the rw area: {out:?}"
+        );
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o644, "{name}: the read-only file's mode: {out:?}");
+        assert!(
+            out.stdout.contains("tiocsti -1 Operation not permitted"),
+            "{name}: TIOCSTI is refused: {out:?}"
+        );
+        assert!(
+            out.stdout
+                .contains("tcgets -1 Inappropriate ioctl for device"),
+            "{name}: other ioctls reach the kernel: {out:?}"
+        );
+        for call in ["fchmodat2", "setxattrat", "file_setattr"] {
+            assert!(
+                out.stdout
+                    .lines()
+                    .any(|l| l.starts_with(&format!("{call} -1 "))),
+                "{name}: {call} on a read-only file fails: {out:?}"
+            );
+        }
+        let xattr = std::process::Command::new("getfattr")
+            .args(["-n", "user.fdsup", "--only-values"])
+            .arg(&target)
+            .output();
+        if let Ok(x) = xattr {
+            assert!(
+                !x.status.success(),
+                "{name}: the read-only file has no new attribute"
+            );
+        }
+    });
+}

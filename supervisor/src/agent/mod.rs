@@ -33,6 +33,7 @@
 
 pub mod conn;
 pub mod gate;
+pub mod names;
 pub mod profile;
 
 use std::io;

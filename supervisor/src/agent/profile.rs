@@ -12,6 +12,18 @@
 //! carries), so it traps everything a policy may decide; a policy that
 //! leaves the looks to the kernel has them continued by the agent.
 //!
+//! The default action refuses (`SCMP_ACT_ERRNO`, ENOSYS) and every other
+//! call is allowed by name ([`super::names`] says why: a name the
+//! runtime's libseccomp does not know is skipped, and under
+//! `SCMP_ACT_ALLOW` that call would run unfiltered). A call denied only
+//! for some argument values (`clone` and `unshare` of a new namespace,
+//! `ioctl`'s `TIOCSTI`) is allowed for exactly the other values
+//! ([`complement`]): libseccomp lets an unconditional rule override the
+//! conditional ones of the same call, so "allow `ioctl`" beside "deny
+//! `ioctl` `TIOCSTI`" would allow it (libseccomp 2.5.4, checked with
+//! `seccomp_export_pfc`). `sendto` with an address is notified and without
+//! one allowed, the same way.
+//!
 //! `architectures` is `["SCMP_ARCH_X86_64"]` alone, and that is what kills
 //! the other ABIs: libseccomp answers a system call of an architecture the
 //! filter was not built for with its bad-architecture action, which kills
@@ -22,14 +34,14 @@
 //! default action.
 //!
 //! The names are the kernel's. A runtime whose libseccomp does not know a
-//! name skips it: runc then answers calls above the highest number it
-//! knows with ENOSYS (its "-ENOSYS stub"), crun lets them through, which
-//! on a kernel newer than its libseccomp leaves the newest calls
-//! (`fchmodat2` for libseccomp 2.5.4, the `*xattrat` calls) to the kernel:
-//! README ("Containers") says so.
+//! name skips it, so such a call falls to the default and fails with
+//! ENOSYS, whatever the rule that named it: a mediated one (`fchmodat2`
+//! for libseccomp 2.5.4) then makes libc fall back to an older call that
+//! is mediated, and an allowed one is missing as on an older kernel.
 
 use serde_json::{json, Value};
 
+use super::names::X86_64;
 use crate::filter::{always_denied, Denial};
 use crate::syscalls::{Kind, MEDIATED};
 
@@ -63,13 +75,90 @@ pub fn profile(policy: &str, socket: &str) -> Value {
         "action": "SCMP_ACT_NOTIFY",
         "args": [{ "index": 4, "value": 0, "op": "SCMP_CMP_NE" }],
     }));
+    syscalls.push(json!({
+        "names": ["sendto"],
+        "action": "SCMP_ACT_ALLOW",
+        "args": [{ "index": 4, "value": 0, "op": "SCMP_CMP_EQ" }],
+    }));
+    // Everything else by name; a call denied for some argument values, for
+    // the others.
+    let ruled = |name: &str| {
+        MEDIATED.iter().any(|m| m.name == name) || denied.iter().any(|d| d.name == name)
+    };
+    let allowed: Vec<&str> = X86_64
+        .iter()
+        .map(|&(_, name)| name)
+        .filter(|name| !ruled(name))
+        .collect();
+    syscalls.push(json!({ "names": allowed, "action": "SCMP_ACT_ALLOW" }));
+    let mut conditional: Vec<&str> = denied
+        .iter()
+        .filter(|d| d.when.is_some())
+        .map(|d| d.name)
+        .collect();
+    conditional.dedup();
+    for name in conditional {
+        let of_call: Vec<&Denial> = denied.iter().filter(|d| d.name == name).collect();
+        // Every denial of a call is on one argument (`filter` builds them so).
+        let Some(arg) = of_call.first().and_then(|d| d.when).map(|m| m.arg) else {
+            continue;
+        };
+        let cubes: Vec<(u32, u32)> = of_call
+            .iter()
+            .filter_map(|d| d.when)
+            .map(|m| (m.mask, m.value & m.mask))
+            .collect();
+        for (mask, value) in complement(&cubes) {
+            syscalls.push(json!({
+                "names": [name],
+                "action": "SCMP_ACT_ALLOW",
+                "args": [{
+                    "index": arg,
+                    "value": mask,
+                    "valueTwo": value,
+                    "op": "SCMP_CMP_MASKED_EQ",
+                }],
+            }));
+        }
+    }
     json!({
-        "defaultAction": "SCMP_ACT_ALLOW",
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "defaultErrnoRet": libc::ENOSYS,
         "architectures": ["SCMP_ARCH_X86_64"],
         "listenerPath": socket,
         "listenerMetadata": format!("policy={policy}"),
         "syscalls": syscalls,
     })
+}
+
+/// The values of a 32-bit argument that none of `cubes` matches, as
+/// disjoint `(mask, value)` pairs (`arg & mask == value`), each a
+/// `SCMP_CMP_MASKED_EQ`. A cube is `(mask, value)` too (value within
+/// mask). Built by splitting on the cubes' bits, highest first: a part
+/// inside a cube is dropped, a part that meets none is kept whole. The
+/// low 32 bits only, as the kernel reads these arguments (`int` flags, an
+/// `unsigned int` request): the high bits are in no mask.
+pub fn complement(cubes: &[(u32, u32)]) -> Vec<(u32, u32)> {
+    let bits = cubes.iter().fold(0u32, |a, &(m, _)| a | m);
+    let mut out = Vec::new();
+    split(cubes, bits, 0, 0, &mut out);
+    out
+}
+
+fn split(cubes: &[(u32, u32)], bits: u32, mask: u32, value: u32, out: &mut Vec<(u32, u32)>) {
+    let inside = |&(m, v): &(u32, u32)| m & !mask == 0 && value & m == v;
+    let meets = |&(m, v): &(u32, u32)| (value ^ v) & mask & m == 0;
+    if cubes.iter().any(inside) {
+        return;
+    }
+    let open = bits & !mask;
+    if open == 0 || !cubes.iter().any(meets) {
+        out.push((mask, value));
+        return;
+    }
+    let bit = 1u32 << (31 - open.leading_zeros());
+    split(cubes, bits, mask | bit, value, out);
+    split(cubes, bits, mask | bit, value | bit, out);
 }
 
 fn errno_rule(names: &[&str], errno: i32, cond: Option<&Denial>) -> Value {
@@ -110,7 +199,8 @@ mod tests {
         let p = profile("readonly-root", "/run/fdsup/agent.sock");
         assert_eq!(p["listenerPath"], "/run/fdsup/agent.sock");
         assert_eq!(p["listenerMetadata"], "policy=readonly-root");
-        assert_eq!(p["defaultAction"], "SCMP_ACT_ALLOW");
+        assert_eq!(p["defaultAction"], "SCMP_ACT_ERRNO");
+        assert_eq!(p["defaultErrnoRet"], libc::ENOSYS);
         assert_eq!(p["architectures"], json!(["SCMP_ARCH_X86_64"]));
     }
 
@@ -158,9 +248,11 @@ mod tests {
     fn argument_rules_keep_to_the_low_32_bits() {
         let p = profile("x", "/s");
         let rules = p["syscalls"].as_array().unwrap();
+        let denial = |r: &&Value| r["action"] == "SCMP_ACT_ERRNO";
         let ioctl: Vec<&Value> = rules
             .iter()
             .filter(|r| r["names"] == json!(["ioctl"]))
+            .filter(denial)
             .collect();
         assert_eq!(ioctl.len(), 2);
         for r in ioctl {
@@ -171,7 +263,143 @@ mod tests {
         let clone = rules
             .iter()
             .filter(|r| r["names"] == json!(["clone"]))
+            .filter(denial)
             .count();
         assert_eq!(clone, 7, "every CLONE_NEW* but CLONE_NEWTIME");
+    }
+
+    /// The action a profile's rules give `name` with argument `arg` at
+    /// `index` (rules of different actions must not overlap).
+    fn action(p: &Value, name: &str, index: u64, arg: u64) -> String {
+        let mut hits = Vec::new();
+        for r in p["syscalls"].as_array().unwrap() {
+            if !r["names"].as_array().unwrap().iter().any(|n| n == name) {
+                continue;
+            }
+            let ok = match r["args"].as_array() {
+                None => true,
+                Some(args) => args.iter().all(|a| {
+                    assert_eq!(a["index"], index, "{r}");
+                    let v = a["value"].as_u64().unwrap();
+                    match a["op"].as_str().unwrap() {
+                        "SCMP_CMP_MASKED_EQ" => arg & v == a["valueTwo"].as_u64().unwrap(),
+                        "SCMP_CMP_EQ" => arg == v,
+                        "SCMP_CMP_NE" => arg != v,
+                        op => panic!("{op}"),
+                    }
+                }),
+            };
+            if ok {
+                hits.push(r["action"].as_str().unwrap().to_owned());
+            }
+        }
+        hits.dedup();
+        assert!(
+            hits.len() <= 1,
+            "{name} {arg:#x}: rules of two actions: {hits:?}"
+        );
+        hits.pop().unwrap_or_else(|| "default".to_owned())
+    }
+
+    #[test]
+    fn every_known_call_has_one_rule_and_the_rest_fail_closed() {
+        let p = profile("x", "/s");
+        let allow = names(&p, "SCMP_ACT_ALLOW");
+        let notify = names(&p, "SCMP_ACT_NOTIFY");
+        let errno = names(&p, "SCMP_ACT_ERRNO");
+        for &(_, name) in X86_64 {
+            assert!(
+                allow.contains(name) || notify.contains(name) || errno.contains(name),
+                "{name} has a rule"
+            );
+        }
+        for n in [
+            "read",
+            "write",
+            "mmap",
+            "futex",
+            "exit_group",
+            "rt_sigreturn",
+        ] {
+            assert!(allow.contains(n), "{n}");
+        }
+        // Unconditional allows never name a call that has other rules
+        // (libseccomp would let them override those).
+        for r in p["syscalls"].as_array().unwrap() {
+            if r["action"] == "SCMP_ACT_ALLOW" && r["args"].is_null() {
+                for n in r["names"].as_array().unwrap() {
+                    let n = n.as_str().unwrap();
+                    assert!(!notify.contains(n) && !errno.contains(n), "{n}");
+                }
+            }
+        }
+        // Numbers in order, names once.
+        assert!(X86_64.windows(2).all(|w| w[0].0 < w[1].0));
+        let mut seen = BTreeSet::new();
+        assert!(X86_64.iter().all(|&(_, n)| seen.insert(n)));
+        for m in MEDIATED {
+            assert!(X86_64.contains(&(m.nr, m.name)), "{}", m.name);
+        }
+        for d in always_denied() {
+            assert!(X86_64.contains(&(d.nr, d.name)), "{}", d.name);
+        }
+    }
+
+    #[test]
+    fn conditional_denials_allow_exactly_the_other_values() {
+        let p = profile("x", "/s");
+        let newns = u64::try_from(libc::CLONE_NEWNS).unwrap();
+        let newnet = u64::try_from(libc::CLONE_NEWNET).unwrap();
+        let newtime = u64::try_from(libc::CLONE_NEWTIME).unwrap();
+        let thread = u64::try_from(libc::CLONE_VM | libc::CLONE_THREAD).unwrap();
+        assert_eq!(action(&p, "clone", 0, thread), "SCMP_ACT_ALLOW");
+        assert_eq!(action(&p, "clone", 0, 17), "SCMP_ACT_ALLOW");
+        assert_eq!(action(&p, "clone", 0, newtime | 17), "SCMP_ACT_ALLOW");
+        assert_eq!(action(&p, "clone", 0, thread | newns), "SCMP_ACT_ERRNO");
+        assert_eq!(action(&p, "unshare", 0, 0), "SCMP_ACT_ALLOW");
+        assert_eq!(action(&p, "unshare", 0, newtime), "SCMP_ACT_ERRNO");
+        assert_eq!(action(&p, "unshare", 0, newns | newnet), "SCMP_ACT_ERRNO");
+        let sti = u64::from(libc::TIOCSTI as u32);
+        let linux = u64::from(libc::TIOCLINUX as u32);
+        assert_eq!(action(&p, "ioctl", 1, sti), "SCMP_ACT_ERRNO");
+        assert_eq!(action(&p, "ioctl", 1, linux), "SCMP_ACT_ERRNO");
+        // High bits the kernel drops do not make it another request.
+        assert_eq!(action(&p, "ioctl", 1, sti | 1 << 40), "SCMP_ACT_ERRNO");
+        for req in [
+            0,
+            1,
+            sti - 1,
+            sti + 1,
+            linux - 1,
+            linux + 1,
+            0x5401,
+            0x8004_5401,
+            u64::from(u32::MAX),
+        ] {
+            assert_eq!(action(&p, "ioctl", 1, req), "SCMP_ACT_ALLOW", "{req:#x}");
+        }
+        assert_eq!(action(&p, "sendto", 4, 0), "SCMP_ACT_ALLOW");
+        assert_eq!(action(&p, "sendto", 4, 0x7fff_0000), "SCMP_ACT_NOTIFY");
+    }
+
+    #[test]
+    fn complement_is_exact() {
+        // Every 8-bit value, against sets of cubes on those bits.
+        let sets: [&[(u32, u32)]; 5] = [
+            &[(0xff, 0x12), (0xff, 0x1c)],
+            &[(0x01, 0x01), (0x10, 0x10), (0x80, 0x80)],
+            &[(0x0f, 0x05)],
+            &[(0x03, 0x01), (0x0c, 0x08), (0xff, 0x00)],
+            &[],
+        ];
+        for cubes in sets {
+            let parts = complement(cubes);
+            for x in 0u32..=0x3ff {
+                let denied = cubes.iter().any(|&(m, v)| x & m == v);
+                let kept = parts.iter().filter(|&&(m, v)| x & m == v).count();
+                assert_eq!(kept, usize::from(!denied), "{cubes:?} {x:#x}: {parts:?}");
+            }
+        }
+        assert_eq!(complement(&[(1, 1), (2, 2)]), vec![(3, 0)]);
     }
 }
