@@ -359,8 +359,8 @@ mod tests {
         assert_eq!(action(&p, "unshare", 0, 0), "SCMP_ACT_ALLOW");
         assert_eq!(action(&p, "unshare", 0, newtime), "SCMP_ACT_ERRNO");
         assert_eq!(action(&p, "unshare", 0, newns | newnet), "SCMP_ACT_ERRNO");
-        let sti = u64::from(libc::TIOCSTI as u32);
-        let linux = u64::from(libc::TIOCLINUX as u32);
+        let sti = libc::TIOCSTI;
+        let linux = libc::TIOCLINUX;
         assert_eq!(action(&p, "ioctl", 1, sti), "SCMP_ACT_ERRNO");
         assert_eq!(action(&p, "ioctl", 1, linux), "SCMP_ACT_ERRNO");
         // High bits the kernel drops do not make it another request.
