@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -377,6 +378,22 @@ int main(int argc, char **argv) {
             fchdir(keep);
         }
         chmod("noexec", 0755);
+    }
+
+    /* A msghdr whose name has length 0 is one without a name: the send
+     * goes to the connected peer (seed 4000059). */
+    {
+        int u = socket(AF_INET, SOCK_DGRAM, 0);
+        struct sockaddr_in lo = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+        report("udp_connect_port_0", connect(u, (struct sockaddr *)&lo, sizeof lo));
+        char junk[40], data[16] = "0123456789abcdef";
+        memset(junk, 'A', sizeof junk);
+        junk[0] = AF_INET6;
+        struct iovec v = {data, sizeof data};
+        struct msghdr mh = {.msg_name = junk, .msg_namelen = 0, .msg_iov = &v, .msg_iovlen = 1,
+                            .msg_flags = (int)0xd1d5a63c};
+        report("sendmsg_name_of_length_0", sendmsg(u, &mh, MSG_MORE));
+        close(u);
     }
 
     /* In a working directory that was removed, `.` and `..` are still

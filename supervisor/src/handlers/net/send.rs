@@ -314,7 +314,9 @@ fn read_msghdr(req: &mut Req<'_>, ptr: u64) -> Result<One, Reply> {
     if iovlen > sn::UIO_MAXIOV {
         return Err(Reply::Errno(libc::EMSGSIZE));
     }
-    let addr = if name == 0 {
+    // A name of length 0 is no name (`__copy_msghdr`: the kernel then
+    // sends to the connected peer, as without one).
+    let addr = if name == 0 || namelen == 0 {
         None
     } else {
         // A longer name is cut to a sockaddr_storage, as the kernel does.
