@@ -1108,7 +1108,10 @@ impl Exec {
                         && matches!(sc, Readlink | Readlinkat)
                         && b.iter().all(|c| c.is_ascii_digit() || b"/task".contains(c));
                     if pidlike {
-                        let _ = write!(out, " <pid>");
+                        // Its length too: the two runs' pids may have
+                        // different numbers of digits.
+                        out.clear();
+                        let _ = write!(out, "n <pid>");
                     } else if b.starts_with(b"/proc/") {
                         // A descriptor of /proc/self/...: pids and tids in
                         // its path.
