@@ -15,6 +15,7 @@ use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::fs::{AtFlags, Mode, OFlags, ResolveFlags};
 use rustix::process::{waitid, Pid, PidfdFlags, WaitId, WaitIdOptions, WaitOptions};
 
+pub mod child;
 pub mod net;
 pub mod timer;
 
