@@ -45,7 +45,7 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
-use nix::unistd::Pid;
+use rustix::process::Pid;
 
 use crate::sys;
 
@@ -113,8 +113,8 @@ impl Jobs {
             handed: false,
         };
         let moved = match mode {
-            Mode::Own => nix::unistd::setpgid(Pid::from_raw(program), Pid::from_raw(program)),
-            Mode::Aside => nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0)),
+            Mode::Own => rustix::process::setpgid(Pid::from_raw(program), Pid::from_raw(program)),
+            Mode::Aside => rustix::process::setpgid(None, None),
             Mode::Shared => Ok(()),
         };
         if moved.is_err() {
@@ -135,9 +135,10 @@ impl Jobs {
         if self.mode != Mode::Own {
             return;
         }
-        let fg = nix::unistd::tcgetpgrp(tty.as_fd());
-        if fg.is_ok_and(|g| g.as_raw() == self.group)
-            && nix::unistd::tcsetpgrp(tty.as_fd(), Pid::from_raw(self.program)).is_ok()
+        let fg = rustix::termios::tcgetpgrp(tty.as_fd());
+        if fg.is_ok_and(|g| g.as_raw_pid() == self.group)
+            && Pid::from_raw(self.program)
+                .is_some_and(|p| rustix::termios::tcsetpgrp(tty.as_fd(), p).is_ok())
         {
             self.handed = true;
         }
@@ -151,7 +152,9 @@ impl Jobs {
         self.handed = false;
         if let Some(tty) = &self.tty {
             // SIGTTOU is blocked: a background group may set it.
-            let _ = nix::unistd::tcsetpgrp(tty.as_fd(), Pid::from_raw(self.group));
+            if let Some(group) = Pid::from_raw(self.group) {
+                let _ = rustix::termios::tcsetpgrp(tty.as_fd(), group);
+            }
         }
     }
 

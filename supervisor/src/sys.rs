@@ -577,6 +577,24 @@ pub fn kill(pid: i32, sig: i32) -> io::Result<()> {
     cvt_int(unsafe { libc::kill(pid, sig) }).map(drop)
 }
 
+/// `unshare(flags)` of namespaces (`CLONE_NEW*` only: rustix's is unsafe
+/// for the sake of `CLONE_FILES`, which this refuses).
+pub fn unshare(flags: i32) -> io::Result<()> {
+    const NAMESPACES: i32 = libc::CLONE_NEWNS
+        | libc::CLONE_NEWUSER
+        | libc::CLONE_NEWNET
+        | libc::CLONE_NEWPID
+        | libc::CLONE_NEWUTS
+        | libc::CLONE_NEWIPC
+        | libc::CLONE_NEWCGROUP;
+    if flags & !NAMESPACES != 0 {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    // SAFETY: new namespaces for this thread only; the descriptor table,
+    // and so every descriptor Rust code holds, stays shared.
+    cvt_int(unsafe { libc::unshare(flags) }).map(drop)
+}
+
 /// `tgkill(tgid, tid, sig)`: a signal for one thread.
 pub fn tgkill(tgid: i32, tid: i32, sig: i32) -> io::Result<()> {
     // SAFETY: integer arguments.

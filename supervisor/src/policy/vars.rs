@@ -49,7 +49,7 @@ impl Vars {
                     "current directory is not valid UTF-8",
                 )
             })?;
-        let uid = nix::unistd::getuid();
+        let uid = nix::unistd::Uid::from_raw(rustix::process::getuid().as_raw());
         let home = match std::env::var("HOME") {
             Ok(h) if !h.is_empty() => h,
             _ => nix::unistd::User::from_uid(uid)
@@ -77,7 +77,7 @@ impl Vars {
             cwd: String::new(),
             home: String::new(),
             tmpdir: "/tmp".to_owned(),
-            uid: nix::unistd::getuid().as_raw(),
+            uid: rustix::process::getuid().as_raw(),
             resolve_links: false,
         }
     }
