@@ -44,7 +44,7 @@
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use nix::sys::signal::{SigSet, SigmaskHow, Signal};
+use crate::sys::signal::SignalSet;
 use rustix::process::Pid;
 
 use crate::sys;
@@ -222,19 +222,16 @@ fn stop_like(sig: i32) {
     if me <= 0 {
         return;
     }
-    let s = match Signal::try_from(sig) {
-        Ok(s @ (Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU)) => s,
-        _ => {
-            let _ = sys::kill(me, libc::SIGSTOP);
-            return;
-        }
-    };
-    let mut one = SigSet::empty();
-    one.add(s);
+    if !matches!(sig, libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU) {
+        let _ = sys::kill(me, libc::SIGSTOP);
+        return;
+    }
+    let mut one = SignalSet::empty();
+    one.add(sig);
     if sys::kill(me, sig).is_ok() {
         // Delivered (and acted on: the process stops) as it is unblocked.
-        let _ = nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&one), None);
-        let _ = nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&one), None);
+        let _ = one.thread_unblock();
+        let _ = one.thread_block();
     }
 }
 

@@ -32,8 +32,6 @@ use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
-use nix::sys::signal::{SigSet, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 use crate::audit::Audit;
 use crate::handlers::Ctx;
@@ -41,6 +39,7 @@ use crate::notify::Listener;
 use crate::policy::{self, NetAccess, Policy};
 use crate::pool;
 use crate::session::Session;
+use crate::sys::signal::{SignalFd, SignalSet};
 use crate::{doctor, filter, sys};
 use fdsup_shim::protocol::ShimMessage;
 
@@ -226,16 +225,16 @@ pub fn find_program(name: &OsString) -> Result<Vec<PathBuf>, RunError> {
 /// SPEC's six, and the job-control stops, so that `kill -TSTP` of fdsup
 /// stops the program (and then fdsup: see `jobs`) rather than freezing
 /// the supervisor under it.
-const FORWARDED: [Signal; 9] = [
-    Signal::SIGINT,
-    Signal::SIGTERM,
-    Signal::SIGHUP,
-    Signal::SIGQUIT,
-    Signal::SIGUSR1,
-    Signal::SIGUSR2,
-    Signal::SIGTSTP,
-    Signal::SIGTTIN,
-    Signal::SIGTTOU,
+const FORWARDED: [i32; 9] = [
+    libc::SIGINT,
+    libc::SIGTERM,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGTSTP,
+    libc::SIGTTIN,
+    libc::SIGTTOU,
 ];
 
 /// The signal that interrupts a thread waiting on the program's behalf
@@ -260,14 +259,13 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     rustix::process::set_child_subreaper(Some(rustix::process::Pid::INIT))
         .map_err(errno_err("becoming a child subreaper"))?;
     let (group_mode, tty) = crate::jobs::Jobs::choose();
-    let mut mask = SigSet::empty();
+    let mut mask = SignalSet::empty();
     for s in FORWARDED {
         mask.add(s);
     }
-    mask.add(Signal::SIGCHLD);
+    mask.add(libc::SIGCHLD);
     mask.thread_block().map_err(errno_err("blocking signals"))?;
-    let sigfd = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
-        .map_err(errno_err("creating a signalfd"))?;
+    let sigfd = SignalFd::new(&mask).map_err(errno_err("creating a signalfd"))?;
     sys::install_wake_handler(WAKE_SIGNAL).map_err(setup("installing a signal handler"))?;
     crate::timeline::mark("signals set up");
 
@@ -662,7 +660,7 @@ fn event_loop(
         for ev in events.iter() {
             if ev.token() == SIGNALS {
                 while let Ok(Some(info)) = sigfd.read_signal() {
-                    let signo = i32::try_from(info.ssi_signo).unwrap_or(0);
+                    let signo = i32::try_from(info.signo).unwrap_or(0);
                     if signo == libc::SIGCHLD {
                         reap_orphans(first, &mut first_status);
                         if first_status.is_none() {
@@ -670,8 +668,8 @@ fn event_loop(
                         }
                         continue;
                     }
-                    let sender = i32::try_from(info.ssi_pid).unwrap_or(0);
-                    if jobs.forwards(info.ssi_code, sender, sup_pid) {
+                    let sender = i32::try_from(info.pid).unwrap_or(0);
+                    if jobs.forwards(info.code, sender, sup_pid) {
                         let _ = sys::pidfd_send_signal(pidfd.as_fd(), signo);
                     }
                 }

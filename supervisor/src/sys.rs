@@ -17,6 +17,7 @@ use rustix::process::{waitid, Pid, PidfdFlags, WaitId, WaitIdOptions, WaitOption
 
 pub mod child;
 pub mod net;
+pub mod signal;
 pub mod timer;
 
 // ---- kernel ABI: libc's definitions ----------------------------------------
@@ -595,6 +596,40 @@ pub fn unshare(flags: i32) -> io::Result<()> {
     cvt_int(unsafe { libc::unshare(flags) }).map(drop)
 }
 
+/// The home directory of user `uid` in the user database (`getpwuid_r`,
+/// so NSS too), if it has an entry.
+pub fn home_of(uid: u32) -> Option<Vec<u8>> {
+    /// Where the buffer for the entry's strings stops growing.
+    const MAX: usize = 1 << 20;
+    let mut buf = vec![0u8; 1024];
+    loop {
+        let mut pw = std::mem::MaybeUninit::<libc::passwd>::uninit();
+        let mut found: *mut libc::passwd = std::ptr::null_mut();
+        // SAFETY: `pw`, `buf` (for its length) and `found` are valid for
+        // writes; the strings of the entry are written into `buf`.
+        let r = unsafe {
+            libc::getpwuid_r(
+                uid,
+                pw.as_mut_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                &mut found,
+            )
+        };
+        if r == libc::ERANGE && buf.len() < MAX {
+            buf.resize(buf.len() * 2, 0);
+            continue;
+        }
+        if r != 0 || found.is_null() {
+            return None;
+        }
+        // SAFETY: on success `found` points to `pw`, filled, whose `pw_dir`
+        // is a NUL-terminated string in `buf`, which is still alive.
+        let dir = unsafe { CStr::from_ptr((*found).pw_dir) };
+        return Some(dir.to_bytes().to_vec());
+    }
+}
+
 /// `tgkill(tgid, tid, sig)`: a signal for one thread.
 pub fn tgkill(tgid: i32, tid: i32, sig: i32) -> io::Result<()> {
     // SAFETY: integer arguments.
@@ -931,6 +966,22 @@ mod tests {
         assert_eq!(libc::SECCOMP_IOCTL_NOTIF_ID_VALID, ioc(w, 2, 8));
         assert_eq!(libc::SECCOMP_IOCTL_NOTIF_ADDFD, ioc(w, 3, 24));
         assert_eq!(libc::SECCOMP_IOCTL_NOTIF_SET_FLAGS, ioc(w, 4, 8));
+    }
+
+    /// The home directory read through NSS is the one `/etc/passwd` gives
+    /// (where the user is there), and a uid nobody has has none.
+    #[test]
+    fn home_of_reads_the_user_database() {
+        let uid = rustix::process::getuid().as_raw();
+        let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+        let listed = passwd.lines().find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() > 5 && f[2] == uid.to_string()).then(|| f[5].as_bytes().to_vec())
+        });
+        if let Some(dir) = listed {
+            assert_eq!(home_of(uid), Some(dir));
+        }
+        assert_eq!(home_of(u32::MAX - 7), None);
     }
 
     #[test]

@@ -46,8 +46,6 @@ use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
-use nix::sys::signal::{SigSet, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 use crate::audit::Audit;
 use crate::handlers::net::WAKE_SIGNAL;
@@ -56,6 +54,7 @@ use crate::notify::Listener;
 use crate::policy::{self, Policy};
 use crate::pool;
 use crate::session::Session;
+use crate::sys::signal::{SignalFd, SignalSet};
 use crate::{doctor, sys};
 
 /// How long SIGTERM waits for the sessions' threads before exiting anyway.
@@ -147,12 +146,11 @@ pub fn serve(opts: AgentOptions) -> Result<(), AgentError> {
         log,
     };
 
-    let mut mask = SigSet::empty();
-    mask.add(Signal::SIGTERM);
-    mask.add(Signal::SIGINT);
+    let mut mask = SignalSet::empty();
+    mask.add(libc::SIGTERM);
+    mask.add(libc::SIGINT);
     mask.thread_block().map_err(errno_err("blocking signals"))?;
-    let sigfd = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
-        .map_err(errno_err("creating a signalfd"))?;
+    let sigfd = SignalFd::new(&mask).map_err(errno_err("creating a signalfd"))?;
     sys::install_wake_handler(WAKE_SIGNAL).map_err(setup("installing a signal handler"))?;
 
     let socket = listen(&opts.socket)?;
