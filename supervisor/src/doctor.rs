@@ -128,16 +128,16 @@ fn rows(f: &Features) -> [Row; 7] {
 
 /// Probes the running kernel.
 pub fn probe() -> Features {
-    let seccomp = probe_sys::seccomp_features();
+    let seccomp = probes::seccomp_features();
     Features {
         addfd_send: seccomp.addfd_send,
         wait_killable_recv: seccomp.wait_killable_recv,
         sync_wake_up: seccomp.sync_wake_up,
-        pidfd_thread: probe_sys::pidfd_thread(),
-        pidfd_getfd: probe_sys::pidfd_getfd(),
-        openat2: probe_sys::openat2(),
+        pidfd_thread: probes::pidfd_thread(),
+        pidfd_getfd: probes::pidfd_getfd(),
+        openat2: probes::openat2(),
         landlock_abi: crate::landlock::abi().ok().filter(|abi| *abi > 0),
-        kernel_release: probe_sys::kernel_release(),
+        kernel_release: probes::kernel_release(),
     }
 }
 
@@ -150,11 +150,11 @@ pub fn probe_without_seccomp() -> Features {
         addfd_send: true,
         wait_killable_recv: true,
         sync_wake_up: true,
-        pidfd_thread: probe_sys::pidfd_thread(),
-        pidfd_getfd: probe_sys::pidfd_getfd(),
-        openat2: probe_sys::openat2(),
+        pidfd_thread: probes::pidfd_thread(),
+        pidfd_getfd: probes::pidfd_getfd(),
+        openat2: probes::openat2(),
         landlock_abi: None,
-        kernel_release: probe_sys::kernel_release(),
+        kernel_release: probes::kernel_release(),
     }
 }
 
@@ -207,7 +207,7 @@ pub fn require(f: &Features) -> Result<(), MissingFeature> {
 }
 
 /// The probes, on `sys`'s wrappers.
-mod probe_sys {
+mod probes {
     use std::os::fd::{AsFd, AsRawFd};
 
     use crate::sys;

@@ -1,10 +1,14 @@
-//! Every raw system call of the supervisor, and the kernel ABI it needs that
-//! `libc` lacks.
+//! The system calls of the supervisor that want more than a plain rustix
+//! call: the wrappers the handlers share (with the errno values the kernel
+//! gives, which the handlers pass on to the program), and every raw call.
 //!
 //! This is the only module of the `fdsup` crate allowed `unsafe`; past it,
 //! descriptors are `OwnedFd`/`BorrowedFd` and memory is slices. Each wrapper
-//! starts with the syscall it makes. Constants are defined once, with the
-//! header they come from, and pinned by the tests at the bottom.
+//! starts with the syscall it makes. The bodies are rustix's calls where
+//! rustix has the call with the same semantics; the rest are raw calls on
+//! libc's definitions (README, "Dependencies", says which and why). The
+//! kernel ABI is libc's, re-exported under the names the handlers use and
+//! pinned by the tests at the bottom.
 #![allow(unsafe_code)]
 
 use std::ffi::CStr;
