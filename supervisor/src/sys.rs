@@ -42,12 +42,13 @@ pub const SECCOMP_ADDFD_FLAG_SETFD: u32 = libc::SECCOMP_ADDFD_FLAG_SETFD as u32;
 /// `SECCOMP_ADDFD_FLAG_SEND`: install and answer in one step (Linux 5.14).
 #[allow(clippy::cast_possible_truncation)]
 pub const SECCOMP_ADDFD_FLAG_SEND: u32 = libc::SECCOMP_ADDFD_FLAG_SEND as u32;
-/// `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP` (linux/seccomp.h, Linux 6.6):
-/// the one constant here that `libc` lacks.
+/// `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP` (linux/seccomp.h, Linux 6.6;
+/// not in `libc`).
 pub const SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP: u64 = 1;
 /// `PIDFD_THREAD` (= `O_EXCL`, Linux 6.9): a pidfd for a thread, not a process.
 pub const PIDFD_THREAD: u32 = libc::PIDFD_THREAD;
-/// `OPEN_HOW_SIZE_VER0`: the first published size of `struct open_how`.
+/// `OPEN_HOW_SIZE_VER0` (linux/openat2.h; not in `libc`): the first
+/// published size of `struct open_how`.
 pub const OPEN_HOW_SIZE_VER0: usize = 24;
 
 /// A zeroed `struct seccomp_notif`, as `SECCOMP_IOCTL_NOTIF_RECV` wants it.
