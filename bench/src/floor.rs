@@ -21,7 +21,7 @@ use std::os::unix::ffi::OsStrExt as _;
 use std::process::ExitCode;
 
 use fdsup::filter::{self, FilterOptions};
-use fdsup::notify::{Listener, Notif};
+use fdsup::notify::Listener;
 
 /// Runs `fdsup-bench floor -- PROGRAM ARGS`; the exit status is the program's.
 pub fn main(args: Vec<String>) -> ExitCode {
@@ -118,7 +118,7 @@ fn run(args: &[OsString]) -> Result<u8, String> {
 
 /// Answers every notification with CONTINUE until the listener hangs up.
 fn serve(listener: &std::sync::Arc<Listener>) {
-    let mut n = Notif::default();
+    let mut n = fdsup::notify::notif_buffer();
     loop {
         match listener.recv(&mut n) {
             Ok(p) => p.continue_unchecked(),

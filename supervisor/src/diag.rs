@@ -58,7 +58,7 @@ mod tests {
     /// no `SIGPIPE` death (the test harness, like fdsup, ignores it).
     #[test]
     fn a_closed_pipe_is_not_a_panic() {
-        let (r, w) = nix::unistd::pipe().unwrap();
+        let (r, w) = rustix::pipe::pipe().unwrap();
         drop(r);
         super::write_line(w.as_fd(), format_args!("fdsup: nobody reads this ({})", 42));
     }
@@ -66,7 +66,7 @@ mod tests {
     /// What is written is the line and its newline, in one piece.
     #[test]
     fn writes_the_line() {
-        let (r, w) = nix::unistd::pipe().unwrap();
+        let (r, w) = rustix::pipe::pipe().unwrap();
         super::write_line(w.as_fd(), format_args!("fdsup: {} {}", "a", 1));
         drop(w);
         let mut s = String::new();

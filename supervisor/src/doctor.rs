@@ -7,7 +7,8 @@
 //! be removed, so those probes run in a forked child that makes raw system
 //! calls only and reports what it found in its exit status. The others
 //! (`pidfd_open`, `pidfd_getfd`, `openat2`, Landlock) are harmless and run
-//! here. The raw calls live in the private `probe_sys` module.
+//! here. The system calls are `sys`'s wrappers (the forked child is
+//! `sys::child::seccomp_listener_probe`).
 //!
 //! Required (DESIGN.md "Kernel", minimum Linux 5.14): `SECCOMP_ADDFD_FLAG_SEND`
 //! (inject a descriptor and answer in one step), `pidfd_getfd` (take the
@@ -127,16 +128,16 @@ fn rows(f: &Features) -> [Row; 7] {
 
 /// Probes the running kernel.
 pub fn probe() -> Features {
-    let seccomp = probe_sys::seccomp_features();
+    let seccomp = probes::seccomp_features();
     Features {
         addfd_send: seccomp.addfd_send,
         wait_killable_recv: seccomp.wait_killable_recv,
         sync_wake_up: seccomp.sync_wake_up,
-        pidfd_thread: probe_sys::pidfd_thread(),
-        pidfd_getfd: probe_sys::pidfd_getfd(),
-        openat2: probe_sys::openat2(),
+        pidfd_thread: probes::pidfd_thread(),
+        pidfd_getfd: probes::pidfd_getfd(),
+        openat2: probes::openat2(),
         landlock_abi: crate::landlock::abi().ok().filter(|abi| *abi > 0),
-        kernel_release: probe_sys::kernel_release(),
+        kernel_release: probes::kernel_release(),
     }
 }
 
@@ -149,11 +150,11 @@ pub fn probe_without_seccomp() -> Features {
         addfd_send: true,
         wait_killable_recv: true,
         sync_wake_up: true,
-        pidfd_thread: probe_sys::pidfd_thread(),
-        pidfd_getfd: probe_sys::pidfd_getfd(),
-        openat2: probe_sys::openat2(),
+        pidfd_thread: probes::pidfd_thread(),
+        pidfd_getfd: probes::pidfd_getfd(),
+        openat2: probes::openat2(),
         landlock_abi: None,
-        kernel_release: probe_sys::kernel_release(),
+        kernel_release: probes::kernel_release(),
     }
 }
 
@@ -205,196 +206,50 @@ pub fn require(f: &Features) -> Result<(), MissingFeature> {
     }
 }
 
-/// `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP`, include/uapi/linux/seccomp.h (Linux 6.6).
-const SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP: u64 = 1;
+/// The probes, on `sys`'s wrappers.
+mod probes {
+    use std::os::fd::{AsFd, AsRawFd};
 
-/// What the forked seccomp probe found.
-#[derive(Debug, Default, Clone, Copy)]
-struct SeccompFeatures {
-    addfd_send: bool,
-    wait_killable_recv: bool,
-    sync_wake_up: bool,
-}
+    use crate::sys;
 
-/// Every raw system call of the probe.
-#[allow(unsafe_code)]
-mod probe_sys {
-    use super::*;
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-
-    /// Exit status bits of the seccomp probe child. `DONE` marks a child
-    /// that got as far as a listener; anything without it failed earlier.
-    const DONE: i32 = 0x40;
-    const WAIT_KILLABLE: i32 = 1;
-    const SYNC_WAKE_UP: i32 = 2;
-    const ADDFD_SEND: i32 = 4;
-
-    fn errno() -> i32 {
-        std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
-    }
-
-    /// Wraps a descriptor the kernel just returned (negative: none).
-    fn own(r: libc::c_long) -> Option<OwnedFd> {
-        let fd = RawFd::try_from(r).ok().filter(|fd| *fd >= 0)?;
-        // SAFETY: the caller passes the fresh descriptor a system call just
-        // returned; nothing else owns it.
-        Some(unsafe { OwnedFd::from_raw_fd(fd) })
-    }
-
-    /// In a forked child: no_new_privs, an allow-all filter with a listener
-    /// (WAIT_KILLABLE_RECV if the kernel takes it), then the listener ioctls.
-    /// The child cannot trap itself: its filter returns ALLOW for everything.
-    pub(super) fn seccomp_features() -> SeccompFeatures {
-        let mut allow = [libc::sock_filter {
-            code: 0x06, // BPF_RET | BPF_K
-            jt: 0,
-            jf: 0,
-            k: libc::SECCOMP_RET_ALLOW,
-        }];
-        let prog = libc::sock_fprog {
-            len: 1,
-            filter: allow.as_mut_ptr(),
-        };
-
-        // SAFETY: between fork and _exit the child makes raw system calls only
-        // (async-signal-safe, no allocation, no locks), on memory prepared
-        // before the fork.
-        let pid = unsafe { libc::fork() };
-        if pid < 0 {
-            return SeccompFeatures::default();
-        }
-        if pid == 0 {
-            // SAFETY: raw system calls with integer arguments or pointers to
-            // live locals (`prog`, `addfd`); `_exit` does not return.
-            unsafe {
-                if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
-                    libc::_exit(1);
-                }
-                let seccomp = |flags: libc::c_ulong| {
-                    libc::syscall(
-                        libc::SYS_seccomp,
-                        libc::SECCOMP_SET_MODE_FILTER,
-                        flags,
-                        &prog,
-                    )
-                };
-                let mut bits = DONE;
-                let mut fd = seccomp(
-                    libc::SECCOMP_FILTER_FLAG_NEW_LISTENER
-                        | libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
-                );
-                if fd >= 0 {
-                    bits |= WAIT_KILLABLE;
-                } else if errno() == libc::EINVAL {
-                    fd = seccomp(libc::SECCOMP_FILTER_FLAG_NEW_LISTENER);
-                }
-                let Ok(fd) = libc::c_int::try_from(fd) else {
-                    libc::_exit(2)
-                };
-                if fd < 0 {
-                    libc::_exit(2);
-                }
-                if libc::ioctl(
-                    fd,
-                    libc::SECCOMP_IOCTL_NOTIF_SET_FLAGS,
-                    SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP,
-                ) == 0
-                {
-                    bits |= SYNC_WAKE_UP;
-                }
-                // No notification has this id: a kernel that knows the SEND
-                // flag gets as far as looking it up (ENOENT); an older one
-                // refuses the flag (EINVAL).
-                let mut addfd = libc::seccomp_notif_addfd {
-                    id: 12345,
-                    flags: 0,
-                    srcfd: 0,
-                    newfd: 0,
-                    newfd_flags: 0,
-                };
-                addfd.flags = u32::try_from(libc::SECCOMP_ADDFD_FLAG_SEND).unwrap_or(0);
-                // Any open descriptor will do; the listener is one.
-                addfd.srcfd = u32::try_from(fd).unwrap_or(0);
-                if libc::ioctl(fd, libc::SECCOMP_IOCTL_NOTIF_ADDFD, &mut addfd) < 0
-                    && errno() == libc::ENOENT
-                {
-                    bits |= ADDFD_SEND;
-                }
-                libc::_exit(bits);
-            }
-        }
-        let mut status = 0;
-        // SAFETY: waits for our own child; `status` is a writable int.
-        while unsafe { libc::waitpid(pid, &mut status, 0) } < 0 {
-            if errno() != libc::EINTR {
-                return SeccompFeatures::default();
-            }
-        }
-        if !libc::WIFEXITED(status) {
-            return SeccompFeatures::default();
-        }
-        let bits = libc::WEXITSTATUS(status);
-        if bits & DONE == 0 {
-            return SeccompFeatures::default();
-        }
-        SeccompFeatures {
-            addfd_send: bits & ADDFD_SEND != 0,
-            wait_killable_recv: bits & WAIT_KILLABLE != 0,
-            sync_wake_up: bits & SYNC_WAKE_UP != 0,
-        }
+    /// The seccomp listener features, found in a forked child (none when
+    /// the child got no listener).
+    pub(super) fn seccomp_features() -> sys::child::ListenerFeatures {
+        sys::child::seccomp_listener_probe().unwrap_or_default()
     }
 
     /// `pidfd_open(gettid(), PIDFD_THREAD)` succeeds (Linux 6.9).
     pub(super) fn pidfd_thread() -> bool {
-        // SAFETY: gettid and pidfd_open take and return integers only.
-        let r = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::gettid(), libc::PIDFD_THREAD) };
-        own(r).is_some()
+        sys::pidfd_open(sys::gettid(), sys::PIDFD_THREAD).is_ok()
     }
 
     /// `pidfd_getfd` of one of our own descriptors succeeds.
     pub(super) fn pidfd_getfd() -> bool {
-        // SAFETY: getpid and pidfd_open take and return integers only.
-        let pidfd = own(unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) });
-        let Some(pidfd) = pidfd else { return false };
-        let raw = pidfd.as_raw_fd();
-        // SAFETY: pidfd_getfd takes integers only; it duplicates `raw` into us.
-        own(unsafe { libc::syscall(libc::SYS_pidfd_getfd, raw, raw, 0) }).is_some()
+        let Ok(pid) = i32::try_from(std::process::id()) else {
+            return false;
+        };
+        let Ok(pidfd) = sys::pidfd_open(pid, 0) else {
+            return false;
+        };
+        sys::pidfd_getfd(pidfd.as_fd(), pidfd.as_raw_fd()).is_ok()
     }
 
     /// `openat2(AT_FDCWD, "/", {O_PATH | O_CLOEXEC})` succeeds.
     pub(super) fn openat2() -> bool {
-        // SAFETY: all-zero is a valid open_how (every field is an integer).
-        let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-        how.flags = u64::try_from(libc::O_PATH | libc::O_CLOEXEC).unwrap_or(0);
-        // SAFETY: the path is a static C string, `how` a live open_how whose
-        // size is passed along; the kernel only reads both.
-        let r = unsafe {
-            libc::syscall(
-                libc::SYS_openat2,
-                libc::AT_FDCWD,
-                c"/".as_ptr(),
-                &how,
-                std::mem::size_of::<libc::open_how>(),
-            )
+        let how = sys::OpenHow {
+            flags: u64::from((libc::O_PATH | libc::O_CLOEXEC).unsigned_abs()),
+            mode: 0,
+            resolve: 0,
         };
-        own(r).is_some()
+        sys::openat2(libc::AT_FDCWD, c"/", &how).is_ok()
     }
 
     /// `uname(2)`'s release, e.g. "6.8.0-45-generic".
     pub(super) fn kernel_release() -> String {
-        // SAFETY: all-zero is a valid utsname (arrays of chars).
-        let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
-        // SAFETY: `uts` is a live, writable utsname.
-        if unsafe { libc::uname(&mut uts) } != 0 {
-            return "unknown".to_owned();
-        }
-        let bytes: Vec<u8> = uts
-            .release
-            .iter()
-            .map(|c| c.to_ne_bytes()[0])
-            .take_while(|b| *b != 0)
-            .collect();
-        String::from_utf8_lossy(&bytes).into_owned()
+        rustix::system::uname()
+            .release()
+            .to_string_lossy()
+            .into_owned()
     }
 }
 
@@ -420,7 +275,7 @@ mod tests {
     /// bit is a classic mistake.
     #[test]
     fn constants_match_the_kernel_headers() {
-        assert_eq!(SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP, 1);
+        assert_eq!(crate::sys::SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP, 1);
         assert_eq!(libc::SECCOMP_IOCTL_NOTIF_RECV, 0xc050_2100);
         assert_eq!(libc::SECCOMP_IOCTL_NOTIF_SEND, 0xc018_2101);
         assert_eq!(libc::SECCOMP_IOCTL_NOTIF_ID_VALID, 0x4008_2102);

@@ -177,19 +177,15 @@ fn rename_noreplace(from: &Path, to: &Path) -> Result<(), FileError> {
             }
         }
     };
-    match nix::fcntl::renameat2(
-        None,
-        from,
-        None,
-        to,
-        nix::fcntl::RenameFlags::RENAME_NOREPLACE,
-    ) {
+    use rustix::fs::{renameat_with, RenameFlags, CWD};
+    use rustix::io::Errno;
+    match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
         Ok(()) => return Ok(()),
-        Err(nix::Error::EEXIST) => return Err(exists(to)),
+        Err(Errno::EXIST) => return Err(exists(to)),
         // The file system (or kernel) lacks RENAME_NOREPLACE: a hard link
         // fails the same way if `to` exists, and never follows one there.
-        Err(nix::Error::EINVAL | nix::Error::ENOSYS) => {}
-        Err(e) => return Err(FileError::io(to, io::Error::from_raw_os_error(e as i32))),
+        Err(Errno::INVAL | Errno::NOSYS) => {}
+        Err(e) => return Err(FileError::io(to, e.into())),
     }
     match std::fs::hard_link(from, to) {
         Ok(()) => {

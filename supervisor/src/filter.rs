@@ -1707,161 +1707,103 @@ mod reference {
 /// The programs as the kernel sees them, in a forked child: the kernel's
 /// checker accepts them and the errnos come out as the interpreter says.
 #[cfg(test)]
-#[allow(unsafe_code)]
 mod kernel_tests {
     use super::*;
+    use crate::sys::child::testing::{run_steps, Arg, Outcome, Step};
 
-    /// Runs `checks` in a forked child with both filters installed (the
-    /// listener closed at once, as if the supervisor had died). The child
-    /// makes raw system calls only and exits with the number of the first
-    /// failed check, 0 if all passed, or 100+ if set-up failed.
-    fn in_sandboxed_child(native_looks: bool, checks: fn() -> u8) -> i32 {
+    /// Makes `checks` in a forked child with both filters installed (the
+    /// listener closed at once, as if the supervisor had died): 0 if every
+    /// check gave its errno, else the number of the first that did not, or
+    /// 100+ if set-up failed.
+    fn in_sandboxed_child(native_looks: bool, checks: &[Step<'static>]) -> i32 {
         let filters = build(&FilterOptions {
             deny_network: true,
             native_looks,
             ..FilterOptions::default()
         })
         .expect("filters build");
-        let fprog = |p: &[libc::sock_filter]| libc::sock_fprog {
-            len: u16::try_from(p.len()).expect("short program"),
-            filter: p.as_ptr().cast_mut(),
-        };
-        let (deny, notify) = (fprog(&filters.deny), fprog(&filters.notify));
-        // SAFETY: the child only makes raw system calls (async-signal-safe)
-        // on memory prepared before the fork, then `_exit`s.
-        let pid = unsafe { libc::fork() };
-        assert!(pid >= 0, "fork failed");
-        if pid == 0 {
-            // SAFETY: raw system calls whose pointer arguments (`deny`,
-            // `notify`) point to live programs; `_exit` does not return.
-            unsafe {
-                if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
-                    libc::_exit(101);
-                }
-                // A refused program (EINVAL) is a bug; no seccomp at all a skip.
-                let failed = || match *libc::__errno_location() {
-                    libc::ENOSYS => 110,
-                    _ => 102,
-                };
-                if libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0, &deny) != 0 {
-                    libc::_exit(failed());
-                }
-                let flags = libc::SECCOMP_FILTER_FLAG_NEW_LISTENER;
-                let fd = libc::syscall(
-                    libc::SYS_seccomp,
-                    libc::SECCOMP_SET_MODE_FILTER,
-                    flags,
-                    &notify,
-                );
-                if fd < 0 {
-                    libc::_exit(failed() + 1);
-                }
-                let Ok(fd) = libc::c_int::try_from(fd) else {
-                    libc::_exit(104)
-                };
-                if libc::close(fd) != 0 {
-                    libc::_exit(104);
-                }
-                libc::_exit(i32::from(checks()));
+        let mut steps = vec![
+            Step::NoNewPrivs,
+            Step::Seccomp {
+                prog: &filters.deny,
+                flags: 0,
+            },
+            Step::Seccomp {
+                prog: &filters.notify,
+                flags: libc::SECCOMP_FILTER_FLAG_NEW_LISTENER,
+            },
+        ];
+        steps.extend_from_slice(checks);
+        match run_steps(&steps).expect("fork") {
+            Outcome::Exited(status) => status,
+            // A refused program (EINVAL) is a bug; no seccomp at all a skip.
+            Outcome::Failed { step: 0, .. } => 101,
+            Outcome::Failed { step, errno } if step <= 2 => {
+                let skip = if errno == libc::ENOSYS { 110 } else { 102 };
+                skip + i32::try_from(step).expect("small") - 1
             }
+            Outcome::Failed { step, .. } => i32::try_from(step - 2).expect("small"),
+            Outcome::Killed(sig) => panic!("child killed by signal {sig}"),
         }
-        let mut status = 0;
-        // SAFETY: waits for our own child; `status` is writable.
-        while unsafe { libc::waitpid(pid, &mut status, 0) } < 0 {
-            assert_eq!(
-                std::io::Error::last_os_error().raw_os_error(),
-                Some(libc::EINTR)
-            );
-        }
-        assert!(libc::WIFEXITED(status), "child died: status {status:#x}");
-        libc::WEXITSTATUS(status)
     }
 
-    /// A raw system call with up to three arguments: `None` on success, else
-    /// the errno. Pointers are passed as their address.
-    fn sys(nr: libc::c_long, a: libc::c_long, b: libc::c_long, c: libc::c_long) -> Option<i32> {
-        // SAFETY: the checks below pass integers or pointers to static,
-        // NUL-terminated strings, which the kernel only reads.
-        let r = unsafe { libc::syscall(nr, a, b, c) };
-        (r < 0).then(|| std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+    /// A raw system call with up to three arguments and the errno it must
+    /// give (`None`: success).
+    fn call(nr: libc::c_long, args: [Arg; 3], errno: Option<i32>) -> Step<'static> {
+        Step::Call { nr, args, errno }
     }
 
-    fn ptr(s: &'static std::ffi::CStr) -> libc::c_long {
-        libc::c_long::try_from(s.as_ptr().addr()).unwrap_or(0)
+    fn int(v: impl TryInto<i64>) -> Arg {
+        Arg::Int(v.try_into().unwrap_or(-1))
     }
 
-    fn long(v: impl TryInto<libc::c_long>) -> libc::c_long {
-        v.try_into().unwrap_or(-1)
-    }
+    const S: fn(&'static std::ffi::CStr) -> Arg = Arg::Str;
+    const Z: Arg = Arg::Int(0);
 
-    /// Each check returns its number on failure.
-    fn checks() -> u8 {
+    /// Each check fails with its number.
+    fn checks() -> Vec<Step<'static>> {
         use libc::*;
-        let expect = [
-            (sys(SYS_unshare, long(CLONE_NEWUSER), 0, 0), Some(EPERM)),
-            (sys(SYS_unshare, long(CLONE_FILES), 0, 0), None),
-            (
-                sys(SYS_socket, long(AF_INET), long(SOCK_STREAM), 0),
+        vec![
+            call(SYS_unshare, [int(CLONE_NEWUSER), Z, Z], Some(EPERM)),
+            call(SYS_unshare, [int(CLONE_FILES), Z, Z], None),
+            call(
+                SYS_socket,
+                [int(AF_INET), int(SOCK_STREAM), Z],
                 Some(EACCES),
             ),
-            (sys(SYS_socket, long(AF_UNIX), long(SOCK_STREAM), 0), None),
-            (sys(SYS_clone3, 0, 0, 0), Some(ENOSYS)),
-            (sys(SYS_ioctl, 0, long(TIOCSTI), ptr(c"x")), Some(EPERM)),
-            (sys(SYS_ptrace, long(PTRACE_TRACEME), 0, 0), Some(EPERM)),
+            call(SYS_socket, [int(AF_UNIX), int(SOCK_STREAM), Z], None),
+            call(SYS_clone3, [Z, Z, Z], Some(ENOSYS)),
+            call(SYS_ioctl, [Z, int(TIOCSTI), S(c"x")], Some(EPERM)),
+            call(SYS_ptrace, [int(PTRACE_TRACEME), Z, Z], Some(EPERM)),
             // Mediated, and no listener: fails closed, never allowed.
-            (sys(SYS_openat, long(AT_FDCWD), ptr(c"/"), 0), Some(ENOSYS)),
-            (sys(SYS_getpid, 0, 0, 0), None),
-        ];
-        for (n, (got, want)) in (1u8..).zip(expect) {
-            if got != want {
-                return n;
-            }
-        }
-        0
+            call(SYS_openat, [int(AT_FDCWD), S(c"/"), Z], Some(ENOSYS)),
+            call(SYS_getpid, [Z, Z, Z], None),
+        ]
     }
 
     /// The looks and a few of what stays mediated, with the listener gone:
     /// a look that runs in the kernel succeeds, a mediated call fails closed
     /// (ENOSYS). `visible` says which the looks are.
-    fn look_checks(visible: bool) -> u8 {
+    fn look_checks(visible: bool) -> Vec<Step<'static>> {
         use libc::*;
         let look = if visible { None } else { Some(ENOSYS) };
-        let expect = [
-            (sys(SYS_access, ptr(c"/"), long(F_OK), 0), look),
-            (
-                sys(SYS_faccessat, long(AT_FDCWD), ptr(c"/"), long(R_OK)),
-                look,
-            ),
-            (sys(SYS_chdir, ptr(c"/"), 0, 0), look),
+        vec![
+            call(SYS_access, [S(c"/"), int(F_OK), Z], look),
+            call(SYS_faccessat, [int(AT_FDCWD), S(c"/"), int(R_OK)], look),
+            call(SYS_chdir, [S(c"/"), Z, Z], look),
             // Opens of every form stay mediated: failed closed.
-            (sys(SYS_openat, long(AT_FDCWD), ptr(c"/"), 0), Some(ENOSYS)),
-            (
-                sys(SYS_openat, long(AT_FDCWD), ptr(c"/"), long(O_PATH)),
+            call(SYS_openat, [int(AT_FDCWD), S(c"/"), Z], Some(ENOSYS)),
+            call(
+                SYS_openat,
+                [int(AT_FDCWD), S(c"/"), int(O_PATH)],
                 Some(ENOSYS),
             ),
-            (sys(SYS_open, ptr(c"/"), long(O_DIRECTORY), 0), Some(ENOSYS)),
-            (
-                sys(SYS_mkdir, ptr(c"/nonexistent-fdsup"), 0, 0),
-                Some(ENOSYS),
-            ),
+            call(SYS_open, [S(c"/"), int(O_DIRECTORY), Z], Some(ENOSYS)),
+            call(SYS_mkdir, [S(c"/nonexistent-fdsup"), Z, Z], Some(ENOSYS)),
             // An attribute's value is not a look: mediated (a null buffer
             // of size 0 asks only for the size).
-            (sys(SYS_listxattr, ptr(c"/"), 0, 0), Some(ENOSYS)),
-        ];
-        for (n, (got, want)) in (1u8..).zip(expect) {
-            if got != want {
-                return n;
-            }
-        }
-        0
-    }
-
-    fn policy_look_checks() -> u8 {
-        look_checks(false)
-    }
-
-    fn visible_look_checks() -> u8 {
-        look_checks(true)
+            call(SYS_listxattr, [S(c"/"), Z, Z], Some(ENOSYS)),
+        ]
     }
 
     fn require_or_skip(status: i32) -> bool {
@@ -1876,7 +1818,7 @@ mod kernel_tests {
 
     #[test]
     fn kernel_agrees() {
-        let status = in_sandboxed_child(false, checks);
+        let status = in_sandboxed_child(false, &checks());
         if require_or_skip(status) {
             return;
         }
@@ -1885,11 +1827,8 @@ mod kernel_tests {
 
     #[test]
     fn kernel_runs_the_looks_only_in_visible_mode() {
-        for (visible, checks) in [
-            (false, policy_look_checks as fn() -> u8),
-            (true, visible_look_checks),
-        ] {
-            let status = in_sandboxed_child(visible, checks);
+        for visible in [false, true] {
+            let status = in_sandboxed_child(visible, &look_checks(visible));
             if require_or_skip(status) {
                 return;
             }

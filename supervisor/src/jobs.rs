@@ -44,8 +44,8 @@
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use nix::sys::signal::{SigSet, SigmaskHow, Signal};
-use nix::unistd::Pid;
+use crate::sys::signal::SignalSet;
+use rustix::process::Pid;
 
 use crate::sys;
 
@@ -113,8 +113,8 @@ impl Jobs {
             handed: false,
         };
         let moved = match mode {
-            Mode::Own => nix::unistd::setpgid(Pid::from_raw(program), Pid::from_raw(program)),
-            Mode::Aside => nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0)),
+            Mode::Own => rustix::process::setpgid(Pid::from_raw(program), Pid::from_raw(program)),
+            Mode::Aside => rustix::process::setpgid(None, None),
             Mode::Shared => Ok(()),
         };
         if moved.is_err() {
@@ -135,9 +135,10 @@ impl Jobs {
         if self.mode != Mode::Own {
             return;
         }
-        let fg = nix::unistd::tcgetpgrp(tty.as_fd());
-        if fg.is_ok_and(|g| g.as_raw() == self.group)
-            && nix::unistd::tcsetpgrp(tty.as_fd(), Pid::from_raw(self.program)).is_ok()
+        let fg = rustix::termios::tcgetpgrp(tty.as_fd());
+        if fg.is_ok_and(|g| g.as_raw_pid() == self.group)
+            && Pid::from_raw(self.program)
+                .is_some_and(|p| rustix::termios::tcsetpgrp(tty.as_fd(), p).is_ok())
         {
             self.handed = true;
         }
@@ -151,7 +152,9 @@ impl Jobs {
         self.handed = false;
         if let Some(tty) = &self.tty {
             // SIGTTOU is blocked: a background group may set it.
-            let _ = nix::unistd::tcsetpgrp(tty.as_fd(), Pid::from_raw(self.group));
+            if let Some(group) = Pid::from_raw(self.group) {
+                let _ = rustix::termios::tcsetpgrp(tty.as_fd(), group);
+            }
         }
     }
 
@@ -219,19 +222,16 @@ fn stop_like(sig: i32) {
     if me <= 0 {
         return;
     }
-    let s = match Signal::try_from(sig) {
-        Ok(s @ (Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU)) => s,
-        _ => {
-            let _ = sys::kill(me, libc::SIGSTOP);
-            return;
-        }
-    };
-    let mut one = SigSet::empty();
-    one.add(s);
+    if !matches!(sig, libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU) {
+        let _ = sys::kill(me, libc::SIGSTOP);
+        return;
+    }
+    let mut one = SignalSet::empty();
+    one.add(sig);
     if sys::kill(me, sig).is_ok() {
         // Delivered (and acted on: the process stops) as it is unblocked.
-        let _ = nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&one), None);
-        let _ = nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&one), None);
+        let _ = one.thread_unblock();
+        let _ = one.thread_block();
     }
 }
 

@@ -29,6 +29,11 @@ pub struct Listener {
 /// What a notification asks: the kernel's `struct seccomp_notif`, read-only.
 pub type Notif = sys::SeccompNotif;
 
+/// A zeroed notification, the buffer [`Listener::recv`] fills.
+pub const fn notif_buffer() -> Notif {
+    sys::notif_zeroed()
+}
+
 impl Listener {
     /// Takes ownership of a listener descriptor.
     pub fn new(fd: OwnedFd) -> Self {

@@ -207,7 +207,7 @@ fn worker(inner: &Arc<Inner>, spare: bool) {
     pool.joined();
     let _leave = Leave { inner, tid };
     let mut sc = Scratch::new();
-    let mut n = Notif::default();
+    let mut n = crate::notify::notif_buffer();
     let mut awake = Instant::now();
     if spare {
         pool.park_spare(&mut awake);

@@ -32,9 +32,6 @@ use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
-use nix::sys::signal::{SigSet, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
-use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 
 use crate::audit::Audit;
 use crate::handlers::Ctx;
@@ -42,6 +39,7 @@ use crate::notify::Listener;
 use crate::policy::{self, NetAccess, Policy};
 use crate::pool;
 use crate::session::Session;
+use crate::sys::signal::{SignalFd, SignalSet};
 use crate::{doctor, filter, sys};
 use fdsup_shim::protocol::ShimMessage;
 
@@ -144,10 +142,10 @@ fn setup(what: &'static str) -> impl FnOnce(io::Error) -> RunError {
     move |source| RunError::Setup { what, source }
 }
 
-fn errno_err(what: &'static str) -> impl FnOnce(nix::Error) -> RunError {
+fn errno_err<E: Into<io::Error>>(what: &'static str) -> impl FnOnce(E) -> RunError {
     move |e| RunError::Setup {
         what,
-        source: io::Error::from_raw_os_error(e as i32),
+        source: e.into(),
     }
 }
 
@@ -227,16 +225,16 @@ pub fn find_program(name: &OsString) -> Result<Vec<PathBuf>, RunError> {
 /// SPEC's six, and the job-control stops, so that `kill -TSTP` of fdsup
 /// stops the program (and then fdsup: see `jobs`) rather than freezing
 /// the supervisor under it.
-const FORWARDED: [Signal; 9] = [
-    Signal::SIGINT,
-    Signal::SIGTERM,
-    Signal::SIGHUP,
-    Signal::SIGQUIT,
-    Signal::SIGUSR1,
-    Signal::SIGUSR2,
-    Signal::SIGTSTP,
-    Signal::SIGTTIN,
-    Signal::SIGTTOU,
+const FORWARDED: [i32; 9] = [
+    libc::SIGINT,
+    libc::SIGTERM,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGTSTP,
+    libc::SIGTTIN,
+    libc::SIGTTOU,
 ];
 
 /// The signal that interrupts a thread waiting on the program's behalf
@@ -257,32 +255,30 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     doctor::require(&features)?;
     crate::timeline::mark("kernel probed");
 
-    nix::sys::prctl::set_child_subreaper(true).map_err(errno_err("becoming a child subreaper"))?;
+    // Any non-zero argument sets it (rustix takes it as a pid).
+    rustix::process::set_child_subreaper(Some(rustix::process::Pid::INIT))
+        .map_err(errno_err("becoming a child subreaper"))?;
     let (group_mode, tty) = crate::jobs::Jobs::choose();
-    let mut mask = SigSet::empty();
+    let mut mask = SignalSet::empty();
     for s in FORWARDED {
         mask.add(s);
     }
-    mask.add(Signal::SIGCHLD);
+    mask.add(libc::SIGCHLD);
     mask.thread_block().map_err(errno_err("blocking signals"))?;
-    let sigfd = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
-        .map_err(errno_err("creating a signalfd"))?;
+    let sigfd = SignalFd::new(&mask).map_err(errno_err("creating a signalfd"))?;
     sys::install_wake_handler(WAKE_SIGNAL).map_err(setup("installing a signal handler"))?;
     crate::timeline::mark("signals set up");
 
     // The hand-off socket: our end close-on-exec, the shim's end inherited.
-    let (ours, theirs) = socketpair(
-        AddressFamily::Unix,
-        SockType::SeqPacket,
+    let (ours, theirs) = rustix::net::socketpair(
+        rustix::net::AddressFamily::UNIX,
+        rustix::net::SocketType::SEQPACKET,
+        rustix::net::SocketFlags::CLOEXEC,
         None,
-        SockFlag::SOCK_CLOEXEC,
     )
     .map_err(errno_err("creating the hand-off socket"))?;
-    nix::fcntl::fcntl(
-        theirs.as_raw_fd(),
-        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
-    )
-    .map_err(errno_err("preparing the hand-off socket"))?;
+    rustix::io::fcntl_setfd(&theirs, rustix::io::FdFlags::empty())
+        .map_err(errno_err("preparing the hand-off socket"))?;
     // The shim starts now and waits for its filters: its start overlaps with
     // loading the policy. It runs nothing of the program's before "go", so a
     // bad policy still means the program never started.
@@ -334,7 +330,7 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     // program's umask applied by hand (handlers::open): ours must add
     // nothing. (The files fdsup writes for the user are 0600 whatever it
     // is: crate::files.)
-    nix::sys::stat::umask(nix::sys::stat::Mode::empty());
+    rustix::process::umask(rustix::fs::Mode::empty());
     let Prepared {
         mut ctx,
         filters,
@@ -372,7 +368,8 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     }
     // Best effort (Linux 6.6): only speed depends on it.
     let _ = listener.set_sync_wake_up();
-    nix::sys::prctl::set_dumpable(false).map_err(errno_err("making fdsup non-dumpable"))?;
+    rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
+        .map_err(errno_err("making fdsup non-dumpable"))?;
     let session = Session::new(Arc::clone(&ctx), listener, None);
 
     #[cfg(debug_assertions)]
@@ -406,8 +403,8 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     crate::timeline::mark("spares started");
     let mut buf = [0u8; 64];
     let n = loop {
-        match nix::unistd::read(ours.as_raw_fd(), &mut buf) {
-            Err(nix::Error::EINTR) => continue,
+        match rustix::io::read(&ours, &mut buf) {
+            Err(rustix::io::Errno::INTR) => continue,
             r => break r.unwrap_or(0),
         }
     };
@@ -571,15 +568,15 @@ fn hand_off(
     if sent.is_err() {
         // The shim may be waiting for what we could not send: end-of-file
         // makes it fail and say so (or just exit) instead of waiting.
-        let _ = nix::sys::socket::shutdown(sock.as_raw_fd(), nix::sys::socket::Shutdown::Write);
+        let _ = rustix::net::shutdown(sock, rustix::net::Shutdown::Write);
     }
     let mut buf = [0u8; 64];
     let n = loop {
-        match nix::unistd::read(sock.as_raw_fd(), &mut buf) {
-            Err(nix::Error::EINTR) => continue,
+        match rustix::io::read(sock, &mut buf) {
+            Err(rustix::io::Errno::INTR) => continue,
             r => {
                 break r
-                    .map_err(|e| io::Error::from_raw_os_error(e as i32))
+                    .map_err(io::Error::from)
                     .map_err(fail("reading from the shim"))?
             }
         }
@@ -663,7 +660,7 @@ fn event_loop(
         for ev in events.iter() {
             if ev.token() == SIGNALS {
                 while let Ok(Some(info)) = sigfd.read_signal() {
-                    let signo = i32::try_from(info.ssi_signo).unwrap_or(0);
+                    let signo = i32::try_from(info.signo).unwrap_or(0);
                     if signo == libc::SIGCHLD {
                         reap_orphans(first, &mut first_status);
                         if first_status.is_none() {
@@ -671,8 +668,8 @@ fn event_loop(
                         }
                         continue;
                     }
-                    let sender = i32::try_from(info.ssi_pid).unwrap_or(0);
-                    if jobs.forwards(info.ssi_code, sender, sup_pid) {
+                    let sender = i32::try_from(info.pid).unwrap_or(0);
+                    if jobs.forwards(info.code, sender, sup_pid) {
                         let _ = sys::pidfd_send_signal(pidfd.as_fd(), signo);
                     }
                 }

@@ -1,103 +1,74 @@
-//! Every raw system call of the supervisor, and the kernel ABI it needs that
-//! `libc` lacks.
+//! The system calls of the supervisor that want more than a plain rustix
+//! call: the wrappers the handlers share (with the errno values the kernel
+//! gives, which the handlers pass on to the program), and every raw call.
 //!
 //! This is the only module of the `fdsup` crate allowed `unsafe`; past it,
 //! descriptors are `OwnedFd`/`BorrowedFd` and memory is slices. Each wrapper
-//! starts with the syscall it makes. Constants are defined once, with the
-//! header they come from, and pinned by the tests at the bottom.
+//! starts with the syscall it makes. The bodies are rustix's calls where
+//! rustix has the call with the same semantics; the rest are raw calls on
+//! libc's definitions (README, "Dependencies", says which and why). The
+//! kernel ABI is libc's, re-exported under the names the handlers use and
+//! pinned by the tests at the bottom.
 #![allow(unsafe_code)]
 
 use std::ffi::CStr;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use rustix::fs::{AtFlags, Mode, OFlags, ResolveFlags};
+use rustix::process::{waitid, Pid, PidfdFlags, WaitId, WaitIdOptions, WaitOptions};
+
+pub mod child;
 pub mod net;
+pub mod signal;
 pub mod timer;
 
-// ---- linux/seccomp.h -------------------------------------------------------
+// ---- kernel ABI: libc's definitions ----------------------------------------
 
-/// `SECCOMP_IOCTL_NOTIF_RECV` = `_IOWR('!', 0, struct seccomp_notif)`.
-pub const SECCOMP_IOCTL_NOTIF_RECV: u64 = 0xc050_2100;
+pub use libc::{
+    seccomp_data as SeccompData, seccomp_notif as SeccompNotif,
+    seccomp_notif_addfd as SeccompNotifAddfd, seccomp_notif_resp as SeccompNotifResp,
+    RESOLVE_BENEATH, RESOLVE_CACHED, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS,
+    RESOLVE_NO_XDEV,
+};
+
 /// `SECCOMP_USER_NOTIF_FLAG_CONTINUE`: the kernel runs the syscall.
-pub const SECCOMP_USER_NOTIF_FLAG_CONTINUE: u32 = 1;
-
-/// `SECCOMP_IOCTL_NOTIF_SEND` = `_IOWR('!', 1, struct seccomp_notif_resp)`.
-pub const SECCOMP_IOCTL_NOTIF_SEND: u64 = 0xc018_2101;
-/// `SECCOMP_IOCTL_NOTIF_ID_VALID` = `_IOW('!', 2, __u64)`.
-pub const SECCOMP_IOCTL_NOTIF_ID_VALID: u64 = 0x4008_2102;
-/// `SECCOMP_IOCTL_NOTIF_ADDFD` = `_IOW('!', 3, struct seccomp_notif_addfd)`.
-pub const SECCOMP_IOCTL_NOTIF_ADDFD: u64 = 0x4018_2103;
-/// `SECCOMP_IOCTL_NOTIF_SET_FLAGS` = `_IOW('!', 4, __u64)`.
-pub const SECCOMP_IOCTL_NOTIF_SET_FLAGS: u64 = 0x4008_2104;
-/// `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP` (Linux 6.6).
-pub const SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP: u64 = 1;
+#[allow(clippy::cast_possible_truncation)]
+pub const SECCOMP_USER_NOTIF_FLAG_CONTINUE: u32 = libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32;
 /// `SECCOMP_ADDFD_FLAG_SETFD`: install at `newfd`.
-pub const SECCOMP_ADDFD_FLAG_SETFD: u32 = 1 << 0;
+#[allow(clippy::cast_possible_truncation)]
+pub const SECCOMP_ADDFD_FLAG_SETFD: u32 = libc::SECCOMP_ADDFD_FLAG_SETFD as u32;
 /// `SECCOMP_ADDFD_FLAG_SEND`: install and answer in one step (Linux 5.14).
-pub const SECCOMP_ADDFD_FLAG_SEND: u32 = 1 << 1;
-
-// ---- linux/pidfd.h, linux/openat2.h, linux/stat.h ---------------------------
-
+#[allow(clippy::cast_possible_truncation)]
+pub const SECCOMP_ADDFD_FLAG_SEND: u32 = libc::SECCOMP_ADDFD_FLAG_SEND as u32;
+/// `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP` (linux/seccomp.h, Linux 6.6;
+/// not in `libc`).
+pub const SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP: u64 = 1;
 /// `PIDFD_THREAD` (= `O_EXCL`, Linux 6.9): a pidfd for a thread, not a process.
-pub const PIDFD_THREAD: u32 = 0o200;
-/// `RESOLVE_NO_XDEV`.
-pub const RESOLVE_NO_XDEV: u64 = 0x01;
-/// `RESOLVE_NO_MAGICLINKS`.
-pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
-/// `RESOLVE_NO_SYMLINKS`.
-pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
-/// `RESOLVE_BENEATH`.
-pub const RESOLVE_BENEATH: u64 = 0x08;
-/// `RESOLVE_IN_ROOT`.
-pub const RESOLVE_IN_ROOT: u64 = 0x10;
-/// `RESOLVE_CACHED`.
-pub const RESOLVE_CACHED: u64 = 0x20;
-/// `OPEN_HOW_SIZE_VER0`: the first published size of `struct open_how`.
+pub const PIDFD_THREAD: u32 = libc::PIDFD_THREAD;
+/// `OPEN_HOW_SIZE_VER0` (linux/openat2.h; not in `libc`): the first
+/// published size of `struct open_how`.
 pub const OPEN_HOW_SIZE_VER0: usize = 24;
 
-/// `struct seccomp_data`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SeccompData {
-    pub nr: i32,
-    pub arch: u32,
-    pub instruction_pointer: u64,
-    pub args: [u64; 6],
+/// A zeroed `struct seccomp_notif`, as `SECCOMP_IOCTL_NOTIF_RECV` wants it.
+pub const fn notif_zeroed() -> SeccompNotif {
+    SeccompNotif {
+        id: 0,
+        pid: 0,
+        flags: 0,
+        data: SeccompData {
+            nr: 0,
+            arch: 0,
+            instruction_pointer: 0,
+            args: [0; 6],
+        },
+    }
 }
 
-/// `struct seccomp_notif`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SeccompNotif {
-    pub id: u64,
-    pub pid: u32,
-    pub flags: u32,
-    pub data: SeccompData,
-}
-
-/// `struct seccomp_notif_resp`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SeccompNotifResp {
-    pub id: u64,
-    pub val: i64,
-    pub error: i32,
-    pub flags: u32,
-}
-
-/// `struct seccomp_notif_addfd`.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SeccompNotifAddfd {
-    pub id: u64,
-    pub flags: u32,
-    pub srcfd: u32,
-    pub newfd: u32,
-    pub newfd_flags: u32,
-}
-
-/// `struct open_how` (linux/openat2.h).
-#[repr(C)]
+/// What `openat2` is asked (the fields of `struct open_how`, which is
+/// `libc::open_how` in the kernel's layout; this is the value the handlers
+/// build and compare, passed to rustix's `openat2` field by field).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OpenHow {
     pub flags: u64,
@@ -110,6 +81,20 @@ pub struct OpenHow {
 #[allow(clippy::cast_possible_truncation)]
 pub fn low_i32(v: u64) -> i32 {
     v as u32 as i32
+}
+
+/// A directory descriptor number (or `AT_FDCWD`) as rustix's borrowed
+/// descriptor, for one call. The path wrappers take `RawFd` so that
+/// `AT_FDCWD` and the descriptors the handlers hold can be passed alike.
+fn at<R>(dirfd: RawFd, f: impl FnOnce(BorrowedFd<'_>) -> R) -> R {
+    // `-1` is not a valid `BorrowedFd`; the kernel answers any number that
+    // is not open (or AT_FDCWD) alike, so it stands in for it.
+    let dirfd = if dirfd == -1 { RawFd::MIN } else { dirfd };
+    // SAFETY: the descriptor is only passed to the kernel by this one call,
+    // while the caller still holds it (every caller passes a descriptor it
+    // owns, or AT_FDCWD); a number that is not open gives EBADF, as the
+    // raw system call would.
+    f(unsafe { BorrowedFd::borrow_raw(dirfd) })
 }
 
 fn cvt(r: libc::c_long) -> io::Result<libc::c_long> {
@@ -140,13 +125,13 @@ fn owned(fd: libc::c_long) -> io::Result<OwnedFd> {
 
 /// `ioctl(SECCOMP_IOCTL_NOTIF_RECV)`: blocks until a notification arrives.
 pub fn notif_recv(listener: BorrowedFd<'_>, buf: &mut SeccompNotif) -> io::Result<()> {
-    *buf = SeccompNotif::default();
+    *buf = notif_zeroed();
     // SAFETY: `buf` is a valid, writable `struct seccomp_notif` of the size the
     // ioctl number encodes; the listener is a live descriptor.
     let r = unsafe {
         libc::ioctl(
             listener.as_raw_fd(),
-            SECCOMP_IOCTL_NOTIF_RECV as _,
+            libc::SECCOMP_IOCTL_NOTIF_RECV,
             buf as *mut SeccompNotif,
         )
     };
@@ -160,7 +145,7 @@ pub fn notif_send(listener: BorrowedFd<'_>, resp: &SeccompNotifResp) -> io::Resu
     let rc = unsafe {
         libc::ioctl(
             listener.as_raw_fd(),
-            SECCOMP_IOCTL_NOTIF_SEND as _,
+            libc::SECCOMP_IOCTL_NOTIF_SEND,
             &mut r as *mut _,
         )
     };
@@ -175,7 +160,7 @@ pub fn notif_id_valid(listener: BorrowedFd<'_>, id: u64) -> io::Result<()> {
     let r = unsafe {
         libc::ioctl(
             listener.as_raw_fd(),
-            SECCOMP_IOCTL_NOTIF_ID_VALID as _,
+            libc::SECCOMP_IOCTL_NOTIF_ID_VALID,
             &mut id as *mut u64,
         )
     };
@@ -190,7 +175,7 @@ pub fn notif_addfd(listener: BorrowedFd<'_>, addfd: &SeccompNotifAddfd) -> io::R
     let r = unsafe {
         libc::ioctl(
             listener.as_raw_fd(),
-            SECCOMP_IOCTL_NOTIF_ADDFD as _,
+            libc::SECCOMP_IOCTL_NOTIF_ADDFD,
             &mut a as *mut _,
         )
     };
@@ -203,37 +188,30 @@ pub fn notif_set_flags(listener: BorrowedFd<'_>, flags: u64) -> io::Result<()> {
     let r = unsafe {
         libc::ioctl(
             listener.as_raw_fd(),
-            SECCOMP_IOCTL_NOTIF_SET_FLAGS as _,
+            libc::SECCOMP_IOCTL_NOTIF_SET_FLAGS,
             flags,
         )
     };
     cvt_int(r).map(drop)
 }
 
-/// `poll(listener, POLLIN, 0)`: the events it reports now (0 for none).
-fn listener_poll(listener: BorrowedFd<'_>) -> i16 {
-    let mut p = libc::pollfd {
-        fd: listener.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd, count 1.
-    let r = unsafe { libc::poll(&mut p, 1, 0) };
-    if r > 0 {
-        p.revents
-    } else {
-        0
+/// `poll(listener, POLLIN, 0)`: the events it reports now (empty for none).
+fn listener_poll(listener: BorrowedFd<'_>) -> PollFlags {
+    let mut p = [PollFd::new(&listener, PollFlags::IN)];
+    match poll(&mut p, Some(&Timespec::default())) {
+        Ok(n) if n > 0 => p[0].revents(),
+        _ => PollFlags::empty(),
     }
 }
 
 /// True when no task uses the filter any more (POLLHUP).
 pub fn listener_hung_up(listener: BorrowedFd<'_>) -> bool {
-    listener_poll(listener) & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
+    listener_poll(listener).intersects(PollFlags::HUP | PollFlags::ERR | PollFlags::NVAL)
 }
 
 /// True when notifications wait to be received (POLLIN).
 pub fn listener_waiting(listener: BorrowedFd<'_>) -> bool {
-    listener_poll(listener) & libc::POLLIN != 0
+    listener_poll(listener).contains(PollFlags::IN)
 }
 
 // ---- pidfds ------------------------------------------------------------------
@@ -296,32 +274,29 @@ pub fn fork_single_threaded<F: FnOnce() -> std::convert::Infallible>(
 
 /// `pidfd_open(pid, flags)`.
 pub fn pidfd_open(pid: i32, flags: u32) -> io::Result<OwnedFd> {
-    // SAFETY: plain syscall with integer arguments.
-    let r = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, flags) };
-    owned(cvt(r)?)
+    let Some(pid) = Pid::from_raw(pid.max(0)) else {
+        // pid 0 or negative: the kernel's own answer.
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    };
+    Ok(rustix::process::pidfd_open(
+        pid,
+        PidfdFlags::from_bits_retain(flags),
+    )?)
 }
 
 /// `pidfd_getfd(pidfd, targetfd, 0)`: a duplicate of another task's descriptor.
 pub fn pidfd_getfd(pidfd: BorrowedFd<'_>, targetfd: i32) -> io::Result<OwnedFd> {
-    // SAFETY: plain syscall with integer arguments.
-    let r = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), targetfd, 0) };
-    owned(cvt(r)?)
+    Ok(rustix::process::pidfd_getfd(
+        pidfd,
+        targetfd,
+        rustix::process::PidfdGetfdFlags::empty(),
+    )?)
 }
 
 /// How many CPUs this thread may run on (`sched_getaffinity`), at least 1;
 /// 2 if that cannot be known.
 pub fn affinity_cpus() -> usize {
-    // SAFETY: `cpu_set_t` is plain data, all-zero a valid (empty) set.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: the kernel writes at most `size_of::<cpu_set_t>()` bytes into
-    // `set`, which is that large.
-    let r = unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
-    if r != 0 {
-        return 2;
-    }
-    // SAFETY: `CPU_COUNT` only reads the set.
-    let n = unsafe { libc::CPU_COUNT(&set) };
-    usize::try_from(n).unwrap_or(2).max(1)
+    rustix::thread::sched_getaffinity(None).map_or(2, |set| set.count().max(1) as usize)
 }
 
 /// `pidfd_send_signal(pidfd, sig, NULL, 0)`.
@@ -342,68 +317,35 @@ pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: i32) -> io::Result<()> {
 /// `waitid(P_PIDFD, pidfd, WEXITED)`: the exit status as `Ok((code, signal))`
 /// where exactly one is meaningful (`signal` is 0 for a normal exit).
 pub fn waitid_pidfd(pidfd: BorrowedFd<'_>, nohang: bool) -> io::Result<Option<(i32, i32)>> {
-    // SAFETY: siginfo_t is plain data; all-zero is a valid value.
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    let flags = libc::WEXITED | if nohang { libc::WNOHANG } else { 0 };
-    let idtype = 3; // P_PIDFD (linux/wait.h)
-                    // SAFETY: `info` is valid for writes; the rusage pointer may be NULL.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_waitid,
-            idtype,
-            pidfd.as_raw_fd(),
-            &mut info as *mut libc::siginfo_t,
-            flags,
-            std::ptr::null::<libc::rusage>(),
-        )
-    };
-    cvt(r)?;
-    // SAFETY: after a successful waitid the kernel filled si_pid/si_status.
-    let (pid, status) = unsafe { (info.si_pid(), info.si_status()) };
-    if pid == 0 {
+    let mut flags = WaitIdOptions::EXITED;
+    if nohang {
+        flags |= WaitIdOptions::NOHANG;
+    }
+    // `None`: si_pid 0, nothing to report yet.
+    let Some(st) = waitid(WaitId::PidFd(pidfd), flags)? else {
         return Ok(None);
-    }
-    if info.si_code == libc::CLD_EXITED {
-        Ok(Some((status, 0)))
-    } else {
-        Ok(Some((0, status)))
-    }
+    };
+    Ok(Some(match st.exit_status() {
+        Some(code) => (code, 0),
+        None => (0, st.terminating_signal().unwrap_or(0)),
+    }))
 }
 
 /// `waitid(P_PIDFD, pidfd, WSTOPPED | WNOHANG)`: the signal that stopped
 /// the child, if it stopped since last asked (each stop is reported once).
 pub fn stopped_pidfd(pidfd: BorrowedFd<'_>) -> io::Result<Option<i32>> {
-    // SAFETY: siginfo_t is plain data; all-zero is a valid value.
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    let idtype = 3; // P_PIDFD (linux/wait.h)
-                    // SAFETY: `info` is valid for writes; the rusage pointer may be NULL.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_waitid,
-            idtype,
-            pidfd.as_raw_fd(),
-            &mut info as *mut libc::siginfo_t,
-            libc::WSTOPPED | libc::WNOHANG,
-            std::ptr::null::<libc::rusage>(),
-        )
-    };
-    cvt(r)?;
-    // SAFETY: the kernel filled `info` (si_pid 0: nothing to report).
-    let (pid, status) = unsafe { (info.si_pid(), info.si_status()) };
-    Ok((pid != 0 && info.si_code == libc::CLD_STOPPED).then_some(status))
+    let st = waitid(
+        WaitId::PidFd(pidfd),
+        WaitIdOptions::STOPPED | WaitIdOptions::NOHANG,
+    )?;
+    Ok(st.and_then(|st| st.stopping_signal()))
 }
 
 /// `waitpid(-1, WNOHANG)`: reaps one child; `Ok(None)` when none is ready,
 /// `Err(ECHILD)` when there are none at all.
 pub fn reap_any() -> io::Result<Option<(i32, i32)>> {
-    let mut status = 0;
-    // SAFETY: `status` is a valid out-pointer.
-    let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
-    match pid {
-        p if p < 0 => Err(io::Error::last_os_error()),
-        0 => Ok(None),
-        p => Ok(Some((p, status))),
-    }
+    let r = rustix::process::wait(WaitOptions::NOHANG)?;
+    Ok(r.map(|(pid, status)| (pid.as_raw_pid(), status.as_raw())))
 }
 
 // ---- memory of another task ----------------------------------------------------
@@ -434,33 +376,39 @@ pub fn read_remote(pid: i32, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
 
 /// `openat2(dirfd, path, how, sizeof how)`.
 pub fn openat2(dirfd: RawFd, path: &CStr, how: &OpenHow) -> io::Result<OwnedFd> {
-    // SAFETY: `path` is NUL-terminated, `how` a valid open_how of the size given.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            dirfd,
-            path.as_ptr(),
-            how as *const OpenHow,
-            std::mem::size_of::<OpenHow>(),
-        )
+    // The kernel refuses flags or a mode past 32 bits before anything else.
+    let (Ok(flags), Ok(mode)) = (u32::try_from(how.flags), u32::try_from(how.mode)) else {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
     };
-    owned(cvt(r)?)
+    at(dirfd, |d| {
+        Ok(rustix::fs::openat2(
+            d,
+            path,
+            OFlags::from_bits_retain(flags),
+            Mode::from_bits_retain(mode),
+            ResolveFlags::from_bits_retain(how.resolve),
+        )?)
+    })
 }
 
 /// `openat(dirfd, path, flags, mode)`.
 pub fn openat(dirfd: RawFd, path: &CStr, flags: i32, mode: u32) -> io::Result<OwnedFd> {
-    // SAFETY: `path` is NUL-terminated; the rest are integers.
-    let r = unsafe { libc::openat(dirfd, path.as_ptr(), flags, mode) };
-    owned(libc::c_long::from(cvt_int(r)?))
+    at(dirfd, |d| {
+        Ok(rustix::fs::openat(
+            d,
+            path,
+            OFlags::from_bits_retain(flags.cast_unsigned()),
+            Mode::from_bits_retain(mode),
+        )?)
+    })
 }
 
 /// `readlinkat(dirfd, path, buf)`: bytes written (not NUL-terminated).
 /// A result that fills `buf` is reported as ENAMETOOLONG.
 pub fn readlinkat(dirfd: RawFd, path: &CStr, buf: &mut [u8]) -> io::Result<usize> {
-    // SAFETY: `buf` is writable for its length, `path` NUL-terminated.
-    let r = unsafe { libc::readlinkat(dirfd, path.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
-    let n = usize::try_from(cvt(r as libc::c_long)?).unwrap_or(0);
-    if n >= buf.len() {
+    let len = buf.len();
+    let n = at(dirfd, |d| rustix::fs::readlinkat_raw(d, path, &mut *buf))?;
+    if n >= len {
         return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));
     }
     Ok(n)
@@ -468,19 +416,12 @@ pub fn readlinkat(dirfd: RawFd, path: &CStr, buf: &mut [u8]) -> io::Result<usize
 
 /// `fstat(fd)`: the file mode bits (`st_mode`).
 pub fn fstat_mode(fd: BorrowedFd<'_>) -> io::Result<u32> {
-    // SAFETY: stat is plain data; all-zero is valid.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: `st` is a valid out-pointer.
-    cvt_int(unsafe { libc::fstat(fd.as_raw_fd(), &mut st) })?;
-    Ok(st.st_mode)
+    Ok(rustix::fs::fstat(fd)?.st_mode)
 }
 
 /// `fstat(fd)`: the mode and, for a device, its number.
 pub fn fstat_mode_rdev(fd: BorrowedFd<'_>) -> io::Result<(u32, u64)> {
-    // SAFETY: stat is plain data; all-zero is valid.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: `st` is a valid out-pointer.
-    cvt_int(unsafe { libc::fstat(fd.as_raw_fd(), &mut st) })?;
+    let st = rustix::fs::fstat(fd)?;
     Ok((st.st_mode, st.st_rdev))
 }
 
@@ -496,42 +437,35 @@ pub fn pty_number(fd: BorrowedFd<'_>) -> io::Result<u32> {
 /// `ioctl(master, TIOCGPTPEER, flags)`: a new open of the slave side of
 /// the pseudo-terminal whose master is `master`, reached without a path.
 pub fn pty_peer(master: BorrowedFd<'_>, flags: i32) -> io::Result<OwnedFd> {
-    // SAFETY: TIOCGPTPEER takes its flags as the integer argument and
-    // returns a new descriptor.
-    let r = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGPTPEER, flags) };
-    owned(libc::c_long::from(cvt_int(r)?))
+    Ok(rustix::pty::ioctl_tiocgptpeer(
+        master,
+        rustix::pty::OpenptFlags::from_bits_retain(flags.cast_unsigned()),
+    )?)
 }
 
 /// `fstat(fd)`: the link count, if it can be read.
 pub fn fstat_nlink(fd: BorrowedFd<'_>) -> Option<u64> {
-    // SAFETY: stat is plain data; all-zero is valid.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: `st` is a valid out-pointer.
-    let r = unsafe { libc::fstat(fd.as_raw_fd(), &mut st) };
-    (r == 0).then_some(st.st_nlink)
+    rustix::fs::fstat(fd).ok().map(|st| st.st_nlink)
 }
 
 /// `fcntl(fd, F_GETFL)`: the file status flags and access mode.
 pub fn getfl(fd: BorrowedFd<'_>) -> io::Result<i32> {
-    // SAFETY: F_GETFL takes no argument and touches no memory.
-    cvt_int(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) })
+    Ok(rustix::fs::fcntl_getfl(fd)?.bits().cast_signed())
 }
 
 /// `fstatat(dirfd, path, AT_SYMLINK_NOFOLLOW)`: the file mode bits.
 pub fn lstat_mode(dirfd: RawFd, path: &CStr) -> io::Result<u32> {
-    // SAFETY: stat is plain data; all-zero is valid.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: `path` is NUL-terminated and `st` a valid out-pointer.
-    cvt_int(unsafe { libc::fstatat(dirfd, path.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) })?;
+    let st = at(dirfd, |d| {
+        rustix::fs::statat(d, path, AtFlags::SYMLINK_NOFOLLOW)
+    })?;
     Ok(st.st_mode)
 }
 
 /// `fstatat(dirfd, path, AT_SYMLINK_NOFOLLOW)`: device and inode.
 pub fn lstat_dev_ino(dirfd: RawFd, path: &CStr) -> io::Result<(u64, u64)> {
-    // SAFETY: stat is plain data; all-zero is valid.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: `path` is NUL-terminated and `st` a valid out-pointer.
-    cvt_int(unsafe { libc::fstatat(dirfd, path.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) })?;
+    let st = at(dirfd, |d| {
+        rustix::fs::statat(d, path, AtFlags::SYMLINK_NOFOLLOW)
+    })?;
     Ok((st.st_dev, st.st_ino))
 }
 
@@ -543,38 +477,28 @@ pub fn faccessat2(dirfd: RawFd, path: &CStr, mode: i32, flags: i32) -> io::Resul
 
 /// `linkat(olddirfd, old, newdirfd, new, flags)`.
 pub fn linkat(od: RawFd, old: &CStr, nd: RawFd, new: &CStr, flags: i32) -> io::Result<()> {
-    // SAFETY: both paths are NUL-terminated; the rest are integers.
-    cvt_int(unsafe { libc::linkat(od, old.as_ptr(), nd, new.as_ptr(), flags) }).map(drop)
+    let flags = AtFlags::from_bits_retain(flags.cast_unsigned());
+    Ok(at(od, |od| {
+        at(nd, |nd| rustix::fs::linkat(od, old, nd, new, flags))
+    })?)
 }
 
 /// `renameat2(olddirfd, old, newdirfd, new, flags)`.
 pub fn renameat2(od: RawFd, old: &CStr, nd: RawFd, new: &CStr, flags: u32) -> io::Result<()> {
-    // SAFETY: both paths are NUL-terminated; the rest are integers.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_renameat2,
-            od,
-            old.as_ptr(),
-            nd,
-            new.as_ptr(),
-            flags,
-        )
-    };
-    cvt(r).map(drop)
+    let flags = rustix::fs::RenameFlags::from_bits_retain(flags);
+    Ok(at(od, |od| {
+        at(nd, |nd| rustix::fs::renameat_with(od, old, nd, new, flags))
+    })?)
 }
 
 /// `read(fd, buf)` once.
 pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
-    // SAFETY: `buf` is writable for its length.
-    let r = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-    Ok(usize::try_from(cvt(r as libc::c_long)?).unwrap_or(0))
+    Ok(rustix::io::read(fd, buf)?)
 }
 
 /// `write(fd, buf)` once; short writes are returned as is.
 pub fn write(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
-    // SAFETY: `buf` is readable for its length.
-    let r = unsafe { libc::write(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len()) };
-    Ok(usize::try_from(cvt(r as libc::c_long)?).unwrap_or(0))
+    Ok(rustix::io::write(fd, buf)?)
 }
 
 /// Writes all of `buf`, retrying on EINTR and short writes.
@@ -592,16 +516,17 @@ pub fn write_all(fd: BorrowedFd<'_>, mut buf: &[u8]) -> io::Result<()> {
 
 /// `memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING)`.
 pub fn memfd_sealable(name: &CStr) -> io::Result<OwnedFd> {
-    // SAFETY: `name` is NUL-terminated.
-    let r =
-        unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
-    owned(libc::c_long::from(cvt_int(r)?))
+    use rustix::fs::MemfdFlags;
+    Ok(rustix::fs::memfd_create(
+        name,
+        MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING,
+    )?)
 }
 
 /// `fcntl(fd, F_ADD_SEALS, seals)`.
 pub fn add_seals(fd: BorrowedFd<'_>, seals: i32) -> io::Result<()> {
-    // SAFETY: F_ADD_SEALS takes an integer.
-    cvt_int(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals) }).map(drop)
+    let seals = rustix::fs::SealFlags::from_bits_retain(seals.cast_unsigned());
+    Ok(rustix::fs::fcntl_add_seals(fd, seals)?)
 }
 
 // ---- threads and signals ---------------------------------------------------------
@@ -620,8 +545,7 @@ pub fn malloc_trim() {
 
 /// `gettid()`.
 pub fn gettid() -> i32 {
-    // SAFETY: no arguments, cannot fail.
-    unsafe { libc::gettid() }
+    rustix::thread::gettid().as_raw_pid()
 }
 
 extern "C" fn wake_handler(_: libc::c_int) {}
@@ -641,20 +565,74 @@ pub fn install_wake_handler(sig: i32) -> io::Result<()> {
 
 /// `getpgid(pid)`.
 pub fn getpgid(pid: i32) -> io::Result<i32> {
-    // SAFETY: integer argument.
-    cvt_int(unsafe { libc::getpgid(pid) })
+    if pid < 0 {
+        // No task has a negative pid: the kernel's answer.
+        return Err(io::Error::from_raw_os_error(libc::ESRCH));
+    }
+    Ok(rustix::process::getpgid(Pid::from_raw(pid))?.as_raw_pid())
 }
 
 /// `getpgrp()`.
 pub fn getpgrp() -> i32 {
-    // SAFETY: no arguments, cannot fail.
-    unsafe { libc::getpgrp() }
+    rustix::process::getpgrp().as_raw_pid()
 }
 
 /// `kill(pid, sig)`.
 pub fn kill(pid: i32, sig: i32) -> io::Result<()> {
     // SAFETY: integer arguments.
     cvt_int(unsafe { libc::kill(pid, sig) }).map(drop)
+}
+
+/// `unshare(flags)` of namespaces (`CLONE_NEW*` only: rustix's is unsafe
+/// for the sake of `CLONE_FILES`, which this refuses).
+pub fn unshare(flags: i32) -> io::Result<()> {
+    const NAMESPACES: i32 = libc::CLONE_NEWNS
+        | libc::CLONE_NEWUSER
+        | libc::CLONE_NEWNET
+        | libc::CLONE_NEWPID
+        | libc::CLONE_NEWUTS
+        | libc::CLONE_NEWIPC
+        | libc::CLONE_NEWCGROUP;
+    if flags & !NAMESPACES != 0 {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    // SAFETY: new namespaces for this thread only; the descriptor table,
+    // and so every descriptor Rust code holds, stays shared.
+    cvt_int(unsafe { libc::unshare(flags) }).map(drop)
+}
+
+/// The home directory of user `uid` in the user database (`getpwuid_r`,
+/// so NSS too), if it has an entry.
+pub fn home_of(uid: u32) -> Option<Vec<u8>> {
+    /// Where the buffer for the entry's strings stops growing.
+    const MAX: usize = 1 << 20;
+    let mut buf = vec![0u8; 1024];
+    loop {
+        let mut pw = std::mem::MaybeUninit::<libc::passwd>::uninit();
+        let mut found: *mut libc::passwd = std::ptr::null_mut();
+        // SAFETY: `pw`, `buf` (for its length) and `found` are valid for
+        // writes; the strings of the entry are written into `buf`.
+        let r = unsafe {
+            libc::getpwuid_r(
+                uid,
+                pw.as_mut_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                &mut found,
+            )
+        };
+        if r == libc::ERANGE && buf.len() < MAX {
+            buf.resize(buf.len() * 2, 0);
+            continue;
+        }
+        if r != 0 || found.is_null() {
+            return None;
+        }
+        // SAFETY: on success `found` points to `pw`, filled, whose `pw_dir`
+        // is a NUL-terminated string in `buf`, which is still alive.
+        let dir = unsafe { CStr::from_ptr((*found).pw_dir) };
+        return Some(dir.to_bytes().to_vec());
+    }
 }
 
 /// `tgkill(tgid, tid, sig)`: a signal for one thread.
@@ -768,8 +746,7 @@ pub fn statx_bytes(
 
 /// `geteuid() == 0`.
 pub fn euid_is_root() -> bool {
-    // SAFETY: no memory involved.
-    unsafe { libc::geteuid() == 0 }
+    rustix::process::geteuid().is_root()
 }
 
 /// The mount `fd` is on (`statx` `STATX_MNT_ID`): two objects on different
@@ -789,23 +766,15 @@ pub fn mount_id(fd: BorrowedFd<'_>) -> io::Result<u64> {
 /// directories answer a lookup of a name they do not have with ENOENT
 /// (an error, not an absent name that could be made).
 pub fn on_procfs(fd: BorrowedFd<'_>) -> bool {
-    /// `PROC_SUPER_MAGIC` (include/uapi/linux/magic.h).
-    const PROC_SUPER_MAGIC: i64 = 0x9fa0;
-    // SAFETY: statfs is plain data; all-zero is valid.
-    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `st` is a valid out-pointer.
-    let r = unsafe { libc::fstatfs(fd.as_raw_fd(), &mut st) };
-    r == 0 && st.f_type == PROC_SUPER_MAGIC
+    rustix::fs::fstatfs(fd).is_ok_and(|st| st.f_type == rustix::fs::PROC_SUPER_MAGIC)
 }
 
-/// Whether `fd` is on a read-only mount (`fstatvfs` `ST_RDONLY`): the
-/// kernel's EROFS comes before some errors of the last component.
+/// Whether `fd` is on a read-only mount (`fstatfs` `ST_RDONLY`, as
+/// `fstatvfs` reads it): the kernel's EROFS comes before some errors of the
+/// last component.
 pub fn on_read_only_mount(fd: BorrowedFd<'_>) -> bool {
-    // SAFETY: statvfs is plain data; all-zero is valid.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `st` is a valid out-pointer.
-    let r = unsafe { libc::fstatvfs(fd.as_raw_fd(), &mut st) };
-    r == 0 && st.f_flag & libc::ST_RDONLY != 0
+    rustix::fs::fstatvfs(fd)
+        .is_ok_and(|st| st.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY))
 }
 
 /// `fstatfs(fd)` as bytes (works on `O_PATH` descriptors).
@@ -820,23 +789,14 @@ pub fn fstatfs_bytes(
 
 /// `readlinkat(fd, "")` of an `O_PATH` descriptor of a symbolic link.
 pub fn readlink_fd(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
-    // SAFETY: `buf` is writable for its length; the path is a valid empty
-    // C string.
-    let r = unsafe {
-        libc::readlinkat(
-            fd.as_raw_fd(),
-            c"".as_ptr(),
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-        )
-    };
-    Ok(usize::try_from(cvt(r as libc::c_long)?).unwrap_or(0))
+    Ok(rustix::fs::readlinkat_raw(fd, c"", buf)?)
 }
 
 /// `mkdirat(dirfd, name, mode)`.
 pub fn mkdirat(dirfd: RawFd, name: &CStr, mode: u32) -> io::Result<()> {
-    // SAFETY: `name` is NUL-terminated; the rest are integers.
-    cvt_int(unsafe { libc::mkdirat(dirfd, name.as_ptr(), mode) }).map(drop)
+    Ok(at(dirfd, |d| {
+        rustix::fs::mkdirat(d, name, Mode::from_bits_retain(mode))
+    })?)
 }
 
 /// `mknodat(dirfd, name, mode, 0)` (regular files and FIFOs only).
@@ -847,14 +807,13 @@ pub fn mknodat(dirfd: RawFd, name: &CStr, mode: u32) -> io::Result<()> {
 
 /// `unlinkat(dirfd, name, flags)`.
 pub fn unlinkat(dirfd: RawFd, name: &CStr, flags: i32) -> io::Result<()> {
-    // SAFETY: `name` is NUL-terminated; the rest are integers.
-    cvt_int(unsafe { libc::unlinkat(dirfd, name.as_ptr(), flags) }).map(drop)
+    let flags = AtFlags::from_bits_retain(flags.cast_unsigned());
+    Ok(at(dirfd, |d| rustix::fs::unlinkat(d, name, flags))?)
 }
 
 /// `symlinkat(target, dirfd, name)`.
 pub fn symlinkat(target: &CStr, dirfd: RawFd, name: &CStr) -> io::Result<()> {
-    // SAFETY: both strings are NUL-terminated.
-    cvt_int(unsafe { libc::symlinkat(target.as_ptr(), dirfd, name.as_ptr()) }).map(drop)
+    Ok(at(dirfd, |d| rustix::fs::symlinkat(target, d, name))?)
 }
 
 /// `fchmodat2(fd, "", mode, AT_EMPTY_PATH)` (Linux 6.6): the object itself.
@@ -872,27 +831,44 @@ pub fn fchmod_path_fd(fd: BorrowedFd<'_>, mode: u32) -> io::Result<()> {
     cvt(r).map(drop)
 }
 
-/// `fchownat(fd, "", uid, gid, AT_EMPTY_PATH)`: the object itself.
+/// `fchownat(fd, "", uid, gid, AT_EMPTY_PATH)`: the object itself (`-1`
+/// leaves that id as it is).
 pub fn fchown_path_fd(fd: BorrowedFd<'_>, uid: u32, gid: u32) -> io::Result<()> {
-    // SAFETY: the path is a valid empty C string; the rest are integers.
-    cvt_int(unsafe { libc::fchownat(fd.as_raw_fd(), c"".as_ptr(), uid, gid, libc::AT_EMPTY_PATH) })
-        .map(drop)
+    let uid = (uid != u32::MAX).then(|| rustix::fs::Uid::from_raw(uid));
+    let gid = (gid != u32::MAX).then(|| rustix::fs::Gid::from_raw(gid));
+    Ok(rustix::fs::chownat(fd, c"", uid, gid, AtFlags::EMPTY_PATH)?)
 }
 
 /// `utimensat(fd, "", times, AT_EMPTY_PATH)`: the object itself; `None`
-/// sets both times to now.
+/// sets both times to now (`UTIME_NOW` twice, which the kernel takes as
+/// it takes a NULL `times`).
 pub fn utimens_path_fd(fd: BorrowedFd<'_>, times: Option<&[libc::timespec; 2]>) -> io::Result<()> {
-    let p = times.map_or(std::ptr::null(), |t| t.as_ptr());
-    // SAFETY: `p` is null or points to two timespecs; the path is a valid
-    // empty C string.
-    cvt_int(unsafe { libc::utimensat(fd.as_raw_fd(), c"".as_ptr(), p, libc::AT_EMPTY_PATH) })
-        .map(drop)
+    use rustix::fs::{Timestamps, UTIME_NOW};
+    let ts = |t: &libc::timespec| Timespec {
+        tv_sec: t.tv_sec,
+        tv_nsec: t.tv_nsec,
+    };
+    let now = Timespec {
+        tv_sec: 0,
+        tv_nsec: UTIME_NOW,
+    };
+    let times = match times {
+        Some([a, m]) => Timestamps {
+            last_access: ts(a),
+            last_modification: ts(m),
+        },
+        None => Timestamps {
+            last_access: now,
+            last_modification: now,
+        },
+    };
+    Ok(rustix::fs::utimensat(fd, c"", &times, AtFlags::EMPTY_PATH)?)
 }
 
 /// `ftruncate(fd, len)`.
 pub fn ftruncate(fd: BorrowedFd<'_>, len: i64) -> io::Result<()> {
-    // SAFETY: integers only.
-    cvt_int(unsafe { libc::ftruncate(fd.as_raw_fd(), len) }).map(drop)
+    // A negative length goes to the kernel as it is (EINVAL there).
+    Ok(rustix::fs::ftruncate(fd, len.cast_unsigned())?)
 }
 
 /// The path `/proc/self/fd/N` of our descriptor `fd`, NUL-terminated in
@@ -911,72 +887,43 @@ fn fd_magic<'b>(fd: BorrowedFd<'_>, buf: &'b mut [u8; 32]) -> &'b CStr {
 /// `buf`, the size it needs).
 pub fn getxattr_fd(fd: BorrowedFd<'_>, name: &CStr, buf: &mut [u8]) -> io::Result<usize> {
     let mut p = [0u8; 32];
-    let path = fd_magic(fd, &mut p);
-    // SAFETY: `buf` is writable for its length; the strings are
-    // NUL-terminated.
-    let r = unsafe {
-        libc::getxattr(
-            path.as_ptr(),
-            name.as_ptr(),
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-        )
-    };
-    Ok(usize::try_from(cvt(r as libc::c_long)?).unwrap_or(0))
+    Ok(rustix::fs::getxattr(fd_magic(fd, &mut p), name, buf)?)
 }
 
 /// `listxattr` of the object `fd` holds.
 pub fn listxattr_fd(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     let mut p = [0u8; 32];
-    let path = fd_magic(fd, &mut p);
-    // SAFETY: `buf` is writable for its length; the path is NUL-terminated.
-    let r = unsafe { libc::listxattr(path.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
-    Ok(usize::try_from(cvt(r as libc::c_long)?).unwrap_or(0))
+    Ok(rustix::fs::listxattr(fd_magic(fd, &mut p), buf)?)
 }
 
 /// `setxattr` of the object `fd` holds.
 pub fn setxattr_fd(fd: BorrowedFd<'_>, name: &CStr, value: &[u8], flags: u32) -> io::Result<()> {
     let mut p = [0u8; 32];
-    let path = fd_magic(fd, &mut p);
-    // SAFETY: `value` is readable for its length; the strings are
-    // NUL-terminated.
-    let r = unsafe {
-        libc::setxattr(
-            path.as_ptr(),
-            name.as_ptr(),
-            value.as_ptr().cast(),
-            value.len(),
-            flags.cast_signed(),
-        )
-    };
-    cvt_int(r).map(drop)
+    let flags = rustix::fs::XattrFlags::from_bits_retain(flags);
+    Ok(rustix::fs::setxattr(
+        fd_magic(fd, &mut p),
+        name,
+        value,
+        flags,
+    )?)
 }
 
 /// `removexattr` of the object `fd` holds.
 pub fn removexattr_fd(fd: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
     let mut p = [0u8; 32];
-    let path = fd_magic(fd, &mut p);
-    // SAFETY: both strings are NUL-terminated.
-    cvt_int(unsafe { libc::removexattr(path.as_ptr(), name.as_ptr()) }).map(drop)
+    Ok(rustix::fs::removexattr(fd_magic(fd, &mut p), name)?)
 }
 
 /// `lseek(fd, 0, SEEK_CUR)`: where a descriptor is.
 pub fn lseek_cur(fd: BorrowedFd<'_>) -> io::Result<i64> {
-    // SAFETY: no memory involved.
-    let r = unsafe { libc::lseek(fd.as_raw_fd(), 0, libc::SEEK_CUR) };
-    if r < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(r)
+    let at = rustix::fs::seek(fd, rustix::fs::SeekFrom::Current(0))?;
+    Ok(at.cast_signed())
 }
 
 /// `lseek(fd, at, SEEK_SET)`.
 pub fn lseek_set(fd: BorrowedFd<'_>, at: i64) -> io::Result<()> {
-    // SAFETY: no memory involved.
-    let r = unsafe { libc::lseek(fd.as_raw_fd(), at, libc::SEEK_SET) };
-    if r < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    // A negative offset goes to the kernel as it is (EINVAL there).
+    rustix::fs::seek(fd, rustix::fs::SeekFrom::Start(at.cast_unsigned()))?;
     Ok(())
 }
 
@@ -995,8 +942,8 @@ pub fn getdents(fd: BorrowedFd<'_>, buf: &mut [u8], old: bool) -> io::Result<usi
 
 /// `inotify_add_watch(fd, path, mask)`: the watch descriptor.
 pub fn inotify_add_watch(fd: BorrowedFd<'_>, path: &CStr, mask: u32) -> io::Result<i32> {
-    // SAFETY: `path` is NUL-terminated; the rest are integers.
-    cvt_int(unsafe { libc::inotify_add_watch(fd.as_raw_fd(), path.as_ptr(), mask) })
+    let mask = rustix::fs::inotify::WatchFlags::from_bits_retain(mask);
+    Ok(rustix::fs::inotify::add_watch(fd, path, mask)?)
 }
 
 #[cfg(test)]
@@ -1009,25 +956,41 @@ mod tests {
         assert_eq!(std::mem::size_of::<SeccompNotif>(), 80);
         assert_eq!(std::mem::size_of::<SeccompNotifResp>(), 24);
         assert_eq!(std::mem::size_of::<SeccompNotifAddfd>(), 24);
-        assert_eq!(std::mem::size_of::<OpenHow>(), OPEN_HOW_SIZE_VER0);
+        assert_eq!(std::mem::size_of::<libc::open_how>(), OPEN_HOW_SIZE_VER0);
     }
 
-    /// The ioctl numbers follow `_IOC(dir, '!', nr, size)`.
+    /// libc's ioctl numbers follow `_IOC(dir, '!', nr, size)`.
     #[test]
     fn ioctl_numbers_are_encoded_as_the_header_says() {
         fn ioc(dir: u64, nr: u64, size: usize) -> u64 {
             (dir << 30) | ((size as u64) << 16) | (u64::from(b'!') << 8) | nr
         }
         let (w, rw) = (1, 3);
-        assert_eq!(SECCOMP_IOCTL_NOTIF_RECV, ioc(rw, 0, 80));
-        assert_eq!(SECCOMP_IOCTL_NOTIF_SEND, ioc(rw, 1, 24));
-        assert_eq!(SECCOMP_IOCTL_NOTIF_ID_VALID, ioc(w, 2, 8));
-        assert_eq!(SECCOMP_IOCTL_NOTIF_ADDFD, ioc(w, 3, 24));
-        assert_eq!(SECCOMP_IOCTL_NOTIF_SET_FLAGS, ioc(w, 4, 8));
+        assert_eq!(libc::SECCOMP_IOCTL_NOTIF_RECV, ioc(rw, 0, 80));
+        assert_eq!(libc::SECCOMP_IOCTL_NOTIF_SEND, ioc(rw, 1, 24));
+        assert_eq!(libc::SECCOMP_IOCTL_NOTIF_ID_VALID, ioc(w, 2, 8));
+        assert_eq!(libc::SECCOMP_IOCTL_NOTIF_ADDFD, ioc(w, 3, 24));
+        assert_eq!(libc::SECCOMP_IOCTL_NOTIF_SET_FLAGS, ioc(w, 4, 8));
+    }
+
+    /// The home directory read through NSS is the one `/etc/passwd` gives
+    /// (where the user is there), and a uid nobody has has none.
+    #[test]
+    fn home_of_reads_the_user_database() {
+        let uid = rustix::process::getuid().as_raw();
+        let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+        let listed = passwd.lines().find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() > 5 && f[2] == uid.to_string()).then(|| f[5].as_bytes().to_vec())
+        });
+        if let Some(dir) = listed {
+            assert_eq!(home_of(uid), Some(dir));
+        }
+        assert_eq!(home_of(u32::MAX - 7), None);
     }
 
     #[test]
     fn pidfd_thread_is_o_excl() {
-        assert_eq!(PIDFD_THREAD, libc::O_EXCL as u32);
+        assert_eq!(PIDFD_THREAD, libc::O_EXCL.unsigned_abs());
     }
 }

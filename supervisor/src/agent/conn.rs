@@ -88,14 +88,14 @@ pub enum ConnError {
 /// user. Another user must not be able to hand the agent a listener (and so
 /// make it act, with its privileges, for a process of theirs).
 pub fn check_peer(stream: &UnixStream, agent_uid: u32) -> Result<(), ConnError> {
-    use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
-    let cred = getsockopt(stream, PeerCredentials).map_err(io::Error::from)?;
-    if cred.uid() == 0 || cred.uid() == agent_uid {
+    let cred = rustix::net::sockopt::socket_peercred(stream).map_err(io::Error::from)?;
+    let uid = cred.uid.as_raw();
+    if uid == 0 || uid == agent_uid {
         Ok(())
     } else {
         Err(ConnError::Peer {
-            uid: cred.uid(),
-            pid: cred.pid(),
+            uid,
+            pid: cred.pid.as_raw_pid(),
         })
     }
 }

@@ -47,8 +47,6 @@ use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
-use nix::sys::signal::{SigSet, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 use crate::audit::Audit;
 use crate::handlers::net::WAKE_SIGNAL;
@@ -57,6 +55,7 @@ use crate::notify::Listener;
 use crate::policy::{self, Policy};
 use crate::pool;
 use crate::session::Session;
+use crate::sys::signal::{SignalFd, SignalSet};
 use crate::{doctor, sys};
 
 /// How long SIGTERM waits for the sessions' threads before exiting anyway.
@@ -109,10 +108,10 @@ fn setup(what: &'static str) -> impl FnOnce(io::Error) -> AgentError {
     move |source| AgentError::Setup { what, source }
 }
 
-fn errno_err(what: &'static str) -> impl FnOnce(nix::Error) -> AgentError {
+fn errno_err<E: Into<io::Error>>(what: &'static str) -> impl FnOnce(E) -> AgentError {
     move |e| AgentError::Setup {
         what,
-        source: io::Error::from_raw_os_error(e as i32),
+        source: e.into(),
     }
 }
 
@@ -148,26 +147,26 @@ pub fn serve(opts: AgentOptions) -> Result<(), AgentError> {
         log,
     };
 
-    let mut mask = SigSet::empty();
-    mask.add(Signal::SIGTERM);
-    mask.add(Signal::SIGINT);
+    let mut mask = SignalSet::empty();
+    mask.add(libc::SIGTERM);
+    mask.add(libc::SIGINT);
     mask.thread_block().map_err(errno_err("blocking signals"))?;
-    let sigfd = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
-        .map_err(errno_err("creating a signalfd"))?;
+    let sigfd = SignalFd::new(&mask).map_err(errno_err("creating a signalfd"))?;
     sys::install_wake_handler(WAKE_SIGNAL).map_err(setup("installing a signal handler"))?;
 
     let socket = listen(&opts.socket)?;
     let ours = std::fs::symlink_metadata(&opts.socket).map(|m| (m.dev(), m.ino()));
     // From here the agent creates files for the containers' programs with
     // their umask applied by hand (handlers::open), as `fdsup run` does.
-    nix::sys::stat::umask(nix::sys::stat::Mode::empty());
-    nix::sys::prctl::set_dumpable(false).map_err(errno_err("making fdsup non-dumpable"))?;
+    rustix::process::umask(rustix::fs::Mode::empty());
+    rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
+        .map_err(errno_err("making fdsup non-dumpable"))?;
     #[cfg(debug_assertions)]
     crate::handlers::test_hooks::init();
 
     let shared = Arc::new(Shared {
         opts,
-        uid: nix::unistd::getuid().as_raw(),
+        uid: rustix::process::getuid().as_raw(),
         cpus: std::thread::available_parallelism().map_or(2, usize::from),
         reading: AtomicUsize::new(0),
     });
@@ -230,9 +229,9 @@ fn listen(path: &Path) -> Result<UnixListener, AgentError> {
     let _ = std::fs::remove_file(&tmp);
     // Mode 0600 from the start: nobody else may connect even for a moment.
     // (Single-threaded here: the umask is the process's.)
-    let old = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o177));
+    let old = rustix::process::umask(rustix::fs::Mode::from_bits_truncate(0o177));
     let bound = UnixListener::bind(&tmp);
-    nix::sys::stat::umask(old);
+    rustix::process::umask(old);
     let socket = bound.map_err(|e| AgentError::Path {
         path: tmp.clone(),
         what: format!("creating the socket: {e}"),

@@ -25,7 +25,7 @@
 //! ([`crate::landlock::needs_ruleset`]); under `@allow-all` it costs no
 //! round trip.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 
 use super::link::read_arg;
 use super::{decide, Ctx, Log, Reply, Scratch};
@@ -219,7 +219,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
 fn pathless_kind(root: &Root<'_>, fd: BorrowedFd<'_>, path: &[u8]) -> Target {
     let deleted = path.ends_with(b" (deleted)");
     if deleted && path.starts_with(b"/memfd:") {
-        let dev = |fd: BorrowedFd<'_>| nix::sys::stat::fstat(fd.as_raw_fd()).map(|s| s.st_dev);
+        let dev = |fd: BorrowedFd<'_>| rustix::fs::fstat(fd).map(|s| s.st_dev);
         let Some(root) = root.fd() else {
             return Target::Memfd;
         };

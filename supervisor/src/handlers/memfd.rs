@@ -22,7 +22,8 @@ use crate::limits::MEMFD_NAME_BYTES;
 use crate::notify::{Listener, Notif};
 use crate::syscalls::Mediated;
 use crate::task::Task;
-use nix::sys::memfd::{memfd_create, MemFdCreateFlag};
+use rustix::fs::{memfd_create, MemfdFlags};
+use rustix::io::Errno;
 
 /// Handles one `memfd_create` notification.
 pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
@@ -67,7 +68,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     if !ctx.exec.memfd_noexec_seal {
         return Reply::Errno(libc::ENOSYS);
     }
-    let ours = MemFdCreateFlag::from_bits_retain(flags | libc::MFD_NOEXEC_SEAL | libc::MFD_CLOEXEC);
+    let ours = MemfdFlags::from_bits_retain(flags | libc::MFD_NOEXEC_SEAL | libc::MFD_CLOEXEC);
     match memfd_create(name, ours) {
         Ok(fd) => {
             log(Verdict::Allow, None, &mut sc.line);
@@ -76,7 +77,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
                 cloexec: flags & libc::MFD_CLOEXEC != 0,
             }
         }
-        Err(e) => Reply::Errno(e as i32),
+        Err(e) => Reply::Errno(e.raw_os_error()),
     }
 }
 
@@ -88,15 +89,12 @@ pub fn sealable_noexec(name: &CStr) -> std::io::Result<std::os::fd::OwnedFd> {
     let flags = libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING;
     match memfd_create(
         name,
-        MemFdCreateFlag::from_bits_retain(flags | libc::MFD_NOEXEC_SEAL),
+        MemfdFlags::from_bits_retain(flags | libc::MFD_NOEXEC_SEAL),
     ) {
         Ok(fd) => Ok(fd),
-        Err(nix::Error::EINVAL) => {
+        Err(Errno::INVAL) => {
             let fd = crate::sys::memfd_sealable(name)?;
-            nix::sys::stat::fchmod(
-                std::os::fd::AsRawFd::as_raw_fd(&fd),
-                nix::sys::stat::Mode::from_bits_truncate(0o644),
-            )?;
+            rustix::fs::fchmod(&fd, rustix::fs::Mode::from_bits_truncate(0o644))?;
             Ok(fd)
         }
         Err(e) => Err(e.into()),

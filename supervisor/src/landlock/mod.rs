@@ -315,22 +315,24 @@ pub fn send_ruleset(
     sock: std::os::fd::BorrowedFd<'_>,
     ruleset: Option<&OwnedFd>,
 ) -> io::Result<()> {
-    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
-    use std::os::fd::AsRawFd;
+    use rustix::net::{sendmsg, SendAncillaryBuffer, SendAncillaryMessage, SendFlags};
+    use std::os::fd::AsFd;
     let msg = fdsup_shim::protocol::encode_ruleset(ruleset.is_some());
     let iov = [io::IoSlice::new(&msg)];
-    let fds = ruleset.map(|r| [r.as_raw_fd()]);
-    let cmsg: Vec<ControlMessage<'_>> = fds
-        .as_ref()
-        .map(|f| ControlMessage::ScmRights(f))
-        .into_iter()
-        .collect();
+    let fds = ruleset.map(|r| [r.as_fd()]);
+    let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
     loop {
-        match sendmsg::<()>(sock.as_raw_fd(), &iov, &cmsg, MsgFlags::MSG_NOSIGNAL, None) {
+        let mut control = SendAncillaryBuffer::new(&mut space);
+        if let Some(fds) = &fds {
+            if !control.push(SendAncillaryMessage::ScmRights(fds)) {
+                return Err(io::Error::from_raw_os_error(libc::EINVAL));
+            }
+        }
+        match sendmsg(sock, &iov, &mut control, SendFlags::NOSIGNAL) {
             Ok(n) if n == msg.len() => return Ok(()),
             Ok(_) => return Err(io::Error::from_raw_os_error(libc::EIO)),
-            Err(nix::Error::EINTR) => {}
-            Err(e) => return Err(io::Error::from_raw_os_error(e as i32)),
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
         }
     }
 }

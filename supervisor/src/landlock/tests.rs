@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::*;
 use crate::policy::{self, Vars};
+use crate::sys::child::testing::{run_steps, Outcome, Step};
 
 /// A scratch tree, removed on drop; its path is canonical.
 struct Tree(PathBuf);
@@ -343,7 +344,6 @@ fn the_embedded_policies_plan_quickly() {
 /// In a forked child restricted by a built ruleset, the kernel runs an
 /// allowed copy of `true` and refuses a denied one with EACCES.
 #[test]
-#[allow(unsafe_code)]
 fn the_kernel_enforces_the_built_ruleset() {
     if let Err(e) = abi() {
         let require = std::env::var_os("FDSUP_REQUIRE_KERNEL").is_some_and(|v| v == "1");
@@ -366,36 +366,23 @@ fn the_kernel_enforces_the_built_ruleset() {
     let ruleset = build(&plan).expect("ruleset");
     let cstr = |rel: &str| std::ffi::CString::new(t.p(rel)).expect("no NUL");
     let (ok, denied) = (cstr("a/true"), cstr("b/true"));
-    let run = |path: &std::ffi::CString| -> i32 {
-        let argv = [path.as_ptr(), std::ptr::null()];
-        let envp = [std::ptr::null()];
-        // SAFETY: the child makes raw system calls only (async-signal-safe)
-        // on memory prepared before the fork, then execs or `_exit`s.
-        let pid = unsafe { libc::fork() };
-        assert!(pid >= 0, "fork");
-        if pid == 0 {
-            // SAFETY: integer arguments, and pointers to live, NUL-terminated
-            // arrays and strings; `_exit` does not return.
-            unsafe {
-                if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
-                    libc::_exit(101);
-                }
-                let fd = std::os::fd::AsRawFd::as_raw_fd(&ruleset);
-                if libc::syscall(libc::SYS_landlock_restrict_self, fd, 0) != 0 {
-                    libc::_exit(102);
-                }
-                libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr());
-                let e = *libc::__errno_location();
-                libc::_exit(if e == libc::EACCES { 13 } else { 100 });
-            }
-        }
-        let mut status = 0;
-        // SAFETY: waits for our own child; `status` is writable.
-        while unsafe { libc::waitpid(pid, &mut status, 0) } < 0 {}
-        libc::WEXITSTATUS(status)
+    let run = |path: &std::ffi::CString| {
+        run_steps(&[
+            Step::NoNewPrivs,
+            Step::LandlockRestrictSelf(std::os::fd::AsFd::as_fd(&ruleset)),
+            Step::Exec(path),
+        ])
+        .expect("fork")
     };
-    assert_eq!(run(&ok), 0, "the allowed copy runs");
-    assert_eq!(run(&denied), 13, "the denied copy fails with EACCES");
+    assert_eq!(run(&ok), Outcome::Exited(0), "the allowed copy runs");
+    assert_eq!(
+        run(&denied),
+        Outcome::Failed {
+            step: 2,
+            errno: libc::EACCES
+        },
+        "the denied copy fails with EACCES"
+    );
 }
 
 /// Without Landlock, a policy that limits exec is refused (125), and the

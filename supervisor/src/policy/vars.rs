@@ -49,13 +49,11 @@ impl Vars {
                     "current directory is not valid UTF-8",
                 )
             })?;
-        let uid = nix::unistd::getuid();
+        let uid = rustix::process::getuid().as_raw();
         let home = match std::env::var("HOME") {
             Ok(h) if !h.is_empty() => h,
-            _ => nix::unistd::User::from_uid(uid)
-                .ok()
-                .flatten()
-                .and_then(|u| u.dir.into_os_string().into_string().ok())
+            _ => crate::sys::home_of(uid)
+                .and_then(|d| String::from_utf8(d).ok())
                 .unwrap_or_default(),
         };
         let tmpdir = match std::env::var("TMPDIR") {
@@ -66,7 +64,7 @@ impl Vars {
             cwd,
             home,
             tmpdir,
-            uid: uid.as_raw(),
+            uid,
             resolve_links: true,
         })
     }
@@ -77,7 +75,7 @@ impl Vars {
             cwd: String::new(),
             home: String::new(),
             tmpdir: "/tmp".to_owned(),
-            uid: nix::unistd::getuid().as_raw(),
+            uid: rustix::process::getuid().as_raw(),
             resolve_links: false,
         }
     }

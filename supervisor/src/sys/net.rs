@@ -27,23 +27,46 @@ fn addr_len(addr: &[u8]) -> io::Result<libc::socklen_t> {
     libc::socklen_t::try_from(addr.len()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
 }
 
-/// A `sockaddr_storage` holding `addr` (so the kernel can read it aligned).
-fn storage(addr: &[u8]) -> libc::sockaddr_storage {
-    // SAFETY: sockaddr_storage is plain data; all-zero is valid.
-    let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    let n = addr.len().min(SOCKADDR_MAX);
-    // SAFETY: `ss` is SOCKADDR_MAX bytes and `n` is at most that.
-    unsafe {
-        std::ptr::copy_nonoverlapping(addr.as_ptr(), std::ptr::addr_of_mut!(ss).cast::<u8>(), n);
+/// The bytes of a `struct sockaddr_storage`, aligned as it is, so that the
+/// kernel reads an address aligned and we fill and read it as bytes.
+#[repr(C, align(8))]
+struct Storage([u8; SOCKADDR_MAX]);
+
+impl Storage {
+    const fn new() -> Self {
+        Self([0; SOCKADDR_MAX])
     }
+
+    fn as_ptr(&self) -> *const libc::sockaddr {
+        std::ptr::from_ref(self).cast()
+    }
+
+    fn as_mut_ptr(&mut self) -> *mut libc::sockaddr {
+        std::ptr::from_mut(self).cast()
+    }
+}
+
+/// A `sockaddr_storage` holding `addr` (so the kernel can read it aligned).
+fn storage(addr: &[u8]) -> Storage {
+    let mut ss = Storage::new();
+    let n = addr.len().min(SOCKADDR_MAX);
+    ss.0[..n].copy_from_slice(&addr[..n]);
     ss
 }
 
 /// `socket(domain, ty | SOCK_CLOEXEC, proto)`.
 pub fn socket(domain: i32, ty: i32, proto: i32) -> io::Result<OwnedFd> {
-    // SAFETY: integers only.
-    let r = unsafe { libc::socket(domain, ty | libc::SOCK_CLOEXEC, proto) };
-    owned(libc::c_long::from(cvt_int(r)?))
+    use rustix::net::{AddressFamily, Protocol, SocketFlags, SocketType};
+    // A family past 16 bits is past the kernel's last (EAFNOSUPPORT).
+    let domain =
+        u16::try_from(domain).map_err(|_| io::Error::from_raw_os_error(libc::EAFNOSUPPORT))?;
+    let proto = std::num::NonZeroU32::new(proto.cast_unsigned()).map(Protocol::from_raw);
+    Ok(rustix::net::socket_with(
+        AddressFamily::from_raw(domain),
+        SocketType::from_raw(ty.cast_unsigned()),
+        SocketFlags::CLOEXEC,
+        proto,
+    )?)
 }
 
 /// `connect(fd, addr, len)`.
@@ -51,14 +74,7 @@ pub fn connect(fd: BorrowedFd<'_>, addr: &[u8]) -> io::Result<()> {
     let len = addr_len(addr)?;
     let ss = storage(addr);
     // SAFETY: `ss` holds at least `len` bytes.
-    cvt_int(unsafe {
-        libc::connect(
-            fd.as_raw_fd(),
-            std::ptr::addr_of!(ss).cast::<libc::sockaddr>(),
-            len,
-        )
-    })
-    .map(drop)
+    cvt_int(unsafe { libc::connect(fd.as_raw_fd(), ss.as_ptr(), len) }).map(drop)
 }
 
 /// `bind(fd, addr, len)`.
@@ -66,14 +82,20 @@ pub fn bind(fd: BorrowedFd<'_>, addr: &[u8]) -> io::Result<()> {
     let len = addr_len(addr)?;
     let ss = storage(addr);
     // SAFETY: `ss` holds at least `len` bytes.
-    cvt_int(unsafe {
-        libc::bind(
-            fd.as_raw_fd(),
-            std::ptr::addr_of!(ss).cast::<libc::sockaddr>(),
-            len,
-        )
-    })
-    .map(drop)
+    cvt_int(unsafe { libc::bind(fd.as_raw_fd(), ss.as_ptr(), len) }).map(drop)
+}
+
+/// A `struct msghdr` with the name (if any) and nothing else yet.
+fn msghdr(name: Option<&Storage>, name_len: libc::socklen_t) -> libc::msghdr {
+    libc::msghdr {
+        msg_name: name.map_or(std::ptr::null_mut(), |ss| ss.as_ptr().cast_mut().cast()),
+        msg_namelen: if name.is_some() { name_len } else { 0 },
+        msg_iov: std::ptr::null_mut(),
+        msg_iovlen: 0,
+        msg_control: std::ptr::null_mut(),
+        msg_controllen: 0,
+        msg_flags: 0,
+    }
 }
 
 /// `sendmsg(fd, {name, [data], control}, flags)`: bytes sent.
@@ -100,7 +122,7 @@ pub fn sendmsg(
                 data.as_ptr().cast(),
                 data.len(),
                 flags,
-                std::ptr::from_ref(ss).cast(),
+                ss.as_ptr(),
                 0,
             )
         };
@@ -110,12 +132,7 @@ pub fn sendmsg(
         iov_base: data.as_ptr().cast_mut().cast(),
         iov_len: data.len(),
     };
-    // SAFETY: msghdr is plain data; all-zero is valid.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    if let Some(ss) = &ss {
-        msg.msg_name = std::ptr::from_ref(ss).cast_mut().cast();
-        msg.msg_namelen = name_len;
-    }
+    let mut msg = msghdr(ss.as_ref(), name_len);
     msg.msg_iov = &mut iov;
     msg.msg_iovlen = 1;
     if !control.is_empty() {
@@ -162,12 +179,7 @@ pub fn sendmsg_faulting(
             iov_len: tail,
         },
     ];
-    // SAFETY: msghdr is plain data; all-zero is valid.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    if let Some(ss) = &ss {
-        msg.msg_name = std::ptr::from_ref(ss).cast_mut().cast();
-        msg.msg_namelen = name_len;
-    }
+    let mut msg = msghdr(ss.as_ref(), name_len);
     msg.msg_iov = iov.as_mut_ptr();
     msg.msg_iovlen = iov.len();
     if !control.is_empty() {
@@ -216,40 +228,28 @@ pub fn setsockopt_int(fd: BorrowedFd<'_>, level: i32, opt: i32, v: i32) -> io::R
 
 /// `getpeername(fd)`: whether the socket has a peer (is connected).
 pub fn has_peer(fd: BorrowedFd<'_>) -> bool {
-    // SAFETY: sockaddr_storage is plain data; all-zero is valid.
-    let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
-    let mut len = libc::socklen_t::try_from(SOCKADDR_MAX).unwrap_or(128);
-    // SAFETY: `ss` and `len` are valid out-pointers of the size given.
-    let r =
-        unsafe { libc::getpeername(fd.as_raw_fd(), std::ptr::addr_of_mut!(ss).cast(), &mut len) };
-    r == 0
+    rustix::net::getpeername(fd).is_ok()
 }
 
 /// `poll([fd, POLLOUT], timeout_ms)`: whether it became writable (a
 /// non-blocking connect finished) before the timeout.
 pub fn poll_out(fd: BorrowedFd<'_>, timeout_ms: i32) -> io::Result<bool> {
-    let mut p = libc::pollfd {
-        fd: fd.as_raw_fd(),
-        events: libc::POLLOUT,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd.
-    let r = cvt_int(unsafe { libc::poll(&mut p, 1, timeout_ms) })?;
-    Ok(r > 0)
+    Ok(poll_out_err(fd, timeout_ms)?.is_some())
 }
 
 /// `poll([fd, POLLOUT], timeout_ms)`: `None` if not ready in time, else
 /// whether it is ready with an error (`POLLERR`: a connect refused), which
 /// is left pending for whoever reads `SO_ERROR`.
 pub fn poll_out_err(fd: BorrowedFd<'_>, timeout_ms: i32) -> io::Result<Option<bool>> {
-    let mut p = libc::pollfd {
-        fd: fd.as_raw_fd(),
-        events: libc::POLLOUT,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd.
-    let r = cvt_int(unsafe { libc::poll(&mut p, 1, timeout_ms) })?;
-    Ok((r > 0).then_some(p.revents & libc::POLLERR != 0))
+    use rustix::event::{PollFd, PollFlags, Timespec};
+    let mut p = [PollFd::new(&fd, PollFlags::OUT)];
+    // A negative timeout waits for ever, as poll's does.
+    let timeout = (timeout_ms >= 0).then(|| Timespec {
+        tv_sec: i64::from(timeout_ms / 1000),
+        tv_nsec: i64::from(timeout_ms % 1000) * 1_000_000,
+    });
+    let n = rustix::event::poll(&mut p, timeout.as_ref())?;
+    Ok((n > 0).then(|| p[0].revents().contains(PollFlags::ERR)))
 }
 
 /// `SIOCGSKNS` (include/uapi/linux/sockios.h): the socket's network namespace.
@@ -264,56 +264,44 @@ pub fn socket_netns(fd: BorrowedFd<'_>) -> io::Result<OwnedFd> {
 
 /// `fstat(fd)`: device and inode (to compare namespaces).
 pub fn dev_ino(fd: BorrowedFd<'_>) -> io::Result<(u64, u64)> {
-    // SAFETY: stat is plain data; all-zero is valid.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: `st` is a valid out-pointer.
-    cvt_int(unsafe { libc::fstat(fd.as_raw_fd(), &mut st) })?;
+    let st = rustix::fs::fstat(fd)?;
     Ok((st.st_dev, st.st_ino))
 }
 
 /// `getsockname(fd)`: the socket's own address, as the kernel writes it.
 pub fn local_name(fd: BorrowedFd<'_>) -> io::Result<Vec<u8>> {
-    // SAFETY: sockaddr_storage is plain data; all-zero is valid.
-    let mut ss: libc::sockaddr_storage = unsafe { std::mem::zeroed() };
+    let mut ss = Storage::new();
     let mut len = libc::socklen_t::try_from(SOCKADDR_MAX).unwrap_or(128);
     // SAFETY: `ss` and `len` are valid out-pointers of the size given.
-    cvt_int(unsafe {
-        libc::getsockname(fd.as_raw_fd(), std::ptr::addr_of_mut!(ss).cast(), &mut len)
-    })?;
+    cvt_int(unsafe { libc::getsockname(fd.as_raw_fd(), ss.as_mut_ptr(), &mut len) })?;
     let n = usize::try_from(len).unwrap_or(0).min(SOCKADDR_MAX);
-    // SAFETY: `ss` is SOCKADDR_MAX bytes, `n` at most that.
-    let bytes = unsafe { std::slice::from_raw_parts(std::ptr::addr_of!(ss).cast::<u8>(), n) };
-    Ok(bytes.to_vec())
+    Ok(ss.0[..n].to_vec())
 }
 
 /// `fcntl(fd, F_SETFL, flags)`: sets the file status flags.
 pub fn setfl(fd: BorrowedFd<'_>, flags: i32) -> io::Result<()> {
-    // SAFETY: F_SETFL takes an integer and touches no memory.
-    cvt_int(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags) }).map(drop)
+    let flags = rustix::fs::OFlags::from_bits_retain(flags.cast_unsigned());
+    Ok(rustix::fs::fcntl_setfl(fd, flags)?)
 }
 
 /// `recvmsg(fd)` of one message with descriptors (`SCM_RIGHTS`, made
-/// close-on-exec): its length and the descriptors, now ours.
+/// close-on-exec): its length and the descriptors, now ours. ENOBUFS when
+/// the message had more descriptors than the room for 8 (those that came
+/// are closed).
 pub fn recv_with_fds(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<(usize, Vec<OwnedFd>)> {
-    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
-    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 8]);
+    use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, ReturnFlags};
+    let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(8))];
+    let mut control = RecvAncillaryBuffer::new(&mut space);
     let mut iov = [std::io::IoSliceMut::new(buf)];
-    let msg = recvmsg::<()>(
-        fd.as_raw_fd(),
-        &mut iov,
-        Some(&mut space),
-        MsgFlags::MSG_CMSG_CLOEXEC,
-    )
-    .map_err(io::Error::from)?;
+    let msg = rustix::net::recvmsg(fd, &mut iov, &mut control, RecvFlags::CMSG_CLOEXEC)?;
     let mut fds = Vec::new();
-    for c in msg.cmsgs().map_err(io::Error::from)? {
-        if let ControlMessageOwned::ScmRights(v) = c {
-            for f in v {
-                // SAFETY: a descriptor just received with SCM_RIGHTS is new
-                // in our table and owned by nothing else.
-                fds.push(unsafe { OwnedFd::from_raw_fd(f) });
-            }
+    for c in control.drain() {
+        if let RecvAncillaryMessage::ScmRights(v) = c {
+            fds.extend(v);
         }
+    }
+    if msg.flags.contains(ReturnFlags::CTRUNC) {
+        return Err(io::Error::from_raw_os_error(libc::ENOBUFS));
     }
     Ok((msg.bytes, fds))
 }
@@ -331,46 +319,20 @@ pub fn inherited(fd: std::os::fd::RawFd) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// `SO_SNDTIMEO` of the socket.
+/// `SO_SNDTIMEO` of the socket (zero: none).
 pub fn send_timeout(fd: BorrowedFd<'_>) -> io::Result<std::time::Duration> {
-    let mut tv = libc::timeval {
-        tv_sec: 0,
-        tv_usec: 0,
-    };
-    let mut len = libc::socklen_t::try_from(std::mem::size_of::<libc::timeval>()).unwrap_or(16);
-    // SAFETY: `tv` and `len` are valid out-pointers of the size given.
-    cvt_int(unsafe {
-        libc::getsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_SNDTIMEO,
-            std::ptr::addr_of_mut!(tv).cast(),
-            &mut len,
-        )
-    })?;
-    let secs = u64::try_from(tv.tv_sec).unwrap_or(0);
-    let micros = u32::try_from(tv.tv_usec).unwrap_or(0);
-    Ok(std::time::Duration::from_secs(secs) + std::time::Duration::from_micros(u64::from(micros)))
+    let t = rustix::net::sockopt::socket_timeout(fd, rustix::net::sockopt::Timeout::Send)?;
+    Ok(t.unwrap_or_default())
 }
 
-/// Sets `SO_SNDTIMEO` of the socket.
+/// Sets `SO_SNDTIMEO` of the socket (zero: none).
 pub fn set_send_timeout(fd: BorrowedFd<'_>, t: std::time::Duration) -> io::Result<()> {
-    let tv = libc::timeval {
-        tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
-        tv_usec: libc::suseconds_t::from(t.subsec_micros()),
-    };
-    let len = libc::socklen_t::try_from(std::mem::size_of::<libc::timeval>()).unwrap_or(16);
-    // SAFETY: `tv` is readable for `len` bytes.
-    cvt_int(unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_SNDTIMEO,
-            std::ptr::addr_of!(tv).cast(),
-            len,
-        )
-    })
-    .map(drop)
+    let t = (!t.is_zero()).then_some(t);
+    Ok(rustix::net::sockopt::set_socket_timeout(
+        fd,
+        rustix::net::sockopt::Timeout::Send,
+        t,
+    )?)
 }
 
 #[cfg(test)]
@@ -380,6 +342,8 @@ mod tests {
     #[test]
     fn sizes_match_the_kernel() {
         assert_eq!(std::mem::size_of::<libc::sockaddr_storage>(), SOCKADDR_MAX);
+        assert_eq!(std::mem::size_of::<Storage>(), SOCKADDR_MAX);
+        assert!(std::mem::align_of::<Storage>() >= std::mem::align_of::<libc::sockaddr_storage>());
         assert_eq!(std::mem::size_of::<libc::msghdr>(), MSGHDR_SIZE);
         assert_eq!(std::mem::size_of::<libc::mmsghdr>(), MMSGHDR_SIZE);
         // _IO(0x89, 0x4c) is just the number: sockios are not _IOC-encoded.

@@ -374,11 +374,10 @@ impl Agent {
     /// Kills it with `sig` and returns what it wrote on stderr.
     pub fn stop(&mut self, sig: i32) -> String {
         let pid = libc::pid_t::try_from(self.child.id()).expect("pid");
-        // SAFETY: a signal to our own child, which has not been reaped.
-        #[allow(unsafe_code)]
-        unsafe {
-            libc::kill(pid, sig);
-        }
+        let pid = rustix::process::Pid::from_raw(pid).expect("a child's pid");
+        let signal = rustix::process::Signal::from_named_raw(sig).expect("a named signal");
+        // Our own child, which has not been reaped.
+        let _ = rustix::process::kill_process(pid, signal);
         let t0 = Instant::now();
         while self.child.try_wait().expect("wait").is_none() {
             assert!(

@@ -40,9 +40,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Mutex;
 
-use nix::sys::socket::{
-    sendmsg, socketpair, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType,
-};
+use rustix::mount::{MountFlags, MountPropagationFlags, UnmountFlags};
+use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage, SendFlags};
 
 use super::addr::unix_bytes;
 use crate::sys::{self, net as sn, OpenHow};
@@ -182,18 +181,20 @@ fn request(
     msg.extend_from_slice(&u32::try_from(parent.len()).unwrap_or(0).to_ne_bytes());
     msg.extend_from_slice(parent);
     msg.extend_from_slice(asked);
-    let fds = [sock.as_raw_fd(), dir.as_raw_fd()];
-    let cmsg = [ControlMessage::ScmRights(&fds)];
-    sendmsg::<()>(
-        conn.as_raw_fd(),
+    let fds = [sock, dir];
+    let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(2))];
+    let mut control = SendAncillaryBuffer::new(&mut space);
+    if !control.push(SendAncillaryMessage::ScmRights(&fds)) {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    rustix::net::sendmsg(
+        conn,
         &[IoSlice::new(&msg)],
-        &cmsg,
-        MsgFlags::empty(),
-        None,
-    )
-    .map_err(io::Error::from)?;
+        &mut control,
+        SendFlags::empty(),
+    )?;
     let mut answer = [0u8; 4];
-    let n = nix::unistd::read(conn.as_raw_fd(), &mut answer).map_err(io::Error::from)?;
+    let n = rustix::io::read(conn, &mut answer)?;
     if n != 4 {
         return Err(io::Error::from_raw_os_error(libc::EPIPE));
     }
@@ -202,19 +203,14 @@ fn request(
 
 /// Starts the binder and waits for its word that it is ready.
 fn start() -> io::Result<State> {
-    let (ours, theirs) = socketpair(
-        AddressFamily::Unix,
-        SockType::SeqPacket,
+    let (ours, theirs) = rustix::net::socketpair(
+        rustix::net::AddressFamily::UNIX,
+        rustix::net::SocketType::SEQPACKET,
+        rustix::net::SocketFlags::CLOEXEC,
         None,
-        SockFlag::SOCK_CLOEXEC,
-    )
-    .map_err(io::Error::from)?;
+    )?;
     // The child's end is inherited (its number is passed as an argument).
-    nix::fcntl::fcntl(
-        theirs.as_raw_fd(),
-        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
-    )
-    .map_err(io::Error::from)?;
+    rustix::io::fcntl_setfd(&theirs, rustix::io::FdFlags::empty())?;
     let child = std::process::Command::new("/proc/self/exe")
         .arg("__binder")
         .arg(theirs.as_raw_fd().to_string())
@@ -226,7 +222,7 @@ fn start() -> io::Result<State> {
     let pid = i32::try_from(child.id()).unwrap_or(0);
     BINDER_PID.store(pid, Ordering::Relaxed);
     let mut ready = [0u8; 4];
-    let n = nix::unistd::read(ours.as_raw_fd(), &mut ready).map_err(io::Error::from)?;
+    let n = rustix::io::read(&ours, &mut ready)?;
     if n != 4 || i32::from_ne_bytes(ready) != 0 {
         return Ok(State::Unavailable);
     }
@@ -247,13 +243,13 @@ pub fn binder_main(fd_arg: &OsStr) -> i32 {
     let Ok(conn) = sys::net::inherited(fd) else {
         return 2;
     };
-    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
+    let _ = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL));
     let setup = setup_namespaces();
     let status: i32 = match &setup {
         Ok(_) => 0,
         Err(e) => e.raw_os_error().unwrap_or(libc::EIO),
     };
-    if nix::unistd::write(&conn, &status.to_ne_bytes()).is_err() {
+    if rustix::io::write(&conn, &status.to_ne_bytes()).is_err() {
         return 1;
     }
     let Ok(root) = setup else { return 1 };
@@ -269,7 +265,7 @@ pub fn binder_main(fd_arg: &OsStr) -> i32 {
             ([sock, dir], Some(req)) => serve(&root, sock.as_fd(), dir.as_fd(), req),
             _ => libc::EINVAL,
         };
-        if nix::unistd::write(&conn, &answer.to_ne_bytes()).is_err() {
+        if rustix::io::write(&conn, &answer.to_ne_bytes()).is_err() {
             return 1;
         }
     }
@@ -282,26 +278,20 @@ const BASES: [&CStr; 4] = [c"/tmp", c"/mnt", c"/run", c"/dev"];
 /// A private mount namespace (and user namespace when not root), slave to
 /// the host's so that later mounts are seen; `/` held.
 fn setup_namespaces() -> io::Result<OwnedFd> {
-    use nix::sched::CloneFlags;
-    let uid = nix::unistd::getuid();
-    let gid = nix::unistd::getgid();
-    if nix::unistd::geteuid().is_root() {
-        nix::sched::unshare(CloneFlags::CLONE_NEWNS).map_err(io::Error::from)?;
+    let uid = rustix::process::getuid().as_raw();
+    let gid = rustix::process::getgid().as_raw();
+    if rustix::process::geteuid().is_root() {
+        sys::unshare(libc::CLONE_NEWNS)?;
     } else {
-        nix::sched::unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS)
-            .map_err(io::Error::from)?;
+        sys::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNS)?;
         std::fs::write("/proc/self/setgroups", "deny")?;
         std::fs::write("/proc/self/uid_map", format!("0 {uid} 1"))?;
         std::fs::write("/proc/self/gid_map", format!("0 {gid} 1"))?;
     }
-    nix::mount::mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        nix::mount::MsFlags::MS_REC | nix::mount::MsFlags::MS_SLAVE,
-        None::<&str>,
-    )
-    .map_err(io::Error::from)?;
+    rustix::mount::mount_change(
+        c"/",
+        MountPropagationFlags::REC | MountPropagationFlags::DOWNSTREAM,
+    )?;
     sys::openat(
         libc::AT_FDCWD,
         c"/",
@@ -372,7 +362,7 @@ fn serve(root: &OwnedFd, sock: BorrowedFd<'_>, dir: BorrowedFd<'_>, req: &[u8]) 
     // Ours only: the directory's mount, then the tmpfs (the mount point may
     // itself be a mount of the host's, which stays).
     for _ in 0..mounted {
-        let _ = nix::mount::umount2(base, nix::mount::MntFlags::MNT_DETACH);
+        let _ = rustix::mount::unmount(base, UnmountFlags::DETACH);
     }
     match r {
         Ok(()) => 0,
@@ -393,15 +383,13 @@ fn bind_in_tree(
     umask: u32,
     mounted: &mut u32,
 ) -> io::Result<()> {
-    use nix::mount::{mount, MsFlags};
-    mount(
-        Some("fdsup-binder"),
+    rustix::mount::mount(
+        c"fdsup-binder",
         base,
-        Some("tmpfs"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
-        Some("mode=0755,size=64k"),
-    )
-    .map_err(io::Error::from)?;
+        c"tmpfs",
+        MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC,
+        c"mode=0755,size=64k",
+    )?;
     *mounted += 1;
     let comps: Vec<&[u8]> = asked
         .split(|&c| c == b'/')
@@ -426,44 +414,36 @@ fn bind_in_tree(
     // user namespace refuses to bind a mount with locked mounts below
     // without them) and the scratch tmpfs is not among them.
     let src = format!("/proc/self/fd/{}", dir.as_raw_fd());
-    let bind = |flags| {
-        mount(
-            Some(src.as_str()),
-            target.as_slice(),
-            None::<&str>,
-            flags,
-            None::<&str>,
-        )
-    };
-    match bind(MsFlags::MS_BIND) {
-        Err(nix::errno::Errno::EINVAL) if outside => bind(MsFlags::MS_BIND | MsFlags::MS_REC),
+    match rustix::mount::mount_bind(src.as_str(), target.as_slice()) {
+        Err(rustix::io::Errno::INVAL) if outside => {
+            rustix::mount::mount_bind_recursive(src.as_str(), target.as_slice())
+        }
         r => r,
-    }
-    .map_err(io::Error::from)?;
+    }?;
     *mounted += 1;
     let bytes = unix_bytes(asked, false).map_err(io::Error::from_raw_os_error)?;
-    let old = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask));
+    let old = rustix::process::umask(rustix::fs::Mode::from_bits_truncate(umask));
     let r = if asked.first() == Some(&b'/') {
-        nix::unistd::chroot(base)
+        rustix::process::chroot(base)
             .map_err(io::Error::from)
             .and_then(|()| {
                 let r = sn::bind(sock, &bytes);
                 // Back to the real root, through its descriptor.
-                nix::unistd::fchdir(root.as_raw_fd())
-                    .and_then(|()| nix::unistd::chroot("."))
+                rustix::process::fchdir(root)
+                    .and_then(|()| rustix::process::chroot(c"."))
                     .map_err(io::Error::from)
                     .and(r)
             })
     } else {
-        nix::unistd::chdir(base)
+        rustix::process::chdir(base)
             .map_err(io::Error::from)
             .and_then(|()| {
                 let r = sn::bind(sock, &bytes);
-                let _ = nix::unistd::fchdir(root.as_raw_fd());
+                let _ = rustix::process::fchdir(root);
                 r
             })
     };
-    nix::sys::stat::umask(old);
+    rustix::process::umask(old);
     r
 }
 
