@@ -54,12 +54,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         Obj::Absent => (None, false),
     };
     let mut asker = Asker::with_policy(&task, ctx.scope, &ctx.policy);
-    let mut log = Log {
-        ctx,
-        syscall: m.name,
-        tid: task.tid(),
-        line: &mut sc.line,
-    };
+    let mut log = Log::new(ctx, m.name, task.tid(), &mut sc.line);
     let path: &[u8] = &sc.walk.path;
     if mode & libc::W_OK != 0 {
         log.note_write(path);

@@ -29,7 +29,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 use super::link::read_arg;
 use super::{decide, Ctx, Log, Reply, Scratch};
-use crate::audit::{Record, Verdict};
+use crate::audit::Verdict;
 use crate::fs::walk::{walk, Asker, Start, Walked};
 use crate::fs::Root;
 use crate::landlock::{readable, ExecOutcome};
@@ -82,12 +82,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     }
     let root = ctx.root(&sc.task_root);
     let mut asker = Asker::with_policy(&task, ctx.scope, &ctx.policy);
-    let mut log = Log {
-        ctx,
-        syscall: m.name,
-        tid: task.tid(),
-        line: &mut sc.line,
-    };
+    let mut log = Log::new(ctx, m.name, task.tid(), &mut sc.line);
     let b = &mut sc.walk;
 
     let (fd, target) = if arg.path.is_empty() {
@@ -251,23 +246,5 @@ fn record(
     errno: Option<i32>,
     origin: Option<&Origin>,
 ) {
-    if let Some(l) = &log.ctx.learn {
-        if verdict == Verdict::Allow {
-            l.note(log.tid, path, crate::learn::READ | crate::learn::EXEC);
-        }
-    }
-    let audit = &log.ctx.audit;
-    if !audit.wants(verdict) {
-        return;
-    }
-    let rec = Record {
-        pid: log.tid,
-        syscall: log.syscall,
-        path,
-        flags: None,
-        verdict,
-        errno,
-        rule: origin,
-    };
-    audit.record(&rec, log.line);
+    log.write_exec(path, verdict, errno, origin);
 }

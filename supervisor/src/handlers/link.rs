@@ -146,12 +146,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             Source::Object { pathless: true, .. } | Source::Object { unlinked: true, .. }
         )
     {
-        let mut log = Log {
-            ctx,
-            syscall: m.name,
-            tid: task.tid(),
-            line: &mut sc.line,
-        };
+        let mut log = Log::new(ctx, m.name, task.tid(), &mut sc.line);
         let p = src.path().to_vec();
         if let Err(r) = not_refused(ctx, &mut asker, &p, &mut sc.matched, &mut log) {
             return r;
@@ -180,12 +175,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     if !listener.id_valid(n.id) {
         return Reply::Gone;
     }
-    let mut log = Log {
-        ctx,
-        syscall: m.name,
-        tid: task.tid(),
-        line: &mut sc.line,
-    };
+    let mut log = Log::new(ctx, m.name, task.tid(), &mut sc.line);
 
     // Hidden or denied ends: as if absent, or unreachable.
     let src_path = src.path().to_vec();

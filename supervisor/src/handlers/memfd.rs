@@ -16,8 +16,8 @@
 
 use std::ffi::CStr;
 
-use super::{Ctx, Reply, Scratch};
-use crate::audit::{Record, Verdict};
+use super::{Ctx, Log, Reply, Scratch};
+use crate::audit::Verdict;
 use crate::limits::MEMFD_NAME_BYTES;
 use crate::notify::{Listener, Notif};
 use crate::syscalls::Mediated;
@@ -46,18 +46,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     sc.lex.extend_from_slice(name.to_bytes());
     let shown = sc.lex.as_slice();
     let log = |verdict: Verdict, errno: Option<i32>, line: &mut Vec<u8>| {
-        if ctx.audit.wants(verdict) {
-            let rec = Record {
-                pid: task.tid(),
-                syscall: m.name,
-                path: shown,
-                flags: None,
-                verdict,
-                errno,
-                rule: None,
-            };
-            ctx.audit.record(&rec, line);
-        }
+        Log::new(ctx, m.name, task.tid(), line).write_name(shown, verdict, errno);
     };
     if flags & libc::MFD_EXEC != 0 {
         // An executable memfd, asked for by name: the exec default denies it.

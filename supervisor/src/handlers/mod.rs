@@ -10,6 +10,7 @@ pub mod access;
 pub mod dir;
 pub mod exec;
 pub mod link;
+mod log;
 pub mod memfd;
 pub mod mutate;
 pub mod net;
@@ -20,13 +21,15 @@ pub mod stat;
 pub mod tty;
 pub mod watch;
 
+pub use log::Log;
+
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 
 use std::sync::Arc;
 
-use crate::audit::{Audit, Record, Verdict};
+use crate::audit::Audit;
 use crate::fs::walk::{Scope, WalkBufs};
 use crate::fs::Root;
 use crate::notify::{Listener, Notif};
@@ -377,69 +380,6 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, sc: &mut Scratch) -> Re
         | Kind::Fremovexattr => mutate::handle(ctx, listener, n, m, sc),
         Kind::Execve | Kind::Execveat => exec::handle(ctx, listener, n, m, sc),
         Kind::MemfdCreate => memfd::handle(ctx, listener, n, m, sc),
-    }
-}
-
-/// Audit records of one request.
-pub struct Log<'a> {
-    /// The run.
-    pub ctx: &'a Ctx,
-    /// The syscall's name.
-    pub syscall: &'static str,
-    /// Who asked.
-    pub tid: i32,
-    /// The worker's line buffer.
-    pub line: &'a mut Vec<u8>,
-}
-
-impl Log<'_> {
-    /// Writes one decision, if wanted.
-    pub fn write(
-        &mut self,
-        path: &[u8],
-        verdict: Verdict,
-        errno: Option<i32>,
-        rule: Option<usize>,
-    ) {
-        if let Some(l) = &self.ctx.learn {
-            if !verdict.is_refusal() {
-                l.note(self.tid, path, crate::learn::used(self.syscall, None));
-            }
-        }
-        if !self.ctx.audit.wants(verdict) {
-            return;
-        }
-        let rule = rule
-            .and_then(|i| self.ctx.policy.fs.rules.get(i))
-            .map(|r| &r.origin);
-        let rec = Record {
-            pid: self.tid,
-            syscall: self.syscall,
-            path,
-            flags: None,
-            verdict,
-            errno,
-            rule,
-        };
-        self.ctx.audit.record(&rec, self.line);
-    }
-
-    /// With `--learn`, records that the request changes `path` (where the
-    /// change is decided without an allowed line of its own: the other end
-    /// of a rename or link, `access(W_OK)`).
-    pub fn note_write(&self, path: &[u8]) {
-        if let Some(l) = &self.ctx.learn {
-            l.note(self.tid, path, crate::learn::WRITE);
-        }
-    }
-
-    /// With `--learn`, records a lookup of `path` that found nothing (and
-    /// so wrote no allowed line): under a policy that hides it, the same
-    /// lookup is a refusal.
-    pub fn note_absent(&self, path: &[u8]) {
-        if let Some(l) = &self.ctx.learn {
-            l.note(self.tid, path, crate::learn::READ);
-        }
     }
 }
 

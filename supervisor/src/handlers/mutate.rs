@@ -146,12 +146,7 @@ fn names(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scrat
         last,
         slash,
     } = end;
-    let mut log = Log {
-        ctx,
-        syscall: m.name,
-        tid: task.tid(),
-        line: &mut sc.line,
-    };
+    let mut log = Log::new(ctx, m.name, task.tid(), &mut sc.line);
     let (action, rule) = decide(ctx, &mut asker, &path, &mut sc.matched);
     // Whether the name is taken; an error other than ENOENT (a name too
     // long for the file system) is the kernel's answer at that point.

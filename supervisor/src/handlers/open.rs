@@ -21,8 +21,8 @@
 use std::ffi::CStr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
-use super::{Blocking, Ctx, Reply, Scratch};
-use crate::audit::{Record, Verdict};
+use super::{Blocking, Ctx, Log, Reply, Scratch};
+use crate::audit::Verdict;
 use crate::fs::lexical::{has_trailing_slash, is_proc_self, join_normal};
 use crate::fs::walk::{walk, Asker, Start, Walked};
 use crate::fs::{reopen, Root};
@@ -583,29 +583,10 @@ impl<'a> Out<'a> {
     }
 
     fn log(&mut self, path: &[u8], verdict: Verdict, errno: Option<i32>, rule: Option<usize>) {
-        if let Some(l) = &self.ctx.learn {
-            if !verdict.is_refusal() {
-                let how = crate::learn::used(self.req.syscall, Some(self.req.how.flags));
-                l.note(self.req.tid, path, how);
-            }
-        }
-        let audit = &self.ctx.audit;
-        if !audit.wants(verdict) {
-            return;
-        }
-        let rule = rule
-            .and_then(|i| self.ctx.policy.fs.rules.get(i))
-            .map(|r| &r.origin);
-        let rec = Record {
-            pid: self.req.tid,
-            syscall: self.req.syscall,
-            path,
-            flags: Some(self.req.how.flags),
-            verdict,
-            errno,
-            rule,
-        };
-        audit.record(&rec, self.line);
+        let req = self.req;
+        Log::new(self.ctx, req.syscall, req.tid, self.line)
+            .with_flags(req.how.flags)
+            .write(path, verdict, errno, rule);
     }
 
     /// Finishes what is not a plain `ro`/`rw` decision (hidden, denied,
@@ -639,11 +620,9 @@ impl<'a> Out<'a> {
         self.log(path, Verdict::Allow, None, rule);
     }
 
-    /// With `--learn`, records a lookup that found nothing ([`super::Log::note_absent`]).
-    fn absent(&self, path: &[u8]) {
-        if let Some(l) = &self.ctx.learn {
-            l.note(self.req.tid, path, crate::learn::READ);
-        }
+    /// With `--learn`, records a lookup that found nothing ([`Log::note_absent`]).
+    fn absent(&mut self, path: &[u8]) {
+        Log::new(self.ctx, self.req.syscall, self.req.tid, self.line).note_absent(path);
     }
 
     /// Serves the request from the rule's sealed memfd, read-only.

@@ -330,12 +330,7 @@ pub(super) fn decide_obj(
         ..
     } = sc;
     let path = &walk.path;
-    let mut log = Log {
-        ctx,
-        syscall,
-        tid: task.tid(),
-        line,
-    };
+    let mut log = Log::new(ctx, syscall, task.tid(), line);
     let mut asker = Asker::with_policy(task, ctx.scope, &ctx.policy);
     let (fd, skip) = match obj {
         Obj::Found { fd, pathless, held } => (Some(fd), pathless || (held && need == Need::Read)),

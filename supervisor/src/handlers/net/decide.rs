@@ -499,12 +499,7 @@ fn unix_bind_fs(
     if last != super::super::link::Last::Norm {
         return Err(Reply::Errno(libc::EADDRINUSE));
     }
-    let mut log = Log {
-        ctx,
-        syscall: req.syscall,
-        tid: req.task.tid(),
-        line: &mut sc.line,
-    };
+    let mut log = Log::new(ctx, req.syscall, req.task.tid(), &mut sc.line);
     let (action, rule) = decide(ctx, &mut asker, &path, &mut sc.matched);
     let exists = sys::lstat_mode(dir.as_raw_fd(), &name).is_ok();
     let mut refuse = |v: Verdict, e: i32| {

@@ -54,7 +54,7 @@ pub use own::OwnSockets;
 pub use wait::{interrupted, until_done, Deferred, Stop, Waiter, WAKE_SIGNAL};
 
 use super::{Ctx, Reply, Scratch};
-use crate::audit::{Record, Verdict};
+use crate::audit::Verdict;
 use crate::notify::{Listener, Notif};
 use crate::syscalls::{Kind, Mediated};
 use crate::task::Task;
@@ -154,26 +154,8 @@ impl Req<'_> {
         errno: Option<i32>,
         rule: Option<&crate::policy::Origin>,
     ) {
-        if let Some(l) = &self.ctx.learn {
-            // `--learn`: every address the program reached becomes a
-            // `connect` rule (a bind is not one: it is left to the default).
-            if !verdict.is_refusal() && self.syscall != "bind" {
-                l.note_connect(self.task.tid(), &String::from_utf8_lossy(addr));
-            }
-        }
-        if !self.ctx.audit.wants(verdict) {
-            return;
-        }
-        let rec = Record {
-            pid: self.task.tid(),
-            syscall: self.syscall,
-            path: addr,
-            flags: None,
-            verdict,
-            errno,
-            rule,
-        };
-        self.ctx.audit.record_addr(&rec, &mut sc.line);
+        super::Log::new(self.ctx, self.syscall, self.task.tid(), &mut sc.line)
+            .write_addr(addr, verdict, errno, rule);
     }
 }
 
