@@ -38,48 +38,40 @@
 use std::os::fd::AsFd;
 
 use super::path::{decide_obj, fetch, resolve, Need, Obj};
-use super::{Ctx, Reply, Scratch};
+use super::{Ctx, Program, Reply, Scratch};
 use crate::fs::walk::Asker;
-use crate::notify::{Listener, Notif};
 use crate::policy::{FsAccess, FsAction};
 use crate::sys;
 use crate::syscalls::{Kind, Mediated};
-use crate::task::{fd_path, Task};
+use crate::task::fd_path;
 
 /// Handles one notification of the family.
-pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
+pub fn handle<P: Program>(
+    ctx: &Ctx,
+    p: &mut P,
+    a: [u64; 6],
+    m: &Mediated,
+    sc: &mut Scratch,
+) -> Reply {
     match m.kind {
-        Kind::Chdir | Kind::Fchdir => chdir(ctx, listener, n, m, sc),
-        Kind::Getdents | Kind::Getdents64 => listing(ctx, listener, n, m, sc),
+        Kind::Chdir | Kind::Fchdir => chdir(ctx, p, a, m, sc),
+        Kind::Getdents | Kind::Getdents64 => listing(ctx, p, a, m, sc),
         _ => Reply::Errno(libc::ENOSYS),
     }
 }
 
-fn chdir(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
-    let mut task = Task::new(n.pid);
-    let a = n.data.args;
+fn chdir<P: Program>(ctx: &Ctx, p: &mut P, a: [u64; 6], m: &Mediated, sc: &mut Scratch) -> Reply {
     let obj = if m.kind == Kind::Chdir {
-        match resolve(
-            ctx,
-            listener,
-            n,
-            &mut task,
-            sc,
-            libc::AT_FDCWD,
-            a[0],
-            true,
-            false,
-            false,
-        ) {
+        match resolve(ctx, p, sc, libc::AT_FDCWD, a[0], true, false, false) {
             Ok(o) => o,
             Err(r) => return r,
         }
     } else {
-        let fd = match fetch(&mut task, sys::low_i32(a[0])) {
+        let fd = match fetch(p, sys::low_i32(a[0])) {
             Ok(f) => f,
             Err(r) => return r,
         };
-        if !listener.id_valid(n.id) {
+        if !p.vouch() {
             return Reply::Gone;
         }
         if fd_path(fd.as_fd(), &mut sc.walk.path).is_err() {
@@ -95,7 +87,7 @@ fn chdir(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scrat
     };
     let fd = match decide_obj(
         ctx,
-        &task,
+        p.task(),
         sc,
         m.name,
         obj,
@@ -129,16 +121,14 @@ const NAME_AT_64: usize = 19;
 const NAME_AT_OLD: usize = 18;
 const RECLEN_AT: usize = 16;
 
-fn listing(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
-    let mut task = Task::new(n.pid);
-    let a = n.data.args;
+fn listing<P: Program>(ctx: &Ctx, p: &mut P, a: [u64; 6], m: &Mediated, sc: &mut Scratch) -> Reply {
     let old = m.kind == Kind::Getdents;
     let count = usize::try_from(sys::low_i32(a[2]).cast_unsigned()).unwrap_or(0);
-    let fd = match fetch(&mut task, sys::low_i32(a[0])) {
+    let fd = match fetch(p, sys::low_i32(a[0])) {
         Ok(f) => f,
         Err(r) => return r,
     };
-    if !listener.id_valid(n.id) {
+    if !p.vouch() {
         return Reply::Gone;
     }
     match sys::fstat_mode(fd.as_fd()) {
@@ -159,7 +149,7 @@ fn listing(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
     let dir = &walk.path;
     // A directory the program could list but whose path is hidden or denied
     // (an inherited descriptor) lists nothing it could not otherwise see.
-    let mut asker = Asker::with_policy(&task, ctx.scope, &ctx.policy);
+    let mut asker = Asker::with_policy(p.task(), ctx.scope, &ctx.policy);
     if dir.first() == Some(&b'/') {
         match super::decide_found(ctx, &mut asker, dir, matched, fd.as_fd()) {
             (FsAction::Access(FsAccess::Hide), _) => return Reply::Errno(libc::ENOENT),
@@ -213,7 +203,7 @@ fn listing(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
         if kept > 0 {
             // As the kernel: the whole records the buffer takes are given,
             // and the listing goes on after the last of them; none, EFAULT.
-            let wrote = match task.write_prefix(a[1], &buf[..kept]) {
+            let wrote = match p.write_prefix(a[1], &buf[..kept]) {
                 Ok(w) => w,
                 Err(e) => return e.reply(libc::EFAULT),
             };

@@ -28,16 +28,14 @@
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 use super::link::read_arg;
-use super::{decide, Ctx, Log, Reply, Scratch};
+use super::{decide, Ctx, Log, Program, Reply, Scratch};
 use crate::audit::Verdict;
 use crate::fs::walk::{walk, Asker, Start, Walked};
 use crate::fs::Root;
 use crate::landlock::{readable, ExecOutcome};
-use crate::notify::{Listener, Notif};
 use crate::policy::{ExecAccess, FsAccess, FsAction, Origin};
 use crate::sys;
 use crate::syscalls::{Kind, Mediated};
-use crate::task::Task;
 
 /// What `execveat` accepts in `flags` (include/uapi/linux/fcntl.h;
 /// `AT_EXECVE_CHECK`: Linux 6.14).
@@ -55,9 +53,13 @@ enum Target {
 }
 
 /// Handles one exec notification.
-pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
-    let mut task = Task::new(n.pid);
-    let a = n.data.args;
+pub fn handle<P: Program>(
+    ctx: &Ctx,
+    p: &mut P,
+    a: [u64; 6],
+    m: &Mediated,
+    sc: &mut Scratch,
+) -> Reply {
     let (dirfd, addr, flags) = match m.kind {
         Kind::Execve => (libc::AT_FDCWD, a[0], 0),
         Kind::Execveat => (sys::low_i32(a[0]), a[1], sys::low_i32(a[4])),
@@ -68,7 +70,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     }
     let arg = match read_arg(
         ctx,
-        &mut task,
+        p,
         dirfd,
         addr,
         &mut sc.raw,
@@ -77,12 +79,12 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         Ok(v) => v,
         Err(r) => return r,
     };
-    if !listener.id_valid(n.id) {
+    if !p.vouch() {
         return Reply::Gone;
     }
     let root = ctx.root(&sc.task_root);
-    let mut asker = Asker::with_policy(&task, ctx.scope, &ctx.policy);
-    let mut log = Log::new(ctx, m.name, task.tid(), &mut sc.line);
+    let mut asker = Asker::with_policy(p.task(), ctx.scope, &ctx.policy);
+    let mut log = Log::new(ctx, m.name, p.tid(), &mut sc.line);
     let b = &mut sc.walk;
 
     let (fd, target) = if arg.path.is_empty() {
@@ -104,7 +106,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     } else {
         let follow = flags & libc::AT_SYMLINK_NOFOLLOW == 0;
         let walked = walk(&mut asker, &root, arg.start, &arg.path, 0, follow, b);
-        if !listener.id_valid(n.id) {
+        if !p.vouch() {
             return Reply::Gone;
         }
         match walked {

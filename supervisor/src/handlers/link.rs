@@ -15,16 +15,15 @@
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
-use super::{decide, Ctx, Log, Reply, Scratch};
+use super::{decide, Ctx, Log, Program, Reply, Scratch};
 use crate::audit::Verdict;
 use crate::fs::lexical::has_trailing_slash;
 use crate::fs::walk::{walk, Asker, Start, WalkBufs, Walked};
 use crate::fs::Root;
-use crate::notify::{Listener, Notif};
 use crate::policy::{FsAccess, FsAction};
 use crate::sys;
 use crate::syscalls::{Kind, Mediated};
-use crate::task::{RemoteFd, Task};
+use crate::task::RemoteFd;
 
 /// One path argument: where it starts and its text.
 pub(super) struct Arg {
@@ -68,9 +67,13 @@ pub(super) struct End {
 /// slashes. The policy's hide and deny are answered where the path they
 /// cover is looked up (as if absent, or unreachable); `ro` where the kernel
 /// would find a read-only mount, after all that.
-pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
-    let mut task = Task::new(n.pid);
-    let a = n.data.args;
+pub fn handle<P: Program>(
+    ctx: &Ctx,
+    p: &mut P,
+    a: [u64; 6],
+    m: &Mediated,
+    sc: &mut Scratch,
+) -> Reply {
     let int = sys::low_i32;
     // (old dirfd, old path, new dirfd, new path, flags)
     let (odir, opath, ndir, npath, flags) = match m.kind {
@@ -99,11 +102,11 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         }
     }
     let empty_ok = is_link && flags & libc::AT_EMPTY_PATH.cast_unsigned() != 0;
-    let old = match read_arg(ctx, &mut task, odir, opath, &mut sc.raw, empty_ok) {
+    let old = match read_arg(ctx, p, odir, opath, &mut sc.raw, empty_ok) {
         Ok(v) => v,
         Err(r) => return r,
     };
-    if !listener.id_valid(n.id) {
+    if !p.vouch() {
         return Reply::Gone;
     }
     let empty_path = empty_ok && old.path.is_empty();
@@ -112,7 +115,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     let follow = is_link
         && (flags & libc::AT_SYMLINK_FOLLOW.cast_unsigned() != 0 || has_trailing_slash(&old.path));
     let root = ctx.root(&sc.task_root);
-    let mut asker = Asker::with_policy(&task, ctx.scope, &ctx.policy);
+    let mut asker = Asker::with_policy(p.task(), ctx.scope, &ctx.policy);
     let src = if empty_path || follow {
         // The source is an object, not a name: resolve it whole.
         resolve_whole(&mut asker, &root, old, empty_path, &mut sc.walk)
@@ -146,20 +149,20 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             Source::Object { pathless: true, .. } | Source::Object { unlinked: true, .. }
         )
     {
-        let mut log = Log::new(ctx, m.name, task.tid(), &mut sc.line);
+        let mut log = Log::new(ctx, m.name, p.tid(), &mut sc.line);
         let p = src.path().to_vec();
         if let Err(r) = not_refused(ctx, &mut asker, &p, &mut sc.matched, &mut log) {
             return r;
         }
     }
-    let new = match read_arg(ctx, &mut task, ndir, npath, &mut sc.raw, false) {
+    let new = match read_arg(ctx, p, ndir, npath, &mut sc.raw, false) {
         Ok(v) => v,
         Err(r) => return r,
     };
-    if !listener.id_valid(n.id) {
+    if !p.vouch() {
         return Reply::Gone;
     }
-    let mut asker = Asker::with_policy(&task, ctx.scope, &ctx.policy);
+    let mut asker = Asker::with_policy(p.task(), ctx.scope, &ctx.policy);
     let dst = match resolve_end(&mut asker, &root, new, &mut sc.walk) {
         Ok(v) => v,
         Err(e) => {
@@ -172,10 +175,10 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             ))
         }
     };
-    if !listener.id_valid(n.id) {
+    if !p.vouch() {
         return Reply::Gone;
     }
-    let mut log = Log::new(ctx, m.name, task.tid(), &mut sc.line);
+    let mut log = Log::new(ctx, m.name, p.tid(), &mut sc.line);
 
     // Hidden or denied ends: as if absent, or unreachable.
     let src_path = src.path().to_vec();
@@ -407,15 +410,15 @@ impl Source {
 /// number: the caller checks `ID_VALID` afterwards). An empty path is
 /// ENOENT, before its directory descriptor is looked at, unless `empty_ok`
 /// (`AT_EMPTY_PATH`).
-pub(super) fn read_arg(
+pub(super) fn read_arg<P: Program>(
     ctx: &Ctx,
-    task: &mut Task,
+    p: &mut P,
     dirfd: i32,
     addr: u64,
     buf: &mut [u8],
     empty_ok: bool,
 ) -> Result<Arg, Reply> {
-    let len = task
+    let len = p
         .read_cstr(addr, buf)
         .map_err(|e| e.reply(libc::ENAMETOOLONG))?;
     if len == 0 && !empty_ok {
@@ -426,12 +429,12 @@ pub(super) fn read_arg(
     let start = if path.first() == Some(&b'/') {
         Start::Root
     } else if dirfd == libc::AT_FDCWD {
-        Start::Dir(task.open_cwd().map_err(|_| Reply::Errno(libc::ENOENT))?)
+        Start::Dir(p.open_cwd().map_err(|_| Reply::Errno(libc::ENOENT))?)
     } else {
         let fd = RemoteFd::from_arg(u64::from(dirfd.unsigned_abs()))
             .filter(|_| dirfd >= 0)
             .ok_or(Reply::Errno(libc::EBADF))?;
-        Start::Dir(task.get_fd(fd).map_err(|_| Reply::Errno(libc::EBADF))?)
+        Start::Dir(p.get_fd(fd).map_err(|_| Reply::Errno(libc::EBADF))?)
     };
     Ok(Arg { start, path })
 }

@@ -16,26 +16,28 @@
 
 use std::ffi::CStr;
 
-use super::{Ctx, Log, Reply, Scratch};
+use super::{Ctx, Log, Program, Reply, Scratch};
 use crate::audit::Verdict;
 use crate::limits::MEMFD_NAME_BYTES;
-use crate::notify::{Listener, Notif};
 use crate::syscalls::Mediated;
-use crate::task::Task;
 use nix::sys::memfd::{memfd_create, MemFdCreateFlag};
 
 /// Handles one `memfd_create` notification.
-pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
-    let task = Task::new(n.pid);
-    let a = n.data.args;
+pub fn handle<P: Program>(
+    ctx: &Ctx,
+    p: &mut P,
+    a: [u64; 6],
+    m: &Mediated,
+    sc: &mut Scratch,
+) -> Reply {
     let flags = crate::sys::low_i32(a[1]).cast_unsigned();
     let buf = &mut sc.raw[..=MEMFD_NAME_BYTES];
-    let len = match task.read_cstr(a[0], buf) {
+    let len = match p.read_cstr(a[0], buf) {
         Ok(l) => l,
         // Longer than the kernel takes: EINVAL.
         Err(e) => return e.reply(libc::EINVAL),
     };
-    if !listener.id_valid(n.id) {
+    if !p.vouch() {
         return Reply::Gone;
     }
     let Ok(name) = CStr::from_bytes_with_nul(&sc.raw[..=len]) else {
@@ -46,7 +48,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     sc.lex.extend_from_slice(name.to_bytes());
     let shown = sc.lex.as_slice();
     let log = |verdict: Verdict, errno: Option<i32>, line: &mut Vec<u8>| {
-        Log::new(ctx, m.name, task.tid(), line).write_name(shown, verdict, errno);
+        Log::new(ctx, m.name, p.tid(), line).write_name(shown, verdict, errno);
     };
     if flags & libc::MFD_EXEC != 0 {
         // An executable memfd, asked for by name: the exec default denies it.

@@ -19,22 +19,27 @@ use std::os::fd::{AsFd, AsRawFd};
 
 use super::link::{read_arg, resolve_end, slash_errno, End, Last};
 use super::path::{decide_obj, done, fetch, read_string, resolve, Need, Obj};
-use super::{decide, Ctx, Log, Reply, Scratch};
+use super::{decide, Ctx, Log, Program, Reply, Scratch};
 use crate::audit::Verdict;
 use crate::fs::walk::Asker;
 use crate::limits::{PATH_BYTES, XATTR_NAME_BYTES, XATTR_VALUE_BYTES};
-use crate::notify::{Listener, Notif};
 use crate::policy::{FsAccess, FsAction};
 use crate::sys;
 use crate::syscalls::{Kind, Mediated};
-use crate::task::{ReadError, Task};
+use crate::task::ReadError;
 
 /// `UTIME_NOW`, `UTIME_OMIT`.
 const UTIME_NOW: i64 = (1 << 30) - 1;
 const UTIME_OMIT: i64 = (1 << 30) - 2;
 
 /// Handles one notification of the family.
-pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
+pub fn handle<P: Program>(
+    ctx: &Ctx,
+    p: &mut P,
+    a: [u64; 6],
+    m: &Mediated,
+    sc: &mut Scratch,
+) -> Reply {
     match m.kind {
         Kind::Mkdir
         | Kind::Mkdirat
@@ -44,8 +49,8 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         | Kind::Symlinkat
         | Kind::Unlink
         | Kind::Unlinkat
-        | Kind::Rmdir => names(ctx, listener, n, m, sc),
-        _ => objects(ctx, listener, n, m, sc),
+        | Kind::Rmdir => names(ctx, p, a, m, sc),
+        _ => objects(ctx, p, a, m, sc),
     }
 }
 
@@ -58,9 +63,7 @@ enum NameOp {
 }
 
 /// Requests that create or remove a name in a directory.
-fn names(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
-    let mut task = Task::new(n.pid);
-    let a = n.data.args;
+fn names<P: Program>(ctx: &Ctx, p: &mut P, a: [u64; 6], m: &Mediated, sc: &mut Scratch) -> Reply {
     let int = sys::low_i32;
     let mode_of = |v: u64| sys::low_i32(v).cast_unsigned();
     let (dirfd, addr, op) = match m.kind {
@@ -69,7 +72,7 @@ fn names(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scrat
         Kind::Mknod => (libc::AT_FDCWD, a[0], NameOp::Mknod(mode_of(a[1]))),
         Kind::Mknodat => (int(a[0]), a[1], NameOp::Mknod(mode_of(a[2]))),
         Kind::Symlink | Kind::Symlinkat => {
-            let target = match read_string(&task, a[0], PATH_BYTES - 1, libc::ENAMETOOLONG) {
+            let target = match read_string(p, a[0], PATH_BYTES - 1, libc::ENAMETOOLONG) {
                 Ok(t) if t.as_bytes().is_empty() => return Reply::Errno(libc::ENOENT),
                 Ok(t) => t,
                 Err(r) => return r,
@@ -102,10 +105,10 @@ fn names(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scrat
         }
     }
     let umask = match op {
-        NameOp::Mkdir(_) | NameOp::Mknod(_) => match task.umask() {
+        NameOp::Mkdir(_) | NameOp::Mknod(_) => match p.umask() {
             Ok(u) => u,
             Err(_) => {
-                return if listener.id_valid(n.id) {
+                return if p.vouch() {
                     Reply::Errno(libc::EACCES)
                 } else {
                     Reply::Gone
@@ -114,14 +117,14 @@ fn names(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scrat
         },
         _ => 0,
     };
-    let arg = match read_arg(ctx, &mut task, dirfd, addr, &mut sc.raw, false) {
+    let arg = match read_arg(ctx, p, dirfd, addr, &mut sc.raw, false) {
         Ok(v) => v,
         Err(r) => return r,
     };
-    if !listener.id_valid(n.id) {
+    if !p.vouch() {
         return Reply::Gone;
     }
-    let mut asker = Asker::with_policy(&task, ctx.scope, &ctx.policy);
+    let mut asker = Asker::with_policy(p.task(), ctx.scope, &ctx.policy);
     let root = ctx.root(&sc.task_root);
     let end = match resolve_end(&mut asker, &root, arg, &mut sc.walk) {
         Ok(e) => e,
@@ -135,7 +138,7 @@ fn names(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scrat
             ))
         }
     };
-    if !listener.id_valid(n.id) {
+    if !p.vouch() {
         return Reply::Gone;
     }
     let slashed = slash_errno(&end);
@@ -146,7 +149,7 @@ fn names(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scrat
         last,
         slash,
     } = end;
-    let mut log = Log::new(ctx, m.name, task.tid(), &mut sc.line);
+    let mut log = Log::new(ctx, m.name, p.tid(), &mut sc.line);
     let (action, rule) = decide(ctx, &mut asker, &path, &mut sc.matched);
     // Whether the name is taken; an error other than ENOENT (a name too
     // long for the file system) is the kernel's answer at that point.
@@ -256,9 +259,7 @@ enum ObjOp {
 }
 
 /// Requests that change an existing object.
-fn objects(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
-    let mut task = Task::new(n.pid);
-    let a = n.data.args;
+fn objects<P: Program>(ctx: &Ctx, p: &mut P, a: [u64; 6], m: &Mediated, sc: &mut Scratch) -> Reply {
     let int = sys::low_i32;
     let u32_of = |v: u64| sys::low_i32(v).cast_unsigned();
     // Where the object is: (dirfd, path address, follow, AT_EMPTY_PATH, NULL ok),
@@ -312,21 +313,21 @@ fn objects(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
                 ObjOp::Chown(u32_of(a[2]), u32_of(a[3])),
             )
         }
-        Kind::Utime => match read_utimbuf(&task, a[1]) {
+        Kind::Utime => match read_utimbuf(p, a[1]) {
             Ok(t) => (
                 Where::Path(libc::AT_FDCWD, a[0], true, false, false),
                 ObjOp::Times(t),
             ),
             Err(r) => return r,
         },
-        Kind::Utimes => match read_timevals(&task, a[1]) {
+        Kind::Utimes => match read_timevals(p, a[1]) {
             Ok(t) => (
                 Where::Path(libc::AT_FDCWD, a[0], true, false, false),
                 ObjOp::Times(t),
             ),
             Err(r) => return r,
         },
-        Kind::Futimesat => match read_timevals(&task, a[2]) {
+        Kind::Futimesat => match read_timevals(p, a[2]) {
             // A NULL path is the descriptor itself (but AT_FDCWD's: EFAULT).
             Ok(t) if a[1] == 0 && int(a[0]) != libc::AT_FDCWD => {
                 (Where::Fd(int(a[0])), ObjOp::Times(t))
@@ -341,7 +342,7 @@ fn objects(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
             // As the kernel: the times are read (EFAULT); UTIME_OMIT twice
             // is done, nothing looked at; then the flags; then the object;
             // the times' values only once it is found (`out_of_range`).
-            let times = match read_i64s_or_null::<4>(&task, a[2]) {
+            let times = match read_i64s_or_null::<4>(p, a[2]) {
                 Ok(t) => t,
                 Err(r) => return r,
             };
@@ -390,7 +391,7 @@ fn objects(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
             if flags & !(libc::XATTR_CREATE | libc::XATTR_REPLACE).cast_unsigned() != 0 {
                 return Reply::Errno(libc::EINVAL);
             }
-            let (name, value) = match read_xattr(&task, a[1], a[2], a[3]) {
+            let (name, value) = match read_xattr(p, a[1], a[2], a[3]) {
                 Ok(v) => v,
                 Err(r) => return r,
             };
@@ -407,7 +408,7 @@ fn objects(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
             }
         }
         Kind::Removexattr | Kind::Lremovexattr | Kind::Fremovexattr => {
-            let name = match read_xattr_name(&task, a[1]) {
+            let name = match read_xattr_name(p, a[1]) {
                 Ok(v) => v,
                 Err(r) => return r,
             };
@@ -422,19 +423,17 @@ fn objects(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
     };
     let obj = match place {
         Where::Path(dirfd, addr, follow, e, null_ok) => {
-            match resolve(
-                ctx, listener, n, &mut task, sc, dirfd, addr, follow, e, null_ok,
-            ) {
+            match resolve(ctx, p, sc, dirfd, addr, follow, e, null_ok) {
                 Ok(o) => o,
                 Err(r) => return r,
             }
         }
         Where::Fd(fd) => {
-            let f = match fetch(&mut task, fd) {
+            let f = match fetch(p, fd) {
                 Ok(f) => f,
                 Err(r) => return r,
             };
-            if !listener.id_valid(n.id) {
+            if !p.vouch() {
                 return Reply::Gone;
             }
             if crate::task::fd_path(f.as_fd(), &mut sc.walk.path).is_err() {
@@ -453,7 +452,16 @@ fn objects(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
             }
         }
     };
-    let fd = match decide_obj(ctx, &task, sc, m.name, obj, Need::Write, None, out_of_range) {
+    let fd = match decide_obj(
+        ctx,
+        p.task(),
+        sc,
+        m.name,
+        obj,
+        Need::Write,
+        None,
+        out_of_range,
+    ) {
         Ok(fd) => fd,
         Err(r) => return r,
     };
@@ -500,10 +508,9 @@ fn fault(e: ReadError) -> Reply {
     e.reply(libc::EFAULT)
 }
 
-fn read_i64s<const N: usize>(task: &Task, addr: u64) -> Result<[i64; N], Reply> {
+fn read_i64s<const N: usize>(p: &impl Program, addr: u64) -> Result<[i64; N], Reply> {
     let mut raw = [[0u8; 8]; N];
-    task.read_exact(addr, raw.as_flattened_mut())
-        .map_err(fault)?;
+    p.read_exact(addr, raw.as_flattened_mut()).map_err(fault)?;
     Ok(raw.map(i64::from_ne_bytes))
 }
 
@@ -515,20 +522,20 @@ fn ts(sec: i64, nsec: i64) -> libc::timespec {
 }
 
 /// `struct utimbuf` (`actime`, `modtime`), `NULL` for now.
-fn read_utimbuf(task: &Task, addr: u64) -> Result<Option<[libc::timespec; 2]>, Reply> {
+fn read_utimbuf<P: Program>(p: &P, addr: u64) -> Result<Option<[libc::timespec; 2]>, Reply> {
     if addr == 0 {
         return Ok(None);
     }
-    let [at, mt] = read_i64s::<2>(task, addr)?;
+    let [at, mt] = read_i64s::<2>(p, addr)?;
     Ok(Some([ts(at, 0), ts(mt, 0)]))
 }
 
 /// Two `struct timeval`, `NULL` for now.
-fn read_timevals(task: &Task, addr: u64) -> Result<Option<[libc::timespec; 2]>, Reply> {
+fn read_timevals<P: Program>(p: &P, addr: u64) -> Result<Option<[libc::timespec; 2]>, Reply> {
     if addr == 0 {
         return Ok(None);
     }
-    let [s0, u0, s1, u1] = read_i64s::<4>(task, addr)?;
+    let [s0, u0, s1, u1] = read_i64s::<4>(p, addr)?;
     if !(0..1_000_000).contains(&u0) || !(0..1_000_000).contains(&u1) {
         return Err(Reply::Errno(libc::EINVAL));
     }
@@ -536,29 +543,37 @@ fn read_timevals(task: &Task, addr: u64) -> Result<Option<[libc::timespec; 2]>, 
 }
 
 /// `N` 64-bit words (two `struct timespec`), `None` for a NULL pointer.
-fn read_i64s_or_null<const N: usize>(task: &Task, addr: u64) -> Result<Option<[i64; N]>, Reply> {
+fn read_i64s_or_null<const N: usize>(
+    p: &impl Program,
+    addr: u64,
+) -> Result<Option<[i64; N]>, Reply> {
     if addr == 0 {
         return Ok(None);
     }
-    read_i64s::<N>(task, addr).map(Some)
+    read_i64s::<N>(p, addr).map(Some)
 }
 
-fn read_xattr_name(task: &Task, addr: u64) -> Result<CString, Reply> {
-    match read_string(task, addr, XATTR_NAME_BYTES, libc::ERANGE) {
+fn read_xattr_name<P: Program>(p: &P, addr: u64) -> Result<CString, Reply> {
+    match read_string(p, addr, XATTR_NAME_BYTES, libc::ERANGE) {
         Ok(s) if s.as_bytes().is_empty() => Err(Reply::Errno(libc::ERANGE)),
         r => r,
     }
 }
 
-fn read_xattr(task: &Task, name: u64, value: u64, size: u64) -> Result<(CString, Vec<u8>), Reply> {
-    let name = read_xattr_name(task, name)?;
+fn read_xattr<P: Program>(
+    p: &P,
+    name: u64,
+    value: u64,
+    size: u64,
+) -> Result<(CString, Vec<u8>), Reply> {
+    let name = read_xattr_name(p, name)?;
     let size = usize::try_from(size).unwrap_or(usize::MAX);
     if size > XATTR_VALUE_BYTES {
         return Err(Reply::Errno(libc::E2BIG));
     }
     let mut v = vec![0u8; size];
     if size > 0 {
-        task.read_exact(value, &mut v).map_err(fault)?;
+        p.read_exact(value, &mut v).map_err(fault)?;
     }
     Ok((name, v))
 }

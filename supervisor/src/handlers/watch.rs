@@ -8,12 +8,11 @@
 use std::os::fd::{AsFd, AsRawFd};
 
 use super::path::{decide_obj, fetch, resolve, Need};
-use super::{Ctx, Reply, Scratch};
-use crate::notify::{Listener, Notif};
+use super::{Ctx, Program, Reply, Scratch};
 use crate::policy::{FsAccess, FsAction};
 use crate::sys;
 use crate::syscalls::Mediated;
-use crate::task::{ProcPath, Task};
+use crate::task::ProcPath;
 
 /// `IN_DONT_FOLLOW`.
 const IN_DONT_FOLLOW: u32 = 0x0200_0000;
@@ -39,14 +38,18 @@ const ALL_INOTIFY_BITS: u32 = 0xfff
 /// Handles one `inotify_add_watch`, checking in the kernel's order: the
 /// mask has only known bits (one at least), the descriptor is open and an inotify instance,
 /// `IN_MASK_ADD` and `IN_MASK_CREATE` are not both given, then the path.
-pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
-    let mut task = Task::new(n.pid);
-    let a = n.data.args;
+pub fn handle<P: Program>(
+    ctx: &Ctx,
+    p: &mut P,
+    a: [u64; 6],
+    m: &Mediated,
+    sc: &mut Scratch,
+) -> Reply {
     let mask = sys::low_i32(a[2]).cast_unsigned();
     if mask & ALL_INOTIFY_BITS == 0 || mask & !ALL_INOTIFY_BITS != 0 {
         return Reply::Errno(libc::EINVAL);
     }
-    let ino = match fetch(&mut task, sys::low_i32(a[0])) {
+    let ino = match fetch(p, sys::low_i32(a[0])) {
         Ok(f) => f,
         Err(r) => return r,
     };
@@ -58,24 +61,13 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         return Reply::Errno(libc::EINVAL);
     }
     let follow = mask & IN_DONT_FOLLOW == 0;
-    let obj = match resolve(
-        ctx,
-        listener,
-        n,
-        &mut task,
-        sc,
-        libc::AT_FDCWD,
-        a[1],
-        follow,
-        false,
-        false,
-    ) {
+    let obj = match resolve(ctx, p, sc, libc::AT_FDCWD, a[1], follow, false, false) {
         Ok(o) => o,
         Err(r) => return r,
     };
     let fd = match decide_obj(
         ctx,
-        &task,
+        p.task(),
         sc,
         m.name,
         obj,

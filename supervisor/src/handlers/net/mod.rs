@@ -53,22 +53,24 @@ pub use binder::{binder_main, is_binder};
 pub use own::OwnSockets;
 pub use wait::{interrupted, until_done, Deferred, Stop, Waiter, WAKE_SIGNAL};
 
-use super::{Ctx, Reply, Scratch};
+use super::{Ctx, Program, Reply, Scratch};
 use crate::audit::Verdict;
-use crate::notify::{Listener, Notif};
 use crate::syscalls::{Kind, Mediated};
 use crate::task::Task;
 
 /// Handles one network notification.
-pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
+pub fn handle<P: Program>(
+    ctx: &Ctx,
+    p: &mut P,
+    a: [u64; 6],
+    m: &Mediated,
+    sc: &mut Scratch,
+) -> Reply {
     let mut req = Req {
         ctx,
-        listener,
-        n,
-        task: Task::new(n.pid),
+        p,
         syscall: m.name,
     };
-    let a = n.data.args;
     // `MSG_CMSG_COMPAT` is the kernel's own mark of a 32-bit caller: from a
     // 64-bit one, `sendmsg` and `sendmmsg` refuse it before anything else.
     let compat = |f: u64| crate::sys::low_i32(f).cast_unsigned() & MSG_CMSG_COMPAT != 0;
@@ -94,7 +96,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     if crate::sys::low_i32(flags) & libc::MSG_NOSIGNAL != 0 {
         return reply;
     }
-    sigpipe_on_epipe(reply, req.task.tid())
+    sigpipe_on_epipe(reply, req.p.tid())
 }
 
 /// A send that fails with `EPIPE` (the other end is closed) raises
@@ -130,18 +132,17 @@ fn sigpipe_on_epipe(reply: Reply, tid: i32) -> Reply {
 const MSG_CMSG_COMPAT: u32 = 0x8000_0000;
 
 /// One request being handled.
-struct Req<'a> {
+struct Req<'a, P> {
     ctx: &'a Ctx,
-    listener: &'a Listener,
-    n: &'a Notif,
-    task: Task,
+    /// The program that asked.
+    p: &'a mut P,
     syscall: &'static str,
 }
 
-impl Req<'_> {
+impl<P: Program> Req<'_, P> {
     /// `ID_VALID`: what was read belongs to this request, which still waits.
     fn valid(&self) -> bool {
-        self.listener.id_valid(self.n.id)
+        self.p.vouch()
     }
 
     /// Writes one network decision (and, with `--learn`, notes an address
@@ -154,7 +155,7 @@ impl Req<'_> {
         errno: Option<i32>,
         rule: Option<&crate::policy::Origin>,
     ) {
-        super::Log::new(self.ctx, self.syscall, self.task.tid(), &mut sc.line)
+        super::Log::new(self.ctx, self.syscall, self.p.tid(), &mut sc.line)
             .write_addr(addr, verdict, errno, rule);
     }
 }
