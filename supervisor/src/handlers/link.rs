@@ -645,6 +645,110 @@ fn need_rw(
 mod tests {
     use super::*;
 
+    use crate::handlers::testing::{arg, Fake, Run};
+
+    /// `nr(D/from, D/to)` (`link`, `rename`): 0 or the errno.
+    fn two(r: &mut Run, p: &mut Fake, nr: i64, from: &str, to: &str) -> Result<i64, i32> {
+        let a = p.put_cstr(&r.path(from));
+        let b = p.put_cstr(&r.path(to));
+        match r.call(p, nr, &[a, b]) {
+            Reply::Value(v) => Ok(v),
+            Reply::Errno(e) => Err(e),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn both_ends_by_access() {
+        use libc::{SYS_link, SYS_rename};
+        const OK: Result<i64, i32> = Ok(0);
+        const EACCES: Result<i64, i32> = Err(libc::EACCES);
+        const ENOENT: Result<i64, i32> = Err(libc::ENOENT);
+        let cases: &[(i64, &str, &str, Result<i64, i32>)] = &[
+            (SYS_rename, "rw/f", "rw/g", OK),
+            // rw on both ends.
+            (SYS_rename, "ro/f", "rw/g", EACCES),
+            (SYS_rename, "rw/f", "ro/g", EACCES),
+            (SYS_rename, "deny/f", "rw/g", EACCES),
+            (SYS_rename, "rw/f", "deny/g", EACCES),
+            (SYS_rename, "hide/f", "rw/g", ENOENT),
+            (SYS_rename, "rw/f", "hide/g", ENOENT),
+            (SYS_rename, "rw/f", "other", EACCES),
+            (SYS_rename, "rw/missing", "rw/g", ENOENT),
+            (SYS_rename, "rw/f", "rw/missing/g", ENOENT),
+            (SYS_rename, "rw/f", "rw/sub", Err(libc::EISDIR)),
+            // A hard link: rw on the source and the target's directory.
+            (SYS_link, "rw/f", "rw/h", OK),
+            (SYS_link, "ro/f", "rw/h", EACCES),
+            (SYS_link, "deny/f", "rw/h", EACCES),
+            (SYS_link, "hide/f", "rw/h", ENOENT),
+            (SYS_link, "rw/f", "ro/h", EACCES),
+            (SYS_link, "rw/f", "hide/h", ENOENT),
+            (SYS_link, "rw/f", "rw/target", Err(libc::EEXIST)),
+            (SYS_link, "rw/missing", "rw/h", ENOENT),
+        ];
+        for &(nr, from, to, want) in cases {
+            let mut r = Run::fixture();
+            let mut p = r.program();
+            assert_eq!(two(&mut r, &mut p, nr, from, to), want, "{nr} {from} {to}");
+        }
+        // Nothing moved where it was refused.
+        let mut r = Run::fixture();
+        let mut p = r.program();
+        assert_eq!(two(&mut r, &mut p, SYS_rename, "ro/f", "rw/g"), EACCES);
+        assert!(r.dir.join("ro/f").exists() && !r.dir.join("rw/g").exists());
+        assert_eq!(two(&mut r, &mut p, SYS_rename, "rw/f", "rw/g"), OK);
+        assert!(!r.dir.join("rw/f").exists() && r.dir.join("rw/g").exists());
+    }
+
+    #[test]
+    fn rename_flags() {
+        let mut r = Run::fixture();
+        let mut p = r.program();
+        let cwd = arg(libc::AT_FDCWD);
+        let from = p.put_cstr(&r.path("rw/target"));
+        let to = p.put_cstr(&r.path("rw/f"));
+        let hidden = p.put_cstr(&r.path("hide/f"));
+        let rename2 = |r: &mut Run, p: &mut Fake, a: u64, b: u64, flags: u32| match r.call(
+            p,
+            libc::SYS_renameat2,
+            &[cwd, a, cwd, b, u64::from(flags)],
+        ) {
+            Reply::Value(v) => Ok(v),
+            Reply::Errno(e) => Err(e),
+            other => panic!("{other:?}"),
+        };
+        let (noreplace, exchange) = (libc::RENAME_NOREPLACE, libc::RENAME_EXCHANGE);
+        // Unknown flags and NOREPLACE with EXCHANGE: before the paths.
+        assert_eq!(
+            rename2(&mut r, &mut p, from, hidden, 0x100),
+            Err(libc::EINVAL)
+        );
+        let both = noreplace | exchange;
+        assert_eq!(
+            rename2(&mut r, &mut p, from, hidden, both),
+            Err(libc::EINVAL)
+        );
+        assert_eq!(
+            rename2(&mut r, &mut p, from, to, noreplace),
+            Err(libc::EEXIST)
+        );
+        assert_eq!(
+            rename2(&mut r, &mut p, from, hidden, exchange),
+            Err(libc::ENOENT)
+        );
+        assert_eq!(rename2(&mut r, &mut p, from, to, exchange), Ok(0));
+        assert_eq!(std::fs::read(r.dir.join("rw/f")).unwrap(), b"target");
+        // linkat takes AT_SYMLINK_FOLLOW and AT_EMPTY_PATH only.
+        let got = r.call(&mut p, libc::SYS_linkat, &[cwd, from, cwd, hidden, 0x1]);
+        assert!(matches!(got, Reply::Errno(libc::EINVAL)), "{got:?}");
+        // Gone before the change: nothing moves.
+        p.die();
+        let got = r.call(&mut p, libc::SYS_rename, &[from, to]);
+        assert!(matches!(got, Reply::Gone), "{got:?}");
+        assert!(r.dir.join("rw/target").exists());
+    }
+
     #[test]
     fn parents() {
         assert_eq!(parent_of(b"/a/b"), b"/a");

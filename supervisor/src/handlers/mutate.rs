@@ -577,3 +577,308 @@ fn read_xattr<P: Program>(
     }
     Ok((name, v))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handlers::testing::{arg, Fake, Run};
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    /// A change's answer: its value, or an errno.
+    fn value(r: &Reply) -> Result<i64, i32> {
+        match r {
+            Reply::Value(v) => Ok(*v),
+            Reply::Errno(e) => Err(*e),
+            other => panic!("neither a value nor an errno: {other:?}"),
+        }
+    }
+
+    /// A value, or an errno.
+    type Answer = Result<i64, i32>;
+
+    const OK: Answer = Ok(0);
+    const EACCES: Answer = Err(libc::EACCES);
+    const ENOENT: Answer = Err(libc::ENOENT);
+
+    /// A request of the family on `D/rel`: `nr` with the path first, then
+    /// `rest`.
+    fn on(r: &mut Run, p: &mut Fake, nr: i64, rel: &str, rest: &[u64]) -> Result<i64, i32> {
+        let path = p.put_cstr(&r.path(rel));
+        let mut args = vec![path];
+        args.extend_from_slice(rest);
+        value(&r.call(p, nr, &args))
+    }
+
+    /// Checks each (syscall, path, rest of the arguments, answer), each on
+    /// a fresh run.
+    fn table(cases: &[(i64, &str, &[u64], Answer)]) {
+        for &(nr, rel, rest, want) in cases {
+            let mut r = Run::fixture();
+            let mut p = r.program();
+            assert_eq!(
+                on(&mut r, &mut p, nr, rel, rest),
+                want,
+                "syscall {nr} {rel} {rest:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn names_by_access() {
+        use libc::{SYS_mkdir, SYS_mknod, SYS_rmdir, SYS_unlink};
+        let fifo = u64::from(libc::S_IFIFO | 0o644);
+        let chr = u64::from(libc::S_IFCHR | 0o644);
+        let dir = u64::from(libc::S_IFDIR | 0o755);
+        table(&[
+            (SYS_mkdir, "rw/new", &[0o755], OK),
+            (SYS_mkdir, "ro/new", &[0o755], EACCES),
+            (SYS_mkdir, "deny/new", &[0o755], EACCES),
+            (SYS_mkdir, "hide/new", &[0o755], ENOENT),
+            (SYS_mkdir, "new", &[0o755], EACCES),
+            (SYS_mkdir, "rw/f", &[0o755], Err(libc::EEXIST)),
+            // The kernel finds the name taken before it checks the right
+            // to write; a denied or hidden one is refused first.
+            (SYS_mkdir, "ro/f", &[0o755], Err(libc::EEXIST)),
+            (SYS_mkdir, "deny/f", &[0o755], EACCES),
+            (SYS_mkdir, "hide/f", &[0o755], ENOENT),
+            (SYS_mkdir, "rw/missing/new", &[0o755], ENOENT),
+            (SYS_mkdir, "rw/new/", &[0o755], OK),
+            (SYS_mknod, "rw/fifo", &[fifo, 0], OK),
+            (SYS_mknod, "rw/plain", &[0o644, 0], OK),
+            (SYS_mknod, "ro/fifo", &[fifo, 0], EACCES),
+            (SYS_mknod, "hide/fifo", &[fifo, 0], ENOENT),
+            // rw makes regular files and FIFOs only; a directory or an
+            // unknown type is refused before the path is looked at.
+            (SYS_mknod, "rw/dev", &[chr, 0], Err(libc::EPERM)),
+            (SYS_mknod, "rw/dir", &[dir, 0], Err(libc::EPERM)),
+            (SYS_mknod, "hide/dir", &[dir, 0], Err(libc::EPERM)),
+            (SYS_mknod, "rw/odd", &[0o170_644, 0], Err(libc::EINVAL)),
+            (SYS_mknod, "rw/fifo/", &[fifo, 0], ENOENT),
+            (SYS_unlink, "rw/f", &[], OK),
+            (SYS_unlink, "ro/f", &[], EACCES),
+            (SYS_unlink, "deny/f", &[], EACCES),
+            (SYS_unlink, "hide/f", &[], ENOENT),
+            (SYS_unlink, "other", &[], EACCES),
+            (SYS_unlink, "rw/missing", &[], ENOENT),
+            (SYS_unlink, "ro/missing", &[], ENOENT),
+            (SYS_unlink, "rw/sub", &[], Err(libc::EISDIR)),
+            (SYS_unlink, "rw/f/", &[], Err(libc::ENOTDIR)),
+            (SYS_unlink, "rw/link", &[], OK),
+            (SYS_rmdir, "rw/sub", &[], OK),
+            (SYS_rmdir, "rw/sub/.", &[], Err(libc::EINVAL)),
+            (SYS_rmdir, "rw/f", &[], Err(libc::ENOTDIR)),
+            (SYS_rmdir, "rw/missing", &[], ENOENT),
+            (SYS_rmdir, "ro", &[], EACCES),
+            (SYS_rmdir, "deny", &[], EACCES),
+            (SYS_rmdir, "hide", &[], ENOENT),
+        ]);
+    }
+
+    #[test]
+    fn names_are_made_and_removed_as_asked() {
+        let mut r = Run::fixture();
+        let mut p = r.program();
+        p.set_umask(0o027);
+        assert_eq!(on(&mut r, &mut p, libc::SYS_mkdir, "rw/new", &[0o777]), OK);
+        let mode = std::fs::metadata(r.dir.join("rw/new"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o750);
+        assert_eq!(on(&mut r, &mut p, libc::SYS_unlink, "ro/f", &[]), EACCES);
+        assert!(r.dir.join("ro/f").exists());
+        assert_eq!(on(&mut r, &mut p, libc::SYS_unlink, "rw/f", &[]), OK);
+        assert!(!r.dir.join("rw/f").exists());
+        // symlink(target, path): the target is text, never looked up.
+        let target = p.put_cstr(b"../deny/f");
+        let path = p.put_cstr(&r.path("rw/sl"));
+        assert_eq!(
+            value(&r.call(&mut p, libc::SYS_symlink, &[target, path])),
+            OK
+        );
+        let t = std::fs::read_link(r.dir.join("rw/sl")).unwrap();
+        assert_eq!(t.to_str(), Some("../deny/f"));
+        let path = p.put_cstr(&r.path("ro/sl"));
+        assert_eq!(
+            value(&r.call(&mut p, libc::SYS_symlink, &[target, path])),
+            EACCES
+        );
+        let path = p.put_cstr(&r.path("hide/sl"));
+        assert_eq!(
+            value(&r.call(&mut p, libc::SYS_symlink, &[target, path])),
+            ENOENT
+        );
+        let empty = p.put_cstr(b"");
+        let path = p.put_cstr(&r.path("rw/sl2"));
+        assert_eq!(
+            value(&r.call(&mut p, libc::SYS_symlink, &[empty, path])),
+            ENOENT
+        );
+        // unlinkat: only AT_REMOVEDIR.
+        let path = p.put_cstr(&r.path("rw/sub"));
+        let cwd = arg(libc::AT_FDCWD);
+        let got = r.call(&mut p, libc::SYS_unlinkat, &[cwd, path, 1]);
+        assert_eq!(value(&got), Err(libc::EINVAL));
+        let got = r.call(
+            &mut p,
+            libc::SYS_unlinkat,
+            &[cwd, path, arg(libc::AT_REMOVEDIR)],
+        );
+        assert_eq!(value(&got), OK);
+        // Gone before the change: nothing changes.
+        p.die();
+        let path = p.put_cstr(&r.path("rw/target"));
+        assert!(matches!(
+            r.call(&mut p, libc::SYS_unlink, &[path]),
+            Reply::Gone
+        ));
+        assert!(r.dir.join("rw/target").exists());
+    }
+
+    #[test]
+    fn objects_by_access() {
+        use libc::{SYS_chmod, SYS_chown, SYS_removexattr, SYS_setxattr, SYS_truncate};
+        let (uid, gid) = {
+            let m = std::fs::metadata("/proc/self").unwrap();
+            (u64::from(m.uid()), u64::from(m.gid()))
+        };
+        table(&[
+            (SYS_chmod, "rw/f", &[0o600], OK),
+            (SYS_chmod, "ro/f", &[0o600], EACCES),
+            (SYS_chmod, "deny/f", &[0o600], EACCES),
+            (SYS_chmod, "hide/f", &[0o600], ENOENT),
+            (SYS_chmod, "other", &[0o600], EACCES),
+            (SYS_chmod, "rw/missing", &[0o600], ENOENT),
+            // Nothing there to refuse a change to.
+            (SYS_chmod, "ro/missing", &[0o600], ENOENT),
+            (SYS_chmod, "deny/missing", &[0o600], EACCES),
+            (SYS_chmod, "content", &[0o600], EACCES),
+            (SYS_chmod, "redirect", &[0o600], EACCES),
+            (SYS_chmod, "ro", &[0o700], EACCES),
+            (SYS_chown, "rw/f", &[uid, gid], OK),
+            (SYS_chown, "ro/f", &[uid, gid], EACCES),
+            (SYS_chown, "hide/f", &[uid, gid], ENOENT),
+            (SYS_truncate, "rw/f", &[1], OK),
+            (SYS_truncate, "ro/f", &[1], EACCES),
+            (SYS_truncate, "hide/f", &[1], ENOENT),
+            (SYS_truncate, "rw/sub", &[0], Err(libc::EISDIR)),
+            (SYS_truncate, "rw/f", &[u64::MAX], Err(libc::EINVAL)),
+            (SYS_truncate, "hide/f", &[u64::MAX], Err(libc::EINVAL)),
+            (SYS_setxattr, "ro/f", &[0, 0, 0, 0], EFAULT_OR_FIRST),
+            (SYS_removexattr, "ro/f", &[0], EFAULT_OR_FIRST),
+        ]);
+        let mut r = Run::fixture();
+        let mut p = r.program();
+        assert_eq!(on(&mut r, &mut p, SYS_chmod, "rw/f", &[0o640]), OK);
+        let mode = std::fs::metadata(r.dir.join("rw/f"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o640);
+        assert_eq!(on(&mut r, &mut p, SYS_truncate, "rw/f", &[1]), OK);
+        assert_eq!(std::fs::read(r.dir.join("rw/f")).unwrap(), b"r");
+        assert_eq!(on(&mut r, &mut p, SYS_truncate, "ro/f", &[0]), EACCES);
+        assert_eq!(std::fs::read(r.dir.join("ro/f")).unwrap(), b"ro");
+    }
+
+    /// (A null name faults, whatever the path.)
+    const EFAULT_OR_FIRST: Result<i64, i32> = Err(libc::EFAULT);
+
+    #[test]
+    fn xattrs_by_access() {
+        let mut r = Run::fixture();
+        let mut p = r.program();
+        let name = p.put_cstr(b"user.fdsup-test");
+        let value_at = p.put(b"v");
+        let set = |r: &mut Run, p: &mut Fake, rel: &str, name: u64, size: u64, flags: i32| {
+            on(
+                r,
+                p,
+                libc::SYS_setxattr,
+                rel,
+                &[name, value_at, size, arg(flags)],
+            )
+        };
+        let rw = set(&mut r, &mut p, "rw/f", name, 1, 0);
+        assert!(matches!(rw, OK | Err(libc::EOPNOTSUPP)), "{rw:?}");
+        assert_eq!(set(&mut r, &mut p, "ro/f", name, 1, 0), EACCES);
+        assert_eq!(set(&mut r, &mut p, "deny/f", name, 1, 0), EACCES);
+        assert_eq!(set(&mut r, &mut p, "hide/f", name, 1, 0), ENOENT);
+        // The flags, then the name, then the value, before the path.
+        assert_eq!(set(&mut r, &mut p, "hide/f", name, 1, 4), Err(libc::EINVAL));
+        let empty = p.put_cstr(b"");
+        assert_eq!(
+            set(&mut r, &mut p, "hide/f", empty, 1, 0),
+            Err(libc::ERANGE)
+        );
+        let long = p.put_cstr(&[b'n'; XATTR_NAME_BYTES + 1]);
+        assert_eq!(set(&mut r, &mut p, "hide/f", long, 1, 0), Err(libc::ERANGE));
+        let huge = (XATTR_VALUE_BYTES + 1) as u64;
+        assert_eq!(
+            set(&mut r, &mut p, "hide/f", name, huge, 0),
+            Err(libc::E2BIG)
+        );
+        assert_eq!(set(&mut r, &mut p, "hide/f", name, 2, 0), Err(libc::EFAULT));
+        let remove =
+            |r: &mut Run, p: &mut Fake, rel: &str| on(r, p, libc::SYS_removexattr, rel, &[name]);
+        assert_eq!(remove(&mut r, &mut p, "ro/f"), EACCES);
+        assert_eq!(remove(&mut r, &mut p, "hide/f"), ENOENT);
+        assert_eq!(remove(&mut r, &mut p, "deny/missing"), EACCES);
+    }
+
+    #[test]
+    fn times_by_access() {
+        let mut r = Run::fixture();
+        let mut p = r.program();
+        let cwd = arg(libc::AT_FDCWD);
+        let times = |p: &Fake, n0: i64, n1: i64| {
+            let raw: Vec<u8> = [1_i64, n0, 2, n1]
+                .iter()
+                .flat_map(|v| v.to_ne_bytes())
+                .collect();
+            p.put(&raw)
+        };
+        let utimensat = |r: &mut Run, p: &mut Fake, rel: &str, t: u64, flags: i32| {
+            let path = p.put_cstr(&r.path(rel));
+            value(&r.call(p, libc::SYS_utimensat, &[cwd, path, t, arg(flags)]))
+        };
+        let good = times(&p, 0, 0);
+        assert_eq!(utimensat(&mut r, &mut p, "rw/f", good, 0), OK);
+        assert_eq!(std::fs::metadata(r.dir.join("rw/f")).unwrap().mtime(), 2);
+        assert_eq!(utimensat(&mut r, &mut p, "rw/f", 0, 0), OK);
+        assert_eq!(utimensat(&mut r, &mut p, "ro/f", good, 0), EACCES);
+        assert_eq!(utimensat(&mut r, &mut p, "ro/f", 0, 0), EACCES);
+        assert_eq!(utimensat(&mut r, &mut p, "hide/f", good, 0), ENOENT);
+        assert_eq!(utimensat(&mut r, &mut p, "deny/f", good, 0), EACCES);
+        // Out of range: EINVAL once the object is found, unless the policy
+        // hides or denies it.
+        let bad = times(&p, 1_000_000_000, 0);
+        assert_eq!(utimensat(&mut r, &mut p, "rw/f", bad, 0), Err(libc::EINVAL));
+        assert_eq!(utimensat(&mut r, &mut p, "ro/f", bad, 0), Err(libc::EINVAL));
+        assert_eq!(utimensat(&mut r, &mut p, "hide/f", bad, 0), ENOENT);
+        assert_eq!(utimensat(&mut r, &mut p, "deny/f", bad, 0), EACCES);
+        // UTIME_OMIT twice: nothing to do, nothing looked at.
+        let omit = times(&p, UTIME_OMIT, UTIME_OMIT);
+        assert_eq!(utimensat(&mut r, &mut p, "hide/f", omit, 0), OK);
+        // Unknown flags; times that cannot be read.
+        assert_eq!(
+            utimensat(&mut r, &mut p, "rw/f", good, 0x4),
+            Err(libc::EINVAL)
+        );
+        assert_eq!(utimensat(&mut r, &mut p, "rw/f", 8, 0), Err(libc::EFAULT));
+        // futimens: the program's descriptor, decided on its path.
+        p.open_fd(7, &r.dir.join("ro/f"));
+        p.open_fd(8, &r.dir.join("rw/f"));
+        let fd = |n: u64, r: &mut Run, p: &mut Fake| {
+            value(&r.call(p, libc::SYS_utimensat, &[n, 0, good, 0]))
+        };
+        assert_eq!(fd(7, &mut r, &mut p), EACCES);
+        assert_eq!(fd(8, &mut r, &mut p), OK);
+        assert_eq!(fd(9, &mut r, &mut p), Err(libc::EBADF));
+        // fchmod likewise.
+        let got = r.call(&mut p, libc::SYS_fchmod, &[7, 0o600]);
+        assert_eq!(value(&got), EACCES);
+        let got = r.call(&mut p, libc::SYS_fchmod, &[8, 0o600]);
+        assert_eq!(value(&got), OK);
+    }
+}
