@@ -276,17 +276,14 @@ pub struct Run {
 
 impl Run {
     /// A run whose file-system section is `default` and `rules` (JSON
-    /// objects, `${D}` standing for the scratch directory); every decision
-    /// is logged.
-    pub fn new(default: &str, rules: &str) -> Self {
-        Self::with_network(default, rules, "")
-    }
-
-    /// The same with a `network` section (its JSON object's members).
+    /// objects, `${D}` standing for the scratch directory), and whose
+    /// `network` section has `network` (its members; none if empty);
+    /// every decision is logged.
     pub fn with_network(default: &str, rules: &str, network: &str) -> Self {
         let dir = ScratchDir::new("run");
         let logdir = ScratchDir::new("log");
         let rules = rules.replace("${D}", dir.str());
+        let network = network.replace("${D}", dir.str());
         let network = if network.is_empty() {
             String::new()
         } else {
@@ -323,7 +320,12 @@ impl Run {
     /// `redirect` (to `D/rw/target`) rule; `rw/link` -> `f`,
     /// `rw/dangling` -> nowhere, and `rw/sub/`.
     pub fn fixture() -> Self {
-        let r = Self::new(
+        Self::fixture_with_network("")
+    }
+
+    /// [`Run::fixture`] with a `network` section (its members).
+    pub fn fixture_with_network(network: &str) -> Self {
+        let r = Self::with_network(
             "deny",
             r#"{"path": "${D}/ro", "access": "ro"},
             {"path": "${D}/rw", "access": "rw"},
@@ -331,6 +333,7 @@ impl Run {
             {"path": "${D}/hide", "access": "hide"},
             {"path": "${D}/content", "content": "served\n"},
             {"path": "${D}/redirect", "redirect": "${D}/rw/target"}"#,
+            network,
         );
         for d in ["ro", "rw", "deny", "hide"] {
             std::fs::create_dir(r.dir.join(d)).unwrap();
