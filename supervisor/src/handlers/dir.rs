@@ -275,3 +275,144 @@ fn shown(
         _ => true,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handlers::testing::{Fake, Run};
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    /// The program holds `path` open as a directory, as descriptor 5.
+    fn holding_dir(r: &Run, path: &Path) -> Fake {
+        let mut p = r.program();
+        let f = std::fs::File::open(path).unwrap();
+        p.give_fd(5, f.into(), path);
+        p
+    }
+
+    /// Lists descriptor 5 with `getdents64` to the end; the names, or the
+    /// first errno.
+    fn list(r: &mut Run, p: &mut Fake) -> Result<BTreeSet<String>, i32> {
+        let buf = p.buffer(4096);
+        let mut names = BTreeSet::new();
+        loop {
+            let n = match r.call(p, libc::SYS_getdents64, &[5, buf, 4096]) {
+                Reply::Value(0) => return Ok(names),
+                Reply::Value(n) => usize::try_from(n).unwrap(),
+                Reply::Errno(e) => return Err(e),
+                other => panic!("{other:?}"),
+            };
+            let bytes = p.peek(buf, n);
+            let mut at = 0;
+            while at < n {
+                let reclen = usize::from(u16::from_ne_bytes([bytes[at + 16], bytes[at + 17]]));
+                let name = &bytes[at + NAME_AT_64..at + reclen];
+                let end = name.iter().position(|&b| b == 0).unwrap();
+                names.insert(String::from_utf8(name[..end].to_vec()).unwrap());
+                at += reclen;
+            }
+        }
+    }
+
+    fn set(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn listings_leave_out_what_is_hidden() {
+        let mut r = Run::fixture();
+        let mut p = holding_dir(&r, &r.dir.0.clone());
+        // A hidden entry is missing; a denied one is there (denied, not
+        // secret), as are names served from memory or elsewhere only if
+        // they exist.
+        let want = set(&[".", "..", "deny", "other", "ro", "rw"]);
+        assert_eq!(list(&mut r, &mut p), Ok(want));
+        let mut p = holding_dir(&r, &r.dir.join("rw"));
+        let want = set(&[".", "..", "dangling", "f", "link", "sub", "target"]);
+        assert_eq!(list(&mut r, &mut p), Ok(want));
+        // An inherited descriptor of a hidden or denied directory lists
+        // nothing.
+        let mut p = holding_dir(&r, &r.dir.join("hide"));
+        assert_eq!(list(&mut r, &mut p), Err(libc::ENOENT));
+        let mut p = holding_dir(&r, &r.dir.join("deny"));
+        assert_eq!(list(&mut r, &mut p), Err(libc::EACCES));
+        // Not a directory; not held.
+        let mut p = holding_dir(&r, &r.dir.join("rw/f"));
+        assert_eq!(list(&mut r, &mut p), Err(libc::ENOTDIR));
+        let mut p = r.program();
+        assert_eq!(list(&mut r, &mut p), Err(libc::EBADF));
+    }
+
+    #[test]
+    fn a_hiding_default_shows_the_way_to_what_is_shown() {
+        let mut r = Run::with_network(
+            "hide",
+            r#"{"path": "${D}/shown/inner", "access": "ro"},
+            {"path": "${D}/rw", "access": "rw"}"#,
+            "",
+        );
+        for d in ["shown/inner", "rw", "secret", "shown/secret"] {
+            std::fs::create_dir_all(r.dir.join(d)).unwrap();
+        }
+        std::fs::write(r.dir.join("loose"), "").unwrap();
+        let mut p = holding_dir(&r, &r.dir.0.clone());
+        assert_eq!(list(&mut r, &mut p), Ok(set(&[".", "..", "rw", "shown"])));
+        let mut p = holding_dir(&r, &r.dir.join("shown"));
+        assert_eq!(list(&mut r, &mut p), Ok(set(&[".", "..", "inner"])));
+    }
+
+    #[test]
+    fn listing_buffers() {
+        let mut r = Run::fixture();
+        let mut p = holding_dir(&r, &r.dir.join("rw"));
+        let small = p.buffer(8);
+        // Too small for one record: the kernel's EINVAL; a buffer that is
+        // not there: EFAULT, and the listing has not moved.
+        let got = r.call(&mut p, libc::SYS_getdents64, &[5, small, 8]);
+        assert!(matches!(got, Reply::Errno(libc::EINVAL)), "{got:?}");
+        let got = r.call(&mut p, libc::SYS_getdents64, &[5, 8, 4096]);
+        assert!(matches!(got, Reply::Errno(libc::EFAULT)), "{got:?}");
+        let want = set(&[".", "..", "dangling", "f", "link", "sub", "target"]);
+        assert_eq!(list(&mut r, &mut p), Ok(want));
+        p.die();
+        let buf = p.buffer(4096);
+        let got = r.call(&mut p, libc::SYS_getdents64, &[5, buf, 4096]);
+        assert!(matches!(got, Reply::Gone), "{got:?}");
+    }
+
+    #[test]
+    fn chdir_by_access() {
+        let mut r = Run::fixture();
+        let mut p = r.program();
+        let cases = [
+            ("rw/sub", None),
+            ("ro", None),
+            ("hide", Some(libc::ENOENT)),
+            ("hide/x", Some(libc::ENOENT)),
+            ("deny", Some(libc::EACCES)),
+            ("rw/f", Some(libc::ENOTDIR)),
+            ("rw/missing", Some(libc::ENOENT)),
+            // Served from elsewhere: never a directory to enter.
+            ("content", Some(libc::ENOTDIR)),
+        ];
+        for (rel, want) in cases {
+            let path = p.put_cstr(&r.path(rel));
+            let got = r.call(&mut p, libc::SYS_chdir, &[path]);
+            match want {
+                None => assert!(matches!(got, Reply::Continue), "chdir {rel}: {got:?}"),
+                Some(e) => assert!(
+                    matches!(got, Reply::Errno(g) if g == e),
+                    "chdir {rel}: {got:?}"
+                ),
+            }
+        }
+        // fchdir: decided on what the descriptor is.
+        p.open_fd(6, &r.dir.join("hide"));
+        let got = r.call(&mut p, libc::SYS_fchdir, &[6]);
+        assert!(matches!(got, Reply::Errno(libc::ENOENT)), "{got:?}");
+        p.open_fd(7, &r.dir.join("rw"));
+        let got = r.call(&mut p, libc::SYS_fchdir, &[7]);
+        assert!(matches!(got, Reply::Continue), "{got:?}");
+    }
+}

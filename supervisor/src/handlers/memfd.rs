@@ -93,3 +93,58 @@ pub fn sealable_noexec(name: &CStr) -> std::io::Result<std::os::fd::OwnedFd> {
         Err(e) => Err(e.into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handlers::testing::{fl, Run};
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn memfds_are_never_executable() {
+        let mut r = Run::fixture();
+        let mut p = r.program();
+        let name = p.put_cstr(b"scratch");
+        let create =
+            |r: &mut Run, p: &mut crate::handlers::testing::Fake, name: u64, flags: u32| {
+                r.call(p, libc::SYS_memfd_create, &[name, u64::from(flags)])
+            };
+        // Asked to be executable: the exec default refuses it, logged.
+        let got = create(&mut r, &mut p, name, libc::MFD_EXEC);
+        assert!(matches!(got, Reply::Errno(libc::EACCES)), "{got:?}");
+        let line = r.last_log();
+        assert!(
+            line.contains(r#""syscall":"memfd_create","path":"memfd:scratch","decision":"deny""#),
+            "{line}"
+        );
+        // A name longer than the kernel takes; one that cannot be read.
+        let long = p.put_cstr(&[b'n'; MEMFD_NAME_BYTES + 1]);
+        let got = create(&mut r, &mut p, long, 0);
+        assert!(matches!(got, Reply::Errno(libc::EINVAL)), "{got:?}");
+        let got = create(&mut r, &mut p, 8, 0);
+        assert!(matches!(got, Reply::Errno(libc::EFAULT)), "{got:?}");
+        if !r.ctx.exec.memfd_noexec_seal {
+            return;
+        }
+        // Otherwise made sealed against exec, close-on-exec as asked.
+        match create(&mut r, &mut p, name, libc::MFD_CLOEXEC) {
+            Reply::Fd { fd, cloexec } => {
+                assert!(cloexec);
+                assert_eq!(fl(fd.as_fd()) & libc::O_ACCMODE, libc::O_RDWR);
+                let seals = nix::fcntl::fcntl(
+                    std::os::fd::AsRawFd::as_raw_fd(&fd),
+                    nix::fcntl::FcntlArg::F_GET_SEALS,
+                )
+                .unwrap();
+                assert_ne!(seals & libc::F_SEAL_EXEC, 0, "{seals:#x}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(r
+            .last_log()
+            .contains(r#""path":"memfd:scratch","decision":"allow""#));
+        p.die();
+        let got = create(&mut r, &mut p, name, 0);
+        assert!(matches!(got, Reply::Gone), "{got:?}");
+    }
+}

@@ -111,3 +111,57 @@ fn hides_below(ctx: &Ctx, dir: &[u8]) -> bool {
             .iter()
             .any(|r| r.action == hide && r.pattern.reaches_below(dir))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handlers::testing::{arg, Fake, Run};
+
+    /// A program holding an inotify instance as descriptor 5.
+    fn watching(r: &Run) -> Fake {
+        let mut p = r.program();
+        let fd = rustix::fs::inotify::init(rustix::fs::inotify::CreateFlags::CLOEXEC).unwrap();
+        p.give_fd(5, fd, std::path::Path::new("anon_inode:inotify"));
+        p
+    }
+
+    fn add(r: &mut Run, p: &mut Fake, rel: &str, mask: u32) -> Result<i64, i32> {
+        let path = p.put_cstr(&r.path(rel));
+        match r.call(p, libc::SYS_inotify_add_watch, &[5, path, u64::from(mask)]) {
+            Reply::Value(v) => Ok(v),
+            Reply::Errno(e) => Err(e),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn watches_by_access() {
+        let mut r = Run::fixture();
+        let mut p = watching(&r);
+        let modify = 0x2;
+        assert!(add(&mut r, &mut p, "rw/f", modify).is_ok_and(|wd| wd > 0));
+        assert!(add(&mut r, &mut p, "ro", modify).is_ok_and(|wd| wd > 0));
+        assert_eq!(add(&mut r, &mut p, "hide/f", modify), Err(libc::ENOENT));
+        assert_eq!(add(&mut r, &mut p, "deny/f", modify), Err(libc::EACCES));
+        assert_eq!(add(&mut r, &mut p, "rw/missing", modify), Err(libc::ENOENT));
+        // A directory with something hidden below it: its events would
+        // name what is hidden.
+        assert_eq!(add(&mut r, &mut p, "", modify), Err(libc::EACCES));
+        // Served from elsewhere: nothing to watch.
+        assert_eq!(add(&mut r, &mut p, "content", modify), Err(libc::EACCES));
+        // The mask and the descriptor, before the path.
+        assert_eq!(add(&mut r, &mut p, "hide/f", 0), Err(libc::EINVAL));
+        assert_eq!(
+            add(&mut r, &mut p, "hide/f", 0x0800_0000),
+            Err(libc::EINVAL)
+        );
+        let both = modify | IN_MASK_ADD | IN_MASK_CREATE;
+        assert_eq!(add(&mut r, &mut p, "hide/f", both), Err(libc::EINVAL));
+        p.open_fd(6, &r.dir.join("rw/f"));
+        let path = p.put_cstr(&r.path("rw/f"));
+        let got = r.call(&mut p, libc::SYS_inotify_add_watch, &[6, path, 2]);
+        assert!(matches!(got, Reply::Errno(libc::EINVAL)), "{got:?}");
+        let got = r.call(&mut p, libc::SYS_inotify_add_watch, &[arg(-1), path, 2]);
+        assert!(matches!(got, Reply::Errno(libc::EBADF)), "{got:?}");
+    }
+}
