@@ -250,3 +250,85 @@ fn record(
 ) {
     log.write_exec(path, verdict, errno, origin);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handlers::testing::{arg, Fake, Run};
+
+    fn run() -> Run {
+        let r = Run::fixture_with_sections(
+            r#""exec": {"default": "allow", "rules": [{"path": "${D}/rw/denied", "access": "deny"}]}"#,
+        );
+        std::fs::write(r.dir.join("rw/denied"), "").unwrap();
+        std::fs::write(r.dir.join("redirect"), "").unwrap();
+        r
+    }
+
+    /// `execve(D/rel)`: `None` when let through to the kernel, else the
+    /// errno.
+    fn execve(r: &mut Run, p: &mut Fake, rel: &str) -> Option<i32> {
+        let path = p.put_cstr(&r.path(rel));
+        match r.call(p, libc::SYS_execve, &[path, 0, 0]) {
+            Reply::Continue => None,
+            Reply::Errno(e) => Some(e),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn exec_by_access() {
+        let mut r = run();
+        let mut p = r.program();
+        let cases = [
+            ("rw/f", None),
+            ("ro/f", None),
+            ("rw/link", None),
+            // The exec section.
+            ("rw/denied", Some(libc::EACCES)),
+            // The file system's word first: it must be readable as itself.
+            ("deny/f", Some(libc::EACCES)),
+            ("hide/f", Some(libc::ENOENT)),
+            ("other", Some(libc::EACCES)),
+            // Served from elsewhere: not what runs under that name (and
+            // where no file is there, nothing runs).
+            ("redirect", Some(libc::EACCES)),
+            ("content", Some(libc::ENOENT)),
+            // Nothing there: what an open is told.
+            ("rw/missing", Some(libc::ENOENT)),
+            ("hide/missing", Some(libc::ENOENT)),
+            ("deny/missing", Some(libc::EACCES)),
+            ("rw/dangling", Some(libc::ENOENT)),
+        ];
+        for (rel, want) in cases {
+            assert_eq!(execve(&mut r, &mut p, rel), want, "execve {rel}");
+        }
+        let _ = execve(&mut r, &mut p, "rw/denied");
+        let line = r.last_log();
+        assert!(
+            line.contains(r#""syscall":"execve","path":""#)
+                && line.contains(r#"/rw/denied","decision":"deny","errno":"EACCES","rule":""#),
+            "{line}"
+        );
+        // execveat: unknown flags, a final link not followed.
+        let cwd = arg(libc::AT_FDCWD);
+        let link = p.put_cstr(&r.path("rw/link"));
+        let got = r.call(&mut p, libc::SYS_execveat, &[cwd, link, 0, 0, 0x4]);
+        assert!(matches!(got, Reply::Errno(libc::EINVAL)), "{got:?}");
+        let nofollow = arg(libc::AT_SYMLINK_NOFOLLOW);
+        let got = r.call(&mut p, libc::SYS_execveat, &[cwd, link, 0, 0, nofollow]);
+        assert!(matches!(got, Reply::Errno(libc::ELOOP)), "{got:?}");
+        // execveat of a descriptor: decided on what it is.
+        p.open_fd(7, &r.dir.join("rw/denied"));
+        let empty = p.put_cstr(b"");
+        let fd_flags = arg(libc::AT_EMPTY_PATH);
+        let got = r.call(&mut p, libc::SYS_execveat, &[7, empty, 0, 0, fd_flags]);
+        assert!(matches!(got, Reply::Errno(libc::EACCES)), "{got:?}");
+        p.open_fd(8, &r.dir.join("rw/f"));
+        let got = r.call(&mut p, libc::SYS_execveat, &[8, empty, 0, 0, fd_flags]);
+        assert!(matches!(got, Reply::Continue), "{got:?}");
+        p.die();
+        let got = r.call(&mut p, libc::SYS_execveat, &[8, empty, 0, 0, fd_flags]);
+        assert!(matches!(got, Reply::Gone), "{got:?}");
+    }
+}

@@ -280,17 +280,29 @@ impl Run {
     /// `network` section has `network` (its members; none if empty);
     /// every decision is logged.
     pub fn with_network(default: &str, rules: &str, network: &str) -> Self {
-        let dir = ScratchDir::new("run");
-        let logdir = ScratchDir::new("log");
-        let rules = rules.replace("${D}", dir.str());
-        let network = network.replace("${D}", dir.str());
         let network = if network.is_empty() {
             String::new()
         } else {
-            format!(", \"network\": {{{network}}}")
+            format!("\"network\": {{{network}}}")
+        };
+        Self::with_sections(default, rules, &network)
+    }
+
+    /// The same with other top-level sections: `sections` are JSON object
+    /// members (`"exec": {...}`), `${D}` standing for the scratch
+    /// directory.
+    pub fn with_sections(default: &str, rules: &str, sections: &str) -> Self {
+        let dir = ScratchDir::new("run");
+        let logdir = ScratchDir::new("log");
+        let rules = rules.replace("${D}", dir.str());
+        let sections = sections.replace("${D}", dir.str());
+        let sections = if sections.is_empty() {
+            String::new()
+        } else {
+            format!(", {sections}")
         };
         let text = format!(
-            "{{\"version\": 1, \"filesystem\": {{\"default\": \"{default}\", \"rules\": [{rules}]}}{network}}}"
+            "{{\"version\": 1, \"filesystem\": {{\"default\": \"{default}\", \"rules\": [{rules}]}}{sections}}}"
         );
         let file = logdir.join("policy.json");
         std::fs::write(&file, text).unwrap();
@@ -320,12 +332,18 @@ impl Run {
     /// `redirect` (to `D/rw/target`) rule; `rw/link` -> `f`,
     /// `rw/dangling` -> nowhere, and `rw/sub/`.
     pub fn fixture() -> Self {
-        Self::fixture_with_network("")
+        Self::fixture_with_sections("")
     }
 
     /// [`Run::fixture`] with a `network` section (its members).
     pub fn fixture_with_network(network: &str) -> Self {
-        let r = Self::with_network(
+        Self::fixture_with_sections(&format!("\"network\": {{{network}}}"))
+    }
+
+    /// [`Run::fixture`] with other top-level sections (see
+    /// [`Run::with_sections`]).
+    pub fn fixture_with_sections(sections: &str) -> Self {
+        let r = Self::with_sections(
             "deny",
             r#"{"path": "${D}/ro", "access": "ro"},
             {"path": "${D}/rw", "access": "rw"},
@@ -333,7 +351,7 @@ impl Run {
             {"path": "${D}/hide", "access": "hide"},
             {"path": "${D}/content", "content": "served\n"},
             {"path": "${D}/redirect", "redirect": "${D}/rw/target"}"#,
-            network,
+            sections,
         );
         for d in ["ro", "rw", "deny", "hide"] {
             std::fs::create_dir(r.dir.join(d)).unwrap();
