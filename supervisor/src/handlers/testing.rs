@@ -1,10 +1,11 @@
 //! A program and a run for the handlers' unit tests, with no kernel
 //! notification and no sandboxed process: a [`Fake`] program whose memory
-//! is a few byte regions at made-up addresses, whose working directory and
-//! descriptors are the test's own (a scratch directory), and whose
-//! notification stays valid until the test says it is gone; a [`Run`] is a
-//! policy over a scratch directory, with its audit log, that hands a
-//! request to [`super::handle_as`].
+//! is a few byte regions at made-up addresses (anything else faults),
+//! whose working directory and descriptors are what the test gives it, and
+//! whose notification stays valid until the test says it died; what is
+//! learnt of it by number in `/proc` (its ids, its `/proc/self`) is the
+//! test thread's. A [`Run`] is a policy over a scratch directory, with its
+//! audit log, that hands a request to [`super::handle_as`].
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
