@@ -10,19 +10,21 @@
 use std::os::fd::{AsFd, AsRawFd};
 
 use super::path::{resolve, Obj};
-use super::{decide, Ctx, Log, Reply, Scratch};
+use super::{decide, Ctx, Log, Program, Reply, Scratch};
 use crate::audit::Verdict;
 use crate::fs::walk::Asker;
-use crate::notify::{Listener, Notif};
 use crate::policy::{FsAccess, FsAction};
 use crate::sys;
 use crate::syscalls::{Kind, Mediated};
-use crate::task::Task;
 
 /// Handles one access-family notification.
-pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
-    let mut task = Task::new(n.pid);
-    let a = n.data.args;
+pub fn handle<P: Program>(
+    ctx: &Ctx,
+    p: &mut P,
+    a: [u64; 6],
+    m: &Mediated,
+    sc: &mut Scratch,
+) -> Reply {
     let int = sys::low_i32;
     let (dirfd, addr, mode, flags) = match m.kind {
         Kind::Access => (libc::AT_FDCWD, a[0], int(a[1]), 0),
@@ -38,9 +40,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     }
     let follow = flags & libc::AT_SYMLINK_NOFOLLOW == 0;
     let empty = flags & libc::AT_EMPTY_PATH != 0;
-    let obj = match resolve(
-        ctx, listener, n, &mut task, sc, dirfd, addr, follow, empty, false,
-    ) {
+    let obj = match resolve(ctx, p, sc, dirfd, addr, follow, empty, false) {
         Ok(o) => o,
         Err(r) => return r,
     };
@@ -53,13 +53,8 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         }
         Obj::Absent => (None, false),
     };
-    let mut asker = Asker::with_policy(&task, ctx.scope, &ctx.policy);
-    let mut log = Log {
-        ctx,
-        syscall: m.name,
-        tid: task.tid(),
-        line: &mut sc.line,
-    };
+    let mut asker = Asker::with_policy(p.task(), ctx.scope, &ctx.policy);
+    let mut log = Log::new(ctx, m.name, p.tid(), &mut sc.line);
     let path: &[u8] = &sc.walk.path;
     if mode & libc::W_OK != 0 {
         log.note_write(path);
@@ -150,5 +145,83 @@ fn result(r: std::io::Result<()>) -> Reply {
     match r {
         Ok(()) => Reply::Value(0),
         Err(e) => Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handlers::testing::{arg, Fake, Run};
+
+    /// `faccessat2(AT_FDCWD, D/rel, mode, flags)`: 0 or the errno.
+    fn access(r: &mut Run, p: &mut Fake, rel: &str, mode: i32, flags: i32) -> Result<i64, i32> {
+        let path = p.put_cstr(&r.path(rel));
+        let args = [arg(libc::AT_FDCWD), path, arg(mode), arg(flags)];
+        match r.call(p, libc::SYS_faccessat2, &args) {
+            Reply::Value(v) => Ok(v),
+            Reply::Errno(e) => Err(e),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn modes_by_access() {
+        use libc::{F_OK, R_OK, W_OK, X_OK};
+        let mut r = Run::fixture();
+        let mut p = r.program();
+        std::fs::set_permissions(
+            r.dir.join("rw/f"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        let cases: &[(&str, i32, Result<i64, i32>)] = &[
+            ("ro/f", F_OK, Ok(0)),
+            ("ro/f", R_OK, Ok(0)),
+            ("ro/f", W_OK, Err(libc::EACCES)),
+            ("ro/f", R_OK | W_OK, Err(libc::EACCES)),
+            // The kernel's word on the object: no execute bit.
+            ("ro/f", X_OK, Err(libc::EACCES)),
+            ("rw/f", R_OK | W_OK | X_OK, Ok(0)),
+            ("rw/missing", F_OK, Err(libc::ENOENT)),
+            ("ro/missing", W_OK, Err(libc::EACCES)),
+            ("deny/f", F_OK, Err(libc::EACCES)),
+            ("deny/missing", F_OK, Err(libc::EACCES)),
+            ("hide/f", F_OK, Err(libc::ENOENT)),
+            ("hide/f", W_OK, Err(libc::ENOENT)),
+            ("hide", R_OK, Err(libc::ENOENT)),
+            ("other", R_OK, Err(libc::EACCES)),
+            ("content", R_OK, Ok(0)),
+            ("content", W_OK, Err(libc::EACCES)),
+            ("content", X_OK, Err(libc::EACCES)),
+            ("redirect", R_OK, Ok(0)),
+            ("redirect", W_OK, Err(libc::EACCES)),
+            // Bad mode and flags, before the path.
+            ("ro/f", 8, Err(libc::EINVAL)),
+            ("hide/f", 8, Err(libc::EINVAL)),
+        ];
+        for &(rel, mode, want) in cases {
+            assert_eq!(
+                access(&mut r, &mut p, rel, mode, 0),
+                want,
+                "access {rel} {mode}"
+            );
+        }
+        assert_eq!(
+            access(&mut r, &mut p, "hide/f", F_OK, 0x4),
+            Err(libc::EINVAL)
+        );
+        let nofollow = libc::AT_SYMLINK_NOFOLLOW;
+        assert_eq!(access(&mut r, &mut p, "rw/dangling", F_OK, nofollow), Ok(0));
+        assert_eq!(
+            access(&mut r, &mut p, "rw/dangling", F_OK, 0),
+            Err(libc::ENOENT)
+        );
+        // `access` and `faccessat` take no flags.
+        let path = p.put_cstr(&r.path("ro/f"));
+        let got = r.call(&mut p, libc::SYS_access, &[path, arg(W_OK)]);
+        assert!(matches!(got, Reply::Errno(libc::EACCES)), "{got:?}");
+        p.die();
+        let got = r.call(&mut p, libc::SYS_access, &[path, arg(R_OK)]);
+        assert!(matches!(got, Reply::Gone), "{got:?}");
     }
 }

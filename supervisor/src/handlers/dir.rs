@@ -38,48 +38,40 @@
 use std::os::fd::AsFd;
 
 use super::path::{decide_obj, fetch, resolve, Need, Obj};
-use super::{Ctx, Reply, Scratch};
+use super::{Ctx, Program, Reply, Scratch};
 use crate::fs::walk::Asker;
-use crate::notify::{Listener, Notif};
 use crate::policy::{FsAccess, FsAction};
 use crate::sys;
 use crate::syscalls::{Kind, Mediated};
-use crate::task::{fd_path, Task};
+use crate::task::fd_path;
 
 /// Handles one notification of the family.
-pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
+pub fn handle<P: Program>(
+    ctx: &Ctx,
+    p: &mut P,
+    a: [u64; 6],
+    m: &Mediated,
+    sc: &mut Scratch,
+) -> Reply {
     match m.kind {
-        Kind::Chdir | Kind::Fchdir => chdir(ctx, listener, n, m, sc),
-        Kind::Getdents | Kind::Getdents64 => listing(ctx, listener, n, m, sc),
+        Kind::Chdir | Kind::Fchdir => chdir(ctx, p, a, m, sc),
+        Kind::Getdents | Kind::Getdents64 => listing(ctx, p, a, m, sc),
         _ => Reply::Errno(libc::ENOSYS),
     }
 }
 
-fn chdir(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
-    let mut task = Task::new(n.pid);
-    let a = n.data.args;
+fn chdir<P: Program>(ctx: &Ctx, p: &mut P, a: [u64; 6], m: &Mediated, sc: &mut Scratch) -> Reply {
     let obj = if m.kind == Kind::Chdir {
-        match resolve(
-            ctx,
-            listener,
-            n,
-            &mut task,
-            sc,
-            libc::AT_FDCWD,
-            a[0],
-            true,
-            false,
-            false,
-        ) {
+        match resolve(ctx, p, sc, libc::AT_FDCWD, a[0], true, false, false) {
             Ok(o) => o,
             Err(r) => return r,
         }
     } else {
-        let fd = match fetch(&mut task, sys::low_i32(a[0])) {
+        let fd = match fetch(p, sys::low_i32(a[0])) {
             Ok(f) => f,
             Err(r) => return r,
         };
-        if !listener.id_valid(n.id) {
+        if !p.vouch() {
             return Reply::Gone;
         }
         if fd_path(fd.as_fd(), &mut sc.walk.path).is_err() {
@@ -95,7 +87,7 @@ fn chdir(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scrat
     };
     let fd = match decide_obj(
         ctx,
-        &task,
+        p.task(),
         sc,
         m.name,
         obj,
@@ -129,16 +121,14 @@ const NAME_AT_64: usize = 19;
 const NAME_AT_OLD: usize = 18;
 const RECLEN_AT: usize = 16;
 
-fn listing(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
-    let mut task = Task::new(n.pid);
-    let a = n.data.args;
+fn listing<P: Program>(ctx: &Ctx, p: &mut P, a: [u64; 6], m: &Mediated, sc: &mut Scratch) -> Reply {
     let old = m.kind == Kind::Getdents;
     let count = usize::try_from(sys::low_i32(a[2]).cast_unsigned()).unwrap_or(0);
-    let fd = match fetch(&mut task, sys::low_i32(a[0])) {
+    let fd = match fetch(p, sys::low_i32(a[0])) {
         Ok(f) => f,
         Err(r) => return r,
     };
-    if !listener.id_valid(n.id) {
+    if !p.vouch() {
         return Reply::Gone;
     }
     match sys::fstat_mode(fd.as_fd()) {
@@ -159,7 +149,7 @@ fn listing(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
     let dir = &walk.path;
     // A directory the program could list but whose path is hidden or denied
     // (an inherited descriptor) lists nothing it could not otherwise see.
-    let mut asker = Asker::with_policy(&task, ctx.scope, &ctx.policy);
+    let mut asker = Asker::with_policy(p.task(), ctx.scope, &ctx.policy);
     if dir.first() == Some(&b'/') {
         match super::decide_found(ctx, &mut asker, dir, matched, fd.as_fd()) {
             (FsAction::Access(FsAccess::Hide), _) => return Reply::Errno(libc::ENOENT),
@@ -213,7 +203,7 @@ fn listing(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
         if kept > 0 {
             // As the kernel: the whole records the buffer takes are given,
             // and the listing goes on after the last of them; none, EFAULT.
-            let wrote = match task.write_prefix(a[1], &buf[..kept]) {
+            let wrote = match p.write_prefix(a[1], &buf[..kept]) {
                 Ok(w) => w,
                 Err(e) => return e.reply(libc::EFAULT),
             };
@@ -283,5 +273,146 @@ fn shown(
         }
         (FsAction::Access(FsAccess::Hide), Some(_)) => false,
         _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handlers::testing::{Fake, Run};
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    /// The program holds `path` open as a directory, as descriptor 5.
+    fn holding_dir(r: &Run, path: &Path) -> Fake {
+        let mut p = r.program();
+        let f = std::fs::File::open(path).unwrap();
+        p.give_fd(5, f.into(), path);
+        p
+    }
+
+    /// Lists descriptor 5 with `getdents64` to the end; the names, or the
+    /// first errno.
+    fn list(r: &mut Run, p: &mut Fake) -> Result<BTreeSet<String>, i32> {
+        let buf = p.buffer(4096);
+        let mut names = BTreeSet::new();
+        loop {
+            let n = match r.call(p, libc::SYS_getdents64, &[5, buf, 4096]) {
+                Reply::Value(0) => return Ok(names),
+                Reply::Value(n) => usize::try_from(n).unwrap(),
+                Reply::Errno(e) => return Err(e),
+                other => panic!("{other:?}"),
+            };
+            let bytes = p.peek(buf, n);
+            let mut at = 0;
+            while at < n {
+                let reclen = usize::from(u16::from_ne_bytes([bytes[at + 16], bytes[at + 17]]));
+                let name = &bytes[at + NAME_AT_64..at + reclen];
+                let end = name.iter().position(|&b| b == 0).unwrap();
+                names.insert(String::from_utf8(name[..end].to_vec()).unwrap());
+                at += reclen;
+            }
+        }
+    }
+
+    fn set(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn listings_leave_out_what_is_hidden() {
+        let mut r = Run::fixture();
+        let mut p = holding_dir(&r, &r.dir.0.clone());
+        // A hidden entry is missing; a denied one is there (denied, not
+        // secret), as are names served from memory or elsewhere only if
+        // they exist.
+        let want = set(&[".", "..", "deny", "other", "ro", "rw"]);
+        assert_eq!(list(&mut r, &mut p), Ok(want));
+        let mut p = holding_dir(&r, &r.dir.join("rw"));
+        let want = set(&[".", "..", "dangling", "f", "link", "sub", "target"]);
+        assert_eq!(list(&mut r, &mut p), Ok(want));
+        // An inherited descriptor of a hidden or denied directory lists
+        // nothing.
+        let mut p = holding_dir(&r, &r.dir.join("hide"));
+        assert_eq!(list(&mut r, &mut p), Err(libc::ENOENT));
+        let mut p = holding_dir(&r, &r.dir.join("deny"));
+        assert_eq!(list(&mut r, &mut p), Err(libc::EACCES));
+        // Not a directory; not held.
+        let mut p = holding_dir(&r, &r.dir.join("rw/f"));
+        assert_eq!(list(&mut r, &mut p), Err(libc::ENOTDIR));
+        let mut p = r.program();
+        assert_eq!(list(&mut r, &mut p), Err(libc::EBADF));
+    }
+
+    #[test]
+    fn a_hiding_default_shows_the_way_to_what_is_shown() {
+        let mut r = Run::with_network(
+            "hide",
+            r#"{"path": "${D}/shown/inner", "access": "ro"},
+            {"path": "${D}/rw", "access": "rw"}"#,
+            "",
+        );
+        for d in ["shown/inner", "rw", "secret", "shown/secret"] {
+            std::fs::create_dir_all(r.dir.join(d)).unwrap();
+        }
+        std::fs::write(r.dir.join("loose"), "").unwrap();
+        let mut p = holding_dir(&r, &r.dir.0.clone());
+        assert_eq!(list(&mut r, &mut p), Ok(set(&[".", "..", "rw", "shown"])));
+        let mut p = holding_dir(&r, &r.dir.join("shown"));
+        assert_eq!(list(&mut r, &mut p), Ok(set(&[".", "..", "inner"])));
+    }
+
+    #[test]
+    fn listing_buffers() {
+        let mut r = Run::fixture();
+        let mut p = holding_dir(&r, &r.dir.join("rw"));
+        let small = p.buffer(8);
+        // Too small for one record: the kernel's EINVAL; a buffer that is
+        // not there: EFAULT, and the listing has not moved.
+        let got = r.call(&mut p, libc::SYS_getdents64, &[5, small, 8]);
+        assert!(matches!(got, Reply::Errno(libc::EINVAL)), "{got:?}");
+        let got = r.call(&mut p, libc::SYS_getdents64, &[5, 8, 4096]);
+        assert!(matches!(got, Reply::Errno(libc::EFAULT)), "{got:?}");
+        let want = set(&[".", "..", "dangling", "f", "link", "sub", "target"]);
+        assert_eq!(list(&mut r, &mut p), Ok(want));
+        p.die();
+        let buf = p.buffer(4096);
+        let got = r.call(&mut p, libc::SYS_getdents64, &[5, buf, 4096]);
+        assert!(matches!(got, Reply::Gone), "{got:?}");
+    }
+
+    #[test]
+    fn chdir_by_access() {
+        let mut r = Run::fixture();
+        let mut p = r.program();
+        let cases = [
+            ("rw/sub", None),
+            ("ro", None),
+            ("hide", Some(libc::ENOENT)),
+            ("hide/x", Some(libc::ENOENT)),
+            ("deny", Some(libc::EACCES)),
+            ("rw/f", Some(libc::ENOTDIR)),
+            ("rw/missing", Some(libc::ENOENT)),
+            // Served from elsewhere: never a directory to enter.
+            ("content", Some(libc::ENOTDIR)),
+        ];
+        for (rel, want) in cases {
+            let path = p.put_cstr(&r.path(rel));
+            let got = r.call(&mut p, libc::SYS_chdir, &[path]);
+            match want {
+                None => assert!(matches!(got, Reply::Continue), "chdir {rel}: {got:?}"),
+                Some(e) => assert!(
+                    matches!(got, Reply::Errno(g) if g == e),
+                    "chdir {rel}: {got:?}"
+                ),
+            }
+        }
+        // fchdir: decided on what the descriptor is.
+        p.open_fd(6, &r.dir.join("hide"));
+        let got = r.call(&mut p, libc::SYS_fchdir, &[6]);
+        assert!(matches!(got, Reply::Errno(libc::ENOENT)), "{got:?}");
+        p.open_fd(7, &r.dir.join("rw"));
+        let got = r.call(&mut p, libc::SYS_fchdir, &[7]);
+        assert!(matches!(got, Reply::Continue), "{got:?}");
     }
 }

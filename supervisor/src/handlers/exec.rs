@@ -28,16 +28,14 @@
 use std::os::fd::{AsFd, BorrowedFd};
 
 use super::link::read_arg;
-use super::{decide, Ctx, Log, Reply, Scratch};
-use crate::audit::{Record, Verdict};
+use super::{decide, Ctx, Log, Program, Reply, Scratch};
+use crate::audit::Verdict;
 use crate::fs::walk::{walk, Asker, Start, Walked};
 use crate::fs::Root;
 use crate::landlock::{readable, ExecOutcome};
-use crate::notify::{Listener, Notif};
 use crate::policy::{ExecAccess, FsAccess, FsAction, Origin};
 use crate::sys;
 use crate::syscalls::{Kind, Mediated};
-use crate::task::Task;
 
 /// What `execveat` accepts in `flags` (include/uapi/linux/fcntl.h;
 /// `AT_EXECVE_CHECK`: Linux 6.14).
@@ -55,9 +53,13 @@ enum Target {
 }
 
 /// Handles one exec notification.
-pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
-    let mut task = Task::new(n.pid);
-    let a = n.data.args;
+pub fn handle<P: Program>(
+    ctx: &Ctx,
+    p: &mut P,
+    a: [u64; 6],
+    m: &Mediated,
+    sc: &mut Scratch,
+) -> Reply {
     let (dirfd, addr, flags) = match m.kind {
         Kind::Execve => (libc::AT_FDCWD, a[0], 0),
         Kind::Execveat => (sys::low_i32(a[0]), a[1], sys::low_i32(a[4])),
@@ -68,7 +70,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     }
     let arg = match read_arg(
         ctx,
-        &mut task,
+        p,
         dirfd,
         addr,
         &mut sc.raw,
@@ -77,17 +79,12 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         Ok(v) => v,
         Err(r) => return r,
     };
-    if !listener.id_valid(n.id) {
+    if !p.vouch() {
         return Reply::Gone;
     }
     let root = ctx.root(&sc.task_root);
-    let mut asker = Asker::with_policy(&task, ctx.scope, &ctx.policy);
-    let mut log = Log {
-        ctx,
-        syscall: m.name,
-        tid: task.tid(),
-        line: &mut sc.line,
-    };
+    let mut asker = Asker::with_policy(p.task(), ctx.scope, &ctx.policy);
+    let mut log = Log::new(ctx, m.name, p.tid(), &mut sc.line);
     let b = &mut sc.walk;
 
     let (fd, target) = if arg.path.is_empty() {
@@ -109,7 +106,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     } else {
         let follow = flags & libc::AT_SYMLINK_NOFOLLOW == 0;
         let walked = walk(&mut asker, &root, arg.start, &arg.path, 0, follow, b);
-        if !listener.id_valid(n.id) {
+        if !p.vouch() {
             return Reply::Gone;
         }
         match walked {
@@ -251,23 +248,87 @@ fn record(
     errno: Option<i32>,
     origin: Option<&Origin>,
 ) {
-    if let Some(l) = &log.ctx.learn {
-        if verdict == Verdict::Allow {
-            l.note(log.tid, path, crate::learn::READ | crate::learn::EXEC);
+    log.write_exec(path, verdict, errno, origin);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handlers::testing::{arg, Fake, Run};
+
+    fn run() -> Run {
+        let r = Run::fixture_with_sections(
+            r#""exec": {"default": "allow", "rules": [{"path": "${D}/rw/denied", "access": "deny"}]}"#,
+        );
+        std::fs::write(r.dir.join("rw/denied"), "").unwrap();
+        std::fs::write(r.dir.join("redirect"), "").unwrap();
+        r
+    }
+
+    /// `execve(D/rel)`: `None` when let through to the kernel, else the
+    /// errno.
+    fn execve(r: &mut Run, p: &mut Fake, rel: &str) -> Option<i32> {
+        let path = p.put_cstr(&r.path(rel));
+        match r.call(p, libc::SYS_execve, &[path, 0, 0]) {
+            Reply::Continue => None,
+            Reply::Errno(e) => Some(e),
+            other => panic!("{other:?}"),
         }
     }
-    let audit = &log.ctx.audit;
-    if !audit.wants(verdict) {
-        return;
+
+    #[test]
+    fn exec_by_access() {
+        let mut r = run();
+        let mut p = r.program();
+        let cases = [
+            ("rw/f", None),
+            ("ro/f", None),
+            ("rw/link", None),
+            // The exec section.
+            ("rw/denied", Some(libc::EACCES)),
+            // The file system's word first: it must be readable as itself.
+            ("deny/f", Some(libc::EACCES)),
+            ("hide/f", Some(libc::ENOENT)),
+            ("other", Some(libc::EACCES)),
+            // Served from elsewhere: not what runs under that name (and
+            // where no file is there, nothing runs).
+            ("redirect", Some(libc::EACCES)),
+            ("content", Some(libc::ENOENT)),
+            // Nothing there: what an open is told.
+            ("rw/missing", Some(libc::ENOENT)),
+            ("hide/missing", Some(libc::ENOENT)),
+            ("deny/missing", Some(libc::EACCES)),
+            ("rw/dangling", Some(libc::ENOENT)),
+        ];
+        for (rel, want) in cases {
+            assert_eq!(execve(&mut r, &mut p, rel), want, "execve {rel}");
+        }
+        let _ = execve(&mut r, &mut p, "rw/denied");
+        let line = r.last_log();
+        assert!(
+            line.contains(r#""syscall":"execve","path":""#)
+                && line.contains(r#"/rw/denied","decision":"deny","errno":"EACCES","rule":""#),
+            "{line}"
+        );
+        // execveat: unknown flags, a final link not followed.
+        let cwd = arg(libc::AT_FDCWD);
+        let link = p.put_cstr(&r.path("rw/link"));
+        let got = r.call(&mut p, libc::SYS_execveat, &[cwd, link, 0, 0, 0x4]);
+        assert!(matches!(got, Reply::Errno(libc::EINVAL)), "{got:?}");
+        let nofollow = arg(libc::AT_SYMLINK_NOFOLLOW);
+        let got = r.call(&mut p, libc::SYS_execveat, &[cwd, link, 0, 0, nofollow]);
+        assert!(matches!(got, Reply::Errno(libc::ELOOP)), "{got:?}");
+        // execveat of a descriptor: decided on what it is.
+        p.open_fd(7, &r.dir.join("rw/denied"));
+        let empty = p.put_cstr(b"");
+        let fd_flags = arg(libc::AT_EMPTY_PATH);
+        let got = r.call(&mut p, libc::SYS_execveat, &[7, empty, 0, 0, fd_flags]);
+        assert!(matches!(got, Reply::Errno(libc::EACCES)), "{got:?}");
+        p.open_fd(8, &r.dir.join("rw/f"));
+        let got = r.call(&mut p, libc::SYS_execveat, &[8, empty, 0, 0, fd_flags]);
+        assert!(matches!(got, Reply::Continue), "{got:?}");
+        p.die();
+        let got = r.call(&mut p, libc::SYS_execveat, &[8, empty, 0, 0, fd_flags]);
+        assert!(matches!(got, Reply::Gone), "{got:?}");
     }
-    let rec = Record {
-        pid: log.tid,
-        syscall: log.syscall,
-        path,
-        flags: None,
-        verdict,
-        errno,
-        rule: origin,
-    };
-    audit.record(&rec, log.line);
 }

@@ -15,16 +15,15 @@
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
-use super::{decide, Ctx, Log, Reply, Scratch};
+use super::{decide, Ctx, Log, Program, Reply, Scratch};
 use crate::audit::Verdict;
 use crate::fs::lexical::has_trailing_slash;
 use crate::fs::walk::{walk, Asker, Start, WalkBufs, Walked};
 use crate::fs::Root;
-use crate::notify::{Listener, Notif};
 use crate::policy::{FsAccess, FsAction};
 use crate::sys;
 use crate::syscalls::{Kind, Mediated};
-use crate::task::{RemoteFd, Task};
+use crate::task::RemoteFd;
 
 /// One path argument: where it starts and its text.
 pub(super) struct Arg {
@@ -68,9 +67,13 @@ pub(super) struct End {
 /// slashes. The policy's hide and deny are answered where the path they
 /// cover is looked up (as if absent, or unreachable); `ro` where the kernel
 /// would find a read-only mount, after all that.
-pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
-    let mut task = Task::new(n.pid);
-    let a = n.data.args;
+pub fn handle<P: Program>(
+    ctx: &Ctx,
+    p: &mut P,
+    a: [u64; 6],
+    m: &Mediated,
+    sc: &mut Scratch,
+) -> Reply {
     let int = sys::low_i32;
     // (old dirfd, old path, new dirfd, new path, flags)
     let (odir, opath, ndir, npath, flags) = match m.kind {
@@ -99,11 +102,11 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         }
     }
     let empty_ok = is_link && flags & libc::AT_EMPTY_PATH.cast_unsigned() != 0;
-    let old = match read_arg(ctx, &mut task, odir, opath, &mut sc.raw, empty_ok) {
+    let old = match read_arg(ctx, p, odir, opath, &mut sc.raw, empty_ok) {
         Ok(v) => v,
         Err(r) => return r,
     };
-    if !listener.id_valid(n.id) {
+    if !p.vouch() {
         return Reply::Gone;
     }
     let empty_path = empty_ok && old.path.is_empty();
@@ -112,7 +115,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     let follow = is_link
         && (flags & libc::AT_SYMLINK_FOLLOW.cast_unsigned() != 0 || has_trailing_slash(&old.path));
     let root = ctx.root(&sc.task_root);
-    let mut asker = Asker::with_policy(&task, ctx.scope, &ctx.policy);
+    let mut asker = Asker::with_policy(p.task(), ctx.scope, &ctx.policy);
     let src = if empty_path || follow {
         // The source is an object, not a name: resolve it whole.
         resolve_whole(&mut asker, &root, old, empty_path, &mut sc.walk)
@@ -146,25 +149,20 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             Source::Object { pathless: true, .. } | Source::Object { unlinked: true, .. }
         )
     {
-        let mut log = Log {
-            ctx,
-            syscall: m.name,
-            tid: task.tid(),
-            line: &mut sc.line,
-        };
+        let mut log = Log::new(ctx, m.name, p.tid(), &mut sc.line);
         let p = src.path().to_vec();
         if let Err(r) = not_refused(ctx, &mut asker, &p, &mut sc.matched, &mut log) {
             return r;
         }
     }
-    let new = match read_arg(ctx, &mut task, ndir, npath, &mut sc.raw, false) {
+    let new = match read_arg(ctx, p, ndir, npath, &mut sc.raw, false) {
         Ok(v) => v,
         Err(r) => return r,
     };
-    if !listener.id_valid(n.id) {
+    if !p.vouch() {
         return Reply::Gone;
     }
-    let mut asker = Asker::with_policy(&task, ctx.scope, &ctx.policy);
+    let mut asker = Asker::with_policy(p.task(), ctx.scope, &ctx.policy);
     let dst = match resolve_end(&mut asker, &root, new, &mut sc.walk) {
         Ok(v) => v,
         Err(e) => {
@@ -177,15 +175,10 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             ))
         }
     };
-    if !listener.id_valid(n.id) {
+    if !p.vouch() {
         return Reply::Gone;
     }
-    let mut log = Log {
-        ctx,
-        syscall: m.name,
-        tid: task.tid(),
-        line: &mut sc.line,
-    };
+    let mut log = Log::new(ctx, m.name, p.tid(), &mut sc.line);
 
     // Hidden or denied ends: as if absent, or unreachable.
     let src_path = src.path().to_vec();
@@ -417,15 +410,15 @@ impl Source {
 /// number: the caller checks `ID_VALID` afterwards). An empty path is
 /// ENOENT, before its directory descriptor is looked at, unless `empty_ok`
 /// (`AT_EMPTY_PATH`).
-pub(super) fn read_arg(
+pub(super) fn read_arg<P: Program>(
     ctx: &Ctx,
-    task: &mut Task,
+    p: &mut P,
     dirfd: i32,
     addr: u64,
     buf: &mut [u8],
     empty_ok: bool,
 ) -> Result<Arg, Reply> {
-    let len = task
+    let len = p
         .read_cstr(addr, buf)
         .map_err(|e| e.reply(libc::ENAMETOOLONG))?;
     if len == 0 && !empty_ok {
@@ -436,12 +429,12 @@ pub(super) fn read_arg(
     let start = if path.first() == Some(&b'/') {
         Start::Root
     } else if dirfd == libc::AT_FDCWD {
-        Start::Dir(task.open_cwd().map_err(|_| Reply::Errno(libc::ENOENT))?)
+        Start::Dir(p.open_cwd().map_err(|_| Reply::Errno(libc::ENOENT))?)
     } else {
         let fd = RemoteFd::from_arg(u64::from(dirfd.unsigned_abs()))
             .filter(|_| dirfd >= 0)
             .ok_or(Reply::Errno(libc::EBADF))?;
-        Start::Dir(task.get_fd(fd).map_err(|_| Reply::Errno(libc::EBADF))?)
+        Start::Dir(p.get_fd(fd).map_err(|_| Reply::Errno(libc::EBADF))?)
     };
     Ok(Arg { start, path })
 }
@@ -651,6 +644,110 @@ fn need_rw(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::handlers::testing::{arg, Fake, Run};
+
+    /// `nr(D/from, D/to)` (`link`, `rename`): 0 or the errno.
+    fn two(r: &mut Run, p: &mut Fake, nr: i64, from: &str, to: &str) -> Result<i64, i32> {
+        let a = p.put_cstr(&r.path(from));
+        let b = p.put_cstr(&r.path(to));
+        match r.call(p, nr, &[a, b]) {
+            Reply::Value(v) => Ok(v),
+            Reply::Errno(e) => Err(e),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn both_ends_by_access() {
+        use libc::{SYS_link, SYS_rename};
+        const OK: Result<i64, i32> = Ok(0);
+        const EACCES: Result<i64, i32> = Err(libc::EACCES);
+        const ENOENT: Result<i64, i32> = Err(libc::ENOENT);
+        let cases: &[(i64, &str, &str, Result<i64, i32>)] = &[
+            (SYS_rename, "rw/f", "rw/g", OK),
+            // rw on both ends.
+            (SYS_rename, "ro/f", "rw/g", EACCES),
+            (SYS_rename, "rw/f", "ro/g", EACCES),
+            (SYS_rename, "deny/f", "rw/g", EACCES),
+            (SYS_rename, "rw/f", "deny/g", EACCES),
+            (SYS_rename, "hide/f", "rw/g", ENOENT),
+            (SYS_rename, "rw/f", "hide/g", ENOENT),
+            (SYS_rename, "rw/f", "other", EACCES),
+            (SYS_rename, "rw/missing", "rw/g", ENOENT),
+            (SYS_rename, "rw/f", "rw/missing/g", ENOENT),
+            (SYS_rename, "rw/f", "rw/sub", Err(libc::EISDIR)),
+            // A hard link: rw on the source and the target's directory.
+            (SYS_link, "rw/f", "rw/h", OK),
+            (SYS_link, "ro/f", "rw/h", EACCES),
+            (SYS_link, "deny/f", "rw/h", EACCES),
+            (SYS_link, "hide/f", "rw/h", ENOENT),
+            (SYS_link, "rw/f", "ro/h", EACCES),
+            (SYS_link, "rw/f", "hide/h", ENOENT),
+            (SYS_link, "rw/f", "rw/target", Err(libc::EEXIST)),
+            (SYS_link, "rw/missing", "rw/h", ENOENT),
+        ];
+        for &(nr, from, to, want) in cases {
+            let mut r = Run::fixture();
+            let mut p = r.program();
+            assert_eq!(two(&mut r, &mut p, nr, from, to), want, "{nr} {from} {to}");
+        }
+        // Nothing moved where it was refused.
+        let mut r = Run::fixture();
+        let mut p = r.program();
+        assert_eq!(two(&mut r, &mut p, SYS_rename, "ro/f", "rw/g"), EACCES);
+        assert!(r.dir.join("ro/f").exists() && !r.dir.join("rw/g").exists());
+        assert_eq!(two(&mut r, &mut p, SYS_rename, "rw/f", "rw/g"), OK);
+        assert!(!r.dir.join("rw/f").exists() && r.dir.join("rw/g").exists());
+    }
+
+    #[test]
+    fn rename_flags() {
+        let mut r = Run::fixture();
+        let mut p = r.program();
+        let cwd = arg(libc::AT_FDCWD);
+        let from = p.put_cstr(&r.path("rw/target"));
+        let to = p.put_cstr(&r.path("rw/f"));
+        let hidden = p.put_cstr(&r.path("hide/f"));
+        let rename2 = |r: &mut Run, p: &mut Fake, a: u64, b: u64, flags: u32| match r.call(
+            p,
+            libc::SYS_renameat2,
+            &[cwd, a, cwd, b, u64::from(flags)],
+        ) {
+            Reply::Value(v) => Ok(v),
+            Reply::Errno(e) => Err(e),
+            other => panic!("{other:?}"),
+        };
+        let (noreplace, exchange) = (libc::RENAME_NOREPLACE, libc::RENAME_EXCHANGE);
+        // Unknown flags and NOREPLACE with EXCHANGE: before the paths.
+        assert_eq!(
+            rename2(&mut r, &mut p, from, hidden, 0x100),
+            Err(libc::EINVAL)
+        );
+        let both = noreplace | exchange;
+        assert_eq!(
+            rename2(&mut r, &mut p, from, hidden, both),
+            Err(libc::EINVAL)
+        );
+        assert_eq!(
+            rename2(&mut r, &mut p, from, to, noreplace),
+            Err(libc::EEXIST)
+        );
+        assert_eq!(
+            rename2(&mut r, &mut p, from, hidden, exchange),
+            Err(libc::ENOENT)
+        );
+        assert_eq!(rename2(&mut r, &mut p, from, to, exchange), Ok(0));
+        assert_eq!(std::fs::read(r.dir.join("rw/f")).unwrap(), b"target");
+        // linkat takes AT_SYMLINK_FOLLOW and AT_EMPTY_PATH only.
+        let got = r.call(&mut p, libc::SYS_linkat, &[cwd, from, cwd, hidden, 0x1]);
+        assert!(matches!(got, Reply::Errno(libc::EINVAL)), "{got:?}");
+        // Gone before the change: nothing moves.
+        p.die();
+        let got = r.call(&mut p, libc::SYS_rename, &[from, to]);
+        assert!(matches!(got, Reply::Gone), "{got:?}");
+        assert!(r.dir.join("rw/target").exists());
+    }
 
     #[test]
     fn parents() {

@@ -16,27 +16,29 @@
 
 use std::ffi::CStr;
 
-use super::{Ctx, Reply, Scratch};
-use crate::audit::{Record, Verdict};
+use super::{Ctx, Log, Program, Reply, Scratch};
+use crate::audit::Verdict;
 use crate::limits::MEMFD_NAME_BYTES;
-use crate::notify::{Listener, Notif};
 use crate::syscalls::Mediated;
-use crate::task::Task;
 use rustix::fs::{memfd_create, MemfdFlags};
 use rustix::io::Errno;
 
 /// Handles one `memfd_create` notification.
-pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
-    let task = Task::new(n.pid);
-    let a = n.data.args;
+pub fn handle<P: Program>(
+    ctx: &Ctx,
+    p: &mut P,
+    a: [u64; 6],
+    m: &Mediated,
+    sc: &mut Scratch,
+) -> Reply {
     let flags = crate::sys::low_i32(a[1]).cast_unsigned();
     let buf = &mut sc.raw[..=MEMFD_NAME_BYTES];
-    let len = match task.read_cstr(a[0], buf) {
+    let len = match p.read_cstr(a[0], buf) {
         Ok(l) => l,
         // Longer than the kernel takes: EINVAL.
         Err(e) => return e.reply(libc::EINVAL),
     };
-    if !listener.id_valid(n.id) {
+    if !p.vouch() {
         return Reply::Gone;
     }
     let Ok(name) = CStr::from_bytes_with_nul(&sc.raw[..=len]) else {
@@ -47,18 +49,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     sc.lex.extend_from_slice(name.to_bytes());
     let shown = sc.lex.as_slice();
     let log = |verdict: Verdict, errno: Option<i32>, line: &mut Vec<u8>| {
-        if ctx.audit.wants(verdict) {
-            let rec = Record {
-                pid: task.tid(),
-                syscall: m.name,
-                path: shown,
-                flags: None,
-                verdict,
-                errno,
-                rule: None,
-            };
-            ctx.audit.record(&rec, line);
-        }
+        Log::new(ctx, m.name, p.tid(), line).write_name(shown, verdict, errno);
     };
     if flags & libc::MFD_EXEC != 0 {
         // An executable memfd, asked for by name: the exec default denies it.
@@ -98,5 +89,57 @@ pub fn sealable_noexec(name: &CStr) -> std::io::Result<std::os::fd::OwnedFd> {
             Ok(fd)
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handlers::testing::{fl, Run};
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn memfds_are_never_executable() {
+        let mut r = Run::fixture();
+        let mut p = r.program();
+        let name = p.put_cstr(b"scratch");
+        let create =
+            |r: &mut Run, p: &mut crate::handlers::testing::Fake, name: u64, flags: u32| {
+                r.call(p, libc::SYS_memfd_create, &[name, u64::from(flags)])
+            };
+        // Asked to be executable: the exec default refuses it, logged.
+        let got = create(&mut r, &mut p, name, libc::MFD_EXEC);
+        assert!(matches!(got, Reply::Errno(libc::EACCES)), "{got:?}");
+        let line = r.last_log();
+        assert!(
+            line.contains(r#""syscall":"memfd_create","path":"memfd:scratch","decision":"deny""#),
+            "{line}"
+        );
+        // A name longer than the kernel takes; one that cannot be read.
+        let long = p.put_cstr(&[b'n'; MEMFD_NAME_BYTES + 1]);
+        let got = create(&mut r, &mut p, long, 0);
+        assert!(matches!(got, Reply::Errno(libc::EINVAL)), "{got:?}");
+        let got = create(&mut r, &mut p, 8, 0);
+        assert!(matches!(got, Reply::Errno(libc::EFAULT)), "{got:?}");
+        if !r.ctx.exec.memfd_noexec_seal {
+            return;
+        }
+        // Otherwise made sealed against exec, close-on-exec as asked.
+        match create(&mut r, &mut p, name, libc::MFD_CLOEXEC) {
+            Reply::Fd { fd, cloexec } => {
+                assert!(cloexec);
+                assert_eq!(fl(fd.as_fd()) & libc::O_ACCMODE, libc::O_RDWR);
+                let seals = rustix::fs::fcntl_get_seals(&fd).unwrap().bits();
+                let exec = u32::try_from(libc::F_SEAL_EXEC).unwrap();
+                assert_ne!(seals & exec, 0, "{seals:#x}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(r
+            .last_log()
+            .contains(r#""path":"memfd:scratch","decision":"allow""#));
+        p.die();
+        let got = create(&mut r, &mut p, name, 0);
+        assert!(matches!(got, Reply::Gone), "{got:?}");
     }
 }

@@ -5,20 +5,35 @@
 //! loop (`supervise`) consumes the [`crate::notify::Pending`], so every
 //! notification is answered exactly once there, and what the program is told
 //! (an errno) is a value, not an error path.
+//!
+//! A handler sees the program through a [`Program`] ([`program`]): it reads
+//! the program's memory and descriptors, and has what it read vouched for
+//! (`ID_VALID`), through it, never through the listener. [`handle`] gives
+//! it the [`Live`] program behind the notification; the unit tests give it a
+//! fake one (`testing`), so a handler is tested as (request, program,
+//! policy) → reply with no kernel notification. Every handler writes its
+//! decisions through one [`Log`].
 
 pub mod access;
 pub mod dir;
 pub mod exec;
 pub mod link;
+mod log;
 pub mod memfd;
 pub mod mutate;
 pub mod net;
 pub mod open;
 mod path;
 pub mod private;
+pub mod program;
 pub mod stat;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod tty;
 pub mod watch;
+
+pub use log::Log;
+pub use program::{Live, Memory, Program};
 
 use std::ffi::CString;
 use std::io;
@@ -26,7 +41,7 @@ use std::os::fd::{AsFd, OwnedFd};
 
 use std::sync::Arc;
 
-use crate::audit::{Audit, Record, Verdict};
+use crate::audit::Audit;
 use crate::fs::walk::{Scope, WalkBufs};
 use crate::fs::Root;
 use crate::notify::{Listener, Notif};
@@ -306,13 +321,23 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, sc: &mut Scratch) -> Re
         // and fails closed.
         return Reply::Errno(libc::ENOSYS);
     };
+    handle_as(ctx, &mut Live::new(listener, n), n.data.args, m, sc)
+}
+
+/// Handles request `m` with arguments `a` from program `p`.
+pub fn handle_as<P: Program>(
+    ctx: &Ctx,
+    p: &mut P,
+    a: [u64; 6],
+    m: &syscalls::Mediated,
+    sc: &mut Scratch,
+) -> Reply {
     if let Roots::PerTask = ctx.roots {
         // Learnt through the task's number: vouched for by the handler's
         // `ID_VALID` check, which comes after it and before any use.
-        let tid = i32::try_from(n.pid).unwrap_or(i32::MAX);
-        sc.task_root = match crate::fs::open_task_root(tid, &mut sc.procs) {
+        sc.task_root = match crate::fs::open_task_root(p.tid(), &mut sc.procs) {
             Ok(fd) => Some(Arc::new(fd)),
-            Err(_) if !listener.id_valid(n.id) => return Reply::Gone,
+            Err(_) if !p.vouch() => return Reply::Gone,
             Err(_) => {
                 sc.task_root = None;
                 return Reply::Errno(libc::EACCES);
@@ -320,15 +345,11 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, sc: &mut Scratch) -> Re
         };
     }
     match m.kind {
-        Kind::Open | Kind::Openat | Kind::Openat2 | Kind::Creat => {
-            open::handle(ctx, listener, n, m, sc)
-        }
+        Kind::Open | Kind::Openat | Kind::Openat2 | Kind::Creat => open::handle(ctx, p, a, m, sc),
         Kind::Link | Kind::Linkat | Kind::Rename | Kind::Renameat | Kind::Renameat2 => {
-            link::handle(ctx, listener, n, m, sc)
+            link::handle(ctx, p, a, m, sc)
         }
-        Kind::Access | Kind::Faccessat | Kind::Faccessat2 => {
-            access::handle(ctx, listener, n, m, sc)
-        }
+        Kind::Access | Kind::Faccessat | Kind::Faccessat2 => access::handle(ctx, p, a, m, sc),
         Kind::Stat
         | Kind::Lstat
         | Kind::Newfstatat
@@ -339,13 +360,13 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, sc: &mut Scratch) -> Re
         | Kind::Getxattr
         | Kind::Lgetxattr
         | Kind::Listxattr
-        | Kind::Llistxattr => stat::handle(ctx, listener, n, m, sc),
+        | Kind::Llistxattr => stat::handle(ctx, p, a, m, sc),
         Kind::Chdir | Kind::Fchdir | Kind::Getdents | Kind::Getdents64 => {
-            dir::handle(ctx, listener, n, m, sc)
+            dir::handle(ctx, p, a, m, sc)
         }
-        Kind::InotifyAddWatch => watch::handle(ctx, listener, n, m, sc),
+        Kind::InotifyAddWatch => watch::handle(ctx, p, a, m, sc),
         Kind::Bind | Kind::Connect | Kind::Sendmmsg | Kind::Sendmsg | Kind::Sendto => {
-            net::handle(ctx, listener, n, m, sc)
+            net::handle(ctx, p, a, m, sc)
         }
         Kind::Mkdir
         | Kind::Mkdirat
@@ -374,72 +395,9 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, sc: &mut Scratch) -> Re
         | Kind::Fsetxattr
         | Kind::Removexattr
         | Kind::Lremovexattr
-        | Kind::Fremovexattr => mutate::handle(ctx, listener, n, m, sc),
-        Kind::Execve | Kind::Execveat => exec::handle(ctx, listener, n, m, sc),
-        Kind::MemfdCreate => memfd::handle(ctx, listener, n, m, sc),
-    }
-}
-
-/// Audit records of one request.
-pub struct Log<'a> {
-    /// The run.
-    pub ctx: &'a Ctx,
-    /// The syscall's name.
-    pub syscall: &'static str,
-    /// Who asked.
-    pub tid: i32,
-    /// The worker's line buffer.
-    pub line: &'a mut Vec<u8>,
-}
-
-impl Log<'_> {
-    /// Writes one decision, if wanted.
-    pub fn write(
-        &mut self,
-        path: &[u8],
-        verdict: Verdict,
-        errno: Option<i32>,
-        rule: Option<usize>,
-    ) {
-        if let Some(l) = &self.ctx.learn {
-            if !verdict.is_refusal() {
-                l.note(self.tid, path, crate::learn::used(self.syscall, None));
-            }
-        }
-        if !self.ctx.audit.wants(verdict) {
-            return;
-        }
-        let rule = rule
-            .and_then(|i| self.ctx.policy.fs.rules.get(i))
-            .map(|r| &r.origin);
-        let rec = Record {
-            pid: self.tid,
-            syscall: self.syscall,
-            path,
-            flags: None,
-            verdict,
-            errno,
-            rule,
-        };
-        self.ctx.audit.record(&rec, self.line);
-    }
-
-    /// With `--learn`, records that the request changes `path` (where the
-    /// change is decided without an allowed line of its own: the other end
-    /// of a rename or link, `access(W_OK)`).
-    pub fn note_write(&self, path: &[u8]) {
-        if let Some(l) = &self.ctx.learn {
-            l.note(self.tid, path, crate::learn::WRITE);
-        }
-    }
-
-    /// With `--learn`, records a lookup of `path` that found nothing (and
-    /// so wrote no allowed line): under a policy that hides it, the same
-    /// lookup is a refusal.
-    pub fn note_absent(&self, path: &[u8]) {
-        if let Some(l) = &self.ctx.learn {
-            l.note(self.tid, path, crate::learn::READ);
-        }
+        | Kind::Fremovexattr => mutate::handle(ctx, p, a, m, sc),
+        Kind::Execve | Kind::Execveat => exec::handle(ctx, p, a, m, sc),
+        Kind::MemfdCreate => memfd::handle(ctx, p, a, m, sc),
     }
 }
 

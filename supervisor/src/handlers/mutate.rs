@@ -19,22 +19,27 @@ use std::os::fd::{AsFd, AsRawFd};
 
 use super::link::{read_arg, resolve_end, slash_errno, End, Last};
 use super::path::{decide_obj, done, fetch, read_string, resolve, Need, Obj};
-use super::{decide, Ctx, Log, Reply, Scratch};
+use super::{decide, Ctx, Log, Program, Reply, Scratch};
 use crate::audit::Verdict;
 use crate::fs::walk::Asker;
 use crate::limits::{PATH_BYTES, XATTR_NAME_BYTES, XATTR_VALUE_BYTES};
-use crate::notify::{Listener, Notif};
 use crate::policy::{FsAccess, FsAction};
 use crate::sys;
 use crate::syscalls::{Kind, Mediated};
-use crate::task::{ReadError, Task};
+use crate::task::ReadError;
 
 /// `UTIME_NOW`, `UTIME_OMIT`.
 const UTIME_NOW: i64 = (1 << 30) - 1;
 const UTIME_OMIT: i64 = (1 << 30) - 2;
 
 /// Handles one notification of the family.
-pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
+pub fn handle<P: Program>(
+    ctx: &Ctx,
+    p: &mut P,
+    a: [u64; 6],
+    m: &Mediated,
+    sc: &mut Scratch,
+) -> Reply {
     match m.kind {
         Kind::Mkdir
         | Kind::Mkdirat
@@ -44,8 +49,8 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         | Kind::Symlinkat
         | Kind::Unlink
         | Kind::Unlinkat
-        | Kind::Rmdir => names(ctx, listener, n, m, sc),
-        _ => objects(ctx, listener, n, m, sc),
+        | Kind::Rmdir => names(ctx, p, a, m, sc),
+        _ => objects(ctx, p, a, m, sc),
     }
 }
 
@@ -58,9 +63,7 @@ enum NameOp {
 }
 
 /// Requests that create or remove a name in a directory.
-fn names(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
-    let mut task = Task::new(n.pid);
-    let a = n.data.args;
+fn names<P: Program>(ctx: &Ctx, p: &mut P, a: [u64; 6], m: &Mediated, sc: &mut Scratch) -> Reply {
     let int = sys::low_i32;
     let mode_of = |v: u64| sys::low_i32(v).cast_unsigned();
     let (dirfd, addr, op) = match m.kind {
@@ -69,7 +72,7 @@ fn names(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scrat
         Kind::Mknod => (libc::AT_FDCWD, a[0], NameOp::Mknod(mode_of(a[1]))),
         Kind::Mknodat => (int(a[0]), a[1], NameOp::Mknod(mode_of(a[2]))),
         Kind::Symlink | Kind::Symlinkat => {
-            let target = match read_string(&task, a[0], PATH_BYTES - 1, libc::ENAMETOOLONG) {
+            let target = match read_string(p, a[0], PATH_BYTES - 1, libc::ENAMETOOLONG) {
                 Ok(t) if t.as_bytes().is_empty() => return Reply::Errno(libc::ENOENT),
                 Ok(t) => t,
                 Err(r) => return r,
@@ -102,10 +105,10 @@ fn names(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scrat
         }
     }
     let umask = match op {
-        NameOp::Mkdir(_) | NameOp::Mknod(_) => match task.umask() {
+        NameOp::Mkdir(_) | NameOp::Mknod(_) => match p.umask() {
             Ok(u) => u,
             Err(_) => {
-                return if listener.id_valid(n.id) {
+                return if p.vouch() {
                     Reply::Errno(libc::EACCES)
                 } else {
                     Reply::Gone
@@ -114,14 +117,14 @@ fn names(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scrat
         },
         _ => 0,
     };
-    let arg = match read_arg(ctx, &mut task, dirfd, addr, &mut sc.raw, false) {
+    let arg = match read_arg(ctx, p, dirfd, addr, &mut sc.raw, false) {
         Ok(v) => v,
         Err(r) => return r,
     };
-    if !listener.id_valid(n.id) {
+    if !p.vouch() {
         return Reply::Gone;
     }
-    let mut asker = Asker::with_policy(&task, ctx.scope, &ctx.policy);
+    let mut asker = Asker::with_policy(p.task(), ctx.scope, &ctx.policy);
     let root = ctx.root(&sc.task_root);
     let end = match resolve_end(&mut asker, &root, arg, &mut sc.walk) {
         Ok(e) => e,
@@ -135,7 +138,7 @@ fn names(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scrat
             ))
         }
     };
-    if !listener.id_valid(n.id) {
+    if !p.vouch() {
         return Reply::Gone;
     }
     let slashed = slash_errno(&end);
@@ -146,12 +149,7 @@ fn names(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scrat
         last,
         slash,
     } = end;
-    let mut log = Log {
-        ctx,
-        syscall: m.name,
-        tid: task.tid(),
-        line: &mut sc.line,
-    };
+    let mut log = Log::new(ctx, m.name, p.tid(), &mut sc.line);
     let (action, rule) = decide(ctx, &mut asker, &path, &mut sc.matched);
     // Whether the name is taken; an error other than ENOENT (a name too
     // long for the file system) is the kernel's answer at that point.
@@ -261,9 +259,7 @@ enum ObjOp {
 }
 
 /// Requests that change an existing object.
-fn objects(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
-    let mut task = Task::new(n.pid);
-    let a = n.data.args;
+fn objects<P: Program>(ctx: &Ctx, p: &mut P, a: [u64; 6], m: &Mediated, sc: &mut Scratch) -> Reply {
     let int = sys::low_i32;
     let u32_of = |v: u64| sys::low_i32(v).cast_unsigned();
     // Where the object is: (dirfd, path address, follow, AT_EMPTY_PATH, NULL ok),
@@ -317,21 +313,21 @@ fn objects(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
                 ObjOp::Chown(u32_of(a[2]), u32_of(a[3])),
             )
         }
-        Kind::Utime => match read_utimbuf(&task, a[1]) {
+        Kind::Utime => match read_utimbuf(p, a[1]) {
             Ok(t) => (
                 Where::Path(libc::AT_FDCWD, a[0], true, false, false),
                 ObjOp::Times(t),
             ),
             Err(r) => return r,
         },
-        Kind::Utimes => match read_timevals(&task, a[1]) {
+        Kind::Utimes => match read_timevals(p, a[1]) {
             Ok(t) => (
                 Where::Path(libc::AT_FDCWD, a[0], true, false, false),
                 ObjOp::Times(t),
             ),
             Err(r) => return r,
         },
-        Kind::Futimesat => match read_timevals(&task, a[2]) {
+        Kind::Futimesat => match read_timevals(p, a[2]) {
             // A NULL path is the descriptor itself (but AT_FDCWD's: EFAULT).
             Ok(t) if a[1] == 0 && int(a[0]) != libc::AT_FDCWD => {
                 (Where::Fd(int(a[0])), ObjOp::Times(t))
@@ -346,7 +342,7 @@ fn objects(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
             // As the kernel: the times are read (EFAULT); UTIME_OMIT twice
             // is done, nothing looked at; then the flags; then the object;
             // the times' values only once it is found (`out_of_range`).
-            let times = match read_i64s_or_null::<4>(&task, a[2]) {
+            let times = match read_i64s_or_null::<4>(p, a[2]) {
                 Ok(t) => t,
                 Err(r) => return r,
             };
@@ -395,7 +391,7 @@ fn objects(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
             if flags & !(libc::XATTR_CREATE | libc::XATTR_REPLACE).cast_unsigned() != 0 {
                 return Reply::Errno(libc::EINVAL);
             }
-            let (name, value) = match read_xattr(&task, a[1], a[2], a[3]) {
+            let (name, value) = match read_xattr(p, a[1], a[2], a[3]) {
                 Ok(v) => v,
                 Err(r) => return r,
             };
@@ -412,7 +408,7 @@ fn objects(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
             }
         }
         Kind::Removexattr | Kind::Lremovexattr | Kind::Fremovexattr => {
-            let name = match read_xattr_name(&task, a[1]) {
+            let name = match read_xattr_name(p, a[1]) {
                 Ok(v) => v,
                 Err(r) => return r,
             };
@@ -427,19 +423,17 @@ fn objects(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
     };
     let obj = match place {
         Where::Path(dirfd, addr, follow, e, null_ok) => {
-            match resolve(
-                ctx, listener, n, &mut task, sc, dirfd, addr, follow, e, null_ok,
-            ) {
+            match resolve(ctx, p, sc, dirfd, addr, follow, e, null_ok) {
                 Ok(o) => o,
                 Err(r) => return r,
             }
         }
         Where::Fd(fd) => {
-            let f = match fetch(&mut task, fd) {
+            let f = match fetch(p, fd) {
                 Ok(f) => f,
                 Err(r) => return r,
             };
-            if !listener.id_valid(n.id) {
+            if !p.vouch() {
                 return Reply::Gone;
             }
             if crate::task::fd_path(f.as_fd(), &mut sc.walk.path).is_err() {
@@ -458,7 +452,16 @@ fn objects(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scr
             }
         }
     };
-    let fd = match decide_obj(ctx, &task, sc, m.name, obj, Need::Write, None, out_of_range) {
+    let fd = match decide_obj(
+        ctx,
+        p.task(),
+        sc,
+        m.name,
+        obj,
+        Need::Write,
+        None,
+        out_of_range,
+    ) {
         Ok(fd) => fd,
         Err(r) => return r,
     };
@@ -505,10 +508,9 @@ fn fault(e: ReadError) -> Reply {
     e.reply(libc::EFAULT)
 }
 
-fn read_i64s<const N: usize>(task: &Task, addr: u64) -> Result<[i64; N], Reply> {
+fn read_i64s<const N: usize>(p: &impl Program, addr: u64) -> Result<[i64; N], Reply> {
     let mut raw = [[0u8; 8]; N];
-    task.read_exact(addr, raw.as_flattened_mut())
-        .map_err(fault)?;
+    p.read_exact(addr, raw.as_flattened_mut()).map_err(fault)?;
     Ok(raw.map(i64::from_ne_bytes))
 }
 
@@ -520,20 +522,20 @@ fn ts(sec: i64, nsec: i64) -> libc::timespec {
 }
 
 /// `struct utimbuf` (`actime`, `modtime`), `NULL` for now.
-fn read_utimbuf(task: &Task, addr: u64) -> Result<Option<[libc::timespec; 2]>, Reply> {
+fn read_utimbuf<P: Program>(p: &P, addr: u64) -> Result<Option<[libc::timespec; 2]>, Reply> {
     if addr == 0 {
         return Ok(None);
     }
-    let [at, mt] = read_i64s::<2>(task, addr)?;
+    let [at, mt] = read_i64s::<2>(p, addr)?;
     Ok(Some([ts(at, 0), ts(mt, 0)]))
 }
 
 /// Two `struct timeval`, `NULL` for now.
-fn read_timevals(task: &Task, addr: u64) -> Result<Option<[libc::timespec; 2]>, Reply> {
+fn read_timevals<P: Program>(p: &P, addr: u64) -> Result<Option<[libc::timespec; 2]>, Reply> {
     if addr == 0 {
         return Ok(None);
     }
-    let [s0, u0, s1, u1] = read_i64s::<4>(task, addr)?;
+    let [s0, u0, s1, u1] = read_i64s::<4>(p, addr)?;
     if !(0..1_000_000).contains(&u0) || !(0..1_000_000).contains(&u1) {
         return Err(Reply::Errno(libc::EINVAL));
     }
@@ -541,29 +543,342 @@ fn read_timevals(task: &Task, addr: u64) -> Result<Option<[libc::timespec; 2]>, 
 }
 
 /// `N` 64-bit words (two `struct timespec`), `None` for a NULL pointer.
-fn read_i64s_or_null<const N: usize>(task: &Task, addr: u64) -> Result<Option<[i64; N]>, Reply> {
+fn read_i64s_or_null<const N: usize>(
+    p: &impl Program,
+    addr: u64,
+) -> Result<Option<[i64; N]>, Reply> {
     if addr == 0 {
         return Ok(None);
     }
-    read_i64s::<N>(task, addr).map(Some)
+    read_i64s::<N>(p, addr).map(Some)
 }
 
-fn read_xattr_name(task: &Task, addr: u64) -> Result<CString, Reply> {
-    match read_string(task, addr, XATTR_NAME_BYTES, libc::ERANGE) {
+fn read_xattr_name<P: Program>(p: &P, addr: u64) -> Result<CString, Reply> {
+    match read_string(p, addr, XATTR_NAME_BYTES, libc::ERANGE) {
         Ok(s) if s.as_bytes().is_empty() => Err(Reply::Errno(libc::ERANGE)),
         r => r,
     }
 }
 
-fn read_xattr(task: &Task, name: u64, value: u64, size: u64) -> Result<(CString, Vec<u8>), Reply> {
-    let name = read_xattr_name(task, name)?;
+fn read_xattr<P: Program>(
+    p: &P,
+    name: u64,
+    value: u64,
+    size: u64,
+) -> Result<(CString, Vec<u8>), Reply> {
+    let name = read_xattr_name(p, name)?;
     let size = usize::try_from(size).unwrap_or(usize::MAX);
     if size > XATTR_VALUE_BYTES {
         return Err(Reply::Errno(libc::E2BIG));
     }
     let mut v = vec![0u8; size];
     if size > 0 {
-        task.read_exact(value, &mut v).map_err(fault)?;
+        p.read_exact(value, &mut v).map_err(fault)?;
     }
     Ok((name, v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handlers::testing::{arg, Fake, Run};
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    /// A change's answer: its value, or an errno.
+    fn value(r: &Reply) -> Result<i64, i32> {
+        match r {
+            Reply::Value(v) => Ok(*v),
+            Reply::Errno(e) => Err(*e),
+            other => panic!("neither a value nor an errno: {other:?}"),
+        }
+    }
+
+    /// A value, or an errno.
+    type Answer = Result<i64, i32>;
+
+    const OK: Answer = Ok(0);
+    const EACCES: Answer = Err(libc::EACCES);
+    const ENOENT: Answer = Err(libc::ENOENT);
+
+    /// A request of the family on `D/rel`: `nr` with the path first, then
+    /// `rest`.
+    fn on(r: &mut Run, p: &mut Fake, nr: i64, rel: &str, rest: &[u64]) -> Result<i64, i32> {
+        let path = p.put_cstr(&r.path(rel));
+        let mut args = vec![path];
+        args.extend_from_slice(rest);
+        value(&r.call(p, nr, &args))
+    }
+
+    /// Checks each (syscall, path, rest of the arguments, answer), each on
+    /// a fresh run.
+    fn table(cases: &[(i64, &str, &[u64], Answer)]) {
+        for &(nr, rel, rest, want) in cases {
+            let mut r = Run::fixture();
+            let mut p = r.program();
+            assert_eq!(
+                on(&mut r, &mut p, nr, rel, rest),
+                want,
+                "syscall {nr} {rel} {rest:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn names_by_access() {
+        use libc::{SYS_mkdir, SYS_mknod, SYS_rmdir, SYS_unlink};
+        let fifo = u64::from(libc::S_IFIFO | 0o644);
+        let chr = u64::from(libc::S_IFCHR | 0o644);
+        let dir = u64::from(libc::S_IFDIR | 0o755);
+        table(&[
+            (SYS_mkdir, "rw/new", &[0o755], OK),
+            (SYS_mkdir, "ro/new", &[0o755], EACCES),
+            (SYS_mkdir, "deny/new", &[0o755], EACCES),
+            (SYS_mkdir, "hide/new", &[0o755], ENOENT),
+            (SYS_mkdir, "new", &[0o755], EACCES),
+            (SYS_mkdir, "rw/f", &[0o755], Err(libc::EEXIST)),
+            // The kernel finds the name taken before it checks the right
+            // to write; a denied or hidden one is refused first.
+            (SYS_mkdir, "ro/f", &[0o755], Err(libc::EEXIST)),
+            (SYS_mkdir, "deny/f", &[0o755], EACCES),
+            (SYS_mkdir, "hide/f", &[0o755], ENOENT),
+            (SYS_mkdir, "rw/missing/new", &[0o755], ENOENT),
+            (SYS_mkdir, "rw/new/", &[0o755], OK),
+            (SYS_mknod, "rw/fifo", &[fifo, 0], OK),
+            (SYS_mknod, "rw/plain", &[0o644, 0], OK),
+            (SYS_mknod, "ro/fifo", &[fifo, 0], EACCES),
+            (SYS_mknod, "hide/fifo", &[fifo, 0], ENOENT),
+            // rw makes regular files and FIFOs only; a directory or an
+            // unknown type is refused before the path is looked at.
+            (SYS_mknod, "rw/dev", &[chr, 0], Err(libc::EPERM)),
+            (SYS_mknod, "rw/dir", &[dir, 0], Err(libc::EPERM)),
+            (SYS_mknod, "hide/dir", &[dir, 0], Err(libc::EPERM)),
+            (SYS_mknod, "rw/odd", &[0o170_644, 0], Err(libc::EINVAL)),
+            (SYS_mknod, "rw/fifo/", &[fifo, 0], ENOENT),
+            (SYS_unlink, "rw/f", &[], OK),
+            (SYS_unlink, "ro/f", &[], EACCES),
+            (SYS_unlink, "deny/f", &[], EACCES),
+            (SYS_unlink, "hide/f", &[], ENOENT),
+            (SYS_unlink, "other", &[], EACCES),
+            (SYS_unlink, "rw/missing", &[], ENOENT),
+            (SYS_unlink, "ro/missing", &[], ENOENT),
+            (SYS_unlink, "rw/sub", &[], Err(libc::EISDIR)),
+            (SYS_unlink, "rw/f/", &[], Err(libc::ENOTDIR)),
+            (SYS_unlink, "rw/link", &[], OK),
+            (SYS_rmdir, "rw/sub", &[], OK),
+            (SYS_rmdir, "rw/sub/.", &[], Err(libc::EINVAL)),
+            (SYS_rmdir, "rw/f", &[], Err(libc::ENOTDIR)),
+            (SYS_rmdir, "rw/missing", &[], ENOENT),
+            (SYS_rmdir, "ro", &[], EACCES),
+            (SYS_rmdir, "deny", &[], EACCES),
+            (SYS_rmdir, "hide", &[], ENOENT),
+        ]);
+    }
+
+    #[test]
+    fn names_are_made_and_removed_as_asked() {
+        let mut r = Run::fixture();
+        let mut p = r.program();
+        p.set_umask(0o027);
+        assert_eq!(on(&mut r, &mut p, libc::SYS_mkdir, "rw/new", &[0o777]), OK);
+        let mode = std::fs::metadata(r.dir.join("rw/new"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o750);
+        assert_eq!(on(&mut r, &mut p, libc::SYS_unlink, "ro/f", &[]), EACCES);
+        assert!(r.dir.join("ro/f").exists());
+        assert_eq!(on(&mut r, &mut p, libc::SYS_unlink, "rw/f", &[]), OK);
+        assert!(!r.dir.join("rw/f").exists());
+        // symlink(target, path): the target is text, never looked up.
+        let target = p.put_cstr(b"../deny/f");
+        let path = p.put_cstr(&r.path("rw/sl"));
+        assert_eq!(
+            value(&r.call(&mut p, libc::SYS_symlink, &[target, path])),
+            OK
+        );
+        let t = std::fs::read_link(r.dir.join("rw/sl")).unwrap();
+        assert_eq!(t.to_str(), Some("../deny/f"));
+        let path = p.put_cstr(&r.path("ro/sl"));
+        assert_eq!(
+            value(&r.call(&mut p, libc::SYS_symlink, &[target, path])),
+            EACCES
+        );
+        let path = p.put_cstr(&r.path("hide/sl"));
+        assert_eq!(
+            value(&r.call(&mut p, libc::SYS_symlink, &[target, path])),
+            ENOENT
+        );
+        let empty = p.put_cstr(b"");
+        let path = p.put_cstr(&r.path("rw/sl2"));
+        assert_eq!(
+            value(&r.call(&mut p, libc::SYS_symlink, &[empty, path])),
+            ENOENT
+        );
+        // unlinkat: only AT_REMOVEDIR.
+        let path = p.put_cstr(&r.path("rw/sub"));
+        let cwd = arg(libc::AT_FDCWD);
+        let got = r.call(&mut p, libc::SYS_unlinkat, &[cwd, path, 1]);
+        assert_eq!(value(&got), Err(libc::EINVAL));
+        let got = r.call(
+            &mut p,
+            libc::SYS_unlinkat,
+            &[cwd, path, arg(libc::AT_REMOVEDIR)],
+        );
+        assert_eq!(value(&got), OK);
+        // Gone before the change: nothing changes.
+        p.die();
+        let path = p.put_cstr(&r.path("rw/target"));
+        assert!(matches!(
+            r.call(&mut p, libc::SYS_unlink, &[path]),
+            Reply::Gone
+        ));
+        assert!(r.dir.join("rw/target").exists());
+    }
+
+    #[test]
+    fn objects_by_access() {
+        use libc::{SYS_chmod, SYS_chown, SYS_removexattr, SYS_setxattr, SYS_truncate};
+        let (uid, gid) = {
+            let m = std::fs::metadata("/proc/self").unwrap();
+            (u64::from(m.uid()), u64::from(m.gid()))
+        };
+        table(&[
+            (SYS_chmod, "rw/f", &[0o600], OK),
+            (SYS_chmod, "ro/f", &[0o600], EACCES),
+            (SYS_chmod, "deny/f", &[0o600], EACCES),
+            (SYS_chmod, "hide/f", &[0o600], ENOENT),
+            (SYS_chmod, "other", &[0o600], EACCES),
+            (SYS_chmod, "rw/missing", &[0o600], ENOENT),
+            // Nothing there to refuse a change to.
+            (SYS_chmod, "ro/missing", &[0o600], ENOENT),
+            (SYS_chmod, "deny/missing", &[0o600], EACCES),
+            (SYS_chmod, "content", &[0o600], EACCES),
+            (SYS_chmod, "redirect", &[0o600], EACCES),
+            (SYS_chmod, "ro", &[0o700], EACCES),
+            (SYS_chown, "rw/f", &[uid, gid], OK),
+            (SYS_chown, "ro/f", &[uid, gid], EACCES),
+            (SYS_chown, "hide/f", &[uid, gid], ENOENT),
+            (SYS_truncate, "rw/f", &[1], OK),
+            (SYS_truncate, "ro/f", &[1], EACCES),
+            (SYS_truncate, "hide/f", &[1], ENOENT),
+            (SYS_truncate, "rw/sub", &[0], Err(libc::EISDIR)),
+            (SYS_truncate, "rw/f", &[u64::MAX], Err(libc::EINVAL)),
+            (SYS_truncate, "hide/f", &[u64::MAX], Err(libc::EINVAL)),
+            (SYS_setxattr, "ro/f", &[0, 0, 0, 0], EFAULT_OR_FIRST),
+            (SYS_removexattr, "ro/f", &[0], EFAULT_OR_FIRST),
+        ]);
+        let mut r = Run::fixture();
+        let mut p = r.program();
+        assert_eq!(on(&mut r, &mut p, SYS_chmod, "rw/f", &[0o640]), OK);
+        let mode = std::fs::metadata(r.dir.join("rw/f"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o640);
+        assert_eq!(on(&mut r, &mut p, SYS_truncate, "rw/f", &[1]), OK);
+        assert_eq!(std::fs::read(r.dir.join("rw/f")).unwrap(), b"r");
+        assert_eq!(on(&mut r, &mut p, SYS_truncate, "ro/f", &[0]), EACCES);
+        assert_eq!(std::fs::read(r.dir.join("ro/f")).unwrap(), b"ro");
+    }
+
+    /// (A null name faults, whatever the path.)
+    const EFAULT_OR_FIRST: Result<i64, i32> = Err(libc::EFAULT);
+
+    #[test]
+    fn xattrs_by_access() {
+        let mut r = Run::fixture();
+        let mut p = r.program();
+        let name = p.put_cstr(b"user.fdsup-test");
+        let value_at = p.put(b"v");
+        let set = |r: &mut Run, p: &mut Fake, rel: &str, name: u64, size: u64, flags: i32| {
+            on(
+                r,
+                p,
+                libc::SYS_setxattr,
+                rel,
+                &[name, value_at, size, arg(flags)],
+            )
+        };
+        let rw = set(&mut r, &mut p, "rw/f", name, 1, 0);
+        assert!(matches!(rw, OK | Err(libc::EOPNOTSUPP)), "{rw:?}");
+        assert_eq!(set(&mut r, &mut p, "ro/f", name, 1, 0), EACCES);
+        assert_eq!(set(&mut r, &mut p, "deny/f", name, 1, 0), EACCES);
+        assert_eq!(set(&mut r, &mut p, "hide/f", name, 1, 0), ENOENT);
+        // The flags, then the name, then the value, before the path.
+        assert_eq!(set(&mut r, &mut p, "hide/f", name, 1, 4), Err(libc::EINVAL));
+        let empty = p.put_cstr(b"");
+        assert_eq!(
+            set(&mut r, &mut p, "hide/f", empty, 1, 0),
+            Err(libc::ERANGE)
+        );
+        let long = p.put_cstr(&[b'n'; XATTR_NAME_BYTES + 1]);
+        assert_eq!(set(&mut r, &mut p, "hide/f", long, 1, 0), Err(libc::ERANGE));
+        let huge = (XATTR_VALUE_BYTES + 1) as u64;
+        assert_eq!(
+            set(&mut r, &mut p, "hide/f", name, huge, 0),
+            Err(libc::E2BIG)
+        );
+        assert_eq!(set(&mut r, &mut p, "hide/f", name, 2, 0), Err(libc::EFAULT));
+        let remove =
+            |r: &mut Run, p: &mut Fake, rel: &str| on(r, p, libc::SYS_removexattr, rel, &[name]);
+        assert_eq!(remove(&mut r, &mut p, "ro/f"), EACCES);
+        assert_eq!(remove(&mut r, &mut p, "hide/f"), ENOENT);
+        assert_eq!(remove(&mut r, &mut p, "deny/missing"), EACCES);
+    }
+
+    #[test]
+    fn times_by_access() {
+        let mut r = Run::fixture();
+        let mut p = r.program();
+        let cwd = arg(libc::AT_FDCWD);
+        let times = |p: &Fake, n0: i64, n1: i64| {
+            let raw: Vec<u8> = [1_i64, n0, 2, n1]
+                .iter()
+                .flat_map(|v| v.to_ne_bytes())
+                .collect();
+            p.put(&raw)
+        };
+        let utimensat = |r: &mut Run, p: &mut Fake, rel: &str, t: u64, flags: i32| {
+            let path = p.put_cstr(&r.path(rel));
+            value(&r.call(p, libc::SYS_utimensat, &[cwd, path, t, arg(flags)]))
+        };
+        let good = times(&p, 0, 0);
+        assert_eq!(utimensat(&mut r, &mut p, "rw/f", good, 0), OK);
+        assert_eq!(std::fs::metadata(r.dir.join("rw/f")).unwrap().mtime(), 2);
+        assert_eq!(utimensat(&mut r, &mut p, "rw/f", 0, 0), OK);
+        assert_eq!(utimensat(&mut r, &mut p, "ro/f", good, 0), EACCES);
+        assert_eq!(utimensat(&mut r, &mut p, "ro/f", 0, 0), EACCES);
+        assert_eq!(utimensat(&mut r, &mut p, "hide/f", good, 0), ENOENT);
+        assert_eq!(utimensat(&mut r, &mut p, "deny/f", good, 0), EACCES);
+        // Out of range: EINVAL once the object is found, unless the policy
+        // hides or denies it.
+        let bad = times(&p, 1_000_000_000, 0);
+        assert_eq!(utimensat(&mut r, &mut p, "rw/f", bad, 0), Err(libc::EINVAL));
+        assert_eq!(utimensat(&mut r, &mut p, "ro/f", bad, 0), Err(libc::EINVAL));
+        assert_eq!(utimensat(&mut r, &mut p, "hide/f", bad, 0), ENOENT);
+        assert_eq!(utimensat(&mut r, &mut p, "deny/f", bad, 0), EACCES);
+        // UTIME_OMIT twice: nothing to do, nothing looked at.
+        let omit = times(&p, UTIME_OMIT, UTIME_OMIT);
+        assert_eq!(utimensat(&mut r, &mut p, "hide/f", omit, 0), OK);
+        // Unknown flags; times that cannot be read.
+        assert_eq!(
+            utimensat(&mut r, &mut p, "rw/f", good, 0x4),
+            Err(libc::EINVAL)
+        );
+        assert_eq!(utimensat(&mut r, &mut p, "rw/f", 8, 0), Err(libc::EFAULT));
+        // futimens: the program's descriptor, decided on its path.
+        p.open_fd(7, &r.dir.join("ro/f"));
+        p.open_fd(8, &r.dir.join("rw/f"));
+        let fd = |n: u64, r: &mut Run, p: &mut Fake| {
+            value(&r.call(p, libc::SYS_utimensat, &[n, 0, good, 0]))
+        };
+        assert_eq!(fd(7, &mut r, &mut p), EACCES);
+        assert_eq!(fd(8, &mut r, &mut p), OK);
+        assert_eq!(fd(9, &mut r, &mut p), Err(libc::EBADF));
+        // fchmod likewise.
+        let got = r.call(&mut p, libc::SYS_fchmod, &[7, 0o600]);
+        assert_eq!(value(&got), EACCES);
+        let got = r.call(&mut p, libc::SYS_fchmod, &[8, 0o600]);
+        assert_eq!(value(&got), OK);
+    }
 }

@@ -21,12 +21,11 @@
 use std::ffi::CStr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
-use super::{Blocking, Ctx, Reply, Scratch};
-use crate::audit::{Record, Verdict};
+use super::{Blocking, Ctx, Log, Program, Reply, Scratch};
+use crate::audit::Verdict;
 use crate::fs::lexical::{has_trailing_slash, is_proc_self, join_normal};
 use crate::fs::walk::{walk, Asker, Start, Walked};
 use crate::fs::{reopen, Root};
-use crate::notify::{Listener, Notif};
 use crate::policy::{FsAccess, FsAction};
 use crate::sys::{self, OpenHow};
 use crate::syscalls::{Kind, Mediated};
@@ -136,9 +135,13 @@ impl Req<'_> {
 }
 
 /// Handles one open-family notification.
-pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
-    let task = Task::new(n.pid);
-    let a = n.data.args;
+pub fn handle<P: Program>(
+    ctx: &Ctx,
+    p: &mut P,
+    a: [u64; 6],
+    m: &Mediated,
+    sc: &mut Scratch,
+) -> Reply {
     let int = sys::low_i32;
     let (dirfd, path_addr, how) = match m.kind {
         Kind::Open => (libc::AT_FDCWD, a[0], openat_how(int(a[1]), a[2])),
@@ -148,7 +151,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             openat_how(libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC, a[1]),
         ),
         Kind::Openat => (int(a[0]), a[1], openat_how(int(a[2]), a[3])),
-        Kind::Openat2 => match read_how(&task, a[2], a[3], &mut sc.lex) {
+        Kind::Openat2 => match read_how(p, a[2], a[3], &mut sc.lex) {
             Ok(how) => (int(a[0]), a[1], how),
             Err(r) => return r,
         },
@@ -161,10 +164,10 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     if creates(&how) {
         // The supervisor's own umask is 0; the program's applies, read now,
         // before the ID_VALID check below vouches for it.
-        match task.umask() {
+        match p.umask() {
             Ok(mask) => how.mode &= !u64::from(mask),
             Err(_) => {
-                return if listener.id_valid(n.id) {
+                return if p.vouch() {
                     Reply::Errno(libc::EACCES)
                 } else {
                     Reply::Gone
@@ -172,7 +175,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             }
         }
     }
-    let len = match task.read_cstr(path_addr, &mut sc.raw) {
+    let len = match p.read_cstr(path_addr, &mut sc.raw) {
         Ok(len) => len,
         Err(e) => return e.reply(libc::ENAMETOOLONG),
     };
@@ -193,12 +196,11 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     } = sc;
     let req = Req {
         syscall: m.name,
-        tid: task.tid(),
+        tid: p.tid(),
         path: &raw[..len],
         path_nul: &raw[..=len],
         how,
     };
-    let mut task = task;
     let mut out = Out {
         ctx,
         root,
@@ -222,8 +224,8 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     if absolute && !in_root {
         lex.push(b'/');
     } else if dirfd == libc::AT_FDCWD {
-        if procs.read_link(task.tid(), c"cwd", lex).is_err() {
-            return if listener.id_valid(n.id) {
+        if p.read_link(procs, c"cwd", lex).is_err() {
+            return if p.vouch() {
                 Reply::Errno(libc::ENOENT)
             } else {
                 Reply::Gone
@@ -237,8 +239,8 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         // object by its absolute path, the very path it decides on. Only the
         // walk needs the descriptor itself, and fetches it then.
         let link = ProcPath::with_prefix("fd/", dirfd, "");
-        if procs.read_link(task.tid(), link.as_cstr(), lex).is_err() {
-            match fetch_dir(listener, n, &mut task, dirfd) {
+        if p.read_link(procs, link.as_cstr(), lex).is_err() {
+            match fetch_dir(p, dirfd) {
                 Ok(fd) => {
                     if fd_path(fd.as_fd(), lex).is_err() {
                         lex.clear();
@@ -251,7 +253,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     }
     // Everything read through the number belongs to this request only if
     // the request is still pending now.
-    if !listener.id_valid(n.id) {
+    if !p.vouch() {
         return Reply::Gone;
     }
 
@@ -281,14 +283,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             Ok(false) => {}
             Err(e) => return Reply::Errno(e),
         }
-        if let Some(reply) = fast(
-            &mut out,
-            &mut task,
-            base.as_ref(),
-            lex,
-            trailing,
-            searchable,
-        ) {
+        if let Some(reply) = fast(&mut out, p.task(), base.as_ref(), lex, trailing, searchable) {
             return reply;
         }
     }
@@ -299,10 +294,10 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
     } else if let Some(fd) = base {
         Start::Dir(fd)
     } else if dirfd == libc::AT_FDCWD {
-        match task.open_cwd() {
+        match p.open_cwd() {
             Ok(fd) => Start::Dir(fd),
             Err(_) => {
-                return if listener.id_valid(n.id) {
+                return if p.vouch() {
                     Reply::Errno(libc::ENOENT)
                 } else {
                     Reply::Gone
@@ -310,13 +305,13 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             }
         }
     } else {
-        match fetch_dir(listener, n, &mut task, dirfd) {
+        match fetch_dir(p, dirfd) {
             Ok(fd) => Start::Dir(fd),
             Err(r) => return r,
         }
     };
     let follow_final = req.flags() & libc::O_NOFOLLOW == 0 && !req.excl();
-    let mut asker = Asker::with_policy(&task, ctx.scope, &ctx.policy);
+    let mut asker = Asker::with_policy(p.task(), ctx.scope, &ctx.policy);
     // Creating: a trailing slash on the last component is EISDIR, the walk
     // says where (also after a link whose target ends with one).
     let creating = if req.creat() {
@@ -333,7 +328,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         follow_final,
         wb,
     );
-    if !listener.id_valid(n.id) {
+    if !p.vouch() {
         return Reply::Gone;
     }
     let walked = match walked {
@@ -384,7 +379,7 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
             {
                 return out.refuse(path, Verdict::Deny, libc::EACCES, rule);
             }
-            if let Some(reply) = terminal(&mut out, &task, path, rule) {
+            if let Some(reply) = terminal(&mut out, p.task(), path, rule) {
                 return reply;
             }
             out.allowed(path, rule);
@@ -521,7 +516,7 @@ fn openat_how(flags: i32, mode: u64) -> OpenHow {
 /// Reads `openat2`'s `struct open_how` as the kernel would
 /// (`copy_struct_from_user`): at least the first version, at most a page,
 /// anything past what we know must be zero.
-fn read_how(task: &Task, addr: u64, size: u64, tmp: &mut Vec<u8>) -> Result<OpenHow, Reply> {
+fn read_how<P: Program>(p: &P, addr: u64, size: u64, tmp: &mut Vec<u8>) -> Result<OpenHow, Reply> {
     let size = usize::try_from(size).unwrap_or(usize::MAX);
     if size < sys::OPEN_HOW_SIZE_VER0 {
         return Err(Reply::Errno(libc::EINVAL));
@@ -531,7 +526,7 @@ fn read_how(task: &Task, addr: u64, size: u64, tmp: &mut Vec<u8>) -> Result<Open
     }
     tmp.clear();
     tmp.resize(size, 0);
-    match task.read_exact(addr, tmp) {
+    match p.read_exact(addr, tmp) {
         Ok(()) => {}
         Err(ReadError::Gone) => return Err(Reply::Gone),
         Err(_) => return Err(Reply::Errno(libc::EFAULT)),
@@ -583,29 +578,10 @@ impl<'a> Out<'a> {
     }
 
     fn log(&mut self, path: &[u8], verdict: Verdict, errno: Option<i32>, rule: Option<usize>) {
-        if let Some(l) = &self.ctx.learn {
-            if !verdict.is_refusal() {
-                let how = crate::learn::used(self.req.syscall, Some(self.req.how.flags));
-                l.note(self.req.tid, path, how);
-            }
-        }
-        let audit = &self.ctx.audit;
-        if !audit.wants(verdict) {
-            return;
-        }
-        let rule = rule
-            .and_then(|i| self.ctx.policy.fs.rules.get(i))
-            .map(|r| &r.origin);
-        let rec = Record {
-            pid: self.req.tid,
-            syscall: self.req.syscall,
-            path,
-            flags: Some(self.req.how.flags),
-            verdict,
-            errno,
-            rule,
-        };
-        audit.record(&rec, self.line);
+        let req = self.req;
+        Log::new(self.ctx, req.syscall, req.tid, self.line)
+            .with_flags(req.how.flags)
+            .write(path, verdict, errno, rule);
     }
 
     /// Finishes what is not a plain `ro`/`rw` decision (hidden, denied,
@@ -639,11 +615,9 @@ impl<'a> Out<'a> {
         self.log(path, Verdict::Allow, None, rule);
     }
 
-    /// With `--learn`, records a lookup that found nothing ([`super::Log::note_absent`]).
-    fn absent(&self, path: &[u8]) {
-        if let Some(l) = &self.ctx.learn {
-            l.note(self.req.tid, path, crate::learn::READ);
-        }
+    /// With `--learn`, records a lookup that found nothing ([`Log::note_absent`]).
+    fn absent(&mut self, path: &[u8]) {
+        Log::new(self.ctx, self.req.syscall, self.req.tid, self.line).note_absent(path);
     }
 
     /// Serves the request from the rule's sealed memfd, read-only.
@@ -706,25 +680,14 @@ impl<'a> Out<'a> {
 
 /// The task's descriptor `dirfd`, fetched ([`super::path::fetch`]); a
 /// failure is the request's answer.
-fn fetch_dir(
-    listener: &Listener,
-    n: &Notif,
-    task: &mut Task,
-    dirfd: i32,
-) -> Result<OwnedFd, Reply> {
-    super::path::fetch(task, dirfd).map_err(|r| {
-        if listener.id_valid(n.id) {
-            r
-        } else {
-            Reply::Gone
-        }
-    })
+fn fetch_dir<P: Program>(p: &mut P, dirfd: i32) -> Result<OwnedFd, Reply> {
+    super::path::fetch(p, dirfd).map_err(|r| if p.vouch() { r } else { Reply::Gone })
 }
 
 /// The lexical fast path; `None` sends the request to the careful walk.
 fn fast(
     out: &mut Out<'_>,
-    task: &mut Task,
+    task: &Task,
     base: Option<&OwnedFd>,
     lex: &mut Vec<u8>,
     trailing: bool,
@@ -1045,6 +1008,430 @@ fn deliver(req: &Req<'_>, fd: OwnedFd) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::handlers::testing::{arg, errno, fd_of, fl, Fake, Run};
+    use std::os::unix::fs::PermissionsExt;
+
+    fn run() -> Run {
+        Run::fixture()
+    }
+
+    /// `openat(AT_FDCWD, D/rel, flags, 0o666)`.
+    fn open(r: &mut Run, p: &mut Fake, rel: &str, flags: i32) -> Reply {
+        let path = r.path(rel);
+        let addr = p.put_cstr(&path);
+        let args = [arg(libc::AT_FDCWD), addr, arg(flags), 0o666];
+        r.call(p, libc::SYS_openat, &args)
+    }
+
+    /// An open's outcome: a descriptor (its access mode), or an errno.
+    fn outcome(r: &Reply) -> Result<i32, i32> {
+        match (errno(r), fd_of(r)) {
+            (Some(e), _) => Err(e),
+            (None, Some(fd)) => Ok(fl(fd) & libc::O_ACCMODE),
+            _ => panic!("neither a descriptor nor an errno: {r:?}"),
+        }
+    }
+
+    /// A descriptor's access mode, or an errno.
+    type Outcome = Result<i32, i32>;
+
+    const RO: Result<i32, i32> = Ok(libc::O_RDONLY);
+    const WO: Result<i32, i32> = Ok(libc::O_WRONLY);
+    const RW: Result<i32, i32> = Ok(libc::O_RDWR);
+    const EACCES: Result<i32, i32> = Err(libc::EACCES);
+    const ENOENT: Result<i32, i32> = Err(libc::ENOENT);
+
+    /// Checks each (path, flags, outcome) on a fresh run.
+    fn table(cases: &[(&str, i32, Result<i32, i32>)]) {
+        for &(rel, flags, want) in cases {
+            let mut r = run();
+            let mut p = r.program();
+            let got = outcome(&open(&mut r, &mut p, rel, flags));
+            assert_eq!(got, want, "open {rel} flags {flags:#o}");
+        }
+    }
+
+    #[test]
+    fn flags_by_access() {
+        use libc::{
+            O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_PATH, O_RDONLY, O_RDWR, O_TRUNC,
+            O_WRONLY,
+        };
+        table(&[
+            // ro: reading only.
+            ("ro/f", O_RDONLY, RO),
+            ("ro/f", O_WRONLY, EACCES),
+            ("ro/f", O_RDWR, EACCES),
+            ("ro/f", O_RDONLY | O_TRUNC, EACCES),
+            ("ro/f", O_WRONLY | O_APPEND, EACCES),
+            ("ro/f", O_WRONLY | O_CREAT, EACCES),
+            ("ro/f", O_RDONLY | O_CREAT, RO),
+            ("ro/f", O_RDONLY | O_CREAT | O_EXCL, Err(libc::EEXIST)),
+            ("ro/new", O_WRONLY | O_CREAT, EACCES),
+            ("ro/new", O_RDONLY | O_CREAT, EACCES),
+            ("ro/missing", O_RDONLY, ENOENT),
+            ("ro/f", O_PATH, RO),
+            ("ro", O_RDONLY | O_DIRECTORY, RO),
+            ("ro", O_PATH | O_DIRECTORY, RO),
+            ("ro/f", O_RDONLY | O_DIRECTORY, Err(libc::ENOTDIR)),
+            // rw: everything.
+            ("rw/f", O_RDONLY, RO),
+            ("rw/f", O_WRONLY, WO),
+            ("rw/f", O_RDWR, RW),
+            ("rw/f", O_WRONLY | O_APPEND, WO),
+            ("rw/f", O_RDWR | O_TRUNC, RW),
+            ("rw/new", O_WRONLY | O_CREAT, WO),
+            ("rw/new", O_RDWR | O_CREAT | O_EXCL, RW),
+            ("rw/f", O_WRONLY | O_CREAT | O_EXCL, Err(libc::EEXIST)),
+            ("rw/f", O_PATH, RO),
+            ("rw/f", O_PATH | O_RDWR, RO),
+            ("rw", O_RDONLY | O_DIRECTORY, RO),
+            ("rw", O_WRONLY | O_CREAT, Err(libc::EISDIR)),
+            ("rw", O_RDWR, Err(libc::EISDIR)),
+            ("rw/f/", O_RDONLY, Err(libc::ENOTDIR)),
+            ("rw/new/", O_WRONLY | O_CREAT, Err(libc::EISDIR)),
+            ("rw/missing", O_RDONLY, ENOENT),
+            ("rw/missing/x", O_WRONLY | O_CREAT, ENOENT),
+            ("rw/link", O_RDONLY, RO),
+            ("rw/link", O_RDONLY | O_NOFOLLOW, Err(libc::ELOOP)),
+            ("rw/link", O_PATH | O_NOFOLLOW, Err(libc::EOPNOTSUPP)),
+            (
+                "rw/link",
+                O_RDONLY | O_DIRECTORY | O_NOFOLLOW,
+                Err(libc::ENOTDIR),
+            ),
+            ("rw/dangling", O_RDONLY, ENOENT),
+            (
+                "rw/dangling",
+                O_WRONLY | O_CREAT | O_EXCL,
+                Err(libc::EEXIST),
+            ),
+            // deny: refused, there or not, whatever the flags.
+            ("deny/f", O_RDONLY, EACCES),
+            ("deny/f", O_WRONLY, EACCES),
+            ("deny/f", O_PATH, EACCES),
+            ("deny/missing", O_RDONLY, EACCES),
+            ("deny/new", O_WRONLY | O_CREAT, EACCES),
+            ("deny", O_RDONLY | O_DIRECTORY, EACCES),
+            ("deny/f/x", O_RDONLY, EACCES),
+            // hide: absent, whatever is under it and however asked.
+            ("hide/f", O_RDONLY, ENOENT),
+            ("hide/f", O_RDWR, ENOENT),
+            ("hide/f", O_PATH, ENOENT),
+            ("hide/new", O_WRONLY | O_CREAT, ENOENT),
+            ("hide", O_RDONLY | O_DIRECTORY, ENOENT),
+            ("hide/f/x", O_RDONLY, ENOENT),
+            ("hide/missing", O_RDONLY, ENOENT),
+            // The section's default.
+            ("other", O_RDONLY, EACCES),
+            ("missing", O_RDONLY, EACCES),
+            ("missing", O_WRONLY | O_CREAT, EACCES),
+        ]);
+    }
+
+    #[test]
+    fn flags_the_kernel_refuses_first() {
+        use libc::{O_CREAT, O_DIRECTORY, O_RDONLY, O_RDWR, O_TMPFILE, O_WRONLY};
+        table(&[
+            ("rw/new", O_CREAT | O_DIRECTORY, Err(libc::EINVAL)),
+            ("rw", O_TMPFILE | O_RDONLY, Err(libc::EINVAL)),
+            ("rw", (O_TMPFILE & !O_DIRECTORY) | O_RDWR, Err(libc::EINVAL)),
+            ("rw", O_TMPFILE | O_RDWR, RW),
+            ("rw", O_TMPFILE | O_WRONLY, WO),
+            ("ro", O_TMPFILE | O_RDWR, EACCES),
+            ("hide", O_TMPFILE | O_RDWR, ENOENT),
+            // Unknown bits are dropped by `openat`.
+            ("ro/f", O_RDONLY | 0x4000_0000, RO),
+        ]);
+    }
+
+    #[test]
+    fn arguments_that_cannot_be_read() {
+        let mut r = run();
+        let mut p = r.program();
+        let open_at = |r: &mut Run, p: &mut Fake, dirfd: i32, addr: u64| {
+            r.call(p, libc::SYS_openat, &[arg(dirfd), addr, 0, 0])
+        };
+        // A bad pointer.
+        assert_eq!(
+            errno(&open_at(&mut r, &mut p, libc::AT_FDCWD, 8)),
+            Some(libc::EFAULT)
+        );
+        // An empty path.
+        let empty = p.put_cstr(b"");
+        assert_eq!(
+            errno(&open_at(&mut r, &mut p, libc::AT_FDCWD, empty)),
+            Some(libc::ENOENT)
+        );
+        // No NUL within PATH_MAX.
+        let long = p.put(&[b'a'; crate::limits::PATH_BYTES + 16]);
+        let got = open_at(&mut r, &mut p, libc::AT_FDCWD, long);
+        assert_eq!(errno(&got), Some(libc::ENAMETOOLONG));
+        // A path that runs into unmapped memory before its NUL.
+        let cut = p.put(b"/etc/pass");
+        assert_eq!(
+            errno(&open_at(&mut r, &mut p, libc::AT_FDCWD, cut)),
+            Some(libc::EFAULT)
+        );
+        // A negative directory descriptor, relative path: EBADF; absolute:
+        // the descriptor is not looked at.
+        let rel = p.put_cstr(b"rw/f");
+        assert_eq!(errno(&open_at(&mut r, &mut p, -5, rel)), Some(libc::EBADF));
+        let abs = p.put_cstr(&r.path("rw/f"));
+        assert_eq!(outcome(&open_at(&mut r, &mut p, -5, abs)), RO);
+        // A descriptor the program does not hold.
+        assert_eq!(errno(&open_at(&mut r, &mut p, 9, rel)), Some(libc::EBADF));
+    }
+
+    #[test]
+    fn relative_to_the_working_directory_and_a_dirfd() {
+        let mut r = run();
+        let mut p = r.program();
+        let rel = |p: &Fake, s: &str| p.put_cstr(s.as_bytes());
+        let at = |r: &mut Run, p: &mut Fake, dirfd: i32, addr: u64, flags: i32| {
+            outcome(&r.call(p, libc::SYS_openat, &[arg(dirfd), addr, arg(flags), 0]))
+        };
+        let cwd = libc::AT_FDCWD;
+        let a = rel(&p, "rw/f");
+        assert_eq!(at(&mut r, &mut p, cwd, a, libc::O_RDWR), RW);
+        let a = rel(&p, "ro/../rw/f");
+        assert_eq!(at(&mut r, &mut p, cwd, a, libc::O_RDWR), RW);
+        let a = rel(&p, "deny/f");
+        assert_eq!(at(&mut r, &mut p, cwd, a, libc::O_RDONLY), EACCES);
+        p.open_fd(7, &r.dir.join("rw"));
+        let a = rel(&p, "f");
+        assert_eq!(at(&mut r, &mut p, 7, a, libc::O_RDWR), RW);
+        let a = rel(&p, "../ro/f");
+        assert_eq!(at(&mut r, &mut p, 7, a, libc::O_RDWR), EACCES);
+        assert_eq!(at(&mut r, &mut p, 7, a, libc::O_RDONLY), RO);
+        let a = rel(&p, "../hide/f");
+        assert_eq!(at(&mut r, &mut p, 7, a, libc::O_RDONLY), ENOENT);
+    }
+
+    #[test]
+    fn a_request_no_longer_pending_gets_no_answer() {
+        let mut r = run();
+        let mut p = r.program();
+        p.die();
+        for rel in ["rw/f", "hide/f", "ro/f"] {
+            let got = open(&mut r, &mut p, rel, libc::O_RDONLY);
+            assert!(matches!(got, Reply::Gone), "{rel}: {got:?}");
+        }
+        // Relative: its working directory is no longer its own.
+        let a = p.put_cstr(b"rw/f");
+        let got = r.call(&mut p, libc::SYS_openat, &[arg(libc::AT_FDCWD), a, 0, 0]);
+        assert!(matches!(got, Reply::Gone), "{got:?}");
+        // (Nothing is logged for it.)
+        assert!(r.log().is_empty(), "{:?}", r.log());
+    }
+
+    #[test]
+    fn created_files_take_the_programs_umask() {
+        let mut r = run();
+        let mut p = r.program();
+        p.set_umask(0o077);
+        let got = open(&mut r, &mut p, "rw/new", libc::O_WRONLY | libc::O_CREAT);
+        assert_eq!(outcome(&got), WO);
+        let mode = std::fs::metadata(r.dir.join("rw/new"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // `creat` is `O_CREAT|O_WRONLY|O_TRUNC`.
+        std::fs::write(r.dir.join("rw/f"), "old").unwrap();
+        let a = p.put_cstr(&r.path("rw/f"));
+        let got = r.call(&mut p, libc::SYS_creat, &[a, 0o644]);
+        assert_eq!(outcome(&got), WO);
+        assert_eq!(std::fs::read(r.dir.join("rw/f")).unwrap(), b"");
+        let a = p.put_cstr(&r.path("ro/f"));
+        assert_eq!(
+            outcome(&r.call(&mut p, libc::SYS_creat, &[a, 0o644])),
+            EACCES
+        );
+        assert_eq!(std::fs::read(r.dir.join("ro/f")).unwrap(), b"ro");
+    }
+
+    #[test]
+    fn content_and_redirect() {
+        use std::io::Read as _;
+        let mut r = run();
+        let mut p = r.program();
+        let got = open(&mut r, &mut p, "content", libc::O_RDONLY);
+        let mut f = std::fs::File::from(match got {
+            Reply::Fd { fd, .. } => fd,
+            other => panic!("{other:?}"),
+        });
+        let mut text = String::new();
+        f.read_to_string(&mut text).unwrap();
+        assert_eq!(text, "served\n");
+        assert!(
+            r.last_log().contains(r#""decision":"content""#),
+            "{}",
+            r.last_log()
+        );
+        let got = open(&mut r, &mut p, "content", libc::O_WRONLY);
+        assert_eq!(outcome(&got), EACCES);
+        let got = open(
+            &mut r,
+            &mut p,
+            "content",
+            libc::O_RDONLY | libc::O_DIRECTORY,
+        );
+        assert_eq!(outcome(&got), Err(libc::ENOTDIR));
+        let got = open(
+            &mut r,
+            &mut p,
+            "content",
+            libc::O_RDONLY | libc::O_CREAT | libc::O_EXCL,
+        );
+        assert_eq!(outcome(&got), Err(libc::EEXIST));
+
+        let got = open(&mut r, &mut p, "redirect", libc::O_RDONLY);
+        let mut f = std::fs::File::from(match got {
+            Reply::Fd { fd, .. } => fd,
+            other => panic!("{other:?}"),
+        });
+        text.clear();
+        f.read_to_string(&mut text).unwrap();
+        assert_eq!(text, "target");
+        assert!(
+            r.last_log().contains(r#""decision":"redirect""#),
+            "{}",
+            r.last_log()
+        );
+        // Not `writable`: read-only.
+        let got = open(&mut r, &mut p, "redirect", libc::O_RDWR);
+        assert_eq!(outcome(&got), EACCES);
+    }
+
+    #[test]
+    fn the_log_says_what_was_decided_and_on_what() {
+        let mut r = run();
+        let mut p = r.program();
+        let tid = p.tid();
+        let d = r.dir.str().to_owned();
+        let rest = |line: String| line.split_once(",\"pid\"").unwrap().1.to_owned();
+        let _ = open(&mut r, &mut p, "deny/f", libc::O_RDONLY | libc::O_CLOEXEC);
+        let line = rest(r.last_log());
+        let want = format!(
+            r#":{tid},"syscall":"openat","path":"{d}/deny/f","flags":["O_RDONLY","O_CLOEXEC"],"decision":"deny","errno":"EACCES","rule":""#
+        );
+        assert!(line.starts_with(&want), "{line}\n{want}");
+        let _ = open(&mut r, &mut p, "hide/f", libc::O_WRONLY | libc::O_CREAT);
+        let line = rest(r.last_log());
+        let want = format!(
+            r#":{tid},"syscall":"openat","path":"{d}/hide/f","flags":["O_WRONLY","O_CREAT"],"decision":"hide","errno":"ENOENT","rule":""#
+        );
+        assert!(line.starts_with(&want), "{line}\n{want}");
+        let _ = open(&mut r, &mut p, "rw/f", libc::O_RDWR);
+        let line = rest(r.last_log());
+        let want = format!(
+            r#":{tid},"syscall":"openat","path":"{d}/rw/f","flags":["O_RDWR"],"decision":"allow","rule":""#
+        );
+        assert!(line.starts_with(&want), "{line}\n{want}");
+        let _ = open(&mut r, &mut p, "other", libc::O_RDONLY);
+        let line = rest(r.last_log());
+        assert!(
+            line.ends_with(r#""decision":"deny","errno":"EACCES","rule":"default"}"#),
+            "{line}"
+        );
+    }
+
+    /// `openat2` with `how` (flags, mode, resolve) and `size`, on `D/rel`.
+    fn openat2(r: &mut Run, p: &mut Fake, rel: &str, how: [u64; 3], size: usize) -> Reply {
+        let mut raw: Vec<u8> = how.iter().flat_map(|w| w.to_ne_bytes()).collect();
+        raw.resize(size.max(24), 0);
+        let h = p.put(&raw);
+        let path = p.put_cstr(&r.path(rel));
+        r.call(
+            p,
+            libc::SYS_openat2,
+            &[arg(libc::AT_FDCWD), path, h, size as u64],
+        )
+    }
+
+    #[test]
+    fn openat2_reads_its_struct_as_the_kernel() {
+        let mut r = run();
+        let mut p = r.program();
+        let rdonly = [0, 0, 0];
+        let cases: &[(&str, [u64; 3], usize, Outcome)] = &[
+            ("rw/f", rdonly, 24, RO),
+            // Too short, too long, a larger struct with a non-zero tail.
+            ("rw/f", rdonly, 23, Err(libc::EINVAL)),
+            ("rw/f", rdonly, 4097, Err(libc::E2BIG)),
+            ("rw/f", rdonly, 32, RO),
+            // Flags beyond 32 bits, unknown flags, a mode without O_CREAT.
+            ("rw/f", [1 << 40, 0, 0], 24, Err(libc::EINVAL)),
+            ("rw/f", [0x4000_0000, 0, 0], 24, Err(libc::EINVAL)),
+            ("rw/f", [0, 0o644, 0], 24, Err(libc::EINVAL)),
+            (
+                "rw/new",
+                [arg(libc::O_CREAT | libc::O_WRONLY), 0o10_644, 0],
+                24,
+                Err(libc::EINVAL),
+            ),
+            // O_PATH takes no other access flags here.
+            (
+                "rw/f",
+                [arg(libc::O_PATH | libc::O_RDWR), 0, 0],
+                24,
+                Err(libc::EINVAL),
+            ),
+            // Resolve flags: unknown, or BENEATH with IN_ROOT.
+            ("rw/f", [0, 0, 0x100], 24, Err(libc::EINVAL)),
+            (
+                "rw/f",
+                [0, 0, sys::RESOLVE_BENEATH | sys::RESOLVE_IN_ROOT],
+                24,
+                Err(libc::EINVAL),
+            ),
+            // RESOLVE_CACHED cannot create.
+            (
+                "rw/new",
+                [
+                    arg(libc::O_CREAT | libc::O_WRONLY),
+                    0o644,
+                    sys::RESOLVE_CACHED,
+                ],
+                24,
+                Err(libc::EAGAIN),
+            ),
+            // RESOLVE_NO_SYMLINKS refuses a link on the way.
+            (
+                "rw/link",
+                [0, 0, sys::RESOLVE_NO_SYMLINKS],
+                24,
+                Err(libc::ELOOP),
+            ),
+            // The policy still decides.
+            ("ro/f", [arg(libc::O_RDWR), 0, 0], 24, EACCES),
+            ("hide/f", rdonly, 24, ENOENT),
+        ];
+        for &(rel, how, size, want) in cases {
+            let got = outcome(&openat2(&mut r, &mut p, rel, how, size));
+            assert_eq!(got, want, "openat2 {rel} {how:?} size {size}");
+        }
+        // A tail that is not zero.
+        let mut raw = vec![0u8; 32];
+        raw[30] = 1;
+        let h = p.put(&raw);
+        let path = p.put_cstr(&r.path("rw/f"));
+        let got = r.call(
+            &mut p,
+            libc::SYS_openat2,
+            &[arg(libc::AT_FDCWD), path, h, 32],
+        );
+        assert_eq!(errno(&got), Some(libc::E2BIG));
+        // A struct that cannot be read.
+        let got = r.call(
+            &mut p,
+            libc::SYS_openat2,
+            &[arg(libc::AT_FDCWD), path, 8, 24],
+        );
+        assert_eq!(errno(&got), Some(libc::EFAULT));
+    }
 
     #[test]
     fn kernel_o_largefile_is_a_valid_openat2_flag() {

@@ -12,11 +12,10 @@
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
-use super::{decide, Ctx, Log, Reply, Scratch};
+use super::{decide, Ctx, Log, Program, Reply, Scratch};
 use crate::audit::Verdict;
 use crate::fs::lexical::{has_trailing_slash, is_proc_self, join_normal, proc_pid};
 use crate::fs::walk::{walk, Asker, Start, Walked};
-use crate::notify::{Listener, Notif};
 use crate::policy::{FsAccess, FsAction};
 use crate::sys::{self, OpenHow};
 use crate::task::{fd_path, ProcPath, RemoteFd, Task};
@@ -52,11 +51,9 @@ pub(super) enum Need {
 /// `follow`: a final symbolic link is followed. `empty`: an empty path (or,
 /// with `null_ok`, a null pointer) names `dirfd` itself (`AT_EMPTY_PATH`).
 #[allow(clippy::too_many_arguments)]
-pub(super) fn resolve(
+pub(super) fn resolve<P: Program>(
     ctx: &Ctx,
-    listener: &Listener,
-    n: &Notif,
-    task: &mut Task,
+    p: &mut P,
     sc: &mut Scratch,
     dirfd: i32,
     addr: u64,
@@ -67,20 +64,18 @@ pub(super) fn resolve(
     let len = if addr == 0 && null_ok {
         0
     } else {
-        task.read_cstr(addr, &mut sc.raw)
+        p.read_cstr(addr, &mut sc.raw)
             .map_err(|e| e.reply(libc::ENAMETOOLONG))?
     };
-    resolve_read(ctx, listener, n, task, sc, dirfd, len, follow, empty)
+    resolve_read(ctx, p, sc, dirfd, len, follow, empty)
 }
 
 /// [`resolve`] of a path already read: `Scratch::raw[..len]`, NUL after it
 /// (a socket address's path, read with the rest of the address).
 #[allow(clippy::too_many_arguments)]
-pub(super) fn resolve_read(
+pub(super) fn resolve_read<P: Program>(
     ctx: &Ctx,
-    listener: &Listener,
-    n: &Notif,
-    task: &mut Task,
+    p: &mut P,
     sc: &mut Scratch,
     dirfd: i32,
     len: usize,
@@ -96,11 +91,11 @@ pub(super) fn resolve_read(
             return Err(Reply::Errno(libc::ENOENT));
         }
         let fd = if dirfd == libc::AT_FDCWD {
-            task.open_cwd().map_err(|_| Reply::Errno(libc::ENOENT))?
+            p.open_cwd().map_err(|_| Reply::Errno(libc::ENOENT))?
         } else {
-            fetch(task, dirfd)?
+            fetch(p, dirfd)?
         };
-        if !listener.id_valid(n.id) {
+        if !p.vouch() {
             return Err(Reply::Gone);
         }
         fd_path(fd.as_fd(), &mut sc.walk.path).map_err(|_| Reply::Errno(libc::EBADF))?;
@@ -122,7 +117,7 @@ pub(super) fn resolve_read(
     if absolute {
         sc.lex.push(b'/');
     } else if dirfd == libc::AT_FDCWD {
-        if sc.procs.read_link(task.tid(), c"cwd", &mut sc.lex).is_err() {
+        if p.read_link(&mut sc.procs, c"cwd", &mut sc.lex).is_err() {
             lexical = false;
         }
     } else if dirfd < 0 {
@@ -133,19 +128,17 @@ pub(super) fn resolve_read(
         // opened by that path, and decided on it; only the walk needs the
         // descriptor itself.
         let link = ProcPath::with_prefix("fd/", dirfd, "");
-        if sc
-            .procs
-            .read_link(task.tid(), link.as_cstr(), &mut sc.lex)
+        if p.read_link(&mut sc.procs, link.as_cstr(), &mut sc.lex)
             .is_err()
         {
-            let fd = fetch(task, dirfd)?;
+            let fd = fetch(p, dirfd)?;
             if fd_path(fd.as_fd(), &mut sc.lex).is_err() {
                 lexical = false;
             }
             base = Some(fd);
         }
     }
-    if !listener.id_valid(n.id) {
+    if !p.vouch() {
         return Err(Reply::Gone);
     }
 
@@ -222,16 +215,16 @@ pub(super) fn resolve_read(
     } else if let Some(fd) = base {
         Start::Dir(fd)
     } else if dirfd != libc::AT_FDCWD {
-        let fd = fetch(task, dirfd)?;
-        if !listener.id_valid(n.id) {
+        let fd = fetch(p, dirfd)?;
+        if !p.vouch() {
             return Err(Reply::Gone);
         }
         Start::Dir(fd)
     } else {
-        match task.open_cwd() {
+        match p.open_cwd() {
             Ok(fd) => Start::Dir(fd),
             Err(_) => {
-                return Err(if listener.id_valid(n.id) {
+                return Err(if p.vouch() {
                     Reply::Errno(libc::ENOENT)
                 } else {
                     Reply::Gone
@@ -239,7 +232,7 @@ pub(super) fn resolve_read(
             }
         }
     };
-    let mut asker = Asker::with_policy(task, ctx.scope, &ctx.policy);
+    let mut asker = Asker::with_policy(p.task(), ctx.scope, &ctx.policy);
     let walked = walk(
         &mut asker,
         &root,
@@ -249,7 +242,7 @@ pub(super) fn resolve_read(
         follow,
         &mut sc.walk,
     );
-    if !listener.id_valid(n.id) {
+    if !p.vouch() {
         return Err(Reply::Gone);
     }
     match walked {
@@ -289,11 +282,11 @@ fn virtual_or_absent(ctx: &Ctx, path: &[u8]) -> Obj {
 }
 
 /// The program's descriptor `dirfd`, fetched.
-pub(super) fn fetch(task: &mut Task, fd: i32) -> Result<OwnedFd, Reply> {
+pub(super) fn fetch<P: Program>(p: &mut P, fd: i32) -> Result<OwnedFd, Reply> {
     let rfd = RemoteFd::from_arg(u64::from(fd.unsigned_abs()))
         .filter(|_| fd >= 0)
         .ok_or(Reply::Errno(libc::EBADF))?;
-    task.get_fd(rfd).map_err(|e| {
+    p.get_fd(rfd).map_err(|e| {
         Reply::Errno(if e.raw_os_error() == Some(libc::EBADF) {
             libc::EBADF
         } else {
@@ -330,12 +323,7 @@ pub(super) fn decide_obj(
         ..
     } = sc;
     let path = &walk.path;
-    let mut log = Log {
-        ctx,
-        syscall,
-        tid: task.tid(),
-        line,
-    };
+    let mut log = Log::new(ctx, syscall, task.tid(), line);
     let mut asker = Asker::with_policy(task, ctx.scope, &ctx.policy);
     let (fd, skip) = match obj {
         Obj::Found { fd, pathless, held } => (Some(fd), pathless || (held && need == Need::Read)),
@@ -425,8 +413,8 @@ pub(super) fn done(r: std::io::Result<()>) -> Reply {
 }
 
 /// Writes `data` to the program's buffer at `addr`; then `ok`.
-pub(super) fn write_out(task: &Task, addr: u64, data: &[u8], ok: Reply) -> Reply {
-    match task.write(addr, data) {
+pub(super) fn write_out<P: Program>(p: &P, addr: u64, data: &[u8], ok: Reply) -> Reply {
+    match p.write(addr, data) {
         Ok(()) => ok,
         Err(e) => e.reply(libc::EFAULT),
     }
@@ -434,16 +422,14 @@ pub(super) fn write_out(task: &Task, addr: u64, data: &[u8], ok: Reply) -> Reply
 
 /// Reads a NUL-terminated string argument of at most `max` bytes (an
 /// xattr name, a symlink target).
-pub(super) fn read_string(
-    task: &Task,
+pub(super) fn read_string<P: Program>(
+    p: &P,
     addr: u64,
     max: usize,
     too_long: i32,
 ) -> Result<std::ffi::CString, Reply> {
     let mut buf = vec![0u8; max + 1];
-    let len = task
-        .read_cstr(addr, &mut buf)
-        .map_err(|e| e.reply(too_long))?;
+    let len = p.read_cstr(addr, &mut buf).map_err(|e| e.reply(too_long))?;
     buf.truncate(len);
     std::ffi::CString::new(buf).map_err(|_| Reply::Errno(libc::EINVAL))
 }

@@ -8,12 +8,11 @@
 use std::os::fd::{AsFd, AsRawFd};
 
 use super::path::{decide_obj, fetch, resolve, Need};
-use super::{Ctx, Reply, Scratch};
-use crate::notify::{Listener, Notif};
+use super::{Ctx, Program, Reply, Scratch};
 use crate::policy::{FsAccess, FsAction};
 use crate::sys;
 use crate::syscalls::Mediated;
-use crate::task::{ProcPath, Task};
+use crate::task::ProcPath;
 
 /// `IN_DONT_FOLLOW`.
 const IN_DONT_FOLLOW: u32 = 0x0200_0000;
@@ -39,14 +38,18 @@ const ALL_INOTIFY_BITS: u32 = 0xfff
 /// Handles one `inotify_add_watch`, checking in the kernel's order: the
 /// mask has only known bits (one at least), the descriptor is open and an inotify instance,
 /// `IN_MASK_ADD` and `IN_MASK_CREATE` are not both given, then the path.
-pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut Scratch) -> Reply {
-    let mut task = Task::new(n.pid);
-    let a = n.data.args;
+pub fn handle<P: Program>(
+    ctx: &Ctx,
+    p: &mut P,
+    a: [u64; 6],
+    m: &Mediated,
+    sc: &mut Scratch,
+) -> Reply {
     let mask = sys::low_i32(a[2]).cast_unsigned();
     if mask & ALL_INOTIFY_BITS == 0 || mask & !ALL_INOTIFY_BITS != 0 {
         return Reply::Errno(libc::EINVAL);
     }
-    let ino = match fetch(&mut task, sys::low_i32(a[0])) {
+    let ino = match fetch(p, sys::low_i32(a[0])) {
         Ok(f) => f,
         Err(r) => return r,
     };
@@ -58,24 +61,13 @@ pub fn handle(ctx: &Ctx, listener: &Listener, n: &Notif, m: &Mediated, sc: &mut 
         return Reply::Errno(libc::EINVAL);
     }
     let follow = mask & IN_DONT_FOLLOW == 0;
-    let obj = match resolve(
-        ctx,
-        listener,
-        n,
-        &mut task,
-        sc,
-        libc::AT_FDCWD,
-        a[1],
-        follow,
-        false,
-        false,
-    ) {
+    let obj = match resolve(ctx, p, sc, libc::AT_FDCWD, a[1], follow, false, false) {
         Ok(o) => o,
         Err(r) => return r,
     };
     let fd = match decide_obj(
         ctx,
-        &task,
+        p.task(),
         sc,
         m.name,
         obj,
@@ -118,4 +110,58 @@ fn hides_below(ctx: &Ctx, dir: &[u8]) -> bool {
             .rules
             .iter()
             .any(|r| r.action == hide && r.pattern.reaches_below(dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handlers::testing::{arg, Fake, Run};
+
+    /// A program holding an inotify instance as descriptor 5.
+    fn watching(r: &Run) -> Fake {
+        let mut p = r.program();
+        let fd = rustix::fs::inotify::init(rustix::fs::inotify::CreateFlags::CLOEXEC).unwrap();
+        p.give_fd(5, fd, std::path::Path::new("anon_inode:inotify"));
+        p
+    }
+
+    fn add(r: &mut Run, p: &mut Fake, rel: &str, mask: u32) -> Result<i64, i32> {
+        let path = p.put_cstr(&r.path(rel));
+        match r.call(p, libc::SYS_inotify_add_watch, &[5, path, u64::from(mask)]) {
+            Reply::Value(v) => Ok(v),
+            Reply::Errno(e) => Err(e),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn watches_by_access() {
+        let mut r = Run::fixture();
+        let mut p = watching(&r);
+        let modify = 0x2;
+        assert!(add(&mut r, &mut p, "rw/f", modify).is_ok_and(|wd| wd > 0));
+        assert!(add(&mut r, &mut p, "ro", modify).is_ok_and(|wd| wd > 0));
+        assert_eq!(add(&mut r, &mut p, "hide/f", modify), Err(libc::ENOENT));
+        assert_eq!(add(&mut r, &mut p, "deny/f", modify), Err(libc::EACCES));
+        assert_eq!(add(&mut r, &mut p, "rw/missing", modify), Err(libc::ENOENT));
+        // A directory with something hidden below it: its events would
+        // name what is hidden.
+        assert_eq!(add(&mut r, &mut p, "", modify), Err(libc::EACCES));
+        // Served from elsewhere: nothing to watch.
+        assert_eq!(add(&mut r, &mut p, "content", modify), Err(libc::EACCES));
+        // The mask and the descriptor, before the path.
+        assert_eq!(add(&mut r, &mut p, "hide/f", 0), Err(libc::EINVAL));
+        assert_eq!(
+            add(&mut r, &mut p, "hide/f", 0x0800_0000),
+            Err(libc::EINVAL)
+        );
+        let both = modify | IN_MASK_ADD | IN_MASK_CREATE;
+        assert_eq!(add(&mut r, &mut p, "hide/f", both), Err(libc::EINVAL));
+        p.open_fd(6, &r.dir.join("rw/f"));
+        let path = p.put_cstr(&r.path("rw/f"));
+        let got = r.call(&mut p, libc::SYS_inotify_add_watch, &[6, path, 2]);
+        assert!(matches!(got, Reply::Errno(libc::EINVAL)), "{got:?}");
+        let got = r.call(&mut p, libc::SYS_inotify_add_watch, &[arg(-1), path, 2]);
+        assert!(matches!(got, Reply::Errno(libc::EBADF)), "{got:?}");
+    }
 }

@@ -15,17 +15,16 @@
 //! found nothing (no allowed line is written for them, yet under a policy
 //! that hides them they are refusals) and both ends of a rename.
 //!
-//! The hooks in the handlers, all `if let Some(l) = &ctx.learn`:
-//! `handlers::Log::write` and the open handler's `Out::log` (every allowed
-//! decision: read, and write when the syscall or the open flags change the
-//! path, see [`used`]); `Log::note_write` where a change is decided without
-//! an allowed line of its own (the other end of a rename or link,
-//! `access(W_OK)`); `Log::note_absent` and `Out::absent` where a lookup
-//! found nothing.
+//! The hooks are all in `handlers::Log`, the one place handlers log:
+//! `Log::write` (every allowed decision: read, and write when the syscall
+//! or the open flags change the path, see [`used`]); `Log::note_write`
+//! where a change is decided without an allowed line of its own (the other
+//! end of a rename or link, `access(W_OK)`); `Log::note_absent` where a
+//! lookup found nothing.
 //!
 //! Network requests are mediated while learning (even under `@allow-all`),
-//! and the network handlers report each address reached through
-//! [`Recorder::note_connect`] (a `bind` is left to the default). `execve` is
+//! and the network handlers report each address reached (`Log::write_addr`,
+//! [`Recorder::note_connect`]; a `bind` is left to the default). `execve` is
 //! not trapped under `@allow-all`: a program is seen through the lookups
 //! that find it (reading a file is what lets it run, SPEC.md), and the
 //! first program is recorded by `supervise::run`.

@@ -4,8 +4,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 use super::super::Reply;
+use crate::handlers::Memory;
 use crate::sys::{self, net as sn};
-use crate::task::Task;
 
 /// `offsetof(struct sockaddr_un, sun_path)`.
 pub(super) const SUN_PATH: usize = 2;
@@ -39,7 +39,7 @@ impl Addr {
 /// Reads `len` bytes of address at `ptr` (the kernel's
 /// `move_addr_to_kernel`: a negative length or more than a
 /// `sockaddr_storage` is EINVAL).
-pub(super) fn read_addr(task: &Task, ptr: u64, len: u64) -> Result<Addr, Reply> {
+pub(super) fn read_addr(task: &impl Memory, ptr: u64, len: u64) -> Result<Addr, Reply> {
     let len = usize::try_from(sys::low_i32(len)).map_err(|_| Reply::Errno(libc::EINVAL))?;
     if len > sn::SOCKADDR_MAX {
         return Err(Reply::Errno(libc::EINVAL));

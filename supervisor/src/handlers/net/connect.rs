@@ -13,7 +13,7 @@
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::Duration;
 
-use super::super::{Reply, Scratch};
+use super::super::{Program, Reply, Scratch};
 use super::addr::{is_loopback, read_addr, SUN_PATH};
 use super::decide::{decide_bind, decide_dest, log_inside, BindPlan, Route};
 use super::wait::{interrupted, until_done, Deferred, Stop, Waiter, WAKE_SIGNAL};
@@ -26,9 +26,12 @@ use crate::task::{RemoteFd, Task};
 pub const INLINE_WAIT: Duration = Duration::from_millis(2);
 
 /// The program's socket `fd`, fetched; its domain.
-pub(super) fn fetch_socket(req: &mut Req<'_>, fd: u64) -> Result<(RemoteFd, OwnedFd, i32), Reply> {
+pub(super) fn fetch_socket<P: Program>(
+    req: &mut Req<'_, P>,
+    fd: u64,
+) -> Result<(RemoteFd, OwnedFd, i32), Reply> {
     let rfd = RemoteFd::from_arg(fd).ok_or(Reply::Errno(libc::EBADF))?;
-    let sock = req.task.get_fd(rfd).map_err(|e| {
+    let sock = req.p.get_fd(rfd).map_err(|e| {
         Reply::Errno(if e.raw_os_error() == Some(libc::EBADF) {
             libc::EBADF
         } else {
@@ -58,7 +61,7 @@ pub(super) fn has_send_timeout(sock: BorrowedFd<'_>) -> bool {
 
 /// After a request on an `AF_UNIX` socket: an abstract name it now holds
 /// (bound, or given by the kernel's autobind) is the sandbox's own.
-pub(super) fn note_own_name(req: &Req<'_>, sock: BorrowedFd<'_>, domain: i32) {
+pub(super) fn note_own_name<P: Program>(req: &Req<'_, P>, sock: BorrowedFd<'_>, domain: i32) {
     if domain != libc::AF_UNIX {
         return;
     }
@@ -69,8 +72,14 @@ pub(super) fn note_own_name(req: &Req<'_>, sock: BorrowedFd<'_>, domain: i32) {
     }
 }
 
-pub(super) fn bind(req: &mut Req<'_>, sc: &mut Scratch, fd: u64, ptr: u64, len: u64) -> Reply {
-    let a = match read_addr(&req.task, ptr, len) {
+pub(super) fn bind<P: Program>(
+    req: &mut Req<'_, P>,
+    sc: &mut Scratch,
+    fd: u64,
+    ptr: u64,
+    len: u64,
+) -> Reply {
+    let a = match read_addr(&*req.p, ptr, len) {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -93,7 +102,7 @@ pub(super) fn bind(req: &mut Req<'_>, sc: &mut Scratch, fd: u64, ptr: u64, len: 
             path,
             asked,
         } => {
-            let umask = match req.task.umask() {
+            let umask = match req.p.umask() {
                 Ok(m) => m,
                 Err(_) => return Reply::Errno(libc::EACCES),
             };
@@ -127,8 +136,14 @@ pub(super) fn bind(req: &mut Req<'_>, sc: &mut Scratch, fd: u64, ptr: u64, len: 
     super::super::path::done(r)
 }
 
-pub(super) fn connect(req: &mut Req<'_>, sc: &mut Scratch, fd: u64, ptr: u64, len: u64) -> Reply {
-    let a = match read_addr(&req.task, ptr, len) {
+pub(super) fn connect<P: Program>(
+    req: &mut Req<'_, P>,
+    sc: &mut Scratch,
+    fd: u64,
+    ptr: u64,
+    len: u64,
+) -> Reply {
+    let a = match read_addr(&*req.p, ptr, len) {
         Ok(a) => a,
         Err(r) => return r,
     };
@@ -138,7 +153,7 @@ pub(super) fn connect(req: &mut Req<'_>, sc: &mut Scratch, fd: u64, ptr: u64, le
     };
     let isolate = req.ctx.policy.network.isolate;
     let cloexec = if isolate {
-        fd_cloexec(&req.task, rfd)
+        fd_cloexec(req.p.task(), rfd)
     } else {
         false
     };

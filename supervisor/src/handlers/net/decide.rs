@@ -28,7 +28,7 @@
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use super::super::path::{decide_obj, resolve_read, Need};
-use super::super::{decide, Log, Reply, Scratch};
+use super::super::{decide, Log, Program, Reply, Scratch};
 use super::addr::{
     dest_for, inet_bytes, is_loopback_ip, shown, unix_bytes, Addr, Dest, Use, SUN_PATH,
 };
@@ -91,7 +91,7 @@ impl Target {
 
 /// The errno of a refused destination: `ECONNREFUSED` for `connect`,
 /// `EACCES` for a send (SPEC.md).
-fn refusal(req: &Req<'_>) -> i32 {
+fn refusal<P: Program>(req: &Req<'_, P>) -> i32 {
     if req.syscall == "connect" {
         libc::ECONNREFUSED
     } else {
@@ -101,8 +101,8 @@ fn refusal(req: &Req<'_>) -> i32 {
 
 /// Decides the destination `a` of a `connect` or send on a socket of
 /// `domain`, logs the decision, and gives the address to use.
-pub(super) fn decide_dest(
-    req: &mut Req<'_>,
+pub(super) fn decide_dest<P: Program>(
+    req: &mut Req<'_, P>,
     sc: &mut Scratch,
     a: &Addr,
     domain: i32,
@@ -138,7 +138,7 @@ pub(super) fn decide_dest(
             // A datagram has no answer to try with: one of the sandbox's
             // own sockets bound there is looked for.
             let bound =
-                local && d.access == NetAccess::Deny && super::inside::inet(req.task.tid(), sa, ty);
+                local && d.access == NetAccess::Deny && super::inside::inet(req.p.tid(), sa, ty);
             let how = verdict(req, sc, &text, d, bound.then_some(Route::Local))?;
             let out = match (isolate, local && stream) {
                 (true, true) => Route::InsideFirst,
@@ -175,9 +175,7 @@ pub(super) fn decide_dest(
             sc.raw[path.len()] = 0;
             let obj = resolve_read(
                 req.ctx,
-                req.listener,
-                req.n,
-                &mut req.task,
+                &mut *req.p,
                 sc,
                 libc::AT_FDCWD,
                 path.len(),
@@ -188,7 +186,7 @@ pub(super) fn decide_dest(
             // here, as they would be for a file (logged as such).
             let fd = decide_obj(
                 req.ctx,
-                &req.task,
+                req.p.task(),
                 sc,
                 req.syscall,
                 obj,
@@ -214,8 +212,8 @@ pub(super) fn decide_dest(
 /// says the request reaches one of the sandbox's own sockets (then carried
 /// out that way, whatever the rules say: it reaches nothing outside;
 /// logged as allowed).
-fn verdict(
-    req: &Req<'_>,
+fn verdict<P: Program>(
+    req: &Req<'_, P>,
     sc: &mut Scratch,
     text: &[u8],
     d: NetDecision<'_>,
@@ -321,8 +319,8 @@ fn inside_or_refused(a: &Addr, text: Vec<u8>, d: NetDecision<'_>) -> Target {
 pub(super) type Inside = (Vec<u8>, Option<crate::policy::Origin>);
 
 /// Logs `inside` as refused (`errno`) or allowed.
-pub(super) fn log_inside(
-    req: &Req<'_>,
+pub(super) fn log_inside<P: Program>(
+    req: &Req<'_, P>,
     sc: &mut Scratch,
     inside: &Inside,
     refused: bool,
@@ -365,8 +363,8 @@ pub(super) enum BindPlan {
 
 /// Decides the address `a` of a `bind`, logs the decision, and says what
 /// to bind.
-pub(super) fn decide_bind(
-    req: &mut Req<'_>,
+pub(super) fn decide_bind<P: Program>(
+    req: &mut Req<'_, P>,
     sc: &mut Scratch,
     a: &Addr,
     domain: i32,
@@ -424,8 +422,8 @@ pub(super) fn decide_bind(
 /// Logs a bind decision and refuses a denial (`EACCES`), unless it is the
 /// default's and the bound socket stays `inside` the program's own
 /// namespace (under `isolate`).
-fn bind_verdict(
-    req: &Req<'_>,
+fn bind_verdict<P: Program>(
+    req: &Req<'_, P>,
     sc: &mut Scratch,
     text: &[u8],
     d: NetDecision<'_>,
@@ -443,15 +441,15 @@ fn bind_verdict(
 /// The file system's word on creating the socket file `asked` (as a
 /// `mknod` there would be decided): its directory (held), name and
 /// canonical path.
-fn unix_bind_fs(
-    req: &mut Req<'_>,
+fn unix_bind_fs<P: Program>(
+    req: &mut Req<'_, P>,
     sc: &mut Scratch,
     asked: &[u8],
 ) -> Result<(OwnedFd, std::ffi::CString, Vec<u8>), Reply> {
     let start = if asked.first() == Some(&b'/') {
         Start::Root
     } else {
-        match req.task.open_cwd() {
+        match req.p.open_cwd() {
             Ok(fd) => Start::Dir(fd),
             Err(_) => {
                 return Err(if req.valid() {
@@ -466,7 +464,7 @@ fn unix_bind_fs(
         return Err(Reply::Gone);
     }
     let ctx = req.ctx;
-    let mut asker = Asker::with_policy(&req.task, ctx.scope, &ctx.policy);
+    let mut asker = Asker::with_policy(req.p.task(), ctx.scope, &ctx.policy);
     let arg = super::super::link::Arg {
         start,
         path: asked.to_vec(),
@@ -499,12 +497,7 @@ fn unix_bind_fs(
     if last != super::super::link::Last::Norm {
         return Err(Reply::Errno(libc::EADDRINUSE));
     }
-    let mut log = Log {
-        ctx,
-        syscall: req.syscall,
-        tid: req.task.tid(),
-        line: &mut sc.line,
-    };
+    let mut log = Log::new(ctx, req.syscall, req.p.tid(), &mut sc.line);
     let (action, rule) = decide(ctx, &mut asker, &path, &mut sc.matched);
     let exists = sys::lstat_mode(dir.as_raw_fd(), &name).is_ok();
     let mut refuse = |v: Verdict, e: i32| {

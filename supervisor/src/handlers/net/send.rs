@@ -34,7 +34,7 @@
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::super::{Reply, Scratch};
+use super::super::{Memory, Program, Reply, Scratch};
 use super::addr::{read_addr, Addr};
 use super::broker::{datagram_twin, in_our_netns};
 use super::connect::{fetch_socket, has_send_timeout, nonblocking, note_own_name};
@@ -193,7 +193,7 @@ impl Iov {
     /// before it: those are the read, and nothing follows them.
     fn read_next(
         &mut self,
-        task: &Task,
+        task: &impl Memory,
         max: usize,
         out: &mut Vec<u8>,
         partial: bool,
@@ -254,12 +254,12 @@ fn is_stream(sock: BorrowedFd<'_>) -> bool {
     sn::getsockopt_int(sock, libc::SOL_SOCKET, libc::SO_TYPE).is_ok_and(|t| t == libc::SOCK_STREAM)
 }
 
-pub(super) fn sendto(req: &mut Req<'_>, sc: &mut Scratch, a: [u64; 6]) -> Reply {
+pub(super) fn sendto<P: Program>(req: &mut Req<'_, P>, sc: &mut Scratch, a: [u64; 6]) -> Reply {
     let (rfd, sock, domain) = match fetch_socket(req, a[0]) {
         Ok(s) => s,
         Err(r) => return r,
     };
-    let addr = match read_addr(&req.task, a[4], a[5]) {
+    let addr = match read_addr(&*req.p, a[4], a[5]) {
         Ok(x) => x,
         Err(r) => return r,
     };
@@ -288,9 +288,9 @@ struct One {
 
 /// Reads the `msghdr` at `ptr` and what it points to but the data: the
 /// checks in the order of the kernel's `____sys_sendmsg`.
-fn read_msghdr(req: &mut Req<'_>, ptr: u64) -> Result<One, Reply> {
+fn read_msghdr<P: Program>(req: &mut Req<'_, P>, ptr: u64) -> Result<One, Reply> {
     let mut h = [0u8; sn::MSGHDR_SIZE];
-    req.task
+    req.p
         .read_exact(ptr, &mut h)
         .map_err(|e| e.reply(libc::EFAULT))?;
     let u64_at = |at: usize| {
@@ -321,11 +321,11 @@ fn read_msghdr(req: &mut Req<'_>, ptr: u64) -> Result<One, Reply> {
     } else {
         // A longer name is cut to a sockaddr_storage, as the kernel does.
         let len = u64::from(namelen.unsigned_abs()).min(sn::SOCKADDR_MAX as u64);
-        Some(read_addr(&req.task, name, len)?)
+        Some(read_addr(&*req.p, name, len)?)
     };
     let mut raw = vec![0u8; iovlen * 16];
     if iovlen > 0 {
-        req.task
+        req.p
             .read_exact(iov_ptr, &mut raw)
             .map_err(|e| e.reply(libc::EFAULT))?;
     }
@@ -346,7 +346,7 @@ fn read_msghdr(req: &mut Req<'_>, ptr: u64) -> Result<One, Reply> {
     }
     let mut control = vec![0u8; ctl_len];
     if ctl_len > 0 {
-        req.task
+        req.p
             .read_exact(ctl_ptr, &mut control)
             .map_err(|e| e.reply(libc::EFAULT))?;
     }
@@ -389,7 +389,7 @@ fn kernel_first(
 
 /// Fetches the descriptors of `one`'s control messages (a Unix socket
 /// reads its control messages first, so a refusal comes first too).
-fn take_rights(req: &mut Req<'_>, domain: i32, one: &mut One) -> Result<(), Reply> {
+fn take_rights<P: Program>(req: &mut Req<'_, P>, domain: i32, one: &mut One) -> Result<(), Reply> {
     // An IP socket ignores descriptors and credentials in its control
     // messages (`__sock_cmsg_send`: they are Unix's): its numbers name
     // nothing and go to the kernel as they are. Every other family (Unix,
@@ -398,7 +398,7 @@ fn take_rights(req: &mut Req<'_>, domain: i32, one: &mut One) -> Result<(), Repl
     if domain == libc::AF_INET || domain == libc::AF_INET6 {
         return Ok(());
     }
-    one.fds = translate_rights(&mut req.task, &mut one.control)?;
+    one.fds = translate_rights(&mut *req.p, &mut one.control)?;
     Ok(())
 }
 
@@ -410,7 +410,10 @@ fn take_rights(req: &mut Req<'_>, domain: i32, one: &mut One) -> Result<(), Repl
 /// would name one of the supervisor's own descriptors. Every length is the
 /// program's: the arithmetic is checked, and the walk ends at the buffer's
 /// end whatever they say.
-pub(super) fn translate_rights(task: &mut Task, control: &mut [u8]) -> Result<Vec<OwnedFd>, Reply> {
+pub(super) fn translate_rights(
+    p: &mut impl Program,
+    control: &mut [u8],
+) -> Result<Vec<OwnedFd>, Reply> {
     let mut fds = Vec::new();
     let mut at = 0usize;
     while at.checked_add(CMSG_HDR).is_some_and(|e| e <= control.len()) {
@@ -440,7 +443,7 @@ pub(super) fn translate_rights(task: &mut Task, control: &mut [u8]) -> Result<Ve
             // (its own pid, one of its uids and gids), so that a program
             // cannot claim another identity with fdsup's privileges.
             let body = control.get(at + CMSG_HDR..end).unwrap_or_default();
-            if body.len() < 12 || !own_credentials(task, &body[..12]) {
+            if body.len() < 12 || !own_credentials(p.task(), &body[..12]) {
                 return Err(Reply::Errno(libc::EPERM));
             }
         }
@@ -460,7 +463,7 @@ pub(super) fn translate_rights(task: &mut Task, control: &mut [u8]) -> Result<Ve
                 let rfd = RemoteFd::from_arg(u64::from(n.unsigned_abs()))
                     .filter(|_| n >= 0)
                     .ok_or(Reply::Errno(libc::EBADF))?;
-                let ours = task.get_fd(rfd).map_err(|_| Reply::Errno(libc::EBADF))?;
+                let ours = p.get_fd(rfd).map_err(|_| Reply::Errno(libc::EBADF))?;
                 control[c..c + 4].copy_from_slice(&ours.as_raw_fd().to_ne_bytes());
                 fds.push(ours);
             }
@@ -524,8 +527,8 @@ fn address_unused(sock: BorrowedFd<'_>, domain: i32, ty: i32, flags: i32) -> boo
 /// Decides a message's address (if it has one): the target, or the
 /// refusal. A destination only the program's own namespace may reach is
 /// refused on a socket brokered into fdsup's.
-fn target_of(
-    req: &mut Req<'_>,
+fn target_of<P: Program>(
+    req: &mut Req<'_, P>,
     sc: &mut Scratch,
     addr: Option<&Addr>,
     sock: BorrowedFd<'_>,
@@ -545,8 +548,8 @@ fn target_of(
 }
 
 /// `sendto` or `sendmsg`: one message.
-fn send_single(
-    req: &mut Req<'_>,
+fn send_single<P: Program>(
+    req: &mut Req<'_, P>,
     sc: &mut Scratch,
     sock: OwnedFd,
     rfd: RemoteFd,
@@ -576,7 +579,7 @@ fn send_single(
         );
     }
     let mut data = Vec::new();
-    if let Err(r) = iov.read_next(&req.task, MAX_DATA, &mut data, stream) {
+    if let Err(r) = iov.read_next(&*req.p, MAX_DATA, &mut data, stream) {
         return kernel_first(sock.as_fd(), name, iov.total, flags, r);
     }
     if !req.valid() {
@@ -624,7 +627,7 @@ fn send_single(
         }
     }
     if brokerable {
-        if let Some(twin) = datagram_twin(&req.task, sock.as_fd(), rfd, domain) {
+        if let Some(twin) = datagram_twin(req.p.task(), sock.as_fd(), rfd, domain) {
             let twin = match twin {
                 Ok(t) => t,
                 Err(r) => return r,
@@ -659,7 +662,7 @@ fn send_single(
                         break;
                     }
                     // The next piece of a stream send.
-                    if let Err(r) = iov.read_next(&req.task, MAX_DATA, &mut m.data, true) {
+                    if let Err(r) = iov.read_next(&*req.p, MAX_DATA, &mut m.data, true) {
                         return if sent > 0 { count(sent) } else { r };
                     }
                     m.tail = iov.tail();
@@ -686,7 +689,7 @@ fn send_single(
             Reply::Errno(libc::ENOBUFS)
         };
     };
-    let tid = req.task.tid();
+    let tid = req.p.tid();
     Reply::Deferred(Deferred::new(move |w: &mut Waiter<'_>| {
         let _held = held;
         let timeout = has_send_timeout(sock.as_fd());
@@ -731,8 +734,8 @@ fn send_single(
     }))
 }
 
-pub(super) fn sendmmsg(
-    req: &mut Req<'_>,
+pub(super) fn sendmmsg<P: Program>(
+    req: &mut Req<'_, P>,
     sc: &mut Scratch,
     fd: u64,
     ptr: u64,
@@ -758,7 +761,7 @@ pub(super) fn sendmmsg(
         .min(sn::UIO_MAXIOV);
     let nb = flags & libc::MSG_DONTWAIT != 0 || nonblocking(sock.as_fd());
     let stream = is_stream(sock.as_fd());
-    let tid = req.task.tid();
+    let tid = req.p.tid();
     let mut sent = 0usize;
     // Under `isolate`, a UDP client's first datagram to an allowed address
     // makes a twin that sends them all and then replaces its socket.
@@ -790,7 +793,7 @@ pub(super) fn sendmmsg(
             return answer(twin, stop(r));
         }
         let mut data = Vec::new();
-        if let Err(r) = iov.read_next(&req.task, MAX_DATA, &mut data, stream) {
+        if let Err(r) = iov.read_next(&*req.p, MAX_DATA, &mut data, stream) {
             let r = kernel_first(on, name, iov.total, flags, r);
             return answer(twin, stop(r));
         }
@@ -804,7 +807,7 @@ pub(super) fn sendmmsg(
         };
         let out = |t: &Target| matches!(t.route, Route::Broker | Route::InsideFirst);
         if sent == 0 && twin.is_none() && target.as_ref().is_some_and(out) {
-            match datagram_twin(&req.task, sock.as_fd(), rfd, domain) {
+            match datagram_twin(req.p.task(), sock.as_fd(), rfd, domain) {
                 Some(Ok(t)) => twin = Some(t),
                 Some(Err(r)) => return r,
                 None => {}
@@ -830,7 +833,7 @@ pub(super) fn sendmmsg(
         }
         match r {
             Ok(n) => {
-                write_len(&req.task, ptr, i, n);
+                write_len(&*req.p, ptr, i, n);
                 sent += 1;
                 note_own_name(req, on, domain);
                 // A stream message not sent whole: the caller sends the
@@ -876,7 +879,7 @@ pub(super) fn sendmmsg(
 }
 
 /// Writes `msg_len` of message `i` of a `sendmmsg` array at `arr`.
-fn write_len(task: &Task, arr: u64, i: usize, n: usize) {
+fn write_len(task: &impl Memory, arr: u64, i: usize, n: usize) {
     let Some(off) = i
         .checked_mul(sn::MMSGHDR_SIZE)
         .and_then(|o| o.checked_add(sn::MSGHDR_SIZE))
@@ -891,6 +894,7 @@ fn write_len(task: &Task, arr: u64, i: usize, n: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::handlers::testing::Fake;
 
     fn cmsg(len: u64, level: i32, ty: i32, body: &[u8]) -> Vec<u8> {
         let mut b = Vec::new();
@@ -904,9 +908,16 @@ mod tests {
         b
     }
 
+    /// A program holding `/dev/null` as its descriptor 5.
+    fn program() -> Fake {
+        let mut p = Fake::new(std::path::Path::new("/"));
+        let null = std::fs::File::open("/dev/null").unwrap();
+        p.give_fd(5, null.into(), std::path::Path::new("/dev/null"));
+        p
+    }
+
     fn walk(control: &mut [u8]) -> Result<usize, i32> {
-        let mut task = Task::new(std::process::id());
-        match translate_rights(&mut task, control) {
+        match translate_rights(&mut program(), control) {
             Ok(v) => Ok(v.len()),
             Err(Reply::Errno(e)) => Err(e),
             Err(_) => Err(-1),
@@ -934,8 +945,7 @@ mod tests {
 
     #[test]
     fn rights_pass_our_copies_and_are_bounded() {
-        let fd = std::fs::File::open("/dev/null").unwrap();
-        let n = fd.as_raw_fd();
+        let n = 5i32;
         let mut body = Vec::new();
         body.extend_from_slice(&n.to_ne_bytes());
         body.extend_from_slice(&n.to_ne_bytes());
