@@ -60,7 +60,7 @@ pub fn handle<P: Program>(
         log.note_write(path);
     }
     let (action, rule) = if pathless {
-        (&super::open::ALLOW_RW, None)
+        (&super::ALLOW_RW, None)
     } else {
         match &obj {
             Some(f) => super::decide_found(ctx, &mut asker, path, &mut sc.matched, f.as_fd()),

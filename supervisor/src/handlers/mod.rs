@@ -401,6 +401,14 @@ pub fn handle_as<P: Program>(
     }
 }
 
+/// Actions that are no rule's own, answered by [`decide`] (a private
+/// directory, a directory on the way, another's terminal) and by handlers
+/// the policy leaves a request to: here, below `open`, `path` and `access`,
+/// which all use them.
+static HIDE: FsAction = FsAction::Access(crate::policy::FsAccess::Hide);
+static ALLOW_RW: FsAction = FsAction::Access(crate::policy::FsAccess::Rw);
+static ALLOW_RO: FsAction = FsAction::Access(crate::policy::FsAccess::Ro);
+
 /// The policy's word on `path`. `/proc/<pid>` of a process outside the
 /// sandbox does not exist; that of a sandboxed one is matched as
 /// `/proc/self` (as the policy spells it).
@@ -417,8 +425,8 @@ pub fn decide<'p>(
         Some(private::Own::Private(rule)) => {
             let d = ctx.policy.decide_fs(matched);
             return match d.action {
-                FsAction::Private if d.rule == Some(rule) => (&open::ALLOW_RW, d.rule),
-                FsAction::Private => (&open::HIDE, d.rule),
+                FsAction::Private if d.rule == Some(rule) => (&ALLOW_RW, d.rule),
+                FsAction::Private => (&HIDE, d.rule),
                 a => (a, d.rule),
             };
         }
@@ -427,8 +435,8 @@ pub fn decide<'p>(
         Some(private::Own::Virtual) => {
             let d = ctx.policy.decide_fs(matched);
             return match d.action {
-                FsAction::Access(crate::policy::FsAccess::Rw) => (&open::ALLOW_RO, d.rule),
-                FsAction::Private => (&open::HIDE, d.rule),
+                FsAction::Access(crate::policy::FsAccess::Rw) => (&ALLOW_RO, d.rule),
+                FsAction::Private => (&HIDE, d.rule),
                 a => (a, d.rule),
             };
         }
@@ -437,14 +445,14 @@ pub fn decide<'p>(
     let (action, rule) = decide_host(ctx, asker, path, matched);
     match action {
         // A container's is its own already (see `Ctx::in_containers`).
-        FsAction::Private if matches!(ctx.roots, Roots::PerTask) => (&open::ALLOW_RW, rule),
-        FsAction::Private => (&open::HIDE, rule),
+        FsAction::Private if matches!(ctx.roots, Roots::PerTask) => (&ALLOW_RW, rule),
+        FsAction::Private => (&HIDE, rule),
         // A terminal that is not the sandbox's own does not exist for it,
         // whatever the rules say ([`tty`]).
         FsAction::Access(crate::policy::FsAccess::Ro | crate::policy::FsAccess::Rw)
             if tty::pts_number(path).is_some_and(|n| !tty::own(ctx, asker.task, n)) =>
         {
-            (&open::HIDE, rule)
+            (&HIDE, rule)
         }
         a => (a, rule),
     }
@@ -458,7 +466,7 @@ fn decide_host<'p>(
     matched: &mut Vec<u8>,
 ) -> (&'p FsAction, Option<usize>) {
     match crate::fs::lexical::proc_pid(path) {
-        Some((pid, _)) if !asker.sees_pid(pid) => (&open::HIDE, None),
+        Some((pid, _)) if !asker.sees_pid(pid) => (&HIDE, None),
         Some((_, rest)) => {
             matched.clear();
             matched.extend_from_slice(b"/proc/self");
@@ -509,7 +517,7 @@ pub fn decide_found<'p>(
         _ => false,
     };
     if on_the_way {
-        (&open::ALLOW_RO, None)
+        (&ALLOW_RO, None)
     } else {
         (action, rule)
     }

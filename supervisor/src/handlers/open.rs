@@ -58,10 +58,6 @@ const VALID_OPEN_FLAGS: i32 = libc::O_ACCMODE
 /// `O_PATH_FLAGS`: what `openat` keeps alongside `O_PATH`.
 const O_PATH_FLAGS: i32 = libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_PATH | libc::O_CLOEXEC;
 
-pub(super) static HIDE: FsAction = FsAction::Access(FsAccess::Hide);
-pub(super) static ALLOW_RW: FsAction = FsAction::Access(FsAccess::Rw);
-pub(super) static ALLOW_RO: FsAction = FsAction::Access(FsAccess::Ro);
-
 /// The request, decoded.
 struct Req<'a> {
     syscall: &'static str,
@@ -348,7 +344,7 @@ pub fn handle<P: Program>(
                 // Reached through the program's own /proc/<pid>/fd: it holds
                 // this object already, with at least this access (or it has
                 // no path to decide on: a pipe, a socket).
-                (&ALLOW_RW, None)
+                (&super::ALLOW_RW, None)
             } else if unlinked {
                 // An unlinked file or a memfd, asked for more than its
                 // descriptor holds: its old path is no ground for more.

@@ -330,7 +330,7 @@ pub(super) fn decide_obj(
         Obj::Absent => (None, false),
     };
     let (action, rule) = match &fd {
-        _ if skip => (&super::open::ALLOW_RW, None),
+        _ if skip => (&super::ALLOW_RW, None),
         Some(f) => super::decide_found(ctx, &mut asker, path, matched, f.as_fd()),
         None => decide(ctx, &mut asker, path, matched),
     };
