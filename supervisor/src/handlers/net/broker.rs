@@ -14,8 +14,8 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use super::super::Reply;
 use super::addr::{is_loopback, SUN_PATH};
-use super::connect::{has_send_timeout, nonblocking};
 use super::errno_of;
+use super::socket::{fd_cloexec, has_send_timeout, nonblocking};
 use super::wait::{interrupted, Deferred, Stop, Waiter};
 use crate::sys::{self, net as sn};
 use crate::task::RemoteFd;
@@ -254,7 +254,7 @@ pub(super) fn datagram_twin(
     if !unbound {
         return None;
     }
-    let cloexec = super::connect::fd_cloexec(task, rfd);
+    let cloexec = fd_cloexec(task, rfd);
     Some(twin(sock, domain).map(|(fd, nb)| DatagramTwin {
         fd,
         rfd,

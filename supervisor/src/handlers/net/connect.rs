@@ -16,10 +16,11 @@ use std::time::Duration;
 use super::super::{Program, Reply, Scratch};
 use super::addr::{is_loopback, read_addr, SUN_PATH};
 use super::decide::{decide_bind, decide_dest, log_inside, BindPlan, Route};
+use super::socket::{fd_cloexec, has_send_timeout, nonblocking, sock_type};
 use super::wait::{interrupted, until_done, Deferred, Stop, Waiter, WAKE_SIGNAL};
 use super::{errno_of, Req};
 use crate::sys::{self, net as sn, timer::ThreadTimer};
-use crate::task::{RemoteFd, Task};
+use crate::task::RemoteFd;
 
 /// How long a worker waits in a blocking `connect` before the rest of the
 /// wait goes to a thread of its own.
@@ -41,22 +42,6 @@ pub(super) fn fetch_socket<P: Program>(
     let domain = sn::getsockopt_int(sock.as_fd(), libc::SOL_SOCKET, libc::SO_DOMAIN)
         .map_err(|e| Reply::Errno(errno_of(&e)))?;
     Ok((rfd, sock, domain))
-}
-
-/// The socket's type (`SO_TYPE`: `SOCK_STREAM`, `SOCK_DGRAM`, ...); 0 if
-/// unknown.
-pub(super) fn sock_type(sock: BorrowedFd<'_>) -> i32 {
-    sn::getsockopt_int(sock, libc::SOL_SOCKET, libc::SO_TYPE).unwrap_or(0)
-}
-
-pub(super) fn nonblocking(sock: BorrowedFd<'_>) -> bool {
-    sys::getfl(sock).is_ok_and(|f| f & libc::O_NONBLOCK != 0)
-}
-
-/// Whether the socket has a send timeout (`SO_SNDTIMEO`), which makes the
-/// kernel answer an interrupted wait `EINTR` rather than restart it.
-pub(super) fn has_send_timeout(sock: BorrowedFd<'_>) -> bool {
-    sn::send_timeout(sock).is_ok_and(|t| !t.is_zero())
 }
 
 /// After a request on an `AF_UNIX` socket: an abstract name it now holds
@@ -298,18 +283,4 @@ fn with_inline_timer<T>(sc: &mut Scratch, call: impl FnOnce() -> T) -> Option<T>
     // latest when this call returns: it cannot interrupt a later one.
     let _ = t.set(Duration::ZERO);
     Some(r)
-}
-
-/// Whether the program's descriptor `fd` is close-on-exec
-/// (`/proc/<tid>/fdinfo/<fd>`, `flags:` in octal).
-pub(super) fn fd_cloexec(task: &Task, fd: RemoteFd) -> bool {
-    let path = format!("/proc/{}/fdinfo/{}", task.tid(), fd.get());
-    let Ok(text) = std::fs::read(path) else {
-        return false;
-    };
-    text.split(|&c| c == b'\n')
-        .find_map(|l| l.strip_prefix(b"flags:"))
-        .and_then(|v| std::str::from_utf8(v).ok())
-        .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
-        .is_some_and(|f| f & libc::O_CLOEXEC.unsigned_abs() != 0)
 }

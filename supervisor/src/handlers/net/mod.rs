@@ -26,6 +26,8 @@
 //!   the name the program gave;
 //! - [`broker`]: connections made from fdsup's namespace under `isolate`;
 //! - [`send`]: the sends and their control messages;
+//! - [`socket`]: what they read of the program's socket (type, flags,
+//!   send timeout, close-on-exec);
 //! - [`wait`]: requests that wait, on threads of their own, ended by a
 //!   signal as the kernel would end them.
 //!
@@ -47,6 +49,7 @@ mod decide;
 mod inside;
 mod own;
 mod send;
+mod socket;
 mod wait;
 
 pub use binder::{binder_main, is_binder};

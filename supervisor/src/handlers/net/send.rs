@@ -37,8 +37,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use super::super::{Memory, Program, Reply, Scratch};
 use super::addr::{read_addr, Addr};
 use super::broker::{datagram_twin, in_our_netns};
-use super::connect::{fetch_socket, has_send_timeout, nonblocking, note_own_name};
+use super::connect::{fetch_socket, note_own_name};
 use super::decide::{decide_dest, log_inside, Route, Target};
+use super::socket::{has_send_timeout, nonblocking, sock_type};
 use super::wait::{interrupted, until_done, Deferred, Stop, Waiter};
 use super::{errno_of, Req};
 use crate::sys::{self, net as sn};
@@ -536,7 +537,7 @@ fn target_of<P: Program>(
     flags: i32,
 ) -> Result<Option<Target>, Reply> {
     let Some(a) = addr else { return Ok(None) };
-    let ty = super::connect::sock_type(sock);
+    let ty = sock_type(sock);
     if address_unused(sock, domain, ty, flags) {
         return Ok(Some(Target::passed(a.bytes().to_vec())));
     }
