@@ -11,6 +11,7 @@
 use std::ffi::CStr;
 use std::io::{self, Write as _};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use crate::limits::PROC_DIRS_PER_WORKER;
 use crate::sys;
@@ -420,6 +421,22 @@ fn parent_in_stat(stat: &[u8]) -> Option<i32> {
     fields.next()?.parse().ok()
 }
 
+/// The pid of the binder (`handlers::net`'s helper that binds Unix socket
+/// paths), once started (0 before): our child, but not part of the sandbox.
+/// Kept here, where the sandbox's processes are told apart, so that `task`
+/// does not reach up into the handlers.
+static BINDER_PID: AtomicI32 = AtomicI32::new(0);
+
+/// Records the binder's pid (see [`in_sandbox`]).
+pub fn set_binder(pid: i32) {
+    BINDER_PID.store(pid, Ordering::Relaxed);
+}
+
+/// Whether `pid` is the binder.
+pub fn is_binder(pid: i32) -> bool {
+    pid != 0 && BINDER_PID.load(Ordering::Relaxed) == pid
+}
+
 /// Is `pid` (a process or thread id in our pid namespace) inside the sandbox,
 /// that is a descendant of the supervisor `sup`? Every sandboxed process
 /// descends from the shim, our child, and orphans are re-parented to us (we
@@ -433,7 +450,7 @@ pub fn in_sandbox(pid: i32, sup: i32) -> bool {
     for _ in 0..4096 {
         match parent_of(p) {
             // fdsup's own helper is its child too, but not the sandbox's.
-            Some(pp) if pp == sup => return !crate::handlers::net::is_binder(p),
+            Some(pp) if pp == sup => return !is_binder(p),
             Some(pp) if pp > 1 => p = pp,
             _ => return false,
         }
@@ -464,7 +481,7 @@ pub fn in_sandbox_at(dir: std::os::fd::BorrowedFd<'_>, sup: i32) -> bool {
         return false;
     }
     match parent_in_stat(&stat) {
-        Some(pp) if pp == sup => !pid_in_stat(&stat).is_some_and(crate::handlers::net::is_binder),
+        Some(pp) if pp == sup => !pid_in_stat(&stat).is_some_and(is_binder),
         Some(pp) if pp > 1 => in_sandbox(pp, sup),
         _ => false,
     }

@@ -37,7 +37,6 @@ use std::ffi::{CStr, CString, OsStr};
 use std::io::{self, IoSlice};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Mutex;
 
 use rustix::mount::{MountFlags, MountPropagationFlags, UnmountFlags};
@@ -45,15 +44,6 @@ use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage, SendFlags};
 
 use super::addr::unix_bytes;
 use crate::sys::{self, net as sn, OpenHow};
-
-/// The binder's pid, once started (0 before): it is our child, but not
-/// part of the sandbox (`task::in_sandbox`).
-static BINDER_PID: AtomicI32 = AtomicI32::new(0);
-
-/// Whether `pid` is the binder.
-pub fn is_binder(pid: i32) -> bool {
-    pid != 0 && BINDER_PID.load(Ordering::Relaxed) == pid
-}
 
 /// The answer that tells the supervisor to bind the plain way.
 const FALLBACK: i32 = -1;
@@ -220,7 +210,7 @@ fn start() -> io::Result<State> {
     drop(theirs);
     let child = child?;
     let pid = i32::try_from(child.id()).unwrap_or(0);
-    BINDER_PID.store(pid, Ordering::Relaxed);
+    crate::task::set_binder(pid);
     let mut ready = [0u8; 4];
     let n = rustix::io::read(&ours, &mut ready)?;
     if n != 4 || i32::from_ne_bytes(ready) != 0 {

@@ -52,7 +52,7 @@ mod send;
 mod socket;
 mod wait;
 
-pub use binder::{binder_main, is_binder};
+pub use binder::binder_main;
 pub use own::OwnSockets;
 pub use wait::{interrupted, until_done, Deferred, Stop, Waiter, WAKE_SIGNAL};
 
