@@ -6,13 +6,14 @@
 //! [`notify`] (listener and the `Pending` answer type), [`task`] (the asking
 //! task), [`fs`] (resolving and opening), [`handlers`] (one module per
 //! syscall family), [`landlock`] (the exec section, as a Landlock
-//! ruleset), [`audit`] (the log), [`files`] (how the files for the user are written), [`learn`] (`--learn`), [`agent`] (`fdsup agent`: containers' listeners from OCI runtimes), [`supervise`] (`fdsup run`: start-up, signals, exit status), [`session`] (one listener and its workers, for `run` and `agent`), [`jobs`] (process groups, the terminal, signals), [`pool`] (which worker receives), [`limits`] (every size the program controls), [`doctor`] (kernel features), [`probe`] (kernel features a run is set up by), [`proc_path`] (which `/proc` paths name a process), [`diag`] (messages on stderr that cannot panic). Raw syscalls live in `sys`.
+//! ruleset), [`explain`] (`fdsup explain`), [`audit`] (the log), [`files`] (how the files for the user are written), [`learn`] (`--learn`), [`agent`] (`fdsup agent`: containers' listeners from OCI runtimes), [`supervise`] (`fdsup run`: start-up, signals, exit status), [`session`] (one listener and its workers, for `run` and `agent`), [`jobs`] (process groups, the terminal, signals), [`pool`] (which worker receives), [`limits`] (every size the program controls), [`doctor`] (kernel features), [`probe`] (kernel features a run is set up by), [`proc_path`] (which `/proc` paths name a process), [`diag`] (messages on stderr that cannot panic). Raw syscalls live in `sys`.
 #![deny(unsafe_code)]
 
 pub mod agent;
 pub mod audit;
 pub mod diag;
 pub mod doctor;
+pub mod explain;
 pub mod files;
 pub mod filter;
 pub mod fs;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
-use fdsup::policy::explain::{self, Ask};
+use fdsup::explain::{self, Ask};
 use fdsup::supervise::{self, RunOptions, Verbosity};
 use fdsup::{diag, doctor, policy};
 

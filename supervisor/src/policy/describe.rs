@@ -4,9 +4,15 @@
 //! (`file:line`), in the order they are matched (the last match wins), so
 //! the output reads like the policy a user would have written by hand
 //! with every include spelled out.
+//!
+//! Also a rule's `comment`, read back from its file at its origin ([`comment`]):
+//! here, with the rest of the policy's text, for `fdsup explain`
+//! ([`crate::explain`]), which sits above the handlers and so outside
+//! `policy`.
 
 use std::fmt::Write as _;
 
+use super::json::{self, Kind, Value};
 use super::model::{FsAction, Metadata, Policy};
 use super::origin::Origin;
 
@@ -101,7 +107,7 @@ impl Policy {
 }
 
 /// What a metadata mode means, in one clause (shared with `explain`).
-pub(super) fn metadata_text(m: Metadata) -> &'static str {
+pub fn metadata_text(m: Metadata) -> &'static str {
     match m {
         Metadata::Policy => "the rules decide every look: stat, access, readlink, statfs, chdir, listings",
         Metadata::Visible => "the kernel answers the looks (stat, access, readlink, statfs, chdir, listings): every path's name and metadata are visible, denied and hidden ones included; opens, changes, exec and the network are decided by the rules",
@@ -133,5 +139,36 @@ fn content(text: &str) -> String {
     } else {
         let head: String = text.chars().take(CONTENT_SHOWN).collect();
         format!("content {head:?}... ({len} bytes)")
+    }
+}
+
+/// The `comment` of the rule written at `origin`, read back from its file.
+pub fn comment(origin: &Origin) -> Option<String> {
+    let text = match super::embedded(&origin.file) {
+        Some(t) if origin.file.starts_with('@') => t.to_owned(),
+        _ => std::fs::read_to_string(&*origin.file).ok()?,
+    };
+    let root = json::parse(&text).ok()?;
+    find_comment(&root, origin.line)
+}
+
+fn find_comment(v: &Value, line: u32) -> Option<String> {
+    match &v.kind {
+        Kind::Object(members) => {
+            let is_rule = members
+                .iter()
+                .any(|m| matches!(m.key.as_str(), "path" | "connect" | "bind"));
+            if v.pos.line == line && is_rule {
+                return members.iter().find(|m| m.key == "comment").and_then(|m| {
+                    match &m.value.kind {
+                        Kind::String(s) => Some(s.clone()),
+                        _ => None,
+                    }
+                });
+            }
+            members.iter().find_map(|m| find_comment(&m.value, line))
+        }
+        Kind::Array(items) => items.iter().find_map(|i| find_comment(i, line)),
+        _ => None,
     }
 }

@@ -21,14 +21,14 @@
 //! - `net`: network addresses, typed; `origin`: where a rule was written;
 //! - `model`: the merged policy and its decisions;
 //! - `embedded`: the built-in policies; `describe`: the text `fdsup check`
-//!   prints;
+//!   prints, and what `fdsup explain` ([`crate::explain`], above the
+//!   handlers since it uses them) reads of the policy (a rule's comment);
 //! - `file`: the file format as types, for the JSON Schema and for writing
 //!   policies (`--learn`).
 
 mod describe;
 mod embedded;
 mod error;
-pub mod explain;
 pub mod file;
 mod json;
 mod lint;
@@ -44,6 +44,7 @@ mod vars;
 #[cfg(test)]
 mod tests;
 
+pub use describe::{comment, metadata_text};
 pub use embedded::{embedded, include_only, names as embedded_names};
 pub use error::PolicyError;
 pub use lint::Warning;
@@ -52,7 +53,9 @@ pub use model::{
     ExecAccess, ExecRule, ExecSection, FsAccess, FsAction, FsDecision, FsRule, FsSection,
     LogSettings, Metadata, NetDecision, NetSection, Policy,
 };
-pub use net::{IpNet, NetAccess, NetAddr, NetOp, NetRule, NetTarget, Port, RedirectTarget};
+pub use net::{
+    parse_redirect, IpNet, NetAccess, NetAddr, NetOp, NetRule, NetTarget, Port, RedirectTarget,
+};
 pub use origin::Origin;
 pub use paths::{canonicalize_prefix, normalize};
 pub use pattern::Pattern;

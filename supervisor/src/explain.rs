@@ -9,15 +9,20 @@
 //! that causes it.
 //!
 //! Comments are not part of the loaded model (nothing at run time needs
-//! them): they are read back from the rule's file at its origin line.
+//! them): they are read back from the rule's file at its origin line
+//! ([`crate::policy::comment`]).
+//!
+//! A module of its own above the handlers, not part of [`crate::policy`]:
+//! it tells what the supervisor would do, which takes more than the policy
+//! (the handlers' terminals, [`crate::fs::public`]'s check), and the policy
+//! sits below all of them.
 
 use std::fmt::Write as _;
 
-use super::json::{self, Kind, Value};
-use super::model::{FsAction, Metadata, Policy};
-use super::net::{self, NetOp, NetTarget, RedirectTarget};
-use super::origin::Origin;
-use super::{ExecAccess, FsAccess, NetAccess};
+use crate::policy::{
+    canonicalize_prefix, comment, metadata_text, normalize, parse_redirect, ExecAccess, FsAccess,
+    FsAction, Metadata, NetAccess, NetOp, NetTarget, Policy, RedirectTarget,
+};
 
 /// What is asked about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,7 +84,7 @@ pub fn explain(
         out,
         "metadata: {} ({})",
         policy.fs.metadata,
-        super::describe::metadata_text(policy.fs.metadata)
+        metadata_text(policy.fs.metadata)
     );
     if *ask == Ask::Look && visible {
         out.push_str(
@@ -239,9 +244,7 @@ fn public_refusal(check: bool, canonical: &str, ask: &Ask) -> Option<String> {
 }
 
 fn connect(policy: &Policy, addr: &str, out: &mut String) -> Result<bool, String> {
-    let target = net::parse_redirect(addr, |p| {
-        super::paths::normalize(p).map(|n| super::paths::canonicalize_prefix(&n))
-    })?;
+    let target = parse_redirect(addr, |p| normalize(p).map(|n| canonicalize_prefix(&n)))?;
     let t = match &target {
         RedirectTarget::Inet(sa) => NetTarget::Inet(*sa),
         RedirectTarget::UnixPath(p) => NetTarget::UnixPath(p.as_bytes()),
@@ -351,7 +354,7 @@ fn canonical(path: &str, cwd: &str) -> Result<String, String> {
     } else {
         format!("{cwd}/{path}")
     };
-    let normal = match super::paths::normalize(&abs) {
+    let normal = match normalize(&abs) {
         Ok(n) => n,
         // `..`: resolvable only on what exists.
         Err(e) => std::fs::canonicalize(&abs)
@@ -359,42 +362,11 @@ fn canonical(path: &str, cwd: &str) -> Result<String, String> {
             .and_then(|p| p.to_str().map(str::to_owned))
             .ok_or(e)?,
     };
-    let c = super::paths::canonicalize_prefix(&normal);
+    let c = canonicalize_prefix(&normal);
     Ok(match crate::proc_path::proc_pid(c.as_bytes()) {
         Some((_, rest)) => format!("/proc/self{}", String::from_utf8_lossy(rest)),
         None => c,
     })
-}
-
-/// The `comment` of the rule written at `origin`, read back from its file.
-pub fn comment(origin: &Origin) -> Option<String> {
-    let text = match super::embedded(&origin.file) {
-        Some(t) if origin.file.starts_with('@') => t.to_owned(),
-        _ => std::fs::read_to_string(&*origin.file).ok()?,
-    };
-    let root = json::parse(&text).ok()?;
-    find_comment(&root, origin.line)
-}
-
-fn find_comment(v: &Value, line: u32) -> Option<String> {
-    match &v.kind {
-        Kind::Object(members) => {
-            let is_rule = members
-                .iter()
-                .any(|m| matches!(m.key.as_str(), "path" | "connect" | "bind"));
-            if v.pos.line == line && is_rule {
-                return members.iter().find(|m| m.key == "comment").and_then(|m| {
-                    match &m.value.kind {
-                        Kind::String(s) => Some(s.clone()),
-                        _ => None,
-                    }
-                });
-            }
-            members.iter().find_map(|m| find_comment(&m.value, line))
-        }
-        Kind::Array(items) => items.iter().find_map(|i| find_comment(i, line)),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
