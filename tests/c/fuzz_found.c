@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <netinet/in.h>
+#include <sys/un.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -394,6 +395,45 @@ int main(int argc, char **argv) {
                             .msg_flags = (int)0xd1d5a63c};
         report("sendmsg_name_of_length_0", sendmsg(u, &mh, MSG_MORE));
         close(u);
+    }
+
+    /* A Unix socket that passes credentials is autobound before the
+     * kernel looks for the peer, even when there is none (seed 4000012):
+     * a connect or a datagram send to an absent path leaves it named. */
+    {
+        struct sockaddr_un none = {.sun_family = AF_UNIX};
+        strcpy(none.sun_path, "no-such-socket");
+        int types[2] = {SOCK_STREAM, SOCK_DGRAM};
+        for (int t = 0; t < 2; t++) {
+            int us = socket(AF_UNIX, types[t], 0), one = 1;
+            setsockopt(us, SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
+            char key[64];
+            snprintf(key, sizeof key, "passcred_%s_connect_absent", t ? "dgram" : "stream");
+            report(key, connect(us, (struct sockaddr *)&none, sizeof none));
+            struct sockaddr_un got;
+            socklen_t gl = sizeof got;
+            getsockname(us, (struct sockaddr *)&got, &gl);
+            snprintf(key, sizeof key, "passcred_%s_autobound", t ? "dgram" : "stream");
+            report(key, gl > sizeof(sa_family_t));
+            if (!t) report("passcred_stream_listen_after", listen(us, 1));
+            close(us);
+        }
+        int ud = socket(AF_UNIX, SOCK_DGRAM, 0), one = 1;
+        setsockopt(ud, SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
+        report("passcred_dgram_sendto_absent",
+               sendto(ud, "x", 1, 0, (struct sockaddr *)&none, sizeof none));
+        struct sockaddr_un got;
+        socklen_t gl = sizeof got;
+        getsockname(ud, (struct sockaddr *)&got, &gl);
+        report("passcred_dgram_sendto_autobound", gl > sizeof(sa_family_t));
+        close(ud);
+        /* Without SO_PASSCRED: no name. */
+        int plain = socket(AF_UNIX, SOCK_STREAM, 0);
+        report("plain_connect_absent", connect(plain, (struct sockaddr *)&none, sizeof none));
+        gl = sizeof got;
+        getsockname(plain, (struct sockaddr *)&got, &gl);
+        report("plain_not_autobound", gl > sizeof(sa_family_t));
+        close(plain);
     }
 
     /* In a working directory that was removed, `.` and `..` are still

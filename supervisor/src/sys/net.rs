@@ -85,6 +85,26 @@ pub fn bind(fd: BorrowedFd<'_>, addr: &[u8]) -> io::Result<()> {
     cvt_int(unsafe { libc::bind(fd.as_raw_fd(), ss.as_ptr(), len) }).map(drop)
 }
 
+/// What the kernel does to a Unix socket before it looks for the peer of a
+/// `connect` or of a datagram send (`unix_stream_connect`,
+/// `unix_dgram_connect`, `unix_dgram_sendmsg`): one that passes
+/// credentials (`SO_PASSCRED`, `SO_PASSPIDFD`) and has no name yet is
+/// autobound (given an abstract name of its own), whatever the lookup then
+/// finds. For a request fdsup answers without the kernel's lookup (a path
+/// that is absent, hidden or refused). Best effort, as the kernel's own
+/// failure to autobind (no free name) is its answer too.
+pub fn autobind_if_passing_credentials(fd: BorrowedFd<'_>) {
+    let on = |opt| getsockopt_int(fd, libc::SOL_SOCKET, opt).is_ok_and(|v| v != 0);
+    if !(on(libc::SO_PASSCRED) || on(libc::SO_PASSPIDFD)) {
+        return;
+    }
+    // Unbound: the name is the family alone.
+    if local_name(fd).is_ok_and(|n| n.len() <= std::mem::size_of::<libc::sa_family_t>()) {
+        let family = libc::sa_family_t::try_from(libc::AF_UNIX).unwrap_or_default();
+        let _ = bind(fd, &family.to_ne_bytes());
+    }
+}
+
 /// A `struct msghdr` with the name (if any) and nothing else yet.
 fn msghdr(name: Option<&Storage>, name_len: libc::socklen_t) -> libc::msghdr {
     libc::msghdr {

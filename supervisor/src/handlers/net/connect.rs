@@ -145,7 +145,7 @@ pub(super) fn connect<P: Program>(
     if !req.valid() {
         return Reply::Gone;
     }
-    let target = match decide_dest(req, sc, &a, domain, sock_type(sock.as_fd())) {
+    let target = match decide_dest(req, sc, &a, sock.as_fd(), domain, sock_type(sock.as_fd())) {
         Ok(t) => t,
         Err(r) => return r,
     };

@@ -25,7 +25,7 @@
 //! - a connect or send to a Unix socket the sandbox bound itself
 //!   ([`super::own`]) is carried out as it is.
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use super::super::path::{decide_obj, resolve_read, Need};
 use super::super::{decide, Log, Program, Reply, Scratch};
@@ -99,9 +99,40 @@ fn refusal<P: Program>(req: &Req<'_, P>) -> i32 {
     }
 }
 
-/// Decides the destination `a` of a `connect` or send on a socket of
-/// `domain`, logs the decision, and gives the address to use.
+/// Decides the destination `a` of a `connect` or send on `sock`, a socket
+/// of `domain` and type `ty`, logs the decision, and gives the address to
+/// use. A Unix destination refused here (absent, hidden, denied) never
+/// reaches the kernel's lookup, so what the kernel does before that lookup
+/// is done here: the autobind of a socket that passes credentials.
 pub(super) fn decide_dest<P: Program>(
+    req: &mut Req<'_, P>,
+    sc: &mut Scratch,
+    a: &Addr,
+    sock: BorrowedFd<'_>,
+    domain: i32,
+    ty: i32,
+) -> Result<Target, Reply> {
+    let r = decide_dest_of(req, sc, a, domain, ty);
+    if let Err(Reply::Errno(_)) = r {
+        let use_ = if req.syscall == "connect" {
+            Use::Connect
+        } else {
+            Use::Send
+        };
+        // Not for an address the kernel refuses before (its checks are
+        // `dest_for`'s), nor for a send that is not a datagram's.
+        let looked_up = matches!(
+            dest_for(a, domain, use_),
+            Ok(Dest::UnixPath(_) | Dest::UnixAbstract)
+        );
+        if looked_up && (use_ == Use::Connect || ty == libc::SOCK_DGRAM) {
+            sn::autobind_if_passing_credentials(sock);
+        }
+    }
+    r
+}
+
+fn decide_dest_of<P: Program>(
     req: &mut Req<'_, P>,
     sc: &mut Scratch,
     a: &Addr,

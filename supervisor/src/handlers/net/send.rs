@@ -541,7 +541,7 @@ fn target_of<P: Program>(
     if address_unused(sock, domain, ty, flags) {
         return Ok(Some(Target::passed(a.bytes().to_vec())));
     }
-    let t = decide_dest(req, sc, a, domain, ty)?;
+    let t = decide_dest(req, sc, a, sock, domain, ty)?;
     if t.route == Route::Local && req.ctx.policy.network.isolate && in_our_netns(sock) {
         return Err(Reply::Errno(libc::EACCES));
     }
