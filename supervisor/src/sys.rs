@@ -887,13 +887,23 @@ fn fd_magic<'b>(fd: BorrowedFd<'_>, buf: &'b mut [u8; 32]) -> &'b CStr {
 /// `buf`, the size it needs).
 pub fn getxattr_fd(fd: BorrowedFd<'_>, name: &CStr, buf: &mut [u8]) -> io::Result<usize> {
     let mut p = [0u8; 32];
-    Ok(rustix::fs::getxattr(fd_magic(fd, &mut p), name, buf)?)
+    let path = fd_magic(fd, &mut p);
+    // rustix answers an empty buffer with 0, not the kernel's size.
+    if buf.is_empty() {
+        return Ok(rustix::fs::getxattr_query(path, name)?);
+    }
+    Ok(rustix::fs::getxattr(path, name, buf)?)
 }
 
-/// `listxattr` of the object `fd` holds.
+/// `listxattr` of the object `fd` holds: the list's length (with an empty
+/// `buf`, the size it needs).
 pub fn listxattr_fd(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     let mut p = [0u8; 32];
-    Ok(rustix::fs::listxattr(fd_magic(fd, &mut p), buf)?)
+    let path = fd_magic(fd, &mut p);
+    if buf.is_empty() {
+        return Ok(rustix::fs::listxattr_query(path)?);
+    }
+    Ok(rustix::fs::listxattr(path, buf)?)
 }
 
 /// `setxattr` of the object `fd` holds.

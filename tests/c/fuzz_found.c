@@ -169,6 +169,13 @@ int main(int argc, char **argv) {
     report("utimensat_null_path_bad_fd_flags", syscall(SYS_utimensat, 999, NULL, NULL, 0x20));
     report("utimensat_null_path_bad_ns", syscall(SYS_utimensat, dfd, NULL, bad_ns, 0));
 
+    /* A size query (no buffer) answers the size (seed 4000000, after
+     * the move to rustix, whose empty buffer reads 0). */
+    setxattr("f", "user.q", "value", 5, 0);
+    report("getxattr_size_query", getxattr("f", "user.q", NULL, 0));
+    report("listxattr_size_query", listxattr("f", NULL, 0));
+    report("llistxattr_size_query", llistxattr("f", NULL, 0));
+
     /* setxattr: the flags first, then the name, the size, the value. */
     report("setxattr_flags_bad_name", syscall(SYS_setxattr, "f", BAD, "v", 1, 8));
     report("setxattr_flags_huge_size", syscall(SYS_setxattr, "f", "user.a", NULL, 70000, 8));
