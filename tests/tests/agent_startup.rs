@@ -1,7 +1,12 @@
 //! A container starts under `fdsup agent` nearly as fast as without it:
-//! the median of 10 interleaved `RUNTIME run`s of a `true` container is
-//! within 20 ms of the same container without a seccomp profile, for runc
-//! and for crun. Both runtimes keep their connection to the agent open
+//! over 10 interleaved pairs of `RUNTIME run`s of a `true` container, one
+//! under the agent and one without a seccomp profile, the median of the
+//! pairs' differences is within 20 ms, for runc and for crun. Paired, so
+//! that a load that comes and goes during the measurement weighs on both
+//! sides of a pair (seen in CI: the first seven runs of each kind slowed by
+//! half, the clean-up of the previous test's twenty containers, which
+//! moved the difference of the two medians to 20.1 ms while the pairs'
+//! median difference was 13 ms); both figures are printed. Both runtimes keep their connection to the agent open
 //! after sending the listener: an agent that read to the end of it would
 //! stall every start (runc for about two minutes, crun for ever). A file of
 //! its own, so that no other test runs containers meanwhile.
@@ -57,14 +62,23 @@ fn a_container_starts_under_the_agent_within_20_ms_of_without() {
             }
         }
         let (ma, mn) = (median(a.clone()), median(n.clone()));
+        // Signed, in microseconds: a pair may be faster under the agent.
+        let mut diffs: Vec<i128> = a
+            .iter()
+            .zip(&n)
+            .map(|(x, y)| x.as_micros() as i128 - y.as_micros() as i128)
+            .collect();
+        diffs.sort_unstable();
+        let paired = diffs[diffs.len() / 2];
         eprintln!(
-            "{}: start (run of `true`), median of 10: {ma:?} under the agent, {mn:?} without: +{:?}; agent {a:?}; without {n:?}",
+            "{}: start (run of `true`), median of 10: {ma:?} under the agent, {mn:?} without: +{:?}; median of the pairs' differences {:.1} ms; agent {a:?}; without {n:?}",
             rt.name(),
-            ma.saturating_sub(mn)
+            ma.saturating_sub(mn),
+            paired as f64 / 1000.0
         );
         assert!(
-            ma <= mn + Duration::from_millis(20),
-            "{}: {ma:?} under the agent, {mn:?} without",
+            paired <= 20_000,
+            "{}: the pairs' median difference is {paired} us; {ma:?} under the agent, {mn:?} without; agent {a:?}; without {n:?}",
             rt.name()
         );
     }
