@@ -434,6 +434,16 @@ int main(int argc, char **argv) {
         getsockname(ud, (struct sockaddr *)&got, &gl);
         report("passcred_dgram_sendto_autobound", gl > sizeof(sa_family_t));
         close(ud);
+        /* MSG_OOB on a datagram: refused before the address is looked at
+         * (no lookup, no autobind; seed 6000004). */
+        int uo = socket(AF_UNIX, SOCK_DGRAM, 0);
+        setsockopt(uo, SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
+        report("dgram_oob_sendto_absent",
+               sendto(uo, "x", 1, MSG_OOB | MSG_EOR, (struct sockaddr *)&none, sizeof none));
+        gl = sizeof got;
+        getsockname(uo, (struct sockaddr *)&got, &gl);
+        report("dgram_oob_not_autobound", gl > sizeof(sa_family_t));
+        close(uo);
         /* Without SO_PASSCRED: no name. */
         int plain = socket(AF_UNIX, SOCK_STREAM, 0);
         report("plain_connect_absent", connect(plain, (struct sockaddr *)&none, sizeof none));

@@ -509,12 +509,16 @@ fn own_credentials(task: &Task, ucred: &[u8]) -> bool {
 
 /// Whether the kernel never uses a send's address on this socket, so that
 /// there is nothing to decide: a Unix stream socket answers `EISCONN` or
-/// `EOPNOTSUPP` for any, a Unix `SOCK_SEQPACKET` one drops it, a TCP one
-/// ignores it but for Fast Open (`MSG_FASTOPEN`). It is passed to the
-/// kernel as it is, which answers as natively (before any lookup).
+/// `EOPNOTSUPP` for any, a Unix `SOCK_SEQPACKET` one drops it, a Unix
+/// datagram sent with `MSG_OOB` is refused (`EOPNOTSUPP`) before its
+/// address is looked at, a TCP one ignores it but for Fast Open
+/// (`MSG_FASTOPEN`). It is passed to the kernel as it is, which answers as
+/// natively (before any lookup).
 fn address_unused(sock: BorrowedFd<'_>, domain: i32, ty: i32, flags: i32) -> bool {
     match domain {
-        libc::AF_UNIX => ty == libc::SOCK_STREAM || ty == libc::SOCK_SEQPACKET,
+        libc::AF_UNIX => {
+            ty == libc::SOCK_STREAM || ty == libc::SOCK_SEQPACKET || flags & libc::MSG_OOB != 0
+        }
         libc::AF_INET | libc::AF_INET6 => {
             ty == libc::SOCK_STREAM
                 && flags & libc::MSG_FASTOPEN == 0
