@@ -378,17 +378,32 @@ pub fn run_cmd(cmd: &mut Command, timeout: Duration) -> Output {
         let _ = err.read_to_end(&mut s);
         s
     });
+    // Waited for on a pidfd (readable when the child exits): the moment it
+    // ends, not the next tick of a polling loop, so that timings taken
+    // around this call (start-up bounds) are not rounded up to the tick.
+    let pid = rustix::process::Pid::from_raw(i32::try_from(child.id()).expect("pid")).expect("pid");
+    let pidfd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty())
+        .expect("pidfd_open of a child");
     let deadline = Instant::now() + timeout;
     let status = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ts = rustix::event::Timespec::try_from(left).expect("timeout");
+        let mut fds = [rustix::event::PollFd::new(
+            &pidfd,
+            rustix::event::PollFlags::IN,
+        )];
+        match rustix::event::poll(&mut fds, Some(&ts)) {
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(e) => panic!("polling the pidfd of {cmd:?}: {e}"),
+        }
         if let Some(st) = child.try_wait().expect("wait") {
             break st;
         }
-        if Instant::now() > deadline {
+        if Instant::now() >= deadline {
             let _ = child.kill();
             let _ = child.wait();
             panic!("{cmd:?} did not finish within {timeout:?}");
         }
-        std::thread::sleep(Duration::from_millis(5));
     };
     let stdout = String::from_utf8_lossy(&t_out.join().unwrap_or_default()).into_owned();
     let stderr = String::from_utf8_lossy(&t_err.join().unwrap_or_default()).into_owned();
