@@ -112,39 +112,33 @@ pub(super) fn decide_dest<P: Program>(
     domain: i32,
     ty: i32,
 ) -> Result<Target, Reply> {
-    let r = decide_dest_of(req, sc, a, domain, ty);
-    if let Err(Reply::Errno(_)) = r {
-        let use_ = if req.syscall == "connect" {
-            Use::Connect
-        } else {
-            Use::Send
-        };
-        // Not for an address the kernel refuses before (its checks are
-        // `dest_for`'s), nor for a send that is not a datagram's.
-        let looked_up = matches!(
-            dest_for(a, domain, use_),
-            Ok(Dest::UnixPath(_) | Dest::UnixAbstract)
-        );
-        if looked_up && (use_ == Use::Connect || ty == libc::SOCK_DGRAM) {
-            sn::autobind_if_passing_credentials(sock);
-        }
-    }
-    r
-}
-
-fn decide_dest_of<P: Program>(
-    req: &mut Req<'_, P>,
-    sc: &mut Scratch,
-    a: &Addr,
-    domain: i32,
-    ty: i32,
-) -> Result<Target, Reply> {
     let use_ = if req.syscall == "connect" {
         Use::Connect
     } else {
         Use::Send
     };
+    // The kernel's own checks of the address come first (`dest_for`).
     let dest = dest_for(a, domain, use_)?;
+    let r = decide_dest_of(req, sc, a, dest, domain, ty);
+    let looked_up = matches!(dest, Dest::UnixPath(_) | Dest::UnixAbstract);
+    if looked_up
+        && matches!(r, Err(Reply::Errno(_)))
+        && (use_ == Use::Connect || ty == libc::SOCK_DGRAM)
+    {
+        sn::autobind_if_passing_credentials(sock);
+    }
+    r
+}
+
+/// [`decide_dest`] on `dest`, what `dest_for` made of `a`.
+fn decide_dest_of<P: Program>(
+    req: &mut Req<'_, P>,
+    sc: &mut Scratch,
+    a: &Addr,
+    dest: Dest,
+    domain: i32,
+    ty: i32,
+) -> Result<Target, Reply> {
     let isolate = req.ctx.policy.network.isolate;
     let mut text = Vec::new();
     match dest {
