@@ -96,6 +96,7 @@ pub fn profile(policy: &str, socket: &str) -> Value {
         .filter(|d| d.when.is_some())
         .map(|d| d.name)
         .collect();
+    conditional.sort_unstable();
     conditional.dedup();
     for name in conditional {
         let of_call: Vec<&Denial> = denied.iter().filter(|d| d.name == name).collect();
