@@ -233,15 +233,8 @@ impl Task {
         )?;
         let n = sys::read(fd.as_fd(), &mut buf)?;
         let text = &buf[..n];
-        let key = b"Umask:";
-        let at = text
-            .windows(key.len())
-            .position(|w| w == key)
+        let line = status_field(text, b"Umask:")
             .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;
-        let line = text[at + key.len()..]
-            .split(|&b| b == b'\n')
-            .next()
-            .unwrap_or_default();
         let s =
             std::str::from_utf8(line).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
         u32::from_str_radix(s.trim(), 8).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
@@ -253,10 +246,7 @@ impl Task {
     pub fn ns_ids(&self) -> io::Result<(i32, i32)> {
         let status = std::fs::read(format!("/proc/{}/status", self.tid))?;
         let last = |key: &[u8]| -> Option<i32> {
-            let line = status
-                .split(|&b| b == b'\n')
-                .find_map(|l| l.strip_prefix(key))?;
-            std::str::from_utf8(line)
+            std::str::from_utf8(status_field(&status, key)?)
                 .ok()?
                 .split_ascii_whitespace()
                 .last()?
@@ -391,11 +381,22 @@ pub fn fd_path(fd: std::os::fd::BorrowedFd<'_>, out: &mut Vec<u8>) -> io::Result
     )
 }
 
+/// The value of field `key` (`Tgid:`, ...) of a `/proc/<tid>/status` text:
+/// the rest of the line that starts with it. Only at a line's start: the
+/// first line is `Name:\t<comm>`, which the program sets itself
+/// (`PR_SET_NAME`), so a search anywhere would find a `Tgid: 1` of its
+/// making (the kernel escapes a newline in the name, not the rest).
+fn status_field<'t>(text: &'t [u8], key: &[u8]) -> Option<&'t [u8]> {
+    text.split(|&b| b == b'\n')
+        .find_map(|l| l.strip_prefix(key))
+}
+
 fn field_after(text: &[u8], key: &[u8]) -> Option<i32> {
-    let at = text.windows(key.len()).position(|w| w == key)?;
-    let rest = &text[at + key.len()..];
-    let line = rest.split(|&b| b == b'\n').next()?;
-    std::str::from_utf8(line).ok()?.trim().parse().ok()
+    std::str::from_utf8(status_field(text, key)?)
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// The parent pid of process or thread `pid`, from `/proc/<pid>/stat`.
@@ -527,6 +528,30 @@ mod tests {
             ProcPath::with_prefix("/proc/self/fd/", 7, "").as_cstr(),
             c"/proc/self/fd/7"
         );
+    }
+
+    #[test]
+    fn status_fields_are_read_at_a_line_start_only() {
+        // A name of the program's making that looks like fields.
+        let forged = b"Name:\tTgid: 1 Umask: 0777\nUmask:\t0022\nState:\tR\nTgid:\t4242\nNgid:\t0\nPid:\t4243\nNStgid:\t4242\t7\n";
+        assert_eq!(field_after(forged, b"Tgid:"), Some(4242));
+        assert_eq!(status_field(forged, b"Umask:"), Some(&b"\t0022"[..]));
+        assert_eq!(status_field(forged, b"NStgid:"), Some(&b"\t4242\t7"[..]));
+        assert_eq!(field_after(b"Name:\tTgid:\t1\n", b"Tgid:"), None);
+    }
+
+    /// The live check: this thread renamed `Tgid: 1` still reads as its
+    /// own process, and its umask is its own.
+    #[test]
+    fn a_forged_name_does_not_change_what_status_says() {
+        let t = std::thread::spawn(|| {
+            rustix::thread::set_name(c"Tgid: 1 Umask:").expect("PR_SET_NAME");
+            let task = Task::new(sys::gettid().cast_unsigned());
+            (task.tgid().ok(), task.umask().is_ok())
+        });
+        let (tgid, umask) = t.join().expect("thread");
+        assert_eq!(tgid, Some(std::process::id().cast_signed()));
+        assert!(umask);
     }
 
     #[test]
