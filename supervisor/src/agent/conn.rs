@@ -24,6 +24,12 @@ use std::time::{Duration, Instant};
 /// The most bytes of one runtime message (runc's and crun's are well under
 /// 8 KiB; annotations can add some).
 pub const MAX_MESSAGE: usize = 1 << 20;
+/// The longest container id taken (`log_name` of it stays within a file
+/// name's 255 bytes).
+pub const MAX_ID: usize = 80;
+/// At most this many descriptors with one message (the runtimes send one,
+/// `seccompFd`): a peer that sends more would fill the agent's table.
+pub const MAX_FDS: usize = 8;
 
 /// How long a runtime has to send its message.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(2);
@@ -68,6 +74,9 @@ pub enum ConnError {
     /// The message is larger than [`MAX_MESSAGE`].
     #[error("the runtime's message is larger than {MAX_MESSAGE} bytes")]
     TooLarge,
+    /// More than [`MAX_FDS`] descriptors came with the message.
+    #[error("the runtime's message came with more than {MAX_FDS} descriptors")]
+    TooManyFds,
     /// The connection ended inside the message.
     #[error("the runtime closed the connection inside its message ({0} bytes read)")]
     Truncated(usize),
@@ -121,6 +130,9 @@ pub fn receive(stream: &UnixStream) -> Result<Received, ConnError> {
             Err(e) => return Err(e.into()),
         };
         fds.extend(got);
+        if fds.len() > MAX_FDS {
+            return Err(ConnError::TooManyFds);
+        }
         if n == 0 {
             return if buf.is_empty() && fds.is_empty() {
                 Ok(Received::Nothing)
@@ -173,6 +185,11 @@ pub fn parse(buf: &[u8]) -> Result<Option<State>, String> {
         .filter(|s| !s.is_empty())
         .ok_or("no \"state.id\"")?
         .to_owned();
+    // runc and crun take ids of a file name's size; a longer one could not
+    // name its log file (`log_name` makes up to three bytes of each).
+    if id.len() > MAX_ID {
+        return Err(format!("\"state.id\" is longer than {MAX_ID} bytes"));
+    }
     let metadata = match field("metadata") {
         None | Some(serde_json::Value::Null) => String::new(),
         Some(m) => m.as_str().ok_or("\"metadata\" is not a string")?.to_owned(),
@@ -269,6 +286,12 @@ mod tests {
         assert!(parse(b"[1, 2]").is_err());
         assert!(parse(b"nonsense").is_err());
         assert!(parse(br#"{"fds":[],"state":{"id":"x"}}"#).is_err());
+        // An id that could not name its log file.
+        let long = format!(
+            r#"{{"fds":["seccompFd"],"state":{{"id":"{}"}}}}"#,
+            "i".repeat(MAX_ID + 1)
+        );
+        assert!(parse(long.as_bytes()).is_err());
         assert!(parse(br#"{"fds":["seccompFd"],"state":{}}"#).is_err());
         assert!(parse(br#"{"fds":["seccompFd"],"state":{"id":"x"},"metadata":3}"#).is_err());
         let s = parse(br#"{"fds":["other","seccompFd"],"state":{"id":"x"}}"#)

@@ -442,7 +442,7 @@ fn connection(shared: &Shared, stream: &UnixStream) -> Option<Session> {
         Err(e) => {
             // The listener is closed with the error: the container's
             // mediated requests fail (ENOSYS), closed.
-            crate::diag!("fdsup: agent: container {}: {e}", state.id);
+            crate::diag!("fdsup: agent: container {:?}: {e}", state.id);
             None
         }
     }
@@ -471,7 +471,7 @@ fn start_session(shared: &Shared, state: &conn::State, fd: OwnedFd) -> io::Resul
         }
         Err(why) => {
             crate::diag!(
-                "fdsup: agent: container {}: {why}; every request of the container fails with EPERM",
+                "fdsup: agent: container {:?}: {why}; every request of the container fails with EPERM",
                 state.id
             );
             (refusing_ctx()?, gate::ContainerGate::refusing())
