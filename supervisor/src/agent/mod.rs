@@ -442,7 +442,7 @@ fn connection(shared: &Shared, stream: &UnixStream) -> Option<Session> {
         Err(e) => {
             // The listener is closed with the error: the container's
             // mediated requests fail (ENOSYS), closed.
-            crate::diag!("fdsup: agent: container {:?}: {e}", state.id);
+            crate::diag!("fdsup: agent: container {}: {e}", state.id.escape_debug());
             None
         }
     }
@@ -471,8 +471,8 @@ fn start_session(shared: &Shared, state: &conn::State, fd: OwnedFd) -> io::Resul
         }
         Err(why) => {
             crate::diag!(
-                "fdsup: agent: container {:?}: {why}; every request of the container fails with EPERM",
-                state.id
+                "fdsup: agent: container {}: {why}; every request of the container fails with EPERM",
+                state.id.escape_debug()
             );
             (refusing_ctx()?, gate::ContainerGate::refusing())
         }
