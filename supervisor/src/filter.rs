@@ -63,7 +63,7 @@ pub struct FilterOptions {
     /// notify program at all, so `@default` and `@allow-all` pay nothing.
     pub mediate_network: bool,
     /// With [`Self::mediate_network`] and a `deny` default: `socket()` of a
-    /// family the supervisor cannot decide (packet, raw IP, anything but
+    /// family the supervisor cannot decide (packet, raw IP, SCTP, anything but
     /// `AF_UNIX`, `AF_INET`, `AF_INET6` and routing netlink) fails with
     /// EACCES.
     pub deny_other_families: bool,
@@ -72,6 +72,9 @@ pub struct FilterOptions {
     /// trapped and run in the kernel. Opens of every form, changes, exec
     /// and the network are trapped as without it.
     pub native_looks: bool,
+    /// The program may hold `CAP_NET_RAW`: `setsockopt(IP_OPTIONS)` fails
+    /// with EPERM ([`ip_options_denial`]).
+    pub deny_ip_options: bool,
 }
 
 /// [`FilterOptions::native_looks`] of a policy: its `filesystem.metadata`
@@ -563,7 +566,7 @@ const DENY_IOCTLS: [libc::c_ulong; 2] = [libc::TIOCSTI, libc::TIOCLINUX];
 /// One always-enforced denial (SPEC.md, "What is always enforced"): the
 /// deny program is compiled from these, and `fdsup agent profile` writes
 /// them as the profile's `SCMP_ACT_ERRNO` rules, so the two cannot differ.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Denial {
     /// The x86_64 system-call number.
     pub nr: i64,
@@ -571,8 +574,9 @@ pub struct Denial {
     pub name: &'static str,
     /// The errno it fails with.
     pub errno: i32,
-    /// Only when the low 32 bits of an argument match (`None`: always).
-    pub when: Option<ArgMatch>,
+    /// Only when all of these match, each on its own argument (none:
+    /// always).
+    pub when: Vec<ArgMatch>,
 }
 
 /// `(arg & mask) == value`, on the low 32 bits of argument `arg` (the
@@ -587,8 +591,49 @@ pub struct ArgMatch {
     pub value: u32,
 }
 
+impl ArgMatch {
+    /// The whole low 32 bits equal `value`.
+    fn eq(arg: u8, value: libc::c_int) -> ArgMatch {
+        ArgMatch {
+            arg,
+            mask: u32::MAX,
+            value: u32::from_ne_bytes(value.to_ne_bytes()),
+        }
+    }
+}
+
+/// `setsockopt` options that route a socket's packets through hops of the
+/// program's choosing: the first hop is where the kernel sends them, not
+/// the address fdsup decided (`fl6_update_dst`, `udp_sendmsg`'s
+/// `ipc.opt->opt.faddr`). `IPV6_RTHDR` takes a type 2 or segment-routing
+/// (type 4) header without privileges; `IPV6_2292PKTOPTIONS` sets the same
+/// header among its sticky options. Refused with EPERM in every run; the
+/// control-message forms are refused by the send handlers
+/// (`handlers::net::send`). `IP_OPTIONS` is in [`ip_options_denial`].
+const DENY_SOCKOPTS_IPV6: [libc::c_int; 2] = [libc::IPV6_RTHDR, libc::IPV6_2292PKTOPTIONS];
+
+/// `setsockopt(IPPROTO_IP, IP_OPTIONS)`, refused with EPERM when the
+/// program may hold `CAP_NET_RAW`: with it, the options may carry a loose
+/// or strict source route (the kernel refuses those to a program without
+/// it, so an unprivileged run keeps the harmless options, `ping -R`'s
+/// record route among them). fdsup cannot read the options in a filter;
+/// refusing them all is what keeps a privileged program's traffic at the
+/// hosts the policy allows.
+pub fn ip_options_denial() -> Denial {
+    Denial {
+        nr: libc::SYS_setsockopt,
+        name: "setsockopt",
+        errno: libc::EPERM,
+        when: vec![
+            ArgMatch::eq(1, libc::IPPROTO_IP),
+            ArgMatch::eq(2, libc::IP_OPTIONS),
+        ],
+    }
+}
+
 /// The always-enforced denials: the [`DENY_EPERM`] calls, `unshare` and
-/// `clone` of each new namespace and the [`DENY_IOCTLS`] (EPERM), then
+/// `clone` of each new namespace, the [`DENY_IOCTLS`] and the
+/// [`DENY_SOCKOPTS_IPV6`] (EPERM), then
 /// `clone3` and the [`DENY_ENOSYS`] calls (ENOSYS).
 pub fn always_denied() -> Vec<Denial> {
     let mut out: Vec<Denial> = DENY_EPERM
@@ -597,7 +642,7 @@ pub fn always_denied() -> Vec<Denial> {
             nr,
             name,
             errno: libc::EPERM,
-            when: None,
+            when: Vec::new(),
         })
         .collect();
     let flag = |nr, name, f: libc::c_int| {
@@ -606,11 +651,11 @@ pub fn always_denied() -> Vec<Denial> {
             nr,
             name,
             errno: libc::EPERM,
-            when: Some(ArgMatch {
+            when: vec![ArgMatch {
                 arg: 0,
                 mask: f,
                 value: f,
-            }),
+            }],
         }
     };
     out.extend(
@@ -631,11 +676,17 @@ pub fn always_denied() -> Vec<Denial> {
         nr: libc::SYS_ioctl,
         name: "ioctl",
         errno: libc::EPERM,
-        when: Some(ArgMatch {
+        when: vec![ArgMatch {
             arg: 1,
             mask: u32::MAX,
             value: u32::try_from(req).unwrap_or(u32::MAX),
-        }),
+        }],
+    }));
+    out.extend(DENY_SOCKOPTS_IPV6.iter().map(|&opt| Denial {
+        nr: libc::SYS_setsockopt,
+        name: "setsockopt",
+        errno: libc::EPERM,
+        when: vec![ArgMatch::eq(1, libc::IPPROTO_IPV6), ArgMatch::eq(2, opt)],
     }));
     // clone3 passes its flags in memory a filter cannot read; ENOSYS makes
     // libc fall back to clone(2), whose flags the rules above check.
@@ -643,30 +694,37 @@ pub fn always_denied() -> Vec<Denial> {
         nr: libc::SYS_clone3,
         name: "clone3",
         errno: libc::ENOSYS,
-        when: None,
+        when: Vec::new(),
     });
     out.extend(DENY_ENOSYS.iter().map(|&(nr, name)| Denial {
         nr,
         name,
         errno: libc::ENOSYS,
-        when: None,
+        when: Vec::new(),
     }));
     out
 }
 
-/// The rules of the denials with errno `errno` (a call without rules:
-/// always).
-fn denial_rules(errno: i32) -> BTreeMap<i64, Vec<Rule>> {
+/// The rules of `denied`'s denials with errno `errno` (a call without
+/// rules: always).
+fn denial_rules(denied: &[Denial], errno: i32) -> BTreeMap<i64, Vec<Rule>> {
     let mut rules: BTreeMap<i64, Vec<Rule>> = BTreeMap::new();
-    for d in always_denied().into_iter().filter(|d| d.errno == errno) {
+    for d in denied.iter().filter(|d| d.errno == errno) {
         let entry = rules.entry(d.nr).or_default();
-        if let Some(m) = d.when {
-            let op = if m.mask == u32::MAX {
-                Op::Eq
-            } else {
-                Op::MaskedEq(u64::from(m.mask))
-            };
-            entry.push(vec![cond(m.arg, op, u64::from(m.value))]);
+        if !d.when.is_empty() {
+            let rule = d
+                .when
+                .iter()
+                .map(|m| {
+                    let op = if m.mask == u32::MAX {
+                        Op::Eq
+                    } else {
+                        Op::MaskedEq(u64::from(m.mask))
+                    };
+                    cond(m.arg, op, u64::from(m.value))
+                })
+                .collect();
+            entry.push(rule);
         }
     }
     rules
@@ -698,8 +756,8 @@ const SOCK_PACKET: libc::c_int = 10;
 
 /// `socket`/`socketpair` of what [`crate::handlers::net`] cannot decide:
 /// families other than `AF_UNIX`, `AF_INET`, `AF_INET6` and routing
-/// netlink, and raw or packet sockets of `AF_INET`/`AF_INET6` (their
-/// packets carry their own headers, whatever address a send names).
+/// netlink, raw or packet sockets of `AF_INET`/`AF_INET6` (their packets
+/// carry their own headers, whatever address a send names) and SCTP.
 fn other_family_rules() -> BTreeMap<i64, Vec<Rule>> {
     let rules = || {
         let mut v = vec![
@@ -721,6 +779,13 @@ fn other_family_rules() -> BTreeMap<i64, Vec<Rule>> {
                     cond(1, Op::MaskedEq(0xf), int(ty)),
                 ]);
             }
+            // SCTP names its peers in places no handler decides: the
+            // addresses of `sctp_connectx` (a `setsockopt`) and of
+            // `SCTP_DSTADDRV4`/`V6` control messages.
+            v.push(vec![
+                cond(0, Op::Eq, int(fam)),
+                cond(2, Op::Eq, int(libc::IPPROTO_SCTP)),
+            ]);
         }
         v
     };
@@ -732,14 +797,18 @@ fn other_family_rules() -> BTreeMap<i64, Vec<Rule>> {
 /// The pieces of the deny program, checked in this order.
 fn deny_pieces(opts: &FilterOptions) -> Vec<Piece> {
     let errno = |e: libc::c_int| libc::SECCOMP_RET_ERRNO | u32::try_from(e).unwrap_or(0);
+    let mut denied = always_denied();
+    if opts.deny_ip_options {
+        denied.push(ip_options_denial());
+    }
     let mut pieces = vec![
         Piece {
             action: errno(libc::EPERM),
-            rules: denial_rules(libc::EPERM),
+            rules: denial_rules(&denied, libc::EPERM),
         },
         Piece {
             action: errno(libc::ENOSYS),
-            rules: denial_rules(libc::ENOSYS),
+            rules: denial_rules(&denied, libc::ENOSYS),
         },
     ];
     if opts.deny_network || opts.deny_other_families {
@@ -851,6 +920,7 @@ mod tests {
         mediate_network: true,
         deny_other_families: false,
         native_looks: false,
+        deny_ip_options: true,
     };
 
     fn notify_with(opts: &FilterOptions) -> Vec<libc::sock_filter> {
@@ -1548,6 +1618,68 @@ mod tests {
         for req in [libc::TCGETS, libc::TIOCGWINSZ, libc::FIONREAD] {
             assert_eq!(call(&prog, nr, [0, req, 0, 0, 0, 0]), ALLOW);
         }
+    }
+
+    #[test]
+    fn source_route_options_are_eperm() {
+        let nr = libc::SYS_setsockopt;
+        let opt = |level: libc::c_int, name: libc::c_int| [3, flag(level), flag(name), 0, 8, 0];
+        let eperm = errno(libc::EPERM);
+        for prog in [deny(false), deny(true)] {
+            for o in [libc::IPV6_RTHDR, libc::IPV6_2292PKTOPTIONS] {
+                assert_eq!(call(&prog, nr, opt(libc::IPPROTO_IPV6, o)), eperm);
+                // The kernel reads ints: garbage above does not help.
+                let mut high = opt(libc::IPPROTO_IPV6, o);
+                high[1] |= 0xdead_0000_0000_0000;
+                high[2] |= 0x1_0000_0000;
+                assert_eq!(call(&prog, nr, high), eperm);
+            }
+            for (level, o) in [
+                (libc::IPPROTO_IPV6, libc::IPV6_2292RTHDR),
+                (libc::IPPROTO_IPV6, libc::IPV6_TCLASS),
+                (libc::IPPROTO_IP, libc::IP_TTL),
+                (libc::SOL_SOCKET, libc::SO_REUSEADDR),
+                (libc::IPPROTO_TCP, libc::IPV6_RTHDR),
+            ] {
+                assert_eq!(call(&prog, nr, opt(level, o)), ALLOW, "{level} {o}");
+            }
+        }
+        // IP_OPTIONS only when the program may hold CAP_NET_RAW.
+        let ip_options = opt(libc::IPPROTO_IP, libc::IP_OPTIONS);
+        assert_eq!(call(&deny(false), nr, ip_options), ALLOW);
+        let privileged = build(&FilterOptions {
+            deny_ip_options: true,
+            ..FilterOptions::default()
+        })
+        .expect("filters build")
+        .deny;
+        assert_eq!(call(&privileged, nr, ip_options), eperm);
+        assert_eq!(
+            call(&privileged, nr, opt(libc::IPPROTO_IP, libc::IP_TTL)),
+            ALLOW
+        );
+    }
+
+    #[test]
+    fn sctp_is_refused_where_other_families_are() {
+        let prog = build(&FilterOptions {
+            mediate_network: true,
+            deny_other_families: true,
+            ..FilterOptions::default()
+        })
+        .expect("filters build")
+        .deny;
+        let nr = libc::SYS_socket;
+        for fam in [libc::AF_INET, libc::AF_INET6] {
+            for ty in [libc::SOCK_STREAM, libc::SOCK_SEQPACKET] {
+                let sctp = [flag(fam), flag(ty), flag(libc::IPPROTO_SCTP), 0, 0, 0];
+                assert_eq!(call(&prog, nr, sctp), errno(libc::EACCES));
+                let plain = [flag(fam), flag(ty), 0, 0, 0, 0];
+                assert_eq!(call(&prog, nr, plain), ALLOW);
+            }
+        }
+        let unix = [flag(libc::AF_UNIX), flag(libc::SOCK_STREAM), 132, 0, 0, 0];
+        assert_eq!(call(&prog, nr, unix), ALLOW);
     }
 
     #[test]

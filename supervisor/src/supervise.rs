@@ -515,6 +515,7 @@ fn prepare(opts: &RunOptions) -> Result<Prepared, RunError> {
         mediate_network: true,
         deny_other_families: deny && !no_network,
         native_looks: filter::native_looks(&ctx.policy),
+        deny_ip_options: may_hold_net_raw(),
     })
     .map_err(|e| RunError::Setup {
         what: "building the seccomp filters",
@@ -524,6 +525,15 @@ fn prepare(opts: &RunOptions) -> Result<Prepared, RunError> {
         ctx,
         filters,
         source,
+    })
+}
+
+/// Whether the program may hold `CAP_NET_RAW`: fdsup's own permitted set
+/// has it (under `no_new_privs` an exec gains no capability the process
+/// did not have, so the program's never exceed fdsup's). Unknown: yes.
+fn may_hold_net_raw() -> bool {
+    rustix::thread::capabilities(None).map_or(true, |c| {
+        c.permitted.contains(rustix::thread::CapabilitySet::NET_RAW)
     })
 }
 

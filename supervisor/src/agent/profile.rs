@@ -42,24 +42,27 @@
 use serde_json::{json, Value};
 
 use super::names::X86_64;
-use crate::filter::{always_denied, Denial};
+use crate::filter::{always_denied, ip_options_denial, Denial};
 use crate::syscalls::{Kind, MEDIATED};
 
 /// The `linux.seccomp` object for policy `policy` and the agent at `socket`.
 pub fn profile(policy: &str, socket: &str) -> Value {
     let mut syscalls: Vec<Value> = Vec::new();
-    let denied = always_denied();
+    // A container's program often holds `CAP_NET_RAW` (Docker's default
+    // set has it), and the profile cannot know: IP options are refused.
+    let mut denied = always_denied();
+    denied.push(ip_options_denial());
     for errno in [libc::EPERM, libc::ENOSYS] {
         let names: Vec<&str> = denied
             .iter()
-            .filter(|d| d.errno == errno && d.when.is_none())
+            .filter(|d| d.errno == errno && d.when.is_empty())
             .map(|d| d.name)
             .collect();
         if !names.is_empty() {
             syscalls.push(errno_rule(&names, errno, None));
         }
     }
-    for d in denied.iter().filter(|d| d.when.is_some()) {
+    for d in denied.iter().filter(|d| !d.when.is_empty()) {
         syscalls.push(errno_rule(&[d.name], d.errno, Some(d)));
     }
     let notified: Vec<&str> = MEDIATED
@@ -93,32 +96,43 @@ pub fn profile(policy: &str, socket: &str) -> Value {
     syscalls.push(json!({ "names": allowed, "action": "SCMP_ACT_ALLOW" }));
     let mut conditional: Vec<&str> = denied
         .iter()
-        .filter(|d| d.when.is_some())
+        .filter(|d| !d.when.is_empty())
         .map(|d| d.name)
         .collect();
     conditional.sort_unstable();
     conditional.dedup();
     for name in conditional {
-        let of_call: Vec<&Denial> = denied.iter().filter(|d| d.name == name).collect();
-        // Every denial of a call is on one argument (`filter` builds them so).
-        let Some(arg) = of_call.first().and_then(|d| d.when).map(|m| m.arg) else {
-            continue;
-        };
-        let cubes: Vec<(u32, u32)> = of_call
+        let cubes: Vec<Cube> = denied
             .iter()
-            .filter_map(|d| d.when)
-            .map(|m| (m.mask, m.value & m.mask))
+            .filter(|d| d.name == name)
+            .map(|d| {
+                let mut c = [(0, 0); ARGS];
+                for m in &d.when {
+                    if let Some(slot) = c.get_mut(usize::from(m.arg)) {
+                        *slot = (m.mask, m.value & m.mask);
+                    }
+                }
+                c
+            })
             .collect();
-        for (mask, value) in complement(&cubes) {
+        for part in complement(&cubes) {
+            let args: Vec<Value> = part
+                .iter()
+                .enumerate()
+                .filter(|(_, &(mask, _))| mask != 0)
+                .map(|(index, &(mask, value))| {
+                    json!({
+                        "index": index,
+                        "value": mask,
+                        "valueTwo": value,
+                        "op": "SCMP_CMP_MASKED_EQ",
+                    })
+                })
+                .collect();
             syscalls.push(json!({
                 "names": [name],
                 "action": "SCMP_ACT_ALLOW",
-                "args": [{
-                    "index": arg,
-                    "value": mask,
-                    "valueTwo": value,
-                    "op": "SCMP_CMP_MASKED_EQ",
-                }],
+                "args": args,
             }));
         }
     }
@@ -132,34 +146,70 @@ pub fn profile(policy: &str, socket: &str) -> Value {
     })
 }
 
-/// The values of a 32-bit argument that none of `cubes` matches, as
-/// disjoint `(mask, value)` pairs (`arg & mask == value`), each a
-/// `SCMP_CMP_MASKED_EQ`. A cube is `(mask, value)` too (value within
-/// mask). Built by splitting on the cubes' bits, highest first: a part
-/// inside a cube is dropped, a part that meets none is kept whole. The
-/// low 32 bits only, as the kernel reads these arguments (`int` flags, an
-/// `unsigned int` request): the high bits are in no mask.
-pub fn complement(cubes: &[(u32, u32)]) -> Vec<(u32, u32)> {
-    let bits = cubes.iter().fold(0u32, |a, &(m, _)| a | m);
+/// The number of system-call arguments.
+const ARGS: usize = 6;
+
+/// A set of argument values: per argument, `(mask, value)`, which holds
+/// when `arg & mask == value` (mask 0: any value). The low 32 bits only,
+/// as the kernel reads these arguments (`int` flags, levels and options,
+/// an `unsigned int` request): the high bits are in no mask.
+pub type Cube = [(u32, u32); ARGS];
+
+/// The argument values that none of `cubes` matches, as disjoint cubes,
+/// each a conjunction of `SCMP_CMP_MASKED_EQ`s, one per argument it
+/// constrains (libseccomp compares an argument once per rule). Built by
+/// splitting on the cubes' bits, argument by argument and highest bit
+/// first: a part inside a cube is dropped, a part that meets none is kept
+/// whole.
+pub fn complement(cubes: &[Cube]) -> Vec<Cube> {
+    let mut bits = [0u32; ARGS];
+    for c in cubes {
+        for (b, &(m, _)) in bits.iter_mut().zip(c) {
+            *b |= m;
+        }
+    }
     let mut out = Vec::new();
-    split(cubes, bits, 0, 0, &mut out);
+    let all: Vec<&Cube> = cubes.iter().collect();
+    split(&all, &bits, [(0, 0); ARGS], &mut out);
     out
 }
 
-fn split(cubes: &[(u32, u32)], bits: u32, mask: u32, value: u32, out: &mut Vec<(u32, u32)>) {
-    let inside = |&(m, v): &(u32, u32)| m & !mask == 0 && value & m == v;
-    let meets = |&(m, v): &(u32, u32)| (value ^ v) & mask & m == 0;
+fn split(cubes: &[&Cube], bits: &[u32; ARGS], part: Cube, out: &mut Vec<Cube>) {
+    let pairs = |c: &Cube| {
+        c.iter()
+            .zip(part.iter())
+            .map(|(&a, &b)| (a, b))
+            .collect::<Vec<_>>()
+    };
+    let inside = |c: &&Cube| {
+        pairs(c)
+            .iter()
+            .all(|&((m, v), (pm, pv))| m & !pm == 0 && pv & m == v)
+    };
     if cubes.iter().any(inside) {
         return;
     }
-    let open = bits & !mask;
-    if open == 0 || !cubes.iter().any(meets) {
-        out.push((mask, value));
+    let live: Vec<&Cube> = cubes
+        .iter()
+        .copied()
+        .filter(|c| {
+            pairs(c)
+                .iter()
+                .all(|&((m, v), (pm, pv))| (pv ^ v) & pm & m == 0)
+        })
+        .collect();
+    let open = (0..ARGS).find(|&a| bits[a] & !part[a].0 != 0);
+    let (Some(arg), false) = (open, live.is_empty()) else {
+        out.push(part);
         return;
+    };
+    let free = bits[arg] & !part[arg].0;
+    let bit = 1u32 << (31 - free.leading_zeros());
+    for set in [0, bit] {
+        let mut next = part;
+        next[arg] = (part[arg].0 | bit, part[arg].1 | set);
+        split(&live, bits, next, out);
     }
-    let bit = 1u32 << (31 - open.leading_zeros());
-    split(cubes, bits, mask | bit, value, out);
-    split(cubes, bits, mask | bit, value | bit, out);
 }
 
 fn errno_rule(names: &[&str], errno: i32, cond: Option<&Denial>) -> Value {
@@ -168,13 +218,20 @@ fn errno_rule(names: &[&str], errno: i32, cond: Option<&Denial>) -> Value {
         "action": "SCMP_ACT_ERRNO",
         "errnoRet": errno,
     });
-    if let Some(m) = cond.and_then(|d| d.when) {
-        rule["args"] = json!([{
-            "index": m.arg,
-            "value": m.mask,
-            "valueTwo": m.value,
-            "op": "SCMP_CMP_MASKED_EQ",
-        }]);
+    if let Some(d) = cond {
+        let args: Vec<Value> = d
+            .when
+            .iter()
+            .map(|m| {
+                json!({
+                    "index": m.arg,
+                    "value": m.mask,
+                    "valueTwo": m.value,
+                    "op": "SCMP_CMP_MASKED_EQ",
+                })
+            })
+            .collect();
+        rule["args"] = json!(args);
     }
     rule
 }
@@ -272,6 +329,14 @@ mod tests {
     /// The action a profile's rules give `name` with argument `arg` at
     /// `index` (rules of different actions must not overlap).
     fn action(p: &Value, name: &str, index: u64, arg: u64) -> String {
+        action2(p, name, &[(index, arg)])
+    }
+
+    /// The action the profile's rules give `name` called with `args`
+    /// (index, value; the other arguments 0), as libseccomp would
+    /// (at most one action may match).
+    fn action2(p: &Value, name: &str, args: &[(u64, u64)]) -> String {
+        let arg_of = |i: u64| args.iter().find(|a| a.0 == i).map_or(0, |a| a.1);
         let mut hits = Vec::new();
         for r in p["syscalls"].as_array().unwrap() {
             if !r["names"].as_array().unwrap().iter().any(|n| n == name) {
@@ -279,8 +344,8 @@ mod tests {
             }
             let ok = match r["args"].as_array() {
                 None => true,
-                Some(args) => args.iter().all(|a| {
-                    assert_eq!(a["index"], index, "{r}");
+                Some(conds) => conds.iter().all(|a| {
+                    let arg = arg_of(a["index"].as_u64().unwrap());
                     let v = a["value"].as_u64().unwrap();
                     match a["op"].as_str().unwrap() {
                         "SCMP_CMP_MASKED_EQ" => arg & v == a["valueTwo"].as_u64().unwrap(),
@@ -297,7 +362,7 @@ mod tests {
         hits.dedup();
         assert!(
             hits.len() <= 1,
-            "{name} {arg:#x}: rules of two actions: {hits:?}"
+            "{name} {args:?}: rules of two actions: {hits:?}"
         );
         hits.pop().unwrap_or_else(|| "default".to_owned())
     }
@@ -383,9 +448,20 @@ mod tests {
         assert_eq!(action(&p, "sendto", 4, 0x7fff_0000), "SCMP_ACT_NOTIFY");
     }
 
+    /// A cube on argument 0.
+    fn on0(m: u32, v: u32) -> Cube {
+        let mut c = [(0, 0); ARGS];
+        c[0] = (m, v);
+        c
+    }
+
+    fn holds(c: &Cube, x: &[u32; ARGS]) -> bool {
+        c.iter().zip(x).all(|(&(m, v), &a)| a & m == v)
+    }
+
     #[test]
     fn complement_is_exact() {
-        // Every 8-bit value, against sets of cubes on those bits.
+        // Every 10-bit value, against sets of cubes on those bits.
         let sets: [&[(u32, u32)]; 5] = [
             &[(0xff, 0x12), (0xff, 0x1c)],
             &[(0x01, 0x01), (0x10, 0x10), (0x80, 0x80)],
@@ -393,14 +469,59 @@ mod tests {
             &[(0x03, 0x01), (0x0c, 0x08), (0xff, 0x00)],
             &[],
         ];
-        for cubes in sets {
-            let parts = complement(cubes);
+        for set in sets {
+            let cubes: Vec<Cube> = set.iter().map(|&(m, v)| on0(m, v)).collect();
+            let parts = complement(&cubes);
             for x in 0u32..=0x3ff {
-                let denied = cubes.iter().any(|&(m, v)| x & m == v);
-                let kept = parts.iter().filter(|&&(m, v)| x & m == v).count();
-                assert_eq!(kept, usize::from(!denied), "{cubes:?} {x:#x}: {parts:?}");
+                let x = [x, 0, 0, 0, 0, 0];
+                let denied = cubes.iter().any(|c| holds(c, &x));
+                let kept = parts.iter().filter(|c| holds(c, &x)).count();
+                assert_eq!(kept, usize::from(!denied), "{set:?} {x:?}: {parts:?}");
             }
         }
-        assert_eq!(complement(&[(1, 1), (2, 2)]), vec![(3, 0)]);
+        assert_eq!(complement(&[on0(1, 1), on0(2, 2)]), vec![on0(3, 0)]);
+    }
+
+    #[test]
+    fn complement_of_conjunctions_on_two_arguments_is_exact() {
+        // setsockopt's shape: (level, option) pairs, 6 bits each here.
+        let pair = |a: u32, b: u32| {
+            let mut c = [(0, 0); ARGS];
+            c[1] = (0x3f, a);
+            c[2] = (0x3f, b);
+            c
+        };
+        let cubes = [pair(0, 4), pair(41, 57), pair(41, 6)];
+        let parts = complement(&cubes);
+        for a in 0u32..64 {
+            for b in 0u32..64 {
+                let x = [0, a, b, 0, 0, 0];
+                let denied = cubes.iter().any(|c| holds(c, &x));
+                let kept = parts.iter().filter(|c| holds(c, &x)).count();
+                assert_eq!(kept, usize::from(!denied), "({a}, {b}): {parts:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn source_route_options_are_refused_and_other_options_allowed() {
+        let p = profile("x", "/s");
+        let v4 = |opt: u64| [(1, 0), (2, opt)];
+        let v6 = |opt: u64| [(1, 41), (2, opt)];
+        assert_eq!(action2(&p, "setsockopt", &v4(4)), "SCMP_ACT_ERRNO");
+        assert_eq!(action2(&p, "setsockopt", &v6(57)), "SCMP_ACT_ERRNO");
+        assert_eq!(action2(&p, "setsockopt", &v6(6)), "SCMP_ACT_ERRNO");
+        // High bits are not read by the kernel: still refused.
+        assert_eq!(
+            action2(&p, "setsockopt", &[(1, 1 << 32), (2, 4)]),
+            "SCMP_ACT_ERRNO"
+        );
+        for (level, opt) in [(0, 1), (0, 5), (41, 4), (41, 67), (1, 4), (6, 57), (6, 4)] {
+            assert_eq!(
+                action2(&p, "setsockopt", &[(1, level), (2, opt)]),
+                "SCMP_ACT_ALLOW",
+                "{level} {opt}"
+            );
+        }
     }
 }

@@ -47,6 +47,7 @@ mod broker;
 mod connect;
 mod decide;
 mod inside;
+mod ipcontrol;
 mod own;
 mod send;
 mod socket;

@@ -19,8 +19,9 @@
 //! are fetched from the program and passed as ours (the receiver gets the
 //! same files; at most `SCM_MAX_FD` per message, as the kernel allows),
 //! `SCM_CREDENTIALS` must name the program itself (else `EPERM`: the kernel
-//! would check them against fdsup), other control messages are passed as
-//! they are. The control buffer is at most the kernel's `optmem_max`
+//! would check them against fdsup); on an IP socket, source routes and what
+//! needs a capability the program lacks are refused ([`super::ipcontrol`]);
+//! other control messages are passed as they are. The control buffer is at most the kernel's `optmem_max`
 //! (`ENOBUFS` beyond, as natively).
 //!
 //! A send that would block is tried first without waiting (`MSG_DONTWAIT`,
@@ -389,7 +390,8 @@ fn kernel_first(
 }
 
 /// Fetches the descriptors of `one`'s control messages (a Unix socket
-/// reads its control messages first, so a refusal comes first too).
+/// reads its control messages first, so a refusal comes first too), or
+/// vets an IP socket's ([`super::ipcontrol`]).
 fn take_rights<P: Program>(req: &mut Req<'_, P>, domain: i32, one: &mut One) -> Result<(), Reply> {
     // An IP socket ignores descriptors and credentials in its control
     // messages (`__sock_cmsg_send`: they are Unix's): its numbers name
@@ -397,7 +399,7 @@ fn take_rights<P: Program>(req: &mut Req<'_, P>, domain: i32, one: &mut One) -> 
     // and netlink, whose `scm_send` would take them from fdsup's own table)
     // gets the program's files, fetched.
     if domain == libc::AF_INET || domain == libc::AF_INET6 {
-        return Ok(());
+        return super::ipcontrol::vet(req.p.task().tid(), domain, &one.control);
     }
     one.fds = translate_rights(&mut *req.p, &mut one.control)?;
     Ok(())

@@ -1,0 +1,149 @@
+//! Adversarial: source routes and borrowed privileges on IP sockets
+//! (`tests/c/adv_source_route.c`).
+//!
+//! A loose source route (`IP_OPTIONS`, an `IP_RETOPTS` control message)
+//! or an IPv6 routing header (`IPV6_RTHDR`, RFC 2292 sticky options, an
+//! `IPV6_RTHDR` control message) makes the kernel send to the route's
+//! first hop, not to the address fdsup decided: a way to a host the rules
+//! deny. And fdsup sends a program's `sendmsg` itself, so a control
+//! message the kernel refuses an unprivileged program (`SO_MARK`, a high
+//! `SO_PRIORITY`, security IP options, IPv6 hop-by-hop options) would pass
+//! on a root supervisor's capabilities. Each trick is shown to work
+//! natively (so that the test exercises something), refused under fdsup,
+//! beside the positive controls: a plain send, a record-route option and a
+//! free priority still pass.
+
+#[path = "adversarial_support.rs"]
+mod support;
+
+use std::net::UdpSocket;
+use std::path::Path;
+use std::time::Duration;
+
+use fdsup_tests::{is_root, run_cmd, skip, Output, TempDir};
+use support::{prog, s, Checks};
+
+fn policy(dir: &Path) -> std::path::PathBuf {
+    fdsup_tests::write_policy(
+        dir,
+        "net.json",
+        r#"{ "version": 1, "include": ["@allow-all"], "network": { "rules": [
+            { "connect": "127.0.0.1/32:*" }, { "connect": "[::1/128]:*" } ] } }"#,
+    )
+}
+
+fn port(sink: &UdpSocket) -> String {
+    sink.local_addr().expect("bound").port().to_string()
+}
+
+fn native(args: &[&str]) -> Output {
+    let mut c = std::process::Command::new(prog("adv_source_route"));
+    c.args(args);
+    run_cmd(&mut c, Duration::from_secs(30))
+}
+
+fn sandboxed(dir: &Path, args: &[&str]) -> Output {
+    let program = prog("adv_source_route");
+    let mut c = fdsup_tests::fdsup_cmd(["run", "--policy"], dir);
+    c.arg(policy(dir)).arg("--").arg(&program).args(args);
+    run_cmd(&mut c, Duration::from_secs(30))
+}
+
+/// The lines every run shares: the routes refused, the controls passing.
+fn routes_refused(c: &mut Checks<'_>) {
+    c.eq("done", "1");
+    c.eq("plain_send", "OK").eq("plain_send6", "OK");
+    c.eq("cmsg_rr", "OK")
+        .eq("cmsg_prio6", "OK")
+        .eq("tclass", "OK");
+    for k in [
+        "cmsg_lsrr",
+        "cmsg_rthdr",
+        "ip_options_lsrr",
+        "rthdr",
+        "pktoptions",
+    ] {
+        c.eq(k, "ERR:EPERM");
+    }
+    for k in ["ip_options_lsrr_send", "rthdr_send"] {
+        if c.get(k).is_some() {
+            c.fail(format!("{k}: a source-routed socket was left to send"));
+        }
+    }
+}
+
+#[test]
+fn source_routes_are_refused() {
+    if !is_root() {
+        skip!("not root: the kernel refuses IPv4 source routes to this user itself");
+    }
+    let sink = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let p = port(&sink);
+    // Natively the tricks work: the routes are taken and sent on.
+    let out = native(&[&p]);
+    let mut n = Checks::new(&out);
+    n.eq("cmsg_lsrr", "OK").eq("ip_options_lsrr_send", "OK");
+    n.eq("rthdr", "OK").eq("rthdr_send", "OK").finish();
+
+    let dir = TempDir::new("adv-srcroute");
+    let out = sandboxed(dir.path(), &[&p]);
+    let mut c = Checks::new(&out);
+    routes_refused(&mut c);
+    // Root keeps what root may do, but for IP options (any may route).
+    c.eq("ip_options_rr", "ERR:EPERM");
+    for k in ["cmsg_sec", "cmsg_mark", "cmsg_prio7", "cmsg_hopopts"] {
+        c.eq(k, "OK");
+    }
+    c.finish();
+}
+
+#[test]
+fn a_root_supervisor_lends_no_privilege() {
+    if !is_root() {
+        skip!("not root: the program cannot drop to uid 65534");
+    }
+    let sink = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let p = port(&sink);
+    // Natively, what the kernel refuses a program that dropped root.
+    let out = native(&[&p, "drop"]);
+    let mut n = Checks::new(&out);
+    n.eq("cmsg_sec", "ERR:EINVAL").eq("cmsg_mark", "ERR:EPERM");
+    n.eq("cmsg_prio7", "ERR:EPERM")
+        .eq("cmsg_hopopts", "ERR:EPERM");
+    n.eq("cmsg_prio6", "OK").finish();
+
+    let dir = TempDir::new("adv-srcroute-drop");
+    let out = sandboxed(dir.path(), &[&p, "drop"]);
+    let mut c = Checks::new(&out);
+    routes_refused(&mut c);
+    c.eq("cmsg_sec", "ERR:EINVAL").eq("cmsg_mark", "ERR:EPERM");
+    c.eq("cmsg_prio7", "ERR:EPERM")
+        .eq("cmsg_hopopts", "ERR:EPERM");
+    c.finish();
+}
+
+#[test]
+fn source_routes_are_refused_unprivileged() {
+    fdsup_tests::require("setpriv");
+    if !is_root() {
+        skip!("not root: cannot run fdsup as uid 65534");
+    }
+    let sink = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let p = port(&sink);
+    let dir = TempDir::new("adv-srcroute-nobody");
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    let pol = policy(dir.path());
+    let program = prog("adv_source_route");
+    let out = support::sandboxed_as_nobody(&pol, dir.path(), &[s(&program), &p]);
+    let mut c = Checks::new(&out);
+    routes_refused(&mut c);
+    // Without CAP_NET_RAW the kernel itself refuses source routes in IP
+    // options, so the harmless ones stay: ping -R's record route.
+    c.eq("ip_options_rr", "OK");
+    c.eq("cmsg_sec", "ERR:EINVAL").eq("cmsg_mark", "ERR:EPERM");
+    c.finish();
+}
