@@ -548,7 +548,9 @@ fn system_calls_the_runtime_does_not_know_fail_closed() {
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <termios.h>
@@ -572,6 +574,21 @@ int main(void) {
     struct termios t;
     r = ioctl(0, TCGETS, &t);
     printf("tcgets %ld %s\n", r, r ? strerror(errno) : "ok");
+    /* Source routes: an IPv6 segment-routing header, IP options (the
+     * level's high bits are not read by the kernel); other options pass. */
+    unsigned char srh[24] = {0, 2, 4, 0, 0, 0, 0, 0, 0x20, 1, 0x0d, 0xb8};
+    unsigned char rr[8] = {7, 7, 4, 0, 0, 0, 0, 0};
+    int six = socket(AF_INET6, SOCK_DGRAM, 0), four = socket(AF_INET, SOCK_DGRAM, 0), six_val = 6;
+    r = setsockopt(six, IPPROTO_IPV6, IPV6_RTHDR, srh, sizeof srh);
+    printf("rthdr %ld %s\n", r, r ? strerror(errno) : "ok");
+    r = syscall(SYS_setsockopt, six, 0x100000029L, IPV6_RTHDR, srh, sizeof srh);
+    printf("rthdr_high %ld %s\n", r, r ? strerror(errno) : "ok");
+    r = setsockopt(four, IPPROTO_IP, IP_OPTIONS, rr, sizeof rr);
+    printf("ip_options %ld %s\n", r, r ? strerror(errno) : "ok");
+    r = setsockopt(six, IPPROTO_IPV6, IPV6_TCLASS, &six_val, sizeof six_val);
+    printf("tclass %ld %s\n", r, r ? strerror(errno) : "ok");
+    r = setsockopt(four, IPPROTO_IP, IP_TTL, &six_val, sizeof six_val);
+    printf("ttl %ld %s\n", r, r ? strerror(errno) : "ok");
     int fd = open("/tmp/mine", O_CREAT | O_WRONLY, 0600);
     r = fd < 0 ? -1 : fchmodat(AT_FDCWD, "/tmp/mine", 0640, 0);
     printf("control %ld %s\n", r, r ? strerror(errno) : "ok");
@@ -603,6 +620,19 @@ int main(void) {
             out.stdout.contains("tiocsti -1 Operation not permitted"),
             "{name}: TIOCSTI is refused: {out:?}"
         );
+        for refused in ["rthdr", "rthdr_high", "ip_options"] {
+            assert!(
+                out.stdout
+                    .contains(&format!("{refused} -1 Operation not permitted")),
+                "{name}: {refused}: the source route is refused: {out:?}"
+            );
+        }
+        for passed in ["tclass", "ttl"] {
+            assert!(
+                out.stdout.contains(&format!("{passed} 0 ok")),
+                "{name}: {passed}: other socket options pass: {out:?}"
+            );
+        }
         assert!(
             out.stdout
                 .contains("tcgets -1 Inappropriate ioctl for device"),
