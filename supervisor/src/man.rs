@@ -510,7 +510,9 @@ terminal under \fI/dev/pts\fR that is not the sandbox's own (the one fdsup
 was started on, or one whose master a sandboxed process holds) is hidden;
 \fBptrace\fR, \fBmount\fR, \fBbpf\fR, \fBio_uring_setup\fR, new namespaces
 and the other calls listed in \fBfdsup\fR's README fail with \fBEPERM\fR;
-\fBTIOCSTI\fR and \fBTIOCLINUX\fR fail with \fBEPERM\fR; the x32 and i386
+\fBTIOCSTI\fR and \fBTIOCLINUX\fR fail with \fBEPERM\fR; source routes
+(\fBIPV6_RTHDR\fR, and \fBIP_OPTIONS\fR when fdsup holds \fBCAP_NET_RAW\fR,
+as socket options or control messages) fail with \fBEPERM\fR; the x32 and i386
 system-call ABIs kill the process.
 .SH EXAMPLES
 A build that may not touch the repository's hooks:
