@@ -2,8 +2,10 @@
  * and under fdsup by tests/tests/adversarial_source_route.rs. Each attempt
  * prints one `name=value` line: OK, or ERR:<errno name>.
  *
- *   adv_source_route PORT [drop]
- *       UDP to 127.0.0.1:PORT and [::1]:PORT (the test listens there).
+ *   adv_source_route PORT LOW [drop]
+ *       UDP to 127.0.0.1:PORT and [::1]:PORT (the test listens there);
+ *       LOW is a free port below 1024, bound over TCP and UDP at the end
+ *       (fdsup binds for the program: CAP_NET_BIND_SERVICE is asked of it).
  *       With `drop` the program first makes itself uid/gid 65534, as a
  *       build step that drops root would: what the kernel refuses it must
  *       stay refused when fdsup, still root, sends its messages.
@@ -63,10 +65,11 @@ static int with_cmsg(int s, int six, int level, int type, const void *body, size
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2)
+    if (argc < 3)
         return 2;
     int port = atoi(argv[1]);
-    if (argc > 2 && strcmp(argv[2], "drop") == 0) {
+    int low = atoi(argv[2]);
+    if (argc > 3 && strcmp(argv[3], "drop") == 0) {
         if (setgroups(0, NULL) != 0 || setresgid(65534, 65534, 65534) != 0 ||
             setresuid(65534, 65534, 65534) != 0) {
             perror("drop");
@@ -130,6 +133,16 @@ int main(int argc, char **argv) {
     memcpy(CMSG_DATA(cm), srh, sizeof srh);
     report("pktoptions", setsockopt(d, SOL_IPV6, IPV6_2292PKTOPTIONS, u.buf, CMSG_SPACE(sizeof srh)));
     report("tclass", setsockopt(d, SOL_IPV6, IPV6_TCLASS, &prio6, sizeof prio6));
+    struct sockaddr_in lo4 = v4;
+    lo4.sin_port = htons(low);
+    int t = socket(AF_INET, SOCK_STREAM, 0);
+    report("bind_low_tcp", bind(t, (void *)&lo4, sizeof lo4));
+    int ud = socket(AF_INET, SOCK_DGRAM, 0);
+    report("bind_low_udp", bind(ud, (void *)&lo4, sizeof lo4));
+    struct sockaddr_in6 lo6 = v6;
+    lo6.sin6_port = htons(low);
+    int t6 = socket(AF_INET6, SOCK_STREAM, 0);
+    report("bind_low_tcp6", bind(t6, (void *)&lo6, sizeof lo6));
     printf("done=1\n");
     return 0;
 }

@@ -8,7 +8,8 @@
 //! deny. And fdsup sends a program's `sendmsg` itself, so a control
 //! message the kernel refuses an unprivileged program (`SO_MARK`, a high
 //! `SO_PRIORITY`, security IP options, IPv6 hop-by-hop options) would pass
-//! on a root supervisor's capabilities. Each trick is shown to work
+//! on a root supervisor's capabilities; so would a bind to a port below
+//! 1024, which fdsup makes for the program. Each trick is shown to work
 //! natively (so that the test exercises something), refused under fdsup,
 //! beside the positive controls: a plain send, a record-route option and a
 //! free priority still pass.
@@ -28,12 +29,25 @@ fn policy(dir: &Path) -> std::path::PathBuf {
         dir,
         "net.json",
         r#"{ "version": 1, "include": ["@allow-all"], "network": { "rules": [
-            { "connect": "127.0.0.1/32:*" }, { "connect": "[::1/128]:*" } ] } }"#,
+            { "connect": "127.0.0.1/32:*" }, { "connect": "[::1/128]:*" },
+            { "bind": "127.0.0.1/32:*" }, { "bind": "[::1/128]:*" } ] } }"#,
     )
 }
 
 fn port(sink: &UdpSocket) -> String {
     sink.local_addr().expect("bound").port().to_string()
+}
+
+/// A port below 1024 free for TCP and UDP on both loopbacks (root only).
+fn low_port() -> String {
+    (600u16..1024)
+        .find(|&p| {
+            std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()
+                && UdpSocket::bind(("127.0.0.1", p)).is_ok()
+                && std::net::TcpListener::bind(("::1", p)).is_ok()
+        })
+        .expect("a free port below 1024")
+        .to_string()
 }
 
 fn native(args: &[&str]) -> Output {
@@ -80,18 +94,27 @@ fn source_routes_are_refused() {
     let sink = UdpSocket::bind("127.0.0.1:0").expect("bind");
     let p = port(&sink);
     // Natively the tricks work: the routes are taken and sent on.
-    let out = native(&[&p]);
+    let low = low_port();
+    let out = native(&[&p, &low]);
     let mut n = Checks::new(&out);
     n.eq("cmsg_lsrr", "OK").eq("ip_options_lsrr_send", "OK");
     n.eq("rthdr", "OK").eq("rthdr_send", "OK").finish();
 
     let dir = TempDir::new("adv-srcroute");
-    let out = sandboxed(dir.path(), &[&p]);
+    let out = sandboxed(dir.path(), &[&p, &low]);
     let mut c = Checks::new(&out);
     routes_refused(&mut c);
     // Root keeps what root may do, but for IP options (any may route).
     c.eq("ip_options_rr", "ERR:EPERM");
-    for k in ["cmsg_sec", "cmsg_mark", "cmsg_prio7", "cmsg_hopopts"] {
+    for k in [
+        "cmsg_sec",
+        "cmsg_mark",
+        "cmsg_prio7",
+        "cmsg_hopopts",
+        "bind_low_tcp",
+        "bind_low_udp",
+        "bind_low_tcp6",
+    ] {
         c.eq(k, "OK");
     }
     c.finish();
@@ -105,21 +128,28 @@ fn a_root_supervisor_lends_no_privilege() {
     let sink = UdpSocket::bind("127.0.0.1:0").expect("bind");
     let p = port(&sink);
     // Natively, what the kernel refuses a program that dropped root.
-    let out = native(&[&p, "drop"]);
+    let low = low_port();
+    let out = native(&[&p, &low, "drop"]);
     let mut n = Checks::new(&out);
-    n.eq("cmsg_sec", "ERR:EINVAL").eq("cmsg_mark", "ERR:EPERM");
-    n.eq("cmsg_prio7", "ERR:EPERM")
-        .eq("cmsg_hopopts", "ERR:EPERM");
+    dropped(&mut n);
     n.eq("cmsg_prio6", "OK").finish();
 
     let dir = TempDir::new("adv-srcroute-drop");
-    let out = sandboxed(dir.path(), &[&p, "drop"]);
+    let out = sandboxed(dir.path(), &[&p, &low, "drop"]);
     let mut c = Checks::new(&out);
     routes_refused(&mut c);
+    dropped(&mut c);
+    c.finish();
+}
+
+/// What the kernel refuses a program without capabilities.
+fn dropped(c: &mut Checks<'_>) {
     c.eq("cmsg_sec", "ERR:EINVAL").eq("cmsg_mark", "ERR:EPERM");
     c.eq("cmsg_prio7", "ERR:EPERM")
         .eq("cmsg_hopopts", "ERR:EPERM");
-    c.finish();
+    for k in ["bind_low_tcp", "bind_low_udp", "bind_low_tcp6"] {
+        c.eq(k, "ERR:EACCES");
+    }
 }
 
 #[test]
@@ -138,12 +168,13 @@ fn source_routes_are_refused_unprivileged() {
     .expect("chmod");
     let pol = policy(dir.path());
     let program = prog("adv_source_route");
-    let out = support::sandboxed_as_nobody(&pol, dir.path(), &[s(&program), &p]);
+    let low = low_port();
+    let out = support::sandboxed_as_nobody(&pol, dir.path(), &[s(&program), &p, &low]);
     let mut c = Checks::new(&out);
     routes_refused(&mut c);
     // Without CAP_NET_RAW the kernel itself refuses source routes in IP
     // options, so the harmless ones stay: ping -R's record route.
     c.eq("ip_options_rr", "OK");
-    c.eq("cmsg_sec", "ERR:EINVAL").eq("cmsg_mark", "ERR:EPERM");
+    dropped(&mut c);
     c.finish();
 }

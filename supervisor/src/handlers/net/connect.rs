@@ -80,7 +80,13 @@ pub(super) fn bind<P: Program>(
         Err(r) => return r,
     };
     let r = match plan {
-        BindPlan::Plain(bytes) => sn::bind(sock.as_fd(), &bytes),
+        BindPlan::Plain(bytes) => {
+            if let Err(r) = super::lend::bind_port(req.p.task().tid(), sock.as_fd(), domain, &bytes)
+            {
+                return r;
+            }
+            sn::bind(sock.as_fd(), &bytes)
+        }
         BindPlan::UnixPath {
             dir,
             name,

@@ -24,13 +24,13 @@
 //! The walk is the kernel's (`CMSG_OK`, `CMSG_NXTHDR`, as in
 //! [`super::send::translate_rights`]); a malformed header ends it, and the
 //! kernel then refuses the whole message (EINVAL) before it sends anything.
-//! The program's capabilities are read (`capget`) only when a message needs
-//! one, so an ordinary send costs nothing more.
+//! The program's capabilities are read ([`super::lend::effective`]) only
+//! when a message needs one, so an ordinary send costs nothing more.
 
-use rustix::process::Pid;
-use rustix::thread::{capabilities, CapabilitySet};
+use rustix::thread::CapabilitySet;
 
 use super::super::Reply;
+use super::lend::effective;
 
 /// `sizeof(struct cmsghdr)` on x86_64.
 const CMSG_HDR: usize = 16;
@@ -125,14 +125,6 @@ pub(super) fn vet(tid: i32, domain: i32, control: &[u8]) -> Result<(), Reply> {
         at = next;
     }
     Ok(())
-}
-
-/// The effective capabilities of thread `tid` (none if they cannot be
-/// read: the message is then refused as for a program without them).
-fn effective(tid: i32) -> CapabilitySet {
-    Pid::from_raw(tid)
-        .and_then(|p| capabilities(Some(p)).ok())
-        .map_or(CapabilitySet::empty(), |c| c.effective)
 }
 
 fn need(domain: i32, level: i32, ty: i32, body: &[u8]) -> Need {

@@ -48,6 +48,7 @@ mod connect;
 mod decide;
 mod inside;
 mod ipcontrol;
+mod lend;
 mod own;
 mod send;
 mod socket;
