@@ -39,7 +39,7 @@ use super::addr::{read_addr, Addr};
 use super::broker::{datagram_twin, in_our_netns};
 use super::connect::{fetch_socket, note_own_name};
 use super::decide::{decide_dest, log_inside, Route, Target};
-use super::socket::{has_send_timeout, nonblocking, sock_type};
+use super::socket::{nonblocking, send_timeout, sock_type};
 use super::wait::{interrupted, until_done, Deferred, Stop, Waiter};
 use super::{errno_of, Req};
 use crate::sys::{self, net as sn};
@@ -697,7 +697,8 @@ fn send_single<P: Program>(
     let tid = req.p.tid();
     Reply::Deferred(Deferred::new(move |w: &mut Waiter<'_>| {
         let _held = held;
-        let timeout = has_send_timeout(sock.as_fd());
+        let timeout = send_timeout(sock.as_fd());
+        w.time_out_after(timeout);
         let task = Task::new(tid.unsigned_abs());
         let mut sent = sent;
         loop {
@@ -715,6 +716,12 @@ fn send_single<P: Program>(
                         m.control.clear();
                         m.fds.clear();
                         m.target = None;
+                        // A Unix stream send waits for each buffer with
+                        // the whole timeout (`sock_alloc_send_pskb`); TCP
+                        // with what is left of it (`sk_stream_wait_memory`).
+                        if n > 0 && domain == libc::AF_UNIX {
+                            w.time_out_again(timeout);
+                        }
                     }
                     Ok(Err(e)) => {
                         return if sent > 0 {
@@ -724,8 +731,9 @@ fn send_single<P: Program>(
                         }
                     }
                     Err(Stop::Gone) => return Reply::Gone,
-                    Err(Stop::Signal) if sent > 0 => return count(sent),
-                    Err(Stop::Signal) => return interrupted(timeout),
+                    Err(Stop::Signal | Stop::Timeout) if sent > 0 => return count(sent),
+                    Err(Stop::Signal) => return interrupted(!timeout.is_zero()),
+                    Err(Stop::Timeout) => return Reply::Errno(libc::EAGAIN),
                 }
             }
             if !stream || iov.done() {
@@ -855,7 +863,8 @@ pub(super) fn sendmmsg<P: Program>(
                 };
                 return Reply::Deferred(Deferred::new(move |w: &mut Waiter<'_>| {
                     let _held = held;
-                    let timeout = has_send_timeout(sock.as_fd());
+                    let timeout = send_timeout(sock.as_fd());
+                    w.time_out_after(timeout);
                     let r = until_done(w, || {
                         send_one(sock.as_fd(), &mut m, flags)
                             .map_err(std::io::Error::from_raw_os_error)
@@ -873,7 +882,8 @@ pub(super) fn sendmmsg<P: Program>(
                         }
                         Ok(Err(e)) => Reply::Errno(errno_of(&e)),
                         Err(Stop::Gone) => Reply::Gone,
-                        Err(Stop::Signal) => interrupted(timeout),
+                        Err(Stop::Signal) => interrupted(!timeout.is_zero()),
+                        Err(Stop::Timeout) => Reply::Errno(libc::EAGAIN),
                     }
                 }));
             }
