@@ -363,12 +363,22 @@ fn read_msghdr<P: Program>(req: &mut Req<'_, P>, ptr: u64) -> Result<One, Reply>
 /// (its buffers fault, a control message is refused, the datagram is too
 /// large), where the kernel would first have checked something else: the
 /// socket's state, the address, the size. The kernel is asked with a send
-/// that faults at its first byte ([`sn::sendmsg_unreadable`]): anything but
+/// that faults at its first byte ([`sn::sendmsg_faulting`]): anything but
 /// `EFAULT` is what it would have said first. Not asked for a Fast Open
 /// send (it would connect) or an empty one (nothing would fault).
+///
+/// The address is decided first, as for any send: a refused one is
+/// answered by the refusal and never reaches the kernel (the probe would
+/// bind a UDP socket and look up a route toward it, and an SCTP one sends
+/// its `INIT` before it copies anything). Nor is the kernel asked about an
+/// allowed one that a twin would carry out of an isolated program's
+/// namespace ([`Route::Broker`]: the program's socket there has no route
+/// to it), nor about a refused one carried inside only (`target.refused`:
+/// whether one of the sandbox's sockets is there is learnt only by
+/// sending): those answer `ours`.
 fn kernel_first(
     sock: BorrowedFd<'_>,
-    name: Option<&[u8]>,
+    target: Option<&Target>,
     len: usize,
     flags: i32,
     ours: Reply,
@@ -376,6 +386,12 @@ fn kernel_first(
     if len == 0 || flags & libc::MSG_FASTOPEN != 0 {
         return ours;
     }
+    let name = match target {
+        None => None,
+        Some(t) if t.refused.is_some() => return ours,
+        Some(t) if t.route == Route::Broker && !in_our_netns(sock) => return ours,
+        Some(t) => Some(t.bytes.as_slice()),
+    };
     let probe = flags | libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
     match sn::sendmsg_faulting(sock, name, &[], len, &mut [], probe) {
         Err(e) => match e.raw_os_error() {
@@ -572,21 +588,14 @@ fn send_single<P: Program>(
         control,
         fds,
     } = one;
-    let name = addr.as_ref().map(Addr::bytes);
     let stream = is_stream(sock.as_fd());
-    if !stream && iov.total > MAX_DATA {
-        return kernel_first(
-            sock.as_fd(),
-            name,
-            iov.total,
-            flags,
-            Reply::Errno(libc::EMSGSIZE),
-        );
-    }
     let mut data = Vec::new();
-    if let Err(r) = iov.read_next(&*req.p, MAX_DATA, &mut data, stream) {
-        return kernel_first(sock.as_fd(), name, iov.total, flags, r);
-    }
+    // fdsup's own error, answered once the address is decided.
+    let ours = if !stream && iov.total > MAX_DATA {
+        Some(Reply::Errno(libc::EMSGSIZE))
+    } else {
+        iov.read_next(&*req.p, MAX_DATA, &mut data, stream).err()
+    };
     if !req.valid() {
         return Reply::Gone;
     }
@@ -594,6 +603,9 @@ fn send_single<P: Program>(
         Ok(t) => t,
         Err(r) => return r,
     };
+    if let Some(ours) = ours {
+        return kernel_first(sock.as_fd(), target.as_ref(), iov.total, flags, ours);
+    }
     let mut target = target;
     let route = target.as_ref().map(|t| t.route);
     let refused = target.as_mut().and_then(|t| t.refused.take());
@@ -800,24 +812,24 @@ pub(super) fn sendmmsg<P: Program>(
             control,
             fds,
         } = one;
-        let name = addr.as_ref().map(Addr::bytes);
-        if !stream && iov.total > MAX_DATA {
-            let r = kernel_first(on, name, iov.total, flags, Reply::Errno(libc::EMSGSIZE));
-            return answer(twin, stop(r));
-        }
         let mut data = Vec::new();
-        if let Err(r) = iov.read_next(&*req.p, MAX_DATA, &mut data, stream) {
-            let r = kernel_first(on, name, iov.total, flags, r);
-            return answer(twin, stop(r));
-        }
+        // fdsup's own error, answered once the address is decided.
+        let ours = if !stream && iov.total > MAX_DATA {
+            Some(Reply::Errno(libc::EMSGSIZE))
+        } else {
+            iov.read_next(&*req.p, MAX_DATA, &mut data, stream).err()
+        };
         if !req.valid() {
             return Reply::Gone;
         }
-        let on = twin.as_ref().map_or(sock.as_fd(), |t| t.fd.as_fd());
         let target = match target_of(req, sc, addr.as_ref(), on, domain, flags) {
             Ok(t) => t,
             Err(r) => return answer(twin, stop(r)),
         };
+        if let Some(ours) = ours {
+            let r = kernel_first(on, target.as_ref(), iov.total, flags, ours);
+            return answer(twin, stop(r));
+        }
         let out = |t: &Target| matches!(t.route, Route::Broker | Route::InsideFirst);
         if sent == 0 && twin.is_none() && target.as_ref().is_some_and(out) {
             match datagram_twin(req.p.task(), sock.as_fd(), rfd, domain) {
