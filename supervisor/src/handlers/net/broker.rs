@@ -6,8 +6,9 @@
 //! the same number (`SECCOMP_ADDFD_FLAG_SETFD`, with the program's
 //! close-on-exec flag), then answers 0 or `EINPROGRESS`. The first send
 //! with an address from a datagram socket the program has not bound is
-//! brokered the same way ([`broker_datagram`]: the twin sends it, and the
-//! answer is the byte count). A socket already in fdsup's namespace
+//! brokered the same way ([`DatagramTwin`]: the twin sends it, waiting
+//! for room if the program's socket is blocking, and the answer is the
+//! byte count). A socket already in fdsup's namespace
 //! (brokered before) is used as it is.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -227,9 +228,17 @@ pub(super) struct DatagramTwin {
     rfd: RemoteFd,
     cloexec: bool,
     nb: bool,
+    /// The program's send timeout (zero: none), which the twin has too.
+    pub timeout: Duration,
 }
 
 impl DatagramTwin {
+    /// Makes the twin blocking, as the program's socket is, so that a send
+    /// on it waits for room (on a thread of its own).
+    pub fn to_blocking(&self) -> Result<(), Reply> {
+        set_blocking(self.fd.as_fd())
+    }
+
     /// Installs the twin over the program's socket; the syscall returns
     /// `answer`.
     pub fn install(self, answer: usize) -> Reply {
@@ -265,10 +274,11 @@ pub(super) fn datagram_twin(
         return None;
     }
     let cloexec = fd_cloexec(task, rfd);
-    Some(twin(sock, domain).map(|(fd, nb, _)| DatagramTwin {
+    Some(twin(sock, domain).map(|(fd, nb, timeout)| DatagramTwin {
         fd,
         rfd,
         cloexec,
         nb,
+        timeout,
     }))
 }

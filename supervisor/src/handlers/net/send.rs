@@ -25,7 +25,9 @@
 //!
 //! A send that would block is tried first without waiting (`MSG_DONTWAIT`,
 //! never by changing the program's `O_NONBLOCK`), and what did not fit
-//! waits on a thread of its own ([`super::wait`]). `sendmmsg` sends message
+//! waits on a thread of its own ([`super::wait`]), a datagram sent by a
+//! twin too (`twin_waits`: the twin replaces the program's socket once it
+//! is sent). `sendmmsg` sends message
 //! by message and stops at the first refusal, error, or message that would
 //! wait after at least one was sent, answering the count sent, with each
 //! sent message's `msg_len` written back (after a fresh `ID_VALID` when it
@@ -36,7 +38,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::super::{Memory, Program, Reply, Scratch};
 use super::addr::{read_addr, Addr};
-use super::broker::{datagram_twin, in_our_netns};
+use super::broker::{datagram_twin, in_our_netns, DatagramTwin};
 use super::connect::{fetch_socket, note_own_name};
 use super::decide::{decide_dest, log_inside, Route, Target};
 use super::socket::{nonblocking, send_timeout, sock_type};
@@ -651,6 +653,7 @@ fn send_single<P: Program>(
             };
             return match send_one(twin.fd.as_fd(), &mut m, flags | libc::MSG_DONTWAIT) {
                 Ok(n) => twin.install(n),
+                Err(libc::EAGAIN) if !nb => twin_waits(twin, m, flags, |_, n| Ok(n)),
                 Err(e) => Reply::Errno(e),
             };
         }
@@ -755,6 +758,45 @@ fn send_single<P: Program>(
                 return if w.valid() { count(sent) } else { Reply::Gone };
             }
             m.tail = iov.tail();
+        }
+    }))
+}
+
+/// A datagram that did not fit at once into the receiver a twin sends
+/// to, from a blocking program socket: sent on a thread of its own, which
+/// waits for room as the program's send would have (a signal, the send
+/// timeout, the task's death end it, see [`super::wait`]); once sent, the
+/// twin replaces the program's socket and the call answers `done(n)` of
+/// the `n` bytes sent. Nothing replaces the program's socket if it is not
+/// sent.
+fn twin_waits(
+    twin: DatagramTwin,
+    mut m: Msg,
+    flags: i32,
+    done: impl FnOnce(&Waiter<'_>, usize) -> Result<usize, Reply> + Send + 'static,
+) -> Reply {
+    let Some(held) = Held::take(m.data.len()) else {
+        return Reply::Errno(libc::ENOBUFS);
+    };
+    Reply::Deferred(Deferred::new(move |w: &mut Waiter<'_>| {
+        let _held = held;
+        if let Err(r) = twin.to_blocking() {
+            return r;
+        }
+        w.time_out_after(twin.timeout);
+        let r = until_done(w, || {
+            send_one(twin.fd.as_fd(), &mut m, flags & !libc::MSG_DONTWAIT)
+                .map_err(std::io::Error::from_raw_os_error)
+        });
+        match r {
+            Ok(Ok(n)) => match done(w, n) {
+                Ok(v) => twin.install(v),
+                Err(r) => r,
+            },
+            Ok(Err(e)) => Reply::Errno(errno_of(&e)),
+            Err(Stop::Gone) => Reply::Gone,
+            Err(Stop::Signal) => interrupted(!twin.timeout.is_zero()),
+            Err(Stop::Timeout) => Reply::Errno(libc::EAGAIN),
         }
     }))
 }
@@ -866,6 +908,20 @@ pub(super) fn sendmmsg<P: Program>(
                 if n < m.data.len() || iov.total > m.data.len() {
                     return count(sent);
                 }
+            }
+            Err(libc::EAGAIN) if !nb && sent == 0 && twin.is_some() => {
+                let Some(twin) = twin else {
+                    return Reply::Errno(libc::EAGAIN);
+                };
+                return twin_waits(twin, m, flags, move |w, n| {
+                    // Written only while the request is still pending, as
+                    // below.
+                    if !w.valid() {
+                        return Err(Reply::Gone);
+                    }
+                    write_len(&Task::new(tid.unsigned_abs()), ptr, 0, n);
+                    Ok(1)
+                });
             }
             Err(e) if twin.is_some() => return answer(twin, stop(Reply::Errno(e))),
             Err(libc::EAGAIN) if sent > 0 => return count(sent),
