@@ -403,7 +403,8 @@ fn blocking_open(w: &mut Waiter<'_>, b: &Blocking) -> Reply {
         },
         Ok(Err(e)) => Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
         Err(Stop::Gone) => Reply::Gone,
-        Err(Stop::Signal) => interrupted(false),
+        // No deadline was set: no timeout.
+        Err(Stop::Signal | Stop::Timeout) => interrupted(false),
     }
 }
 

@@ -6,17 +6,19 @@
 //! the same number (`SECCOMP_ADDFD_FLAG_SETFD`, with the program's
 //! close-on-exec flag), then answers 0 or `EINPROGRESS`. The first send
 //! with an address from a datagram socket the program has not bound is
-//! brokered the same way ([`broker_datagram`]: the twin sends it, and the
-//! answer is the byte count). A socket already in fdsup's namespace
+//! brokered the same way ([`DatagramTwin`]: the twin sends it, waiting
+//! for room if the program's socket is blocking, and the answer is the
+//! byte count). A socket already in fdsup's namespace
 //! (brokered before) is used as it is.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::time::Duration;
 
 use super::super::Reply;
 use super::addr::{is_loopback, SUN_PATH};
 use super::errno_of;
-use super::socket::{fd_cloexec, has_send_timeout, nonblocking};
-use super::wait::{interrupted, Deferred, Stop, Waiter};
+use super::socket::{fd_cloexec, nonblocking, send_timeout};
+use super::wait::{connect_timed_out, interrupted, Deferred, Stop, Waiter};
 use crate::sys::{self, net as sn};
 use crate::task::RemoteFd;
 
@@ -60,9 +62,10 @@ pub(super) fn is_datagram(sock: BorrowedFd<'_>) -> bool {
 }
 
 /// A socket like the program's `p` (domain, type, protocol, the options of
-/// [`COPIED`]) made in fdsup's namespace, non-blocking whatever `p` is;
-/// with whether `p` is non-blocking.
-fn twin(p: BorrowedFd<'_>, domain: i32) -> Result<(OwnedFd, bool), Reply> {
+/// [`COPIED`], its send timeout) made in fdsup's namespace, non-blocking
+/// whatever `p` is; with whether `p` is non-blocking, and its send timeout
+/// (zero: none).
+fn twin(p: BorrowedFd<'_>, domain: i32) -> Result<(OwnedFd, bool, Duration), Reply> {
     let opt = |o| sn::getsockopt_int(p, libc::SOL_SOCKET, o);
     let (Ok(ty), Ok(proto)) = (opt(libc::SO_TYPE), opt(libc::SO_PROTOCOL)) else {
         return Err(Reply::Errno(libc::ENOTSOCK));
@@ -89,12 +92,11 @@ fn twin(p: BorrowedFd<'_>, domain: i32) -> Result<(OwnedFd, bool), Reply> {
             let _ = sn::setsockopt_int(ours.as_fd(), level, name, v);
         }
     }
-    if let Ok(t) = sn::send_timeout(p) {
-        if !t.is_zero() {
-            let _ = sn::set_send_timeout(ours.as_fd(), t);
-        }
+    let timeout = send_timeout(p);
+    if !timeout.is_zero() {
+        let _ = sn::set_send_timeout(ours.as_fd(), timeout);
     }
-    Ok((ours, nb))
+    Ok((ours, nb, timeout))
 }
 
 /// Sets our `fd` blocking (the program's socket was), before it becomes
@@ -133,8 +135,7 @@ pub(super) fn broker(
     if sn::has_peer(p) {
         return Reply::Errno(libc::EISCONN);
     }
-    let timeout = has_send_timeout(p);
-    let (ours, nb) = match twin(p, domain) {
+    let (ours, nb, timeout) = match twin(p, domain) {
         Ok(t) => t,
         Err(r) => return r,
     };
@@ -153,14 +154,21 @@ pub(super) fn broker(
                     };
                 }
             }
-            Reply::Deferred(Deferred::new(
-                move |w: &mut Waiter<'_>| match wait_connected(w, ours.as_fd()) {
+            Reply::Deferred(Deferred::new(move |w: &mut Waiter<'_>| {
+                // The program's timeout, which the poll does not know.
+                w.time_out_after(timeout);
+                match wait_connected(w, ours.as_fd()) {
                     Ok(0) => installed(ours, rfd, cloexec, nb, 0),
                     Ok(e) => Reply::Errno(e),
                     Err(Stop::Gone) => Reply::Gone,
-                    Err(Stop::Signal) => interrupted(timeout),
-                },
-            ))
+                    Err(Stop::Signal) => interrupted(!timeout.is_zero()),
+                    // The connection goes on, on the socket the program
+                    // gets, as its own would have.
+                    Err(Stop::Timeout) => {
+                        installed(ours, rfd, cloexec, nb, -i64::from(libc::EINPROGRESS))
+                    }
+                }
+            }))
         }
         // An abstract Unix listener with a full backlog: a blocking connect
         // waits for room.
@@ -169,11 +177,14 @@ pub(super) fn broker(
                 if let Err(r) = set_blocking(ours.as_fd()) {
                     return r;
                 }
+                w.time_out_after(timeout);
                 match super::wait::until_done(w, || sn::connect(ours.as_fd(), &addr)) {
                     Ok(Ok(())) => installed(ours, rfd, cloexec, nb, 0),
                     Ok(Err(e)) => Reply::Errno(errno_of(&e)),
                     Err(Stop::Gone) => Reply::Gone,
-                    Err(Stop::Signal) => interrupted(timeout),
+                    Err(Stop::Signal) => interrupted(!timeout.is_zero()),
+                    // Still full: the program's socket stays unconnected.
+                    Err(Stop::Timeout) => connect_timed_out(domain),
                 }
             }))
         }
@@ -217,9 +228,17 @@ pub(super) struct DatagramTwin {
     rfd: RemoteFd,
     cloexec: bool,
     nb: bool,
+    /// The program's send timeout (zero: none), which the twin has too.
+    pub timeout: Duration,
 }
 
 impl DatagramTwin {
+    /// Makes the twin blocking, as the program's socket is, so that a send
+    /// on it waits for room (on a thread of its own).
+    pub fn to_blocking(&self) -> Result<(), Reply> {
+        set_blocking(self.fd.as_fd())
+    }
+
     /// Installs the twin over the program's socket; the syscall returns
     /// `answer`.
     pub fn install(self, answer: usize) -> Reply {
@@ -255,10 +274,11 @@ pub(super) fn datagram_twin(
         return None;
     }
     let cloexec = fd_cloexec(task, rfd);
-    Some(twin(sock, domain).map(|(fd, nb)| DatagramTwin {
+    Some(twin(sock, domain).map(|(fd, nb, timeout)| DatagramTwin {
         fd,
         rfd,
         cloexec,
         nb,
+        timeout,
     }))
 }

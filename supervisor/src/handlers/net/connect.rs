@@ -16,8 +16,10 @@ use std::time::Duration;
 use super::super::{Program, Reply, Scratch};
 use super::addr::{is_loopback, read_addr, SUN_PATH};
 use super::decide::{decide_bind, decide_dest, log_inside, BindPlan, Route};
-use super::socket::{fd_cloexec, has_send_timeout, nonblocking, sock_type};
-use super::wait::{interrupted, until_done, Deferred, Stop, Waiter, WAKE_SIGNAL};
+use super::socket::{fd_cloexec, nonblocking, send_timeout, sock_type};
+use super::wait::{
+    connect_timed_out, interrupted, until_done, Deferred, Stop, Waiter, WAKE_SIGNAL,
+};
 use super::{errno_of, Req};
 use crate::sys::{self, net as sn, timer::ThreadTimer};
 use crate::task::RemoteFd;
@@ -182,6 +184,8 @@ pub(super) fn connect<P: Program>(
                 // machine): it goes on on a thread, and out from there if
                 // refused.
                 Tried::Wait => Reply::Deferred(Deferred::new(move |w: &mut Waiter<'_>| {
+                    let timeout = send_timeout(sock.as_fd());
+                    w.time_out_after(timeout);
                     match until_done(w, || sn::connect(sock.as_fd(), &target.bytes)) {
                         Ok(Err(e)) if e.raw_os_error() == Some(libc::ECONNREFUSED) => {
                             match super::broker::broker(sock, rfd, domain, target.bytes, cloexec) {
@@ -190,12 +194,10 @@ pub(super) fn connect<P: Program>(
                                 r => r,
                             }
                         }
-                        Ok(r) => super::super::path::done(r),
-                        Err(Stop::Gone) => Reply::Gone,
-                        Err(Stop::Signal) => interrupted(has_send_timeout(sock.as_fd())),
+                        r => waited(r, domain, timeout),
                     }
                 })),
-                tried => finish_tried(tried, sock, target.bytes, target.hold),
+                tried => finish_tried(tried, sock, domain, target.bytes, target.hold),
             };
         }
         _ => {}
@@ -207,7 +209,7 @@ pub(super) fn connect<P: Program>(
         let refused = matches!(tried, Tried::Refused | Tried::RefusedPending);
         log_inside(req, sc, inside, refused, libc::ECONNREFUSED);
     }
-    finish_tried(tried, sock, target.bytes, target.hold)
+    finish_tried(tried, sock, domain, target.bytes, target.hold)
 }
 
 /// What a first try of a `connect` gave.
@@ -258,20 +260,41 @@ fn try_connect(sc: &mut Scratch, sock: BorrowedFd<'_>, addr: &[u8], probe: bool)
 /// The answer to a tried `connect`: as it came, or the rest of a blocking
 /// one waited for on a thread of its own, where calling `connect` again
 /// waits for the connection in progress.
-fn finish_tried(tried: Tried, sock: OwnedFd, addr: Vec<u8>, hold: Option<OwnedFd>) -> Reply {
+fn finish_tried(
+    tried: Tried,
+    sock: OwnedFd,
+    domain: i32,
+    addr: Vec<u8>,
+    hold: Option<OwnedFd>,
+) -> Reply {
     match tried {
         Tried::Refused => Reply::Errno(libc::ECONNREFUSED),
         Tried::RefusedPending => Reply::Errno(libc::EINPROGRESS),
         Tried::Answer(r) => r,
         Tried::Wait => Reply::Deferred(Deferred::new(move |w: &mut Waiter<'_>| {
+            let timeout = send_timeout(sock.as_fd());
+            w.time_out_after(timeout);
             let r = until_done(w, || sn::connect(sock.as_fd(), &addr));
             drop(hold);
-            match r {
-                Ok(r) => super::super::path::done(r),
-                Err(Stop::Gone) => Reply::Gone,
-                Err(Stop::Signal) => interrupted(has_send_timeout(sock.as_fd())),
-            }
+            waited(r, domain, timeout)
         })),
+    }
+}
+
+/// The answer to a blocking `connect` waited for on a socket of `domain`
+/// with send timeout `timeout` (zero: none).
+fn waited(r: Result<std::io::Result<()>, Stop>, domain: i32, timeout: Duration) -> Reply {
+    match r {
+        // A call again on a connection in progress says `EALREADY` when
+        // its own wait timed out (the deadline came late): the program's
+        // one call timed out.
+        Ok(Err(e)) if e.raw_os_error() == Some(libc::EALREADY) && !timeout.is_zero() => {
+            connect_timed_out(domain)
+        }
+        Ok(r) => super::super::path::done(r),
+        Err(Stop::Gone) => Reply::Gone,
+        Err(Stop::Signal) => interrupted(!timeout.is_zero()),
+        Err(Stop::Timeout) => connect_timed_out(domain),
     }
 }
 

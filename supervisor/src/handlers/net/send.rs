@@ -26,7 +26,9 @@
 //!
 //! A send that would block is tried first without waiting (`MSG_DONTWAIT`,
 //! never by changing the program's `O_NONBLOCK`), and what did not fit
-//! waits on a thread of its own ([`super::wait`]). `sendmmsg` sends message
+//! waits on a thread of its own ([`super::wait`]), a datagram sent by a
+//! twin too (`twin_waits`: the twin replaces the program's socket once it
+//! is sent). `sendmmsg` sends message
 //! by message and stops at the first refusal, error, or message that would
 //! wait after at least one was sent, answering the count sent, with each
 //! sent message's `msg_len` written back (after a fresh `ID_VALID` when it
@@ -37,10 +39,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::super::{Memory, Program, Reply, Scratch};
 use super::addr::{read_addr, Addr};
-use super::broker::{datagram_twin, in_our_netns};
+use super::broker::{datagram_twin, in_our_netns, DatagramTwin};
 use super::connect::{fetch_socket, note_own_name};
 use super::decide::{decide_dest, log_inside, Route, Target};
-use super::socket::{has_send_timeout, nonblocking, sock_type};
+use super::socket::{nonblocking, send_timeout, sock_type};
 use super::wait::{interrupted, until_done, Deferred, Stop, Waiter};
 use super::{errno_of, Req};
 use crate::sys::{self, net as sn};
@@ -364,12 +366,22 @@ fn read_msghdr<P: Program>(req: &mut Req<'_, P>, ptr: u64) -> Result<One, Reply>
 /// (its buffers fault, a control message is refused, the datagram is too
 /// large), where the kernel would first have checked something else: the
 /// socket's state, the address, the size. The kernel is asked with a send
-/// that faults at its first byte ([`sn::sendmsg_unreadable`]): anything but
+/// that faults at its first byte ([`sn::sendmsg_faulting`]): anything but
 /// `EFAULT` is what it would have said first. Not asked for a Fast Open
 /// send (it would connect) or an empty one (nothing would fault).
+///
+/// The address is decided first, as for any send: a refused one is
+/// answered by the refusal and never reaches the kernel (the probe would
+/// bind a UDP socket and look up a route toward it, and an SCTP one sends
+/// its `INIT` before it copies anything). Nor is the kernel asked about an
+/// allowed one that a twin would carry out of an isolated program's
+/// namespace ([`Route::Broker`]: the program's socket there has no route
+/// to it), nor about a refused one carried inside only (`target.refused`:
+/// whether one of the sandbox's sockets is there is learnt only by
+/// sending): those answer `ours`.
 fn kernel_first(
     sock: BorrowedFd<'_>,
-    name: Option<&[u8]>,
+    target: Option<&Target>,
     len: usize,
     flags: i32,
     ours: Reply,
@@ -377,6 +389,12 @@ fn kernel_first(
     if len == 0 || flags & libc::MSG_FASTOPEN != 0 {
         return ours;
     }
+    let name = match target {
+        None => None,
+        Some(t) if t.refused.is_some() => return ours,
+        Some(t) if t.route == Route::Broker && !in_our_netns(sock) => return ours,
+        Some(t) => Some(t.bytes.as_slice()),
+    };
     let probe = flags | libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
     match sn::sendmsg_faulting(sock, name, &[], len, &mut [], probe) {
         Err(e) => match e.raw_os_error() {
@@ -574,21 +592,14 @@ fn send_single<P: Program>(
         control,
         fds,
     } = one;
-    let name = addr.as_ref().map(Addr::bytes);
     let stream = is_stream(sock.as_fd());
-    if !stream && iov.total > MAX_DATA {
-        return kernel_first(
-            sock.as_fd(),
-            name,
-            iov.total,
-            flags,
-            Reply::Errno(libc::EMSGSIZE),
-        );
-    }
     let mut data = Vec::new();
-    if let Err(r) = iov.read_next(&*req.p, MAX_DATA, &mut data, stream) {
-        return kernel_first(sock.as_fd(), name, iov.total, flags, r);
-    }
+    // fdsup's own error, answered once the address is decided.
+    let ours = if !stream && iov.total > MAX_DATA {
+        Some(Reply::Errno(libc::EMSGSIZE))
+    } else {
+        iov.read_next(&*req.p, MAX_DATA, &mut data, stream).err()
+    };
     if !req.valid() {
         return Reply::Gone;
     }
@@ -596,6 +607,9 @@ fn send_single<P: Program>(
         Ok(t) => t,
         Err(r) => return r,
     };
+    if let Some(ours) = ours {
+        return kernel_first(sock.as_fd(), target.as_ref(), iov.total, flags, ours);
+    }
     let mut target = target;
     let route = target.as_ref().map(|t| t.route);
     let refused = target.as_mut().and_then(|t| t.refused.take());
@@ -641,6 +655,7 @@ fn send_single<P: Program>(
             };
             return match send_one(twin.fd.as_fd(), &mut m, flags | libc::MSG_DONTWAIT) {
                 Ok(n) => twin.install(n),
+                Err(libc::EAGAIN) if !nb => twin_waits(twin, m, flags, |_, n| Ok(n)),
                 Err(e) => Reply::Errno(e),
             };
         }
@@ -699,7 +714,8 @@ fn send_single<P: Program>(
     let tid = req.p.tid();
     Reply::Deferred(Deferred::new(move |w: &mut Waiter<'_>| {
         let _held = held;
-        let timeout = has_send_timeout(sock.as_fd());
+        let timeout = send_timeout(sock.as_fd());
+        w.time_out_after(timeout);
         let task = Task::new(tid.unsigned_abs());
         let mut sent = sent;
         loop {
@@ -717,6 +733,12 @@ fn send_single<P: Program>(
                         m.control.clear();
                         m.fds.clear();
                         m.target = None;
+                        // A Unix stream send waits for each buffer with
+                        // the whole timeout (`sock_alloc_send_pskb`); TCP
+                        // with what is left of it (`sk_stream_wait_memory`).
+                        if n > 0 && domain == libc::AF_UNIX {
+                            w.time_out_again(timeout);
+                        }
                     }
                     Ok(Err(e)) => {
                         return if sent > 0 {
@@ -726,8 +748,9 @@ fn send_single<P: Program>(
                         }
                     }
                     Err(Stop::Gone) => return Reply::Gone,
-                    Err(Stop::Signal) if sent > 0 => return count(sent),
-                    Err(Stop::Signal) => return interrupted(timeout),
+                    Err(Stop::Signal | Stop::Timeout) if sent > 0 => return count(sent),
+                    Err(Stop::Signal) => return interrupted(!timeout.is_zero()),
+                    Err(Stop::Timeout) => return Reply::Errno(libc::EAGAIN),
                 }
             }
             if !stream || iov.done() {
@@ -737,6 +760,45 @@ fn send_single<P: Program>(
                 return if w.valid() { count(sent) } else { Reply::Gone };
             }
             m.tail = iov.tail();
+        }
+    }))
+}
+
+/// A datagram that did not fit at once into the receiver a twin sends
+/// to, from a blocking program socket: sent on a thread of its own, which
+/// waits for room as the program's send would have (a signal, the send
+/// timeout, the task's death end it, see [`super::wait`]); once sent, the
+/// twin replaces the program's socket and the call answers `done(n)` of
+/// the `n` bytes sent. Nothing replaces the program's socket if it is not
+/// sent.
+fn twin_waits(
+    twin: DatagramTwin,
+    mut m: Msg,
+    flags: i32,
+    done: impl FnOnce(&Waiter<'_>, usize) -> Result<usize, Reply> + Send + 'static,
+) -> Reply {
+    let Some(held) = Held::take(m.data.len()) else {
+        return Reply::Errno(libc::ENOBUFS);
+    };
+    Reply::Deferred(Deferred::new(move |w: &mut Waiter<'_>| {
+        let _held = held;
+        if let Err(r) = twin.to_blocking() {
+            return r;
+        }
+        w.time_out_after(twin.timeout);
+        let r = until_done(w, || {
+            send_one(twin.fd.as_fd(), &mut m, flags & !libc::MSG_DONTWAIT)
+                .map_err(std::io::Error::from_raw_os_error)
+        });
+        match r {
+            Ok(Ok(n)) => match done(w, n) {
+                Ok(v) => twin.install(v),
+                Err(r) => r,
+            },
+            Ok(Err(e)) => Reply::Errno(errno_of(&e)),
+            Err(Stop::Gone) => Reply::Gone,
+            Err(Stop::Signal) => interrupted(!twin.timeout.is_zero()),
+            Err(Stop::Timeout) => Reply::Errno(libc::EAGAIN),
         }
     }))
 }
@@ -794,24 +856,24 @@ pub(super) fn sendmmsg<P: Program>(
             control,
             fds,
         } = one;
-        let name = addr.as_ref().map(Addr::bytes);
-        if !stream && iov.total > MAX_DATA {
-            let r = kernel_first(on, name, iov.total, flags, Reply::Errno(libc::EMSGSIZE));
-            return answer(twin, stop(r));
-        }
         let mut data = Vec::new();
-        if let Err(r) = iov.read_next(&*req.p, MAX_DATA, &mut data, stream) {
-            let r = kernel_first(on, name, iov.total, flags, r);
-            return answer(twin, stop(r));
-        }
+        // fdsup's own error, answered once the address is decided.
+        let ours = if !stream && iov.total > MAX_DATA {
+            Some(Reply::Errno(libc::EMSGSIZE))
+        } else {
+            iov.read_next(&*req.p, MAX_DATA, &mut data, stream).err()
+        };
         if !req.valid() {
             return Reply::Gone;
         }
-        let on = twin.as_ref().map_or(sock.as_fd(), |t| t.fd.as_fd());
         let target = match target_of(req, sc, addr.as_ref(), on, domain, flags) {
             Ok(t) => t,
             Err(r) => return answer(twin, stop(r)),
         };
+        if let Some(ours) = ours {
+            let r = kernel_first(on, target.as_ref(), iov.total, flags, ours);
+            return answer(twin, stop(r));
+        }
         let out = |t: &Target| matches!(t.route, Route::Broker | Route::InsideFirst);
         if sent == 0 && twin.is_none() && target.as_ref().is_some_and(out) {
             match datagram_twin(req.p.task(), sock.as_fd(), rfd, domain) {
@@ -849,6 +911,20 @@ pub(super) fn sendmmsg<P: Program>(
                     return count(sent);
                 }
             }
+            Err(libc::EAGAIN) if !nb && sent == 0 && twin.is_some() => {
+                let Some(twin) = twin else {
+                    return Reply::Errno(libc::EAGAIN);
+                };
+                return twin_waits(twin, m, flags, move |w, n| {
+                    // Written only while the request is still pending, as
+                    // below.
+                    if !w.valid() {
+                        return Err(Reply::Gone);
+                    }
+                    write_len(&Task::new(tid.unsigned_abs()), ptr, 0, n);
+                    Ok(1)
+                });
+            }
             Err(e) if twin.is_some() => return answer(twin, stop(Reply::Errno(e))),
             Err(libc::EAGAIN) if sent > 0 => return count(sent),
             Err(libc::EAGAIN) if !nb && sent == 0 => {
@@ -857,7 +933,8 @@ pub(super) fn sendmmsg<P: Program>(
                 };
                 return Reply::Deferred(Deferred::new(move |w: &mut Waiter<'_>| {
                     let _held = held;
-                    let timeout = has_send_timeout(sock.as_fd());
+                    let timeout = send_timeout(sock.as_fd());
+                    w.time_out_after(timeout);
                     let r = until_done(w, || {
                         send_one(sock.as_fd(), &mut m, flags)
                             .map_err(std::io::Error::from_raw_os_error)
@@ -875,7 +952,8 @@ pub(super) fn sendmmsg<P: Program>(
                         }
                         Ok(Err(e)) => Reply::Errno(errno_of(&e)),
                         Err(Stop::Gone) => Reply::Gone,
-                        Err(Stop::Signal) => interrupted(timeout),
+                        Err(Stop::Signal) => interrupted(!timeout.is_zero()),
+                        Err(Stop::Timeout) => Reply::Errno(libc::EAGAIN),
                     }
                 }));
             }

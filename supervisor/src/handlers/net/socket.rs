@@ -5,6 +5,7 @@
 //! each other.
 
 use std::os::fd::BorrowedFd;
+use std::time::Duration;
 
 use crate::sys::{self, net as sn};
 use crate::task::{RemoteFd, Task};
@@ -20,10 +21,12 @@ pub(super) fn nonblocking(sock: BorrowedFd<'_>) -> bool {
     sys::getfl(sock).is_ok_and(|f| f & libc::O_NONBLOCK != 0)
 }
 
-/// Whether the socket has a send timeout (`SO_SNDTIMEO`), which makes the
-/// kernel answer an interrupted wait `EINTR` rather than restart it.
-pub(super) fn has_send_timeout(sock: BorrowedFd<'_>) -> bool {
-    sn::send_timeout(sock).is_ok_and(|t| !t.is_zero())
+/// The socket's send timeout (`SO_SNDTIMEO`; zero: none), read where a
+/// wait starts: the wait ends there ([`super::wait::Waiter::time_out_after`]),
+/// and a socket with one answers an interrupted wait `EINTR` rather than
+/// restart it.
+pub(super) fn send_timeout(sock: BorrowedFd<'_>) -> Duration {
+    sn::send_timeout(sock).unwrap_or_default()
 }
 
 /// Whether the program's descriptor `fd` is close-on-exec

@@ -25,8 +25,17 @@
 //! `sock_intr_errno`), or the bytes sent so far once some were. The price
 //! is latency: a signal is seen within the current look interval (at most
 //! [`LAST_LOOK`]), where natively it interrupts at once.
+//!
+//! Each call again starts the kernel's own wait afresh, and with it the
+//! socket's send timeout (`SO_SNDTIMEO`), which the interruptions would
+//! then never let expire. A wait on a socket with one keeps its deadline
+//! itself ([`Waiter::time_out_after`], from the timeout read once when the
+//! wait starts): the timer fires at the deadline at the latest, and the
+//! wait ends there with [`Stop::Timeout`], which the caller answers as the
+//! kernel's own timeout would (`EAGAIN`, the bytes sent so far, or a
+//! connect's `EINPROGRESS`).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::super::Reply;
 use crate::sys::timer::ThreadTimer;
@@ -71,6 +80,9 @@ pub enum Stop {
     Gone,
     /// A signal would have interrupted the program's call.
     Signal,
+    /// The socket's send timeout passed (only after
+    /// [`Waiter::time_out_after`]).
+    Timeout,
 }
 
 /// The waiting thread's view of its request; see the module docs.
@@ -79,6 +91,11 @@ pub struct Waiter<'a> {
     tid: i32,
     timer: ThreadTimer,
     every: Duration,
+    /// When the timer fires next at the latest: `every`, or less before
+    /// a deadline.
+    armed: Duration,
+    /// When the program's own call would have timed out.
+    deadline: Option<Instant>,
 }
 
 impl<'a> Waiter<'a> {
@@ -94,7 +111,44 @@ impl<'a> Waiter<'a> {
             tid,
             timer,
             every: FIRST_LOOK,
+            armed: FIRST_LOOK,
+            deadline: None,
         })
+    }
+
+    /// Ends the wait with [`Stop::Timeout`] once `after` has passed from
+    /// now (the socket's send timeout; zero: none), unless a deadline was
+    /// set already (a wait that goes on from another keeps the first's).
+    pub fn time_out_after(&mut self, after: Duration) {
+        if self.deadline.is_none() {
+            self.time_out_again(after);
+        }
+    }
+
+    /// [`Self::time_out_after`] from now, whatever was set before: after
+    /// progress, where the kernel's own wait starts its timeout again.
+    pub fn time_out_again(&mut self, after: Duration) {
+        self.deadline = if after.is_zero() {
+            None
+        } else {
+            Instant::now().checked_add(after)
+        };
+        self.arm();
+    }
+
+    /// Sets the timer to the look interval, or to the deadline if that
+    /// comes first (re-armed only when that changes).
+    fn arm(&mut self) {
+        let mut next = self.every;
+        if let Some(d) = self.deadline {
+            // At least FIRST_LOOK: zero would disarm it, and a shorter
+            // period would flood the thread once the deadline is past.
+            let left = d.saturating_duration_since(Instant::now());
+            next = next.min(left.max(FIRST_LOOK));
+        }
+        if next != self.armed && self.timer.set(next).is_ok() {
+            self.armed = next;
+        }
     }
 
     /// After the thread's call was interrupted: why to stop waiting, if
@@ -106,10 +160,11 @@ impl<'a> Waiter<'a> {
         if crate::interrupt::signal_interrupts(self.tid) {
             return Some(Stop::Signal);
         }
-        if self.every < LAST_LOOK {
-            self.every = (self.every * 2).min(LAST_LOOK);
-            let _ = self.timer.set(self.every);
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Some(Stop::Timeout);
         }
+        self.every = (self.every * 2).min(LAST_LOOK);
+        self.arm();
         None
     }
 
@@ -134,6 +189,21 @@ pub fn interrupted(send_timeout: bool) -> Reply {
     } else {
         Reply::Errno(crate::interrupt::ERESTARTSYS)
     }
+}
+
+/// What a blocking `connect` answers when its send timeout passes: a Unix
+/// one `EAGAIN` (`unix_stream_connect`: the listener's backlog is still
+/// full, and the socket stays unconnected), any other `EINPROGRESS` (the
+/// connection goes on, as after a non-blocking `connect`). Natively a
+/// second blocking `connect` while one is in progress says `EALREADY`;
+/// the worker's first try cannot tell the two apart, and says
+/// `EINPROGRESS` for both.
+pub fn connect_timed_out(domain: i32) -> Reply {
+    Reply::Errno(if domain == libc::AF_UNIX {
+        libc::EAGAIN
+    } else {
+        libc::EINPROGRESS
+    })
 }
 
 /// Runs `call` until it finishes, retrying when the waiter's timer
