@@ -21,19 +21,19 @@
 //!   gives a program without the capability (measured: EPERM, and EINVAL
 //!   for IP options), and passed when the program holds it.
 //!
-//! The walk is the kernel's (`CMSG_OK`, `CMSG_NXTHDR`, as in
-//! [`super::send::translate_rights`]); a malformed header ends it, and the
-//! kernel then refuses the whole message (EINVAL) before it sends anything.
+//! The walk is the kernel's ([`super::cmsg`]); a malformed header ends it,
+//! and the kernel then refuses the whole message (EINVAL) before it sends
+//! anything.
 //! The program's capabilities are read ([`super::lend::effective`]) only
 //! when a message needs one, so an ordinary send costs nothing more.
 
 use rustix::thread::CapabilitySet;
 
 use super::super::Reply;
+use super::cmsg::Walk;
+#[cfg(test)]
+use super::cmsg::CMSG_HDR;
 use super::lend::effective;
-
-/// `sizeof(struct cmsghdr)` on x86_64.
-const CMSG_HDR: usize = 16;
 
 /// IP options (include/uapi/linux/ip.h).
 const IPOPT_END: u8 = 0;
@@ -78,25 +78,11 @@ enum Need {
 /// (`AF_INET` or `AF_INET6`) by thread `tid`.
 pub(super) fn vet(tid: i32, domain: i32, control: &[u8]) -> Result<(), Reply> {
     let mut caps: Option<CapabilitySet> = None;
-    let mut at = 0usize;
-    while at.checked_add(CMSG_HDR).is_some_and(|e| e <= control.len()) {
-        let word = |i: usize| {
-            let mut b = [0u8; 4];
-            b.copy_from_slice(&control[at + i..at + i + 4]);
-            i32::from_ne_bytes(b)
-        };
-        let mut l = [0u8; 8];
-        l.copy_from_slice(&control[at..at + 8]);
-        let len = usize::try_from(u64::from_ne_bytes(l)).unwrap_or(usize::MAX);
-        // CMSG_OK; a malformed header is the kernel's EINVAL.
-        let Some(end) = at
-            .checked_add(len)
-            .filter(|&e| len >= CMSG_HDR && e <= control.len())
-        else {
-            return Ok(());
-        };
-        let body = &control[at + CMSG_HDR..end];
-        match need(domain, word(8), word(12), body) {
+    let mut walk = Walk::default();
+    // A malformed header ends the walk: the kernel refuses the message.
+    while let Some(Ok(c)) = walk.next(control) {
+        let body = &control[c.body()..c.end];
+        match need(domain, c.level, c.ty, body) {
             Need::Nothing => {}
             Need::Never => return Err(Reply::Errno(libc::EPERM)),
             need => {
@@ -114,15 +100,6 @@ pub(super) fn vet(tid: i32, domain: i32, control: &[u8]) -> Result<(), Reply> {
                 }
             }
         }
-        // CMSG_NXTHDR: the next header starts at the aligned end.
-        let Some(next) = len
-            .checked_add(7)
-            .map(|l| l & !7)
-            .and_then(|l| at.checked_add(l))
-        else {
-            break;
-        };
-        at = next;
     }
     Ok(())
 }

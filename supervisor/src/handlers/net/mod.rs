@@ -44,6 +44,7 @@
 mod addr;
 mod binder;
 mod broker;
+mod cmsg;
 mod connect;
 mod decide;
 mod inside;

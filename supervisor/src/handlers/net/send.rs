@@ -40,6 +40,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use super::super::{Memory, Program, Reply, Scratch};
 use super::addr::{read_addr, Addr};
 use super::broker::{datagram_twin, in_our_netns, DatagramTwin};
+use super::cmsg::{Malformed, Walk};
 use super::connect::{fetch_socket, note_own_name};
 use super::decide::{decide_dest, log_inside, Route, Target};
 use super::socket::{nonblocking, send_timeout, sock_type};
@@ -52,9 +53,6 @@ use crate::limits::{
     CONTROL_BYTES as MAX_CONTROL, PASSED_FDS as SCM_MAX_FD, SEND_BYTES as MAX_DATA,
     WAITING_SEND_BYTES as MAX_WAITING_DATA,
 };
-
-/// `sizeof(struct cmsghdr)` on x86_64.
-const CMSG_HDR: usize = 16;
 
 /// Bytes held by waiting sends now.
 static WAITING: AtomicUsize = AtomicUsize::new(0);
@@ -426,78 +424,45 @@ fn take_rights<P: Program>(req: &mut Req<'_, P>, domain: i32, one: &mut One) -> 
 /// Replaces the program's descriptor numbers in `SCM_RIGHTS` messages by
 /// ours (fetched with `pidfd_getfd`; the receiver gets the same files).
 ///
-/// The walk is the kernel's own (`__scm_send`), so that no `SCM_RIGHTS`
-/// message the kernel will read can be skipped here: an untranslated number
-/// would name one of the supervisor's own descriptors. Every length is the
-/// program's: the arithmetic is checked, and the walk ends at the buffer's
-/// end whatever they say.
+/// The walk is the kernel's own ([`super::cmsg`]), so that no
+/// `SCM_RIGHTS` message the kernel will read can be skipped here: an
+/// untranslated number would name one of the supervisor's own descriptors.
 pub(super) fn translate_rights(
     p: &mut impl Program,
     control: &mut [u8],
 ) -> Result<Vec<OwnedFd>, Reply> {
     let mut fds = Vec::new();
-    let mut at = 0usize;
-    while at.checked_add(CMSG_HDR).is_some_and(|e| e <= control.len()) {
-        let mut l = [0u8; 8];
-        l.copy_from_slice(&control[at..at + 8]);
-        let len = usize::try_from(u64::from_ne_bytes(l)).unwrap_or(usize::MAX);
-        // CMSG_OK
-        let end = at
-            .checked_add(len)
-            .filter(|&e| len >= CMSG_HDR && e <= control.len())
-            .ok_or(Reply::Errno(libc::EINVAL))?;
-        let level = i32::from_ne_bytes([
-            control[at + 8],
-            control[at + 9],
-            control[at + 10],
-            control[at + 11],
-        ]);
-        let ty = i32::from_ne_bytes([
-            control[at + 12],
-            control[at + 13],
-            control[at + 14],
-            control[at + 15],
-        ]);
-        if level == libc::SOL_SOCKET && ty == libc::SCM_CREDENTIALS {
+    let mut walk = Walk::default();
+    while let Some(c) = walk.next(control) {
+        let c = c.map_err(|Malformed| Reply::Errno(libc::EINVAL))?;
+        if c.level == libc::SOL_SOCKET && c.ty == libc::SCM_CREDENTIALS {
             // The kernel checks these against the sender, which is fdsup:
             // check them against the program, as it would for the program
             // (its own pid, one of its uids and gids), so that a program
             // cannot claim another identity with fdsup's privileges.
-            let body = control.get(at + CMSG_HDR..end).unwrap_or_default();
+            let body = control.get(c.body()..c.end).unwrap_or_default();
             if body.len() < 12 || !own_credentials(p.task(), &body[..12]) {
                 return Err(Reply::Errno(libc::EPERM));
             }
         }
-        if level == libc::SOL_SOCKET && ty == libc::SCM_RIGHTS {
-            let num = (len - CMSG_HDR) / 4;
+        if c.level == libc::SOL_SOCKET && c.ty == libc::SCM_RIGHTS {
+            let num = (c.end - c.body()) / 4;
             if fds.len() + num > SCM_MAX_FD {
                 return Err(Reply::Errno(libc::EINVAL));
             }
             for k in 0..num {
-                let c = at + CMSG_HDR + 4 * k;
-                let n = i32::from_ne_bytes([
-                    control[c],
-                    control[c + 1],
-                    control[c + 2],
-                    control[c + 3],
-                ]);
+                let at = c.body() + 4 * k;
+                let mut b = [0u8; 4];
+                b.copy_from_slice(&control[at..at + 4]);
+                let n = i32::from_ne_bytes(b);
                 let rfd = RemoteFd::from_arg(u64::from(n.unsigned_abs()))
                     .filter(|_| n >= 0)
                     .ok_or(Reply::Errno(libc::EBADF))?;
                 let ours = p.get_fd(rfd).map_err(|_| Reply::Errno(libc::EBADF))?;
-                control[c..c + 4].copy_from_slice(&ours.as_raw_fd().to_ne_bytes());
+                control[at..at + 4].copy_from_slice(&ours.as_raw_fd().to_ne_bytes());
                 fds.push(ours);
             }
         }
-        // CMSG_NXTHDR: the next header starts at the aligned end.
-        let Some(next) = len
-            .checked_add(7)
-            .map(|l| l & !7)
-            .and_then(|l| at.checked_add(l))
-        else {
-            break;
-        };
-        at = next;
     }
     Ok(fds)
 }
