@@ -18,6 +18,23 @@ use std::os::fd::{AsFd, BorrowedFd};
 
 use crate::sys;
 
+/// An error and its sources, joined with ": " (a source whose text the
+/// message already ends with is not repeated): how every command prints
+/// the error it stops on.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(src) = cur {
+        let t = src.to_string();
+        if !s.ends_with(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = src.source();
+    }
+    s
+}
+
 /// Writes `args` and a newline to stderr, ignoring every error.
 pub fn line(args: fmt::Arguments<'_>) {
     write_line(io::stderr().as_fd(), args);

@@ -223,7 +223,7 @@ fn main() -> ExitCode {
             match done {
                 Ok(status) => exit(status),
                 Err(e) => {
-                    fdsup::diag!("fdsup: {}", chain(&e));
+                    fdsup::diag!("fdsup: {}", diag::chain(&e));
                     exit(e.exit_code())
                 }
             }
@@ -251,7 +251,7 @@ fn main() -> ExitCode {
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
-                    fdsup::diag!("fdsup: {}", chain(&e));
+                    fdsup::diag!("fdsup: {}", diag::chain(&e));
                     ExitCode::from(1)
                 }
             }
@@ -275,7 +275,7 @@ fn main() -> ExitCode {
             let mut p = match policy::load(&policy, &vars) {
                 Ok(p) => p,
                 Err(e) => {
-                    fdsup::diag!("fdsup: {}", chain(&e));
+                    fdsup::diag!("fdsup: {}", diag::chain(&e));
                     return ExitCode::from(2);
                 }
             };
@@ -376,7 +376,7 @@ fn main() -> ExitCode {
             match fdsup::agent::serve(opts) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    fdsup::diag!("fdsup: {}", chain(&e));
+                    fdsup::diag!("fdsup: {}", diag::chain(&e));
                     ExitCode::from(125)
                 }
             }
@@ -399,19 +399,4 @@ fn main() -> ExitCode {
 
 fn exit(status: i32) -> ExitCode {
     ExitCode::from(u8::try_from(status.clamp(0, 255)).unwrap_or(125))
-}
-
-/// An error and its sources, joined with ": ".
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(src) = cur {
-        let t = src.to_string();
-        if !s.ends_with(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        cur = src.source();
-    }
-    s
 }

@@ -145,11 +145,6 @@ impl Pool {
         self.workers.fetch_sub(1, SeqCst);
     }
 
-    /// Workers started and not left.
-    pub fn workers(&self) -> usize {
-        self.workers.load(SeqCst)
-    }
-
     /// Sets how many workers may be awake for requests of several tasks
     /// (the CPUs there are; at least 2).
     pub fn set_parallel(&self, n: usize) {

@@ -91,11 +91,6 @@ impl Session {
         }
     }
 
-    /// The shared context.
-    pub fn ctx(&self) -> &Arc<Ctx> {
-        &self.inner.ctx
-    }
-
     /// The listener.
     pub fn listener(&self) -> &Listener {
         &self.inner.listener
@@ -350,7 +345,7 @@ fn finish(inner: &Arc<Inner>, pending: Pending, tid: u32, reply: Reply) {
             answer,
         } => match pending.replace_then_reply(fd.as_fd(), cloexec, target, answer) {
             Ok(()) | Err(InjectError::Gone) => {}
-            Err(InjectError::Failed(p, e)) => p.deny(e.raw_os_error().unwrap_or(libc::EIO)),
+            Err(InjectError::Failed(p, e)) => p.deny(sys::errno_of(&e)),
         },
         Reply::Deferred(job) => off_worker(
             inner,
@@ -381,14 +376,14 @@ fn inject(pool: &Pool, pending: Pending, fd: &OwnedFd, cloexec: bool) {
     pool.installed(t0.elapsed());
     match injected {
         Ok(_) | Err(InjectError::Gone) => {}
-        Err(InjectError::Failed(p, e)) => p.deny(e.raw_os_error().unwrap_or(libc::EIO)),
+        Err(InjectError::Failed(p, e)) => p.deny(sys::errno_of(&e)),
     }
 }
 
 fn inject_fifo(pending: Pending, fd: OwnedFd, cloexec: bool) {
     match pending.inject_then_send(fd, cloexec) {
         Ok(_) | Err(InjectError::Gone) => {}
-        Err(InjectError::Failed(p, e)) => p.deny(e.raw_os_error().unwrap_or(libc::EIO)),
+        Err(InjectError::Failed(p, e)) => p.deny(sys::errno_of(&e)),
     }
 }
 
@@ -401,7 +396,7 @@ fn blocking_open(w: &mut Waiter<'_>, b: &Blocking) -> Reply {
             fd,
             cloexec: b.cloexec,
         },
-        Ok(Err(e)) => Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
+        Ok(Err(e)) => Reply::Errno(sys::errno_of(&e)),
         Err(Stop::Gone) => Reply::Gone,
         // No deadline was set: no timeout.
         Err(Stop::Signal | Stop::Timeout) => interrupted(false),

@@ -76,6 +76,12 @@ pub struct OpenHow {
     pub resolve: u64,
 }
 
+/// The errno of an error from a system call (EIO for one that has none:
+/// an error made in Rust, which a program must still get as an errno).
+pub fn errno_of(e: &io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(libc::EIO)
+}
+
 /// The low 32 bits of a syscall argument, as the kernel reads an `int`
 /// (the upper half of the register is ignored for `int` parameters).
 #[allow(clippy::cast_possible_truncation)]

@@ -511,28 +511,13 @@ fn container_ctx(shared: &Shared, state: &conn::State) -> Result<Ctx, String> {
 /// decides is refused: `isolate` (the container's network namespace is
 /// the runtime's to make).
 pub fn load_agent_policy(file: &str) -> Result<Policy, String> {
-    let pol = policy::load(file, &policy::Vars::agent()).map_err(|e| chain(&e))?;
+    let pol = policy::load(file, &policy::Vars::agent()).map_err(|e| crate::diag::chain(&e))?;
     if pol.network.isolate {
         return Err(format!(
             "{file}: \"network\": \"isolate\" is not available to containers: the runtime gives a container its network namespace"
         ));
     }
     Ok(pol)
-}
-
-/// An error and its sources, joined with ": " (as `main` prints them).
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(src) = cur {
-        let t = src.to_string();
-        if !s.ends_with(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        cur = src.source();
-    }
-    s
 }
 
 /// The context of a session that refuses everything (its gate answers

@@ -50,17 +50,6 @@ pub fn push_component(out: &mut Vec<u8>, name: &[u8]) {
     out.extend_from_slice(name);
 }
 
-/// Drops the last component of an absolute normalised path (`/` stays `/`).
-pub fn pop_component(out: &mut Vec<u8>) {
-    match out.iter().rposition(|&b| b == b'/') {
-        Some(0) | None => {
-            out.clear();
-            out.push(b'/');
-        }
-        Some(i) => out.truncate(i),
-    }
-}
-
 #[cfg(test)]
 mod dot_tests {
     use super::join_normal;
@@ -111,17 +100,6 @@ mod tests {
         assert_eq!(joined("/a", "b/../c"), None);
         assert_eq!(joined("/a", ".."), None);
         assert_eq!(joined("/a", "..."), Some("/a/...".to_owned()));
-    }
-
-    #[test]
-    fn pops_components() {
-        let mut p = b"/a/b".to_vec();
-        pop_component(&mut p);
-        assert_eq!(p, b"/a");
-        pop_component(&mut p);
-        assert_eq!(p, b"/");
-        pop_component(&mut p);
-        assert_eq!(p, b"/");
     }
 
     #[test]

@@ -121,15 +121,13 @@ impl Cur<'_> {
 
     fn into_owned(self) -> Result<OwnedFd, i32> {
         match self {
-            Cur::Root(fd) => fd.try_clone_to_owned().map_err(errno),
+            Cur::Root(fd) => fd.try_clone_to_owned().map_err(|e| errno_of(&e)),
             Cur::Fd(fd) => Ok(fd),
         }
     }
 }
 
-fn errno(e: std::io::Error) -> i32 {
-    e.raw_os_error().unwrap_or(libc::EIO)
-}
+use crate::sys::errno_of;
 
 fn open_path(dir: RawFd, name: &CStr, resolve: u64, extra: i32) -> std::io::Result<OwnedFd> {
     let how = OpenHow {
@@ -327,7 +325,7 @@ pub fn walk(
     let mut anchor: Option<(OwnedFd, Vec<u8>)> = None;
     let mut cur = match start {
         Start::Dir(fd) if path[0] != b'/' || in_root => {
-            fd_path(fd.as_fd(), &mut b.path).map_err(errno)?;
+            fd_path(fd.as_fd(), &mut b.path).map_err(|e| errno_of(&e))?;
             if outside(asker, &b.path) {
                 // A working directory or dirfd in `/proc/<pid>` of a process
                 // outside the sandbox (the program could `chdir` there before
@@ -349,7 +347,7 @@ pub fn walk(
     if let Cur::Fd(fd) = &cur {
         // A relative path from anything but a directory (a file, a memfd,
         // a socket): ENOTDIR, before anything else, as the kernel.
-        if sys::fstat_mode(fd.as_fd()).map_err(errno)? & libc::S_IFMT != libc::S_IFDIR {
+        if sys::fstat_mode(fd.as_fd()).map_err(|e| errno_of(&e))? & libc::S_IFMT != libc::S_IFDIR {
             return Err(libc::ENOTDIR);
         }
     }
@@ -368,8 +366,8 @@ pub fn walk(
     strip_deleted(&mut b.path);
     if in_root {
         let dup = match &cur {
-            Cur::Fd(fd) => fd.try_clone().map_err(errno)?,
-            Cur::Root(fd) => fd.try_clone_to_owned().map_err(errno)?,
+            Cur::Fd(fd) => fd.try_clone().map_err(|e| errno_of(&e))?,
+            Cur::Root(fd) => fd.try_clone_to_owned().map_err(|e| errno_of(&e))?,
         };
         anchor = Some((dup, b.path.clone()));
     }
@@ -411,7 +409,7 @@ pub fn walk(
             // kernel answers ENOTDIR for `file/.` (and for `.` relative to
             // a file's descriptor).
             b"." => {
-                sys::lstat_mode(cur.raw(), c".").map_err(errno)?;
+                sys::lstat_mode(cur.raw(), c".").map_err(|e| errno_of(&e))?;
                 continue;
             }
             b".." => {
@@ -426,7 +424,8 @@ pub fn walk(
                 // (the kernel's may_lookup comes first).
                 if !super::searches_anything() {
                     // (A file is ENOTDIR first, as `file/..` in the kernel.)
-                    if sys::fstat_mode(cur.borrow()).map_err(errno)? & libc::S_IFMT != libc::S_IFDIR
+                    if sys::fstat_mode(cur.borrow()).map_err(|e| errno_of(&e))? & libc::S_IFMT
+                        != libc::S_IFDIR
                     {
                         return Err(libc::ENOTDIR);
                     }
@@ -436,7 +435,7 @@ pub fn walk(
                         libc::X_OK,
                         libc::AT_EMPTY_PATH | libc::AT_EACCESS,
                     )
-                    .map_err(errno)?;
+                    .map_err(|e| errno_of(&e))?;
                 }
                 if beneath && depth == 0 {
                     return Err(libc::EXDEV);
@@ -450,8 +449,8 @@ pub fn walk(
                     resolve & sys::RESOLVE_NO_XDEV,
                     libc::O_DIRECTORY,
                 )
-                .map_err(errno)?;
-                fd_path(up.as_fd(), &mut b.path).map_err(errno)?;
+                .map_err(|e| errno_of(&e))?;
+                fd_path(up.as_fd(), &mut b.path).map_err(|e| errno_of(&e))?;
                 if outside(asker, &b.path) {
                     return Err(libc::ENOENT);
                 }
@@ -464,7 +463,8 @@ pub fn walk(
 
         if last && trailing && resolve & WALK_CREATE != 0 {
             // Once in a directory: `file/x/` is still ENOTDIR.
-            let dir = sys::fstat_mode(cur.borrow()).map_err(errno)? & libc::S_IFMT == libc::S_IFDIR;
+            let dir = sys::fstat_mode(cur.borrow()).map_err(|e| errno_of(&e))? & libc::S_IFMT
+                == libc::S_IFDIR;
             return Err(if dir { libc::EISDIR } else { libc::ENOTDIR });
         }
 
@@ -476,7 +476,8 @@ pub fn walk(
                 // caller's to give (`proc_self_target`).
                 cstr(&mut b.name, &b.rest[s..e])?;
                 let name = CStr::from_bytes_with_nul(&b.name).map_err(|_| libc::EINVAL)?;
-                let fd = open_path(cur.raw(), name, 0, libc::O_NOFOLLOW).map_err(errno)?;
+                let fd =
+                    open_path(cur.raw(), name, 0, libc::O_NOFOLLOW).map_err(|e| errno_of(&e))?;
                 push_component(&mut b.path, &b.rest[s..e]);
                 return Ok(Walked::Found {
                     fd,
@@ -549,7 +550,8 @@ pub fn walk(
             Ok(fd) => {
                 push_component(&mut b.path, &b.rest[s..e]);
                 if trailing
-                    && sys::fstat_mode(fd.as_fd()).map_err(errno)? & libc::S_IFMT != libc::S_IFDIR
+                    && sys::fstat_mode(fd.as_fd()).map_err(|e| errno_of(&e))? & libc::S_IFMT
+                        != libc::S_IFDIR
                 {
                     return Err(libc::ENOTDIR);
                 }
@@ -568,7 +570,8 @@ pub fn walk(
             Err(err) if err.raw_os_error() == Some(libc::ELOOP) => {
                 // A symbolic link (or a magic link).
                 if last && !follow_final && !trailing {
-                    let fd = open_path(cur.raw(), name, 0, libc::O_NOFOLLOW).map_err(errno)?;
+                    let fd = open_path(cur.raw(), name, 0, libc::O_NOFOLLOW)
+                        .map_err(|e| errno_of(&e))?;
                     push_component(&mut b.path, &b.rest[s..e]);
                     return Ok(Walked::Found {
                         fd,
@@ -594,12 +597,12 @@ pub fn walk(
                     if beneath || in_root {
                         return Err(libc::EXDEV);
                     }
-                    let fd = open_path(cur.raw(), name, 0, 0).map_err(errno)?;
+                    let fd = open_path(cur.raw(), name, 0, 0).map_err(|e| errno_of(&e))?;
                     // Read after the open, and only trusted if it describes
                     // the very object opened: a descriptor swapped by `dup2`
                     // in between must not lend its access mode to another.
                     let held = held_access(asker, &b.path, cur.raw(), &b.rest[s..e], fd.as_fd());
-                    fd_path(fd.as_fd(), &mut b.path).map_err(errno)?;
+                    fd_path(fd.as_fd(), &mut b.path).map_err(|e| errno_of(&e))?;
                     if outside(asker, &b.path) {
                         // e.g. the `cwd` of a sandboxed process that sits in
                         // the supervisor's `/proc/<pid>`.
@@ -609,7 +612,7 @@ pub fn walk(
                     let pathless = b.path.first() != Some(&b'/');
                     if last
                         && trailing
-                        && sys::fstat_mode(fd.as_fd()).map_err(errno)? & libc::S_IFMT
+                        && sys::fstat_mode(fd.as_fd()).map_err(|e| errno_of(&e))? & libc::S_IFMT
                             != libc::S_IFDIR
                     {
                         // `link/` where the link reaches no directory.
@@ -631,7 +634,8 @@ pub fn walk(
                         // Below a deleted file (a memfd): ENOTDIR; below a
                         // deleted directory, only `.` and `..` are there
                         // (the rest is ENOENT from the kernel).
-                        let dir = sys::fstat_mode(fd.as_fd()).map_err(errno)? & libc::S_IFMT
+                        let dir = sys::fstat_mode(fd.as_fd()).map_err(|e| errno_of(&e))?
+                            & libc::S_IFMT
                             == libc::S_IFDIR;
                         if !dir {
                             return Err(libc::ENOTDIR);
@@ -655,7 +659,7 @@ pub fn walk(
                 }
                 b.tmp.clear();
                 b.tmp.resize(libc::PATH_MAX as usize + 1, 0);
-                let n = sys::readlinkat(cur.raw(), name, &mut b.tmp).map_err(errno)?;
+                let n = sys::readlinkat(cur.raw(), name, &mut b.tmp).map_err(|e| errno_of(&e))?;
                 b.tmp.truncate(n);
                 if b.tmp.is_empty() {
                     return Err(libc::ENOENT);
@@ -674,7 +678,7 @@ pub fn walk(
                     }
                     match &anchor {
                         Some((fd, p)) => {
-                            cur = Cur::Fd(fd.try_clone().map_err(errno)?);
+                            cur = Cur::Fd(fd.try_clone().map_err(|e| errno_of(&e))?);
                             b.path.clone_from(p);
                         }
                         None => {
@@ -705,7 +709,7 @@ pub fn walk(
                 // Leave the failing path for the caller, who must not let a
                 // hidden path's error (ENOTDIR, EACCES) confirm it exists.
                 push_component(&mut b.path, &b.rest[s..e]);
-                return Err(errno(err));
+                return Err(errno_of(&err));
             }
         }
     }

@@ -117,7 +117,7 @@ pub fn handle<P: Program>(
                     mode,
                     libc::AT_EMPTY_PATH | (flags & libc::AT_EACCESS),
                 )),
-                Err(e) => Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
+                Err(e) => Reply::Errno(sys::errno_of(&e)),
             };
         }
         FsAction::Access(_) => {}
@@ -144,7 +144,7 @@ pub fn handle<P: Program>(
 fn result(r: std::io::Result<()>) -> Reply {
     match r {
         Ok(()) => Reply::Value(0),
-        Err(e) => Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
+        Err(e) => Reply::Errno(sys::errno_of(&e)),
     }
 }
 

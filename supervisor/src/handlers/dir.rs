@@ -101,7 +101,7 @@ fn chdir<P: Program>(ctx: &Ctx, p: &mut P, a: [u64; 6], m: &Mediated, sc: &mut S
     match sys::fstat_mode(fd.as_fd()) {
         Ok(mode) if mode & libc::S_IFMT == libc::S_IFDIR => {}
         Ok(_) => return Reply::Errno(libc::ENOTDIR),
-        Err(e) => return Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
+        Err(e) => return Reply::Errno(sys::errno_of(&e)),
     }
     if let Err(e) = sys::faccessat2(
         std::os::fd::AsRawFd::as_raw_fd(&fd),
@@ -134,7 +134,7 @@ fn listing<P: Program>(ctx: &Ctx, p: &mut P, a: [u64; 6], m: &Mediated, sc: &mut
     match sys::fstat_mode(fd.as_fd()) {
         Ok(mode) if mode & libc::S_IFMT == libc::S_IFDIR => {}
         Ok(_) => return Reply::Errno(libc::ENOTDIR),
-        Err(e) => return Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
+        Err(e) => return Reply::Errno(sys::errno_of(&e)),
     }
     let Scratch {
         walk,
@@ -177,7 +177,7 @@ fn listing<P: Program>(ctx: &Ctx, p: &mut P, a: [u64; 6], m: &Mediated, sc: &mut
     loop {
         let got = match sys::getdents(fd.as_fd(), buf, old) {
             Ok(g) => g,
-            Err(e) => return Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
+            Err(e) => return Reply::Errno(sys::errno_of(&e)),
         };
         if got == 0 {
             return Reply::Value(0);

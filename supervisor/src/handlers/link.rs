@@ -368,7 +368,7 @@ pub fn handle<P: Program>(
     };
     match r {
         Ok(()) => Reply::Value(0),
-        Err(e) => Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
+        Err(e) => Reply::Errno(sys::errno_of(&e)),
     }
 }
 
@@ -463,7 +463,7 @@ pub(super) fn resolve_end(
             .fd()
             .ok_or(libc::EACCES)?
             .try_clone_to_owned()
-            .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
+            .map_err(|e| sys::errno_of(&e))?;
         b.path.clear();
         b.path.push(b'/');
         return Ok(End {
@@ -490,9 +490,7 @@ pub(super) fn resolve_end(
         Walked::Missing { .. } | Walked::Absent => return Err(libc::ENOENT),
     };
     // `file/x`, `file/.`: the directory part must be one.
-    if sys::fstat_mode(dir.as_fd()).map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?
-        & libc::S_IFMT
-        != libc::S_IFDIR
+    if sys::fstat_mode(dir.as_fd()).map_err(|e| sys::errno_of(&e))? & libc::S_IFMT != libc::S_IFDIR
     {
         return Err(libc::ENOTDIR);
     }
@@ -591,9 +589,7 @@ fn resolve_whole(
     }
 }
 
-fn errno_of(e: &std::io::Error) -> i32 {
-    e.raw_os_error().unwrap_or(libc::EIO)
-}
+use crate::sys::errno_of;
 
 fn parent_of(path: &[u8]) -> &[u8] {
     match path.iter().rposition(|&c| c == b'/') {

@@ -160,7 +160,7 @@ fn names<P: Program>(ctx: &Ctx, p: &mut P, a: [u64; 6], m: &Mediated, sc: &mut S
         match sys::lstat_mode(dir.as_raw_fd(), &name) {
             Ok(_) => Ok(true),
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(false),
-            Err(e) => Err(e.raw_os_error().unwrap_or(libc::EIO)),
+            Err(e) => Err(sys::errno_of(&e)),
         }
     };
     let read_only = || sys::on_read_only_mount(dir.as_fd());

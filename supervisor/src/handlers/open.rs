@@ -842,7 +842,7 @@ fn fast_open(
             // Nothing there (a task root's look is this open): the real
             // open below says what to.
             Err(e) if in_root != 0 && e.raw_os_error() == Some(libc::ENOENT) => {}
-            Err(e) => return FastOpen::Done(Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO))),
+            Err(e) => return FastOpen::Done(Reply::Errno(sys::errno_of(&e))),
         }
     }
     let mode = if creat_ro { 0 } else { req.how.mode };
@@ -876,7 +876,7 @@ fn fast_open(
             }
             FastOpen::Done(deliver(req, fd))
         }
-        Err(e) => match e.raw_os_error().unwrap_or(libc::EIO) {
+        Err(e) => match sys::errno_of(&e) {
             libc::ELOOP => FastOpen::Loop,
             libc::ENOENT if creat_ro => FastOpen::WouldCreate,
             errno => FastOpen::Done(Reply::Errno(errno)),
@@ -909,7 +909,7 @@ fn open_found(req: &Req<'_>, fd: OwnedFd, symlink: bool) -> Reply {
         if req.flags() & libc::O_DIRECTORY != 0 && !symlink {
             match sys::fstat_mode(fd.as_fd()) {
                 Ok(m) if m & libc::S_IFMT != libc::S_IFDIR => return Reply::Errno(libc::ENOTDIR),
-                Err(e) => return Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
+                Err(e) => return Reply::Errno(sys::errno_of(&e)),
                 _ => {}
             }
         }
@@ -941,7 +941,7 @@ fn open_found(req: &Req<'_>, fd: OwnedFd, symlink: bool) -> Reply {
                 fd,
                 cloexec: req.cloexec(),
             },
-            Err(e) => Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
+            Err(e) => Reply::Errno(sys::errno_of(&e)),
         };
     }
     fd_reply(req, reopen(fd.as_fd(), flags))
@@ -950,7 +950,7 @@ fn open_found(req: &Req<'_>, fd: OwnedFd, symlink: bool) -> Reply {
 fn fd_reply(req: &Req<'_>, r: std::io::Result<OwnedFd>) -> Reply {
     match r {
         Ok(fd) => deliver(req, fd),
-        Err(e) => Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
+        Err(e) => Reply::Errno(sys::errno_of(&e)),
     }
 }
 
@@ -990,14 +990,14 @@ fn deliver(req: &Req<'_>, fd: OwnedFd) -> Reply {
         Ok(libc::S_IFREG) => libc::O_RDONLY | libc::O_CLOEXEC,
         Ok(libc::S_IFLNK) => return Reply::Errno(libc::EOPNOTSUPP),
         Ok(_) => return Reply::Errno(libc::ENXIO),
-        Err(e) => return Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
+        Err(e) => return Reply::Errno(sys::errno_of(&e)),
     };
     match reopen(fd.as_fd(), u64::from(flags.unsigned_abs())) {
         Ok(real) => Reply::Fd {
             fd: real,
             cloexec: req.cloexec(),
         },
-        Err(e) => Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
+        Err(e) => Reply::Errno(sys::errno_of(&e)),
     }
 }
 

@@ -400,9 +400,7 @@ pub(super) fn decide_obj(
 }
 
 /// The errno of an `io::Error` from carrying out a request.
-pub(super) fn os_errno(e: &std::io::Error) -> i32 {
-    e.raw_os_error().unwrap_or(libc::EIO)
-}
+pub(super) use crate::sys::errno_of as os_errno;
 
 /// `Ok` as a zero return, an error as its errno.
 pub(super) fn done(r: std::io::Result<()>) -> Reply {

@@ -162,10 +162,7 @@ pub fn open(ctx: &Ctx, task: &Task, n: u32, flags: i32) -> Option<Result<OwnedFd
     // when it is installed.
     let peer_flags =
         (flags & (libc::O_ACCMODE | libc::O_NONBLOCK)) | libc::O_NOCTTY | libc::O_CLOEXEC;
-    Some(
-        sys::pty_peer(master.as_fd(), peer_flags)
-            .map_err(|e| Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO))),
-    )
+    Some(sys::pty_peer(master.as_fd(), peer_flags).map_err(|e| Reply::Errno(sys::errno_of(&e))))
 }
 
 #[cfg(test)]

@@ -93,7 +93,7 @@ pub fn handle<P: Program>(
     }
     match sys::inotify_add_watch(ino.as_fd(), p.as_cstr(), watch_mask) {
         Ok(wd) => Reply::Value(i64::from(wd)),
-        Err(e) => Reply::Errno(e.raw_os_error().unwrap_or(libc::EIO)),
+        Err(e) => Reply::Errno(sys::errno_of(&e)),
     }
 }
 

@@ -160,9 +160,7 @@ pub fn plan(policy: &Policy, exec: &ExecSet, limits: Limits) -> Plan {
     p.plan
 }
 
-fn errno(e: &io::Error) -> i32 {
-    e.raw_os_error().unwrap_or(libc::EIO)
-}
+use crate::sys::errno_of as errno;
 
 impl Planner<'_> {
     fn leave_out(&mut self, path: &[u8], why: LeftOut) {

@@ -237,7 +237,7 @@ pub fn binder_main(fd_arg: &OsStr) -> i32 {
     let setup = setup_namespaces();
     let status: i32 = match &setup {
         Ok(_) => 0,
-        Err(e) => e.raw_os_error().unwrap_or(libc::EIO),
+        Err(e) => sys::errno_of(e),
     };
     if rustix::io::write(&conn, &status.to_ne_bytes()).is_err() {
         return 1;
@@ -356,7 +356,7 @@ fn serve(root: &OwnedFd, sock: BorrowedFd<'_>, dir: BorrowedFd<'_>, req: &[u8]) 
     }
     match r {
         Ok(()) => 0,
-        Err(e) => e.raw_os_error().unwrap_or(libc::EIO),
+        Err(e) => sys::errno_of(&e),
     }
 }
 

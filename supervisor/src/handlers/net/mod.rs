@@ -166,9 +166,7 @@ impl<P: Program> Req<'_, P> {
     }
 }
 
-fn errno_of(e: &std::io::Error) -> i32 {
-    e.raw_os_error().unwrap_or(libc::EIO)
-}
+use crate::sys::errno_of;
 
 #[cfg(test)]
 mod tests {
