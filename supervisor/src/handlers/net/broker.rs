@@ -56,11 +56,6 @@ pub(super) fn in_our_netns(sock: BorrowedFd<'_>) -> bool {
     matches!((ours, theirs), (Some(a), Ok(b)) if *a == b)
 }
 
-/// Whether the socket is a datagram (UDP, Unix datagram) socket.
-pub(super) fn is_datagram(sock: BorrowedFd<'_>) -> bool {
-    sn::getsockopt_int(sock, libc::SOL_SOCKET, libc::SO_TYPE).is_ok_and(|t| t == libc::SOCK_DGRAM)
-}
-
 /// A socket like the program's `p` (domain, type, protocol, the options of
 /// [`COPIED`], its send timeout) made in fdsup's namespace, non-blocking
 /// whatever `p` is; with whether `p` is non-blocking, and its send timeout
@@ -252,15 +247,17 @@ impl DatagramTwin {
     }
 }
 
-/// The [`DatagramTwin`] for the program's `sock`, if it is such a socket;
+/// The [`DatagramTwin`] for the program's `sock` (of type `ty`), if it is
+/// such a socket;
 /// `None` when it is not (bound, connected, a stream, brokered before).
 pub(super) fn datagram_twin(
     task: &crate::task::Task,
     sock: BorrowedFd<'_>,
     rfd: RemoteFd,
     domain: i32,
+    ty: i32,
 ) -> Option<Result<DatagramTwin, Reply>> {
-    if !is_datagram(sock) || in_our_netns(sock) || sn::has_peer(sock) {
+    if ty != libc::SOCK_DGRAM || in_our_netns(sock) || sn::has_peer(sock) {
         return None;
     }
     // Bound (a port, or a Unix name): its address would be lost.

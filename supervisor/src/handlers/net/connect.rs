@@ -153,12 +153,13 @@ pub(super) fn connect<P: Program>(
     if !req.valid() {
         return Reply::Gone;
     }
-    let target = match decide_dest(req, sc, &a, sock.as_fd(), domain, sock_type(sock.as_fd())) {
+    let ty = sock_type(sock.as_fd());
+    let target = match decide_dest(req, sc, &a, sock.as_fd(), domain, ty) {
         Ok(t) => t,
         Err(r) => return r,
     };
     let ours = isolate && super::broker::in_our_netns(sock.as_fd());
-    let dgram = super::broker::is_datagram(sock.as_fd());
+    let dgram = ty == libc::SOCK_DGRAM;
     match target.route {
         // A datagram socket brokered before connects again as it is; a
         // stream socket brokered before is connected already (`EISCONN`),

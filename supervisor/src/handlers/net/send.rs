@@ -250,12 +250,6 @@ impl Iov {
     }
 }
 
-/// The socket type: `SOCK_STREAM` sends in pieces; the others keep message
-/// boundaries.
-fn is_stream(sock: BorrowedFd<'_>) -> bool {
-    sn::getsockopt_int(sock, libc::SOL_SOCKET, libc::SO_TYPE).is_ok_and(|t| t == libc::SOCK_STREAM)
-}
-
 pub(super) fn sendto<P: Program>(req: &mut Req<'_, P>, sc: &mut Scratch, a: [u64; 6]) -> Reply {
     let (rfd, sock, domain) = match fetch_socket(req, a[0]) {
         Ok(s) => s,
@@ -523,10 +517,10 @@ fn target_of<P: Program>(
     addr: Option<&Addr>,
     sock: BorrowedFd<'_>,
     domain: i32,
+    ty: i32,
     flags: i32,
 ) -> Result<Option<Target>, Reply> {
     let Some(a) = addr else { return Ok(None) };
-    let ty = sock_type(sock);
     if address_unused(sock, domain, ty, flags) {
         return Ok(Some(Target::passed(a.bytes().to_vec())));
     }
@@ -557,7 +551,9 @@ fn send_single<P: Program>(
         control,
         fds,
     } = one;
-    let stream = is_stream(sock.as_fd());
+    // The type is read once per request: a socket's type never changes.
+    let ty = sock_type(sock.as_fd());
+    let stream = ty == libc::SOCK_STREAM;
     let mut data = Vec::new();
     // fdsup's own error, answered once the address is decided.
     let ours = if !stream && iov.total > MAX_DATA {
@@ -568,7 +564,7 @@ fn send_single<P: Program>(
     if !req.valid() {
         return Reply::Gone;
     }
-    let target = match target_of(req, sc, addr.as_ref(), sock.as_fd(), domain, flags) {
+    let target = match target_of(req, sc, addr.as_ref(), sock.as_fd(), domain, ty, flags) {
         Ok(t) => t,
         Err(r) => return r,
     };
@@ -613,7 +609,7 @@ fn send_single<P: Program>(
         }
     }
     if brokerable {
-        if let Some(twin) = datagram_twin(req.p.task(), sock.as_fd(), rfd, domain) {
+        if let Some(twin) = datagram_twin(req.p.task(), sock.as_fd(), rfd, domain, ty) {
             let twin = match twin {
                 Ok(t) => t,
                 Err(r) => return r,
@@ -794,7 +790,8 @@ pub(super) fn sendmmsg<P: Program>(
         .unwrap_or(0)
         .min(sn::UIO_MAXIOV);
     let nb = flags & libc::MSG_DONTWAIT != 0 || nonblocking(sock.as_fd());
-    let stream = is_stream(sock.as_fd());
+    let ty = sock_type(sock.as_fd());
+    let stream = ty == libc::SOCK_STREAM;
     let tid = req.p.tid();
     let mut sent = 0usize;
     // Under `isolate`, a UDP client's first datagram to an allowed address
@@ -831,7 +828,7 @@ pub(super) fn sendmmsg<P: Program>(
         if !req.valid() {
             return Reply::Gone;
         }
-        let target = match target_of(req, sc, addr.as_ref(), on, domain, flags) {
+        let target = match target_of(req, sc, addr.as_ref(), on, domain, ty, flags) {
             Ok(t) => t,
             Err(r) => return answer(twin, stop(r)),
         };
@@ -841,7 +838,7 @@ pub(super) fn sendmmsg<P: Program>(
         }
         let out = |t: &Target| matches!(t.route, Route::Broker | Route::InsideFirst);
         if sent == 0 && twin.is_none() && target.as_ref().is_some_and(out) {
-            match datagram_twin(req.p.task(), sock.as_fd(), rfd, domain) {
+            match datagram_twin(req.p.task(), sock.as_fd(), rfd, domain, ty) {
                 Some(Ok(t)) => twin = Some(t),
                 Some(Err(r)) => return r,
                 None => {}
