@@ -75,6 +75,11 @@ pub const WAITING_REQUESTS: usize = 1024;
 /// the network rules like any other socket.
 pub const OWN_SOCKETS: usize = 4096;
 
+/// Of those, the most fdsup holds open (`O_PATH`, so that their inode
+/// numbers stay theirs): the socket files bound in the program's own network
+/// namespace (`isolate`), which fdsup's `sock_diag` cannot see.
+pub const OWN_PINNED: usize = 256;
+
 /// Descriptors of `/proc/<tid>` a worker keeps for the tasks it served
 /// last; the oldest is closed for a new task. So many tasks cost no more
 /// descriptors than this times the workers.

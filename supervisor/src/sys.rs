@@ -425,6 +425,23 @@ pub fn fstat_mode(fd: BorrowedFd<'_>) -> io::Result<u32> {
     Ok(rustix::fs::fstat(fd)?.st_mode)
 }
 
+/// `fstat(fd)`: device, inode, mode and link count.
+pub fn fstat_id(fd: BorrowedFd<'_>) -> io::Result<(u64, u64, u32, u64)> {
+    let st = rustix::fs::fstat(fd)?;
+    Ok((st.st_dev, st.st_ino, st.st_mode, st.st_nlink))
+}
+
+/// `openat(dirfd, path, O_PATH | O_NOFOLLOW | O_CLOEXEC)`: the object at
+/// `path` itself, a symbolic link not followed.
+pub fn open_path_nofollow(dirfd: RawFd, path: &CStr) -> io::Result<OwnedFd> {
+    openat(
+        dirfd,
+        path,
+        libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+        0,
+    )
+}
+
 /// `fstat(fd)`: the mode and, for a device, its number.
 pub fn fstat_mode_rdev(fd: BorrowedFd<'_>) -> io::Result<(u32, u64)> {
     let st = rustix::fs::fstat(fd)?;
@@ -465,14 +482,6 @@ pub fn lstat_mode(dirfd: RawFd, path: &CStr) -> io::Result<u32> {
         rustix::fs::statat(d, path, AtFlags::SYMLINK_NOFOLLOW)
     })?;
     Ok(st.st_mode)
-}
-
-/// `fstatat(dirfd, path, AT_SYMLINK_NOFOLLOW)`: device and inode.
-pub fn lstat_dev_ino(dirfd: RawFd, path: &CStr) -> io::Result<(u64, u64)> {
-    let st = at(dirfd, |d| {
-        rustix::fs::statat(d, path, AtFlags::SYMLINK_NOFOLLOW)
-    })?;
-    Ok((st.st_dev, st.st_ino))
 }
 
 /// `faccessat2(dirfd, path, mode, flags)`.

@@ -355,6 +355,115 @@ pub fn set_send_timeout(fd: BorrowedFd<'_>, t: std::time::Duration) -> io::Resul
     )?)
 }
 
+/// What `sock_diag` says of one Unix socket (`UNIX_DIAG_NAME`,
+/// `UNIX_DIAG_VFS`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnixDiag {
+    /// Its address's `sun_path` bytes as bound (an abstract name starts
+    /// with a NUL); empty when unbound.
+    pub name: Vec<u8>,
+    /// The socket file's device (as `stat` gives `st_dev`) and inode, for
+    /// a socket bound to a path.
+    pub vfs: Option<(u64, u64)>,
+}
+
+/// A `NETLINK_SOCK_DIAG` socket in the caller's network namespace, for
+/// [`unix_diag`].
+pub fn sock_diag_socket() -> io::Result<OwnedFd> {
+    use rustix::net::{netlink, AddressFamily, SocketFlags, SocketType};
+    Ok(rustix::net::socket_with(
+        AddressFamily::NETLINK,
+        SocketType::DGRAM,
+        SocketFlags::CLOEXEC,
+        Some(netlink::SOCK_DIAG),
+    )?)
+}
+
+/// Asks `diag` (a [`sock_diag_socket`]) about the Unix socket whose sockfs
+/// inode is `ino`: `None` if no socket of its namespace has it (closed).
+pub fn unix_diag(diag: BorrowedFd<'_>, ino: u32) -> io::Result<Option<UnixDiag>> {
+    use rustix::net::{RecvFlags, SendFlags};
+    const SOCK_DIAG_BY_FAMILY: u16 = 20;
+    const NLM_F_REQUEST: u16 = 1;
+    const NLMSG_ERROR: u16 = 2;
+    const UDIAG_SHOW_NAME: u32 = 1;
+    const UDIAG_SHOW_VFS: u32 = 2;
+    const UNIX_DIAG_NAME: u16 = 0;
+    const UNIX_DIAG_VFS: u16 = 1;
+    const HDR: usize = 16;
+    const MSG: usize = 16;
+    const REQ_LEN: u32 = 16 + 24;
+    const AF_UNIX_BYTE: u8 = 1;
+    const _: () = assert!(libc::AF_UNIX == 1);
+    if ino == 0 {
+        return Ok(None);
+    }
+    // nlmsghdr, then unix_diag_req (every state; no cookie to check).
+    let mut req = [0u8; HDR + 24];
+    req[0..4].copy_from_slice(&REQ_LEN.to_ne_bytes());
+    req[4..6].copy_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+    req[6..8].copy_from_slice(&NLM_F_REQUEST.to_ne_bytes());
+    req[8..12].copy_from_slice(&ino.to_ne_bytes());
+    req[HDR] = AF_UNIX_BYTE;
+    req[HDR + 4..HDR + 8].copy_from_slice(&u32::MAX.to_ne_bytes());
+    req[HDR + 8..HDR + 12].copy_from_slice(&ino.to_ne_bytes());
+    req[HDR + 12..HDR + 16].copy_from_slice(&(UDIAG_SHOW_NAME | UDIAG_SHOW_VFS).to_ne_bytes());
+    req[HDR + 16..HDR + 24].copy_from_slice(&[0xff; 8]);
+    rustix::net::send(diag, &req, SendFlags::empty())?;
+    let mut buf = [0u8; 1024];
+    let (n, _) = rustix::net::recv(diag, &mut buf[..], RecvFlags::empty())?;
+    let got = buf.get(..n).unwrap_or_default();
+    let u16_at = |b: &[u8], i: usize| b.get(i..i + 2).map(|x| u16::from_ne_bytes([x[0], x[1]]));
+    let u32_at = |b: &[u8], i: usize| {
+        b.get(i..i + 4)
+            .map(|x| u32::from_ne_bytes([x[0], x[1], x[2], x[3]]))
+    };
+    let bad = || io::Error::from_raw_os_error(libc::EPROTO);
+    let len = u32_at(got, 0).ok_or_else(bad)? as usize;
+    let ty = u16_at(got, 4).ok_or_else(bad)?;
+    let msg = got.get(..len.min(got.len())).ok_or_else(bad)?;
+    if ty == NLMSG_ERROR {
+        let e = u32_at(msg, HDR).map(|v| v as i32).ok_or_else(bad)?;
+        return match -e {
+            0 | libc::ENOENT => Ok(None),
+            e => Err(io::Error::from_raw_os_error(e)),
+        };
+    }
+    if ty != SOCK_DIAG_BY_FAMILY || u32_at(msg, HDR + 4) != Some(ino) {
+        return Err(bad());
+    }
+    let mut out = UnixDiag::default();
+    let mut at = HDR + MSG;
+    while let (Some(alen), Some(aty)) = (u16_at(msg, at), u16_at(msg, at + 2)) {
+        let alen = usize::from(alen);
+        let Some(body) = msg.get(at + 4..at + alen.max(4)) else {
+            break;
+        };
+        match aty {
+            UNIX_DIAG_NAME => out.name = body.to_vec(),
+            UNIX_DIAG_VFS => {
+                if let (Some(vino), Some(vdev)) = (u32_at(body, 0), u32_at(body, 4)) {
+                    // The kernel's dev_t (major << 20 | minor), as stat
+                    // encodes it.
+                    let dev = libc::makedev(vdev >> 20, vdev & 0xf_ffff);
+                    out.vfs = Some((dev, u64::from(vino)));
+                }
+            }
+            _ => {}
+        }
+        if alen < 4 {
+            break;
+        }
+        at += (alen + 3) & !3;
+    }
+    Ok(Some(out))
+}
+
+/// The sockfs inode of socket `fd` (what `sock_diag` knows it by).
+pub fn socket_ino(fd: BorrowedFd<'_>) -> io::Result<u64> {
+    Ok(rustix::fs::fstat(fd)?.st_ino)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,7 +21,7 @@ use super::wait::{
     connect_timed_out, interrupted, until_done, Deferred, Stop, Waiter, WAKE_SIGNAL,
 };
 use super::{errno_of, Req};
-use crate::sys::{self, net as sn, timer::ThreadTimer};
+use crate::sys::{net as sn, timer::ThreadTimer};
 use crate::task::RemoteFd;
 
 /// How long a worker waits in a blocking `connect` before the rest of the
@@ -54,7 +54,7 @@ pub(super) fn note_own_name<P: Program>(req: &Req<'_, P>, sock: BorrowedFd<'_>, 
     }
     if let Ok(name) = sn::local_name(sock) {
         if name.len() > SUN_PATH && name[SUN_PATH] == 0 {
-            req.ctx.own.add_name(&name[SUN_PATH + 1..]);
+            req.ctx.own.add_name(sock, &name[SUN_PATH + 1..]);
         }
     }
 }
@@ -114,11 +114,12 @@ pub(super) fn bind<P: Program>(
                 own_root,
             );
             if r.is_ok() {
-                if let Ok((dev, ino)) =
-                    sys::lstat_dev_ino(std::os::fd::AsRawFd::as_raw_fd(&dir), &name)
-                {
-                    req.ctx.own.add_inode(dev, ino);
-                }
+                req.ctx.own.bound_file(
+                    sock.as_fd(),
+                    super::broker::in_our_netns(sock.as_fd()),
+                    std::os::fd::AsRawFd::as_raw_fd(&dir),
+                    &name,
+                );
             }
             r
         }

@@ -12,11 +12,31 @@
 //! program. The set is bounded ([`MAX_OWN`], oldest forgotten first): a
 //! socket forgotten is then decided by the network rules again, which may
 //! refuse it (never the other way round).
+//!
+//! A name or file is own only while the sandbox's socket still holds it.
+//! Remembering names for ever let a program bind the abstract name an
+//! outside service takes later (an X server's), close it, and then reach
+//! that service; and a socket file's inode number is given to another file
+//! once the socket is closed and its file removed. So each is kept with
+//! its proof ([`Proof`]): the socket's sockfs inode, which `sock_diag`
+//! (`NETLINK_SOCK_DIAG`, one question at a time on a socket of fdsup's
+//! namespace) is asked about at each use, where the socket lives in fdsup's
+//! network namespace; the socket file held open (pinned) where it lives in
+//! the program's own (`isolate`), which fdsup's `sock_diag` cannot see.
+//! The file of a socket in fdsup's namespace is learnt from the socket
+//! itself (`UNIX_DIAG_VFS`), not from its name, so that a file put at the
+//! name between the bind and fdsup's look is not taken for it; a pinned one
+//! is taken from the name and must be a socket file with no other name.
+//! An own name costs a question to the kernel per connect or send to it; a
+//! socket whose name is another's costs nothing more.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
+use std::ffi::CStr;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::Mutex;
 
-use crate::limits::OWN_SOCKETS as MAX_OWN;
+use crate::limits::{OWN_PINNED as MAX_PINNED, OWN_SOCKETS as MAX_OWN};
+use crate::sys::{self, net as sn};
 
 /// One remembered socket.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -27,16 +47,36 @@ enum Key {
     Name(Vec<u8>),
 }
 
+/// How a remembered socket is known to be still the sandbox's.
+#[derive(Debug)]
+enum Proof {
+    /// The sandbox's socket, by its sockfs inode: asked of `sock_diag` at
+    /// each use (still open, still holding this name or file).
+    Live(u32),
+    /// The socket file itself, held open (`O_PATH`) so that its inode
+    /// number cannot be given to another file: for a socket in the
+    /// program's own network namespace (`isolate`), which fdsup's
+    /// `sock_diag` cannot see.
+    Pinned {
+        /// Held, never read.
+        _file: OwnedFd,
+    },
+}
+
 #[derive(Debug, Default)]
 struct Set {
-    keys: HashSet<Key>,
+    keys: HashMap<Key, Proof>,
     order: VecDeque<Key>,
+    pinned: usize,
 }
 
 /// The sandbox's own Unix sockets.
 #[derive(Debug, Default)]
 pub struct OwnSockets {
     set: Mutex<Set>,
+    /// A `sock_diag` socket of fdsup's namespace (made at first use; one
+    /// question at a time).
+    diag: Mutex<Option<OwnedFd>>,
 }
 
 impl OwnSockets {
@@ -45,65 +85,230 @@ impl OwnSockets {
         Self::default()
     }
 
-    fn add(&self, k: Key) {
+    fn add(&self, k: Key, proof: Proof) {
         let Ok(mut s) = self.set.lock() else { return };
-        if s.keys.contains(&k) {
-            return;
+        if s.keys.contains_key(&k) {
+            s.order.retain(|o| o != &k);
         }
-        if s.order.len() >= MAX_OWN {
-            if let Some(old) = s.order.pop_front() {
-                s.keys.remove(&old);
+        let pins = matches!(proof, Proof::Pinned { .. });
+        if let Some(Proof::Pinned { .. }) = s.keys.insert(k.clone(), proof) {
+            s.pinned -= 1;
+        }
+        s.order.push_back(k);
+        if pins {
+            s.pinned += 1;
+        }
+        // The oldest go first; pinned ones also when too many are held.
+        while s.order.len() > MAX_OWN || s.pinned > MAX_PINNED {
+            let Some(old) = s.order.pop_front() else {
+                break;
+            };
+            if let Some(Proof::Pinned { .. }) = s.keys.remove(&old) {
+                s.pinned -= 1;
             }
         }
-        s.keys.insert(k.clone());
-        s.order.push_back(k);
     }
 
-    fn has(&self, k: &Key) -> bool {
-        self.set.lock().is_ok_and(|s| s.keys.contains(k))
+    fn forget(&self, k: &Key) {
+        let Ok(mut s) = self.set.lock() else { return };
+        if let Some(p) = s.keys.remove(k) {
+            if matches!(p, Proof::Pinned { .. }) {
+                s.pinned -= 1;
+            }
+            s.order.retain(|o| o != k);
+        }
     }
 
-    /// A sandboxed process bound the socket file `(dev, ino)`.
-    pub fn add_inode(&self, dev: u64, ino: u64) {
-        self.add(Key::Inode(dev, ino));
+    /// What `sock_diag` says of the socket with sockfs inode `ino` (`None`:
+    /// closed, or not to be known).
+    fn ask(&self, ino: u32) -> Option<sn::UnixDiag> {
+        let mut d = self.diag.lock().ok()?;
+        if d.is_none() {
+            *d = sn::sock_diag_socket().ok();
+        }
+        sn::unix_diag(d.as_ref()?.as_fd(), ino).ok().flatten()
     }
 
-    /// Whether the socket file `(dev, ino)` is one the sandbox bound.
+    /// Whether `k` is remembered, and its socket still the sandbox's;
+    /// `is_it` checks what `sock_diag` says. Forgotten when not.
+    fn holds(&self, k: &Key, is_it: impl Fn(&sn::UnixDiag) -> bool) -> bool {
+        let live = {
+            let Ok(s) = self.set.lock() else { return false };
+            match s.keys.get(k) {
+                None => return false,
+                Some(Proof::Pinned { .. }) => return true,
+                Some(Proof::Live(ino)) => *ino,
+            }
+        };
+        if self.ask(live).is_some_and(|d| is_it(&d)) {
+            return true;
+        }
+        self.forget(k);
+        false
+    }
+
+    /// A sandboxed socket `sock` was bound to the file `name` in `dir`.
+    /// In fdsup's namespace the file is learnt from the socket itself
+    /// (`sock_diag`), so that a file put at the name meanwhile is not
+    /// taken for it; in the program's own (`in_ours` false) the file found
+    /// there is pinned, if it is a socket with no other name.
+    pub fn bound_file(&self, sock: BorrowedFd<'_>, in_ours: bool, dir: RawFd, name: &CStr) {
+        if in_ours {
+            let Some(ino) = sn::socket_ino(sock)
+                .ok()
+                .and_then(|i| u32::try_from(i).ok())
+            else {
+                return;
+            };
+            if let Some((dev, vino)) = self.ask(ino).and_then(|d| d.vfs) {
+                self.add(Key::Inode(dev, vino), Proof::Live(ino));
+            }
+            return;
+        }
+        let Ok(pin) = sys::open_path_nofollow(dir, name) else {
+            return;
+        };
+        if let Ok((dev, ino, mode, nlink)) = sys::fstat_id(pin.as_fd()) {
+            if mode & libc::S_IFMT == libc::S_IFSOCK && nlink == 1 {
+                self.add(Key::Inode(dev, ino), Proof::Pinned { _file: pin });
+            }
+        }
+    }
+
+    /// Whether the socket file `(dev, ino)` is one the sandbox bound, and
+    /// its socket still open.
     pub fn has_inode(&self, dev: u64, ino: u64) -> bool {
-        self.has(&Key::Inode(dev, ino))
+        self.holds(&Key::Inode(dev, ino), |d| d.vfs == Some((dev, ino)))
     }
 
-    /// A sandboxed socket holds the abstract `name`.
-    pub fn add_name(&self, name: &[u8]) {
-        self.add(Key::Name(name.to_vec()));
+    /// A sandboxed socket `sock` holds the abstract `name`.
+    pub fn add_name(&self, sock: BorrowedFd<'_>, name: &[u8]) {
+        let k = Key::Name(name.to_vec());
+        if self.set.lock().is_ok_and(|s| s.keys.contains_key(&k)) {
+            return;
+        }
+        if let Some(ino) = sn::socket_ino(sock)
+            .ok()
+            .and_then(|i| u32::try_from(i).ok())
+        {
+            self.add(k, Proof::Live(ino));
+        }
     }
 
-    /// Whether the abstract `name` is held by a sandboxed socket.
+    /// Whether the abstract `name` is held by a sandboxed socket now.
     pub fn has_name(&self, name: &[u8]) -> bool {
-        self.has(&Key::Name(name.to_vec()))
+        self.holds(&Key::Name(name.to_vec()), |d| {
+            d.name.first() == Some(&0) && d.name.get(1..) == Some(name)
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::net::{SocketAddr, UnixListener};
+
+    fn abstract_listener(name: &str) -> UnixListener {
+        use std::os::linux::net::SocketAddrExt;
+        let addr = SocketAddr::from_abstract_name(name).unwrap();
+        UnixListener::bind_addr(&addr).unwrap()
+    }
+
+    fn scratch(tag: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("fdsup-own-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
 
     #[test]
-    fn remembers_and_forgets_the_oldest() {
+    fn an_abstract_name_is_own_while_the_sandbox_s_socket_holds_it() {
         let own = OwnSockets::new();
-        own.add_inode(1, 2);
-        own.add_name(b"x");
-        assert!(own.has_inode(1, 2));
-        assert!(own.has_name(b"x"));
-        assert!(!own.has_inode(2, 1));
-        assert!(!own.has_name(b"y"));
-        for i in 0..MAX_OWN as u64 {
-            own.add_inode(9, i);
+        let name = format!("fdsup-own-test-{}", std::process::id());
+        let l = abstract_listener(&name);
+        own.add_name(l.as_fd(), name.as_bytes());
+        assert!(own.has_name(name.as_bytes()));
+        assert!(!own.has_name(b"another"));
+        // Closed, and the name taken by another socket: not own, and
+        // forgotten.
+        drop(l);
+        let other = abstract_listener(&name);
+        assert!(!own.has_name(name.as_bytes()));
+        assert!(own.set.lock().unwrap().keys.is_empty());
+        drop(other);
+    }
+
+    #[test]
+    fn a_socket_file_is_learnt_from_the_socket_not_the_name() {
+        use std::os::unix::fs::MetadataExt;
+        let own = OwnSockets::new();
+        let d = scratch("file");
+        let dir = std::fs::File::open(&d).unwrap();
+        let dirfd = std::os::fd::AsRawFd::as_raw_fd(&dir);
+        let l = UnixListener::bind(d.join("s.sock")).unwrap();
+        // Another file put at the name before fdsup looks.
+        std::fs::rename(d.join("s.sock"), d.join("moved.sock")).unwrap();
+        std::fs::write(d.join("s.sock"), b"x").unwrap();
+        own.bound_file(l.as_fd(), true, dirfd, c"s.sock");
+        let moved = std::fs::metadata(d.join("moved.sock")).unwrap();
+        let planted = std::fs::metadata(d.join("s.sock")).unwrap();
+        assert!(
+            own.has_inode(moved.dev(), moved.ino()),
+            "the socket's own file"
+        );
+        assert!(!own.has_inode(planted.dev(), planted.ino()));
+        // Closed: its file no longer counts (its inode may be reused).
+        drop(l);
+        assert!(!own.has_inode(moved.dev(), moved.ino()));
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_pinned_file_must_be_a_socket_with_one_name() {
+        use std::os::unix::fs::MetadataExt;
+        let own = OwnSockets::new();
+        let d = scratch("pin");
+        let dir = std::fs::File::open(&d).unwrap();
+        let dirfd = std::os::fd::AsRawFd::as_raw_fd(&dir);
+        let l = UnixListener::bind(d.join("a.sock")).unwrap();
+        own.bound_file(l.as_fd(), false, dirfd, c"a.sock");
+        let a = std::fs::metadata(d.join("a.sock")).unwrap();
+        assert!(own.has_inode(a.dev(), a.ino()));
+        // Pinned: still own when closed (its number cannot be reused).
+        drop(l);
+        assert!(own.has_inode(a.dev(), a.ino()));
+        // A second name (a hard link to someone else's socket) is refused.
+        let l2 = UnixListener::bind(d.join("b.sock")).unwrap();
+        std::fs::hard_link(d.join("b.sock"), d.join("c.sock")).unwrap();
+        own.bound_file(l2.as_fd(), false, dirfd, c"b.sock");
+        let b = std::fs::metadata(d.join("b.sock")).unwrap();
+        assert!(!own.has_inode(b.dev(), b.ino()));
+        std::fs::write(d.join("f"), b"x").unwrap();
+        own.bound_file(l2.as_fd(), false, dirfd, c"f");
+        assert_eq!(own.set.lock().unwrap().keys.len(), 1);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn remembers_at_most_so_many_and_forgets_the_oldest() {
+        let own = OwnSockets::new();
+        let d = scratch("bound");
+        let dir = std::fs::File::open(&d).unwrap();
+        let dirfd = std::os::fd::AsRawFd::as_raw_fd(&dir);
+        let mut ls = Vec::new();
+        for i in 0..MAX_PINNED + 3 {
+            let name = format!("{i}.sock");
+            let l = UnixListener::bind(d.join(&name)).unwrap();
+            let c = std::ffi::CString::new(name).unwrap();
+            own.bound_file(l.as_fd(), false, dirfd, &c);
+            ls.push(l);
         }
-        assert!(!own.has_inode(1, 2), "the oldest is forgotten");
-        assert!(own.has_inode(9, MAX_OWN as u64 - 1));
-        // Adding again does not duplicate.
-        own.add_inode(9, 5);
-        assert_eq!(own.set.lock().unwrap().order.len(), MAX_OWN);
+        let s = own.set.lock().unwrap();
+        assert_eq!(s.pinned, MAX_PINNED);
+        assert_eq!(s.keys.len(), MAX_PINNED);
+        assert_eq!(s.order.len(), MAX_PINNED);
+        drop(s);
+        drop(ls);
+        std::fs::remove_dir_all(&d).unwrap();
     }
 }
