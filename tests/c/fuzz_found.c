@@ -444,6 +444,17 @@ int main(int argc, char **argv) {
         getsockname(uo, (struct sockaddr *)&got, &gl);
         report("dgram_oob_not_autobound", gl > sizeof(sa_family_t));
         close(uo);
+        /* A Unix datagram's data is copied before its address is looked
+         * up: a buffer that faults is EFAULT whatever the path, absent or
+         * hidden (and the socket autobinds first with SO_PASSCRED). */
+        int uf = socket(AF_UNIX, SOCK_DGRAM, 0);
+        setsockopt(uf, SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
+        report("dgram_fault_sendto_absent",
+               sendto(uf, (void *)1, 8, 0, (struct sockaddr *)&none, sizeof none));
+        gl = sizeof got;
+        getsockname(uf, (struct sockaddr *)&got, &gl);
+        report("dgram_fault_autobound", gl > sizeof(sa_family_t));
+        close(uf);
         /* Without SO_PASSCRED: no name. */
         int plain = socket(AF_UNIX, SOCK_STREAM, 0);
         report("plain_connect_absent", connect(plain, (struct sockaddr *)&none, sizeof none));

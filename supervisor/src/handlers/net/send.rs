@@ -387,6 +387,14 @@ fn kernel_first(
         Some(t) if t.route == Route::Broker && !in_our_netns(sock) => return ours,
         Some(t) => Some(t.bytes.as_slice()),
     };
+    probe(sock, name, len, flags, ours)
+}
+
+/// [`kernel_first`]'s question to the kernel, with `name` as the address.
+fn probe(sock: BorrowedFd<'_>, name: Option<&[u8]>, len: usize, flags: i32, ours: Reply) -> Reply {
+    if len == 0 || flags & libc::MSG_FASTOPEN != 0 {
+        return ours;
+    }
     let probe = flags | libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
     match sn::sendmsg_faulting(sock, name, &[], len, &mut [], probe) {
         Err(e) => match e.raw_os_error() {
@@ -564,6 +572,21 @@ fn send_single<P: Program>(
     if !req.valid() {
         return Reply::Gone;
     }
+    let ours = match (ours, domain) {
+        // A Unix datagram's data is copied before its address is looked up
+        // (`unix_dgram_sendmsg`): the kernel's answer comes before any
+        // decision, and the probe reaches no one.
+        (Some(o), libc::AF_UNIX) => {
+            return probe(
+                sock.as_fd(),
+                addr.as_ref().map(Addr::bytes),
+                iov.total,
+                flags,
+                o,
+            )
+        }
+        (o, _) => o,
+    };
     let target = match target_of(req, sc, addr.as_ref(), sock.as_fd(), domain, ty, flags) {
         Ok(t) => t,
         Err(r) => return r,
@@ -828,6 +851,13 @@ pub(super) fn sendmmsg<P: Program>(
         if !req.valid() {
             return Reply::Gone;
         }
+        let ours = match (ours, domain) {
+            (Some(o), libc::AF_UNIX) => {
+                let r = probe(on, addr.as_ref().map(Addr::bytes), iov.total, flags, o);
+                return answer(twin, stop(r));
+            }
+            (o, _) => o,
+        };
         let target = match target_of(req, sc, addr.as_ref(), on, domain, ty, flags) {
             Ok(t) => t,
             Err(r) => return answer(twin, stop(r)),
