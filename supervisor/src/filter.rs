@@ -610,7 +610,14 @@ impl ArgMatch {
 /// header among its sticky options. Refused with EPERM in every run; the
 /// control-message forms are refused by the send handlers
 /// (`handlers::net::send`). `IP_OPTIONS` is in [`ip_options_denial`].
-const DENY_SOCKOPTS_IPV6: [libc::c_int; 2] = [libc::IPV6_RTHDR, libc::IPV6_2292PKTOPTIONS];
+const DENY_SOCKOPTS_IPV6: [libc::c_int; 3] = [
+    libc::IPV6_RTHDR,
+    libc::IPV6_2292PKTOPTIONS,
+    // A flow label may carry options, a routing header among them
+    // (`ip6_datagram_send_ctl` takes a type 2 one without privileges where
+    // Mobile IPv6 is built), which every send naming the label then uses.
+    libc::IPV6_FLOWLABEL_MGR,
+];
 
 /// `setsockopt(IPPROTO_IP, IP_OPTIONS)`, refused with EPERM when the
 /// program may hold `CAP_NET_RAW`: with it, the options may carry a loose
@@ -781,10 +788,16 @@ fn other_family_rules() -> BTreeMap<i64, Vec<Rule>> {
             }
             // SCTP names its peers in places no handler decides: the
             // addresses of `sctp_connectx` (a `setsockopt`) and of
-            // `SCTP_DSTADDRV4`/`V6` control messages.
+            // `SCTP_DSTADDRV4`/`V6` control messages. Protocol 0 takes the
+            // first protocol of the type, and SCTP is the only one of
+            // `SOCK_SEQPACKET`: that type is refused whatever the protocol.
             v.push(vec![
                 cond(0, Op::Eq, int(fam)),
                 cond(2, Op::Eq, int(libc::IPPROTO_SCTP)),
+            ]);
+            v.push(vec![
+                cond(0, Op::Eq, int(fam)),
+                cond(1, Op::MaskedEq(0xf), int(libc::SOCK_SEQPACKET)),
             ]);
         }
         v
@@ -1496,11 +1509,14 @@ mod tests {
             let raw = libc::SOCK_RAW | libc::SOCK_CLOEXEC;
             assert_eq!(call(&prog, nr, at(fam, raw, 1)), eacces);
             assert_eq!(call(&prog, nr, at(fam, SOCK_PACKET, 0)), eacces);
-            // SCTP, whatever the type; TCP and UDP by number pass.
+            // SCTP, whatever the type, and SOCK_SEQPACKET (SCTP's alone)
+            // whatever the protocol; TCP and UDP by number pass.
             let sctp = flag(libc::IPPROTO_SCTP);
             for ty in [libc::SOCK_STREAM, libc::SOCK_SEQPACKET] {
                 assert_eq!(call(&prog, nr, at(fam, ty, sctp)), eacces);
             }
+            let seqpacket = libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC;
+            assert_eq!(call(&prog, nr, at(fam, seqpacket, 0)), eacces);
             assert_eq!(call(&prog, nr, at(fam, libc::SOCK_STREAM, 6)), ALLOW);
             assert_eq!(call(&prog, nr, at(fam, libc::SOCK_DGRAM, 17)), ALLOW);
         }
@@ -1638,7 +1654,11 @@ mod tests {
         let opt = |level: libc::c_int, name: libc::c_int| [3, flag(level), flag(name), 0, 8, 0];
         let eperm = errno(libc::EPERM);
         for prog in [deny(false), deny(true)] {
-            for o in [libc::IPV6_RTHDR, libc::IPV6_2292PKTOPTIONS] {
+            for o in [
+                libc::IPV6_RTHDR,
+                libc::IPV6_2292PKTOPTIONS,
+                libc::IPV6_FLOWLABEL_MGR,
+            ] {
                 assert_eq!(call(&prog, nr, opt(libc::IPPROTO_IPV6, o)), eperm);
                 // The kernel reads ints: garbage above does not help.
                 let mut high = opt(libc::IPPROTO_IPV6, o);

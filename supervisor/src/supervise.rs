@@ -515,7 +515,7 @@ fn prepare(opts: &RunOptions) -> Result<Prepared, RunError> {
         mediate_network: true,
         deny_other_families: deny && !no_network,
         native_looks: filter::native_looks(&ctx.policy),
-        deny_ip_options: may_hold_net_raw(),
+        deny_ip_options: may_route_ip(),
     })
     .map_err(|e| RunError::Setup {
         what: "building the seccomp filters",
@@ -528,13 +528,14 @@ fn prepare(opts: &RunOptions) -> Result<Prepared, RunError> {
     })
 }
 
-/// Whether the program may hold `CAP_NET_RAW`: fdsup's own permitted set
-/// has it (under `no_new_privs` an exec gains no capability the process
-/// did not have, so the program's never exceed fdsup's). Unknown: yes.
-fn may_hold_net_raw() -> bool {
-    rustix::thread::capabilities(None).map_or(true, |c| {
-        c.permitted.contains(rustix::thread::CapabilitySet::NET_RAW)
-    })
+/// Whether a program here could give a socket of fdsup's network namespace
+/// a source route: fdsup can ([`sys::net::source_route_allowed`]). Under
+/// `no_new_privs` the program never holds a capability fdsup lacks, so
+/// what the kernel refuses fdsup it refuses the program. It allows it to a
+/// process with `CAP_NET_RAW`, and to anyone on a kernel without the
+/// restriction of source routes (before 2026).
+fn may_route_ip() -> bool {
+    crate::sys::net::source_route_allowed()
 }
 
 /// What [`prepare`] builds from the policy.

@@ -23,6 +23,9 @@
 #include <grp.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
+#include <linux/in6.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +101,10 @@ int main(int argc, char **argv) {
     report("plain_send6", (int)sendto(s6, "abc", 3, 0, (void *)&v6, sizeof v6));
 
     report("cmsg_lsrr", with_cmsg(s, 0, SOL_IP, IP_RETOPTS, lsrr, sizeof lsrr));
+    /* The same route in 10 bytes: the kernel pads the options with
+     * IPOPT_END to 12 before it reads them (found in review). */
+    unsigned char lsrr_pad[10] = {IPOPT_NOP, IPOPT_LSRR, 11, 4, 192, 0, 2, 1, 127, 0};
+    report("cmsg_lsrr_pad", with_cmsg(s, 0, SOL_IP, IP_RETOPTS, lsrr_pad, sizeof lsrr_pad));
     report("cmsg_rr", with_cmsg(s, 0, SOL_IP, IP_RETOPTS, rr, sizeof rr));
     report("cmsg_sec", with_cmsg(s, 0, SOL_IP, IP_RETOPTS, sec, sizeof sec));
     int mark = 7, prio7 = 7, prio6 = 6;
@@ -133,6 +140,16 @@ int main(int argc, char **argv) {
     memcpy(CMSG_DATA(cm), srh, sizeof srh);
     report("pktoptions", setsockopt(d, SOL_IPV6, IPV6_2292PKTOPTIONS, u.buf, CMSG_SPACE(sizeof srh)));
     report("tclass", setsockopt(d, SOL_IPV6, IPV6_TCLASS, &prio6, sizeof prio6));
+    /* A flow label, which may carry a routing header among its options. */
+    struct in6_flowlabel_req fl;
+    memset(&fl, 0, sizeof fl);
+    fl.flr_dst = v6.sin6_addr;
+    fl.flr_action = IPV6_FL_A_GET;
+    fl.flr_flags = IPV6_FL_F_CREATE;
+    fl.flr_share = IPV6_FL_S_EXCL;
+    /* A label of its own: a label lingers for seconds after use. */
+    fl.flr_label = htonl(((unsigned)getpid() & 0xfffff) | 1);
+    report("flowlabel", setsockopt(d, SOL_IPV6, IPV6_FLOWLABEL_MGR, &fl, sizeof fl));
     struct sockaddr_in lo4 = v4;
     lo4.sin_port = htons(low);
     int t = socket(AF_INET, SOCK_STREAM, 0);
@@ -143,6 +160,26 @@ int main(int argc, char **argv) {
     lo6.sin6_port = htons(low);
     int t6 = socket(AF_INET6, SOCK_STREAM, 0);
     report("bind_low_tcp6", bind(t6, (void *)&lo6, sizeof lo6));
+    /* Routing netlink: listening to the link group is anyone's; the
+     * multicast-routing reports, sending to a group and connecting to one
+     * need CAP_NET_ADMIN, which fdsup, making the call, must not lend. */
+    int nl = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+    struct sockaddr_nl link = {.nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK};
+    report("nl_bind_link", bind(nl, (struct sockaddr *)&link, sizeof link));
+    int nl2 = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+    struct sockaddr_nl mroute = {.nl_family = AF_NETLINK, .nl_groups = 1u << 29};
+    report("nl_bind_mroute", bind(nl2, (struct sockaddr *)&mroute, sizeof mroute));
+    struct {
+        struct nlmsghdr h;
+        struct ifinfomsg i;
+    } nm;
+    memset(&nm, 0, sizeof nm);
+    nm.h.nlmsg_len = sizeof nm;
+    nm.h.nlmsg_type = RTM_NEWLINK;
+    nm.h.nlmsg_flags = NLM_F_REQUEST;
+    report("nl_send_group", (int)sendto(nl, &nm, sizeof nm, 0, (struct sockaddr *)&link, sizeof link));
+    int nl3 = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+    report("nl_connect_group", connect(nl3, (struct sockaddr *)&link, sizeof link));
     printf("done=1\n");
     return 0;
 }

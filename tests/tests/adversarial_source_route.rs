@@ -9,8 +9,10 @@
 //! message the kernel refuses an unprivileged program (`SO_MARK`, a high
 //! `SO_PRIORITY`, security IP options, IPv6 hop-by-hop options) would pass
 //! on a root supervisor's capabilities; so would a bind to a port below
-//! 1024, which fdsup makes for the program. Each trick is shown to work
-//! natively (so that the test exercises something), refused under fdsup,
+//! 1024, which fdsup makes for the program, and routing netlink's sends to
+//! groups and binds to its multicast-routing reports. Each trick is shown
+//! to work natively (so that the test exercises something), refused under
+//! fdsup,
 //! beside the positive controls: a plain send, a record-route option and a
 //! free priority still pass.
 
@@ -72,10 +74,12 @@ fn routes_refused(c: &mut Checks<'_>) {
         .eq("tclass", "OK");
     for k in [
         "cmsg_lsrr",
+        "cmsg_lsrr_pad",
         "cmsg_rthdr",
         "ip_options_lsrr",
         "rthdr",
         "pktoptions",
+        "flowlabel",
     ] {
         c.eq(k, "ERR:EPERM");
     }
@@ -97,7 +101,8 @@ fn source_routes_are_refused() {
     let low = low_port();
     let out = native(&[&p, &low]);
     let mut n = Checks::new(&out);
-    n.eq("cmsg_lsrr", "OK").eq("ip_options_lsrr_send", "OK");
+    n.eq("cmsg_lsrr", "OK").eq("cmsg_lsrr_pad", "OK");
+    n.eq("ip_options_lsrr_send", "OK").eq("flowlabel", "OK");
     n.eq("rthdr", "OK").eq("rthdr_send", "OK").finish();
 
     let dir = TempDir::new("adv-srcroute");
@@ -114,6 +119,9 @@ fn source_routes_are_refused() {
         "bind_low_tcp",
         "bind_low_udp",
         "bind_low_tcp6",
+        "nl_bind_mroute",
+        "nl_send_group",
+        "nl_connect_group",
     ] {
         c.eq(k, "OK");
     }
@@ -150,6 +158,10 @@ fn dropped(c: &mut Checks<'_>) {
     for k in ["bind_low_tcp", "bind_low_udp", "bind_low_tcp6"] {
         c.eq(k, "ERR:EACCES");
     }
+    c.eq("nl_bind_link", "OK");
+    for k in ["nl_bind_mroute", "nl_send_group", "nl_connect_group"] {
+        c.eq(k, "ERR:EPERM");
+    }
 }
 
 #[test]
@@ -172,9 +184,23 @@ fn source_routes_are_refused_unprivileged() {
     let out = support::sandboxed_as_nobody(&pol, dir.path(), &[s(&program), &p, &low]);
     let mut c = Checks::new(&out);
     routes_refused(&mut c);
-    // Without CAP_NET_RAW the kernel itself refuses source routes in IP
-    // options, so the harmless ones stay: ping -R's record route.
-    c.eq("ip_options_rr", "OK");
+    // Where the kernel itself refuses source routes to a user without
+    // CAP_NET_RAW (since 2026), fdsup leaves IP options to it, and the
+    // harmless ones stay: ping -R's record route. On an older kernel it
+    // refuses them all.
+    let mut native = std::process::Command::new("setpriv");
+    native
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(&program)
+        .args([p.as_str(), low.as_str()]);
+    let n = fdsup_tests::run_cmd(&mut native, Duration::from_secs(30));
+    let kernel_refuses = support::parse(&n.stdout)
+        .get("ip_options_lsrr")
+        .is_some_and(|v| v == "ERR:EPERM");
+    c.eq(
+        "ip_options_rr",
+        if kernel_refuses { "OK" } else { "ERR:EPERM" },
+    );
     dropped(&mut c);
     c.finish();
 }

@@ -511,6 +511,7 @@ mod tests {
         assert_eq!(action2(&p, "setsockopt", &v4(4)), "SCMP_ACT_ERRNO");
         assert_eq!(action2(&p, "setsockopt", &v6(57)), "SCMP_ACT_ERRNO");
         assert_eq!(action2(&p, "setsockopt", &v6(6)), "SCMP_ACT_ERRNO");
+        assert_eq!(action2(&p, "setsockopt", &v6(32)), "SCMP_ACT_ERRNO");
         // High bits are not read by the kernel: still refused.
         assert_eq!(
             action2(&p, "setsockopt", &[(1, 1 << 32), (2, 4)]),

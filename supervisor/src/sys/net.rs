@@ -213,6 +213,32 @@ pub fn sendmsg_faulting(
     Ok(usize::try_from(cvt(r as libc::c_long)?).unwrap_or(0))
 }
 
+/// Whether this process may give an IPv4 socket of its network namespace
+/// a loose source route (`setsockopt(IP_OPTIONS)` with `IPOPT_LSRR`, asked
+/// of a socket made for the question). The kernel refuses it without
+/// `CAP_NET_RAW` since the change that restricted source routes; before,
+/// anyone could.
+pub fn source_route_allowed() -> bool {
+    let Ok(s) = socket(libc::AF_INET, libc::SOCK_DGRAM, 0) else {
+        // No IPv4: nothing to route.
+        return false;
+    };
+    // A no-op, then a loose source route through 192.0.2.1 (TEST-NET-1).
+    let opts: [u8; 8] = [1, 131, 7, 4, 192, 0, 2, 1];
+    let len = libc::socklen_t::try_from(opts.len()).unwrap_or(8);
+    // SAFETY: `opts` is readable for `len` bytes; the socket is ours.
+    let r = unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_OPTIONS,
+            opts.as_ptr().cast(),
+            len,
+        )
+    };
+    r == 0
+}
+
 /// `getsockopt(fd, level, opt)` of an `int` option.
 pub fn getsockopt_int(fd: BorrowedFd<'_>, level: i32, opt: i32) -> io::Result<i32> {
     let mut v: libc::c_int = 0;
@@ -279,6 +305,16 @@ pub const SIOCGSKNS: libc::c_ulong = 0x894C;
 pub fn socket_netns(fd: BorrowedFd<'_>) -> io::Result<OwnedFd> {
     // SAFETY: SIOCGSKNS takes no argument and returns a new descriptor.
     let r = unsafe { libc::ioctl(fd.as_raw_fd(), SIOCGSKNS) };
+    owned(libc::c_long::from(cvt_int(r)?))
+}
+
+/// `ioctl(ns, NS_GET_USERNS)`: the user namespace that owns namespace
+/// `ns`.
+pub fn ns_owner(ns: BorrowedFd<'_>) -> io::Result<OwnedFd> {
+    // _IO(0xb7, 0x1), include/uapi/linux/nsfs.h.
+    const NS_GET_USERNS: libc::c_ulong = 0xb701;
+    // SAFETY: NS_GET_USERNS takes no argument and returns a new descriptor.
+    let r = unsafe { libc::ioctl(ns.as_raw_fd(), NS_GET_USERNS) };
     owned(libc::c_long::from(cvt_int(r)?))
 }
 

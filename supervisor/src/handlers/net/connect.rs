@@ -16,6 +16,7 @@ use std::time::Duration;
 use super::super::{Program, Reply, Scratch};
 use super::addr::{is_loopback, read_addr, SUN_PATH};
 use super::decide::{decide_bind, decide_dest, log_inside, BindPlan, Route};
+use super::lend::NetlinkOp;
 use super::socket::{fd_cloexec, nonblocking, send_timeout, sock_type};
 use super::wait::{
     connect_timed_out, interrupted, until_done, Deferred, Stop, Waiter, WAKE_SIGNAL,
@@ -83,9 +84,18 @@ pub(super) fn bind<P: Program>(
     };
     let r = match plan {
         BindPlan::Plain(bytes) => {
-            if let Err(r) = super::lend::bind_port(req.p.task().tid(), sock.as_fd(), domain, &bytes)
-            {
+            let tid = req.p.task().tid();
+            let lent = if domain == libc::AF_NETLINK {
+                super::lend::netlink(tid, sock.as_fd(), NetlinkOp::Bind, &bytes)
+            } else {
+                super::lend::bind_port(tid, sock.as_fd(), domain, &bytes)
+            };
+            if let Err(r) = lent {
                 return r;
+            }
+            // The capabilities read were the task's only if it still asks.
+            if !req.valid() {
+                return Reply::Gone;
             }
             sn::bind(sock.as_fd(), &bytes)
         }
@@ -145,6 +155,15 @@ pub(super) fn connect<P: Program>(
         Ok(s) => s,
         Err(r) => return r,
     };
+    if domain == libc::AF_NETLINK {
+        let tid = req.p.task().tid();
+        if let Err(r) = super::lend::netlink(tid, sock.as_fd(), NetlinkOp::Send, a.bytes()) {
+            return r;
+        }
+        if !req.valid() {
+            return Reply::Gone;
+        }
+    }
     let isolate = req.ctx.policy.network.isolate;
     let cloexec = if isolate {
         fd_cloexec(req.p.task(), rfd)

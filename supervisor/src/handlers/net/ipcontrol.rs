@@ -14,7 +14,7 @@
 //!   `filter::ip_options_denial`, `filter::always_denied`).
 //! - **What needs a privilege the program does not hold.** `SO_MARK`, an
 //!   `SO_PRIORITY` above 6 (`CAP_NET_RAW` or `CAP_NET_ADMIN`), the IPv6
-//!   hop-by-hop and destination options and next hop, and IP options other
+//!   hop-by-hop and destination options, and IP options other
 //!   than the no-operation, record-route, timestamp and router-alert ones
 //!   (`CAP_NET_RAW`). A supervisor running as root would otherwise lend the
 //!   program its capabilities. They are refused with the errno the kernel
@@ -24,16 +24,18 @@
 //! The walk is the kernel's ([`super::cmsg`]); a malformed header ends it,
 //! and the kernel then refuses the whole message (EINVAL) before it sends
 //! anything.
-//! The program's capabilities are read ([`super::lend::effective`]) only
+//! The program's capabilities are read ([`super::lend::holds_over`]) only
 //! when a message needs one, so an ordinary send costs nothing more.
 
 use rustix::thread::CapabilitySet;
+
+use std::os::fd::BorrowedFd;
 
 use super::super::Reply;
 use super::cmsg::Walk;
 #[cfg(test)]
 use super::cmsg::CMSG_HDR;
-use super::lend::effective;
+use super::lend::holds_over;
 
 /// IP options (include/uapi/linux/ip.h).
 const IPOPT_END: u8 = 0;
@@ -51,7 +53,6 @@ const MAX_IP_OPTIONS: usize = 40;
 const IPV6_2292HOPOPTS: i32 = 3;
 const IPV6_2292DSTOPTS: i32 = 4;
 const IPV6_2292RTHDR: i32 = 5;
-const IPV6_NEXTHOP: i32 = 9;
 const IPV6_HOPOPTS: i32 = 54;
 const IPV6_RTHDRDSTOPTS: i32 = 55;
 const IPV6_RTHDR: i32 = 57;
@@ -75,8 +76,13 @@ enum Need {
 }
 
 /// Vets `control`, the control messages of a send on a socket of `domain`
-/// (`AF_INET` or `AF_INET6`) by thread `tid`.
-pub(super) fn vet(tid: i32, domain: i32, control: &[u8]) -> Result<(), Reply> {
+/// (`AF_INET` or `AF_INET6`) `sock` by thread `tid`.
+pub(super) fn vet(
+    tid: i32,
+    sock: BorrowedFd<'_>,
+    domain: i32,
+    control: &[u8],
+) -> Result<(), Reply> {
     let mut caps: Option<CapabilitySet> = None;
     let mut walk = Walk::default();
     // A malformed header ends the walk: the kernel refuses the message.
@@ -86,13 +92,20 @@ pub(super) fn vet(tid: i32, domain: i32, control: &[u8]) -> Result<(), Reply> {
             Need::Nothing => {}
             Need::Never => return Err(Reply::Errno(libc::EPERM)),
             need => {
-                let held = *caps.get_or_insert_with(|| effective(tid));
+                let raw = CapabilitySet::NET_RAW;
+                let admin = CapabilitySet::NET_ADMIN;
+                let held = *caps.get_or_insert_with(|| {
+                    let mut h = CapabilitySet::empty();
+                    for c in [raw, admin] {
+                        if holds_over(tid, sock, c) {
+                            h |= c;
+                        }
+                    }
+                    h
+                });
                 let (ok, errno) = match need {
-                    Need::RawOrAdmin => (
-                        held.intersects(CapabilitySet::NET_RAW | CapabilitySet::NET_ADMIN),
-                        libc::EPERM,
-                    ),
-                    Need::Raw(e) => (held.contains(CapabilitySet::NET_RAW), e),
+                    Need::RawOrAdmin => (held.intersects(raw | admin), libc::EPERM),
+                    Need::Raw(e) => (held.contains(raw), e),
                     Need::Nothing | Need::Never => (true, 0),
                 };
                 if !ok {
@@ -111,12 +124,19 @@ fn need(domain: i32, level: i32, ty: i32, body: &[u8]) -> Need {
             Ok(b) if u32::from_ne_bytes(b) > MAX_FREE_PRIORITY => Need::RawOrAdmin,
             _ => Need::Nothing,
         },
-        (libc::SOL_IP, libc::IP_RETOPTS) => ip_options(&body[..body.len().min(MAX_IP_OPTIONS)]),
+        (libc::SOL_IP, libc::IP_RETOPTS) => {
+            // As `ip_options_get`: at most 40 bytes, padded with
+            // `IPOPT_END` to a multiple of 4 before they are parsed (an
+            // option may reach into the padding).
+            let n = body.len().min(MAX_IP_OPTIONS);
+            let mut padded = [IPOPT_END; MAX_IP_OPTIONS];
+            padded[..n].copy_from_slice(&body[..n]);
+            ip_options(&padded[..(n + 3) & !3])
+        }
         (libc::SOL_IPV6, IPV6_RTHDR | IPV6_2292RTHDR) if domain == libc::AF_INET6 => Need::Never,
         (
             libc::SOL_IPV6,
-            IPV6_HOPOPTS | IPV6_2292HOPOPTS | IPV6_DSTOPTS | IPV6_2292DSTOPTS | IPV6_RTHDRDSTOPTS
-            | IPV6_NEXTHOP,
+            IPV6_HOPOPTS | IPV6_2292HOPOPTS | IPV6_DSTOPTS | IPV6_2292DSTOPTS | IPV6_RTHDRDSTOPTS,
         ) if domain == libc::AF_INET6 => Need::Raw(libc::EPERM),
         _ => Need::Nothing,
     }
@@ -159,10 +179,12 @@ fn ip_options(opts: &[u8]) -> Need {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::fd::AsFd;
 
     /// [`vet`]'s answer for this process, as an errno (0: passed).
     fn vet_errno(tid: i32, domain: i32, control: &[u8]) -> Result<(), i32> {
-        vet(tid, domain, control).map_err(|r| match r {
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        vet(tid, sock.as_fd(), domain, control).map_err(|r| match r {
             Reply::Errno(e) => e,
             other => panic!("{other:?}"),
         })
@@ -202,6 +224,28 @@ mod tests {
         assert_eq!(
             vet_errno(std::process::id() as i32, libc::AF_INET, &rh),
             Ok(())
+        );
+    }
+
+    #[test]
+    fn a_route_that_reaches_into_the_padding_is_seen() {
+        // A no-op, then a loose source route of length 11 in 10 bytes: the
+        // kernel pads to 12 with IPOPT_END and takes it (found in review).
+        let body = [IPOPT_NOOP, IPOPT_LSRR, 11, 4, 127, 0, 0, 2, 127, 0];
+        let c = cmsg(libc::SOL_IP, libc::IP_RETOPTS, &body);
+        assert_eq!(
+            vet_errno(std::process::id() as i32, libc::AF_INET, &c),
+            Err(libc::EPERM)
+        );
+        // A security option hidden the same way still needs CAP_NET_RAW.
+        assert_eq!(
+            need(
+                libc::AF_INET,
+                libc::SOL_IP,
+                libc::IP_RETOPTS,
+                &[IPOPT_NOOP, 130, 3]
+            ),
+            Need::Raw(libc::EINVAL)
         );
     }
 

@@ -17,8 +17,11 @@ use std::sync::OnceLock;
 use rustix::process::Pid;
 use rustix::thread::{capabilities, CapabilitySet};
 
+use std::os::fd::AsFd;
+
 use super::super::Reply;
 use super::broker::in_our_netns;
+use crate::sys::net as sn;
 
 /// The effective capabilities of thread `tid` (none if they cannot be
 /// read: a request that needs one is then refused, as for a program
@@ -27,6 +30,23 @@ pub(super) fn effective(tid: i32) -> CapabilitySet {
     Pid::from_raw(tid)
         .and_then(|p| capabilities(Some(p)).ok())
         .map_or(CapabilitySet::empty(), |c| c.effective)
+}
+
+/// Whether thread `tid` holds one of `caps` over the network namespace of
+/// `sock`, as the kernel's `ns_capable(sock_net(sk)->user_ns, ...)` asks:
+/// its effective set counts only in its own user namespace, so that
+/// namespace must own the socket's (a container in a user namespace of
+/// its own sharing the host's network holds nothing over it). Unknown: no.
+pub(super) fn holds_over(tid: i32, sock: BorrowedFd<'_>, caps: CapabilitySet) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    if !effective(tid).intersects(caps) {
+        return false;
+    }
+    let owner = sn::socket_netns(sock)
+        .and_then(|ns| sn::ns_owner(ns.as_fd()))
+        .and_then(|u| sn::dev_ino(u.as_fd()));
+    let theirs = std::fs::metadata(format!("/proc/{tid}/ns/user")).map(|m| (m.dev(), m.ino()));
+    matches!((owner, theirs), (Ok(a), Ok(b)) if a == b)
 }
 
 /// The kernel's default `ip_unprivileged_port_start`, which a network
@@ -74,8 +94,62 @@ pub(super) fn bind_port(
     } else {
         DEFAULT_UNPRIVILEGED_PORT_START
     };
-    if port >= start || effective(tid).contains(CapabilitySet::NET_BIND_SERVICE) {
+    if port >= start || holds_over(tid, sock, CapabilitySet::NET_BIND_SERVICE) {
         return Ok(());
     }
     Err(Reply::Errno(libc::EACCES))
+}
+
+/// `NETLINK_USERSOCK`: its messages may go to any socket, from anyone.
+const NETLINK_USERSOCK: i32 = 2;
+
+/// What a netlink request may ask of the kernel's `netlink_allowed` and
+/// the families' bind hooks, which look at the calling task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum NetlinkOp {
+    /// `connect`, or a send with an address: to a port or multicast groups.
+    Send,
+    /// `bind` to multicast groups.
+    Bind,
+}
+
+/// Refuses (EPERM, as `netlink_sendmsg`, `netlink_connect` and
+/// `netlink_bind` do) a netlink request of thread `tid` on `sock` (of
+/// `proto`) with address `addr` that needs `CAP_NET_ADMIN` the program does
+/// not hold: sending to another port or to groups (anyone, on
+/// `NETLINK_USERSOCK`), or listening to groups other than those anyone may
+/// (routing netlink's, but its multicast-routing reports; the usersock,
+/// uevent and SELinux families'). Another family's groups need it here
+/// whatever its own rules, which may ask less (a refusal in excess, never
+/// a lend).
+pub(super) fn netlink(
+    tid: i32,
+    sock: BorrowedFd<'_>,
+    op: NetlinkOp,
+    addr: &[u8],
+) -> Result<(), Reply> {
+    // struct sockaddr_nl: family, pad, nl_pid, nl_groups.
+    let word = |i: usize| {
+        addr.get(i..i + 4)
+            .map_or(0, |b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let (pid, groups) = (word(4), word(8));
+    let proto = sn::getsockopt_int(sock, libc::SOL_SOCKET, libc::SO_PROTOCOL).unwrap_or(-1);
+    let needs = match op {
+        NetlinkOp::Send => (pid != 0 || groups != 0) && proto != NETLINK_USERSOCK,
+        NetlinkOp::Bind => {
+            // RTNLGRP_IPV4_MROUTE_R (30) and RTNLGRP_IPV6_MROUTE_R (31):
+            // group n is bit n - 1.
+            const MROUTE_R: u32 = (1 << 29) | (1 << 30);
+            match proto {
+                libc::NETLINK_ROUTE => groups & MROUTE_R != 0,
+                NETLINK_USERSOCK | libc::NETLINK_KOBJECT_UEVENT | libc::NETLINK_SELINUX => false,
+                _ => groups != 0,
+            }
+        }
+    };
+    if needs && !holds_over(tid, sock, CapabilitySet::NET_ADMIN) {
+        return Err(Reply::Errno(libc::EPERM));
+    }
+    Ok(())
 }

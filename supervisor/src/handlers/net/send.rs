@@ -410,14 +410,19 @@ fn probe(sock: BorrowedFd<'_>, name: Option<&[u8]>, len: usize, flags: i32, ours
 /// Fetches the descriptors of `one`'s control messages (a Unix socket
 /// reads its control messages first, so a refusal comes first too), or
 /// vets an IP socket's ([`super::ipcontrol`]).
-fn take_rights<P: Program>(req: &mut Req<'_, P>, domain: i32, one: &mut One) -> Result<(), Reply> {
+fn take_rights<P: Program>(
+    req: &mut Req<'_, P>,
+    sock: BorrowedFd<'_>,
+    domain: i32,
+    one: &mut One,
+) -> Result<(), Reply> {
     // An IP socket ignores descriptors and credentials in its control
     // messages (`__sock_cmsg_send`: they are Unix's): its numbers name
     // nothing and go to the kernel as they are. Every other family (Unix,
     // and netlink, whose `scm_send` would take them from fdsup's own table)
     // gets the program's files, fetched.
     if domain == libc::AF_INET || domain == libc::AF_INET6 {
-        return super::ipcontrol::vet(req.p.task().tid(), domain, &one.control);
+        return super::ipcontrol::vet(req.p.task().tid(), sock, domain, &one.control);
     }
     one.fds = translate_rights(&mut *req.p, &mut one.control)?;
     Ok(())
@@ -529,6 +534,13 @@ fn target_of<P: Program>(
     flags: i32,
 ) -> Result<Option<Target>, Reply> {
     let Some(a) = addr else { return Ok(None) };
+    if domain == libc::AF_NETLINK {
+        let tid = req.p.task().tid();
+        super::lend::netlink(tid, sock, super::lend::NetlinkOp::Send, a.bytes())?;
+        if !req.valid() {
+            return Err(Reply::Gone);
+        }
+    }
     if address_unused(sock, domain, ty, flags) {
         return Ok(Some(Target::passed(a.bytes().to_vec())));
     }
@@ -550,7 +562,7 @@ fn send_single<P: Program>(
     flags: i32,
 ) -> Reply {
     let mut one = one;
-    if let Err(r) = take_rights(req, domain, &mut one) {
+    if let Err(r) = take_rights(req, sock.as_fd(), domain, &mut one) {
         return r;
     }
     let One {
@@ -832,7 +844,7 @@ pub(super) fn sendmmsg<P: Program>(
             Err(r) => return stop(r),
         };
         let on = twin.as_ref().map_or(sock.as_fd(), |t| t.fd.as_fd());
-        if let Err(r) = take_rights(req, domain, &mut one) {
+        if let Err(r) = take_rights(req, on, domain, &mut one) {
             return answer(twin, stop(r));
         }
         let One {
