@@ -425,6 +425,14 @@ pub fn fstat_mode(fd: BorrowedFd<'_>) -> io::Result<u32> {
     Ok(rustix::fs::fstat(fd)?.st_mode)
 }
 
+/// `fstatat(dirfd, path, AT_SYMLINK_NOFOLLOW)`: device and inode.
+pub fn lstat_id(dirfd: RawFd, path: &CStr) -> io::Result<(u64, u64)> {
+    let st = at(dirfd, |d| {
+        rustix::fs::statat(d, path, AtFlags::SYMLINK_NOFOLLOW)
+    })?;
+    Ok((st.st_dev, st.st_ino))
+}
+
 /// `fstat(fd)`: device, inode, mode and link count.
 pub fn fstat_id(fd: BorrowedFd<'_>) -> io::Result<(u64, u64, u32, u64)> {
     let st = rustix::fs::fstat(fd)?;

@@ -23,10 +23,10 @@
 //! namespace) is asked about at each use, where the socket lives in fdsup's
 //! network namespace; the socket file held open (pinned) where it lives in
 //! the program's own (`isolate`), which fdsup's `sock_diag` cannot see.
-//! The file of a socket in fdsup's namespace is learnt from the socket
-//! itself (`UNIX_DIAG_VFS`), not from its name, so that a file put at the
-//! name between the bind and fdsup's look is not taken for it; a pinned one
-//! is taken from the name and must be a socket file with no other name.
+//! The file of a socket in fdsup's namespace must be the one the socket
+//! itself names (`UNIX_DIAG_VFS`'s inode), so that a file put at the name
+//! between the bind and fdsup's look is not taken for it; a pinned one is
+//! taken from the name and must be a socket file with no other name.
 //! An own name costs a question to the kernel per connect or send to it; a
 //! socket whose name is another's costs nothing more.
 
@@ -148,10 +148,11 @@ impl OwnSockets {
     }
 
     /// A sandboxed socket `sock` was bound to the file `name` in `dir`.
-    /// In fdsup's namespace the file is learnt from the socket itself
-    /// (`sock_diag`), so that a file put at the name meanwhile is not
-    /// taken for it; in the program's own (`in_ours` false) the file found
-    /// there is pinned, if it is a socket with no other name.
+    /// In fdsup's namespace the file at the name must be the socket's own
+    /// (`sock_diag` gives its inode), so that a file put at the name
+    /// meanwhile is not taken for it; in the program's own (`in_ours`
+    /// false) the file found there is pinned, if it is a socket with no
+    /// other name.
     pub fn bound_file(&self, sock: BorrowedFd<'_>, in_ours: bool, dir: RawFd, name: &CStr) {
         if in_ours {
             let Some(ino) = sn::socket_ino(sock)
@@ -160,8 +161,18 @@ impl OwnSockets {
             else {
                 return;
             };
-            if let Some((dev, vino)) = self.ask(ino).and_then(|d| d.vfs) {
-                self.add(Key::Inode(dev, vino), Proof::Live(ino));
+            let Some((_, vino)) = self.ask(ino).and_then(|d| d.vfs) else {
+                return;
+            };
+            // The file at the name must be the socket's: the same inode
+            // number (in one directory, one file system). Its device is
+            // taken from `stat`, which is what a connect compares: a btrfs
+            // subvolume's or an overlay's is not the superblock's that
+            // `sock_diag` gives.
+            if let Ok((dev, fino)) = sys::lstat_id(dir, name) {
+                if fino == vino {
+                    self.add(Key::Inode(dev, fino), Proof::Live(ino));
+                }
             }
             return;
         }
@@ -178,7 +189,7 @@ impl OwnSockets {
     /// Whether the socket file `(dev, ino)` is one the sandbox bound, and
     /// its socket still open.
     pub fn has_inode(&self, dev: u64, ino: u64) -> bool {
-        self.holds(&Key::Inode(dev, ino), |d| d.vfs == Some((dev, ino)))
+        self.holds(&Key::Inode(dev, ino), |d| d.vfs.is_some_and(|v| v.1 == ino))
     }
 
     /// A sandboxed socket `sock` holds the abstract `name`.
@@ -239,27 +250,29 @@ mod tests {
     }
 
     #[test]
-    fn a_socket_file_is_learnt_from_the_socket_not_the_name() {
+    fn a_socket_file_must_be_the_socket_s_own() {
         use std::os::unix::fs::MetadataExt;
         let own = OwnSockets::new();
         let d = scratch("file");
         let dir = std::fs::File::open(&d).unwrap();
         let dirfd = std::os::fd::AsRawFd::as_raw_fd(&dir);
+        // Another file put at the name before fdsup looks: not taken.
         let l = UnixListener::bind(d.join("s.sock")).unwrap();
-        // Another file put at the name before fdsup looks.
         std::fs::rename(d.join("s.sock"), d.join("moved.sock")).unwrap();
         std::fs::write(d.join("s.sock"), b"x").unwrap();
         own.bound_file(l.as_fd(), true, dirfd, c"s.sock");
-        let moved = std::fs::metadata(d.join("moved.sock")).unwrap();
         let planted = std::fs::metadata(d.join("s.sock")).unwrap();
-        assert!(
-            own.has_inode(moved.dev(), moved.ino()),
-            "the socket's own file"
-        );
         assert!(!own.has_inode(planted.dev(), planted.ino()));
-        // Closed: its file no longer counts (its inode may be reused).
+        assert!(own.set.lock().unwrap().keys.is_empty());
+        // The socket's own file is; closed, no longer (its inode may be
+        // reused).
+        let l2 = UnixListener::bind(d.join("t.sock")).unwrap();
+        own.bound_file(l2.as_fd(), true, dirfd, c"t.sock");
+        let t = std::fs::metadata(d.join("t.sock")).unwrap();
+        assert!(own.has_inode(t.dev(), t.ino()));
+        drop(l2);
+        assert!(!own.has_inode(t.dev(), t.ino()));
         drop(l);
-        assert!(!own.has_inode(moved.dev(), moved.ino()));
         std::fs::remove_dir_all(&d).unwrap();
     }
 
