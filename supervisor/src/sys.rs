@@ -299,6 +299,37 @@ pub fn affinity_cpus() -> usize {
     rustix::thread::sched_getaffinity(None).map_or(2, |set| set.count().max(1) as usize)
 }
 
+/// Moves this thread off the CPU it runs on, onto the next one it may run
+/// on, and leaves its affinity as it was (the scheduler stays free to move
+/// it again). Whether it moved: not where it may run on one CPU only, or
+/// where the kernel refuses.
+pub fn step_aside() -> bool {
+    use rustix::thread::{sched_getaffinity, sched_getcpu, sched_setaffinity, CpuSet};
+    let Ok(all) = sched_getaffinity(None) else {
+        return false;
+    };
+    if all.count() < 2 {
+        return false;
+    }
+    let here = sched_getcpu();
+    let Some(other) = (here.saturating_add(1)..CpuSet::MAX_CPU)
+        .chain(0..here.min(CpuSet::MAX_CPU))
+        .find(|&i| all.is_set(i))
+    else {
+        return false;
+    };
+    let mut one = CpuSet::new();
+    one.set(other);
+    if sched_setaffinity(None, &one).is_err() {
+        return false;
+    }
+    // Back to what it was; the thread stays where it now runs. Should this
+    // fail (the cpuset changed meanwhile), the thread would stay on one CPU:
+    // correct, if slower.
+    let _ = sched_setaffinity(None, &all);
+    true
+}
+
 /// `pidfd_send_signal(pidfd, sig, NULL, 0)`.
 pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: i32) -> io::Result<()> {
     // SAFETY: a NULL siginfo is allowed; the other arguments are integers.
