@@ -403,6 +403,43 @@ pub fn read_remote(pid: i32, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
     Ok(usize::try_from(n).unwrap_or(0))
 }
 
+/// `LANDLOCK_RULE_PATH_BENEATH` (include/uapi/linux/landlock.h).
+const LANDLOCK_RULE_PATH_BENEATH: libc::c_int = 1;
+
+/// `struct landlock_path_beneath_attr`, packed as the kernel declares it.
+#[repr(C, packed)]
+struct PathBeneathAttr {
+    allowed_access: u64,
+    parent_fd: i32,
+}
+
+/// `landlock_add_rule(ruleset, LANDLOCK_RULE_PATH_BENEATH, {access,
+/// beneath}, 0)`: grants `access` (`LANDLOCK_ACCESS_FS_*`) beneath the file
+/// or directory `beneath` (an `O_PATH` descriptor will do).
+pub fn landlock_add_path_beneath(
+    ruleset: BorrowedFd<'_>,
+    beneath: BorrowedFd<'_>,
+    access: u64,
+) -> io::Result<()> {
+    let attr = PathBeneathAttr {
+        allowed_access: access,
+        parent_fd: beneath.as_raw_fd(),
+    };
+    // SAFETY: `attr` is a valid, initialised landlock_path_beneath_attr that
+    // outlives the call; the kernel only reads it. The descriptors are
+    // borrowed, so open for the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_add_rule,
+            ruleset.as_raw_fd(),
+            LANDLOCK_RULE_PATH_BENEATH,
+            std::ptr::from_ref(&attr),
+            0u32,
+        )
+    };
+    cvt(r).map(drop)
+}
+
 // ---- files ---------------------------------------------------------------------
 
 /// `openat2(dirfd, path, how, sizeof how)`.
