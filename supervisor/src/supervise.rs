@@ -366,7 +366,12 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     };
     crate::timeline::mark("landlock ruleset");
     let ctx = Arc::new(ctx);
+    // The receiver's thread while the shim may still be installing its
+    // filters; it starts receiving once the session exists, before "go".
+    let receiver = Session::worker_ahead(0).map_err(setup("starting a worker thread"));
+    crate::timeline::mark("receiver started");
     let listener = hand_off(&ours, &pidfd, sent).map_err(abandon)?;
+    let receiver = receiver.map_err(abandon)?;
     crate::timeline::mark("listener taken");
     if !listener.supports_addfd_send() {
         let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
@@ -388,10 +393,10 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     // The receiver before "go"; the spares, parked at once, while the shim
     // execs the program (off the start-up's path; one that cannot start
     // only makes the pool smaller).
-    session
-        .spawn_worker(0, false)
+    receiver
+        .start(&session)
         .map_err(setup("starting a worker thread"))?;
-    crate::timeline::mark("receiver started");
+    crate::timeline::mark("session begun");
 
     // Go: the ruleset message; the shim restricts itself and execs the
     // program.
