@@ -166,7 +166,7 @@ fn setup(
 
     // The network namespace comes as soon as the supervisor knows it is
     // wanted, ahead of the filters: the kernel takes some 0.3 ms to make
-    // it, while the supervisor builds the filters.
+    // it, while the supervisor loads the policy and builds the filters.
     let mut first = receive(sock, SetupStage::ReceiveDeny)?;
     if first == [protocol::ISOLATE_NETWORK] {
         sys::isolate_network().map_err(|e| (SetupStage::NetworkNamespace, e))?;

@@ -338,12 +338,17 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     // nothing. (The files fdsup writes for the user are 0600 whatever it
     // is: crate::files.)
     rustix::process::umask(rustix::fs::Mode::empty());
+    // An embedded policy says whether it isolates before it is loaded: the
+    // shim can start on the namespace now (see `prepare`).
+    let source = opts.policy.as_deref().unwrap_or("@default");
+    let asked = (opts.learn.is_none() && policy::embedded_isolates(source) == Some(true))
+        .then(|| ask_isolation(&ours));
     let Prepared {
         mut ctx,
         filters,
         source,
         isolating,
-    } = prepare(&opts, &ours).map_err(abandon)?;
+    } = prepare(&opts, &ours, asked).map_err(abandon)?;
     crate::timeline::mark("filters built");
 
     // The filters next: the shim installs them (about 0.1 ms) while we
@@ -485,11 +490,18 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
 
 /// Loads the policy and builds what the run needs from it: the shared
 /// context of the workers and the filters. A policy that isolates the
-/// network has the shim (`sock`) make its namespace as soon as it is
-/// loaded: that takes the kernel some 0.3 ms, the longest step of the
-/// shim's, and overlaps so with the building of the filters and of the
-/// Landlock ruleset here.
-fn prepare(opts: &RunOptions, sock: &OwnedFd) -> Result<Prepared, RunError> {
+/// network has the shim (`sock`) make its namespace as soon as that is
+/// known (here, once it is loaded, if not before): that takes the kernel
+/// some 0.3 ms, the longest step of the shim's, and overlaps so with the
+/// building of the filters and of the Landlock ruleset here.
+///
+/// `asked`: whether the namespace was asked for already, before the policy
+/// was loaded (an embedded one says whether it isolates), and how that went.
+fn prepare(
+    opts: &RunOptions,
+    sock: &OwnedFd,
+    asked: Option<Result<(), (&'static str, io::Error)>>,
+) -> Result<Prepared, RunError> {
     let source = opts.policy.clone().unwrap_or_else(|| "@default".to_owned());
     let vars = policy::Vars::from_env().map_err(setup("reading the environment for the policy"))?;
     let mut pol = match &opts.learn {
@@ -501,11 +513,18 @@ fn prepare(opts: &RunOptions, sock: &OwnedFd) -> Result<Prepared, RunError> {
         pol.fs.metadata = m;
     }
     check_enforceable(&pol, &source)?;
-    let isolating = if pol.network.isolate {
-        sys::write_all(sock.as_fd(), &[fdsup_shim::protocol::ISOLATE_NETWORK])
-            .map_err(|e| ("asking the shim for a network namespace", e))
-    } else {
-        Ok(())
+    let isolating = match (pol.network.isolate, asked) {
+        (true, Some(sent)) => sent,
+        (true, None) => ask_isolation(sock),
+        (false, None) => Ok(()),
+        // `policy::embedded_isolates` and the policy disagree: a bug (a
+        // test holds them together), refused rather than run isolated.
+        (false, Some(_)) => {
+            return Err(RunError::Setup {
+                what: "asking the shim for a network namespace",
+                source: io::Error::other(format!("{source} does not isolate the network")),
+            })
+        }
     };
     crate::timeline::mark("isolation asked");
     // The network is always mediated: a Unix socket path is a path that
@@ -565,6 +584,12 @@ struct Prepared {
     /// Whether the request for a network namespace, if the policy isolates,
     /// reached the shim.
     isolating: Result<(), (&'static str, io::Error)>,
+}
+
+/// Asks the shim for a network namespace (the policy isolates).
+fn ask_isolation(sock: &OwnedFd) -> Result<(), (&'static str, io::Error)> {
+    sys::write_all(sock.as_fd(), &[fdsup_shim::protocol::ISOLATE_NETWORK])
+        .map_err(|e| ("asking the shim for a network namespace", e))
 }
 
 /// Sends the rest of the first part of the hand-off (the network namespace
