@@ -16,10 +16,11 @@
 //! library's `-lgcc_s`. Only for linux-gnu targets; `libgcc_eh.a` comes with
 //! GCC (the C toolchain the Rust toolchain links with).
 //!
-//! Full static linking (`-C target-feature=+crt-static`) would save some
-//! 0.1 ms more (no dynamic loader), but cargo applies such a flag to proc
-//! macros too unless `--target` is given, and a proc macro cannot be built
-//! static: see bench/README.md.
+//! The `fdsup` binary itself is linked statically by `scripts/rustc-wrapper`
+//! (which says why that is not a rustflag), libgcc_eh included; this still
+//! keeps libgcc_s out of the other binaries (tests, bench), and out of
+//! `fdsup` where a `RUSTC_WRAPPER` of the environment replaces that script.
+//! The two together link fine: the archive's members are in once.
 
 fn main() {
     let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
