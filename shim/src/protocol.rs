@@ -7,7 +7,10 @@
 //! packet socket, every `send` below is one message and arrives whole or not at
 //! all, so no framing is needed.
 //!
-//! 1. supervisor -> shim: optionally the one byte [`ISOLATE_NETWORK`], then
+//! 1. supervisor -> shim: optionally the one byte [`ISOLATE_NETWORK`] (sent
+//!    as soon as the supervisor knows the policy isolates: before loading
+//!    an embedded one, else once it is loaded; the shim makes the network
+//!    namespace at once, while the supervisor goes on), then
 //!    the deny program, then the notify program, each one message in the
 //!    wire form of [`encode_program`]. The shim installs them after
 //!    `no_new_privs`, while the supervisor builds the Landlock ruleset from

@@ -305,6 +305,37 @@ pub fn affinity_cpus() -> usize {
     rustix::thread::sched_getaffinity(None).map_or(2, |set| set.count().max(1) as usize)
 }
 
+/// Moves this thread off the CPU it runs on, onto the next one it may run
+/// on, and leaves its affinity as it was (the scheduler stays free to move
+/// it again). Whether it moved: not where it may run on one CPU only, or
+/// where the kernel refuses.
+pub fn step_aside() -> bool {
+    use rustix::thread::{sched_getaffinity, sched_getcpu, sched_setaffinity, CpuSet};
+    let Ok(all) = sched_getaffinity(None) else {
+        return false;
+    };
+    if all.count() < 2 {
+        return false;
+    }
+    let here = sched_getcpu();
+    let Some(other) = (here.saturating_add(1)..CpuSet::MAX_CPU)
+        .chain(0..here.min(CpuSet::MAX_CPU))
+        .find(|&i| all.is_set(i))
+    else {
+        return false;
+    };
+    let mut one = CpuSet::new();
+    one.set(other);
+    if sched_setaffinity(None, &one).is_err() {
+        return false;
+    }
+    // Back to what it was; the thread stays where it now runs. Should this
+    // fail (the cpuset changed meanwhile), the thread would stay on one CPU:
+    // correct, if slower.
+    let _ = sched_setaffinity(None, &all);
+    true
+}
+
 /// `pidfd_send_signal(pidfd, sig, NULL, 0)`.
 pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: i32) -> io::Result<()> {
     // SAFETY: a NULL siginfo is allowed; the other arguments are integers.
@@ -376,6 +407,43 @@ pub fn read_remote(pid: i32, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
     let r = unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) };
     let n = cvt(r as libc::c_long)?;
     Ok(usize::try_from(n).unwrap_or(0))
+}
+
+/// `LANDLOCK_RULE_PATH_BENEATH` (include/uapi/linux/landlock.h).
+const LANDLOCK_RULE_PATH_BENEATH: libc::c_int = 1;
+
+/// `struct landlock_path_beneath_attr`, packed as the kernel declares it.
+#[repr(C, packed)]
+struct PathBeneathAttr {
+    allowed_access: u64,
+    parent_fd: i32,
+}
+
+/// `landlock_add_rule(ruleset, LANDLOCK_RULE_PATH_BENEATH, {access,
+/// beneath}, 0)`: grants `access` (`LANDLOCK_ACCESS_FS_*`) beneath the file
+/// or directory `beneath` (an `O_PATH` descriptor will do).
+pub fn landlock_add_path_beneath(
+    ruleset: BorrowedFd<'_>,
+    beneath: BorrowedFd<'_>,
+    access: u64,
+) -> io::Result<()> {
+    let attr = PathBeneathAttr {
+        allowed_access: access,
+        parent_fd: beneath.as_raw_fd(),
+    };
+    // SAFETY: `attr` is a valid, initialised landlock_path_beneath_attr that
+    // outlives the call; the kernel only reads it. The descriptors are
+    // borrowed, so open for the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_add_rule,
+            ruleset.as_raw_fd(),
+            LANDLOCK_RULE_PATH_BENEATH,
+            std::ptr::from_ref(&attr),
+            0u32,
+        )
+    };
+    cvt(r).map(drop)
 }
 
 // ---- files ---------------------------------------------------------------------

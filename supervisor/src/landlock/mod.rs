@@ -47,9 +47,13 @@
 //! the handler says so in the log. Files created after the start in a
 //! directory that had to be listed are not executable (they have no rule).
 //!
-//! **The system calls** are the `landlock` crate's (by the Landlock
-//! maintainers): [`build`] makes the ruleset with it and takes its
-//! descriptor out for the shim. One call stays outside it: the shim's
+//! **The system calls**: [`build`] creates the ruleset with the `landlock`
+//! crate (by the Landlock maintainers), which checks what the kernel
+//! supports, and takes its descriptor out for the shim. Two calls stay
+//! outside it: the rules are added with `landlock_add_rule` directly
+//! (`crate::sys`), as the crate `fstat`s every path it is given (to drop
+//! directory-only rights from a file's, which `EXECUTE` is not), one system
+//! call in four of some 140 rules on the start-up's path; and the shim's
 //! `landlock_restrict_self` on the descriptor it receives (`fdsup_shim::sys`),
 //! since the crate restricts only with a `RulesetCreated` it made in the
 //! same process and has no way to adopt a received descriptor.
@@ -64,8 +68,7 @@ use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 
 use landlock::{
-    AccessFs, CompatLevel, Compatible, LandlockStatus, PathBeneath, Ruleset, RulesetAttr,
-    RulesetCreatedAttr, RulesetError,
+    AccessFs, CompatLevel, Compatible, LandlockStatus, Ruleset, RulesetAttr, RulesetError,
 };
 
 use crate::policy::{ExecAccess, FsAccess, FsAction, Origin, Pattern, Policy};
@@ -343,10 +346,11 @@ pub fn send_ruleset(
 /// become a symbolic link, or, for a single-file grant, a directory, is
 /// skipped: the ruleset then grants less, never more.
 ///
-/// Built with the `landlock` crate as a hard requirement: a kernel without
-/// Landlock is an error, never a ruleset that restricts nothing. The crate
-/// hands the descriptor over (`Option<OwnedFd>::from`) for the shim, which
-/// restricts itself with it after the fork ([`send_ruleset`]).
+/// Created with the `landlock` crate as a hard requirement: a kernel
+/// without Landlock is an error, never a ruleset that restricts nothing.
+/// The crate hands the descriptor over (`Option<OwnedFd>::from`); the rules
+/// go in with `landlock_add_rule` directly (see the module docs), and the
+/// shim restricts itself with it after the fork ([`send_ruleset`]).
 pub fn build(plan: &Plan) -> Result<OwnedFd, LandlockError> {
     let failed = |what| {
         move |e: RulesetError| LandlockError::Failed {
@@ -354,7 +358,7 @@ pub fn build(plan: &Plan) -> Result<OwnedFd, LandlockError> {
             source: io::Error::other(e),
         }
     };
-    let mut ruleset = Ruleset::default()
+    let ruleset = Ruleset::default()
         .set_compatibility(CompatLevel::HardRequirement)
         .handle_access(AccessFs::Execute)
         .map_err(|e| match abi() {
@@ -364,6 +368,10 @@ pub fn build(plan: &Plan) -> Result<OwnedFd, LandlockError> {
         })?
         .create()
         .map_err(failed("creating the Landlock ruleset"))?;
+    let ruleset = Option::<OwnedFd>::from(ruleset).ok_or_else(|| LandlockError::Failed {
+        what: "creating the Landlock ruleset",
+        source: io::Error::other("the landlock crate returned no descriptor"),
+    })?;
     let mut cpath = Vec::with_capacity(libc::PATH_MAX as usize);
     for g in &plan.grants {
         cpath.clear();
@@ -389,15 +397,19 @@ pub fn build(plan: &Plan) -> Result<OwnedFd, LandlockError> {
         {
             continue;
         }
-        (&mut ruleset)
-            .add_rule(PathBeneath::new(fd, AccessFs::Execute))
-            .map_err(failed("adding a Landlock rule"))?;
+        crate::sys::landlock_add_path_beneath(ruleset.as_fd(), fd.as_fd(), EXECUTE).map_err(
+            |source| LandlockError::Failed {
+                what: "adding a Landlock rule",
+                source,
+            },
+        )?;
     }
-    Option::<OwnedFd>::from(ruleset).ok_or_else(|| LandlockError::Failed {
-        what: "creating the Landlock ruleset",
-        source: io::Error::other("the landlock crate returned no descriptor"),
-    })
+    Ok(ruleset)
 }
+
+/// `LANDLOCK_ACCESS_FS_EXECUTE` (include/uapi/linux/landlock.h), the only
+/// right the ruleset handles.
+const EXECUTE: u64 = 1;
 
 #[cfg(test)]
 mod tests;

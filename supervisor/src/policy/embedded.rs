@@ -27,6 +27,27 @@ pub fn embedded(name: &str) -> Option<&'static str> {
         .map(|(_, text)| *text)
 }
 
+/// Whether each embedded policy, run alone, isolates the network (its
+/// `network.isolate` once loaded, which no variable changes). Known without
+/// loading it so that `fdsup run` can have the shim start making the
+/// network namespace at once, while the policy loads (issue 11); a test
+/// holds this table to what loading says.
+const ISOLATES: &[(&str, bool)] = &[
+    ("@system", false),
+    ("@default", true),
+    ("@allow-all", false),
+    ("@network-loopback", false),
+];
+
+/// Whether running with `source` isolates the network, where that is known
+/// before loading it: for an embedded policy (`@name`) only.
+pub fn isolates(source: &str) -> Option<bool> {
+    ISOLATES
+        .iter()
+        .find(|(n, _)| *n == source)
+        .map(|(_, isolates)| *isolates)
+}
+
 /// The `@names` of the embedded policies.
 pub fn names() -> impl Iterator<Item = &'static str> {
     POLICIES.iter().map(|(n, _)| *n)

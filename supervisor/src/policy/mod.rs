@@ -45,7 +45,9 @@ mod vars;
 mod tests;
 
 pub use describe::{comment, metadata_text};
-pub use embedded::{embedded, include_only, names as embedded_names};
+pub use embedded::{
+    embedded, include_only, isolates as embedded_isolates, names as embedded_names,
+};
 pub use error::PolicyError;
 pub use lint::Warning;
 pub use loader::load;

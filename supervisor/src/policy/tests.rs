@@ -875,6 +875,19 @@ fn embedded_policies_load() {
     assert!(embedded("@nope").is_none());
 }
 
+/// `fdsup run` asks the shim for a network namespace before loading an
+/// embedded policy, on the word of `embedded_isolates`: it must be what
+/// loading says, for every embedded policy.
+#[test]
+fn embedded_isolation_is_known_before_loading() {
+    for name in embedded_names() {
+        let p = load(name, &vars()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(embedded_isolates(name), Some(p.network.isolate), "{name}");
+    }
+    assert_eq!(embedded_isolates("/etc/fdsup.json"), None);
+    assert_eq!(embedded_isolates("@nope"), None);
+}
+
 /// Every rule object of every embedded policy says why, and every object
 /// the policy has (but for rule lists) carries a comment too.
 #[test]
