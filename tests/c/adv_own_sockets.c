@@ -8,6 +8,9 @@
  *       outside server listening on NAME), then connects to NAME: a name
  *       the sandbox once held must not open the way to whoever holds it
  *       now (the network rules deny it).
+ *   adv_own_sockets accepted NAME DIR
+ *       The same, where the name was last held by a SOCK_SEQPACKET listener
+ *       whose accepted socket then sends (and reports the name).
  *   adv_own_sockets own NAME
  *       The positive control: a server of the sandbox listens on NAME and
  *       a client of the sandbox connects to it.
@@ -54,10 +57,26 @@ int main(int argc, char **argv) {
         printf("done=1\n");
         return 0;
     }
-    if (strcmp(argv[1], "squat") == 0 && argc > 3) {
-        int s = socket(AF_UNIX, SOCK_STREAM, 0);
-        report("squat_bind", bind(s, (struct sockaddr *)&a, len));
-        close(s);
+    if ((strcmp(argv[1], "squat") == 0 || strcmp(argv[1], "accepted") == 0) && argc > 3) {
+        if (strcmp(argv[1], "squat") == 0) {
+            int s = socket(AF_UNIX, SOCK_STREAM, 0);
+            report("squat_bind", bind(s, (struct sockaddr *)&a, len));
+            close(s);
+        } else {
+            /* An accepted socket reports its listener's name without
+             * holding it: a send on it must not make the name own again
+             * once the listener is gone (found in review). */
+            int l = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+            report("squat_bind", bind(l, (struct sockaddr *)&a, len));
+            listen(l, 4);
+            int c = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+            connect(c, (struct sockaddr *)&a, len);
+            int acc = accept(l, NULL, NULL);
+            close(l);
+            int d = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+            report("gone_connect", connect(d, (struct sockaddr *)&a, len));
+            report("accepted_send", (int)sendto(acc, "x", 1, 0, (struct sockaddr *)&a, len));
+        }
         char path[4096];
         snprintf(path, sizeof path, "%s/squatted", argv[3]);
         FILE *f = fopen(path, "w");
@@ -67,7 +86,8 @@ int main(int argc, char **argv) {
         struct stat st;
         for (int i = 0; i < 1000 && stat(path, &st) != 0; i++)
             usleep(10000);
-        int c = socket(AF_UNIX, SOCK_STREAM, 0);
+        int ty = strcmp(argv[1], "squat") == 0 ? SOCK_STREAM : SOCK_SEQPACKET;
+        int c = socket(AF_UNIX, ty, 0);
         report("squat_connect", connect(c, (struct sockaddr *)&a, len));
         printf("done=1\n");
         return 0;

@@ -72,7 +72,8 @@ int main(int argc, char **argv) {
         return 2;
     int port = atoi(argv[1]);
     int low = atoi(argv[2]);
-    if (argc > 3 && strcmp(argv[3], "drop") == 0) {
+    int dropped = argc > 3 && strcmp(argv[3], "drop") == 0;
+    if (dropped) {
         if (setgroups(0, NULL) != 0 || setresgid(65534, 65534, 65534) != 0 ||
             setresuid(65534, 65534, 65534) != 0) {
             perror("drop");
@@ -148,7 +149,7 @@ int main(int argc, char **argv) {
     fl.flr_flags = IPV6_FL_F_CREATE;
     fl.flr_share = IPV6_FL_S_EXCL;
     /* A label of its own: a label lingers for seconds after use. */
-    fl.flr_label = htonl(((unsigned)getpid() & 0xfffff) | 1);
+    fl.flr_label = htonl(((unsigned)getpid() % 0xfff00u) + 0x10u);
     report("flowlabel", setsockopt(d, SOL_IPV6, IPV6_FLOWLABEL_MGR, &fl, sizeof fl));
     struct sockaddr_in lo4 = v4;
     lo4.sin_port = htons(low);
@@ -180,6 +181,40 @@ int main(int argc, char **argv) {
     report("nl_send_group", (int)sendto(nl, &nm, sizeof nm, 0, (struct sockaddr *)&link, sizeof link));
     int nl3 = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
     report("nl_connect_group", connect(nl3, (struct sockaddr *)&link, sizeof link));
+    if (dropped) {
+        /* An address for lo (198.18.99.77/32), asked of the kernel with an
+         * explicit address as iproute2 does: a message so sent is checked
+         * against the task that sends it alone, which is fdsup (the test
+         * removes the address whatever happens). */
+        struct {
+            struct nlmsghdr h;
+            struct ifaddrmsg a;
+            struct rtattr r;
+            struct in_addr ad;
+        } na;
+        memset(&na, 0, sizeof na);
+        na.h.nlmsg_len = sizeof na;
+        na.h.nlmsg_type = RTM_NEWADDR;
+        na.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+        na.a.ifa_family = AF_INET;
+        na.a.ifa_prefixlen = 32;
+        na.a.ifa_index = 1;
+        na.r.rta_len = RTA_LENGTH(4);
+        na.r.rta_type = IFA_LOCAL;
+        inet_pton(AF_INET, "198.18.99.77", &na.ad);
+        int nk = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+        struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+        int r2 = (int)sendto(nk, &na, sizeof na, 0, (struct sockaddr *)&kernel, sizeof kernel);
+        char ack[1024];
+        int n = r2 < 0 ? -1 : (int)recv(nk, ack, sizeof ack, 0);
+        struct nlmsghdr *ah = (struct nlmsghdr *)ack;
+        if (n > 0 && ah->nlmsg_type == NLMSG_ERROR) {
+            int e = *(int *)NLMSG_DATA(ah);
+            printf("nl_newaddr=%s\n", e ? strerrorname_np(-e) : "OK");
+        } else {
+            printf("nl_newaddr=ERR:%s\n", strerrorname_np(errno));
+        }
+    }
     printf("done=1\n");
     return 0;
 }

@@ -36,14 +36,25 @@ fn policy(dir: &Path, name: &str) -> std::path::PathBuf {
 
 #[test]
 fn a_name_the_sandbox_held_does_not_reach_who_holds_it_now() {
-    let dir = TempDir::new("adv-own-squat");
-    let name = format!("fdsup-own-squat-{}", std::process::id());
+    squat("squat", true);
+}
+
+#[test]
+fn an_accepted_socket_does_not_make_its_listener_s_name_own() {
+    squat("accepted", false);
+}
+
+/// `mode` of the program; the outside server is a stream listener, or a
+/// `SOCK_SEQPACKET` one.
+fn squat(mode: &str, stream: bool) {
+    let dir = TempDir::new(&format!("adv-own-{mode}"));
+    let name = format!("fdsup-own-{mode}-{}", std::process::id());
     let p = policy(dir.path(), &name);
     let mut c = fdsup_tests::fdsup_cmd(["run", "--policy"], dir.path());
     c.arg(&p)
         .arg("--")
         .arg(prog("adv_own_sockets"))
-        .args(["squat", &name])
+        .args([mode, &name])
         .arg(dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -58,7 +69,7 @@ fn a_name_the_sandbox_held_does_not_reach_who_holds_it_now() {
     }
     // The outside service takes the name, and the program is let go.
     let addr = SocketAddr::from_abstract_name(name.as_bytes()).expect("abstract name");
-    let outside = UnixListener::bind_addr(&addr).expect("the outside server binds");
+    let outside = Outside::bind(&addr, stream);
     std::fs::write(dir.join("go"), b"").expect("go");
     let out = child.wait_with_output().expect("wait");
     let out = fdsup_tests::Output {
@@ -69,12 +80,56 @@ fn a_name_the_sandbox_held_does_not_reach_who_holds_it_now() {
     let mut k = Checks::new(&out);
     k.eq("squat_bind", "OK").eq("done", "1");
     k.eq("squat_connect", "ERR:ECONNREFUSED");
+    if !stream {
+        k.eq("gone_connect", "ERR:ECONNREFUSED");
+        k.eq("accepted_send", "OK");
+    }
     k.finish();
-    outside.set_nonblocking(true).expect("nonblocking");
     assert!(
-        outside.accept().is_err(),
+        !outside.was_reached(),
         "the outside server got a connection from the sandbox"
     );
+}
+
+/// The outside server: a stream or a `SOCK_SEQPACKET` listener.
+enum Outside {
+    Stream(UnixListener),
+    Packet(std::os::fd::OwnedFd),
+}
+
+impl Outside {
+    fn bind(addr: &SocketAddr, stream: bool) -> Outside {
+        if stream {
+            return Outside::Stream(
+                UnixListener::bind_addr(addr).expect("the outside server binds"),
+            );
+        }
+        // std has no SOCK_SEQPACKET listener.
+        use rustix::net::{AddressFamily, SocketAddrUnix, SocketFlags, SocketType};
+        let name = addr.as_abstract_name().expect("abstract");
+        // Non-blocking: `was_reached` only looks.
+        let fd = rustix::net::socket_with(
+            AddressFamily::UNIX,
+            SocketType::SEQPACKET,
+            SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
+            None,
+        )
+        .expect("socket");
+        let sa = SocketAddrUnix::new_abstract_name(name).expect("abstract name");
+        rustix::net::bind(&fd, &sa).expect("the outside server binds");
+        rustix::net::listen(&fd, 4).expect("listen");
+        Outside::Packet(fd)
+    }
+
+    fn was_reached(&self) -> bool {
+        match self {
+            Outside::Stream(l) => {
+                l.set_nonblocking(true).expect("nonblocking");
+                l.accept().is_ok()
+            }
+            Outside::Packet(fd) => rustix::net::accept(fd).is_ok(),
+        }
+    }
 }
 
 #[test]

@@ -144,9 +144,18 @@ fn a_root_supervisor_lends_no_privilege() {
 
     let dir = TempDir::new("adv-srcroute-drop");
     let out = sandboxed(dir.path(), &[&p, &low, "drop"]);
+    let added = std::process::Command::new("ip")
+        .args(["addr", "del", "198.18.99.77/32", "dev", "lo"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
     let mut c = Checks::new(&out);
     routes_refused(&mut c);
     dropped(&mut c);
+    c.eq("nl_newaddr", "EPERM");
+    if added {
+        c.fail("the program added an address to lo through fdsup".to_owned());
+    }
     c.finish();
 }
 
@@ -203,4 +212,53 @@ fn source_routes_are_refused_unprivileged() {
     );
     dropped(&mut c);
     c.finish();
+}
+
+/// The positive control of the privilege checks: a capability the program
+/// holds (here ambient `CAP_NET_BIND_SERVICE`, given to an unprivileged
+/// fdsup and so to the program) is honoured. The check once asked the
+/// kernel which namespace the socket is in with an ioctl that needs
+/// `CAP_NET_ADMIN`, and refused such a bind (found in review).
+#[test]
+fn a_capability_the_program_holds_is_honoured() {
+    fdsup_tests::require("setpriv");
+    if !is_root() {
+        skip!("not root: cannot run fdsup as uid 65534 with a capability");
+    }
+    let sink = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let p = port(&sink);
+    let low = low_port();
+    let dir = TempDir::new("adv-srcroute-ambient");
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    let pol = policy(dir.path());
+    let program = prog("adv_source_route");
+    let mut c = std::process::Command::new("setpriv");
+    c.args([
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--inh-caps=+net_bind_service",
+        "--ambient-caps=+net_bind_service",
+        "--",
+    ])
+    .arg(fdsup_tests::fdsup())
+    .arg("run")
+    .args(fdsup_tests::metadata_flags())
+    .arg("--policy")
+    .arg(&pol)
+    .arg("--")
+    .arg(&program)
+    .args([p.as_str(), low.as_str()])
+    .current_dir(dir.path());
+    let out = run_cmd(&mut c, Duration::from_secs(30));
+    let mut k = Checks::new(&out);
+    k.eq("done", "1");
+    for key in ["bind_low_tcp", "bind_low_udp", "bind_low_tcp6"] {
+        k.eq(key, "OK");
+    }
+    k.finish();
 }

@@ -308,6 +308,26 @@ pub fn socket_netns(fd: BorrowedFd<'_>) -> io::Result<OwnedFd> {
     owned(libc::c_long::from(cvt_int(r)?))
 }
 
+/// `getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE)`: the cookie of the
+/// socket's network namespace (Linux 5.14), which, unlike [`socket_netns`]
+/// (`CAP_NET_ADMIN`), anyone may ask.
+pub fn netns_cookie(fd: BorrowedFd<'_>) -> io::Result<u64> {
+    const SO_NETNS_COOKIE: libc::c_int = 71;
+    let mut v: u64 = 0;
+    let mut len = libc::socklen_t::try_from(std::mem::size_of::<u64>()).unwrap_or(8);
+    // SAFETY: `v` and `len` are valid out-pointers of the size given.
+    cvt_int(unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            SO_NETNS_COOKIE,
+            std::ptr::addr_of_mut!(v).cast(),
+            &mut len,
+        )
+    })?;
+    Ok(v)
+}
+
 /// `ioctl(ns, NS_GET_USERNS)`: the user namespace that owns namespace
 /// `ns`.
 pub fn ns_owner(ns: BorrowedFd<'_>) -> io::Result<OwnedFd> {
@@ -330,6 +350,16 @@ pub fn local_name(fd: BorrowedFd<'_>) -> io::Result<Vec<u8>> {
     let mut len = libc::socklen_t::try_from(SOCKADDR_MAX).unwrap_or(128);
     // SAFETY: `ss` and `len` are valid out-pointers of the size given.
     cvt_int(unsafe { libc::getsockname(fd.as_raw_fd(), ss.as_mut_ptr(), &mut len) })?;
+    let n = usize::try_from(len).unwrap_or(0).min(SOCKADDR_MAX);
+    Ok(ss.0[..n].to_vec())
+}
+
+/// `getpeername(fd)`: the socket's peer address, as the kernel writes it.
+pub fn peer_name(fd: BorrowedFd<'_>) -> io::Result<Vec<u8>> {
+    let mut ss = Storage::new();
+    let mut len = libc::socklen_t::try_from(SOCKADDR_MAX).unwrap_or(128);
+    // SAFETY: `ss` and `len` are valid out-pointers of the size given.
+    cvt_int(unsafe { libc::getpeername(fd.as_raw_fd(), ss.as_mut_ptr(), &mut len) })?;
     let n = usize::try_from(len).unwrap_or(0).min(SOCKADDR_MAX);
     Ok(ss.0[..n].to_vec())
 }
@@ -405,14 +435,22 @@ pub struct UnixDiag {
 
 /// A `NETLINK_SOCK_DIAG` socket in the caller's network namespace, for
 /// [`unix_diag`].
+///
+/// Connected to the kernel (port 0): the kernel then drops what any other
+/// port sends it, so that a program with `CAP_NET_ADMIN` cannot queue
+/// answers of its own making (found in review).
 pub fn sock_diag_socket() -> io::Result<OwnedFd> {
     use rustix::net::{netlink, AddressFamily, SocketFlags, SocketType};
-    Ok(rustix::net::socket_with(
+    let s = rustix::net::socket_with(
         AddressFamily::NETLINK,
         SocketType::DGRAM,
         SocketFlags::CLOEXEC,
         Some(netlink::SOCK_DIAG),
-    )?)
+    )?;
+    let mut kernel = [0u8; 12];
+    kernel[..2].copy_from_slice(&16u16.to_ne_bytes());
+    connect(std::os::fd::AsFd::as_fd(&s), &kernel)?;
+    Ok(s)
 }
 
 /// Asks `diag` (a [`sock_diag_socket`]) about the Unix socket whose sockfs
@@ -439,16 +477,27 @@ pub fn unix_diag(diag: BorrowedFd<'_>, ino: u32) -> io::Result<Option<UnixDiag>>
     req[0..4].copy_from_slice(&REQ_LEN.to_ne_bytes());
     req[4..6].copy_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
     req[6..8].copy_from_slice(&NLM_F_REQUEST.to_ne_bytes());
-    req[8..12].copy_from_slice(&ino.to_ne_bytes());
     req[HDR] = AF_UNIX_BYTE;
     req[HDR + 4..HDR + 8].copy_from_slice(&u32::MAX.to_ne_bytes());
     req[HDR + 8..HDR + 12].copy_from_slice(&ino.to_ne_bytes());
     req[HDR + 12..HDR + 16].copy_from_slice(&(UDIAG_SHOW_NAME | UDIAG_SHOW_VFS).to_ne_bytes());
     req[HDR + 16..HDR + 24].copy_from_slice(&[0xff; 8]);
-    rustix::net::send(diag, &req, SendFlags::empty())?;
+    // What an earlier question left (an answer after an error) goes first;
+    // the answer is the one with this question's sequence number.
+    static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    req[8..12].copy_from_slice(&seq.to_ne_bytes());
     let mut buf = [0u8; 1024];
-    let (n, _) = rustix::net::recv(diag, &mut buf[..], RecvFlags::empty())?;
-    let got = buf.get(..n).unwrap_or_default();
+    while rustix::net::recv(diag, &mut buf[..], RecvFlags::DONTWAIT).is_ok() {}
+    rustix::net::send(diag, &req, SendFlags::empty())?;
+    let mut got: &[u8] = &[];
+    for _ in 0..8 {
+        let (n, _) = rustix::net::recv(diag, &mut buf[..], RecvFlags::empty())?;
+        if buf.get(8..12) == Some(&seq.to_ne_bytes()[..]) {
+            got = buf.get(..n).unwrap_or_default();
+            break;
+        }
+    }
     let u16_at = |b: &[u8], i: usize| b.get(i..i + 2).map(|x| u16::from_ne_bytes([x[0], x[1]]));
     let u32_at = |b: &[u8], i: usize| {
         b.get(i..i + 4)

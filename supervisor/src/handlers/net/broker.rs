@@ -45,6 +45,18 @@ const INLINE_WAIT_MS: i32 = 2;
 /// brokered before (or passed in from outside), on which requests are
 /// carried out as they are without isolation.
 pub(super) fn in_our_netns(sock: BorrowedFd<'_>) -> bool {
+    // By the namespaces' cookies, which need no privilege (a socket of our
+    // own, made once, gives ours); by `SIOCGSKNS` where the kernel has
+    // none (before 5.14).
+    static COOKIE: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    let ours = COOKIE.get_or_init(|| {
+        sn::socket(libc::AF_UNIX, libc::SOCK_DGRAM, 0)
+            .and_then(|s| sn::netns_cookie(s.as_fd()))
+            .ok()
+    });
+    if let (Some(a), Ok(b)) = (ours, sn::netns_cookie(sock)) {
+        return *a == b;
+    }
     static OURS: std::sync::OnceLock<Option<(u64, u64)>> = std::sync::OnceLock::new();
     let ours = OURS.get_or_init(|| {
         use std::os::unix::fs::MetadataExt as _;

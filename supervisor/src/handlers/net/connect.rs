@@ -47,9 +47,9 @@ pub(super) fn fetch_socket<P: Program>(
     Ok((rfd, sock, domain))
 }
 
-/// After a request on an `AF_UNIX` socket: an abstract name it now holds
-/// (bound, or given by the kernel's autobind) is the sandbox's own.
-pub(super) fn note_own_name<P: Program>(req: &Req<'_, P>, sock: BorrowedFd<'_>, domain: i32) {
+/// After fdsup bound an `AF_UNIX` socket: the abstract name it now holds is
+/// the sandbox's own.
+fn note_bound_name<P: Program>(req: &Req<'_, P>, sock: BorrowedFd<'_>, domain: i32) {
     if domain != libc::AF_UNIX {
         return;
     }
@@ -57,6 +57,23 @@ pub(super) fn note_own_name<P: Program>(req: &Req<'_, P>, sock: BorrowedFd<'_>, 
         if name.len() > SUN_PATH && name[SUN_PATH] == 0 {
             req.ctx.own.add_name(sock, &name[SUN_PATH + 1..]);
         }
+    }
+}
+
+/// Whether an `AF_UNIX` socket has no name yet (before a send that may
+/// autobind it). Only such a socket's name after the send is its own: an
+/// accepted socket reports its listener's name, which it does not hold
+/// (found in review: a listener closed, its name taken by an outside
+/// server, then "own" through the accepted socket's send).
+pub(super) fn unnamed(sock: BorrowedFd<'_>, domain: i32) -> bool {
+    domain == libc::AF_UNIX && sn::local_name(sock).is_ok_and(|n| n.len() <= SUN_PATH)
+}
+
+/// After a send on an `AF_UNIX` socket that was [`unnamed`]: the abstract
+/// name the kernel's autobind gave it is the sandbox's own.
+pub(super) fn note_autobind<P: Program>(req: &Req<'_, P>, sock: BorrowedFd<'_>, was_unnamed: bool) {
+    if was_unnamed {
+        note_bound_name(req, sock, libc::AF_UNIX);
     }
 }
 
@@ -135,7 +152,7 @@ pub(super) fn bind<P: Program>(
         }
     };
     if r.is_ok() {
-        note_own_name(req, sock.as_fd(), domain);
+        note_bound_name(req, sock.as_fd(), domain);
     }
     super::super::path::done(r)
 }

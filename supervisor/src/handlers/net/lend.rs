@@ -42,7 +42,15 @@ pub(super) fn holds_over(tid: i32, sock: BorrowedFd<'_>, caps: CapabilitySet) ->
     if !effective(tid).intersects(caps) {
         return false;
     }
-    let owner = sn::socket_netns(sock)
+    // The socket's namespace: fdsup's, or else the program's own (under
+    // `isolate`); named by `/proc`, which needs no privilege (`SIOCGSKNS`
+    // needs `CAP_NET_ADMIN`, which an unprivileged fdsup lacks).
+    let ns = if in_our_netns(sock) {
+        "/proc/self/ns/net".to_owned()
+    } else {
+        format!("/proc/{tid}/ns/net")
+    };
+    let owner = std::fs::File::open(ns)
         .and_then(|ns| sn::ns_owner(ns.as_fd()))
         .and_then(|u| sn::dev_ino(u.as_fd()));
     let theirs = std::fs::metadata(format!("/proc/{tid}/ns/user")).map(|m| (m.dev(), m.ino()));
@@ -99,6 +107,52 @@ pub(super) fn bind_port(
     }
     Err(Reply::Errno(libc::EACCES))
 }
+
+/// A netlink send with address `addr` on `sock` by thread `tid`: whether
+/// fdsup may send it with that address (`Ok(true)`), must send it without
+/// (`Ok(false)`: the same destination), or must refuse it.
+///
+/// A message sent with an address is marked `NETLINK_SKB_DST`, and the
+/// kernel then asks for a privilege (`netlink_net_capable`: routing,
+/// addresses, firewall) of the task that sends alone, which is fdsup; sent
+/// without, of the socket's opener too, which is the program. iproute2
+/// names the kernel (`{AF_NETLINK, 0, 0}`) on every request: a program
+/// that dropped root changed the host's addresses and routes through a
+/// root fdsup (found in review). So a message to the kernel on a socket
+/// whose peer is the kernel (unconnected, or connected to it) goes without
+/// its address; to the kernel from a socket connected elsewhere it needs
+/// the program's own `CAP_NET_ADMIN`; to a port or groups as [`netlink`]
+/// says. A malformed address is left to the kernel, which refuses it
+/// before it sends.
+pub(super) fn netlink_send(tid: i32, sock: BorrowedFd<'_>, addr: &[u8]) -> Result<bool, Reply> {
+    let word = |b: &[u8], i: usize| {
+        b.get(i..i + 4)
+            .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let family = addr.get(..2).map(|f| u16::from_ne_bytes([f[0], f[1]]));
+    let (Some(pid), Some(groups)) = (word(addr, 4), word(addr, 8)) else {
+        return Ok(true);
+    };
+    if family != Some(AF_NETLINK) {
+        return Ok(true);
+    }
+    if pid != 0 || groups != 0 {
+        netlink(tid, sock, NetlinkOp::Send, addr)?;
+        return Ok(true);
+    }
+    let peer = sn::peer_name(sock).unwrap_or_default();
+    if word(&peer, 4).unwrap_or(0) == 0 && word(&peer, 8).unwrap_or(0) == 0 {
+        return Ok(false);
+    }
+    if holds_over(tid, sock, CapabilitySet::NET_ADMIN) {
+        Ok(true)
+    } else {
+        Err(Reply::Errno(libc::EPERM))
+    }
+}
+
+/// `AF_NETLINK` as the address family field holds it.
+const AF_NETLINK: u16 = 16;
 
 /// `NETLINK_USERSOCK`: its messages may go to any socket, from anyone.
 const NETLINK_USERSOCK: i32 = 2;

@@ -194,14 +194,20 @@ impl OwnSockets {
 
     /// A sandboxed socket `sock` holds the abstract `name`.
     pub fn add_name(&self, sock: BorrowedFd<'_>, name: &[u8]) {
-        let k = Key::Name(name.to_vec());
-        if self.set.lock().is_ok_and(|s| s.keys.contains_key(&k)) {
-            return;
-        }
-        if let Some(ino) = sn::socket_ino(sock)
+        let Some(ino) = sn::socket_ino(sock)
             .ok()
             .and_then(|i| u32::try_from(i).ok())
-        {
+        else {
+            return;
+        };
+        let k = Key::Name(name.to_vec());
+        // Recorded with this socket already; with another (a name bound
+        // again after its first socket closed), the proof is this one's.
+        let known = self
+            .set
+            .lock()
+            .is_ok_and(|s| matches!(s.keys.get(&k), Some(Proof::Live(i)) if *i == ino));
+        if !known {
             self.add(k, Proof::Live(ino));
         }
     }
@@ -247,6 +253,14 @@ mod tests {
         assert!(!own.has_name(name.as_bytes()));
         assert!(own.set.lock().unwrap().keys.is_empty());
         drop(other);
+        // Bound again by the sandbox while still remembered with the old
+        // socket: own again (the proof is replaced).
+        let first = abstract_listener(&name);
+        own.add_name(first.as_fd(), name.as_bytes());
+        drop(first);
+        let again = abstract_listener(&name);
+        own.add_name(again.as_fd(), name.as_bytes());
+        assert!(own.has_name(name.as_bytes()));
     }
 
     #[test]

@@ -41,7 +41,7 @@ use super::super::{Memory, Program, Reply, Scratch};
 use super::addr::{read_addr, Addr};
 use super::broker::{datagram_twin, in_our_netns, DatagramTwin};
 use super::cmsg::{Malformed, Walk};
-use super::connect::{fetch_socket, note_own_name};
+use super::connect::{fetch_socket, note_autobind, unnamed};
 use super::decide::{decide_dest, log_inside, Route, Target};
 use super::socket::{nonblocking, send_timeout, sock_type};
 use super::wait::{interrupted, until_done, Deferred, Stop, Waiter};
@@ -536,9 +536,12 @@ fn target_of<P: Program>(
     let Some(a) = addr else { return Ok(None) };
     if domain == libc::AF_NETLINK {
         let tid = req.p.task().tid();
-        super::lend::netlink(tid, sock, super::lend::NetlinkOp::Send, a.bytes())?;
+        let named = super::lend::netlink_send(tid, sock, a.bytes())?;
         if !req.valid() {
             return Err(Reply::Gone);
+        }
+        if !named {
+            return Ok(None);
         }
     }
     if address_unused(sock, domain, ty, flags) {
@@ -565,6 +568,7 @@ fn send_single<P: Program>(
     if let Err(r) = take_rights(req, sock.as_fd(), domain, &mut one) {
         return r;
     }
+    let was_unnamed = unnamed(sock.as_fd(), domain);
     let One {
         addr,
         mut iov,
@@ -670,7 +674,7 @@ fn send_single<P: Program>(
                     m.fds.clear();
                     m.target = None;
                     if !stream || (n == m.data.len() && iov.done()) || (n < m.data.len() && nb) {
-                        note_own_name(req, sock.as_fd(), domain);
+                        note_autobind(req, sock.as_fd(), was_unnamed);
                         return count(sent);
                     }
                     if n < m.data.len() {
@@ -699,7 +703,7 @@ fn send_single<P: Program>(
             }
         }
     }
-    note_own_name(req, sock.as_fd(), domain);
+    note_autobind(req, sock.as_fd(), was_unnamed);
     let Some(held) = Held::take(m.data.len()) else {
         return if sent > 0 {
             count(sent)
@@ -827,6 +831,7 @@ pub(super) fn sendmmsg<P: Program>(
     let nb = flags & libc::MSG_DONTWAIT != 0 || nonblocking(sock.as_fd());
     let ty = sock_type(sock.as_fd());
     let stream = ty == libc::SOCK_STREAM;
+    let was_unnamed = unnamed(sock.as_fd(), domain);
     let tid = req.p.tid();
     let mut sent = 0usize;
     // Under `isolate`, a UDP client's first datagram to an allowed address
@@ -908,7 +913,7 @@ pub(super) fn sendmmsg<P: Program>(
             Ok(n) => {
                 write_len(&*req.p, ptr, i, n);
                 sent += 1;
-                note_own_name(req, on, domain);
+                note_autobind(req, on, was_unnamed);
                 // A stream message not sent whole: the caller sends the
                 // rest again, as after a short native sendmmsg.
                 if n < m.data.len() || iov.total > m.data.len() {
