@@ -169,13 +169,16 @@ pub(super) enum NetlinkOp {
 
 /// Refuses (EPERM, as `netlink_sendmsg`, `netlink_connect` and
 /// `netlink_bind` do) a netlink request of thread `tid` on `sock` (of
-/// `proto`) with address `addr` that needs `CAP_NET_ADMIN` the program does
-/// not hold: sending to another port or to groups (anyone, on
-/// `NETLINK_USERSOCK`), or listening to groups other than those anyone may
-/// (routing netlink's, but its multicast-routing reports; the usersock,
-/// uevent and SELinux families'). Another family's groups need it here
-/// whatever its own rules, which may ask less (a refusal in excess, never
-/// a lend).
+/// `proto`) with address `addr` that needs a capability the program does
+/// not hold: sending to another port or to groups needs `CAP_NET_ADMIN`
+/// (anyone, on `NETLINK_USERSOCK`); listening to groups other than those
+/// anyone may (routing netlink's, but its multicast-routing reports; the
+/// usersock, uevent and SELinux families') needs it too, with
+/// `CAP_AUDIT_READ` for audit's and `CAP_SYS_ADMIN` for generic netlink's.
+/// Another family's groups need these here whatever its own rules, which
+/// may ask less (a refusal in excess, never a lend; joining with
+/// `NETLINK_ADD_MEMBERSHIP`, a socket option the program sets itself, is
+/// the kernel's alone).
 pub(super) fn netlink(
     tid: i32,
     sock: BorrowedFd<'_>,
@@ -189,20 +192,30 @@ pub(super) fn netlink(
     };
     let (pid, groups) = (word(4), word(8));
     let proto = sn::getsockopt_int(sock, libc::SOL_SOCKET, libc::SO_PROTOCOL).unwrap_or(-1);
-    let needs = match op {
-        NetlinkOp::Send => (pid != 0 || groups != 0) && proto != NETLINK_USERSOCK,
+    let admin = CapabilitySet::NET_ADMIN;
+    // Each capability listed is needed.
+    let needs: &[CapabilitySet] = match op {
+        NetlinkOp::Send if (pid != 0 || groups != 0) && proto != NETLINK_USERSOCK => &[admin],
+        NetlinkOp::Send => &[],
+        NetlinkOp::Bind if groups == 0 => &[],
         NetlinkOp::Bind => {
             // RTNLGRP_IPV4_MROUTE_R (30) and RTNLGRP_IPV6_MROUTE_R (31):
             // group n is bit n - 1.
             const MROUTE_R: u32 = (1 << 29) | (1 << 30);
             match proto {
-                libc::NETLINK_ROUTE => groups & MROUTE_R != 0,
-                NETLINK_USERSOCK | libc::NETLINK_KOBJECT_UEVENT | libc::NETLINK_SELINUX => false,
-                _ => groups != 0,
+                libc::NETLINK_ROUTE if groups & MROUTE_R == 0 => &[],
+                NETLINK_USERSOCK | libc::NETLINK_KOBJECT_UEVENT | libc::NETLINK_SELINUX => &[],
+                // audit_multicast_bind asks for CAP_AUDIT_READ (of the
+                // caller: `capable`); a generic netlink group may ask for
+                // CAP_SYS_ADMIN (GENL_MCAST_CAP_SYS_ADMIN), which fdsup
+                // cannot tell from here: both, beside CAP_NET_ADMIN.
+                libc::NETLINK_AUDIT => &[admin, CapabilitySet::AUDIT_READ],
+                libc::NETLINK_GENERIC => &[admin, CapabilitySet::SYS_ADMIN],
+                _ => &[admin],
             }
         }
     };
-    if needs && !holds_over(tid, sock, CapabilitySet::NET_ADMIN) {
+    if needs.iter().any(|&c| !holds_over(tid, sock, c)) {
         return Err(Reply::Errno(libc::EPERM));
     }
     Ok(())
