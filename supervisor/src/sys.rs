@@ -692,38 +692,27 @@ pub fn unshare(flags: i32) -> io::Result<()> {
     cvt_int(unsafe { libc::unshare(flags) }).map(drop)
 }
 
-/// The home directory of user `uid` in the user database (`getpwuid_r`,
-/// so NSS too), if it has an entry.
+/// The home directory of user `uid` in `/etc/passwd`, if it has an entry
+/// there.
+///
+/// Read directly, not through `getpwuid_r`: the `fdsup` binary is linked
+/// statically (`scripts/rustc-wrapper`), and a static glibc's NSS loads the
+/// shared modules of `nsswitch.conf` (`libnss_systemd`, `sssd`, LDAP) into
+/// the process, which crashed it (found in review: HOME unset, a user not
+/// in `/etc/passwd`). A user known only to another database must set
+/// `HOME` for `${HOME}`.
 pub fn home_of(uid: u32) -> Option<Vec<u8>> {
-    /// Where the buffer for the entry's strings stops growing.
-    const MAX: usize = 1 << 20;
-    let mut buf = vec![0u8; 1024];
-    loop {
-        let mut pw = std::mem::MaybeUninit::<libc::passwd>::uninit();
-        let mut found: *mut libc::passwd = std::ptr::null_mut();
-        // SAFETY: `pw`, `buf` (for its length) and `found` are valid for
-        // writes; the strings of the entry are written into `buf`.
-        let r = unsafe {
-            libc::getpwuid_r(
-                uid,
-                pw.as_mut_ptr(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                &mut found,
-            )
-        };
-        if r == libc::ERANGE && buf.len() < MAX {
-            buf.resize(buf.len() * 2, 0);
-            continue;
-        }
-        if r != 0 || found.is_null() {
-            return None;
-        }
-        // SAFETY: on success `found` points to `pw`, filled, whose `pw_dir`
-        // is a NUL-terminated string in `buf`, which is still alive.
-        let dir = unsafe { CStr::from_ptr((*found).pw_dir) };
-        return Some(dir.to_bytes().to_vec());
-    }
+    let text = std::fs::read("/etc/passwd").ok()?;
+    passwd_home(&text, uid)
+}
+
+/// The home field of `uid`'s line in passwd(5) text.
+fn passwd_home(text: &[u8], uid: u32) -> Option<Vec<u8>> {
+    text.split(|&b| b == b'\n').find_map(|line| {
+        let f: Vec<&[u8]> = line.split(|&b| b == b':').collect();
+        let id = std::str::from_utf8(f.get(2)?).ok()?.parse::<u32>().ok()?;
+        (f.len() >= 7 && id == uid).then(|| f[5].to_vec())
+    })
 }
 
 /// `tgkill(tgid, tid, sig)`: a signal for one thread.
@@ -1050,6 +1039,15 @@ pub fn inotify_add_watch(fd: BorrowedFd<'_>, path: &CStr, mask: u32) -> io::Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwd_home_reads_the_sixth_field_of_the_uid_s_line() {
+        let text =
+            b"root:x:0:0:root:/root:/bin/bash\n# comment\nbad\nu:x:1000:1000::/home/u:/bin/sh\n";
+        assert_eq!(passwd_home(text, 1000).as_deref(), Some(&b"/home/u"[..]));
+        assert_eq!(passwd_home(text, 0).as_deref(), Some(&b"/root"[..]));
+        assert_eq!(passwd_home(text, 7), None);
+    }
 
     #[test]
     fn struct_sizes_match_the_kernel() {

@@ -131,6 +131,11 @@ pub const PREREQS: &[Prereq] = &[
         probe: Probe::Exe("setpriv"),
     },
     Prereq {
+        name: "ss",
+        package: "iproute2",
+        probe: Probe::Exe("ss"),
+    },
+    Prereq {
         name: "prlimit",
         package: "util-linux",
         probe: Probe::Exe("prlimit"),

@@ -262,3 +262,78 @@ fn a_capability_the_program_holds_is_honoured() {
     }
     k.finish();
 }
+
+/// Netlink asks the calling task alone in many places, and fdsup makes the
+/// calls: `sock_diag`'s `SOCK_DESTROY` (`ss -K`) by a program without
+/// privilege killed a host's connection under a root fdsup, and a routing
+/// socket opened as root and kept after dropping root added an address
+/// (found in review). Now netlink is called with the program's
+/// capabilities; natively both are refused.
+#[test]
+fn netlink_is_called_with_the_program_s_capabilities() {
+    use std::io::{Read as _, Write as _};
+    fdsup_tests::require("setpriv");
+    fdsup_tests::require("ss");
+    if !is_root() {
+        skip!("not root: nothing to lend");
+    }
+    let dir = TempDir::new("adv-nl-caps");
+    let all = fdsup_tests::write_policy(
+        dir.path(),
+        "all.json",
+        r#"{ "version": 1, "include": ["@allow-all"] }"#,
+    );
+    // A connection of the host's, on loopback.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+    let port = l.local_addr().expect("addr").port().to_string();
+    let mut c = std::net::TcpStream::connect(l.local_addr().expect("addr")).expect("connect");
+    let (mut a, _) = l.accept().expect("accept");
+    let mut ss = fdsup_tests::fdsup_cmd(["run", "--policy"], dir.path());
+    ss.arg(&all).args([
+        "--",
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--inh-caps=-all",
+        "ss",
+        "-K",
+        "dst",
+        "127.0.0.1",
+        "dport",
+        "=",
+        &port,
+    ]);
+    let out = run_cmd(&mut ss, Duration::from_secs(30));
+    c.write_all(b"x")
+        .expect("the connection was killed through fdsup");
+    let mut b = [0u8; 1];
+    a.read_exact(&mut b)
+        .expect("the connection was killed through fdsup");
+    assert!(
+        out.stderr.contains("Operation not permitted"),
+        "ss was not refused: {out:?}"
+    );
+    // A routing socket opened as root, kept after dropping root.
+    let script = r#"
+import socket, os, struct
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
+os.setgroups([]); os.setresgid(65534, 65534, 65534); os.setresuid(65534, 65534, 65534)
+body = struct.pack("BBBBI", socket.AF_INET, 32, 0, 0, 1) + struct.pack("HH4s", 8, 2, socket.inet_aton("198.18.99.78"))
+s.sendto(struct.pack("IHHII", 16 + len(body), 20, 0x605, 1, 0) + body, (0, 0))
+print("errno=%d" % -struct.unpack("i", s.recv(4096)[16:20])[0])
+"#;
+    let mut py = fdsup_tests::fdsup_cmd(["run", "--policy"], dir.path());
+    py.arg(&all).args(["--", "/usr/bin/python3", "-c", script]);
+    let out = run_cmd(&mut py, Duration::from_secs(30));
+    let added = std::process::Command::new("ip")
+        .args(["addr", "del", "198.18.99.78/32", "dev", "lo"])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(!added, "the program added an address to lo: {out:?}");
+    assert!(
+        out.stdout.contains(&format!("errno={}", 1)),
+        "the kernel's EPERM: {out:?}"
+    );
+}

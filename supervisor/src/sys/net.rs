@@ -354,16 +354,6 @@ pub fn local_name(fd: BorrowedFd<'_>) -> io::Result<Vec<u8>> {
     Ok(ss.0[..n].to_vec())
 }
 
-/// `getpeername(fd)`: the socket's peer address, as the kernel writes it.
-pub fn peer_name(fd: BorrowedFd<'_>) -> io::Result<Vec<u8>> {
-    let mut ss = Storage::new();
-    let mut len = libc::socklen_t::try_from(SOCKADDR_MAX).unwrap_or(128);
-    // SAFETY: `ss` and `len` are valid out-pointers of the size given.
-    cvt_int(unsafe { libc::getpeername(fd.as_raw_fd(), ss.as_mut_ptr(), &mut len) })?;
-    let n = usize::try_from(len).unwrap_or(0).min(SOCKADDR_MAX);
-    Ok(ss.0[..n].to_vec())
-}
-
 /// `fcntl(fd, F_SETFL, flags)`: sets the file status flags.
 pub fn setfl(fd: BorrowedFd<'_>, flags: i32) -> io::Result<()> {
     let flags = rustix::fs::OFlags::from_bits_retain(flags.cast_unsigned());

@@ -48,14 +48,16 @@ pub(super) fn in_our_netns(sock: BorrowedFd<'_>) -> bool {
     // By the namespaces' cookies, which need no privilege (a socket of our
     // own, made once, gives ours); by `SIOCGSKNS` where the kernel has
     // none (before 5.14).
-    static COOKIE: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
-    let ours = COOKIE.get_or_init(|| {
-        sn::socket(libc::AF_UNIX, libc::SOCK_DGRAM, 0)
+    // A failure to learn ours is not kept (it may be a passing EMFILE).
+    static COOKIE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let ours = COOKIE.get().copied().or_else(|| {
+        let c = sn::socket(libc::AF_UNIX, libc::SOCK_DGRAM, 0)
             .and_then(|s| sn::netns_cookie(s.as_fd()))
-            .ok()
+            .ok()?;
+        Some(*COOKIE.get_or_init(|| c))
     });
     if let (Some(a), Ok(b)) = (ours, sn::netns_cookie(sock)) {
-        return *a == b;
+        return a == b;
     }
     static OURS: std::sync::OnceLock<Option<(u64, u64)>> = std::sync::OnceLock::new();
     let ours = OURS.get_or_init(|| {

@@ -16,7 +16,6 @@ use std::time::Duration;
 use super::super::{Program, Reply, Scratch};
 use super::addr::{is_loopback, read_addr, SUN_PATH};
 use super::decide::{decide_bind, decide_dest, log_inside, BindPlan, Route};
-use super::lend::NetlinkOp;
 use super::socket::{fd_cloexec, nonblocking, send_timeout, sock_type};
 use super::wait::{
     connect_timed_out, interrupted, until_done, Deferred, Stop, Waiter, WAKE_SIGNAL,
@@ -102,19 +101,21 @@ pub(super) fn bind<P: Program>(
     let r = match plan {
         BindPlan::Plain(bytes) => {
             let tid = req.p.task().tid();
-            let lent = if domain == libc::AF_NETLINK {
-                super::lend::netlink(tid, sock.as_fd(), NetlinkOp::Bind, &bytes)
-            } else {
-                super::lend::bind_port(tid, sock.as_fd(), domain, &bytes)
-            };
-            if let Err(r) = lent {
+            if let Err(r) = super::lend::bind_port(tid, sock.as_fd(), domain, &bytes) {
                 return r;
             }
             // The capabilities read were the task's only if it still asks.
             if !req.valid() {
                 return Reply::Gone;
             }
-            sn::bind(sock.as_fd(), &bytes)
+            if domain == libc::AF_NETLINK {
+                match super::lend::as_program(tid, sock.as_fd()) {
+                    Ok(_caps) => sn::bind(sock.as_fd(), &bytes),
+                    Err(e) => return Reply::Errno(e),
+                }
+            } else {
+                sn::bind(sock.as_fd(), &bytes)
+            }
         }
         BindPlan::UnixPath {
             dir,
@@ -173,13 +174,19 @@ pub(super) fn connect<P: Program>(
         Err(r) => return r,
     };
     if domain == libc::AF_NETLINK {
+        // Nothing to decide (the kernel or another port): connected with
+        // the program's capabilities (`lend::AsProgram`).
         let tid = req.p.task().tid();
-        if let Err(r) = super::lend::netlink(tid, sock.as_fd(), NetlinkOp::Send, a.bytes()) {
-            return r;
-        }
+        let caps = match super::lend::as_program(tid, sock.as_fd()) {
+            Ok(c) => c,
+            Err(e) => return Reply::Errno(e),
+        };
         if !req.valid() {
             return Reply::Gone;
         }
+        let r = sn::connect(sock.as_fd(), a.bytes());
+        drop(caps);
+        return super::super::path::done(r);
     }
     let isolate = req.ctx.policy.network.isolate;
     let cloexec = if isolate {

@@ -100,9 +100,16 @@ pub(super) struct Msg {
     /// given to the kernel as an unreadable tail, so that it meets the
     /// fault where the program's send would have, and answers the same.
     pub tail: usize,
+    /// A netlink send: sent with the capabilities of this thread of the
+    /// program ([`super::lend::AsProgram`]).
+    pub as_of: Option<i32>,
 }
 
 pub(super) fn send_one(sock: BorrowedFd<'_>, m: &mut Msg, flags: i32) -> Result<usize, i32> {
+    let _caps = match m.as_of {
+        Some(tid) => Some(super::lend::as_program(tid, sock)?),
+        None => None,
+    };
     let name = m.target.as_ref().map(|t| t.bytes.as_slice());
     let r = if m.tail > 0 {
         sn::sendmsg_faulting(sock, name, &m.data, m.tail, &mut m.control, flags)
@@ -534,16 +541,6 @@ fn target_of<P: Program>(
     flags: i32,
 ) -> Result<Option<Target>, Reply> {
     let Some(a) = addr else { return Ok(None) };
-    if domain == libc::AF_NETLINK {
-        let tid = req.p.task().tid();
-        let named = super::lend::netlink_send(tid, sock, a.bytes())?;
-        if !req.valid() {
-            return Err(Reply::Gone);
-        }
-        if !named {
-            return Ok(None);
-        }
-    }
     if address_unused(sock, domain, ty, flags) {
         return Ok(Some(Target::passed(a.bytes().to_vec())));
     }
@@ -619,6 +616,7 @@ fn send_single<P: Program>(
         control,
         fds,
         tail: iov.tail(),
+        as_of: (domain == libc::AF_NETLINK).then(|| req.p.task().tid()),
     };
     let nb = flags & libc::MSG_DONTWAIT != 0 || nonblocking(sock.as_fd());
     let mut brokerable = route == Some(Route::Broker);
@@ -900,6 +898,7 @@ pub(super) fn sendmmsg<P: Program>(
             control,
             fds,
             tail: iov.tail(),
+            as_of: (domain == libc::AF_NETLINK).then(|| req.p.task().tid()),
         };
         let r = send_one(on, &mut m, flags | libc::MSG_DONTWAIT);
         if let Some(inside) = refused {
