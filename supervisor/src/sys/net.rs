@@ -440,6 +440,14 @@ pub fn sock_diag_socket() -> io::Result<OwnedFd> {
     let mut kernel = [0u8; 12];
     kernel[..2].copy_from_slice(&16u16.to_ne_bytes());
     connect(std::os::fd::AsFd::as_fd(&s), &kernel)?;
+    // The kernel answers at once; should it not, a worker (which asks under
+    // a lock) must not wait for ever: the question fails, and the socket is
+    // then not the sandbox's own (a refusal in excess).
+    rustix::net::sockopt::set_socket_timeout(
+        &s,
+        rustix::net::sockopt::Timeout::Recv,
+        Some(std::time::Duration::from_secs(1)),
+    )?;
     Ok(s)
 }
 

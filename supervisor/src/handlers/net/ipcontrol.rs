@@ -24,7 +24,7 @@
 //! The walk is the kernel's ([`super::cmsg`]); a malformed header ends it,
 //! and the kernel then refuses the whole message (EINVAL) before it sends
 //! anything.
-//! The program's capabilities are read ([`super::lend::holds_over`]) only
+//! The program's capabilities are read ([`super::lend::held_over`]) only
 //! when a message needs one, so an ordinary send costs nothing more.
 
 use rustix::thread::CapabilitySet;
@@ -35,7 +35,7 @@ use super::super::Reply;
 use super::cmsg::Walk;
 #[cfg(test)]
 use super::cmsg::CMSG_HDR;
-use super::lend::holds_over;
+use super::lend::held_over;
 
 /// IP options (include/uapi/linux/ip.h).
 const IPOPT_END: u8 = 0;
@@ -94,15 +94,7 @@ pub(super) fn vet(
             need => {
                 let raw = CapabilitySet::NET_RAW;
                 let admin = CapabilitySet::NET_ADMIN;
-                let held = *caps.get_or_insert_with(|| {
-                    let mut h = CapabilitySet::empty();
-                    for c in [raw, admin] {
-                        if holds_over(tid, sock, c) {
-                            h |= c;
-                        }
-                    }
-                    h
-                });
+                let held = *caps.get_or_insert_with(|| held_over(tid, sock));
                 let (ok, errno) = match need {
                     Need::RawOrAdmin => (held.intersects(raw | admin), libc::EPERM),
                     Need::Raw(e) => (held.contains(raw), e),

@@ -40,7 +40,18 @@ pub(super) fn effective(tid: i32) -> CapabilitySet {
 /// namespace must own the socket's (a container in a user namespace of
 /// its own sharing the host's network holds nothing over it). Unknown: no.
 pub(super) fn holds_over(tid: i32, sock: BorrowedFd<'_>, caps: CapabilitySet) -> bool {
-    effective(tid).intersects(caps) && counts_over(tid, sock)
+    held_over(tid, sock).intersects(caps)
+}
+
+/// The capabilities thread `tid` holds over the network namespace of
+/// `sock` ([`holds_over`]): its effective set, or none. Its own user
+/// namespace is looked up only when the set has something in it.
+pub(super) fn held_over(tid: i32, sock: BorrowedFd<'_>) -> CapabilitySet {
+    let e = effective(tid);
+    if e.is_empty() || !counts_over(tid, sock) {
+        return CapabilitySet::empty();
+    }
+    e
 }
 
 /// Whether thread `tid`'s user namespace owns the network namespace of
@@ -98,12 +109,7 @@ pub(super) fn as_program(tid: i32, sock: BorrowedFd<'_>) -> Result<AsProgram, i3
     if ours.effective.is_empty() {
         return Ok(AsProgram { saved: None });
     }
-    let theirs = if counts_over(tid, sock) {
-        effective(tid)
-    } else {
-        CapabilitySet::empty()
-    };
-    let want = ours.effective & theirs;
+    let want = ours.effective & held_over(tid, sock);
     if want == ours.effective {
         return Ok(AsProgram { saved: None });
     }
