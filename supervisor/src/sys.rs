@@ -518,6 +518,12 @@ pub fn open_path_nofollow(dirfd: RawFd, path: &CStr) -> io::Result<OwnedFd> {
     )
 }
 
+/// `fstat(fd)`: the mode and the owner.
+pub fn fstat_mode_uid(fd: BorrowedFd<'_>) -> io::Result<(u32, u32)> {
+    let st = rustix::fs::fstat(fd)?;
+    Ok((st.st_mode, st.st_uid))
+}
+
 /// `fstat(fd)`: the mode and, for a device, its number.
 pub fn fstat_mode_rdev(fd: BorrowedFd<'_>) -> io::Result<(u32, u64)> {
     let st = rustix::fs::fstat(fd)?;

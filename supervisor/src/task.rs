@@ -240,6 +240,16 @@ impl Task {
         u32::from_str_radix(s.trim(), 8).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
     }
 
+    /// The task's file-system uid (the fourth of `Uid:` in
+    /// `/proc/<tid>/status`), as this process's user namespace sees it.
+    pub fn fsuid(&self) -> io::Result<u32> {
+        let status = std::fs::read(format!("/proc/{}/status", self.tid))?;
+        std::str::from_utf8(status_field(&status, b"Uid:").unwrap_or_default())
+            .ok()
+            .and_then(|ids| ids.split_ascii_whitespace().nth(3)?.parse().ok())
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::ESRCH))
+    }
+
     /// The task's thread-group id and thread id as its own pid namespace
     /// numbers them (the last of `NStgid:` and `NSpid:` in
     /// `/proc/<tid>/status`): what its `/proc/self` is in a container.

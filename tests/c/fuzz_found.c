@@ -464,6 +464,29 @@ int main(int argc, char **argv) {
         close(plain);
     }
 
+    /* O_CREAT through a symbolic link to an object that exists, in a
+     * world-writable sticky directory: the kernel refuses it (EACCES) when
+     * the object is neither the opener's nor the directory's owner's, and
+     * for anything but a regular file or a FIFO whatever fs.protected_*
+     * say. fdsup opens what its walk found without O_CREAT, and answered
+     * the socket's ENXIO. (As root, the socket is given to uid 3; without
+     * privileges it stays the opener's, and both sides open it.) */
+    if (mkdir("sticky", 0755) == 0 && chmod("sticky", 01777) == 0) {
+        int us = socket(AF_UNIX, SOCK_STREAM, 0);
+        struct sockaddr_un sun = {.sun_family = AF_UNIX};
+        strcpy(sun.sun_path, "sticky/sock");
+        if (us >= 0 && bind(us, (struct sockaddr *)&sun, sizeof sun) == 0) {
+            if (geteuid() == 0 && chown("sticky/sock", 3, 3) != 0)
+                return 3;
+            symlink("sock", "sticky/to-sock");
+            symlink("sticky/sock", "to-sticky-sock");
+            report("creat_link_sticky_socket", creat("sticky/to-sock", 0644));
+            report("creat_outer_link_sticky_socket", creat("to-sticky-sock", 0644));
+            report("open_creat_link_sticky_socket",
+                   syscall(SYS_openat, AT_FDCWD, "to-sticky-sock", O_CREAT | O_RDONLY, 0644));
+        }
+    }
+
     /* In a working directory that was removed, `.` and `..` are still
      * there (and nothing else is). Last: it moves the working directory. */
     mkdir("gone", 0755);

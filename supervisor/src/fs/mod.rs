@@ -16,6 +16,7 @@
 
 pub mod lexical;
 pub mod public;
+pub mod sticky;
 pub mod walk;
 
 use std::io;

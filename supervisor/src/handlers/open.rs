@@ -367,6 +367,14 @@ pub fn handle<P: Program>(
             {
                 return Reply::Errno(libc::EISDIR);
             }
+            // Opened below without O_CREAT: the kernel's check of O_CREAT in
+            // a sticky directory is ours to make.
+            if req.creat()
+                && !symlink
+                && crate::fs::sticky::refuses(&out.root, path, fd.as_fd(), || p.fsuid())
+            {
+                return Reply::Errno(libc::EACCES);
+            }
             if req.writes() && access != FsAccess::Rw {
                 return out.refuse(path, Verdict::Deny, libc::EACCES, rule);
             }

@@ -1,0 +1,163 @@
+//! The kernel's protection of `O_CREAT` in sticky directories
+//! (`may_create_in_sticky`, fs/namei.c), for the opens fdsup carries out
+//! without `O_CREAT`.
+//!
+//! An `O_CREAT` open that finds an object already there, in a directory
+//! with the sticky bit (`/tmp`), is refused with `EACCES` when the object
+//! belongs neither to the directory's owner nor to the opener and the
+//! directory is writable by others (or, for `fs.protected_regular=2` and
+//! `fs.protected_fifos=2`, by its group). Regular files and FIFOs are
+//! checked only as those two sysctls say; every other object (a socket, a
+//! device) always is. It keeps a program from being tricked into writing a
+//! file another user planted where it meant to create its own.
+//!
+//! When fdsup opens the object with the program's `O_CREAT`, the kernel
+//! makes this check itself, with fdsup's file-system uid (the program's, but
+//! for a program that changed its own). When the path went through a
+//! symbolic link, the careful walk finds the object first and opens it
+//! without `O_CREAT`, and the kernel's check never runs: [`refuses`] makes
+//! it with the program's uid. Found by the differential fuzzer: a `creat`
+//! through a link to another user's socket in a world-writable sticky
+//! directory answered `ENXIO` (the socket's open) where the kernel answers
+//! `EACCES`.
+//!
+//! The two sysctls are read once, at the first sticky directory met: a
+//! change while fdsup runs is not seen.
+
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::OnceLock;
+
+use super::Root;
+use crate::sys::{self, OpenHow};
+
+/// `fs.protected_regular` and `fs.protected_fifos` (0 when unreadable, the
+/// kernel's own default).
+fn protected() -> (u32, u32) {
+    static SYSCTLS: OnceLock<(u32, u32)> = OnceLock::new();
+    *SYSCTLS.get_or_init(|| {
+        let read = |name: &str| {
+            std::fs::read_to_string(format!("/proc/sys/fs/{name}"))
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(0)
+        };
+        (read("protected_regular"), read("protected_fifos"))
+    })
+}
+
+/// The kernel's rule, on the modes and owners: `dir` is the directory the
+/// object was found in, `obj` the object, `fsuid` the opener's, and
+/// `sysctls` `(protected_regular, protected_fifos)`.
+pub fn rule(
+    dir: (u32, u32),
+    obj: (u32, u32),
+    fsuid: impl FnOnce() -> Option<u32>,
+    sysctls: (u32, u32),
+) -> bool {
+    let ((dir_mode, dir_uid), (mode, uid)) = (dir, obj);
+    let (regular, fifos) = sysctls;
+    let kind = mode & libc::S_IFMT;
+    if dir_mode & libc::S_ISVTX == 0
+        || (kind == libc::S_IFREG && regular == 0)
+        || (kind == libc::S_IFIFO && fifos == 0)
+        || uid == dir_uid
+    {
+        return false;
+    }
+    // An opener whose uid cannot be read is taken as the owner: this check
+    // only ever refuses what the policy already allows.
+    if fsuid().is_none_or(|me| me == uid) {
+        return false;
+    }
+    if dir_mode & 0o002 != 0 {
+        return true;
+    }
+    dir_mode & 0o020 != 0
+        && ((fifos >= 2 && kind == libc::S_IFIFO) || (regular >= 2 && kind == libc::S_IFREG))
+}
+
+/// Whether the kernel would refuse an `O_CREAT` open of `obj`, found at
+/// the canonical `path` (in `root`), by a task of file-system uid `fsuid`.
+pub fn refuses(
+    root: &Root<'_>,
+    path: &[u8],
+    obj: BorrowedFd<'_>,
+    fsuid: impl FnOnce() -> io::Result<u32>,
+) -> bool {
+    let Ok(obj) = sys::fstat_mode_uid(obj) else {
+        return false;
+    };
+    if obj.0 & libc::S_IFMT == libc::S_IFDIR {
+        return false;
+    }
+    let Some(cut) = path.iter().rposition(|&c| c == b'/') else {
+        return false;
+    };
+    let mut parent = Vec::with_capacity(cut + 2);
+    parent.extend_from_slice(if cut == 0 { b"/" } else { &path[..cut] });
+    parent.push(0);
+    let Ok(parent) = std::ffi::CStr::from_bytes_with_nul(&parent) else {
+        return false;
+    };
+    let how = OpenHow {
+        flags: u64::from((libc::O_PATH | libc::O_CLOEXEC).unsigned_abs()),
+        mode: 0,
+        resolve: sys::RESOLVE_NO_SYMLINKS,
+    };
+    let Ok(dir) = root.open(parent, &how) else {
+        return false;
+    };
+    let Ok(dir) = sys::fstat_mode_uid(dir.as_fd()) else {
+        return false;
+    };
+    rule(dir, obj, || fsuid().ok(), protected())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rule;
+
+    const STICKY_777: u32 = libc::S_IFDIR | 0o1777;
+    const SOCK: u32 = libc::S_IFSOCK | 0o755;
+    const REG: u32 = libc::S_IFREG | 0o644;
+    const FIFO: u32 = libc::S_IFIFO | 0o644;
+
+    #[test]
+    fn another_user_s_socket_in_a_world_writable_sticky_directory_is_refused() {
+        // Whatever the sysctls: they speak of regular files and FIFOs only.
+        assert!(rule((STICKY_777, 0), (SOCK, 3), || Some(0), (0, 0)));
+        assert!(rule((STICKY_777, 0), (SOCK, 3), || Some(1000), (2, 2)));
+    }
+
+    #[test]
+    fn the_owner_of_the_object_or_of_the_directory_passes() {
+        assert!(!rule((STICKY_777, 0), (SOCK, 3), || Some(3), (0, 0)));
+        assert!(!rule((STICKY_777, 3), (SOCK, 3), || Some(0), (0, 0)));
+        assert!(!rule((STICKY_777, 0), (SOCK, 3), || None, (0, 0)));
+    }
+
+    #[test]
+    fn without_the_sticky_bit_nothing_is_refused() {
+        let dir = libc::S_IFDIR | 0o777;
+        assert!(!rule((dir, 0), (SOCK, 3), || Some(0), (2, 2)));
+    }
+
+    #[test]
+    fn regular_files_and_fifos_follow_their_sysctls() {
+        assert!(!rule((STICKY_777, 0), (REG, 3), || Some(0), (0, 2)));
+        assert!(rule((STICKY_777, 0), (REG, 3), || Some(0), (1, 0)));
+        assert!(!rule((STICKY_777, 0), (FIFO, 3), || Some(0), (2, 0)));
+        assert!(rule((STICKY_777, 0), (FIFO, 3), || Some(0), (0, 1)));
+    }
+
+    #[test]
+    fn a_group_writable_sticky_directory_refuses_only_at_level_two() {
+        let dir = libc::S_IFDIR | 0o1770;
+        assert!(!rule((dir, 0), (REG, 3), || Some(5), (1, 1)));
+        assert!(rule((dir, 0), (REG, 3), || Some(5), (2, 0)));
+        assert!(rule((dir, 0), (FIFO, 3), || Some(5), (0, 2)));
+        // Other objects: only a world-writable directory.
+        assert!(!rule((dir, 0), (SOCK, 3), || Some(5), (2, 2)));
+    }
+}
