@@ -26,6 +26,7 @@
 
 #![deny(unsafe_code)]
 
+mod busy;
 mod connect;
 mod floor;
 mod json;
@@ -69,6 +70,8 @@ options:
   --fdsup PATH       the fdsup binary (default: fdsup beside this executable)
   --shared DIR       where ref_unotify.c and micro_open.c are
                      (default: <workspace root>/../shared/bench)
+  --busy             keep every CPU busy while timing (a nice-19 spinner on
+                     each): the regime where wake-ups are cheap
   -h, --help         this text
 ";
 
@@ -98,6 +101,7 @@ struct Options {
     quick: bool,
     json: bool,
     no_fdsup: bool,
+    busy: bool,
     fdsup: Option<PathBuf>,
     shared: Option<PathBuf>,
 }
@@ -118,6 +122,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Options>>
         quick: false,
         json: false,
         no_fdsup: false,
+        busy: false,
         fdsup: None,
         shared: None,
     };
@@ -149,6 +154,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Options>>
             "--quick" => o.quick = true,
             "--json" => o.json = true,
             "--no-fdsup" => o.no_fdsup = true,
+            "--busy" => o.busy = true,
             "--fdsup" => o.fdsup = Some(PathBuf::from(value)),
             "--shared" => o.shared = Some(PathBuf::from(value)),
             _ => return Err(format!("unknown argument {arg:?}\n\n{USAGE}").into()),
@@ -719,6 +725,7 @@ fn human_report(opts: &Options, tools: &Tools, r: &Results) -> String {
         r.env.kernel,
         if opts.quick { " (quick run)" } else { "" }
     ));
+    line(format!("  {}", busy::describe(opts.busy)));
     line(format!(
         "  fdsup: {}",
         tools
@@ -892,6 +899,7 @@ fn json_report(opts: &Options, tools: &Tools, r: &Results) -> String {
         .num("target_overhead_ms", TARGET_STARTUP_OVERHEAD_MS, 2);
     Obj::new()
         .obj("env", env)
+        .str("regime", busy::name(opts.busy))
         .obj("config", config)
         .obj("round_trip_ns", rt)
         .obj("ratios", ratios)
@@ -902,8 +910,16 @@ fn json_report(opts: &Options, tools: &Tools, r: &Results) -> String {
 fn run(opts: &Options) -> Result<()> {
     let env = environment();
     let tools = prepare(opts)?;
+    let spinners = if opts.busy {
+        Some(busy::Spinners::start(&std::env::current_exe().map_err(
+            |e| format!("cannot locate the bench's own executable: {e}"),
+        )?)?)
+    } else {
+        None
+    };
     let rt = round_trip(opts, &tools)?;
     let st = startup(opts, &tools)?;
+    drop(spinners);
     let results = Results { env, rt, st };
     let text = if opts.json {
         json_report(opts, &tools, &results) + "\n"
@@ -925,6 +941,9 @@ fn main() -> ExitCode {
     }
     if args.peek().is_some_and(|a| a == "connect") {
         return connect::main(args.skip(1));
+    }
+    if args.peek().is_some_and(|a| a == "spin") {
+        return busy::spin();
     }
     if args.peek().is_some_and(|a| a == "connect-client") {
         return connect::client(args.skip(1));

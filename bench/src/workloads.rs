@@ -80,6 +80,8 @@ options:
   --fdsup PATH   the fdsup binary (default: fdsup beside this executable)
   --before PATH  another fdsup binary (an earlier build), timed in the same
                  interleaved rounds in both modes: a before/after comparison
+  --busy         keep every CPU busy while timing (a nice-19 spinner on each):
+                 the regime where wake-ups are cheap
   -h, --help     this text
 ";
 
@@ -91,6 +93,7 @@ struct Options {
     modified: usize,
     quick: bool,
     json: bool,
+    busy: bool,
     fdsup: Option<PathBuf>,
     before: Option<PathBuf>,
 }
@@ -107,6 +110,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Options>>
         modified: 5,
         quick: false,
         json: false,
+        busy: false,
         fdsup: None,
         before: None,
     };
@@ -137,6 +141,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Options>>
             "--modified" => o.modified = number(&name, &value)?,
             "--quick" => o.quick = true,
             "--json" => o.json = true,
+            "--busy" => o.busy = true,
             "--fdsup" => o.fdsup = Some(PathBuf::from(value)),
             "--before" => o.before = Some(PathBuf::from(value)),
             _ => return Err(format!("unknown argument {arg:?}\n\n{USAGE}")),
@@ -805,6 +810,11 @@ fn run(opts: &Options) -> Result<()> {
     let pairs: Vec<(usize, Side)> = (0..workloads.len())
         .flat_map(|i| sides.iter().map(move |s| (i, *s)))
         .collect();
+    let spinners = if opts.busy {
+        Some(crate::busy::Spinners::start(&tools.bench)?)
+    } else {
+        None
+    };
     let mut rows: Vec<Row> = workloads
         .iter()
         .map(|_| Row {
@@ -840,6 +850,7 @@ fn run(opts: &Options) -> Result<()> {
         let visible = w.peak_rss(Side::Visible, &tools)?;
         row.peak_rss_kib = Some((policy, visible));
     }
+    drop(spinners);
     drop(scratch);
     let load = (load_start, loadavg());
 
@@ -895,6 +906,7 @@ fn human_report(
         load.0,
         load.1
     );
+    let _ = writeln!(s, "  {}", crate::busy::describe(opts.busy));
     let _ = writeln!(
         s,
         "  policy:  {} run -- ...                     (@default: every look decided)",
@@ -1086,6 +1098,7 @@ fn json_report(
     }
     Obj::new()
         .str("env", &env_line())
+        .str("regime", crate::busy::name(opts.busy))
         .obj(
             "loadavg",
             Obj::new().str("start", &load.0).str("end", &load.1),
@@ -1161,6 +1174,7 @@ mod tests {
         assert!(parse_args(args("--files 3 --modified 4")).is_err());
         assert!(parse_args(args("--bogus")).is_err());
         assert!(matches!(parse_args(args("--help")), Ok(None)));
+        assert!(parse_args(args("--busy"))?.ok_or("help")?.busy);
         let o = parse_args(args("--before /x/fdsup"))?.ok_or("help")?;
         assert_eq!(o.before.as_deref(), Some(Path::new("/x/fdsup")));
         assert_eq!(Side::all(false).len(), 4);
