@@ -57,6 +57,9 @@ pub struct FilterOptions {
     pub mediate_exec: bool,
     /// Trap `memfd_create` (brokered where the exec default is `deny`).
     pub broker_memfd: bool,
+    /// Trap the calls that change credentials ([`crate::creds`]): fdsup
+    /// holds capabilities a program could drop.
+    pub watch_creds: bool,
     /// The network section has rules or isolates: `connect`, `bind`,
     /// `sendmsg`, `sendmmsg` and `sendto` with an address are trapped and
     /// decided per request (`handlers::net`). Without it they are not in the
@@ -90,6 +93,7 @@ pub fn traps(m: &Mediated, opts: &FilterOptions) -> bool {
     match m.kind {
         Kind::Execve | Kind::Execveat => opts.mediate_exec,
         Kind::MemfdCreate => opts.broker_memfd,
+        Kind::Creds => opts.watch_creds,
         k if crate::syscalls::is_network(k) => opts.mediate_network,
         k if crate::syscalls::is_look(k) => !opts.native_looks,
         _ => true,
@@ -449,25 +453,50 @@ fn compile(
     Ok(prog)
 }
 
+/// The arguments under which the notify program traps `m` (none: always).
+fn notify_rules(m: &Mediated) -> Vec<Rule> {
+    if m.kind == Kind::Sendto {
+        // `send()` is `sendto` with no address: nothing to decide, and by
+        // far the most frequent socket write.
+        vec![vec![Cond {
+            arg: 4,
+            width: Width::Full64,
+            op: Op::Ne,
+            value: 0,
+        }]]
+    } else if m.nr == libc::SYS_prctl {
+        // Only the options that lower what the next exec grants: a bounding
+        // set without a capability, or `SECBIT_NOROOT`.
+        PRCTL_CREDS
+            .iter()
+            .map(|&option| {
+                vec![Cond {
+                    arg: 0,
+                    width: Width::Low32,
+                    op: Op::Eq,
+                    value: u64::from(option),
+                }]
+            })
+            .collect()
+    } else {
+        Vec::new()
+    }
+}
+
+/// The `prctl` options trapped as credential calls
+/// ([`crate::syscalls::Kind::Creds`]).
+pub const PRCTL_CREDS: [u32; 2] = [
+    libc::PR_CAPBSET_DROP.unsigned_abs(),
+    libc::PR_SET_SECUREBITS.unsigned_abs(),
+];
+
 fn build_notify(opts: &FilterOptions) -> Result<Vec<libc::sock_filter>, FilterError> {
     let mut rules = BTreeMap::new();
     for m in MEDIATED {
         if !traps(m, opts) {
             continue;
         }
-        let conds = if m.kind == Kind::Sendto {
-            // `send()` is `sendto` with no address: nothing to decide, and
-            // by far the most frequent socket write.
-            vec![vec![Cond {
-                arg: 4,
-                width: Width::Full64,
-                op: Op::Ne,
-                value: 0,
-            }]]
-        } else {
-            Vec::new()
-        };
-        rules.insert(m.nr, conds);
+        rules.insert(m.nr, notify_rules(m));
     }
     let piece = Piece {
         action: libc::SECCOMP_RET_USER_NOTIF,
@@ -930,6 +959,7 @@ mod tests {
         deny_network: false,
         mediate_exec: true,
         broker_memfd: true,
+        watch_creds: true,
         mediate_network: true,
         deny_other_families: false,
         native_looks: false,
@@ -1107,17 +1137,7 @@ mod tests {
     fn notify_piece(opts: &FilterOptions) -> Piece {
         let mut rules = BTreeMap::new();
         for m in MEDIATED.iter().filter(|m| traps(m, opts)) {
-            let conds = if m.kind == Kind::Sendto {
-                vec![vec![Cond {
-                    arg: 4,
-                    width: Width::Full64,
-                    op: Op::Ne,
-                    value: 0,
-                }]]
-            } else {
-                Vec::new()
-            };
-            rules.insert(m.nr, conds);
+            rules.insert(m.nr, notify_rules(m));
         }
         Piece {
             action: NOTIF,
@@ -1334,7 +1354,13 @@ mod tests {
                 .collect();
             let mut got = BTreeSet::new();
             for nr in 0..=1023i64 {
-                match call(&prog, nr, [u64::MAX; 6]) {
+                // prctl is trapped for two options only.
+                let args = if nr == libc::SYS_prctl {
+                    [u64::from(PRCTL_CREDS[0]), 0, 0, 0, 0, 0]
+                } else {
+                    [u64::MAX; 6]
+                };
+                match call(&prog, nr, args) {
                     NOTIF => {
                         got.insert(nr);
                     }
@@ -1359,10 +1385,49 @@ mod tests {
             MEDIATED.iter().filter(|m| !traps(m, &none)).count(),
             3 + MEDIATED
                 .iter()
-                .filter(|m| crate::syscalls::is_network(m.kind))
+                .filter(|m| {
+                    crate::syscalls::is_network(m.kind) || m.kind == crate::syscalls::Kind::Creds
+                })
                 .count(),
-            "only the exec family, memfd_create and the network calls are optional"
+            "only the exec family, memfd_create, the credential calls and the network calls \
+             are optional"
         );
+    }
+
+    /// `prctl` notifies for the two options that lower what the next exec
+    /// grants (the kernel reads the option as an `int`: high bits change
+    /// nothing), never for the others (`PR_SET_NAME` is common); the
+    /// credential calls only with [`FilterOptions::watch_creds`].
+    #[test]
+    fn credential_calls_are_trapped_only_where_asked() {
+        let prog = notify_with(&ALL_TRAPS);
+        let nr = libc::SYS_prctl;
+        for o in PRCTL_CREDS {
+            let o = u64::from(o);
+            assert_eq!(call(&prog, nr, [o, 0, 0, 0, 0, 0]), NOTIF, "{o}");
+            assert_eq!(call(&prog, nr, [o | 1 << 32, 0, 0, 0, 0, 0]), NOTIF, "{o}");
+        }
+        for o in [
+            libc::PR_SET_NAME,
+            libc::PR_GET_NAME,
+            libc::PR_SET_KEEPCAPS,
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAPBSET_READ,
+            libc::PR_GET_SECUREBITS,
+        ] {
+            let o = u64::from(o.unsigned_abs());
+            assert_eq!(call(&prog, nr, [o, 0, 0, 0, 0, 0]), ALLOW, "{o}");
+        }
+        assert_eq!(call(&prog, libc::SYS_setuid, [65534, 0, 0, 0, 0, 0]), NOTIF);
+        let off = notify_with(&FilterOptions {
+            watch_creds: false,
+            ..ALL_TRAPS
+        });
+        for nr in [libc::SYS_setuid, libc::SYS_capset, libc::SYS_setgroups] {
+            assert_eq!(call(&off, nr, [0; 6]), ALLOW, "{nr}");
+        }
+        let o = u64::from(PRCTL_CREDS[0]);
+        assert_eq!(call(&off, libc::SYS_prctl, [o, 0, 0, 0, 0, 0]), ALLOW);
     }
 
     /// The pair (policy, filter): the policy's `metadata` decides, through
@@ -1431,8 +1496,13 @@ mod tests {
                 } else {
                     NOTIF
                 };
-                // An address for sendto, so that it is trapped when mediated.
-                let args = [3, 0, 0, 0, 0x7fff_0000, 16];
+                // An address for sendto, so that it is trapped when mediated;
+                // a credential option for prctl.
+                let args = if m.nr == libc::SYS_prctl {
+                    [u64::from(PRCTL_CREDS[1]), 0, 0, 0, 0, 0]
+                } else {
+                    [3, 0, 0, 0, 0x7fff_0000, 16]
+                };
                 assert_eq!(
                     call(&prog, m.nr, args),
                     want,

@@ -11,6 +11,7 @@
 
 pub mod agent;
 pub mod audit;
+pub mod creds;
 pub mod diag;
 pub mod doctor;
 pub mod explain;

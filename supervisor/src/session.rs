@@ -462,10 +462,14 @@ where
         .spawn(move || {
             let valid = || pending.is_valid();
             let tid_i = i32::try_from(tid).unwrap_or(i32::MAX);
-            let reply = match Waiter::new(&valid, tid_i) {
-                Some(mut w) => catch_unwind(AssertUnwindSafe(|| work(&mut w))),
+            // This thread makes the call: with the program's credentials,
+            // as the worker had them ([`crate::creds`]).
+            let as_program = mine.ctx.creds.as_program(tid_i);
+            let reply = match (as_program, Waiter::new(&valid, tid_i)) {
+                (Err(e), _) => Ok(Reply::Errno(e)),
+                (Ok(_guard), Some(mut w)) => catch_unwind(AssertUnwindSafe(|| work(&mut w))),
                 // No timer to end the wait with: do not wait.
-                None => Ok(Reply::Errno(full)),
+                (Ok(_), None) => Ok(Reply::Errno(full)),
             };
             mine.blocked.fetch_sub(1, SeqCst);
             match reply {

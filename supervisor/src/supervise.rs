@@ -556,6 +556,7 @@ fn prepare(
         // learn what was run and the names a PATH search tried.
         mediate_exec: ctx.exec.mediated || opts.learn.is_some(),
         broker_memfd: ctx.exec.broker_memfd,
+        watch_creds: ctx.creds.worth_watching(),
         mediate_network: true,
         deny_other_families: deny && !no_network,
         native_looks: filter::native_looks(&ctx.policy),

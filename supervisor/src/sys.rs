@@ -553,6 +553,28 @@ pub fn fstat_nlink(fd: BorrowedFd<'_>) -> Option<u64> {
     rustix::fs::fstat(fd).ok().map(|st| st.st_nlink)
 }
 
+/// `setfsuid(uid)` (or `setfsgid`, `group`) for the calling thread only:
+/// the raw system call (glibc's wrappers are per thread too, but say
+/// nothing of failure). The call answers the previous value whether or not
+/// it changed anything, so success is checked by asking again (`-1` is no
+/// id and changes nothing).
+pub fn set_thread_fs_id(id: u32, group: bool) -> io::Result<()> {
+    let nr = if group {
+        libc::SYS_setfsgid
+    } else {
+        libc::SYS_setfsuid
+    };
+    // SAFETY: integer arguments only; the call cannot fault.
+    unsafe { libc::syscall(nr, libc::c_long::from(id)) };
+    // SAFETY: as above; -1 changes nothing and answers the current value.
+    let now = unsafe { libc::syscall(nr, -1 as libc::c_long) };
+    if u32::try_from(now).ok() == Some(id) {
+        Ok(())
+    } else {
+        Err(io::Error::from_raw_os_error(libc::EPERM))
+    }
+}
+
 /// `fcntl(fd, F_GETFL)`: the file status flags and access mode.
 pub fn getfl(fd: BorrowedFd<'_>) -> io::Result<i32> {
     Ok(rustix::fs::fcntl_getfl(fd)?.bits().cast_signed())

@@ -76,6 +76,13 @@ pub enum Kind {
     Lsetxattr,
     /// `lstat(path, buf)`
     Lstat,
+    /// `setuid` and the other calls that change credentials (`setgid`,
+    /// `setreuid`, `setregid`, `setresuid`, `setresgid`, `setfsuid`,
+    /// `setfsgid`, `setgroups`, `capset`, and `prctl` for
+    /// `PR_CAPBSET_DROP` and `PR_SET_SECUREBITS`, which lower what the next
+    /// exec grants): trapped only where fdsup holds capabilities, noted and
+    /// let through ([`crate::creds`]).
+    Creds,
     /// `memfd_create(name, flags)`: trapped only when memfds are brokered
     /// (`filter::FilterOptions::broker_memfd`).
     MemfdCreate,
@@ -158,6 +165,7 @@ pub struct Mediated {
 pub const MEDIATED: &[Mediated] = &[
     Mediated { nr: libc::SYS_access, name: "access", kind: Kind::Access },
     Mediated { nr: libc::SYS_bind, name: "bind", kind: Kind::Bind },
+    Mediated { nr: libc::SYS_capset, name: "capset", kind: Kind::Creds },
     Mediated { nr: libc::SYS_chdir, name: "chdir", kind: Kind::Chdir },
     Mediated { nr: libc::SYS_chmod, name: "chmod", kind: Kind::Chmod },
     Mediated { nr: libc::SYS_chown, name: "chown", kind: Kind::Chown },
@@ -198,6 +206,7 @@ pub const MEDIATED: &[Mediated] = &[
     Mediated { nr: libc::SYS_open, name: "open", kind: Kind::Open },
     Mediated { nr: libc::SYS_openat, name: "openat", kind: Kind::Openat },
     Mediated { nr: libc::SYS_openat2, name: "openat2", kind: Kind::Openat2 },
+    Mediated { nr: libc::SYS_prctl, name: "prctl", kind: Kind::Creds },
     Mediated { nr: libc::SYS_readlink, name: "readlink", kind: Kind::Readlink },
     Mediated { nr: libc::SYS_readlinkat, name: "readlinkat", kind: Kind::Readlinkat },
     Mediated { nr: libc::SYS_removexattr, name: "removexattr", kind: Kind::Removexattr },
@@ -208,6 +217,15 @@ pub const MEDIATED: &[Mediated] = &[
     Mediated { nr: libc::SYS_sendmmsg, name: "sendmmsg", kind: Kind::Sendmmsg },
     Mediated { nr: libc::SYS_sendmsg, name: "sendmsg", kind: Kind::Sendmsg },
     Mediated { nr: libc::SYS_sendto, name: "sendto", kind: Kind::Sendto },
+    Mediated { nr: libc::SYS_setfsgid, name: "setfsgid", kind: Kind::Creds },
+    Mediated { nr: libc::SYS_setfsuid, name: "setfsuid", kind: Kind::Creds },
+    Mediated { nr: libc::SYS_setgid, name: "setgid", kind: Kind::Creds },
+    Mediated { nr: libc::SYS_setgroups, name: "setgroups", kind: Kind::Creds },
+    Mediated { nr: libc::SYS_setregid, name: "setregid", kind: Kind::Creds },
+    Mediated { nr: libc::SYS_setresgid, name: "setresgid", kind: Kind::Creds },
+    Mediated { nr: libc::SYS_setresuid, name: "setresuid", kind: Kind::Creds },
+    Mediated { nr: libc::SYS_setreuid, name: "setreuid", kind: Kind::Creds },
+    Mediated { nr: libc::SYS_setuid, name: "setuid", kind: Kind::Creds },
     Mediated { nr: libc::SYS_setxattr, name: "setxattr", kind: Kind::Setxattr },
     Mediated { nr: libc::SYS_stat, name: "stat", kind: Kind::Stat },
     Mediated { nr: libc::SYS_statfs, name: "statfs", kind: Kind::Statfs },
@@ -397,7 +415,7 @@ mod tests {
             Utimensat,
             Utimes,
         ];
-        let exec = [Execve, Execveat, MemfdCreate];
+        let exec = [Execve, Execveat, MemfdCreate, Creds];
         for k in all.into_iter().chain(exec) {
             // A new variant must be added to `all` (the match is exhaustive).
             match k {
@@ -410,7 +428,7 @@ mod tests {
                 | Readlinkat | Removexattr | Rename | Renameat | Renameat2 | Rmdir | Setxattr
                 | Stat | Statfs | Statx | Symlink | Symlinkat | Truncate | Unlink | Unlinkat
                 | Utime | Utimensat | Utimes => {}
-                Execve | Execveat | MemfdCreate => {}
+                Execve | Execveat | MemfdCreate | Creds => {}
             }
             assert!(
                 MEDIATED.iter().any(|m| m.kind == k),

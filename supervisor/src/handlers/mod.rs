@@ -76,6 +76,8 @@ pub struct Ctx {
     pub privates: private::Privates,
     /// The terminals fdsup was started on (see [`tty`]).
     pub terminals: tty::Terminals,
+    /// Whose credentials the calls carry ([`crate::creds`]).
+    pub creds: crate::creds::Creds,
 }
 
 impl Ctx {
@@ -110,6 +112,7 @@ impl Ctx {
             learn: None,
             own: net::OwnSockets::new(),
             terminals: tty::Terminals::at_startup(),
+            creds: crate::creds::Creds::new(false),
         })
     }
 }
@@ -131,6 +134,7 @@ impl Ctx {
         self.scope = Scope::PidNs;
         self.privates = private::Privates::default();
         self.terminals = tty::Terminals::default();
+        self.creds = self.creds.check_always();
         self
     }
 
@@ -344,7 +348,20 @@ pub fn handle_as<P: Program>(
             }
         };
     }
+    if m.kind == Kind::Creds {
+        // No path to decide: the kernel makes the call, and from now on
+        // each request carries the asking task's credentials.
+        ctx.creds.note_change();
+        return Reply::Continue;
+    }
+    // The program's credentials for every call fdsup makes for it, where
+    // they differ from fdsup's.
+    let _as_program = match ctx.creds.as_program(p.tid()) {
+        Ok(guard) => guard,
+        Err(e) => return Reply::Errno(e),
+    };
     match m.kind {
+        Kind::Creds => Reply::Continue,
         Kind::Open | Kind::Openat | Kind::Openat2 | Kind::Creat => open::handle(ctx, p, a, m, sc),
         Kind::Link | Kind::Linkat | Kind::Rename | Kind::Renameat | Kind::Renameat2 => {
             link::handle(ctx, p, a, m, sc)

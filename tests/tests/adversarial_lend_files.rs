@@ -1,0 +1,153 @@
+//! Adversarial: a root fdsup must not lend its credentials to a program
+//! that gave them up (`tests/c/adv_lend_files.c`).
+//!
+//! fdsup opens, creates, renames and looks at files for the program, so
+//! the kernel checks fdsup's permissions, not the program's. Under a root
+//! fdsup, a program that dropped to uid 65534 (`setpriv --reuid`, a build
+//! step run as `nobody`), or dropped its file capabilities while staying
+//! root (`capset`; `setpriv --bounding-set`, which takes effect at the next
+//! exec), read a 0600 file of another user, wrote, renamed and removed
+//! files in a directory it may not write, changed their modes, owners and
+//! times, and made files owned by root. Each call is made natively first
+//! (the program drops its privileges itself, then tries), where the kernel
+//! refuses it, then under fdsup with a policy that allows everything, where
+//! the answer must be the same; the positive controls (a readable file, a
+//! world-writable directory, whose new file must belong to the program's
+//! uid; and a parent that stayed root, asking after its child dropped,
+//! which must be served as root again) must pass on both sides.
+
+#[path = "adversarial_support.rs"]
+mod support;
+
+use std::os::unix::fs::{chown, PermissionsExt};
+use std::path::Path;
+use std::time::Duration;
+
+use fdsup_tests::{is_root, run_cmd, skip, Output, TempDir, ALLOW_ALL};
+use support::{parse, prog, Checks};
+
+/// The tree the program tries (see the C file), owned by uid 1000.
+fn tree(dir: &Path) {
+    let mode = |p: &Path, m: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).expect("chmod");
+    };
+    let theirs = |p: &Path| chown(p, Some(1000), Some(1000)).expect("chown");
+    mode(dir, 0o755);
+    for (d, m) in [("p", 0o700), ("q", 0o755), ("w", 0o777)] {
+        let p = dir.join(d);
+        std::fs::create_dir(&p).expect("mkdir");
+        mode(&p, m);
+        if d != "w" {
+            theirs(&p);
+        }
+    }
+    for (f, m) in [("p/secret", 0o600), ("q/file", 0o644)] {
+        let p = dir.join(f);
+        std::fs::write(&p, "theirs\n").expect("write");
+        mode(&p, m);
+        theirs(&p);
+    }
+    let fifo = dir.join("q/fifo");
+    let made = std::process::Command::new("mkfifo")
+        .args(["-m", "600"])
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(made, "mkfifo {}", fifo.display());
+    theirs(&fifo);
+}
+
+fn run(how: &str, sandboxed: bool) -> Output {
+    let dir = TempDir::new(&format!("adv-lend-{how}"));
+    tree(dir.path());
+    let program = prog("adv_lend_files");
+    let out = if sandboxed {
+        let policy = fdsup_tests::write_policy(dir.path(), "all.json", ALLOW_ALL);
+        let mut c = fdsup_tests::fdsup_cmd(["run", "--policy"], dir.path());
+        c.arg(&policy)
+            .arg("--")
+            .arg(&program)
+            .arg(how)
+            .arg(dir.path());
+        run_cmd(&mut c, Duration::from_secs(30))
+    } else {
+        let mut c = std::process::Command::new(&program);
+        c.arg(how).arg(dir.path());
+        run_cmd(&mut c, Duration::from_secs(30))
+    };
+    // Nothing the program was refused happened on disk.
+    let file = std::fs::read_to_string(dir.join("q/file")).unwrap_or_default();
+    assert_eq!(
+        file,
+        "theirs\n",
+        "q/file was changed ({how}, {})",
+        if sandboxed { "fdsup" } else { "native" }
+    );
+    out
+}
+
+const REFUSED: &[(&str, &str)] = &[
+    ("read_secret", "ERR:EACCES"),
+    ("stat_secret", "ERR:EACCES"),
+    ("write_file", "ERR:EACCES"),
+    ("create_in_q", "ERR:EACCES"),
+    ("mkdir_in_q", "ERR:EACCES"),
+    ("unlink_in_q", "ERR:EACCES"),
+    ("rename_in_q", "ERR:EACCES"),
+    ("chmod_file", "ERR:EPERM"),
+    ("chown_file", "ERR:EPERM"),
+    ("utimes_file", "ERR:EPERM"),
+    ("fifo_write", "ERR:EACCES"),
+];
+
+fn check(how: &str, owner: &str) {
+    let native = run(how, false);
+    let mut n = Checks::new(&native);
+    for (k, v) in REFUSED {
+        n.eq(k, v);
+    }
+    n.eq("read_public", "OK")
+        .eq("create_in_w", "OK")
+        .eq("owner", owner)
+        .eq("done", "1");
+    if how == "uid" {
+        // The parent, still root, after its child dropped.
+        n.eq("parent_read_secret", "OK")
+            .eq("parent_create_in_q", "OK")
+            .eq("parent_owner", "0")
+            .eq("parent_done", "1");
+    }
+    n.finish();
+
+    let under = run(how, true);
+    let mut c = Checks::new(&under);
+    // Line for line what the kernel said, spelled out above.
+    for (k, v) in parse(&native.stdout) {
+        c.eq(&k, &v);
+    }
+    c.finish();
+}
+
+#[test]
+fn a_program_that_dropped_to_nobody_gets_nothing_of_root_back() {
+    if !is_root() {
+        skip!("not root: nothing to lend");
+    }
+    check("uid", "65534");
+}
+
+#[test]
+fn a_root_program_without_its_file_capabilities_gets_them_not_back() {
+    if !is_root() {
+        skip!("not root: nothing to lend");
+    }
+    check("caps", "0");
+}
+
+#[test]
+fn capabilities_dropped_from_the_bounding_set_stay_dropped_after_exec() {
+    if !is_root() {
+        skip!("not root: nothing to lend");
+    }
+    check("bound", "0");
+}
