@@ -35,7 +35,9 @@
 //! credentials may now differ and lets them run (`CONTINUE`: they have no
 //! path to decide). From then on every request reads the asking task's
 //! `/proc/<tid>/status` (three system calls) and, where it differs, pays
-//! eight more to switch and switch back; a program that never changes its
+//! thirteen more to switch and switch back (each file-system id is set,
+//! then asked again: the call says nothing of failure); a program that
+//! never changes its
 //! credentials pays nothing. The agent serves containers whose processes
 //! run as any user from the start, so it checks every request.
 //!
