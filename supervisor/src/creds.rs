@@ -123,8 +123,10 @@ impl Creds {
         };
         let status = ProcPath::new(tid, "/status");
         let Ok(mut theirs) = read_status(status.as_cstr()) else {
-            // Gone: the request is answered by no one; let the handler see.
-            return Ok(None);
+            // Refused, never made with fdsup's: a task that is gone hears
+            // nothing, and one whose credentials cannot be read (fdsup out
+            // of descriptors, a status text not understood) may hold less.
+            return Err(libc::EACCES);
         };
         if theirs.effective != 0 && !same_user_ns(tid) {
             theirs.effective = 0;
@@ -220,13 +222,19 @@ fn read_status(path: &std::ffi::CStr) -> io::Result<FileCreds> {
 
 /// Parses `Uid:`, `Gid:`, `Groups:` and `CapEff:` of a status text (each at
 /// a line's start: the first line, `Name:`, is the program's to choose).
+/// Read as bytes: the kernel escapes a newline in the name but passes any
+/// other byte, so the text need not be UTF-8 (`prctl(PR_SET_NAME, "\xff")`).
 fn parse(text: &[u8]) -> Option<FileCreds> {
-    let text = std::str::from_utf8(text).ok()?;
-    let field = |key: &str| text.lines().find_map(|l| l.strip_prefix(key));
+    let field = |key: &[u8]| -> Option<&str> {
+        let value = text
+            .split(|&b| b == b'\n')
+            .find_map(|l| l.strip_prefix(key))?;
+        std::str::from_utf8(value).ok()
+    };
     let fourth =
-        |key: &str| -> Option<u32> { field(key)?.split_ascii_whitespace().nth(3)?.parse().ok() };
+        |key: &[u8]| -> Option<u32> { field(key)?.split_ascii_whitespace().nth(3)?.parse().ok() };
     let mut groups = Vec::new();
-    for g in field("Groups:")?.split_ascii_whitespace() {
+    for g in field(b"Groups:")?.split_ascii_whitespace() {
         if groups.len() == MAX_GROUPS {
             return None;
         }
@@ -235,10 +243,10 @@ fn parse(text: &[u8]) -> Option<FileCreds> {
     groups.sort_unstable();
     groups.dedup();
     Some(FileCreds {
-        fsuid: fourth("Uid:")?,
-        fsgid: fourth("Gid:")?,
+        fsuid: fourth(b"Uid:")?,
+        fsgid: fourth(b"Gid:")?,
         groups,
-        effective: u64::from_str_radix(field("CapEff:")?.trim(), 16).ok()?,
+        effective: u64::from_str_radix(field(b"CapEff:")?.trim(), 16).ok()?,
     })
 }
 
@@ -268,6 +276,13 @@ mod tests {
     fn a_name_cannot_forge_the_fields() {
         let forged = format!("Name:\tUid:\t0\t0\t0\t0\n{}", &STATUS[9..]);
         assert_eq!(parse(forged.as_bytes()).map(|c| c.fsuid), Some(1000));
+    }
+
+    #[test]
+    fn a_name_that_is_not_utf8_changes_nothing() {
+        let mut text = b"Name:\t\xff\xfe\n".to_vec();
+        text.extend_from_slice(&STATUS.as_bytes()[9..]);
+        assert_eq!(parse(&text).map(|c| c.fsuid), Some(1000));
     }
 
     #[test]

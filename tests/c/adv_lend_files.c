@@ -9,6 +9,9 @@
  *          CAP_CHOWN from the effective set, staying uid 0
  *   bound  prctl(PR_CAPBSET_DROP) of the same four, then exec itself
  *          (the exec grants no more than the bounding set)
+ *   name   as uid, then a task name that is not UTF-8 (prctl(PR_SET_NAME)):
+ *          fdsup reads the credentials from /proc/<tid>/status, whose
+ *          first line is the name, and must not fall back to its own
  * DIR holds (made by the test): p/ (0700, uid 1000) with p/secret (0600);
  * q/ (0755, uid 1000) with q/file (0644) and q/fifo (0600); w/ (0777).
  * Prints key=OK or key=ERR:ENAME per check, then owner=UID (of the file it
@@ -112,6 +115,12 @@ int main(int argc, char **argv) {
             printf("parent_owner=%u\n", (unsigned)st.st_uid);
         printf("parent_done=1\n");
         return 0;
+    } else if (strcmp(argv[1], "name") == 0) {
+        if (setgroups(0, NULL) != 0 || setresgid(65534, 65534, 65534) != 0 ||
+            setresuid(65534, 65534, 65534) != 0)
+            return 3;
+        if (prctl(PR_SET_NAME, "\xff\xfe", 0, 0, 0) != 0)
+            return 3;
     } else if (strcmp(argv[1], "caps") == 0) {
         struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
         struct __user_cap_data_struct d[2];
