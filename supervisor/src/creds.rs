@@ -41,6 +41,7 @@
 //!
 //! [`Kind::Creds`]: crate::syscalls::Kind::Creds
 
+use std::cell::Cell;
 use std::io;
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -51,6 +52,18 @@ use rustix::thread::{capabilities, set_capabilities, set_thread_groups, Capabili
 
 use crate::sys;
 use crate::task::ProcPath;
+
+thread_local! {
+    /// This thread carries a program's credentials ([`AsProgram`]).
+    static SWITCHED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the calling thread carries a program's credentials now: work
+/// handed to another process of fdsup's (the Unix socket binder) would
+/// carry fdsup's own, so it is done on this thread instead.
+pub fn switched() -> bool {
+    SWITCHED.with(Cell::get)
+}
 
 /// At most this many supplementary groups are read (the kernel's
 /// `NGROUPS_MAX`).
@@ -143,6 +156,7 @@ impl Creds {
             own: own.clone(),
             caps: *own_caps,
         };
+        SWITCHED.with(|s| s.set(true));
         let gids: Vec<Gid> = theirs.groups.iter().map(|&g| Gid::from_raw(g)).collect();
         set_thread_groups(&gids).map_err(|_| libc::EPERM)?;
         sys::set_thread_fs_id(theirs.fsgid, true).map_err(|_| libc::EPERM)?;
@@ -180,6 +194,7 @@ impl Drop for AsProgram {
         let gids: Vec<Gid> = self.own.groups.iter().map(|&g| Gid::from_raw(g)).collect();
         let _ = set_thread_groups(&gids);
         let _ = set_capabilities(None, self.caps);
+        SWITCHED.with(|s| s.set(false));
     }
 }
 

@@ -26,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -56,6 +58,19 @@ static long open_close(const char *rel, int flags) {
     return fd;
 }
 
+static long bind_at(const char *rel) {
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", at(rel));
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return -1;
+    long r = bind(s, (struct sockaddr *)&a, sizeof a);
+    int e = errno;
+    close(s);
+    errno = e;
+    return r;
+}
+
 static const int dropped[] = {CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_CHOWN};
 
 static int checks(void) {
@@ -73,6 +88,8 @@ static int checks(void) {
     report("chown_file", chown(at("q/file"), 0, 0));
     struct timeval tv[2] = {{1, 0}, {1, 0}};
     report("utimes_file", utimes(at("q/file"), tv));
+    /* fdsup binds Unix sockets through a helper process of its own. */
+    report("bind_in_q", bind_at("q/sock"));
     /* A FIFO opened for writing waits for a reader: fdsup opens it on a
      * thread of its own, which must carry the program's credentials too. */
     report("fifo_write", open_close("q/fifo", O_WRONLY));

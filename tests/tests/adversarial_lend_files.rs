@@ -98,6 +98,7 @@ const REFUSED: &[(&str, &str)] = &[
     ("chown_file", "ERR:EPERM"),
     ("utimes_file", "ERR:EPERM"),
     ("fifo_write", "ERR:EACCES"),
+    ("bind_in_q", "ERR:EACCES"),
 ];
 
 fn check(how: &str, owner: &str) {
