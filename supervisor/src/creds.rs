@@ -43,6 +43,7 @@
 //!
 //! [`Kind::Creds`]: crate::syscalls::Kind::Creds
 
+use std::cell::Cell;
 use std::io;
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -53,6 +54,18 @@ use rustix::thread::{capabilities, set_capabilities, set_thread_groups, Capabili
 
 use crate::sys;
 use crate::task::ProcPath;
+
+thread_local! {
+    /// This thread carries a program's credentials ([`AsProgram`]).
+    static SWITCHED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the calling thread carries a program's credentials now: work
+/// handed to another process of fdsup's (the Unix socket binder) would
+/// carry fdsup's own, so it is done on this thread instead.
+pub fn switched() -> bool {
+    SWITCHED.with(Cell::get)
+}
 
 /// At most this many supplementary groups are read (the kernel's
 /// `NGROUPS_MAX`).
@@ -125,8 +138,10 @@ impl Creds {
         };
         let status = ProcPath::new(tid, "/status");
         let Ok(mut theirs) = read_status(status.as_cstr()) else {
-            // Gone: the request is answered by no one; let the handler see.
-            return Ok(None);
+            // Refused, never made with fdsup's: a task that is gone hears
+            // nothing, and one whose credentials cannot be read (fdsup out
+            // of descriptors, a status text not understood) may hold less.
+            return Err(libc::EACCES);
         };
         if theirs.effective != 0 && !same_user_ns(tid) {
             theirs.effective = 0;
@@ -143,6 +158,7 @@ impl Creds {
             own: own.clone(),
             caps: *own_caps,
         };
+        SWITCHED.with(|s| s.set(true));
         let gids: Vec<Gid> = theirs.groups.iter().map(|&g| Gid::from_raw(g)).collect();
         set_thread_groups(&gids).map_err(|_| libc::EPERM)?;
         sys::set_thread_fs_id(theirs.fsgid, true).map_err(|_| libc::EPERM)?;
@@ -180,6 +196,7 @@ impl Drop for AsProgram {
         let gids: Vec<Gid> = self.own.groups.iter().map(|&g| Gid::from_raw(g)).collect();
         let _ = set_thread_groups(&gids);
         let _ = set_capabilities(None, self.caps);
+        SWITCHED.with(|s| s.set(false));
     }
 }
 
@@ -222,13 +239,19 @@ fn read_status(path: &std::ffi::CStr) -> io::Result<FileCreds> {
 
 /// Parses `Uid:`, `Gid:`, `Groups:` and `CapEff:` of a status text (each at
 /// a line's start: the first line, `Name:`, is the program's to choose).
+/// Read as bytes: the kernel escapes a newline in the name but passes any
+/// other byte, so the text need not be UTF-8 (`prctl(PR_SET_NAME, "\xff")`).
 fn parse(text: &[u8]) -> Option<FileCreds> {
-    let text = std::str::from_utf8(text).ok()?;
-    let field = |key: &str| text.lines().find_map(|l| l.strip_prefix(key));
+    let field = |key: &[u8]| -> Option<&str> {
+        let value = text
+            .split(|&b| b == b'\n')
+            .find_map(|l| l.strip_prefix(key))?;
+        std::str::from_utf8(value).ok()
+    };
     let fourth =
-        |key: &str| -> Option<u32> { field(key)?.split_ascii_whitespace().nth(3)?.parse().ok() };
+        |key: &[u8]| -> Option<u32> { field(key)?.split_ascii_whitespace().nth(3)?.parse().ok() };
     let mut groups = Vec::new();
-    for g in field("Groups:")?.split_ascii_whitespace() {
+    for g in field(b"Groups:")?.split_ascii_whitespace() {
         if groups.len() == MAX_GROUPS {
             return None;
         }
@@ -237,10 +260,10 @@ fn parse(text: &[u8]) -> Option<FileCreds> {
     groups.sort_unstable();
     groups.dedup();
     Some(FileCreds {
-        fsuid: fourth("Uid:")?,
-        fsgid: fourth("Gid:")?,
+        fsuid: fourth(b"Uid:")?,
+        fsgid: fourth(b"Gid:")?,
         groups,
-        effective: u64::from_str_radix(field("CapEff:")?.trim(), 16).ok()?,
+        effective: u64::from_str_radix(field(b"CapEff:")?.trim(), 16).ok()?,
     })
 }
 
@@ -270,6 +293,13 @@ mod tests {
     fn a_name_cannot_forge_the_fields() {
         let forged = format!("Name:\tUid:\t0\t0\t0\t0\n{}", &STATUS[9..]);
         assert_eq!(parse(forged.as_bytes()).map(|c| c.fsuid), Some(1000));
+    }
+
+    #[test]
+    fn a_name_that_is_not_utf8_changes_nothing() {
+        let mut text = b"Name:\t\xff\xfe\n".to_vec();
+        text.extend_from_slice(&STATUS.as_bytes()[9..]);
+        assert_eq!(parse(&text).map(|c| c.fsuid), Some(1000));
     }
 
     #[test]

@@ -546,6 +546,11 @@ fn prepare(
     })?;
     crate::timeline::mark("audit log");
     let mut ctx = Ctx::new(pol, audit).map_err(setup("preparing the policy"))?;
+    if ctx.creds.worth_watching() {
+        // Made now with fdsup's credentials, not at the first request with
+        // those of whoever asked (`crate::creds`).
+        ctx.privates.make_shared();
+    }
     crate::timeline::mark("context");
     if opts.learn.is_some() {
         ctx.learn = Some(crate::learn::Recorder::new());

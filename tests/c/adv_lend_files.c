@@ -9,6 +9,9 @@
  *          CAP_CHOWN from the effective set, staying uid 0
  *   bound  prctl(PR_CAPBSET_DROP) of the same four, then exec itself
  *          (the exec grants no more than the bounding set)
+ *   name   as uid, then a task name that is not UTF-8 (prctl(PR_SET_NAME)):
+ *          fdsup reads the credentials from /proc/<tid>/status, whose
+ *          first line is the name, and must not fall back to its own
  * DIR holds (made by the test): p/ (0700, uid 1000) with p/secret (0600);
  * q/ (0755, uid 1000) with q/file (0644) and q/fifo (0600); w/ (0777).
  * Prints key=OK or key=ERR:ENAME per check, then owner=UID (of the file it
@@ -23,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -53,6 +58,19 @@ static long open_close(const char *rel, int flags) {
     return fd;
 }
 
+static long bind_at(const char *rel) {
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", at(rel));
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return -1;
+    long r = bind(s, (struct sockaddr *)&a, sizeof a);
+    int e = errno;
+    close(s);
+    errno = e;
+    return r;
+}
+
 static const int dropped[] = {CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_CHOWN};
 
 static int checks(void) {
@@ -70,6 +88,8 @@ static int checks(void) {
     report("chown_file", chown(at("q/file"), 0, 0));
     struct timeval tv[2] = {{1, 0}, {1, 0}};
     report("utimes_file", utimes(at("q/file"), tv));
+    /* fdsup binds Unix sockets through a helper process of its own. */
+    report("bind_in_q", bind_at("q/sock"));
     /* A FIFO opened for writing waits for a reader: fdsup opens it on a
      * thread of its own, which must carry the program's credentials too. */
     report("fifo_write", open_close("q/fifo", O_WRONLY));
@@ -112,6 +132,12 @@ int main(int argc, char **argv) {
             printf("parent_owner=%u\n", (unsigned)st.st_uid);
         printf("parent_done=1\n");
         return 0;
+    } else if (strcmp(argv[1], "name") == 0) {
+        if (setgroups(0, NULL) != 0 || setresgid(65534, 65534, 65534) != 0 ||
+            setresuid(65534, 65534, 65534) != 0)
+            return 3;
+        if (prctl(PR_SET_NAME, "\xff\xfe", 0, 0, 0) != 0)
+            return 3;
     } else if (strcmp(argv[1], "caps") == 0) {
         struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
         struct __user_cap_data_struct d[2];

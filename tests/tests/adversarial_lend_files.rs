@@ -98,6 +98,7 @@ const REFUSED: &[(&str, &str)] = &[
     ("chown_file", "ERR:EPERM"),
     ("utimes_file", "ERR:EPERM"),
     ("fifo_write", "ERR:EACCES"),
+    ("bind_in_q", "ERR:EACCES"),
 ];
 
 fn check(how: &str, owner: &str) {
@@ -136,6 +137,19 @@ fn a_program_that_dropped_to_nobody_gets_nothing_of_root_back() {
     check("uid", "65534");
 }
 
+/// The credentials are read from `/proc/<tid>/status`, whose first line
+/// is the task's name, the program's to choose: the kernel escapes a
+/// newline in it but no other byte, so the text need not be UTF-8. A
+/// status fdsup could not understand was once served with fdsup's own
+/// credentials.
+#[test]
+fn a_name_that_is_not_utf8_lends_nothing() {
+    if !is_root() {
+        skip!("not root: nothing to lend");
+    }
+    check("name", "65534");
+}
+
 #[test]
 fn a_root_program_without_its_file_capabilities_gets_them_not_back() {
     if !is_root() {
@@ -150,4 +164,41 @@ fn capabilities_dropped_from_the_bounding_set_stay_dropped_after_exec() {
         skip!("not root: nothing to lend");
     }
     check("bound", "0");
+}
+
+/// A `private` directory (`@system`'s `/dev/shm`) is one for every user
+/// the program becomes, as the machine's is (mode 1777): made at the first
+/// request with the credentials of whoever asked, root's (mode 0700)
+/// refused a program that dropped to `nobody` its POSIX shared memory, and
+/// one made by `nobody` first refused everyone else. The sticky bit holds
+/// as natively: `nobody` may not remove root's file.
+#[test]
+fn a_private_dev_shm_serves_every_user_the_program_becomes() {
+    if !is_root() {
+        skip!("not root: nothing changes users");
+    }
+    if !Path::new("/usr/bin/setpriv").exists() {
+        skip!("no setpriv");
+    }
+    let dir = TempDir::new("adv-lend-shm");
+    let as_user = |uid: u32, cmd: &str| {
+        format!("setpriv --reuid={uid} --regid={uid} --clear-groups -- sh -c '{cmd}'")
+    };
+    let script = format!(
+        "echo root > /dev/shm/r && {} && {} && cat /dev/shm/r /dev/shm/n /dev/shm/t",
+        as_user(
+            65534,
+            "echo nobody > /dev/shm/n && cat /dev/shm/n && rm -f /dev/shm/r; echo rm=$?"
+        ),
+        as_user(1000, "echo other > /dev/shm/t && cat /dev/shm/t"),
+    );
+    let mut c = fdsup_tests::fdsup_cmd(["run", "--"], dir.path());
+    c.args(["sh", "-c", &script]);
+    let out = run_cmd(&mut c, Duration::from_secs(30));
+    assert_eq!(
+        out.stdout, "nobody\nrm=1\nother\nroot\nnobody\nother\n",
+        "stderr: {}",
+        out.stderr
+    );
+    assert_eq!(out.code, 0, "stderr: {}", out.stderr);
 }

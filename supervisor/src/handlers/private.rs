@@ -8,6 +8,17 @@
 //! creates for the run (mode 0700, in `$TMPDIR`, at the first request
 //! that needs it) and removes with everything in it when the run ends.
 //!
+//! **A program that changes user.** Where fdsup holds capabilities, the
+//! program may drop them or become another user, and fdsup's calls then
+//! carry its credentials (`crate::creds`): a directory made at its first
+//! request would belong to whoever asked first, and one of root's, mode
+//! 0700, refuses `nobody` (natively `/dev/shm` is mode 1777). So there the
+//! directories are made at the start, with fdsup's credentials
+//! ([`Privates::make_shared`]): each private one is a directory mode 1777
+//! with a random name inside one of mode 0711 (any user of the program may
+//! use it as `/dev/shm`; the machine's other users, who cannot list the
+//! outer one, cannot find it), and the skeleton's root is mode 0711.
+//!
 //! How: a path the program writes under the rule's path (`/dev/shm/sem.x`,
 //! absolute, as `shm_open` and `sem_open` write them) is rewritten to the
 //! real directory as soon as it is read, before it is resolved; so every
@@ -44,6 +55,8 @@ pub struct Privates {
     dirs: Vec<PrivateDir>,
     /// Where they are made (`$TMPDIR`, canonical).
     base: PathBuf,
+    /// Made for any user of the program ([`Privates::make_shared`]).
+    shared: bool,
     /// The directories that lead to virtual files (`content` and
     /// `redirect` rules) and do not exist: see [`Virtual`].
     virt: Virtual,
@@ -70,6 +83,8 @@ struct Virtual {
     files: Vec<Vec<u8>>,
     /// The skeleton's root, once made.
     root: OnceLock<Option<Vec<u8>>>,
+    /// Made for any user of the program: its root mode 0711, not 0700.
+    shared: bool,
 }
 
 /// Where a path in one of the run's own directories stands.
@@ -105,13 +120,48 @@ impl Privates {
                 .unwrap_or_else(|| OsString::from("/tmp"));
             std::fs::canonicalize(&tmp).unwrap_or_else(|_| PathBuf::from(tmp))
         };
-        Self { dirs, base, virt }
+        Self {
+            dirs,
+            base,
+            shared: false,
+            virt,
+        }
+    }
+
+    /// Makes every directory now, for any user of the program (see the
+    /// module's documentation): called at the start where fdsup holds
+    /// capabilities, before any request can be served with a program's
+    /// credentials.
+    pub fn make_shared(&mut self) {
+        self.shared = true;
+        self.virt.shared = true;
+        for d in &self.dirs {
+            let _ = self.real(d);
+        }
+        if !self.virt.dirs.is_empty() {
+            let _ = self.virt.root.get_or_init(|| self.virt.make(&self.base));
+        }
     }
 
     /// The real directory of `d`, made now if it is not yet.
     fn real<'a>(&self, d: &'a PrivateDir) -> Option<&'a [u8]> {
         d.real
-            .get_or_init(|| make_dir(&self.base, &d.visible))
+            .get_or_init(|| {
+                if !self.shared {
+                    return make_dir(&self.base, &d.visible, 0o700);
+                }
+                let mut outer = make_dir(&self.base, &d.visible, 0o711)?;
+                let made = make_dir(
+                    std::path::Path::new(std::ffi::OsStr::from_bytes(&outer)),
+                    &d.visible,
+                    0o1777,
+                );
+                if made.is_none() {
+                    let _ = std::fs::remove_dir(std::ffi::OsStr::from_bytes(&outer));
+                }
+                outer = made?;
+                Some(outer)
+            })
             .as_deref()
     }
 
@@ -221,7 +271,11 @@ impl Privates {
         }
         for d in &self.dirs {
             if let Some(Some(real)) = d.real.get() {
-                let p = PathBuf::from(OsString::from_vec(real.clone()));
+                let mut p = PathBuf::from(OsString::from_vec(real.clone()));
+                if self.shared {
+                    // The outer directory, with the inner one.
+                    p.pop();
+                }
                 if let Err(e) = std::fs::remove_dir_all(&p) {
                     crate::diag!(
                         "fdsup: removing the private directory {} (for {}): {e}",
@@ -273,7 +327,7 @@ impl Virtual {
     /// each virtual file below them.
     fn make(&self, base: &std::path::Path) -> Option<Vec<u8>> {
         use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-        let root = make_dir(base, b"/virtual")?;
+        let root = make_dir(base, b"/virtual", if self.shared { 0o711 } else { 0o700 })?;
         let at = |p: &[u8]| {
             let mut full = root.clone();
             full.extend_from_slice(p);
@@ -308,9 +362,9 @@ fn below(path: &[u8], dir: &[u8]) -> bool {
     path.starts_with(dir) && (path.len() == dir.len() || path[dir.len()] == b'/')
 }
 
-/// Makes a fresh directory, mode 0700, in `base` for the private rule of
+/// Makes a fresh directory, of `mode`, in `base` for the private rule of
 /// `visible`: `fdsup-<pid>-<name>-<random>`.
-fn make_dir(base: &std::path::Path, visible: &[u8]) -> Option<Vec<u8>> {
+fn make_dir(base: &std::path::Path, visible: &[u8], mode: u32) -> Option<Vec<u8>> {
     use std::os::unix::fs::DirBuilderExt;
     let name: String = visible
         .rsplit(|&b| b == b'/')
@@ -331,8 +385,14 @@ fn make_dir(base: &std::path::Path, visible: &[u8]) -> Option<Vec<u8>> {
             std::process::id(),
             u64::from_ne_bytes(r)
         ));
-        match std::fs::DirBuilder::new().mode(0o700).create(&p) {
-            Ok(()) => return Some(p.into_os_string().into_vec()),
+        match std::fs::DirBuilder::new().mode(mode).create(&p) {
+            Ok(()) => {
+                // The mode in full, whatever the umask (fdsup's is 0; a
+                // test's is not).
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode));
+                return Some(p.into_os_string().into_vec());
+            }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => {
                 crate::diag!(
@@ -407,6 +467,28 @@ mod tests {
         assert_eq!(pr.rewrite(&mut small, 9), Err(libc::ENAMETOOLONG));
         pr.remove_all();
         assert!(std::fs::metadata(std::ffi::OsStr::from_bytes(&real)).is_err());
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+
+    /// Shared: made at once, a 1777 directory inside a 0711 one, both
+    /// removed at the end.
+    #[test]
+    fn shared_directories_are_made_at_once_for_any_user() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = std::env::temp_dir().join(format!("fdsup-shared-test-{}", std::process::id()));
+        std::fs::create_dir_all(&tmp).unwrap();
+        let mut pr = privates(&tmp);
+        pr.make_shared();
+        let real = pr.dirs[0].real.get().unwrap().clone().unwrap();
+        let real = std::path::PathBuf::from(std::ffi::OsStr::from_bytes(&real));
+        let mode =
+            |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode(&real), 0o1777);
+        let outer = real.parent().unwrap();
+        assert_eq!(mode(outer), 0o711);
+        assert_eq!(outer.parent().unwrap(), tmp);
+        pr.remove_all();
+        assert!(std::fs::metadata(outer).is_err());
         let _ = std::fs::remove_dir_all(&tmp);
     }
 }

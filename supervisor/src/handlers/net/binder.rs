@@ -75,7 +75,9 @@ pub(super) fn bind_path(
         .iter()
         .rposition(|&c| c == b'/')
         .map_or(&b"/"[..], |i| if i == 0 { &b"/"[..] } else { &path[..i] });
-    if own_root && simple(asked) {
+    // The binder is a process of fdsup's credentials: a program's that
+    // differ ([`crate::creds`]) bind here, on the thread that carries them.
+    if own_root && simple(asked) && !crate::creds::switched() {
         match ask_binder(sock, dir, parent, asked, umask) {
             Some(0) => return Ok(()),
             Some(e) if e != FALLBACK => return Err(io::Error::from_raw_os_error(e)),
