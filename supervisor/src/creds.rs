@@ -152,27 +152,38 @@ impl Creds {
         let keep = own_caps.effective & CapabilitySet::SYS_PTRACE;
         let effective =
             own_caps.effective & (CapabilitySet::from_bits_retain(theirs.effective) | keep);
+        let theirs_caps = CapabilitySets {
+            effective,
+            ..*own_caps
+        };
         // Made before the first change: dropped on an error below, it
         // restores whatever was changed.
         let guard = AsProgram {
             own: own.clone(),
             caps: *own_caps,
+            theirs: (theirs.clone(), theirs_caps),
         };
         SWITCHED.with(|s| s.set(true));
-        let gids: Vec<Gid> = theirs.groups.iter().map(|&g| Gid::from_raw(g)).collect();
-        set_thread_groups(&gids).map_err(|_| libc::EPERM)?;
-        sys::set_thread_fs_id(theirs.fsgid, true).map_err(|_| libc::EPERM)?;
-        sys::set_thread_fs_id(theirs.fsuid, false).map_err(|_| libc::EPERM)?;
-        set_capabilities(
-            None,
-            CapabilitySets {
-                effective,
-                ..*own_caps
-            },
-        )
-        .map_err(|_| libc::EPERM)?;
+        apply(&theirs, theirs_caps, *own_caps).map_err(|_| libc::EPERM)?;
+        guard.note();
         Ok(Some(guard))
     }
+}
+
+/// Gives the calling thread file credentials `to` and capabilities `caps`;
+/// `full` are fdsup's own. Its capabilities are raised to `full` first, as
+/// `setgroups`, `setfsgid` and `setfsuid` to another's ids need
+/// `CAP_SETGID` and `CAP_SETUID`, which a program's set may lack; setting a
+/// file-system uid then raises (to 0) or clears (from 0) the file
+/// capabilities by itself, so `caps` are written last, whole.
+fn apply(to: &FileCreds, caps: CapabilitySets, full: CapabilitySets) -> io::Result<()> {
+    set_capabilities(None, full)?;
+    let gids: Vec<Gid> = to.groups.iter().map(|&g| Gid::from_raw(g)).collect();
+    set_thread_groups(&gids)?;
+    sys::set_thread_fs_id(to.fsgid, true)?;
+    sys::set_thread_fs_id(to.fsuid, false)?;
+    set_capabilities(None, caps)?;
+    Ok(())
 }
 
 /// The calling thread with a program's credentials ([`Creds::as_program`]);
@@ -181,22 +192,76 @@ impl Creds {
 pub struct AsProgram {
     own: FileCreds,
     caps: CapabilitySets,
+    /// The program's, for [`as_fdsup`] to take back.
+    theirs: (FileCreds, CapabilitySets),
 }
 
 impl Drop for AsProgram {
     fn drop(&mut self) {
-        // The capabilities first: `setgroups` and `setfsgid` need
-        // `CAP_SETGID`, which the program's set may lack. Going back to a
-        // file-system uid of 0 then raises the file capabilities from the
-        // permitted set, so the saved set is written once more. A failure
-        // leaves the thread with less, which refuses more.
-        let _ = set_capabilities(None, self.caps);
-        let _ = sys::set_thread_fs_id(self.own.fsuid, false);
-        let _ = sys::set_thread_fs_id(self.own.fsgid, true);
-        let gids: Vec<Gid> = self.own.groups.iter().map(|&g| Gid::from_raw(g)).collect();
-        let _ = set_thread_groups(&gids);
-        let _ = set_capabilities(None, self.caps);
+        // A failure leaves the thread with less, which refuses more.
+        let _ = apply(&self.own, self.caps, self.caps);
         SWITCHED.with(|s| s.set(false));
+        CURRENT.with(|c| c.take());
+    }
+}
+
+thread_local! {
+    /// While this thread carries a program's credentials: fdsup's and the
+    /// program's ([`as_fdsup`]).
+    static CURRENT: std::cell::RefCell<Option<Swap>> = const { std::cell::RefCell::new(None) };
+}
+
+/// fdsup's credentials and the program's a thread carries.
+#[derive(Debug, Clone)]
+struct Swap {
+    own: (FileCreds, CapabilitySets),
+    theirs: (FileCreds, CapabilitySets),
+}
+
+impl AsProgram {
+    /// Notes on this thread what [`as_fdsup`] switches between.
+    fn note(&self) {
+        let swap = Swap {
+            own: (self.own.clone(), self.caps),
+            theirs: self.theirs.clone(),
+        };
+        CURRENT.with(|c| *c.borrow_mut() = Some(swap));
+    }
+}
+
+/// Runs `f` with fdsup's own credentials where this thread carries a
+/// program's ([`Creds::as_program`]), and takes the program's back after:
+/// for what fdsup makes for the whole run at a request's moment (the run's
+/// private directories, made at the first request that needs one, must be
+/// fdsup's, not those of whichever user asked first). Where fdsup's cannot
+/// be taken, `f` runs with the program's.
+pub fn as_fdsup<T>(f: impl FnOnce() -> T) -> T {
+    let Some(swap) = CURRENT.with(|c| c.borrow().clone()) else {
+        return f();
+    };
+    let (own, own_caps) = &swap.own;
+    let as_own = apply(own, *own_caps, *own_caps).is_ok();
+    let out = if as_own {
+        let out = f();
+        back_to(&swap);
+        out
+    } else {
+        back_to(&swap);
+        f()
+    };
+    out
+}
+
+/// The program's credentials again on this thread; where that fails, no
+/// effective capability at all (never more than the program's).
+fn back_to(swap: &Swap) {
+    let (theirs, theirs_caps) = &swap.theirs;
+    if apply(theirs, *theirs_caps, swap.own.1).is_err() {
+        let none = CapabilitySets {
+            effective: CapabilitySet::empty(),
+            ..swap.own.1
+        };
+        let _ = set_capabilities(None, none);
     }
 }
 

@@ -547,9 +547,9 @@ fn prepare(
     crate::timeline::mark("audit log");
     let mut ctx = Ctx::new(pol, audit).map_err(setup("preparing the policy"))?;
     if ctx.creds.worth_watching() {
-        // Made now with fdsup's credentials, not at the first request with
-        // those of whoever asked (`crate::creds`).
-        ctx.privates.make_shared();
+        // Made with fdsup's credentials whoever asks first, for any user the
+        // program becomes (`crate::creds`, `handlers::private`).
+        ctx.privates.set_shared();
     }
     crate::timeline::mark("context");
     if opts.learn.is_some() {

@@ -12,12 +12,15 @@
 //! program may drop them or become another user, and fdsup's calls then
 //! carry its credentials (`crate::creds`): a directory made at its first
 //! request would belong to whoever asked first, and one of root's, mode
-//! 0700, refuses `nobody` (natively `/dev/shm` is mode 1777). So there the
-//! directories are made at the start, with fdsup's credentials
-//! ([`Privates::make_shared`]): each private one is a directory mode 1777
-//! with a random name inside one of mode 0711 (any user of the program may
-//! use it as `/dev/shm`; the machine's other users, who cannot list the
-//! outer one, cannot find it), and the skeleton's root is mode 0711.
+//! 0700, refuses `nobody` (natively `/dev/shm` is mode 1777). So there
+//! ([`Privates::set_shared`]) the directories are made with fdsup's own
+//! credentials whoever asks (`crate::creds::as_fdsup`), still at the first
+//! request that needs one (made at the start, they cost every run a
+//! directory made and removed: 0.1-0.3 ms of start-up and exit), and each
+//! private one is a directory mode 1777 with a random name inside one of
+//! mode 0711 (any user of the program may use it as `/dev/shm`; the
+//! machine's other users, who cannot list the outer one, cannot find it);
+//! the skeleton's root is mode 0711.
 //!
 //! How: a path the program writes under the rule's path (`/dev/shm/sem.x`,
 //! absolute, as `shm_open` and `sem_open` write them) is rewritten to the
@@ -128,18 +131,26 @@ impl Privates {
         }
     }
 
-    /// Makes every directory now, for any user of the program (see the
-    /// module's documentation): called at the start where fdsup holds
-    /// capabilities, before any request can be served with a program's
-    /// credentials.
-    pub fn make_shared(&mut self) {
+    /// The directories are for any user of the program (see the module's
+    /// documentation): where fdsup holds capabilities.
+    pub fn set_shared(&mut self) {
         self.shared = true;
         self.virt.shared = true;
+    }
+
+    /// Makes every directory now, for any user of the program (see the
+    /// module's documentation). `fdsup run` makes them at the first request
+    /// instead ([`Self::set_shared`]); the tests look at them made.
+    pub fn make_shared(&mut self) {
+        self.set_shared();
         for d in &self.dirs {
             let _ = self.real(d);
         }
         if !self.virt.dirs.is_empty() {
-            let _ = self.virt.root.get_or_init(|| self.virt.make(&self.base));
+            let _ = self
+                .virt
+                .root
+                .get_or_init(|| crate::creds::as_fdsup(|| self.virt.make(&self.base)));
         }
     }
 
@@ -147,20 +158,22 @@ impl Privates {
     fn real<'a>(&self, d: &'a PrivateDir) -> Option<&'a [u8]> {
         d.real
             .get_or_init(|| {
-                if !self.shared {
-                    return make_dir(&self.base, &d.visible, 0o700);
-                }
-                let mut outer = make_dir(&self.base, &d.visible, 0o711)?;
-                let made = make_dir(
-                    std::path::Path::new(std::ffi::OsStr::from_bytes(&outer)),
-                    &d.visible,
-                    0o1777,
-                );
-                if made.is_none() {
-                    let _ = std::fs::remove_dir(std::ffi::OsStr::from_bytes(&outer));
-                }
-                outer = made?;
-                Some(outer)
+                crate::creds::as_fdsup(|| {
+                    if !self.shared {
+                        return make_dir(&self.base, &d.visible, 0o700);
+                    }
+                    let mut outer = make_dir(&self.base, &d.visible, 0o711)?;
+                    let made = make_dir(
+                        std::path::Path::new(std::ffi::OsStr::from_bytes(&outer)),
+                        &d.visible,
+                        0o1777,
+                    );
+                    if made.is_none() {
+                        let _ = std::fs::remove_dir(std::ffi::OsStr::from_bytes(&outer));
+                    }
+                    outer = made?;
+                    Some(outer)
+                })
             })
             .as_deref()
     }
@@ -248,7 +261,7 @@ impl Privates {
         let root = self
             .virt
             .root
-            .get_or_init(|| self.virt.make(&self.base))
+            .get_or_init(|| crate::creds::as_fdsup(|| self.virt.make(&self.base)))
             .as_deref()?;
         let mut p = root.to_vec();
         p.extend_from_slice(path);
