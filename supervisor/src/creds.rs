@@ -241,15 +241,14 @@ pub fn as_fdsup<T>(f: impl FnOnce() -> T) -> T {
     };
     let (own, own_caps) = &swap.own;
     let as_own = apply(own, *own_caps, *own_caps).is_ok();
-    let out = if as_own {
+    if as_own {
         let out = f();
         back_to(&swap);
         out
     } else {
         back_to(&swap);
         f()
-    };
-    out
+    }
 }
 
 /// The program's credentials again on this thread; where that fails, no
