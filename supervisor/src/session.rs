@@ -457,19 +457,22 @@ where
         return;
     }
     let mine = Arc::clone(inner);
+    // A new thread has its creator's credentials ([`crate::creds`]).
+    let carried = crate::creds::carried();
     let spawned = std::thread::Builder::new()
         .name(name.to_owned())
         .spawn(move || {
+            crate::creds::adopt(carried);
             let valid = || pending.is_valid();
             let tid_i = i32::try_from(tid).unwrap_or(i32::MAX);
             // This thread makes the call: with the program's credentials,
-            // as the worker had them ([`crate::creds`]).
+            // as the worker had them.
             let as_program = mine.ctx.creds.as_program(tid_i);
             let reply = match (as_program, Waiter::new(&valid, tid_i)) {
                 (Err(e), _) => Ok(Reply::Errno(e)),
-                (Ok(_guard), Some(mut w)) => catch_unwind(AssertUnwindSafe(|| work(&mut w))),
+                (Ok(()), Some(mut w)) => catch_unwind(AssertUnwindSafe(|| work(&mut w))),
                 // No timer to end the wait with: do not wait.
-                (Ok(_), None) => Ok(Reply::Errno(full)),
+                (Ok(()), None) => Ok(Reply::Errno(full)),
             };
             mine.blocked.fetch_sub(1, SeqCst);
             match reply {

@@ -138,6 +138,18 @@ int main(int argc, char **argv) {
             return 3;
         if (prctl(PR_SET_NAME, "\xff\xfe", 0, 0, 0) != 0)
             return 3;
+    } else if (strcmp(argv[1], "self") == 0) {
+        /* Asks as root first, after a credential call that changes
+         * nothing (so that fdsup looks at, and may remember, this task's
+         * credentials), then drops and asks again: the second answer is
+         * nobody's. */
+        if (setresuid(0, 0, 0) != 0)
+            return 3;
+        report("before_read_secret", open_close("p/secret", O_RDONLY));
+        report("before_write_file", open_close("q/file", O_RDONLY));
+        if (setgroups(0, NULL) != 0 || setresgid(65534, 65534, 65534) != 0 ||
+            setresuid(65534, 65534, 65534) != 0)
+            return 3;
     } else if (strcmp(argv[1], "caps") == 0) {
         struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
         struct __user_cap_data_struct d[2];

@@ -111,6 +111,9 @@ fn check(how: &str, owner: &str) {
         .eq("create_in_w", "OK")
         .eq("owner", owner)
         .eq("done", "1");
+    if how == "self" {
+        n.eq("before_read_secret", "OK");
+    }
     if how == "uid" {
         // The parent, still root, after its child dropped.
         n.eq("parent_read_secret", "OK")
@@ -148,6 +151,16 @@ fn a_name_that_is_not_utf8_lends_nothing() {
         skip!("not root: nothing to lend");
     }
     check("name", "65534");
+}
+
+/// fdsup remembers a task's credentials between its requests; a task that
+/// asked as root and then dropped is answered as what it became.
+#[test]
+fn a_task_that_drops_after_asking_is_answered_as_what_it_became() {
+    if !is_root() {
+        skip!("not root: nothing to lend");
+    }
+    check("self", "65534");
 }
 
 #[test]

@@ -356,10 +356,9 @@ pub fn handle_as<P: Program>(
     }
     // The program's credentials for every call fdsup makes for it, where
     // they differ from fdsup's.
-    let _as_program = match ctx.creds.as_program(p.tid()) {
-        Ok(guard) => guard,
-        Err(e) => return Reply::Errno(e),
-    };
+    if let Err(e) = ctx.creds.as_program(p.tid()) {
+        return Reply::Errno(e);
+    }
     match m.kind {
         Kind::Creds => Reply::Continue,
         Kind::Open | Kind::Openat | Kind::Openat2 | Kind::Creat => open::handle(ctx, p, a, m, sc),
