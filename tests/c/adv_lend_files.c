@@ -140,10 +140,10 @@ int main(int argc, char **argv) {
             return 3;
     } else if (strcmp(argv[1], "self") == 0) {
         /* Asks as root first, after a credential call that changes
-         * nothing (so that fdsup looks at, and may remember, this task's
-         * credentials), then drops and asks again: the second answer is
-         * nobody's. */
-        if (setresuid(0, 0, 0) != 0)
+         * nothing that matters to root (its supplementary groups: fdsup
+         * then looks at, and may remember, this task's credentials), then
+         * drops and asks again: the second answer is nobody's. */
+        if (setgroups(0, NULL) != 0)
             return 3;
         report("before_read_secret", open_close("p/secret", O_RDONLY));
         report("before_write_file", open_close("q/file", O_RDONLY));

@@ -350,8 +350,9 @@ pub fn handle_as<P: Program>(
     }
     if m.kind == Kind::Creds {
         // No path to decide: the kernel makes the call, and from now on
-        // each request carries the asking task's credentials.
-        ctx.creds.note_change();
+        // each request carries the asking task's credentials (unless the
+        // call changes nothing).
+        ctx.creds.note_call(p.tid(), m.nr, a);
         return Reply::Continue;
     }
     // The program's credentials for every call fdsup makes for it, where
