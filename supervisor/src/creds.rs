@@ -124,6 +124,11 @@ pub struct Creds {
     /// Credentials may differ: a credential call was seen, or (the agent)
     /// always.
     changed: AtomicBool,
+    /// What was learnt of a task is kept until the next credential call
+    /// ([`EPOCH`]): only where every call that changes credentials is
+    /// trapped. The agent's containers make theirs unseen (its profile lets
+    /// them run), so it reads the credentials at every request.
+    keep_learnt: bool,
 }
 
 impl Creds {
@@ -138,6 +143,7 @@ impl Creds {
         Self {
             own,
             changed: AtomicBool::new(always),
+            keep_learnt: !always,
         }
     }
 
@@ -211,11 +217,25 @@ impl Creds {
         }
     }
 
-    /// Checks every request from now on (the agent: containers run as any
-    /// user).
-    pub fn check_always(self) -> Self {
+    /// Checks every request from now on, reading the task's credentials
+    /// each time (the agent: containers run as any user, and their
+    /// credential calls are not trapped).
+    pub fn check_always(mut self) -> Self {
         self.note_change();
+        self.keep_learnt = false;
         self
+    }
+
+    /// Task `tid` is about to exec (the kernel makes the call after this):
+    /// an exec sets new credentials by itself (the file-system ids to the
+    /// effective ones; capabilities recomputed: a non-root task's dropped,
+    /// a root one's raised), so what was learnt of any task is forgotten.
+    /// A task makes no request between the call and the new program's
+    /// first.
+    pub fn note_exec(&self) {
+        if self.changed.load(Ordering::Acquire) {
+            EPOCH.fetch_add(1, Ordering::AcqRel);
+        }
     }
 
     /// Gives the calling thread task `tid`'s credentials for its request,
@@ -239,10 +259,15 @@ impl Creds {
         // per request made each install wait five times as long (30 µs
         // against 6 per open).
         let epoch = EPOCH.load(Ordering::Acquire);
-        let ino = identity(tid).map_err(|_| libc::EACCES)?;
-        if let Some(want) = known(tid, ino, epoch) {
-            return carry(&want, own, *own_caps).map_err(|_| libc::EPERM);
-        }
+        let ino = if self.keep_learnt {
+            let ino = identity(tid).map_err(|_| libc::EACCES)?;
+            if let Some(want) = known(tid, ino, epoch) {
+                return carry(&want, own, *own_caps).map_err(|_| libc::EPERM);
+            }
+            Some(ino)
+        } else {
+            None
+        };
         let status = ProcPath::new(tid, "/status");
         let Ok(mut theirs) = read_status(status.as_cstr()) else {
             // A task that is gone hears nothing, and one whose credentials
@@ -265,7 +290,9 @@ impl Creds {
             };
             Carries::Theirs(theirs, caps)
         };
-        learn(tid, ino, epoch, &want);
+        if let Some(ino) = ino {
+            learn(tid, ino, epoch, &want);
+        }
         carry(&want, own, *own_caps).map_err(|_| libc::EPERM)
     }
 }

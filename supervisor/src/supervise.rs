@@ -550,6 +550,9 @@ fn prepare(
         // Made with fdsup's credentials whoever asks first, for any user the
         // program becomes (`crate::creds`, `handlers::private`).
         ctx.privates.set_shared();
+        // An exec changes credentials unseen: trapped, it makes fdsup
+        // forget what it learnt of them (`crate::creds::Creds::note_exec`).
+        ctx.exec_for_creds = !(ctx.exec.mediated || opts.learn.is_some());
     }
     crate::timeline::mark("context");
     if opts.learn.is_some() {
@@ -559,7 +562,7 @@ fn prepare(
         deny_network: no_network,
         // `--learn` traps exec too (with no ruleset: everything runs), to
         // learn what was run and the names a PATH search tried.
-        mediate_exec: ctx.exec.mediated || opts.learn.is_some(),
+        mediate_exec: ctx.exec.mediated || opts.learn.is_some() || ctx.exec_for_creds,
         broker_memfd: ctx.exec.broker_memfd,
         watch_creds: ctx.creds.worth_watching(),
         mediate_network: true,

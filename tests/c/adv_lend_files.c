@@ -9,6 +9,9 @@
  *          CAP_CHOWN from the effective set, staying uid 0
  *   bound  prctl(PR_CAPBSET_DROP) of the same four, then exec itself
  *          (the exec grants no more than the bounding set)
+ *   exec   effective and file-system uid 65534, real and saved 0, then
+ *          setfsuid(0) (the file capabilities back), asks, then execs
+ *          itself (which sets the file-system uid 65534, no capability)
  *   name   as uid, then a task name that is not UTF-8 (prctl(PR_SET_NAME)):
  *          fdsup reads the credentials from /proc/<tid>/status, whose
  *          first line is the name, and must not fall back to its own
@@ -150,6 +153,25 @@ int main(int argc, char **argv) {
         if (setgroups(0, NULL) != 0 || setresgid(65534, 65534, 65534) != 0 ||
             setresuid(65534, 65534, 65534) != 0)
             return 3;
+    } else if (strcmp(argv[1], "exec") == 0) {
+        /* Takes uid 65534 as its effective and file-system ids but keeps
+         * root as its real and saved ones, then the file-system uid 0
+         * again (which raises the file capabilities), asks as that (each
+         * worker may remember it), then execs itself: the exec sets the
+         * file-system uid to the effective one and clears the
+         * capabilities, with no credential call that fdsup could see. */
+        if (setgroups(0, NULL) != 0 || setresgid(65534, 65534, 65534) != 0 ||
+            syscall(SYS_setresuid, 0, 65534, 0) != 0)
+            return 3;
+        syscall(SYS_setfsuid, 0);
+        long r = 0;
+        for (int i = 0; i < 40 && r >= 0; i++)
+            r = open_close("p/secret", O_RDONLY);
+        report("before_read_secret", r);
+        fflush(stdout);
+        char *args[] = {argv[0], "after", argv[2], NULL};
+        execv("/proc/self/exe", args);
+        return 4;
     } else if (strcmp(argv[1], "caps") == 0) {
         struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
         struct __user_cap_data_struct d[2];

@@ -111,7 +111,7 @@ fn check(how: &str, owner: &str) {
         .eq("create_in_w", "OK")
         .eq("owner", owner)
         .eq("done", "1");
-    if how == "self" {
+    if how == "self" || how == "exec" {
         n.eq("before_read_secret", "OK");
     }
     if how == "uid" {
@@ -161,6 +161,17 @@ fn a_task_that_drops_after_asking_is_answered_as_what_it_became() {
         skip!("not root: nothing to lend");
     }
     check("self", "65534");
+}
+
+/// An exec changes credentials with no call fdsup traps as one (the
+/// file-system uid becomes the effective one, a non-root task's
+/// capabilities are dropped): what was learnt before it no longer holds.
+#[test]
+fn what_was_learnt_of_a_task_is_forgotten_at_its_exec() {
+    if !is_root() {
+        skip!("not root: nothing to lend");
+    }
+    check("exec", "65534");
 }
 
 #[test]

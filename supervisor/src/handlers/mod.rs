@@ -78,6 +78,10 @@ pub struct Ctx {
     pub terminals: tty::Terminals,
     /// Whose credentials the calls carry ([`crate::creds`]).
     pub creds: crate::creds::Creds,
+    /// `execve` and `execveat` are trapped only so that what was learnt of
+    /// the tasks' credentials is forgotten ([`crate::creds::Creds::note_exec`]):
+    /// the exec itself is the kernel's.
+    pub exec_for_creds: bool,
 }
 
 impl Ctx {
@@ -113,6 +117,7 @@ impl Ctx {
             own: net::OwnSockets::new(),
             terminals: tty::Terminals::at_startup(),
             creds: crate::creds::Creds::new(false),
+            exec_for_creds: false,
         })
     }
 }
@@ -347,6 +352,13 @@ pub fn handle_as<P: Program>(
                 return Reply::Errno(libc::EACCES);
             }
         };
+    }
+    if matches!(m.kind, Kind::Execve | Kind::Execveat) {
+        // An exec sets new credentials: nothing learnt before still holds.
+        ctx.creds.note_exec();
+        if ctx.exec_for_creds {
+            return Reply::Continue;
+        }
     }
     if m.kind == Kind::Creds {
         // No path to decide: the kernel makes the call, and from now on
