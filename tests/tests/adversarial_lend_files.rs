@@ -16,50 +16,20 @@
 //! uid; and a parent that stayed root, asking after its child dropped,
 //! which must be served as root again) must pass on both sides.
 
+#[path = "lend_tree.rs"]
+mod lend_tree;
 #[path = "adversarial_support.rs"]
 mod support;
 
-use std::os::unix::fs::{chown, PermissionsExt};
 use std::path::Path;
 use std::time::Duration;
 
 use fdsup_tests::{is_root, run_cmd, skip, Output, TempDir, ALLOW_ALL};
 use support::{parse, prog, Checks};
 
-/// The tree the program tries (see the C file), owned by uid 1000.
-fn tree(dir: &Path) {
-    let mode = |p: &Path, m: u32| {
-        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).expect("chmod");
-    };
-    let theirs = |p: &Path| chown(p, Some(1000), Some(1000)).expect("chown");
-    mode(dir, 0o755);
-    for (d, m) in [("p", 0o700), ("q", 0o755), ("w", 0o777)] {
-        let p = dir.join(d);
-        std::fs::create_dir(&p).expect("mkdir");
-        mode(&p, m);
-        if d != "w" {
-            theirs(&p);
-        }
-    }
-    for (f, m) in [("p/secret", 0o600), ("q/file", 0o644)] {
-        let p = dir.join(f);
-        std::fs::write(&p, "theirs\n").expect("write");
-        mode(&p, m);
-        theirs(&p);
-    }
-    let fifo = dir.join("q/fifo");
-    let made = std::process::Command::new("mkfifo")
-        .args(["-m", "600"])
-        .arg(&fifo)
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(made, "mkfifo {}", fifo.display());
-    theirs(&fifo);
-}
-
 fn run(how: &str, sandboxed: bool) -> Output {
     let dir = TempDir::new(&format!("adv-lend-{how}"));
-    tree(dir.path());
+    lend_tree::tree(dir.path());
     let program = prog("adv_lend_files");
     let out = if sandboxed {
         let policy = fdsup_tests::write_policy(dir.path(), "all.json", ALLOW_ALL);

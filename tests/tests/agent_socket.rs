@@ -287,3 +287,68 @@ fn agent_policies_refuse_what_has_no_meaning_in_a_container() {
         "{said}"
     );
 }
+
+#[path = "lend_tree.rs"]
+mod lend_tree;
+
+/// A container's process runs as any user, and may change its credentials
+/// between two requests without the agent seeing the call (the profile lets
+/// credential calls run): the agent reads them at every request. Found in
+/// review: a process that opened a file as root, then dropped to 65534
+/// with `setresuid`, was served as root from then on. The same program
+/// (`tests/c/adv_lend_files.c`, mode `self`) runs natively and as a
+/// container's program, and every line must match; natively, the refusals
+/// are spelled out (so that the comparison tests something).
+#[test]
+fn a_container_process_that_drops_is_served_as_what_it_became() {
+    if !need_root() {
+        skip!("the agent runs as root (it reads every container's /proc)");
+    }
+    let lines = |s: &str| -> std::collections::BTreeMap<String, String> {
+        s.lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+    };
+    let program = c_program("adv_lend_files");
+    let native_dir = TempDir::new("agent-lend-native");
+    lend_tree::tree(native_dir.path());
+    let mut c = Command::new(&program);
+    c.arg("self").arg(native_dir.path());
+    let native = lines(&run_cmd(&mut c, Duration::from_secs(30)).stdout);
+    for (k, v) in [
+        ("before_read_secret", "OK"),
+        ("read_secret", "ERR:EACCES"),
+        ("write_file", "ERR:EACCES"),
+        ("create_in_q", "ERR:EACCES"),
+        ("owner", "65534"),
+        ("done", "1"),
+    ] {
+        assert_eq!(
+            native.get(k).map(String::as_str),
+            Some(v),
+            "native {k}: {native:?}"
+        );
+    }
+
+    let dir = TempDir::new("agent-lend");
+    lend_tree::tree(dir.path());
+    let agent = Agent::start(&[(
+        "rw",
+        r#"{ "version": 1, "filesystem": { "default": "rw" } }"#,
+    )]);
+    let mut c = Command::new(c_program("agent_fake_runtime"));
+    c.arg(&agent.socket)
+        .args(["whole", "lend", "policy=rw"])
+        .arg(dir.path())
+        .arg(&program)
+        .arg("self")
+        .arg(dir.path());
+    let out = run_cmd(&mut c, Duration::from_secs(60));
+    let served = lines(&out.stdout);
+    for (k, v) in &native {
+        assert_eq!(served.get(k), Some(v), "{k}: natively {v}\n{out:?}");
+    }
+    let file = std::fs::read_to_string(dir.join("q/file")).unwrap_or_default();
+    assert_eq!(file, "theirs\n", "q/file was changed through the agent");
+}
