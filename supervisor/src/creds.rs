@@ -40,7 +40,9 @@
 //! task's identity (a pidfd of it and its inode: three system calls, as a
 //! thread id can be recycled). What a worker learnt of a task's
 //! credentials (`/proc/<tid>/status`) it keeps until any credential call
-//! is made ([`EPOCH`]); and it keeps the credentials it carries between
+//! or exec is made ([`EPOCH`]: an exec recomputes credentials, so where the
+//! policy does not trap exec it is trapped for this alone); and it keeps
+//! the credentials it carries between
 //! requests (nothing it does between them needs fdsup's), so that it
 //! switches only when the next task's differ: thirteen system calls (each
 //! file-system id is set, then asked again: the call says nothing of
@@ -48,7 +50,8 @@
 //! 6-8 µs per open as root, 8 µs after `setpriv --reuid=65534`; reading the
 //! status at every request made it 30 µs, for each install then waited
 //! five times as long. The agent serves containers whose processes run as
-//! any user from the start, so it checks every request.
+//! any user from the start and change credentials unseen (its profile lets
+//! the calls run), so it reads the status at every request.
 //!
 //! [`Kind::Creds`]: crate::syscalls::Kind::Creds
 
