@@ -212,6 +212,9 @@ int main(int argc, char **argv) {
         int c = socket(AF_INET, SOCK_STREAM, 0);
         timeout_200ms(c);
         timed_connect("tcp_connect_full", c, (struct sockaddr *)&a, sizeof a);
+        /* Again, while that one is in progress: the kernel waits for it as
+         * long, then says EALREADY. */
+        timed_connect("tcp_connect_again", c, (struct sockaddr *)&a, sizeof a);
     } else if (!strcmp(mode, "abstract_connect") && argc > 2) {
         struct sockaddr_un a;
         socklen_t l = abstract(&a, argv[2]);

@@ -213,7 +213,10 @@ fn a_tcp_connect_that_gets_no_answer_times_out_in_progress() {
         "tcp-connect",
         "tcp_connect",
         Some("tcp"),
-        &[("tcp_connect_full", "ERR:EINPROGRESS")],
+        &[
+            ("tcp_connect_full", "ERR:EINPROGRESS"),
+            ("tcp_connect_again", "ERR:EALREADY"),
+        ],
     );
 }
 

@@ -204,6 +204,9 @@ pub(super) fn connect<P: Program>(
     };
     let ours = isolate && super::broker::in_our_netns(sock.as_fd());
     let dgram = ty == libc::SOCK_DGRAM;
+    // A blocking connect while one is in progress waits for it, and says
+    // `EALREADY` when its send timeout passes first.
+    let again = ty == libc::SOCK_STREAM && connecting(sock.as_fd());
     match target.route {
         // A datagram socket brokered before connects again as it is; a
         // stream socket brokered before is connected already (`EISCONN`),
@@ -239,10 +242,10 @@ pub(super) fn connect<P: Program>(
                                 r => r,
                             }
                         }
-                        r => waited(r, domain, timeout),
+                        r => waited(r, domain, timeout, again),
                     }
                 })),
-                tried => finish_tried(tried, sock, domain, target.bytes, target.hold),
+                tried => finish_tried(tried, sock, domain, target.bytes, target.hold, again),
             };
         }
         _ => {}
@@ -254,7 +257,17 @@ pub(super) fn connect<P: Program>(
         let refused = matches!(tried, Tried::Refused | Tried::RefusedPending);
         log_inside(req, sc, inside, refused, libc::ECONNREFUSED);
     }
-    finish_tried(tried, sock, domain, target.bytes, target.hold)
+    finish_tried(tried, sock, domain, target.bytes, target.hold, again)
+}
+
+/// Whether a TCP connection is in progress on `sock` (`SYN_SENT` or
+/// `SYN_RECV`): a `connect` now is a second one. The first bytes of
+/// `TCP_INFO` are the state; any other socket answers an error: no.
+fn connecting(sock: BorrowedFd<'_>) -> bool {
+    const TCP_SYN_SENT: i32 = 2;
+    const TCP_SYN_RECV: i32 = 3;
+    sn::getsockopt_int(sock, libc::IPPROTO_TCP, libc::TCP_INFO)
+        .is_ok_and(|v| matches!(v & 0xff, TCP_SYN_SENT | TCP_SYN_RECV))
 }
 
 /// What a first try of a `connect` gave.
@@ -311,6 +324,7 @@ fn finish_tried(
     domain: i32,
     addr: Vec<u8>,
     hold: Option<OwnedFd>,
+    again: bool,
 ) -> Reply {
     match tried {
         Tried::Refused => Reply::Errno(libc::ECONNREFUSED),
@@ -321,15 +335,28 @@ fn finish_tried(
             w.time_out_after(timeout);
             let r = until_done(w, || sn::connect(sock.as_fd(), &addr));
             drop(hold);
-            waited(r, domain, timeout)
+            waited(r, domain, timeout, again)
         })),
     }
 }
 
 /// The answer to a blocking `connect` waited for on a socket of `domain`
-/// with send timeout `timeout` (zero: none).
-fn waited(r: Result<std::io::Result<()>, Stop>, domain: i32, timeout: Duration) -> Reply {
+/// with send timeout `timeout` (zero: none); `again`: a connection was in
+/// progress when it was called.
+fn waited(
+    r: Result<std::io::Result<()>, Stop>,
+    domain: i32,
+    timeout: Duration,
+    again: bool,
+) -> Reply {
     match r {
+        // A second connect whose wait for the first timed out:
+        // `__inet_stream_connect` answers the `EALREADY` it set before
+        // waiting.
+        Ok(Err(e)) if again && e.raw_os_error() == Some(libc::EALREADY) && !timeout.is_zero() => {
+            Reply::Errno(libc::EALREADY)
+        }
+        Err(Stop::Timeout) if again => Reply::Errno(libc::EALREADY),
         // A call again on a connection in progress says `EALREADY` when
         // its own wait timed out (the deadline came late): the program's
         // one call timed out.

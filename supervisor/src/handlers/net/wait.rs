@@ -194,10 +194,9 @@ pub fn interrupted(send_timeout: bool) -> Reply {
 /// What a blocking `connect` answers when its send timeout passes: a Unix
 /// one `EAGAIN` (`unix_stream_connect`: the listener's backlog is still
 /// full, and the socket stays unconnected), any other `EINPROGRESS` (the
-/// connection goes on, as after a non-blocking `connect`). Natively a
-/// second blocking `connect` while one is in progress says `EALREADY`;
-/// the worker's first try cannot tell the two apart, and says
-/// `EINPROGRESS` for both.
+/// connection goes on, as after a non-blocking `connect`). A second
+/// blocking `connect` while one is in progress says `EALREADY` instead
+/// (`handlers::net::connect` looks at the TCP state first).
 pub fn connect_timed_out(domain: i32) -> Reply {
     Reply::Errno(if domain == libc::AF_UNIX {
         libc::EAGAIN
