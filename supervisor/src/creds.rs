@@ -118,12 +118,9 @@ struct FileCreds {
     effective: u64,
 }
 
-/// fdsup's own, and whether the program's may differ.
+/// Whether the program's credentials may differ from fdsup's ([`own`]).
 #[derive(Debug)]
 pub struct Creds {
-    /// Ours, read at the start; `None` when they could not be read (then
-    /// nothing is switched: as before this module).
-    own: Option<(FileCreds, CapabilitySets)>,
     /// Credentials may differ: a credential call was seen, or (the agent)
     /// always.
     changed: AtomicBool,
@@ -137,14 +134,8 @@ pub struct Creds {
 impl Creds {
     /// fdsup's credentials, read now; `always`: check every request.
     pub fn new(always: bool) -> Self {
-        let own = read_status(c"/proc/thread-self/status")
-            .ok()
-            .and_then(|f| Some((f, capabilities(None).ok()?)));
-        if let Some(own) = &own {
-            let _ = OWN.set(own.clone());
-        }
+        let _ = own();
         Self {
-            own,
             changed: AtomicBool::new(always),
             keep_learnt: !always,
         }
@@ -153,9 +144,7 @@ impl Creds {
     /// Whether fdsup holds capabilities, so that a program could hold less
     /// than fdsup and credential calls are worth trapping.
     pub fn worth_watching(&self) -> bool {
-        self.own
-            .as_ref()
-            .is_some_and(|(_, c)| !c.effective.is_empty())
+        own().is_some_and(|(_, c)| !c.effective.is_empty())
     }
 
     /// A credential call was made: from now on each request is checked,
@@ -183,7 +172,7 @@ impl Creds {
     /// unchanged, the capabilities are too (the kernel changes them only as
     /// a uid goes to or from 0). Any other call may change something.
     fn leaves_as_is(&self, tid: i32, nr: i64, a: [u64; 6]) -> bool {
-        let Some((own, _)) = &self.own else {
+        let Some((own, _)) = own() else {
             return false;
         };
         let status = ProcPath::new(tid, "/status");
@@ -253,7 +242,7 @@ impl Creds {
         if !self.changed.load(Ordering::Acquire) {
             return Ok(());
         }
-        let Some((own, own_caps)) = &self.own else {
+        let Some((own, own_caps)) = own() else {
             return Ok(());
         };
         // What this thread learnt of the task, if it is still the same task
@@ -264,8 +253,8 @@ impl Creds {
         let epoch = EPOCH.load(Ordering::Acquire);
         let ino = if self.keep_learnt {
             let ino = identity(tid).map_err(|_| libc::EACCES)?;
-            if let Some(want) = known(tid, ino, epoch) {
-                return carry(&want, own, *own_caps).map_err(|_| libc::EPERM);
+            if let Some(carried) = carry_known(tid, ino, epoch, own, *own_caps) {
+                return carried.map_err(|_| libc::EPERM);
             }
             Some(ino)
         } else {
@@ -322,13 +311,20 @@ fn identity(tid: i32) -> io::Result<u64> {
     sys::fstat_id(fd.as_fd()).map(|(_, ino, _, _)| ino)
 }
 
-/// What this thread learnt of task `tid` of identity `ino` in `epoch`.
-fn known(tid: i32, ino: u64, epoch: u64) -> Option<Carries> {
+/// Gives the calling thread what it learnt of task `tid` of identity `ino`
+/// in `epoch` ([`carry`]); `None` if it learnt nothing.
+fn carry_known(
+    tid: i32,
+    ino: u64,
+    epoch: u64,
+    own: &FileCreds,
+    own_caps: CapabilitySets,
+) -> Option<io::Result<()>> {
     KNOWN.with(|k| {
         k.borrow()
             .iter()
             .find(|(t, i, e, _)| *t == tid && *i == ino && *e == epoch)
-            .map(|(_, _, _, c)| c.clone())
+            .map(|(_, _, _, want)| carry(want, own, own_caps))
     })
 }
 
@@ -381,8 +377,18 @@ fn apply(to: &FileCreds, caps: CapabilitySets, full: CapabilitySets) -> io::Resu
     Ok(())
 }
 
-/// fdsup's own credentials, read once ([`Creds::new`]), for [`as_fdsup`].
-static OWN: std::sync::OnceLock<(FileCreds, CapabilitySets)> = std::sync::OnceLock::new();
+/// fdsup's own credentials, read once (by [`Creds::new`], on the main
+/// thread, before any worker switches); `None` when they cannot be read:
+/// nothing is switched then.
+fn own() -> Option<&'static (FileCreds, CapabilitySets)> {
+    static OWN: std::sync::OnceLock<Option<(FileCreds, CapabilitySets)>> =
+        std::sync::OnceLock::new();
+    OWN.get_or_init(|| {
+        let f = read_status(c"/proc/thread-self/status").ok()?;
+        Some((f, capabilities(None).ok()?))
+    })
+    .as_ref()
+}
 
 /// Runs `f` with fdsup's own credentials where the calling thread carries a
 /// program's ([`Creds::as_program`]), and takes the program's back after:
@@ -391,7 +397,7 @@ static OWN: std::sync::OnceLock<(FileCreds, CapabilitySets)> = std::sync::OnceLo
 /// fdsup's, not those of whichever user asked first). Where fdsup's cannot
 /// be taken, `f` runs with the program's.
 pub fn as_fdsup<T>(f: impl FnOnce() -> T) -> T {
-    let Some((own, own_caps)) = OWN.get() else {
+    let Some((own, own_caps)) = own() else {
         return f();
     };
     let before = CARRIES.with(|c| c.borrow().clone());
@@ -418,12 +424,13 @@ fn same_user_ns(tid: i32) -> bool {
         sys::openat(libc::AT_FDCWD, p, libc::O_PATH | libc::O_CLOEXEC, 0)
             .and_then(|fd| sys::fstat_id(fd.as_fd()))
             .map(|(dev, ino, _, _)| (dev, ino))
+            .ok()
     };
+    // fdsup's own, once: its threads never change namespace.
+    static OURS: std::sync::OnceLock<Option<(u64, u64)>> = std::sync::OnceLock::new();
+    let ours = *OURS.get_or_init(|| id(c"/proc/thread-self/ns/user"));
     let theirs = ProcPath::new(tid, "/ns/user");
-    matches!(
-        (id(c"/proc/thread-self/ns/user"), id(theirs.as_cstr())),
-        (Ok(a), Ok(b)) if a == b
-    )
+    ours.is_some() && ours == id(theirs.as_cstr())
 }
 
 /// The file credentials in a `/proc/<tid>/status`.
@@ -436,10 +443,7 @@ fn read_status(path: &std::ffi::CStr) -> io::Result<FileCreds> {
 /// status text.
 fn parse_ids(text: &[u8]) -> Option<([u32; 4], [u32; 4])> {
     let four = |key: &[u8]| -> Option<[u32; 4]> {
-        let line = text
-            .split(|&b| b == b'\n')
-            .find_map(|l| l.strip_prefix(key))?;
-        let mut it = std::str::from_utf8(line).ok()?.split_ascii_whitespace();
+        let mut it = field(text, key)?.split_ascii_whitespace();
         let mut out = [0u32; 4];
         for v in &mut out {
             *v = it.next()?.parse().ok()?;
@@ -447,6 +451,12 @@ fn parse_ids(text: &[u8]) -> Option<([u32; 4], [u32; 4])> {
         Some(out)
     };
     Some((four(b"Uid:")?, four(b"Gid:")?))
+}
+
+/// Field `key` of a status text, at a line's start
+/// ([`crate::task::status_field`]), as text.
+fn field<'t>(text: &'t [u8], key: &[u8]) -> Option<&'t str> {
+    std::str::from_utf8(crate::task::status_field(text, key)?).ok()
 }
 
 /// A `/proc/<tid>/status` text.
@@ -478,16 +488,9 @@ fn read_text(path: &std::ffi::CStr) -> io::Result<Vec<u8>> {
 /// Read as bytes: the kernel escapes a newline in the name but passes any
 /// other byte, so the text need not be UTF-8 (`prctl(PR_SET_NAME, "\xff")`).
 fn parse(text: &[u8]) -> Option<FileCreds> {
-    let field = |key: &[u8]| -> Option<&str> {
-        let value = text
-            .split(|&b| b == b'\n')
-            .find_map(|l| l.strip_prefix(key))?;
-        std::str::from_utf8(value).ok()
-    };
-    let fourth =
-        |key: &[u8]| -> Option<u32> { field(key)?.split_ascii_whitespace().nth(3)?.parse().ok() };
+    let (uids, gids) = parse_ids(text)?;
     let mut groups = Vec::new();
-    for g in field(b"Groups:")?.split_ascii_whitespace() {
+    for g in field(text, b"Groups:")?.split_ascii_whitespace() {
         if groups.len() == MAX_GROUPS {
             return None;
         }
@@ -496,10 +499,10 @@ fn parse(text: &[u8]) -> Option<FileCreds> {
     groups.sort_unstable();
     groups.dedup();
     Some(FileCreds {
-        fsuid: fourth(b"Uid:")?,
-        fsgid: fourth(b"Gid:")?,
+        fsuid: uids[3],
+        fsgid: gids[3],
         groups,
-        effective: u64::from_str_radix(field(b"CapEff:")?.trim(), 16).ok()?,
+        effective: u64::from_str_radix(field(text, b"CapEff:")?.trim(), 16).ok()?,
     })
 }
 

@@ -566,13 +566,23 @@ pub fn set_thread_fs_id(id: u32, group: bool) -> io::Result<()> {
     };
     // SAFETY: integer arguments only; the call cannot fault.
     unsafe { libc::syscall(nr, libc::c_long::from(id)) };
-    // SAFETY: as above; -1 changes nothing and answers the current value.
-    let now = unsafe { libc::syscall(nr, -1 as libc::c_long) };
-    if u32::try_from(now).ok() == Some(id) {
+    if thread_fs_id(group) == Some(id) {
         Ok(())
     } else {
         Err(io::Error::from_raw_os_error(libc::EPERM))
     }
+}
+
+/// The calling thread's file-system uid (or gid, `group`): `setfsuid(-1)`,
+/// which changes nothing (-1 is no id) and answers the current value.
+pub fn thread_fs_id(group: bool) -> Option<u32> {
+    let nr = if group {
+        libc::SYS_setfsgid
+    } else {
+        libc::SYS_setfsuid
+    };
+    // SAFETY: integer arguments only; the call cannot fault.
+    u32::try_from(unsafe { libc::syscall(nr, -1 as libc::c_long) }).ok()
 }
 
 /// `fcntl(fd, F_GETFL)`: the file status flags and access mode.

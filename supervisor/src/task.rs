@@ -240,16 +240,6 @@ impl Task {
         u32::from_str_radix(s.trim(), 8).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
     }
 
-    /// The task's file-system uid (the fourth of `Uid:` in
-    /// `/proc/<tid>/status`), as this process's user namespace sees it.
-    pub fn fsuid(&self) -> io::Result<u32> {
-        let status = std::fs::read(format!("/proc/{}/status", self.tid))?;
-        std::str::from_utf8(status_field(&status, b"Uid:").unwrap_or_default())
-            .ok()
-            .and_then(|ids| ids.split_ascii_whitespace().nth(3)?.parse().ok())
-            .ok_or_else(|| io::Error::from_raw_os_error(libc::ESRCH))
-    }
-
     /// The task's thread-group id and thread id as its own pid namespace
     /// numbers them (the last of `NStgid:` and `NSpid:` in
     /// `/proc/<tid>/status`): what its `/proc/self` is in a container.
@@ -396,7 +386,7 @@ pub fn fd_path(fd: std::os::fd::BorrowedFd<'_>, out: &mut Vec<u8>) -> io::Result
 /// first line is `Name:\t<comm>`, which the program sets itself
 /// (`PR_SET_NAME`), so a search anywhere would find a `Tgid: 1` of its
 /// making (the kernel escapes a newline in the name, not the rest).
-fn status_field<'t>(text: &'t [u8], key: &[u8]) -> Option<&'t [u8]> {
+pub(crate) fn status_field<'t>(text: &'t [u8], key: &[u8]) -> Option<&'t [u8]> {
     text.split(|&b| b == b'\n')
         .find_map(|l| l.strip_prefix(key))
 }

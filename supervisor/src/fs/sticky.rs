@@ -12,8 +12,8 @@
 //! file another user planted where it meant to create its own.
 //!
 //! When fdsup opens the object with the program's `O_CREAT`, the kernel
-//! makes this check itself, with fdsup's file-system uid (the program's, but
-//! for a program that changed its own). When the path went through a
+//! makes this check itself, with the worker's file-system uid, which is the
+//! program's (`crate::creds`). When the path went through a
 //! symbolic link, the careful walk finds the object first and opens it
 //! without `O_CREAT`, and the kernel's check never runs: [`refuses`] makes
 //! it with the program's uid. Found by the differential fuzzer: a `creat`
@@ -24,7 +24,6 @@
 //! The two sysctls are read once, at the first sticky directory met: a
 //! change while fdsup runs is not seen.
 
-use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::OnceLock;
 
@@ -78,13 +77,10 @@ pub fn rule(
 }
 
 /// Whether the kernel would refuse an `O_CREAT` open of `obj`, found at
-/// the canonical `path` (in `root`), by a task of file-system uid `fsuid`.
-pub fn refuses(
-    root: &Root<'_>,
-    path: &[u8],
-    obj: BorrowedFd<'_>,
-    fsuid: impl FnOnce() -> io::Result<u32>,
-) -> bool {
+/// the canonical `path` (in `root`), by the program. Its file-system uid is
+/// the calling worker's: the worker carries the program's credentials
+/// where they are not fdsup's (`crate::creds`).
+pub fn refuses(root: &Root<'_>, path: &[u8], obj: BorrowedFd<'_>) -> bool {
     let Ok(obj) = sys::fstat_mode_uid(obj) else {
         return false;
     };
@@ -111,7 +107,7 @@ pub fn refuses(
     let Ok(dir) = sys::fstat_mode_uid(dir.as_fd()) else {
         return false;
     };
-    rule(dir, obj, || fsuid().ok(), protected())
+    rule(dir, obj, || sys::thread_fs_id(false), protected())
 }
 
 #[cfg(test)]

@@ -369,10 +369,7 @@ pub fn handle<P: Program>(
             }
             // Opened below without O_CREAT: the kernel's check of O_CREAT in
             // a sticky directory is ours to make.
-            if req.creat()
-                && !symlink
-                && crate::fs::sticky::refuses(&out.root, path, fd.as_fd(), || p.fsuid())
-            {
+            if req.creat() && !symlink && crate::fs::sticky::refuses(&out.root, path, fd.as_fd()) {
                 return Reply::Errno(libc::EACCES);
             }
             if req.writes() && access != FsAccess::Rw {

@@ -58,7 +58,7 @@ pub struct Privates {
     dirs: Vec<PrivateDir>,
     /// Where they are made (`$TMPDIR`, canonical).
     base: PathBuf,
-    /// Made for any user of the program ([`Privates::make_shared`]).
+    /// Made for any user of the program ([`Privates::set_shared`]).
     shared: bool,
     /// The directories that lead to virtual files (`content` and
     /// `redirect` rules) and do not exist: see [`Virtual`].
@@ -136,22 +136,6 @@ impl Privates {
     pub fn set_shared(&mut self) {
         self.shared = true;
         self.virt.shared = true;
-    }
-
-    /// Makes every directory now, for any user of the program (see the
-    /// module's documentation). `fdsup run` makes them at the first request
-    /// instead ([`Self::set_shared`]); the tests look at them made.
-    pub fn make_shared(&mut self) {
-        self.set_shared();
-        for d in &self.dirs {
-            let _ = self.real(d);
-        }
-        if !self.virt.dirs.is_empty() {
-            let _ = self
-                .virt
-                .root
-                .get_or_init(|| crate::creds::as_fdsup(|| self.virt.make(&self.base)));
-        }
     }
 
     /// The real directory of `d`, made now if it is not yet.
@@ -483,16 +467,16 @@ mod tests {
         let _ = std::fs::remove_dir_all(&tmp);
     }
 
-    /// Shared: made at once, a 1777 directory inside a 0711 one, both
-    /// removed at the end.
+    /// Shared: a 1777 directory inside a 0711 one, both removed at the
+    /// end.
     #[test]
-    fn shared_directories_are_made_at_once_for_any_user() {
+    fn shared_directories_are_made_for_any_user() {
         use std::os::unix::fs::PermissionsExt;
         let tmp = std::env::temp_dir().join(format!("fdsup-shared-test-{}", std::process::id()));
         std::fs::create_dir_all(&tmp).unwrap();
         let mut pr = privates(&tmp);
-        pr.make_shared();
-        let real = pr.dirs[0].real.get().unwrap().clone().unwrap();
+        pr.set_shared();
+        let real = pr.real(&pr.dirs[0]).unwrap().to_vec();
         let real = std::path::PathBuf::from(std::ffi::OsStr::from_bytes(&real));
         let mode =
             |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;

@@ -85,11 +85,6 @@ pub trait Program: Memory {
     /// Its umask ([`Task::umask`]).
     fn umask(&self) -> io::Result<u32>;
 
-    /// Its file-system uid ([`Task::fsuid`]).
-    fn fsuid(&self) -> io::Result<u32> {
-        self.task().fsuid()
-    }
-
     /// `f(dir)` with its `/proc/<tid>` as `dir` ([`ProcDirs::with`]).
     fn in_proc<T>(
         &mut self,

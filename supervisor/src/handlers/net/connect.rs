@@ -349,24 +349,26 @@ fn waited(
     timeout: Duration,
     again: bool,
 ) -> Reply {
-    match r {
-        // A second connect whose wait for the first timed out:
-        // `__inet_stream_connect` answers the `EALREADY` it set before
-        // waiting.
-        Ok(Err(e)) if again && e.raw_os_error() == Some(libc::EALREADY) && !timeout.is_zero() => {
+    // The send timeout passed: a first connect's connection goes on
+    // ([`connect_timed_out`]); a second one, called while a connection was in
+    // progress, answers the `EALREADY` that `__inet_stream_connect` set
+    // before it waited.
+    let timed_out = || {
+        if again {
             Reply::Errno(libc::EALREADY)
-        }
-        Err(Stop::Timeout) if again => Reply::Errno(libc::EALREADY),
-        // A call again on a connection in progress says `EALREADY` when
-        // its own wait timed out (the deadline came late): the program's
-        // one call timed out.
-        Ok(Err(e)) if e.raw_os_error() == Some(libc::EALREADY) && !timeout.is_zero() => {
+        } else {
             connect_timed_out(domain)
         }
+    };
+    match r {
+        // A call again on a connection in progress says `EALREADY` when its
+        // own wait timed out (the deadline came late): the program's one
+        // call timed out.
+        Ok(Err(e)) if e.raw_os_error() == Some(libc::EALREADY) && !timeout.is_zero() => timed_out(),
         Ok(r) => super::super::path::done(r),
         Err(Stop::Gone) => Reply::Gone,
         Err(Stop::Signal) => interrupted(!timeout.is_zero()),
-        Err(Stop::Timeout) => connect_timed_out(domain),
+        Err(Stop::Timeout) => timed_out(),
     }
 }
 
