@@ -16,11 +16,11 @@
 //! files' owners use), its supplementary groups, and its effective
 //! capabilities (a capability counts only if the program's user namespace
 //! is fdsup's; under another it holds only over its own namespace's files,
-//! which fdsup cannot express, so none is kept). One capability of fdsup's
-//! stays: `CAP_SYS_PTRACE`, without which fdsup could not read the memory
-//! and `/proc` entries of a program that changed its uid (the kernel makes
-//! such a task non-dumpable); it grants no file access that the policy
-//! does not decide first. Setting the file-system uid to one that is not 0
+//! which fdsup cannot express, so none is kept). fdsup's own acts on the
+//! program (reading its memory and `/proc` entries, which the kernel
+//! guards for a task that changed its uid; raising its `SIGPIPE`) take
+//! back the capabilities they need for their length alone
+//! ([`crate::own_caps`]). Setting the file-system uid to one that is not 0
 //! clears the file capabilities from the effective set by itself; setting
 //! it back raises them again, and the saved set is then written back whole.
 //!
@@ -64,6 +64,7 @@ use rustix::process::Gid;
 use rustix::thread::CapabilitySets;
 use rustix::thread::{capabilities, set_capabilities, set_thread_groups, CapabilitySet};
 
+use crate::own_caps;
 use crate::sys;
 use crate::task::ProcPath;
 
@@ -93,6 +94,15 @@ pub fn carried() -> Carried {
 
 /// Notes in a thread just started what it carries: its creator's.
 pub fn adopt(c: Carried) {
+    // The creator may have been looking into its program (`CAP_SYS_PTRACE`
+    // raised, `own_caps`): the new thread starts with the program's set.
+    if let (Carries::Theirs(_, caps), Some((_, own_caps))) = (&c.0, own()) {
+        if set_capabilities(None, *caps).is_err() {
+            CARRIES.with(|mine| *mine.borrow_mut() = Carries::Unknown);
+            return;
+        }
+        own_caps::carrying(*caps, *own_caps);
+    }
     CARRIES.with(|mine| *mine.borrow_mut() = c.0);
 }
 
@@ -116,6 +126,22 @@ struct FileCreds {
     groups: Vec<u32>,
     /// The effective set, as `CapEff:` shows it.
     effective: u64,
+    /// What else the kernel asks of a task in calls fdsup makes for it.
+    other: Other,
+}
+
+/// The ids and capabilities beyond a task's file credentials that some of
+/// the calls fdsup makes for it depend on: `access` (the real ids, and the
+/// permitted set of a real root: [`real_of`]) and a Unix peer (the real
+/// and effective ids: [`PeerIds`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Other {
+    /// Real, effective.
+    uid: [u32; 2],
+    /// Real, effective.
+    gid: [u32; 2],
+    /// The permitted set, as `CapPrm:` shows it.
+    permitted: u64,
 }
 
 /// Whether the program's credentials may differ from fdsup's ([`own`]).
@@ -218,6 +244,111 @@ impl Creds {
         self
     }
 
+    /// The flags for fdsup's `faccessat2` that answers task `tid`'s
+    /// `access` (or `faccessat` with `flags`), the calling thread having
+    /// taken its credentials ([`Creds::as_program`]). Without
+    /// `AT_EACCESS`, the kernel checks with the caller's real ids, and the
+    /// caller is fdsup's worker, whose real ids are fdsup's: where the
+    /// program's may differ, the worker takes the program's real ids as
+    /// its file-system ones (and the capabilities `access` would have) and
+    /// asks with `AT_EACCESS`. Measured before: a program that had dropped
+    /// to `nobody` was told it may read and write a root-only directory.
+    pub fn access_flags(&self, tid: i32, flags: i32) -> Result<i32, i32> {
+        if flags & libc::AT_EACCESS != 0 || !self.changed.load(Ordering::Acquire) {
+            return Ok(flags);
+        }
+        let Some((own, own_caps)) = own() else {
+            return Ok(flags);
+        };
+        // What the worker carries for this request ([`Creds::as_program`]),
+        // read from the status already: the real view is made of it.
+        let carried = CARRIES.with(|c| c.borrow().clone());
+        let mut view = match carried {
+            Carries::Own if real_of(own) == *own => return Ok(flags),
+            Carries::Own => real_of(own),
+            Carries::Theirs(fc, _) if real_of(&fc) == fc => return Ok(flags | libc::AT_EACCESS),
+            Carries::Theirs(fc, _) => real_of(&fc),
+            Carries::Unknown => {
+                let status = ProcPath::new(tid, "/status");
+                read_text(status.as_cstr())
+                    .ok()
+                    .and_then(|t| real_view(&t))
+                    .ok_or(libc::EACCES)?
+            }
+        };
+        if view.effective != 0 && !same_user_ns(tid) {
+            view.effective = 0;
+        }
+        carry(&wanted(view, own, *own_caps), own, *own_caps).map_err(|_| libc::EPERM)?;
+        Ok(flags | libc::AT_EACCESS)
+    }
+
+    /// The real and effective ids a Unix socket's peer must learn of task
+    /// `tid` where fdsup connects or sends for it ([`as_peer`]): `None`
+    /// where they are fdsup's (or never changed), `EACCES` where they cannot
+    /// be read (the request is then refused, never made as fdsup).
+    pub fn peer_ids(&self, tid: i32) -> Result<Option<PeerIds>, i32> {
+        if !self.changed.load(Ordering::Acquire) {
+            return Ok(None);
+        }
+        let Some(own) = own_ids() else {
+            return Ok(None);
+        };
+        // What the worker carries for this request ([`Creds::as_program`]).
+        let carried = CARRIES.with(|c| match &*c.borrow() {
+            Carries::Own => Some(None),
+            Carries::Theirs(fc, _) => Some(Some(fc.other)),
+            Carries::Unknown => None,
+        });
+        let other = match carried {
+            Some(None) => return Ok(None),
+            Some(Some(o)) => o,
+            None => {
+                let status = ProcPath::new(tid, "/status");
+                let text = read_text(status.as_cstr()).map_err(|_| libc::EACCES)?;
+                parse(&text).ok_or(libc::EACCES)?.other
+            }
+        };
+        let theirs = PeerIds::of(other);
+        Ok((theirs != own).then_some(theirs))
+    }
+
+    /// Task `tid` is about to exec: where it is not its process's leader,
+    /// the exec makes it the leader, with the leader's thread id and pidfd
+    /// (the kernel swaps them), and ends the leader, which may still ask
+    /// until then with the credentials from before the exec. What is learnt
+    /// of that thread id is not kept until the exec is done: its thread id
+    /// gone (or the exec failed and the thread ended). Measured before: a
+    /// second thread's exec, the first asking meanwhile, left the
+    /// credentials from before the exec to the new program (a task that
+    /// exec dropped to `nobody` read a root-only file in 4 of 6 runs).
+    /// Call before [`Creds::note_exec`].
+    pub fn note_thread_exec(&self, tid: i32) {
+        if !self.changed.load(Ordering::Acquire) || !self.keep_learnt {
+            return;
+        }
+        let status = ProcPath::new(tid, "/status");
+        let Ok(text) = read_text(status.as_cstr()) else {
+            return;
+        };
+        let tgid = crate::task::status_field(&text, b"Tgid:")
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(|v| v.trim().parse::<i32>().ok());
+        // Not known (0): every task is read afresh until the exec is done.
+        let entry = match tgid {
+            Some(tgid) if tgid == tid => return,
+            Some(tgid) => (tgid, tid),
+            None => (0, tid),
+        };
+        let mut p = PENDING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !p.contains(&entry) {
+            p.push(entry);
+            PENDING_N.store(p.len(), Ordering::Release);
+        }
+    }
+
     /// Task `tid` is about to exec (the kernel makes the call after this):
     /// an exec sets new credentials by itself (the file-system ids to the
     /// effective ones; capabilities recomputed: a non-root task's dropped,
@@ -237,8 +368,9 @@ impl Creds {
     /// requests with the same credentials switches once; the next request
     /// sets what it needs. EPERM where they differ and cannot be taken, and
     /// EACCES where they cannot be read: the request is then refused, never
-    /// made with fdsup's.
-    pub fn as_program(&self, tid: i32) -> Result<(), i32> {
+    /// made with fdsup's. `valid` says whether the request is still pending
+    /// (`ID_VALID`): asked only before keeping what was read.
+    pub fn as_program(&self, tid: i32, valid: impl FnOnce() -> bool) -> Result<(), i32> {
         if !self.changed.load(Ordering::Acquire) {
             return Ok(());
         }
@@ -251,7 +383,8 @@ impl Creds {
         // per request made each install wait five times as long (30 µs
         // against 6 per open).
         let epoch = EPOCH.load(Ordering::Acquire);
-        let ino = if self.keep_learnt {
+        // (After the epoch: a mark is made before the epoch it belongs to.)
+        let ino = if self.keep_learnt && !exec_pending(tid) {
             let ino = identity(tid).map_err(|_| libc::EACCES)?;
             if let Some(carried) = carry_known(tid, ino, epoch, own, *own_caps) {
                 return carried.map_err(|_| libc::EPERM);
@@ -270,22 +403,100 @@ impl Creds {
         if theirs.effective != 0 && !same_user_ns(tid) {
             theirs.effective = 0;
         }
-        let want = if theirs == *own {
-            Carries::Own
-        } else {
-            let keep = own_caps.effective & CapabilitySet::SYS_PTRACE;
-            let effective =
-                own_caps.effective & (CapabilitySet::from_bits_retain(theirs.effective) | keep);
-            let caps = CapabilitySets {
-                effective,
-                ..*own_caps
-            };
-            Carries::Theirs(theirs, caps)
-        };
+        let want = wanted(theirs, own, *own_caps);
+        // Kept only if the request is still pending after the read: then the
+        // task is alive and blocked in it, and its credentials are what was
+        // read. A request of a thread ended meanwhile may have read the
+        // status of another task with its number, the one an exec made its
+        // process's leader, whose credentials the exec had not changed yet
+        // (the kernel swaps the thread ids before it installs the new
+        // credentials): seen in 1 of about 20 runs of `thread_exec`.
         if let Some(ino) = ino {
-            learn(tid, ino, epoch, &want);
+            if valid() {
+                learn(tid, ino, epoch, &want);
+            }
         }
         carry(&want, own, *own_caps).map_err(|_| libc::EPERM)
+    }
+}
+
+/// What a thread must carry for a task of credentials `theirs`: fdsup's
+/// own where they are the same, else theirs with the capabilities of
+/// fdsup's they hold.
+fn wanted(theirs: FileCreds, own: &FileCreds, own_caps: CapabilitySets) -> Carries {
+    if theirs == *own {
+        return Carries::Own;
+    }
+    let effective = own_caps.effective & CapabilitySet::from_bits_retain(theirs.effective);
+    Carries::Theirs(
+        theirs,
+        CapabilitySets {
+            effective,
+            ..own_caps
+        },
+    )
+}
+
+/// Execs by a thread that is not its process's leader, not known to be
+/// done ([`Creds::note_thread_exec`]): (process id, the thread's id), or
+/// (0, id) where the process was not known (then every thread id).
+static PENDING: std::sync::Mutex<Vec<(i32, i32)>> = std::sync::Mutex::new(Vec::new());
+
+/// How many entries [`PENDING`] has: one load per request when none.
+static PENDING_N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Whether a request of thread `tid` must be answered from its status
+/// alone: `tid` is the leader of a process one of whose other threads is
+/// execing ([`Creds::note_thread_exec`]). An exec is done once its
+/// thread's id is gone from the process (`/proc/<pid>/task/<tid>`): the
+/// exec swapped it for the leader's and the old leader ended, or the
+/// thread did.
+fn exec_pending(tid: i32) -> bool {
+    if PENDING_N.load(Ordering::Acquire) == 0 {
+        return false;
+    }
+    let mut p = PENDING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let concerns = |&(pid, _): &(i32, i32)| pid == tid || pid == 0;
+    if !p.iter().any(concerns) {
+        return false;
+    }
+    // Only this task's entries are looked at (and the done ones dropped).
+    p.retain(|e| {
+        let (pid, t) = *e;
+        if !concerns(e) {
+            return true;
+        }
+        let path = if pid == 0 {
+            format!("/proc/{t}")
+        } else {
+            format!("/proc/{pid}/task/{t}")
+        };
+        std::ffi::CString::new(path).is_ok_and(|c| sys::lstat_mode(libc::AT_FDCWD, &c).is_ok())
+    });
+    PENDING_N.store(p.len(), Ordering::Release);
+    p.iter().any(concerns)
+}
+
+/// The credentials `access` and `faccessat` (without `AT_EACCESS`) check
+/// with, as the kernel's `access_override_creds` makes them: the real uid
+/// and gid as the file-system ones, the supplementary groups, and the
+/// permitted set as the effective one for a real uid of 0, no capability
+/// otherwise.
+fn real_view(text: &[u8]) -> Option<FileCreds> {
+    parse(text).map(|fc| real_of(&fc))
+}
+
+/// [`real_view`] of credentials already read.
+fn real_of(fc: &FileCreds) -> FileCreds {
+    let o = fc.other;
+    FileCreds {
+        fsuid: o.uid[0],
+        fsgid: o.gid[0],
+        groups: fc.groups.clone(),
+        effective: if o.uid[0] == 0 { o.permitted } else { 0 },
+        other: o,
     }
 }
 
@@ -346,11 +557,16 @@ fn carry(want: &Carries, own: &FileCreds, own_caps: CapabilitySets) -> io::Resul
     CARRIES.with(|c| {
         let mut c = c.borrow_mut();
         if *c == *want && *want != Carries::Unknown {
+            own_caps::settle();
             return Ok(());
         }
         *c = Carries::Unknown;
+        own_caps::carrying(own_caps, own_caps);
         match want {
-            Carries::Theirs(to, caps) => apply(to, *caps, own_caps)?,
+            Carries::Theirs(to, caps) => {
+                apply(to, *caps, own_caps)?;
+                own_caps::carrying(*caps, own_caps);
+            }
             Carries::Own | Carries::Unknown => apply(own, own_caps, own_caps)?,
         }
         *c = match want {
@@ -407,30 +623,154 @@ pub fn as_fdsup<T>(f: impl FnOnce() -> T) -> T {
     let out = f();
     if let Carries::Theirs(..) = before {
         if carry(&before, own, *own_caps).is_err() {
-            // Never left with more than the program's: no capability.
-            let none = CapabilitySets {
-                effective: CapabilitySet::empty(),
-                ..*own_caps
-            };
-            let _ = set_capabilities(None, none);
+            no_capability(*own_caps);
         }
     }
     out
 }
 
+/// The real and effective uids and gids of a program's task, which the
+/// kernel gives a Unix socket's peer from the task that connects
+/// (`SO_PEERCRED`: the effective ones) or sends (`SCM_CREDENTIALS` added by
+/// `SO_PASSCRED`: the real ones); fdsup makes those calls for the program,
+/// and its worker's real and effective ids stay fdsup's whatever file
+/// credentials it carries. Measured before: a program that had dropped to
+/// `nobody` under a root fdsup connected to a root server as uid 0 (a
+/// D-Bus system bus takes that for root). The pid the peer learns stays
+/// fdsup's (README, limits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerIds {
+    /// Real, effective.
+    uid: [u32; 2],
+    gid: [u32; 2],
+}
+
+impl PeerIds {
+    fn of(o: Other) -> Self {
+        Self {
+            uid: o.uid,
+            gid: o.gid,
+        }
+    }
+}
+
+thread_local! {
+    /// The ids of the task whose network request the calling thread
+    /// serves ([`PeerScope`]), where they differ from fdsup's.
+    static PEER: std::cell::Cell<Option<PeerIds>> = const { std::cell::Cell::new(None) };
+}
+
+/// fdsup's own real and effective ids (of [`own`]).
+fn own_ids() -> Option<PeerIds> {
+    own().map(|(f, _)| PeerIds::of(f.other))
+}
+
+/// While it lives, the calling thread's connects and sends ([`as_peer`])
+/// are made with `ids`.
+pub struct PeerScope(Option<PeerIds>);
+
+impl PeerScope {
+    pub fn enter(ids: Option<PeerIds>) -> Self {
+        Self(PEER.with(|p| p.replace(ids)))
+    }
+}
+
+impl Drop for PeerScope {
+    fn drop(&mut self) {
+        PEER.with(|p| p.set(self.0));
+    }
+}
+
+/// Runs `f` (a `connect` or a send fdsup makes for the program) with the
+/// program's effective ids where the calling thread serves one whose ids
+/// differ from fdsup's ([`PeerScope`]): a Unix peer learns them
+/// (`SO_PEERCRED`). The real and saved ids stay fdsup's: a thread whose
+/// real uid were the program's could be signalled, and so the whole of
+/// fdsup killed, by any process of that uid on the machine (the kernel's
+/// `kill_ok_by_cred` matches the target's real and saved uids). The real
+/// ids a peer that passes credentials learns from a send are named in an
+/// `SCM_CREDENTIALS` message instead ([`peer_real`]), which the kernel
+/// accepts with `CAP_SETUID` and `CAP_SETGID`, raised for the call (they
+/// matter to nothing else a connect or send does). Its file credentials
+/// and capabilities are put back after. `EPERM` where the ids cannot be
+/// taken: nothing is then made as fdsup.
+pub fn as_peer<T>(f: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
+    let Some(ids) = PEER.with(std::cell::Cell::get) else {
+        return f();
+    };
+    let (Some(own), Some((_, own_caps))) = (own_ids(), own()) else {
+        return f();
+    };
+    let before = capabilities(None)?;
+    let fs = (sys::thread_fs_id(false), sys::thread_fs_id(true));
+    let (Some(fsuid), Some(fsgid)) = fs else {
+        return Err(io::Error::from_raw_os_error(libc::EPERM));
+    };
+    let during = CapabilitySets {
+        effective: before.effective
+            | own_caps.effective & (CapabilitySet::SETUID | CapabilitySet::SETGID),
+        ..before
+    };
+    // `setresuid` sets the file-system id to the effective one and, from an
+    // effective uid of 0, clears the effective set: both are put back.
+    let unchanged = u32::MAX;
+    let switch = |to: &PeerIds, caps: CapabilitySets| -> io::Result<()> {
+        set_capabilities(None, *own_caps)?;
+        sys::set_thread_ids(unchanged, to.gid[1], true)?;
+        sys::set_thread_ids(unchanged, to.uid[1], false)?;
+        set_capabilities(None, *own_caps)?;
+        sys::set_thread_fs_id(fsgid, true)?;
+        sys::set_thread_fs_id(fsuid, false)?;
+        set_capabilities(None, caps)?;
+        Ok(())
+    };
+    let out = match switch(&ids, during) {
+        Ok(()) => f(),
+        Err(_) => Err(io::Error::from_raw_os_error(libc::EPERM)),
+    };
+    if switch(&own, before).is_err() {
+        // Left with what it could: the next request sets everything again,
+        // and never with more than the program's capabilities meanwhile.
+        CARRIES.with(|c| *c.borrow_mut() = Carries::Unknown);
+        no_capability(*own_caps);
+    }
+    out
+}
+
+/// Leaves the calling thread with no effective capability, where taking
+/// back what it carried failed: never with more than the program's.
+fn no_capability(own_caps: CapabilitySets) {
+    let none = CapabilitySets {
+        effective: CapabilitySet::empty(),
+        ..own_caps
+    };
+    if set_capabilities(None, none).is_ok() {
+        own_caps::carrying(none, own_caps);
+    }
+}
+
+/// The real uid and gid of the program whose request the calling thread
+/// serves ([`PeerScope`]), where they differ from fdsup's: what a Unix
+/// peer that passes credentials must learn of a send fdsup makes for it,
+/// named in an `SCM_CREDENTIALS` message ([`as_peer`]). The pid in it
+/// stays fdsup's, which the kernel accepts without a capability.
+pub fn peer_real() -> Option<(u32, u32)> {
+    let ids = PEER.with(std::cell::Cell::get)?;
+    let own = own_ids()?;
+    let theirs = (ids.uid[0], ids.gid[0]);
+    (theirs != (own.uid[0], own.gid[0])).then_some(theirs)
+}
+
 /// Whether task `tid` is in fdsup's user namespace.
 fn same_user_ns(tid: i32) -> bool {
-    let id = |p: &std::ffi::CStr| {
-        sys::openat(libc::AT_FDCWD, p, libc::O_PATH | libc::O_CLOEXEC, 0)
-            .and_then(|fd| sys::fstat_id(fd.as_fd()))
-            .map(|(dev, ino, _, _)| (dev, ino))
-            .ok()
-    };
+    // The namespace's own inode, behind the magic link (one `stat`: the
+    // agent asks at every request of a task holding capabilities).
+    let id = |p: &std::ffi::CStr| sys::stat_id(p).ok();
     // fdsup's own, once: its threads never change namespace.
     static OURS: std::sync::OnceLock<Option<(u64, u64)>> = std::sync::OnceLock::new();
     let ours = *OURS.get_or_init(|| id(c"/proc/thread-self/ns/user"));
     let theirs = ProcPath::new(tid, "/ns/user");
-    ours.is_some() && ours == id(theirs.as_cstr())
+    ours.is_some() && ours == own_caps::with(|| id(theirs.as_cstr()))
 }
 
 /// The file credentials in a `/proc/<tid>/status`.
@@ -498,11 +838,17 @@ fn parse(text: &[u8]) -> Option<FileCreds> {
     }
     groups.sort_unstable();
     groups.dedup();
+    let cap = |key: &[u8]| u64::from_str_radix(field(text, key)?.trim(), 16).ok();
     Some(FileCreds {
         fsuid: uids[3],
         fsgid: gids[3],
         groups,
-        effective: u64::from_str_radix(field(text, b"CapEff:")?.trim(), 16).ok()?,
+        effective: cap(b"CapEff:")?,
+        other: Other {
+            uid: [uids[0], uids[1]],
+            gid: [gids[0], gids[1]],
+            permitted: cap(b"CapPrm:")?,
+        },
     })
 }
 
@@ -514,6 +860,31 @@ mod tests {
         Uid:\t0\t65534\t0\t1000\nGid:\t0\t0\t0\t65534\nFDSize:\t64\nGroups:\t27 4 27 \n\
         CapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t0000000000000000\n";
 
+    /// The real and effective ids and the permitted set of [`STATUS`].
+    const OTHER: Other = Other {
+        uid: [0, 65534],
+        gid: [0, 0],
+        permitted: 0x1ff_ffff_ffff,
+    };
+
+    #[test]
+    fn access_checks_with_the_real_ids_and_roots_permitted_set() {
+        let c = real_view(STATUS.as_bytes()).expect("parsed");
+        assert_eq!(
+            c,
+            FileCreds {
+                fsuid: 0,
+                fsgid: 0,
+                groups: vec![4, 27],
+                effective: 0x1ff_ffff_ffff,
+                other: OTHER,
+            }
+        );
+        let other = STATUS.replace("Uid:\t0\t65534", "Uid:\t7\t65534");
+        let c = real_view(other.as_bytes()).expect("parsed");
+        assert_eq!((c.fsuid, c.effective), (7, 0), "no capability but root's");
+    }
+
     #[test]
     fn the_file_system_ids_groups_and_effective_set_are_read() {
         let c = parse(STATUS.as_bytes()).expect("parsed");
@@ -524,8 +895,16 @@ mod tests {
                 fsgid: 65534,
                 groups: vec![4, 27],
                 effective: 0,
+                other: OTHER,
             }
         );
+    }
+
+    #[test]
+    fn a_task_of_our_own_user_namespace_is_seen_so() {
+        let tid = rustix::thread::gettid().as_raw_nonzero().get();
+        assert!(same_user_ns(tid));
+        assert!(!same_user_ns(i32::MAX), "no such task");
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub mod landlock;
 pub mod learn;
 pub mod limits;
 pub mod notify;
+pub mod own_caps;
 pub mod policy;
 pub mod pool;
 pub mod probe;

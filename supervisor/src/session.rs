@@ -467,7 +467,7 @@ where
             let tid_i = i32::try_from(tid).unwrap_or(i32::MAX);
             // This thread makes the call: with the program's credentials,
             // as the worker had them.
-            let as_program = mine.ctx.creds.as_program(tid_i);
+            let as_program = mine.ctx.creds.as_program(tid_i, valid);
             let reply = match (as_program, Waiter::new(&valid, tid_i)) {
                 (Err(e), _) => Ok(Reply::Errno(e)),
                 (Ok(()), Some(mut w)) => catch_unwind(AssertUnwindSafe(|| work(&mut w))),

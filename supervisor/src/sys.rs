@@ -501,6 +501,13 @@ pub fn lstat_id(dirfd: RawFd, path: &CStr) -> io::Result<(u64, u64)> {
     Ok((st.st_dev, st.st_ino))
 }
 
+/// `stat(path)` following a final symbolic (or magic) link: device and
+/// inode, in one system call where opening and `fstat` take three.
+pub fn stat_id(path: &CStr) -> io::Result<(u64, u64)> {
+    let st = rustix::fs::statat(rustix::fs::CWD, path, AtFlags::empty())?;
+    Ok((st.st_dev, st.st_ino))
+}
+
 /// `fstat(fd)`: device, inode, mode and link count.
 pub fn fstat_id(fd: BorrowedFd<'_>) -> io::Result<(u64, u64, u32, u64)> {
     let st = rustix::fs::fstat(fd)?;
@@ -551,6 +558,32 @@ pub fn pty_peer(master: BorrowedFd<'_>, flags: i32) -> io::Result<OwnedFd> {
 /// `fstat(fd)`: the link count, if it can be read.
 pub fn fstat_nlink(fd: BorrowedFd<'_>) -> Option<u64> {
     rustix::fs::fstat(fd).ok().map(|st| st.st_nlink)
+}
+
+/// `setresuid(real, effective, -1)` (or `setresgid`, `group`) for the
+/// calling thread only: the raw system call (glibc's wrappers change every
+/// thread of the process). The saved id is left as it is, and so is the
+/// real one where `real` is `u32::MAX` (-1).
+pub fn set_thread_ids(real: u32, effective: u32, group: bool) -> io::Result<()> {
+    let nr = if group {
+        libc::SYS_setresgid
+    } else {
+        libc::SYS_setresuid
+    };
+    // SAFETY: integer arguments only; the call cannot fault.
+    let r = unsafe {
+        libc::syscall(
+            nr,
+            libc::c_long::from(real),
+            libc::c_long::from(effective),
+            -1 as libc::c_long,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// `setfsuid(uid)` (or `setfsgid`, `group`) for the calling thread only:

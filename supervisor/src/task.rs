@@ -14,6 +14,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use crate::limits::PROC_DIRS_PER_WORKER;
+use crate::own_caps;
 use crate::sys;
 
 /// A descriptor number in the program's table: never to be used as ours.
@@ -107,7 +108,7 @@ impl Task {
 
     /// Reads exactly `buf.len()` bytes at `addr`.
     pub fn read_exact(&self, addr: u64, buf: &mut [u8]) -> Result<(), ReadError> {
-        match sys::read_remote(self.tid, addr, buf) {
+        match own_caps::with(|| sys::read_remote(self.tid, addr, buf)) {
             Ok(n) if n == buf.len() => Ok(()),
             Ok(_) => Err(ReadError::Fault),
             Err(e) if e.raw_os_error() == Some(libc::EFAULT) => Err(ReadError::Fault),
@@ -118,7 +119,7 @@ impl Task {
     /// Reads what it can of `buf.len()` bytes at `addr`: the bytes before
     /// the first that faults (`Fault` if none could be read).
     pub fn read_some(&self, addr: u64, buf: &mut [u8]) -> Result<usize, ReadError> {
-        match sys::read_remote(self.tid, addr, buf) {
+        match own_caps::with(|| sys::read_remote(self.tid, addr, buf)) {
             Ok(0) if !buf.is_empty() => Err(ReadError::Fault),
             Ok(n) => Ok(n),
             Err(e) if e.raw_os_error() == Some(libc::EFAULT) => Err(ReadError::Fault),
@@ -132,7 +133,7 @@ impl Task {
         if data.is_empty() {
             return Ok(());
         }
-        match sys::write_remote(self.tid, addr, data) {
+        match own_caps::with(|| sys::write_remote(self.tid, addr, data)) {
             Ok(n) if n == data.len() => Ok(()),
             Ok(_) => Err(ReadError::Fault),
             Err(e) if e.raw_os_error() == Some(libc::EFAULT) => Err(ReadError::Fault),
@@ -146,7 +147,7 @@ impl Task {
         if data.is_empty() {
             return Ok(0);
         }
-        match sys::write_remote(self.tid, addr, data) {
+        match own_caps::with(|| sys::write_remote(self.tid, addr, data)) {
             Ok(n) => Ok(n),
             Err(e) if e.raw_os_error() == Some(libc::EFAULT) => Ok(0),
             Err(_) => Err(ReadError::Gone),
@@ -157,6 +158,11 @@ impl Task {
     /// page it does not need (a path at the end of a mapping must not fail
     /// because the next page is unmapped). Returns its length without the NUL.
     pub fn read_cstr(&self, addr: u64, buf: &mut [u8]) -> Result<usize, ReadError> {
+        own_caps::with(|| self.read_cstr_raised(addr, buf))
+    }
+
+    /// [`Task::read_cstr`], with whatever right to look fdsup has now.
+    fn read_cstr_raised(&self, addr: u64, buf: &mut [u8]) -> Result<usize, ReadError> {
         const PAGE: u64 = 4096;
         let max = buf.len();
         let mut got = 0usize;
@@ -204,22 +210,24 @@ impl Task {
     /// open file description.
     pub fn get_fd(&mut self, fd: RemoteFd) -> io::Result<OwnedFd> {
         let pidfd = self.pidfd()?;
-        sys::pidfd_getfd(pidfd.as_fd(), fd.get())
+        own_caps::with(|| sys::pidfd_getfd(pidfd.as_fd(), fd.get()))
     }
 
     /// Reads the task's working directory path (`/proc/<tid>/cwd`) into `out`.
     pub fn cwd_path(&self, out: &mut Vec<u8>) -> io::Result<()> {
-        read_link(ProcPath::new(self.tid, "/cwd").as_cstr(), out)
+        own_caps::with(|| read_link(ProcPath::new(self.tid, "/cwd").as_cstr(), out))
     }
 
     /// Opens the task's working directory (`O_PATH`).
     pub fn open_cwd(&self) -> io::Result<OwnedFd> {
-        sys::openat(
-            libc::AT_FDCWD,
-            ProcPath::new(self.tid, "/cwd").as_cstr(),
-            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
-            0,
-        )
+        own_caps::with(|| {
+            sys::openat(
+                libc::AT_FDCWD,
+                ProcPath::new(self.tid, "/cwd").as_cstr(),
+                libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+                0,
+            )
+        })
     }
 
     /// The task's umask, from `/proc/<tid>/status`.
@@ -327,7 +335,12 @@ impl ProcDirs {
 
     /// `f(dir)` with `/proc/<tid>` as `dir`, retried once through a freshly
     /// opened directory when a cached one fails.
-    pub fn with<T>(
+    pub fn with<T>(&mut self, tid: i32, f: impl FnMut(RawFd) -> io::Result<T>) -> io::Result<T> {
+        own_caps::with(|| self.with_raised(tid, f))
+    }
+
+    /// [`ProcDirs::with`], with whatever right to look fdsup has now.
+    fn with_raised<T>(
         &mut self,
         tid: i32,
         mut f: impl FnMut(RawFd) -> io::Result<T>,

@@ -28,11 +28,20 @@ use fdsup_tests::{is_root, run_cmd, skip, Output, TempDir, ALLOW_ALL};
 use support::{parse, prog, Checks};
 
 fn run(how: &str, sandboxed: bool) -> Output {
+    run_with(how, sandboxed, ALLOW_ALL)
+}
+
+/// Allows everything, and decides each exec (where no policy decides
+/// exec, a root fdsup traps it for the credentials alone).
+const EXEC_DECIDED: &str = r#"{ "version": 1, "include": ["@allow-all"],
+  "exec": { "default": "allow", "rules": [ { "path": "/usr/bin/sudo", "access": "deny" } ] } }"#;
+
+fn run_with(how: &str, sandboxed: bool, policy: &str) -> Output {
     let dir = TempDir::new(&format!("adv-lend-{how}"));
     lend_tree::tree(dir.path());
     let program = prog("adv_lend_files");
     let out = if sandboxed {
-        let policy = fdsup_tests::write_policy(dir.path(), "all.json", ALLOW_ALL);
+        let policy = fdsup_tests::write_policy(dir.path(), "all.json", policy);
         let mut c = fdsup_tests::fdsup_cmd(["run", "--policy"], dir.path());
         c.arg(&policy)
             .arg("--")
@@ -72,6 +81,10 @@ const REFUSED: &[(&str, &str)] = &[
 ];
 
 fn check(how: &str, owner: &str) {
+    check_with(how, owner, ALLOW_ALL);
+}
+
+fn check_with(how: &str, owner: &str, policy: &str) {
     let native = run(how, false);
     let mut n = Checks::new(&native);
     for (k, v) in REFUSED {
@@ -81,7 +94,26 @@ fn check(how: &str, owner: &str) {
         .eq("create_in_w", "OK")
         .eq("owner", owner)
         .eq("done", "1");
-    if how == "self" || how == "exec" {
+    // What a Unix peer learns (`SO_PEERCRED`, `SCM_CREDENTIALS`) is the
+    // program's ids: a root fdsup connected and sent for a program that
+    // had dropped to `nobody` as uid 0.
+    // The program's `RLIMIT_FSIZE` holds for a `truncate` fdsup makes.
+    n.eq("truncate_fsize", "ERR:EFBIG").eq("sigxfsz", "1");
+    // (`exec` keeps a real uid of 0.)
+    match how {
+        "uid" | "name" | "self" => {
+            n.eq("unix_peercred", "65534:65534")
+                .eq("unix_scm", "65534:65534");
+        }
+        "exec" | "thread_exec" => {
+            n.eq("unix_peercred", "65534:65534")
+                .eq("unix_scm", "0:65534");
+        }
+        _ => {
+            n.eq("unix_peercred", "0:0").eq("unix_scm", "0:0");
+        }
+    }
+    if how == "self" || how == "exec" || how == "thread_exec" {
         n.eq("before_read_secret", "OK");
     }
     if how == "uid" {
@@ -89,13 +121,20 @@ fn check(how: &str, owner: &str) {
         n.eq("parent_read_secret", "OK")
             .eq("parent_create_in_q", "OK")
             .eq("parent_owner", "0")
+            .eq("parent_unix_peercred", "0:0")
+            .eq("parent_unix_scm", "0:0")
             .eq("parent_done", "1");
     }
     n.finish();
 
-    let under = run(how, true);
-    let mut c = Checks::new(&under);
+    let under = run_with(how, true, policy);
     // Line for line what the kernel said, spelled out above.
+    same_as_native(&native, &under);
+}
+
+/// Every line the native run printed, the same under fdsup.
+fn same_as_native(native: &Output, under: &Output) {
+    let mut c = Checks::new(under);
     for (k, v) in parse(&native.stdout) {
         c.eq(&k, &v);
     }
@@ -142,6 +181,134 @@ fn what_was_learnt_of_a_task_is_forgotten_at_its_exec() {
         skip!("not root: nothing to lend");
     }
     check("exec", "65534");
+}
+
+/// fdsup must look into a program that dropped its uid (its memory, its
+/// `/proc/<tid>/fd`, its working directory), which the kernel then makes
+/// non-dumpable, so it holds `CAP_SYS_PTRACE` for that: held for a whole
+/// request, it was lent to the program, which read the `cwd`, `exe` and
+/// `root` links of a root process's `/proc/<pid>`. The controls: the
+/// program's own `/proc/self`, and the requests fdsup must look into it to
+/// serve.
+#[test]
+fn a_program_that_dropped_cannot_look_into_roots_proc_through_fdsup() {
+    if !is_root() {
+        skip!("not root: nothing to lend");
+    }
+    let native = run("proc", false);
+    let mut n = Checks::new(&native);
+    for k in [
+        "parent_cwd",
+        "parent_exe",
+        "parent_root",
+        "parent_fd/0",
+        "parent_environ",
+    ] {
+        n.eq(k, "ERR:EACCES");
+    }
+    n.eq("parent_cwd_dir", "ERR:EACCES");
+    // fdsup's own act for the program: the kernel's signal for its send.
+    n.eq("send_closed", "ERR:EPIPE").eq("sigpipes", "1");
+    // A non-dumpable task's `/proc` files are root's, and `environ` is 0400.
+    n.eq("self_environ", "ERR:EACCES");
+    // Searches are the program's: of its working directory (`stat(".")`
+    // was answered), of a rename's source directory (its parent's `fd`,
+    // whose descriptors were told apart by ENOENT; one on another mount
+    // than the target was EXDEV).
+    n.eq("stat_unsearchable_cwd", "ERR:EACCES")
+        .eq("rename_parent_fd", "ERR:EACCES")
+        .eq("rename_parent_nofd", "ERR:EACCES")
+        .eq("rename_unsearchable", "ERR:EACCES");
+    // Its `map_files` is guarded as its `fd` directory; a link by its
+    // `/proc/self/fd` name needs no capability (it was made with
+    // `AT_EMPTY_PATH`, which does).
+    n.eq("self_map_files", "OK").eq("link_self_fd", "OK");
+    // Reopening an `O_PATH` descriptor is decided on the reopener's
+    // credentials.
+    n.eq("self_fd_secret", "ERR:EACCES")
+        .eq("self_fdinfo", "OK")
+        .eq("self_fd_list", "OK")
+        .eq("self_fd_entries", "many");
+    for k in [
+        "self_exe",
+        "self_cwd",
+        "self_maps",
+        "self_fd_reopen",
+        "own_task_cwd",
+        "openat_dirfd",
+        "fstatat_dirfd",
+        "chdir_q",
+        "open_relative",
+    ] {
+        n.eq(k, "OK");
+    }
+    n.eq("done", "1");
+    n.finish();
+    let under = run("proc", true);
+    same_as_native(&native, &under);
+}
+
+/// The same where the policy decides each exec: the exec request itself
+/// is served with the task's credentials (to decide on the file), and
+/// what was learnt for it must not outlive the exec. It did: a task that
+/// had dropped its effective and file-system uids with its capabilities
+/// kept read another user's file and wrote a root-owned one after an exec
+/// that cleared them (under `@default` too, which decides exec).
+#[test]
+fn what_was_learnt_to_decide_an_exec_is_forgotten_after_it() {
+    if !is_root() {
+        skip!("not root: nothing to lend");
+    }
+    check_with("exec", "65534", EXEC_DECIDED);
+}
+
+/// A second thread's exec makes it its process's leader, with the
+/// leader's thread id and pidfd, while the old leader may still ask, with
+/// the credentials from before the exec, until the exec ends it: what was
+/// learnt of that id then was kept for the new program (4 of 6 runs read
+/// the root-only file). A race: each policy is tried six times.
+#[test]
+fn a_second_threads_exec_leaves_nothing_learnt_of_the_leader() {
+    if !is_root() {
+        skip!("not root: nothing to lend");
+    }
+    for _ in 0..6 {
+        check_with("thread_exec", "65534", ALLOW_ALL);
+        check_with("thread_exec", "65534", EXEC_DECIDED);
+    }
+}
+
+/// A Unix peer learns the effective ids of the task that connects and the
+/// real ids of the one that sends: fdsup's worker makes both calls, and
+/// takes the program's effective ids for them (never its real ones: a
+/// thread of another real uid could be signalled by any process of that
+/// uid, which would kill fdsup) and names its real ids in the send, in
+/// every piece of a stream send it makes in pieces.
+#[test]
+fn a_unix_peer_learns_the_programs_effective_and_real_ids() {
+    if !is_root() {
+        skip!("not root: nothing to lend");
+    }
+    let native = run("split", false);
+    let mut n = Checks::new(&native);
+    n.eq("split_peercred", "65534:65534")
+        .eq("split_scm", "1000:1000")
+        .eq("split_stream_sent", "10485760")
+        .eq("split_stream_got", "10485760")
+        .eq("split_stream_cred0", "1000:1000")
+        .eq("done", "1");
+    n.finish();
+    let under = run("split", true);
+    same_as_native(&native, &under);
+    // Line for line: no piece of the stream send named other ids (the
+    // worker's real ones, uid 0, on what fdsup sent after its first
+    // 4 MiB).
+    assert_eq!(
+        parse(&under.stdout),
+        parse(&native.stdout),
+        "{}",
+        under.stderr
+    );
 }
 
 #[test]

@@ -141,6 +141,106 @@ fn fifo_reader_closed_means_no_reader() {
     }
 }
 
+/// In a directory with a default ACL the kernel applies the ACL, not the
+/// umask (`posix_acl_create`): fdsup, whose own umask is 0 and which
+/// applies the program's by hand, made such files with fewer permissions
+/// (0750 where natively 0777, umask 027). Files, directories, FIFOs and
+/// `O_TMPFILE` ones, and a plain directory beside as the control.
+#[test]
+fn a_default_acl_decides_the_mode_instead_of_the_umask() {
+    // USER_OBJ, GROUP_OBJ and OTHER, all rwx (the kernel's xattr format).
+    let script = "import os\n\
+                  acl = bytes([2,0,0,0, 1,0,7,0,255,255,255,255, 4,0,7,0,255,255,255,255, 32,0,7,0,255,255,255,255])\n\
+                  os.mkdir('plain'); os.mkdir('dacl')\n\
+                  try:\n\
+                  \x20   os.setxattr('dacl', 'system.posix_acl_default', acl)\n\
+                  except OSError as e:\n\
+                  \x20   print('noacl', e.errno)\n\
+                  os.umask(0o027)\n\
+                  for d in ('plain', 'dacl'):\n\
+                  \x20   os.close(os.open(d + '/f', os.O_CREAT | os.O_WRONLY, 0o777))\n\
+                  \x20   os.mkdir(d + '/d', 0o777)\n\
+                  \x20   os.mkfifo(d + '/p', 0o777)\n\
+                  \x20   t = os.open(d, os.O_TMPFILE | os.O_WRONLY, 0o777)\n\
+                  \x20   print(d, ' '.join(oct(os.stat(d + '/' + n).st_mode & 0o777) for n in 'fdp'), oct(os.fstat(t).st_mode & 0o777))\n\
+                  \x20   os.close(t)\n";
+    let nat_dir = TempDir::new("fn-acl-native");
+    let sbx_dir = TempDir::new("fn-acl-sandbox");
+    let nat = native(nat_dir.path(), &[PY, "-c", script]);
+    assert_eq!(nat.code, 0, "{}", show(&nat));
+    if nat.stdout.contains("noacl") {
+        skip!("the temporary directory's file system has no POSIX ACLs");
+    }
+    assert!(
+        nat.stdout.contains("dacl 0o777 0o777 0o777 0o777"),
+        "{}",
+        show(&nat)
+    );
+    let sbx = run_with(None, sbx_dir.path(), &[PY, "-c", script]);
+    assert_same_output("creating files under a default ACL", &nat, &sbx);
+}
+
+/// The directory whose default ACL decides a new file's mode is the one
+/// the file is made in, even while another thread swaps the name on the
+/// way between a plain directory and a symbolic link to one with an ACL
+/// (tests/c/fn_acl_race.c). fdsup read the ACL by the path, then opened
+/// it with no symbolic links: a swap between the two made files in the
+/// plain directory without the umask (0666 under umask 077; a few in 3000
+/// on e8ff381), and told the program whether a directory it may not see
+/// has a default ACL. Natively, and now, none; the files made under the
+/// ACL (0666) are the positive control.
+#[test]
+fn the_default_acl_read_is_the_directory_made_in_despite_a_racing_swap() {
+    let nat_dir = TempDir::new("fn-aclrace-native");
+    let sbx_dir = TempDir::new("fn-aclrace-sandbox");
+    let nat_prog = install_c("fn_acl_race", nat_dir.path());
+    let sbx_prog = install_c("fn_acl_race", sbx_dir.path());
+    let nat = native(nat_dir.path(), &[nat_prog.as_os_str(), "2".as_ref()]);
+    assert_eq!(nat.code, 0, "{}", show(&nat));
+    if nat.stdout.contains("noacl") {
+        skip!("the temporary directory's file system has no POSIX ACLs");
+    }
+    let want = "plain_files=some acl_files=some acl_all_wide=yes plain_wide=0\n";
+    assert_eq!(nat.stdout, want, "{}", show(&nat));
+    let sbx = run_with(None, sbx_dir.path(), &[sbx_prog.as_os_str(), "4".as_ref()]);
+    assert_eq!(sbx.stdout, want, "{}", show(&sbx));
+}
+
+/// A Unix socket bound in a directory with a default ACL: the kernel's
+/// `unix_bind` takes the umask off the socket's mode and the ACL masks it
+/// further. fdsup binds with no umask and set the mode to the umask's
+/// (0755) over the one the ACL gave, where natively 0750 (umask 022, an
+/// ACL granting the group r-x and others nothing), when it binds through
+/// the directory's descriptor (a path with `.`; the binder, asked for
+/// plain paths, was right).
+#[test]
+fn a_socket_bound_under_a_default_acl_takes_the_umask_and_the_acl() {
+    let script = "import os, socket\n\
+                  acl = bytes([2,0,0,0, 1,0,7,0,255,255,255,255, 4,0,5,0,255,255,255,255, 32,0,0,0,255,255,255,255])\n\
+                  os.mkdir('plain'); os.mkdir('dacl')\n\
+                  try:\n\
+                  \x20   os.setxattr('dacl', 'system.posix_acl_default', acl)\n\
+                  except OSError as e:\n\
+                  \x20   print('noacl', e.errno)\n\
+                  os.umask(0o022)\n\
+                  for d in ('plain', 'dacl'):\n\
+                  \x20   for n in ('s', './t'):\n\
+                  \x20       s = socket.socket(socket.AF_UNIX)\n\
+                  \x20       s.bind(d + '/' + n)\n\
+                  \x20       print(d, n, oct(os.stat(d + '/' + n).st_mode & 0o777))\n\
+                  \x20       s.close()\n";
+    let nat_dir = TempDir::new("fn-aclsock-native");
+    let sbx_dir = TempDir::new("fn-aclsock-sandbox");
+    let nat = native(nat_dir.path(), &[PY, "-c", script]);
+    assert_eq!(nat.code, 0, "{}", show(&nat));
+    if nat.stdout.contains("noacl") {
+        skip!("the temporary directory's file system has no POSIX ACLs");
+    }
+    assert!(nat.stdout.contains("dacl ./t 0o750"), "{}", show(&nat));
+    let sbx = run_with(None, sbx_dir.path(), &[PY, "-c", script]);
+    assert_same_output("binding sockets under a default ACL", &nat, &sbx);
+}
+
 /// A file the program creates gets the mode the program asked for, masked
 /// by the program's umask (not the supervisor's).
 #[test]

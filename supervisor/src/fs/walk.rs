@@ -248,7 +248,7 @@ impl<'t> Asker<'t> {
                     return false;
                 };
                 let flags = libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC;
-                match sys::openat(libc::AT_FDCWD, &p, flags, 0) {
+                match crate::own_caps::with(|| sys::openat(libc::AT_FDCWD, &p, flags, 0)) {
                     Ok(dir) => self.same_pidns(dir.as_fd()),
                     Err(_) => false,
                 }
@@ -270,6 +270,33 @@ impl<'t> Asker<'t> {
         }
     }
 
+    /// Whether `pid` (as the walk's `/proc` numbers it) is a thread of the
+    /// asking task's process, which may look into it whatever its
+    /// credentials (the kernel's `same_thread_group`).
+    fn owns(&mut self, pid: i32) -> bool {
+        if self.is_own(pid) {
+            return true;
+        }
+        let Ok(tgid) = self.tgid() else {
+            return false;
+        };
+        let there = |p: String| {
+            std::ffi::CString::new(p).is_ok_and(|p| sys::lstat_mode(libc::AT_FDCWD, &p).is_ok())
+        };
+        match self.scope {
+            Scope::Tree(_) => there(format!("/proc/{tgid}/task/{pid}")),
+            // Through the task's root: its `/proc`, its numbers (as
+            // `sees_pid`), which a thread of its own is not counted
+            // as by `is_own`. A `/proc/<pid>` the walk holds whose task
+            // has gone answers nothing, so a number reused meanwhile
+            // lends nothing.
+            Scope::PidNs => {
+                let p = format!("/proc/{}/root/proc/{tgid}/task/{pid}", self.task.tid());
+                crate::own_caps::with(|| there(p))
+            }
+        }
+    }
+
     /// [`Scope::PidNs`]: `pid` is the asking task or its process.
     fn is_own(&mut self, pid: i32) -> bool {
         self.ids()
@@ -279,6 +306,11 @@ impl<'t> Asker<'t> {
     /// [`Scope::PidNs`]: the process of `/proc/<pid>` directory `dir` is in
     /// the asking task's pid namespace, which is not fdsup's own.
     fn same_pidns(&mut self, dir: BorrowedFd<'_>) -> bool {
+        crate::own_caps::with(|| self.same_pidns_raised(dir))
+    }
+
+    /// [`Asker::same_pidns`], with whatever right to look fdsup has now.
+    fn same_pidns_raised(&mut self, dir: BorrowedFd<'_>) -> bool {
         let mut theirs = Vec::with_capacity(32);
         if crate::task::read_link_at(dir.as_raw_fd(), c"ns/pid", &mut theirs).is_err() {
             return false;
@@ -302,7 +334,67 @@ impl<'t> Asker<'t> {
 /// Resolves `path` from `start` the way `openat2(start, path, O_PATH, resolve)`
 /// would in the program, with the program's `/proc`. `follow_final` says
 /// whether a symbolic link in the last component is followed.
+///
+/// Where the worker carries a program's lowered capabilities, it ends with
+/// what the program may look at the object with raised
+/// ([`crate::own_caps::for_program`]): in the program's own `/proc/<pid>`,
+/// its `exe` link is read, its `fd` directory listed, as the kernel lets
+/// the program natively whatever its credentials.
 pub fn walk(
+    asker: &mut Asker<'_>,
+    root: &super::Root<'_>,
+    start: Start,
+    path: &[u8],
+    resolve: u64,
+    follow_final: bool,
+    b: &mut WalkBufs,
+) -> Result<Walked, i32> {
+    let r = walk_steps(asker, root, start, path, resolve, follow_final, b);
+    match &r {
+        Ok(Walked::Found { .. }) => in_proc(asker, &b.path),
+        _ => crate::own_caps::for_program(crate::own_caps::Proc::Elsewhere),
+    }
+    r
+}
+
+/// Tells [`crate::own_caps`] where in `/proc` `path` is, for the asking
+/// process ([`crate::own_caps::Proc`]), where it needs to know.
+fn in_proc(asker: &mut Asker<'_>, path: &[u8]) {
+    use crate::own_caps::{for_program, lowered, Proc};
+    if !lowered() {
+        return;
+    }
+    let at = match crate::proc_path::proc_pid(path) {
+        Some((pid, rest)) if asker.owns(pid) => {
+            if is_fd_dir(rest) {
+                Proc::OwnFds
+            } else {
+                Proc::Own
+            }
+        }
+        _ => Proc::Elsewhere,
+    };
+    for_program(at);
+}
+
+/// Whether `rest` (below `/proc/<pid>`) is `/fd`, `/task/<tid>/fd` or
+/// `/map_files`: the directories the kernel guards with
+/// `proc_fd_permission` (root's, mode 0500, for a non-dumpable task; its
+/// own threads pass whatever the mode). `map_files`'s entries need
+/// `CAP_SYS_ADMIN` besides, which nothing here raises.
+fn is_fd_dir(rest: &[u8]) -> bool {
+    if rest == b"/fd" || rest == b"/map_files" {
+        return true;
+    }
+    let Some(t) = rest.strip_prefix(b"/task/") else {
+        return false;
+    };
+    t.strip_suffix(b"/fd")
+        .is_some_and(|tid| !tid.is_empty() && tid.iter().all(u8::is_ascii_digit))
+}
+
+/// [`walk`]'s steps.
+fn walk_steps(
     asker: &mut Asker<'_>,
     root: &super::Root<'_>,
     start: Start,
@@ -379,6 +471,9 @@ pub fn walk(
     let mut follows = 0u32;
 
     loop {
+        // The program may look into its own process whatever its
+        // credentials; its worker, another process, only with capabilities.
+        in_proc(asker, &b.path);
         while pos < b.rest.len() && b.rest[pos] == b'/' {
             pos += 1;
         }
@@ -758,6 +853,17 @@ fn outside(asker: &mut Asker<'_>, path: &[u8]) -> bool {
 /// `fdinfo` is read beside `dir_fd` (the `fd` directory the walk holds, in
 /// the container's `/proc`), never by the number through fdsup's own.
 fn held_access(
+    asker: &mut Asker<'_>,
+    dir: &[u8],
+    dir_fd: RawFd,
+    name: &[u8],
+    opened: BorrowedFd<'_>,
+) -> Option<i32> {
+    crate::own_caps::with(|| held_access_raised(asker, dir, dir_fd, name, opened))
+}
+
+/// [`held_access`], with whatever right to look fdsup has now.
+fn held_access_raised(
     asker: &mut Asker<'_>,
     dir: &[u8],
     dir_fd: RawFd,

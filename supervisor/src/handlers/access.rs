@@ -38,6 +38,12 @@ pub fn handle<P: Program>(
     if flags & !(libc::AT_EACCESS | libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) != 0 {
         return Reply::Errno(libc::EINVAL);
     }
+    // The kernel answers `access` with the caller's real ids: the
+    // program's, taken for the calls below where they may not be fdsup's.
+    let flags = match ctx.creds.access_flags(p.tid(), flags) {
+        Ok(f) => f,
+        Err(e) => return Reply::Errno(e),
+    };
     let follow = flags & libc::AT_SYMLINK_NOFOLLOW == 0;
     let empty = flags & libc::AT_EMPTY_PATH != 0;
     let obj = match resolve(ctx, p, sc, dirfd, addr, follow, empty, false) {

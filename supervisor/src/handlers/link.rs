@@ -345,6 +345,21 @@ pub fn handle<P: Program>(
                 &dst.name,
                 0,
             ),
+            // A name the program followed (`AT_SYMLINK_FOLLOW`, as of
+            // `/proc/self/fd/N`) needs no capability, where `AT_EMPTY_PATH`
+            // needs `CAP_DAC_READ_SEARCH`: our descriptor is linked by its
+            // name in our `/proc/self/fd` the same way (through
+            // `AT_EMPTY_PATH`, a program that had dropped its capabilities
+            // was refused a link it makes natively).
+            Source::Object {
+                fd, followed: true, ..
+            } => sys::linkat(
+                libc::AT_FDCWD,
+                crate::task::ProcPath::with_prefix("/proc/self/fd/", fd.as_raw_fd(), "").as_cstr(),
+                dst.dir.as_raw_fd(),
+                &dst.name,
+                libc::AT_SYMLINK_FOLLOW,
+            ),
             Source::Object { fd, .. } => sys::linkat(
                 fd.as_raw_fd(),
                 c"",
@@ -394,6 +409,9 @@ enum Source {
         unlinked: bool,
         /// The access mode the program's descriptor of it has, if known.
         held: Option<i32>,
+        /// Reached by a name (`AT_SYMLINK_FOLLOW`), not the program's
+        /// descriptor itself (`AT_EMPTY_PATH`).
+        followed: bool,
     },
 }
 
@@ -569,6 +587,7 @@ fn resolve_whole(
             unlinked: b.path.ends_with(b" (deleted)"),
             path: b.path.clone(),
             held,
+            followed: false,
         });
     }
     match walk(asker, root, arg.start, &arg.path, 0, true, b)? {
@@ -584,6 +603,7 @@ fn resolve_whole(
             path: b.path.clone(),
             unlinked,
             held,
+            followed: true,
         }),
         Walked::Missing { .. } | Walked::Absent => Err(libc::ENOENT),
     }

@@ -353,12 +353,14 @@ pub fn handle_as<P: Program>(
             }
         };
     }
-    if matches!(m.kind, Kind::Execve | Kind::Execveat) {
+    let exec = matches!(m.kind, Kind::Execve | Kind::Execveat);
+    if exec {
+        ctx.creds.note_thread_exec(p.tid());
+    }
+    if exec && ctx.exec_for_creds {
         // An exec sets new credentials: nothing learnt before still holds.
         ctx.creds.note_exec();
-        if ctx.exec_for_creds {
-            return Reply::Continue;
-        }
+        return Reply::Continue;
     }
     if m.kind == Kind::Creds {
         // No path to decide: the kernel makes the call, and from now on
@@ -369,8 +371,17 @@ pub fn handle_as<P: Program>(
     }
     // The program's credentials for every call fdsup makes for it, where
     // they differ from fdsup's.
-    if let Err(e) = ctx.creds.as_program(p.tid()) {
+    if let Err(e) = ctx.creds.as_program(p.tid(), || p.vouch()) {
         return Reply::Errno(e);
+    }
+    if exec {
+        // An exec sets new credentials: nothing learnt before still holds,
+        // including what was just learnt for deciding it (learnt after
+        // the forgetting, the credentials the task had before its exec
+        // were kept for what it asked after: a task that had dropped to
+        // uid 65534 with its capabilities kept got them lent again after
+        // an exec that cleared them).
+        ctx.creds.note_exec();
     }
     match m.kind {
         Kind::Creds => Reply::Continue,

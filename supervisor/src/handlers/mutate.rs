@@ -233,6 +233,8 @@ fn names<P: Program>(ctx: &Ctx, p: &mut P, a: [u64; 6], m: &Mediated, sc: &mut S
     }
     log.write(&path, Verdict::Allow, None, rule);
     let d = dir.as_raw_fd();
+    // None where the directory has a default ACL, as in the kernel.
+    let umask = crate::fs::create_umask(d, umask);
     done(match op {
         NameOp::Mkdir(mode) => sys::mkdirat(d, &name, mode & 0o7777 & !umask),
         NameOp::Mknod(mode) => {
@@ -470,7 +472,7 @@ fn objects<P: Program>(ctx: &Ctx, p: &mut P, a: [u64; 6], m: &Mediated, sc: &mut
         ObjOp::Chmod(mode) => sys::fchmod_path_fd(fd, mode & 0o7777),
         ObjOp::Chown(uid, gid) => sys::fchown_path_fd(fd, uid, gid),
         ObjOp::Times(t) => sys::utimens_path_fd(fd, t.as_ref()),
-        ObjOp::Truncate(len) => truncate(fd, len),
+        ObjOp::Truncate(len) => truncate(fd, len, p.tid()),
         ObjOp::Setxattr(name, value, flags) => sys::setxattr_fd(fd, &name, &value, flags),
         ObjOp::Removexattr(name) => sys::removexattr_fd(fd, &name),
     })
@@ -479,7 +481,13 @@ fn objects<P: Program>(ctx: &Ctx, p: &mut P, a: [u64; 6], m: &Mediated, sc: &mut
 /// `truncate` of the object: a directory is EISDIR, anything but a regular
 /// file EINVAL (never opened: a FIFO would wait), else opened for writing
 /// (Unix permissions apply) and cut.
-fn truncate(fd: std::os::fd::BorrowedFd<'_>, len: i64) -> std::io::Result<()> {
+///
+/// A file made longer than the program's `RLIMIT_FSIZE` is `EFBIG` and
+/// raises `SIGXFSZ` in the task `tid`, as the kernel's `inode_newsize_ok`
+/// does for the caller: the caller is fdsup, whose own limit the kernel
+/// asks. Measured before: under `ulimit -f 4`, `truncate -s 1M` made a
+/// file of a mebibyte under fdsup (natively `EFBIG`, the shell killed).
+fn truncate(fd: std::os::fd::BorrowedFd<'_>, len: i64, tid: i32) -> std::io::Result<()> {
     let e = std::io::Error::from_raw_os_error;
     match sys::fstat_mode(fd)? & libc::S_IFMT {
         libc::S_IFDIR => return Err(e(libc::EISDIR)),
@@ -501,7 +509,35 @@ fn truncate(fd: std::os::fd::BorrowedFd<'_>, len: i64) -> std::io::Result<()> {
     let flags =
         (libc::O_WRONLY | libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NONBLOCK).unsigned_abs();
     let w = crate::fs::reopen(fd, u64::from(flags))?;
+    let grows = rustix::fs::fstat(w.as_fd()).is_ok_and(|st| len > st.st_size);
+    if grows && fsize_limit(tid).is_some_and(|limit| len.cast_unsigned() > limit) {
+        if let Ok(tgid) = crate::task::Task::new(tid.unsigned_abs()).tgid() {
+            // The kernel's signal, fdsup's act (`own_caps`).
+            let _ = crate::own_caps::with(|| sys::tgkill(tgid, tid, libc::SIGXFSZ));
+        }
+        return Err(e(libc::EFBIG));
+    }
     sys::ftruncate(w.as_fd(), len)
+}
+
+/// The soft `RLIMIT_FSIZE` of task `tid` (`/proc/<tid>/limits`, which
+/// anyone may read); `None` where unlimited or not known.
+fn fsize_limit(tid: i32) -> Option<u64> {
+    let path = crate::task::ProcPath::new(tid, "/limits");
+    let fd = sys::openat(
+        libc::AT_FDCWD,
+        path.as_cstr(),
+        libc::O_RDONLY | libc::O_CLOEXEC,
+        0,
+    )
+    .ok()?;
+    let text = std::io::read_to_string(std::fs::File::from(fd)).ok()?;
+    let line = text.lines().find(|l| l.starts_with("Max file size"))?;
+    line["Max file size".len()..]
+        .split_ascii_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 fn fault(e: ReadError) -> Reply {

@@ -146,17 +146,13 @@ impl Privates {
                     if !self.shared {
                         return make_dir(&self.base, &d.visible, 0o700);
                     }
-                    let mut outer = make_dir(&self.base, &d.visible, 0o711)?;
-                    let made = make_dir(
-                        std::path::Path::new(std::ffi::OsStr::from_bytes(&outer)),
-                        &d.visible,
-                        0o1777,
-                    );
-                    if made.is_none() {
-                        let _ = std::fs::remove_dir(std::ffi::OsStr::from_bytes(&outer));
+                    let outer = make_dir(&self.base, &d.visible, 0o711)?;
+                    let outer = std::ffi::OsStr::from_bytes(&outer);
+                    let inner = make_dir(std::path::Path::new(outer), &d.visible, 0o1777);
+                    if inner.is_none() {
+                        let _ = std::fs::remove_dir(outer);
                     }
-                    outer = made?;
-                    Some(outer)
+                    inner
                 })
             })
             .as_deref()

@@ -114,7 +114,7 @@ fn held_master(ctx: &Ctx, task: &Task, n: u32) -> Option<OwnedFd> {
     first
         .into_iter()
         .chain(others.into_iter().filter(|p| Some(*p) != first))
-        .find_map(|pid| master_in(pid, n))
+        .find_map(|pid| crate::own_caps::with(|| master_in(pid, n)))
 }
 
 /// The master of `n` among the descriptors of process `pid`.

@@ -110,15 +110,20 @@ fn bind_through_fd(
     sn::bind(sock, &bytes)?;
     // Created by us with no umask: give it the program's. Opened without
     // following a link and changed only if it is a socket, so that a name
-    // swapped meanwhile changes nothing else.
+    // swapped meanwhile changes nothing else. The kernel's `unix_bind`
+    // applies the umask even where the directory has a default ACL, which
+    // then masks the mode further: the umask is taken off the mode the ACL
+    // gave (0777 without one), not set over it.
     if let Ok(fd) = sys::openat(
         dir.as_raw_fd(),
         name,
         libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC,
         0,
     ) {
-        if sys::fstat_mode(fd.as_fd()).is_ok_and(|m| m & libc::S_IFMT == libc::S_IFSOCK) {
-            let _ = sys::fchmod_path_fd(fd.as_fd(), 0o777 & !umask);
+        if let Ok(m) = sys::fstat_mode(fd.as_fd()) {
+            if m & libc::S_IFMT == libc::S_IFSOCK {
+                let _ = sys::fchmod_path_fd(fd.as_fd(), m & 0o777 & !umask);
+            }
         }
     }
     Ok(())

@@ -82,9 +82,91 @@ impl Walk {
     }
 }
 
+/// Appends an `SCM_CREDENTIALS` message naming `pid`, `uid` and `gid` to
+/// `control`, unless it has one already, or is malformed (the kernel
+/// refuses it whole). It goes where the kernel's walk would look next
+/// (after the last message, aligned): a tail too short for a header, which
+/// the kernel passes over, is replaced. Whether it was appended.
+pub(super) fn append_credentials(control: &mut Vec<u8>, pid: u32, uid: u32, gid: u32) -> bool {
+    let mut walk = Walk::default();
+    while let Some(c) = walk.next(control) {
+        match c {
+            Ok(c) if c.level == libc::SOL_SOCKET && c.ty == libc::SCM_CREDENTIALS => return false,
+            Ok(_) => {}
+            Err(Malformed) => return false,
+        }
+    }
+    if walk.done {
+        // Lengths past any buffer: nothing more can follow.
+        return false;
+    }
+    control.resize(walk.at, 0);
+    let len: u64 = (CMSG_HDR + 12) as u64;
+    control.extend(len.to_ne_bytes());
+    control.extend(libc::SOL_SOCKET.to_ne_bytes());
+    control.extend(libc::SCM_CREDENTIALS.to_ne_bytes());
+    control.extend(pid.to_ne_bytes());
+    control.extend(uid.to_ne_bytes());
+    control.extend(gid.to_ne_bytes());
+    control.resize((control.len() + 7) & !7, 0);
+    true
+}
+
+/// The `SCM_CREDENTIALS` message of `control` the kernel takes (the last)
+/// alone, or nothing: what goes with each later piece of a stream send
+/// fdsup makes in pieces. Natively every buffer of one send carries the
+/// same credentials, and a receiver that passes credentials never joins
+/// buffers whose credentials differ; without them, a piece would name the
+/// worker's real ids, fdsup's (uid 0 under a root fdsup).
+pub(super) fn credentials_only(control: &[u8]) -> Vec<u8> {
+    let mut walk = Walk::default();
+    let mut last = None;
+    while let Some(Ok(c)) = walk.next(control) {
+        if c.level == libc::SOL_SOCKET && c.ty == libc::SCM_CREDENTIALS {
+            last = Some(c);
+        }
+    }
+    let Some(c) = last else {
+        return Vec::new();
+    };
+    let mut out = control.get(c.at..c.end).unwrap_or_default().to_vec();
+    out.resize((out.len() + 7) & !7, 0);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_go_where_the_kernel_looks_next() {
+        let mut c = cmsg(20, 0, 7, &[1, 2, 3, 4]);
+        c.truncate(20);
+        assert!(append_credentials(&mut c, 5, 6, 7));
+        assert_eq!(
+            all(&c),
+            vec![
+                Ok((0, 7, 4)),
+                Ok((libc::SOL_SOCKET, libc::SCM_CREDENTIALS, 12))
+            ]
+        );
+        assert_eq!(&c[24 + 16..24 + 28], &[5, 0, 0, 0, 6, 0, 0, 0, 7, 0, 0, 0]);
+        // Once only; none to a malformed buffer; a short tail replaced.
+        assert!(!append_credentials(&mut c, 5, 6, 7));
+        let mut bad = cmsg(64, 0, 7, &[0; 8]);
+        assert!(!append_credentials(&mut bad, 5, 6, 7));
+        let mut tail = cmsg(16, 1, 1, &[]);
+        tail.extend([9u8; 8]);
+        assert!(append_credentials(&mut tail, 5, 6, 7));
+        assert_eq!(all(&tail).len(), 2);
+        let mut empty = Vec::new();
+        assert!(append_credentials(&mut empty, 5, 6, 7));
+        assert_eq!(empty.len(), 32);
+        // Later pieces of a stream send: the credentials alone.
+        assert_eq!(credentials_only(&c), c[24..].to_vec());
+        assert_eq!(credentials_only(&empty), empty);
+        assert!(credentials_only(&cmsg(20, 0, 7, &[1, 2, 3, 4])).is_empty());
+    }
 
     fn cmsg(len: u64, level: i32, ty: i32, body: &[u8]) -> Vec<u8> {
         let mut c = len.to_ne_bytes().to_vec();

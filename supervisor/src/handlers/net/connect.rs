@@ -234,7 +234,9 @@ pub(super) fn connect<P: Program>(
                 Tried::Wait => Reply::Deferred(Deferred::new(move |w: &mut Waiter<'_>| {
                     let timeout = send_timeout(sock.as_fd());
                     w.time_out_after(timeout);
-                    match until_done(w, || sn::connect(sock.as_fd(), &target.bytes)) {
+                    match until_done(w, || {
+                        crate::creds::as_peer(|| sn::connect(sock.as_fd(), &target.bytes))
+                    }) {
                         Ok(Err(e)) if e.raw_os_error() == Some(libc::ECONNREFUSED) => {
                             match super::broker::broker(sock, rfd, domain, target.bytes, cloexec) {
                                 // Already on a thread of its own: wait here.
@@ -293,7 +295,7 @@ enum Tried {
 fn try_connect(sc: &mut Scratch, sock: BorrowedFd<'_>, addr: &[u8], probe: bool) -> Tried {
     let refused = |e: &std::io::Error| e.raw_os_error() == Some(libc::ECONNREFUSED);
     if nonblocking(sock) {
-        return match sn::connect(sock, addr) {
+        return match crate::creds::as_peer(|| sn::connect(sock, addr)) {
             Err(e) if refused(&e) => Tried::Refused,
             Err(e) if probe && e.raw_os_error() == Some(libc::EINPROGRESS) && is_loopback(addr) => {
                 // Refused or not, the error stays pending: the program
@@ -306,7 +308,7 @@ fn try_connect(sc: &mut Scratch, sock: BorrowedFd<'_>, addr: &[u8], probe: bool)
             r => Tried::Answer(super::super::path::done(r)),
         };
     }
-    match with_inline_timer(sc, || sn::connect(sock, addr)) {
+    match with_inline_timer(sc, || crate::creds::as_peer(|| sn::connect(sock, addr))) {
         Some(Err(e)) if e.raw_os_error() == Some(libc::EINTR) => Tried::Wait,
         Some(Err(e)) if refused(&e) => Tried::Refused,
         Some(r) => Tried::Answer(super::super::path::done(r)),
@@ -333,7 +335,9 @@ fn finish_tried(
         Tried::Wait => Reply::Deferred(Deferred::new(move |w: &mut Waiter<'_>| {
             let timeout = send_timeout(sock.as_fd());
             w.time_out_after(timeout);
-            let r = until_done(w, || sn::connect(sock.as_fd(), &addr));
+            let r = until_done(w, || {
+                crate::creds::as_peer(|| sn::connect(sock.as_fd(), &addr))
+            });
             drop(hold);
             waited(r, domain, timeout, again)
         })),

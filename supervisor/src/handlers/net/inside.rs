@@ -23,7 +23,7 @@ pub(super) fn inet(tid: i32, sa: SocketAddr, ty: i32) -> bool {
         ["udp", "udp6"]
     };
     files.iter().any(|f| {
-        std::fs::read_to_string(format!("/proc/{tid}/net/{f}"))
+        crate::own_caps::with(|| std::fs::read_to_string(format!("/proc/{tid}/net/{f}")))
             .is_ok_and(|t| t.lines().skip(1).any(|l| entry_matches(l, sa, stream)))
     })
 }

@@ -66,10 +66,14 @@ fn counts_over(tid: i32, sock: BorrowedFd<'_>) -> bool {
     } else {
         format!("/proc/{tid}/ns/net")
     };
-    let owner = std::fs::File::open(ns)
-        .and_then(|ns| sn::ns_owner(ns.as_fd()))
-        .and_then(|u| sn::dev_ino(u.as_fd()));
-    let theirs = std::fs::metadata(format!("/proc/{tid}/ns/user")).map(|m| (m.dev(), m.ino()));
+    // fdsup's own looks into the task (`own_caps`).
+    let (owner, theirs) = crate::own_caps::with(|| {
+        let owner = std::fs::File::open(ns)
+            .and_then(|ns| sn::ns_owner(ns.as_fd()))
+            .and_then(|u| sn::dev_ino(u.as_fd()));
+        let theirs = std::fs::metadata(format!("/proc/{tid}/ns/user")).map(|m| (m.dev(), m.ino()));
+        (owner, theirs)
+    });
     matches!((owner, theirs), (Ok(a), Ok(b)) if a == b)
 }
 

@@ -36,10 +36,11 @@
 //! socket is written v4-mapped); the target must be of the socket's family,
 //! or the request fails with `EAFNOSUPPORT`.
 //!
-//! What the kernel learns of the peer is the supervisor's: a Unix socket
-//! connected or sent on by fdsup carries fdsup's credentials
-//! (`SO_PEERCRED`, `SCM_CREDENTIALS` added by `SO_PASSCRED`), since the
-//! kernel takes them from the task that makes the call (README, limits).
+//! What the kernel learns of the peer is the task's that makes the call: a
+//! Unix socket connected or sent on by fdsup carries fdsup's pid
+//! (`SO_PEERCRED`, `SCM_CREDENTIALS` added by `SO_PASSCRED`; README,
+//! limits), and the program's uids and gids, which the worker takes for
+//! the call where they differ from fdsup's ([`crate::creds::as_peer`]).
 
 mod addr;
 mod binder;
@@ -85,8 +86,17 @@ pub fn handle<P: Program>(
         Kind::Sendmmsg if compat(a[3]) => return Reply::Errno(libc::EINVAL),
         _ => {}
     }
+    // A Unix socket's peer learns the ids of the task that connects or
+    // sends, fdsup's worker: it takes the program's for those calls.
+    let peer = match ctx.creds.peer_ids(req.p.tid()) {
+        Ok(p) => p,
+        Err(e) => return Reply::Errno(e),
+    };
+    let _peer = crate::creds::PeerScope::enter(peer);
     let (reply, flags) = match m.kind {
-        Kind::Connect => return connect::connect(&mut req, sc, a[0], a[1], a[2]),
+        Kind::Connect => {
+            return as_peer_after(connect::connect(&mut req, sc, a[0], a[1], a[2]), peer)
+        }
         Kind::Bind => return connect::bind(&mut req, sc, a[0], a[1], a[2]),
         Kind::Sendto => (send::sendto(&mut req, sc, a), a[3]),
         Kind::Sendmsg => (
@@ -99,10 +109,25 @@ pub fn handle<P: Program>(
         ),
         _ => return Reply::Errno(libc::ENOSYS),
     };
+    let reply = as_peer_after(reply, peer);
     if crate::sys::low_i32(flags) & libc::MSG_NOSIGNAL != 0 {
         return reply;
     }
     sigpipe_on_epipe(reply, req.p.tid())
+}
+
+/// A request that goes on on a thread of its own connects or sends there
+/// with the program's ids too ([`crate::creds::as_peer`]).
+fn as_peer_after(reply: Reply, peer: Option<crate::creds::PeerIds>) -> Reply {
+    match reply {
+        Reply::Deferred(job) if peer.is_some() => {
+            Reply::Deferred(Deferred::new(move |w: &mut Waiter<'_>| {
+                let _peer = crate::creds::PeerScope::enter(peer);
+                job.run(w)
+            }))
+        }
+        r => r,
+    }
 }
 
 /// A send that fails with `EPIPE` (the other end is closed) raises
@@ -113,7 +138,8 @@ pub fn handle<P: Program>(
 fn sigpipe_on_epipe(reply: Reply, tid: i32) -> Reply {
     let raise = move || {
         if let Ok(tgid) = Task::new(tid.unsigned_abs()).tgid() {
-            let _ = crate::sys::tgkill(tgid, tid, libc::SIGPIPE);
+            // The kernel's signal, fdsup's act (`own_caps`).
+            let _ = crate::own_caps::with(|| crate::sys::tgkill(tgid, tid, libc::SIGPIPE));
         }
     };
     match reply {

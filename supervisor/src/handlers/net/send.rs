@@ -111,11 +111,14 @@ pub(super) fn send_one(sock: BorrowedFd<'_>, m: &mut Msg, flags: i32) -> Result<
         None => None,
     };
     let name = m.target.as_ref().map(|t| t.bytes.as_slice());
-    let r = if m.tail > 0 {
-        sn::sendmsg_faulting(sock, name, &m.data, m.tail, &mut m.control, flags)
-    } else {
-        sn::sendmsg(sock, name, &m.data, &mut m.control, flags)
-    };
+    // A Unix peer that passes credentials learns the sender's.
+    let r = crate::creds::as_peer(|| {
+        if m.tail > 0 {
+            sn::sendmsg_faulting(sock, name, &m.data, m.tail, &mut m.control, flags)
+        } else {
+            sn::sendmsg(sock, name, &m.data, &mut m.control, flags)
+        }
+    });
     r.map_err(|e| errno_of(&e))
 }
 
@@ -432,6 +435,14 @@ fn take_rights<P: Program>(
         return super::ipcontrol::vet(req.p.task().tid(), sock, domain, &one.control);
     }
     one.fds = translate_rights(&mut *req.p, &mut one.control)?;
+    if domain == libc::AF_UNIX {
+        // A peer that passes credentials learns the sender's real ids,
+        // the worker's: the program's are named instead, where they
+        // differ from fdsup's (`crate::creds::as_peer`).
+        if let Some((uid, gid)) = crate::creds::peer_real() {
+            super::cmsg::append_credentials(&mut one.control, std::process::id(), uid, gid);
+        }
+    }
     Ok(())
 }
 
@@ -458,6 +469,15 @@ pub(super) fn translate_rights(
             if body.len() < 12 || !own_credentials(p.task(), &body[..12]) {
                 return Err(Reply::Errno(libc::EPERM));
             }
+            // The kernel accepts another pid than the sender's own with
+            // `CAP_SYS_ADMIN` only, which an unprivileged fdsup, or a worker
+            // that carries a program's credentials, lacks: the program's
+            // own pid is then named as fdsup's (the pid a peer learns of
+            // fdsup's sends anyway: README, limits), not refused (`EPERM`).
+            if !holds_sys_admin() {
+                let at = c.body();
+                control[at..at + 4].copy_from_slice(&std::process::id().to_ne_bytes());
+            }
         }
         if c.level == libc::SOL_SOCKET && c.ty == libc::SCM_RIGHTS {
             let num = (c.end - c.body()) / 4;
@@ -481,6 +501,14 @@ pub(super) fn translate_rights(
     Ok(fds)
 }
 
+/// Whether the calling thread holds `CAP_SYS_ADMIN` now.
+fn holds_sys_admin() -> bool {
+    rustix::thread::capabilities(None).is_ok_and(|c| {
+        c.effective
+            .contains(rustix::thread::CapabilitySet::SYS_ADMIN)
+    })
+}
+
 /// Whether `ucred` (pid, uid, gid) names the program itself: its thread
 /// group's pid, one of its real, effective and saved uids and gids
 /// (`/proc/<tid>/status`). Stricter than the kernel for a program with
@@ -488,13 +516,14 @@ pub(super) fn translate_rights(
 fn own_credentials(task: &Task, ucred: &[u8]) -> bool {
     let num = |i: usize| u32::from_ne_bytes([ucred[i], ucred[i + 1], ucred[i + 2], ucred[i + 3]]);
     let (pid, uid, gid) = (num(0), num(4), num(8));
-    let Ok(status) = std::fs::read_to_string(format!("/proc/{}/status", task.tid())) else {
+    // Read as bytes: the first line is the task's name, which need not be
+    // UTF-8 (a name that was not made every send of credentials EPERM).
+    let Ok(status) = std::fs::read(format!("/proc/{}/status", task.tid())) else {
         return false;
     };
-    let field = |key: &str| -> Vec<u32> {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(key))
+    let field = |key: &[u8]| -> Vec<u32> {
+        crate::task::status_field(&status, key)
+            .and_then(|v| std::str::from_utf8(v).ok())
             .map(|v| {
                 v.split_whitespace()
                     .filter_map(|x| x.parse().ok())
@@ -502,8 +531,8 @@ fn own_credentials(task: &Task, ucred: &[u8]) -> bool {
             })
             .unwrap_or_default()
     };
-    let ids = |key: &str, v: u32| field(key).iter().take(3).any(|x| *x == v);
-    field("Tgid:").first() == Some(&pid) && ids("Uid:", uid) && ids("Gid:", gid)
+    let ids = |key: &[u8], v: u32| field(key).iter().take(3).any(|x| *x == v);
+    field(b"Tgid:").first() == Some(&pid) && ids(b"Uid:", uid) && ids(b"Gid:", gid)
 }
 
 /// Whether the kernel never uses a send's address on this socket, so that
@@ -667,8 +696,9 @@ fn send_single<P: Program>(
             match send_one(sock.as_fd(), &mut m, flags | libc::MSG_DONTWAIT) {
                 Ok(n) => {
                     sent += n;
-                    // What goes with the first bytes is sent with them.
-                    m.control.clear();
+                    // What goes with the first bytes is sent with them;
+                    // the credentials go with every piece, as natively.
+                    m.control = super::cmsg::credentials_only(&m.control);
                     m.fds.clear();
                     m.target = None;
                     if !stream || (n == m.data.len() && iov.done()) || (n < m.data.len() && nb) {
@@ -728,7 +758,7 @@ fn send_single<P: Program>(
                             return count(sent);
                         }
                         m.data.drain(..n.min(m.data.len()));
-                        m.control.clear();
+                        m.control = super::cmsg::credentials_only(&m.control);
                         m.fds.clear();
                         m.target = None;
                         // A Unix stream send waits for each buffer with

@@ -33,7 +33,7 @@ pub(super) fn send_timeout(sock: BorrowedFd<'_>) -> Duration {
 /// (`/proc/<tid>/fdinfo/<fd>`, `flags:` in octal).
 pub(super) fn fd_cloexec(task: &Task, fd: RemoteFd) -> bool {
     let path = format!("/proc/{}/fdinfo/{}", task.tid(), fd.get());
-    let Ok(text) = std::fs::read(path) else {
+    let Ok(text) = crate::own_caps::with(|| std::fs::read(path)) else {
         return false;
     };
     text.split(|&c| c == b'\n')
