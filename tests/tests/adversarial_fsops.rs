@@ -5,7 +5,8 @@
 //! listing, chdir, watching) and nothing else — create, write, truncate,
 //! delete, rename, link, chmod, chown, utimes and xattr changes all fail with
 //! EACCES and nothing on disk changes, not even through a read-only
-//! descriptor. The read-write tree is the positive control: the same calls
+//! descriptor (the inode flags of `chattr` included, which an ioctl sets
+//! on one). The read-write tree is the positive control: the same calls
 //! all succeed there.
 //!
 //! Mode-specific: with `FDSUP_TEST_METADATA=visible` the looks SPEC.md
@@ -47,7 +48,7 @@ const LOOKS: [&str; 17] = [
     "statx",
 ];
 
-const CHANGES: [&str; 22] = [
+const CHANGES: [&str; 24] = [
     "chmod",
     "fchmodat",
     "chown",
@@ -70,6 +71,8 @@ const CHANGES: [&str; 22] = [
     "futimens",
     "fsetxattr",
     "fremovexattr",
+    "setflags",
+    "fssetxattr",
 ];
 
 fn layout(dir: &TempDir) {
@@ -245,7 +248,17 @@ fn every_path_syscall(nobody: bool) {
     let refused_changes: Vec<&str> = CHANGES
         .iter()
         .copied()
-        .filter(|k| !["fchown", "futimens", "fsetxattr", "fremovexattr"].contains(k))
+        .filter(|k| {
+            ![
+                "fchown",
+                "futimens",
+                "fsetxattr",
+                "fremovexattr",
+                "setflags",
+                "fssetxattr",
+            ]
+            .contains(k)
+        })
         .collect();
     if fdsup_tests::visible_forced() {
         // The looks SPEC.md leaves to the kernel in visible mode answer as
