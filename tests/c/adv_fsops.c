@@ -172,6 +172,14 @@ static void changes(const char *a) {
             r = ioctl(fd, FS_IOC_FSSETXATTR, &fa);
         }
         res("fssetxattr", a, r, NULL);
+        /* The inode's generation (ext4's; "unsupported" elsewhere). */
+        int gen = 0;
+        if (ioctl(fd, FS_IOC_GETVERSION, &gen) != 0 && errno == ENOTTY) {
+            res("setversion", a, 0, "unsupported");
+        } else {
+            gen += 1;
+            res("setversion", a, ioctl(fd, FS_IOC_SETVERSION, &gen), NULL);
+        }
         close(fd);
     } else {
         res("fchmod", a, -1, NULL);

@@ -303,6 +303,11 @@ fn every_path_syscall(nobody: bool) {
         c.eq(&k("open_from_chdir"), "OK:DATA");
     }
     check_all(&mut c, "ro", &CHANGES, "EACCES");
+    // The inode's generation, where the file system has one (ext4).
+    if c.get("setversion:rw") != Some("OK:unsupported") {
+        c.eq("setversion:ro", "EACCES");
+        c.eq("setversion:rw", "OK");
+    }
     // The positive control: every change goes through under rw (the link
     // was renamed before the unlink, so that one finds nothing).
     let rw_ok: Vec<&str> = CHANGES.iter().copied().filter(|k| *k != "unlink").collect();
