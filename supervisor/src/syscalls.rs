@@ -246,17 +246,22 @@ pub const MEDIATED: &[Mediated] = &[
 
 /// The `ioctl` requests that change the inode behind a descriptor, one
 /// opened read-only included (the kernel asks for ownership, not for a
-/// writable descriptor: `vfs_fileattr_set`): `chattr`'s `FS_IOC_SETFLAGS`
-/// and `FS_IOC_FSSETXATTR`. Each reads from `arg` the bytes given here
-/// (`FS_IOC_SETFLAGS` an `int`, although its number says `long`). Without
-/// them trapped, a program set the append-only or immutable flag (as
-/// root) or `noatime` and `nodump` (as the owner) of a `ro` file through
-/// the descriptor it was allowed to read it by.
-pub const SETATTR_IOCTLS: [(u32, usize); 2] = [
-    // _IOW('f', 2, long)
+/// writable descriptor: `vfs_fileattr_set`, `ext4_ioctl_setversion`):
+/// `chattr`'s `FS_IOC_SETFLAGS` and `FS_IOC_FSSETXATTR`, and ext4's
+/// generation number (`FS_IOC_SETVERSION` and its older number). Each
+/// reads from `arg` the bytes given here (an `int` for the `long` ones).
+/// Without them trapped, a program set the append-only or immutable flag
+/// (as root) or `noatime` and `nodump` (as the owner), or the generation,
+/// of a `ro` file through the descriptor it was allowed to read it by.
+pub const SETATTR_IOCTLS: [(u32, usize); 4] = [
+    // FS_IOC_SETFLAGS, _IOW('f', 2, long)
     (0x4008_6602, 4),
-    // _IOW('X', 32, struct fsxattr)
+    // FS_IOC_FSSETXATTR, _IOW('X', 32, struct fsxattr)
     (0x401c_5820, 28),
+    // FS_IOC_SETVERSION, _IOW('v', 2, long)
+    (0x4008_7602, 4),
+    // EXT4_IOC_SETVERSION_OLD, _IOW('f', 4, long)
+    (0x4008_6604, 4),
 ];
 
 /// Whether a mediated syscall is a network request: trapped only when the
