@@ -464,6 +464,20 @@ fn notify_rules(m: &Mediated) -> Vec<Rule> {
             op: Op::Ne,
             value: 0,
         }]]
+    } else if m.kind == Kind::Ioctl {
+        // Only the requests that change the inode (an ioctl is mostly a
+        // terminal's or a socket's, and frequent).
+        crate::syscalls::SETATTR_IOCTLS
+            .iter()
+            .map(|&(request, _)| {
+                vec![Cond {
+                    arg: 1,
+                    width: Width::Low32,
+                    op: Op::Eq,
+                    value: u64::from(request),
+                }]
+            })
+            .collect()
     } else if m.nr == libc::SYS_prctl {
         // Only the options that lower what the next exec grants: a bounding
         // set without a capability, or `SECBIT_NOROOT`.
@@ -873,6 +887,7 @@ fn build_deny(opts: &FilterOptions) -> Result<Vec<libc::sock_filter>, FilterErro
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::syscalls::SETATTR_IOCTLS;
     use std::collections::BTreeSet;
 
     // ---- a classic BPF interpreter for seccomp programs ----
@@ -1354,9 +1369,12 @@ mod tests {
                 .collect();
             let mut got = BTreeSet::new();
             for nr in 0..=1023i64 {
-                // prctl is trapped for two options only.
+                // prctl is trapped for two options only, ioctl for the
+                // requests that change an inode.
                 let args = if nr == libc::SYS_prctl {
                     [u64::from(PRCTL_CREDS[0]), 0, 0, 0, 0, 0]
+                } else if nr == libc::SYS_ioctl {
+                    [3, u64::from(SETATTR_IOCTLS[0].0), 0, 0, 0, 0]
                 } else {
                     [u64::MAX; 6]
                 };
@@ -1497,9 +1515,12 @@ mod tests {
                     NOTIF
                 };
                 // An address for sendto, so that it is trapped when mediated;
-                // a credential option for prctl.
+                // a credential option for prctl; an inode's request for
+                // ioctl.
                 let args = if m.nr == libc::SYS_prctl {
                     [u64::from(PRCTL_CREDS[1]), 0, 0, 0, 0, 0]
+                } else if m.nr == libc::SYS_ioctl {
+                    [3, u64::from(SETATTR_IOCTLS[1].0), 0, 0, 0, 0]
                 } else {
                     [3, 0, 0, 0, 0x7fff_0000, 16]
                 };
@@ -1533,6 +1554,28 @@ mod tests {
             // decided when it was opened.
             for nr in [libc::SYS_fstat, libc::SYS_fstatfs, libc::SYS_fgetxattr] {
                 assert_eq!(call(&prog, nr, [0; 6]), ALLOW);
+            }
+        }
+    }
+
+    /// An `ioctl` makes a round trip only for the requests that change the
+    /// inode behind the descriptor (in both modes: a change, not a look),
+    /// compared on the low 32 bits, as the kernel reads the request.
+    #[test]
+    fn ioctl_is_trapped_only_for_inode_changes() {
+        for native_looks in [false, true] {
+            let prog = notify_with(&FilterOptions {
+                native_looks,
+                ..ALL_TRAPS
+            });
+            let nr = libc::SYS_ioctl;
+            for &(request, _) in &SETATTR_IOCTLS {
+                let r = u64::from(request);
+                assert_eq!(call(&prog, nr, [3, r, 0x1000, 0, 0, 0]), NOTIF);
+                assert_eq!(call(&prog, nr, [3, r | 1 << 40, 0x1000, 0, 0, 0]), NOTIF);
+            }
+            for request in [libc::TCGETS, libc::FIONREAD, 0x8008_6601] {
+                assert_eq!(call(&prog, nr, [3, request, 0x1000, 0, 0, 0]), ALLOW);
             }
         }
     }

@@ -1069,6 +1069,22 @@ pub fn setxattr_fd(fd: BorrowedFd<'_>, name: &CStr, value: &[u8], flags: u32) ->
     )?)
 }
 
+/// `ioctl(fd, request, arg)` for a request that only reads its argument
+/// (an `_IOW` one), from `arg`: EINVAL where `arg` is shorter than the
+/// size the request's number encodes, so that the kernel never reads past
+/// it.
+pub fn ioctl_in(fd: BorrowedFd<'_>, request: u32, arg: &[u8]) -> io::Result<()> {
+    let size = usize::try_from((request >> 16) & 0x3fff).unwrap_or(usize::MAX);
+    if size > arg.len() {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    // SAFETY: `arg` is valid for reading at least the size the request
+    // encodes (checked above), which bounds what an `_IOW` request reads;
+    // nothing is written through the pointer.
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), libc::c_ulong::from(request), arg.as_ptr()) };
+    cvt_int(r).map(drop)
+}
+
 /// `removexattr` of the object `fd` holds.
 pub fn removexattr_fd(fd: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
     let mut p = [0u8; 32];

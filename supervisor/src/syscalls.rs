@@ -58,6 +58,9 @@ pub enum Kind {
     Getxattr,
     /// `inotify_add_watch(fd, path, mask)`
     InotifyAddWatch,
+    /// `ioctl(fd, request, arg)`: trapped only for the requests that change
+    /// the inode behind the descriptor ([`SETATTR_IOCTLS`]).
+    Ioctl,
     /// `lchown(path, uid, gid)`
     Lchown,
     /// `lgetxattr(path, name, value, size)`
@@ -188,6 +191,7 @@ pub const MEDIATED: &[Mediated] = &[
     Mediated { nr: libc::SYS_getdents64, name: "getdents64", kind: Kind::Getdents64 },
     Mediated { nr: libc::SYS_getxattr, name: "getxattr", kind: Kind::Getxattr },
     Mediated { nr: libc::SYS_inotify_add_watch, name: "inotify_add_watch", kind: Kind::InotifyAddWatch },
+    Mediated { nr: libc::SYS_ioctl, name: "ioctl", kind: Kind::Ioctl },
     Mediated { nr: libc::SYS_lchown, name: "lchown", kind: Kind::Lchown },
     Mediated { nr: libc::SYS_lgetxattr, name: "lgetxattr", kind: Kind::Lgetxattr },
     Mediated { nr: libc::SYS_link, name: "link", kind: Kind::Link },
@@ -238,6 +242,26 @@ pub const MEDIATED: &[Mediated] = &[
     Mediated { nr: libc::SYS_utime, name: "utime", kind: Kind::Utime },
     Mediated { nr: libc::SYS_utimensat, name: "utimensat", kind: Kind::Utimensat },
     Mediated { nr: libc::SYS_utimes, name: "utimes", kind: Kind::Utimes },
+];
+
+/// The `ioctl` requests that change the inode behind a descriptor, one
+/// opened read-only included (the kernel asks for ownership, not for a
+/// writable descriptor: `vfs_fileattr_set`, `ext4_ioctl_setversion`):
+/// `chattr`'s `FS_IOC_SETFLAGS` and `FS_IOC_FSSETXATTR`, and ext4's
+/// generation number (`FS_IOC_SETVERSION` and its older number). Each
+/// reads from `arg` the bytes given here (an `int` for the `long` ones).
+/// Without them trapped, a program set the append-only or immutable flag
+/// (as root) or `noatime` and `nodump` (as the owner), or the generation,
+/// of a `ro` file through the descriptor it was allowed to read it by.
+pub const SETATTR_IOCTLS: [(u32, usize); 4] = [
+    // FS_IOC_SETFLAGS, _IOW('f', 2, long)
+    (0x4008_6602, 4),
+    // FS_IOC_FSSETXATTR, _IOW('X', 32, struct fsxattr)
+    (0x401c_5820, 28),
+    // FS_IOC_SETVERSION, _IOW('v', 2, long)
+    (0x4008_7602, 4),
+    // EXT4_IOC_SETVERSION_OLD, _IOW('f', 4, long)
+    (0x4008_6604, 4),
 ];
 
 /// Whether a mediated syscall is a network request: trapped only when the
@@ -375,6 +399,7 @@ mod tests {
             Getdents64,
             Getxattr,
             InotifyAddWatch,
+            Ioctl,
             Lchown,
             Lgetxattr,
             Link,
@@ -422,9 +447,9 @@ mod tests {
                 Access | Bind | Connect | Sendmmsg | Sendmsg | Sendto | Chdir | Chmod | Chown
                 | Creat | Faccessat | Faccessat2 | Fchdir | Fchmod | Fchmodat | Fchmodat2
                 | Fchown | Fchownat | Fremovexattr | Fsetxattr | Futimesat | Getdents
-                | Getdents64 | Getxattr | InotifyAddWatch | Lchown | Lgetxattr | Link | Linkat
-                | Listxattr | Llistxattr | Lremovexattr | Lsetxattr | Lstat | Mkdir | Mkdirat
-                | Mknod | Mknodat | Newfstatat | Open | Openat | Openat2 | Readlink
+                | Getdents64 | Getxattr | InotifyAddWatch | Ioctl | Lchown | Lgetxattr | Link
+                | Linkat | Listxattr | Llistxattr | Lremovexattr | Lsetxattr | Lstat | Mkdir
+                | Mkdirat | Mknod | Mknodat | Newfstatat | Open | Openat | Openat2 | Readlink
                 | Readlinkat | Removexattr | Rename | Renameat | Renameat2 | Rmdir | Setxattr
                 | Stat | Statfs | Statx | Symlink | Symlinkat | Truncate | Unlink | Unlinkat
                 | Utime | Utimensat | Utimes => {}

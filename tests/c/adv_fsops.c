@@ -17,10 +17,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -154,6 +156,30 @@ static void changes(const char *a) {
         res("futimens", a, futimens(fd, NULL), NULL);
         res("fsetxattr", a, fsetxattr(fd, "user.z", "Z", 1, 0), NULL);
         res("fremovexattr", a, fremovexattr(fd, "user.y"), NULL);
+        /* The inode flags (chattr) and the extended ones (xfs_io chattr):
+         * set by ioctl on any descriptor, read-only too, by the owner. */
+        int flags = 0;
+        long r = ioctl(fd, FS_IOC_GETFLAGS, &flags);
+        if (r == 0) {
+            flags ^= FS_NOATIME_FL;
+            r = ioctl(fd, FS_IOC_SETFLAGS, &flags);
+        }
+        res("setflags", a, r, NULL);
+        struct fsxattr fa;
+        r = ioctl(fd, FS_IOC_FSGETXATTR, &fa);
+        if (r == 0) {
+            fa.fsx_xflags ^= FS_XFLAG_NODUMP;
+            r = ioctl(fd, FS_IOC_FSSETXATTR, &fa);
+        }
+        res("fssetxattr", a, r, NULL);
+        /* The inode's generation (ext4's; "unsupported" elsewhere). */
+        int gen = 0;
+        if (ioctl(fd, FS_IOC_GETVERSION, &gen) != 0 && errno == ENOTTY) {
+            res("setversion", a, 0, "unsupported");
+        } else {
+            gen += 1;
+            res("setversion", a, ioctl(fd, FS_IOC_SETVERSION, &gen), NULL);
+        }
         close(fd);
     } else {
         res("fchmod", a, -1, NULL);

@@ -5,7 +5,8 @@
 //! listing, chdir, watching) and nothing else — create, write, truncate,
 //! delete, rename, link, chmod, chown, utimes and xattr changes all fail with
 //! EACCES and nothing on disk changes, not even through a read-only
-//! descriptor. The read-write tree is the positive control: the same calls
+//! descriptor (the inode flags of `chattr` included, which an ioctl sets
+//! on one). The read-write tree is the positive control: the same calls
 //! all succeed there.
 //!
 //! Mode-specific: with `FDSUP_TEST_METADATA=visible` the looks SPEC.md
@@ -47,7 +48,7 @@ const LOOKS: [&str; 17] = [
     "statx",
 ];
 
-const CHANGES: [&str; 22] = [
+const CHANGES: [&str; 24] = [
     "chmod",
     "fchmodat",
     "chown",
@@ -70,6 +71,8 @@ const CHANGES: [&str; 22] = [
     "futimens",
     "fsetxattr",
     "fremovexattr",
+    "setflags",
+    "fssetxattr",
 ];
 
 fn layout(dir: &TempDir) {
@@ -245,7 +248,17 @@ fn every_path_syscall(nobody: bool) {
     let refused_changes: Vec<&str> = CHANGES
         .iter()
         .copied()
-        .filter(|k| !["fchown", "futimens", "fsetxattr", "fremovexattr"].contains(k))
+        .filter(|k| {
+            ![
+                "fchown",
+                "futimens",
+                "fsetxattr",
+                "fremovexattr",
+                "setflags",
+                "fssetxattr",
+            ]
+            .contains(k)
+        })
         .collect();
     if fdsup_tests::visible_forced() {
         // The looks SPEC.md leaves to the kernel in visible mode answer as
@@ -290,6 +303,11 @@ fn every_path_syscall(nobody: bool) {
         c.eq(&k("open_from_chdir"), "OK:DATA");
     }
     check_all(&mut c, "ro", &CHANGES, "EACCES");
+    // The inode's generation, where the file system has one (ext4).
+    if c.get("setversion:rw") != Some("OK:unsupported") {
+        c.eq("setversion:ro", "EACCES");
+        c.eq("setversion:rw", "OK");
+    }
     // The positive control: every change goes through under rw (the link
     // was renamed before the unlink, so that one finds nothing).
     let rw_ok: Vec<&str> = CHANGES.iter().copied().filter(|k| *k != "unlink").collect();

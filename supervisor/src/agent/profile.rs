@@ -43,7 +43,7 @@ use serde_json::{json, Value};
 
 use super::names::X86_64;
 use crate::filter::{always_denied, ip_options_denial, Denial};
-use crate::syscalls::{Kind, MEDIATED};
+use crate::syscalls::{Kind, MEDIATED, SETATTR_IOCTLS};
 
 /// The `linux.seccomp` object for policy `policy` and the agent at `socket`.
 pub fn profile(policy: &str, socket: &str) -> Value {
@@ -67,7 +67,7 @@ pub fn profile(policy: &str, socket: &str) -> Value {
     }
     let notified: Vec<&str> = MEDIATED
         .iter()
-        .filter(|m| m.kind != Kind::Sendto && m.kind != Kind::Creds)
+        .filter(|m| !matches!(m.kind, Kind::Sendto | Kind::Creds | Kind::Ioctl))
         .map(|m| m.name)
         .collect();
     syscalls.push(json!({ "names": notified, "action": "SCMP_ACT_NOTIFY" }));
@@ -83,6 +83,20 @@ pub fn profile(policy: &str, socket: &str) -> Value {
         "action": "SCMP_ACT_ALLOW",
         "args": [{ "index": 4, "value": 0, "op": "SCMP_CMP_EQ" }],
     }));
+    // `ioctl` for the requests that change an inode only (the others are
+    // allowed below, with the requests denied always).
+    for &(request, _) in &SETATTR_IOCTLS {
+        syscalls.push(json!({
+            "names": ["ioctl"],
+            "action": "SCMP_ACT_NOTIFY",
+            "args": [{
+                "index": 1,
+                "value": u32::MAX,
+                "valueTwo": request,
+                "op": "SCMP_CMP_MASKED_EQ",
+            }],
+        }));
+    }
     // Everything else by name; a call denied for some argument values, for
     // the others.
     // The credential calls are not notified: the agent takes each asking
@@ -90,7 +104,7 @@ pub fn profile(policy: &str, socket: &str) -> Value {
     let ruled = |name: &str| {
         MEDIATED
             .iter()
-            .any(|m| m.name == name && m.kind != Kind::Creds)
+            .any(|m| m.name == name && !matches!(m.kind, Kind::Creds | Kind::Ioctl))
             || denied.iter().any(|d| d.name == name)
     };
     let allowed: Vec<&str> = X86_64
@@ -107,7 +121,7 @@ pub fn profile(policy: &str, socket: &str) -> Value {
     conditional.sort_unstable();
     conditional.dedup();
     for name in conditional {
-        let cubes: Vec<Cube> = denied
+        let mut cubes: Vec<Cube> = denied
             .iter()
             .filter(|d| d.name == name)
             .map(|d| {
@@ -120,6 +134,14 @@ pub fn profile(policy: &str, socket: &str) -> Value {
                 c
             })
             .collect();
+        if name == "ioctl" {
+            // Neither the requests notified above.
+            cubes.extend(SETATTR_IOCTLS.iter().map(|&(request, _)| {
+                let mut c = [(0, 0); ARGS];
+                c[1] = (u32::MAX, request);
+                c
+            }));
+        }
         for part in complement(&cubes) {
             let args: Vec<Value> = part
                 .iter()
@@ -286,11 +308,10 @@ mod tests {
         for d in always_denied() {
             assert!(errno.contains(d.name), "{} is denied", d.name);
         }
-        assert!(
-            notify.is_disjoint(&errno),
-            "{:?}",
-            notify.intersection(&errno)
-        );
+        // ioctl is notified for some requests and denied for others
+        // (`conditional_denials_allow_exactly_the_other_values`).
+        let both: Vec<&str> = notify.intersection(&errno).map(String::as_str).collect();
+        assert_eq!(both, ["ioctl"]);
         for n in [
             "ptrace",
             "mount",
@@ -455,6 +476,18 @@ mod tests {
             u64::from(u32::MAX),
         ] {
             assert_eq!(action(&p, "ioctl", 1, req), "SCMP_ACT_ALLOW", "{req:#x}");
+        }
+        for &(request, _) in &SETATTR_IOCTLS {
+            let r = u64::from(request);
+            assert_eq!(action(&p, "ioctl", 1, r), "SCMP_ACT_NOTIFY", "{r:#x}");
+            assert_eq!(action(&p, "ioctl", 1, r | 1 << 40), "SCMP_ACT_NOTIFY");
+            for other in [r - 1, r + 1] {
+                assert_eq!(
+                    action(&p, "ioctl", 1, other),
+                    "SCMP_ACT_ALLOW",
+                    "{other:#x}"
+                );
+            }
         }
         assert_eq!(action(&p, "sendto", 4, 0), "SCMP_ACT_ALLOW");
         assert_eq!(action(&p, "sendto", 4, 0x7fff_0000), "SCMP_ACT_NOTIFY");

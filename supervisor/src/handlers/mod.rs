@@ -435,7 +435,8 @@ pub fn handle_as<P: Program>(
         | Kind::Fsetxattr
         | Kind::Removexattr
         | Kind::Lremovexattr
-        | Kind::Fremovexattr => mutate::handle(ctx, p, a, m, sc),
+        | Kind::Fremovexattr
+        | Kind::Ioctl => mutate::handle(ctx, p, a, m, sc),
         Kind::Execve | Kind::Execveat => exec::handle(ctx, p, a, m, sc),
         Kind::MemfdCreate => memfd::handle(ctx, p, a, m, sc),
     }

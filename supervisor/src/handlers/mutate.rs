@@ -258,6 +258,9 @@ enum ObjOp {
     Truncate(i64),
     Setxattr(CString, Vec<u8>, u32),
     Removexattr(CString),
+    /// An `ioctl` request of [`crate::syscalls::SETATTR_IOCTLS`] and the
+    /// bytes it reads.
+    Ioctl(u32, [u8; 28]),
 }
 
 /// Requests that change an existing object.
@@ -421,6 +424,24 @@ fn objects<P: Program>(ctx: &Ctx, p: &mut P, a: [u64; 6], m: &Mediated, sc: &mut
                 _ => (Where::Fd(int(a[0])), op),
             }
         }
+        Kind::Ioctl => {
+            let request = u32_of(a[1]);
+            let Some(&(_, len)) = crate::syscalls::SETATTR_IOCTLS
+                .iter()
+                .find(|&&(r, _)| r == request)
+            else {
+                return Reply::Errno(libc::ENOSYS);
+            };
+            // Read first, as the kernel (`get_user`, `copy_from_user`).
+            let mut arg = [0u8; 28];
+            let Some(buf) = arg.get_mut(..len) else {
+                return Reply::Errno(libc::EINVAL);
+            };
+            if let Err(e) = p.read_exact(a[2], buf) {
+                return fault(e);
+            }
+            (Where::Fd(int(a[0])), ObjOp::Ioctl(request, arg))
+        }
         _ => return Reply::Errno(libc::ENOSYS),
     };
     let obj = match place {
@@ -475,6 +496,7 @@ fn objects<P: Program>(ctx: &Ctx, p: &mut P, a: [u64; 6], m: &Mediated, sc: &mut
         ObjOp::Truncate(len) => truncate(fd, len, p.tid()),
         ObjOp::Setxattr(name, value, flags) => sys::setxattr_fd(fd, &name, &value, flags),
         ObjOp::Removexattr(name) => sys::removexattr_fd(fd, &name),
+        ObjOp::Ioctl(request, arg) => sys::ioctl_in(fd, request, &arg),
     })
 }
 
