@@ -603,8 +603,32 @@ fn int(v: libc::c_int) -> u64 {
     u64::try_from(v).unwrap_or(u64::MAX)
 }
 
-/// `ioctl` requests refused with EPERM: typing into the terminal.
-const DENY_IOCTLS: [libc::c_ulong; 2] = [libc::TIOCSTI, libc::TIOCLINUX];
+/// `ioctl` requests refused with EPERM: typing into the terminal, and the
+/// requests that change a whole file system or make a lasting change to a
+/// file through any descriptor of it, a read-only one included (the kernel
+/// asks for a capability or ownership, not for a writable descriptor or
+/// mount, and fdsup mounts nothing read-only). A root program reading one
+/// file of the root file system could otherwise freeze it or shut it down;
+/// an owner could make a `ro` file's contents final (fs-verity) or give an
+/// empty `ro` directory an encryption policy. The inode's attributes
+/// (`chattr`'s requests, ext4's generation) are decided by the policy
+/// instead ([`crate::syscalls::SETATTR_IOCTLS`]).
+const DENY_IOCTLS: [libc::c_ulong; 8] = [
+    libc::TIOCSTI,
+    libc::TIOCLINUX,
+    // FIFREEZE, _IOWR('X', 119, int)
+    0xc004_5877,
+    // FITHAW, _IOWR('X', 120, int)
+    0xc004_5878,
+    // FS_IOC_SHUTDOWN (ext4's, xfs's GOINGDOWN), _IOR('X', 125, __u32)
+    0x8004_587d,
+    // FS_IOC_SETFSLABEL, _IOW(0x94, 50, char[256])
+    0x4100_9432,
+    // FS_IOC_ENABLE_VERITY, _IOW('f', 133, struct fsverity_enable_arg)
+    0x4080_6685,
+    // FS_IOC_SET_ENCRYPTION_POLICY, _IOR('f', 19, struct fscrypt_policy_v1)
+    0x800c_6613,
+];
 
 /// One always-enforced denial (SPEC.md, "What is always enforced"): the
 /// deny program is compiled from these, and `fdsup agent profile` writes

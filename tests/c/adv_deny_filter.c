@@ -263,6 +263,22 @@ static void all(const char *allowed, const char *secret) {
     /* The kernel keeps only the low 32 bits of the request. */
     report("ioctl_tiocsti_high_bits", syscall(SYS_ioctl, 0, (1UL << 32) | TIOCSTI, &c));
     report("ioctl_tioclinux_high_bits", syscall(SYS_ioctl, 0, (1UL << 32) | TIOCLINUX, &sub));
+    /* The file-system-wide and lasting ones, on /dev/null (devtmpfs: the
+     * kernel answers ENOTTY or EOPNOTSUPP, so a test run cannot freeze or
+     * shut down a real file system even where the denial is missing). */
+    {
+        static char arg[256];
+        int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        report("ioctl_fifreeze", ioctl(nul, 0xc0045877UL, arg));
+        report("ioctl_fithaw", ioctl(nul, 0xc0045878UL, arg));
+        report("ioctl_fs_shutdown", ioctl(nul, 0x8004587dUL, arg));
+        report("ioctl_fs_setfslabel", ioctl(nul, 0x41009432UL, arg));
+        report("ioctl_fs_enable_verity", ioctl(nul, 0x40806685UL, arg));
+        report("ioctl_fs_set_encryption_policy", ioctl(nul, 0x800c6613UL, arg));
+        report("ioctl_fifreeze_high_bits", syscall(SYS_ioctl, nul, (1UL << 32) | 0xc0045877UL, arg));
+        if (nul >= 0)
+            close(nul);
+    }
     struct termios tio;
     report("ioctl_tcgets_devnull", ioctl(0, TCGETS, &tio));
     int pfd[2];

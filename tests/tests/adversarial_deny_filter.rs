@@ -65,6 +65,13 @@ const EPERM: &[&str] = &[
     "ioctl_tioclinux",
     "ioctl_tiocsti_high_bits",
     "ioctl_tioclinux_high_bits",
+    "ioctl_fifreeze",
+    "ioctl_fithaw",
+    "ioctl_fs_shutdown",
+    "ioctl_fs_setfslabel",
+    "ioctl_fs_enable_verity",
+    "ioctl_fs_set_encryption_policy",
+    "ioctl_fifreeze_high_bits",
 ];
 
 /// What the program is allowed to do, in the same run: a sandbox that
