@@ -246,11 +246,19 @@ fn public_refusal(check: bool, canonical: &str, ask: &Ask) -> Option<String> {
 fn connect(policy: &Policy, addr: &str, out: &mut String) -> Result<bool, String> {
     let target = parse_redirect(addr, |p| normalize(p).map(|n| canonicalize_prefix(&n)))?;
     let t = match &target {
-        RedirectTarget::Inet(sa) => NetTarget::Inet(*sa),
+        RedirectTarget::Inet(sa) => NetTarget::Inet(reached(*sa)),
         RedirectTarget::UnixPath(p) => NetTarget::UnixPath(p.as_bytes()),
         RedirectTarget::UnixAbstract(n) => NetTarget::UnixAbstract(n.as_bytes()),
     };
     let _ = writeln!(out, "request: connect {target}");
+    if let NetTarget::Inet(to) = t {
+        if RedirectTarget::Inet(to) != target {
+            let _ = writeln!(
+                out,
+                "  which reaches {to} (this host), decided as that (a socket not bound)"
+            );
+        }
+    }
     let d = policy.decide_net(NetOp::Connect, t);
     match d.rule {
         Some(r) => {
@@ -278,6 +286,22 @@ fn connect(policy: &Policy, addr: &str, out: &mut String) -> Result<bool, String
     };
     let _ = writeln!(out, "result: {result}");
     Ok(d.access == NetAccess::Allow)
+}
+
+/// The address a connect to `sa` reaches from a socket not bound: the
+/// unspecified address is this host's loopback, as the kernel takes it
+/// (and as `handlers::net` decides it).
+fn reached(sa: std::net::SocketAddr) -> std::net::SocketAddr {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    let ip = match sa.ip() {
+        IpAddr::V4(v) if v.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(v) if v.to_ipv4_mapped().is_some_and(|m| m.is_unspecified()) => {
+            IpAddr::V6(Ipv4Addr::LOCALHOST.to_ipv6_mapped())
+        }
+        IpAddr::V6(v) if v.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    std::net::SocketAddr::new(ip, sa.port())
 }
 
 /// What the program sees for `ask` under `action`: (allowed, text).
@@ -491,5 +515,15 @@ mod tests {
         assert!(text.contains("result: allowed"), "{text}");
         assert!(text.contains("why: Connect to IPv4 loopback"), "{text}");
         assert!(explain(&p, None, &Ask::Connect("nonsense".into()), "/").is_err());
+        // The unspecified address is decided as the loopback it reaches.
+        let text = explain(&p, None, &Ask::Connect("0.0.0.0:80".into()), "/")
+            .unwrap()
+            .text;
+        assert!(text.contains("which reaches 127.0.0.1:80"), "{text}");
+        assert!(text.contains("result: allowed"), "{text}");
+        let text = explain(&p, None, &Ask::Connect("[::]:80".into()), "/")
+            .unwrap()
+            .text;
+        assert!(text.contains("which reaches [::1]:80"), "{text}");
     }
 }

@@ -188,6 +188,82 @@ pub(super) fn dest_for(a: &Addr, domain: i32, use_: Use) -> Result<Dest, Reply> 
     Ok(Dest::Nothing)
 }
 
+/// The address a connect or send to the unspecified address (`0.0.0.0`,
+/// `::`, `::ffff:0.0.0.0`) reaches, written over it: the kernel takes it
+/// as this host — the socket's bound IPv4 address if it has one, else
+/// `127.0.0.1` (`ip_route_output_key_hash_rcu`), and `::1` for `::`
+/// (`::ffff:127.0.0.1` for a connect of a socket bound v4-mapped:
+/// `tcp_v6_connect`, `ip6_datagram_connect`; `udpv6_sendmsg`). Decided and
+/// passed to the kernel as that address, so that `0.0.0.0:PORT` is
+/// refused where `127.0.0.1:PORT` is, and the kernel never chooses
+/// another (a source named by `IP_PKTINFO` would be its choice). `None`:
+/// not unspecified, `a` as it is.
+pub(super) fn unspecified_reached(
+    a: &Addr,
+    dest: Dest,
+    sock: std::os::fd::BorrowedFd<'_>,
+    use_: Use,
+) -> Option<(Addr, Dest)> {
+    let Dest::Inet(sa) = dest else { return None };
+    let v4 = match sa.ip() {
+        IpAddr::V4(ip) => Some(ip),
+        IpAddr::V6(ip) => ip.to_ipv4_mapped(),
+    };
+    let unspecified = match sa.ip() {
+        IpAddr::V6(ip) if v4.is_none() => ip.is_unspecified(),
+        _ => v4.is_some_and(|ip| ip.is_unspecified()),
+    };
+    if !unspecified || use_ == Use::Bind {
+        return None;
+    }
+    // The socket's own address, as an IPv4 one where it is one.
+    let local = sn::local_name(sock).ok().and_then(|b| {
+        let fam = i32::from(u16::from_ne_bytes([*b.first()?, *b.get(1)?]));
+        match fam {
+            libc::AF_INET => Some(IpAddr::V4(Ipv4Addr::new(b[4], b[5], b[6], b[7]))),
+            libc::AF_INET6 => {
+                let mut o = [0u8; 16];
+                o.copy_from_slice(b.get(8..24)?);
+                let ip = Ipv6Addr::from(o);
+                Some(ip.to_ipv4_mapped().map_or(IpAddr::V6(ip), IpAddr::V4))
+            }
+            _ => None,
+        }
+    });
+    let local_v4 = match local {
+        Some(IpAddr::V4(ip)) => Some(ip),
+        _ => None,
+    };
+    let ip = match v4 {
+        Some(_) => IpAddr::V4(
+            local_v4
+                .filter(|ip| !ip.is_unspecified())
+                .unwrap_or(Ipv4Addr::LOCALHOST),
+        ),
+        None if use_ == Use::Connect && local_v4.is_some() => {
+            IpAddr::V6(Ipv4Addr::LOCALHOST.to_ipv6_mapped())
+        }
+        None => IpAddr::V6(Ipv6Addr::LOCALHOST),
+    };
+    let mut out = Addr {
+        buf: a.buf,
+        len: a.len,
+    };
+    // Written where the bytes hold it: a `sockaddr_in6`, or an IPv4 one
+    // (`AF_INET`, or `AF_UNSPEC` read as it).
+    if a.family() == Some(libc::AF_INET6) {
+        let ip6 = match ip {
+            IpAddr::V4(v) => v.to_ipv6_mapped(),
+            IpAddr::V6(v) => v,
+        };
+        out.buf[8..24].copy_from_slice(&ip6.octets());
+    } else {
+        let IpAddr::V4(v) = ip else { return None };
+        out.buf[4..8].copy_from_slice(&v.octets());
+    }
+    Some((out, Dest::Inet(SocketAddr::new(ip, sa.port()))))
+}
+
 /// Whether `ip` is a loopback address (v4, v6, or v4-mapped v6).
 pub(super) fn is_loopback_ip(ip: IpAddr) -> bool {
     match ip {

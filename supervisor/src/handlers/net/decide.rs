@@ -30,7 +30,8 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use super::super::path::{decide_obj, resolve_read, Need};
 use super::super::{decide, Log, Program, Reply, Scratch};
 use super::addr::{
-    dest_for, inet_bytes, is_loopback_ip, shown, unix_bytes, Addr, Dest, Use, SUN_PATH,
+    dest_for, inet_bytes, is_loopback_ip, shown, unix_bytes, unspecified_reached, Addr, Dest, Use,
+    SUN_PATH,
 };
 use super::Req;
 use crate::audit::Verdict;
@@ -119,6 +120,11 @@ pub(super) fn decide_dest<P: Program>(
     };
     // The kernel's own checks of the address come first (`dest_for`).
     let dest = dest_for(a, domain, use_)?;
+    let reached = unspecified_reached(a, dest, sock, use_);
+    let (a, dest) = match &reached {
+        Some((r, d)) => (r, *d),
+        None => (a, dest),
+    };
     let r = decide_dest_of(req, sc, a, dest, domain, ty);
     let looked_up = matches!(dest, Dest::UnixPath(_) | Dest::UnixAbstract);
     if looked_up

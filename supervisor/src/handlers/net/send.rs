@@ -466,7 +466,11 @@ pub(super) fn translate_rights(
             // (its own pid, one of its uids and gids), so that a program
             // cannot claim another identity with fdsup's privileges.
             let body = control.get(c.body()..c.end).unwrap_or_default();
-            if body.len() < 12 || !own_credentials(p.task(), &body[..12]) {
+            // `__scm_send`: anything but a `struct ucred` is EINVAL.
+            if body.len() != 12 {
+                return Err(Reply::Errno(libc::EINVAL));
+            }
+            if !own_credentials(p.task(), body) {
                 return Err(Reply::Errno(libc::EPERM));
             }
             // The kernel accepts another pid than the sender's own with
