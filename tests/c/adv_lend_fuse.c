@@ -7,7 +7,8 @@
  *
  * Usage (as root): adv_lend_fuse MNT
  * Prints before (root reads MNT/f), nobody_read, nobody_stat (a child that
- * dropped to 65534: setgroups(0), setresgid, setresuid), root_after (the
+ * dropped to 65534: setgroups(0), setresgid, setresuid), nobody_send (a
+ * Unix datagram it sends), nobody_read_after_send, root_after (the
  * parent, still root, reads again: served as root), each OK or ERR:ENAME,
  * then done=1.
  */
@@ -17,7 +18,9 @@
 #include <grp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -69,6 +72,23 @@ int main(int argc, char **argv) {
         struct stat st;
         snprintf(path, sizeof path, "%s/f", mnt);
         report("nobody_stat", stat(path, &st));
+        /* A send fdsup makes with the program's ids for a Unix peer, then
+         * the mount again: what the send took must be put back. */
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) == 0) {
+            struct iovec v = {.iov_base = "x", .iov_len = 1};
+            struct msghdr m = {.msg_iov = &v, .msg_iovlen = 1};
+            report("nobody_send", sendmsg(sv[0], &m, 0));
+            /* Each read may go to another of fdsup's workers: a few. */
+            long r = -1;
+            for (int i = 0; i < 32 && r < 0; i++) {
+                char sink[4];
+                sendmsg(sv[0], &m, 0);
+                recv(sv[1], sink, sizeof sink, MSG_DONTWAIT);
+                r = read_f();
+            }
+            report("nobody_read_after_send", r);
+        }
         _exit(0);
     }
     int status = 0;

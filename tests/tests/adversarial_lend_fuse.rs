@@ -85,6 +85,8 @@ fn a_program_that_dropped_to_nobody_cannot_enter_roots_private_fuse_mount() {
     n.eq("before", "OK")
         .eq("nobody_read", "ERR:EACCES")
         .eq("nobody_stat", "ERR:EACCES")
+        .eq("nobody_send", "OK")
+        .eq("nobody_read_after_send", "ERR:EACCES")
         .eq("root_after", "OK")
         .eq("done", "1");
     n.finish();
