@@ -13,7 +13,9 @@
 //! Linux keeps credentials per thread, so the worker that serves a request
 //! takes the program's for it ([`Creds::as_program`]): its file-system uid and gid
 //! (`setfsuid`, `setfsgid`: what the kernel's permission checks and new
-//! files' owners use), its supplementary groups, and its effective
+//! files' owners use), its effective uid and gid (which a few checks ask
+//! instead: a FUSE mount without `allow_other`; the real and saved ids stay
+//! fdsup's, [`as_peer`]), its supplementary groups, and its effective
 //! capabilities (a capability counts only if the program's user namespace
 //! is fdsup's; under another it holds only over its own namespace's files,
 //! which fdsup cannot express, so none is kept). fdsup's own acts on the
@@ -579,14 +581,26 @@ fn carry(want: &Carries, own: &FileCreds, own_caps: CapabilitySets) -> io::Resul
 
 /// Gives the calling thread file credentials `to` and capabilities `caps`;
 /// `full` are fdsup's own. Its capabilities are raised to `full` first, as
-/// `setgroups`, `setfsgid` and `setfsuid` to another's ids need
-/// `CAP_SETGID` and `CAP_SETUID`, which a program's set may lack; setting a
-/// file-system uid then raises (to 0) or clears (from 0) the file
-/// capabilities by itself, so `caps` are written last, whole.
+/// `setgroups`, `setresgid`, `setfsgid` and `setfsuid` to another's ids
+/// need `CAP_SETGID` and `CAP_SETUID`, which a program's set may lack; the
+/// effective uid and gid are the program's too (the real and saved ones
+/// stay fdsup's: [`as_peer`]), as some of the kernel's checks ask them
+/// rather than the file-system ones: a FUSE mount made without
+/// `allow_other` lets in only the tasks whose real, effective and saved ids
+/// are all its owner's (`fuse_allow_current_process`). Measured before:
+/// under a root fdsup, a program that had dropped to `nobody` read a file
+/// of root's such mount, refused natively. Setting an effective uid (and
+/// then a file-system one) raises (to 0) or clears (from 0) the effective
+/// capabilities by itself, so `full` is raised again before the
+/// file-system ids, and `caps` are written last, whole.
 fn apply(to: &FileCreds, caps: CapabilitySets, full: CapabilitySets) -> io::Result<()> {
     set_capabilities(None, full)?;
     let gids: Vec<Gid> = to.groups.iter().map(|&g| Gid::from_raw(g)).collect();
     set_thread_groups(&gids)?;
+    let unchanged = u32::MAX;
+    sys::set_thread_ids(unchanged, to.other.gid[1], true)?;
+    sys::set_thread_ids(unchanged, to.other.uid[1], false)?;
+    set_capabilities(None, full)?;
     sys::set_thread_fs_id(to.fsgid, true)?;
     sys::set_thread_fs_id(to.fsuid, false)?;
     set_capabilities(None, caps)?;
@@ -724,11 +738,17 @@ pub fn as_peer<T>(f: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
         set_capabilities(None, caps)?;
         Ok(())
     };
+    // The effective ids are put back as they were: the program's where the
+    // thread carries its credentials ([`apply`]), else fdsup's.
+    let back = PeerIds {
+        uid: [own.uid[0], rustix::process::geteuid().as_raw()],
+        gid: [own.gid[0], rustix::process::getegid().as_raw()],
+    };
     let out = match switch(&ids, during) {
         Ok(()) => f(),
         Err(_) => Err(io::Error::from_raw_os_error(libc::EPERM)),
     };
-    if switch(&own, before).is_err() {
+    if switch(&back, before).is_err() {
         // Left with what it could: the next request sets everything again,
         // and never with more than the program's capabilities meanwhile.
         CARRIES.with(|c| *c.borrow_mut() = Carries::Unknown);
