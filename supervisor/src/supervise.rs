@@ -333,10 +333,10 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     };
     // The program's process group (and the terminal), before it runs.
     let mut jobs = crate::jobs::Jobs::start(group_mode, tty, child_pid);
-    // From here the supervisor creates files for the program, with the
-    // program's umask applied by hand (handlers::open): ours must add
-    // nothing. (The files fdsup writes for the user are 0600 whatever it
-    // is: crate::files.)
+    // From here the supervisor creates files for the program, each on a
+    // worker that takes the program's umask as its own (crate::fs::umask);
+    // the process's, which its other threads keep, adds nothing. (The files
+    // fdsup writes for the user are 0600 whatever it is: crate::files.)
     rustix::process::umask(rustix::fs::Mode::empty());
     // An embedded policy says whether it isolates before it is loaded: the
     // shim can start on the namespace now (see `prepare`).

@@ -745,6 +745,15 @@ pub fn kill(pid: i32, sig: i32) -> io::Result<()> {
     cvt_int(unsafe { libc::kill(pid, sig) }).map(drop)
 }
 
+/// `unshare(CLONE_FS)`: the calling thread takes a copy of the process's
+/// root, working directory and umask as its own (`crate::fs::umask`).
+pub fn unshare_fs() -> io::Result<()> {
+    // SAFETY: CLONE_FS alone: this thread's own root, working directory and
+    // umask, equal to the process's at the call; memory and the descriptor
+    // table stay shared, so every descriptor Rust code holds is untouched.
+    cvt_int(unsafe { libc::unshare(libc::CLONE_FS) }).map(drop)
+}
+
 /// `unshare(flags)` of namespaces (`CLONE_NEW*` only: rustix's is unsafe
 /// for the sake of `CLONE_FILES`, which this refuses).
 pub fn unshare(flags: i32) -> io::Result<()> {

@@ -206,6 +206,30 @@ fn the_default_acl_read_is_the_directory_made_in_despite_a_racing_swap() {
     assert_eq!(sbx.stdout, want, "{}", show(&sbx));
 }
 
+/// Files made while a second thread sets and removes the directory's
+/// default ACL (tests/c/fn_acl_toggle.c). fdsup read the ACL before the
+/// create and applied the umask by hand: an ACL removed or set in between
+/// made a file of neither state, 0666 without the ACL or 0600 with it,
+/// which the kernel never makes. Now the worker takes the program's umask
+/// and the kernel decides at the create (`fs::umask`). Files of both
+/// states are the positive control.
+#[test]
+fn a_default_acl_set_and_removed_meanwhile_never_mixes_with_the_umask() {
+    let nat_dir = TempDir::new("fn-acltoggle-native");
+    let sbx_dir = TempDir::new("fn-acltoggle-sandbox");
+    let nat_prog = install_c("fn_acl_toggle", nat_dir.path());
+    let sbx_prog = install_c("fn_acl_toggle", sbx_dir.path());
+    let nat = native(nat_dir.path(), &[nat_prog.as_os_str(), "2".as_ref()]);
+    assert_eq!(nat.code, 0, "{}", show(&nat));
+    if nat.stdout.contains("noacl") {
+        skip!("the temporary directory's file system has no POSIX ACLs");
+    }
+    let want = "with_acl=some without_acl=some mixed=0\n";
+    assert_eq!(nat.stdout, want, "{}", show(&nat));
+    let sbx = run_with(None, sbx_dir.path(), &[sbx_prog.as_os_str(), "3".as_ref()]);
+    assert_eq!(sbx.stdout, want, "{}", show(&sbx));
+}
+
 /// A Unix socket bound in a directory with a default ACL: the kernel's
 /// `unix_bind` takes the umask off the socket's mode and the ACL masks it
 /// further. fdsup binds with no umask and set the mode to the umask's

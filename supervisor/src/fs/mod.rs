@@ -17,6 +17,7 @@
 pub mod lexical;
 pub mod public;
 pub mod sticky;
+pub mod umask;
 pub mod walk;
 
 use std::io;
@@ -105,46 +106,6 @@ pub fn open_task_root(tid: i32, procs: &mut crate::task::ProcDirs) -> io::Result
         return Err(io::Error::from_raw_os_error(libc::EXDEV));
     }
     Ok(fd)
-}
-
-/// The umask a file created in a directory takes, as the kernel's
-/// `mode_strip_umask` and `posix_acl_create` apply it: none where the
-/// directory has a default ACL (the ACL decides the mode), the program's
-/// `umask` otherwise. fdsup's own umask is 0 and it applies the program's
-/// by hand: applied in a directory with a default ACL, it made files with
-/// fewer permissions than natively (0750 where the kernel gives 0777 under
-/// a default ACL granting all, with umask 027). `dir` is a descriptor of
-/// the very directory the file is made in, opened as the create reaches
-/// it: a path would be resolved again, through symbolic links a racing
-/// program swaps in (to a directory it may not see, or out of a
-/// container's root), and decide the mode by that other directory. Asked
-/// through `/proc/self/fd` (the descriptor may be `O_PATH`); anything that
-/// cannot be read counts as no ACL, so the umask applies, as before.
-pub fn create_umask(dir: RawFd, umask: u32) -> u32 {
-    if umask == 0 {
-        return 0;
-    }
-    let path = ProcPath::with_prefix("/proc/self/fd/", dir, "");
-    // Too small for any ACL (a header and three entries): ERANGE says there
-    // is one.
-    let mut some = [0u8; 4];
-    match rustix::fs::getxattr(path.as_cstr(), c"system.posix_acl_default", &mut some[..]) {
-        Ok(n) if n > 0 => 0,
-        Err(rustix::io::Errno::RANGE) => 0,
-        _ => umask,
-    }
-}
-
-/// `path` split at its last `/` into the directory part (`/` for a name
-/// just below the root; empty for a bare name) and the final name; `None`
-/// where there is no final name (a trailing `/`, or nothing).
-pub fn split_last(path: &[u8]) -> Option<(&[u8], &[u8])> {
-    let (dir, name) = match path.iter().rposition(|&c| c == b'/') {
-        Some(0) => (&b"/"[..], &path[1..]),
-        Some(i) => (&path[..i], &path[i + 1..]),
-        None => (&b""[..], path),
-    };
-    (!name.is_empty()).then_some((dir, name))
 }
 
 /// Whether the calling thread searches any directory: the supervisor runs

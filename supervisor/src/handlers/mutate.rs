@@ -12,7 +12,8 @@
 //! forms act on the program's own descriptor: they are mediated too, since a
 //! read-only descriptor of an `ro` file would otherwise let its mode,
 //! owner, times or attributes change. New files and directories get the
-//! program's umask (the supervisor's own is 0).
+//! program's umask, or its directory's default ACL, from the kernel: the
+//! worker takes the program's umask as its own first (`crate::fs::umask`).
 
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd};
@@ -104,9 +105,15 @@ fn names<P: Program>(ctx: &Ctx, p: &mut P, a: [u64; 6], m: &Mediated, sc: &mut S
             _ => return Reply::Errno(libc::EINVAL),
         }
     }
-    let umask = match op {
-        NameOp::Mkdir(_) | NameOp::Mknod(_) => match p.umask() {
-            Ok(u) => u,
+    if let NameOp::Mkdir(_) | NameOp::Mknod(_) = op {
+        // The program's umask, made this thread's: the kernel applies it,
+        // or the directory's default ACL, as natively (`crate::fs::umask`).
+        match p.umask() {
+            Ok(u) => {
+                if let Err(e) = crate::fs::umask::take(u) {
+                    return Reply::Errno(sys::errno_of(&e));
+                }
+            }
             Err(_) => {
                 return if p.vouch() {
                     Reply::Errno(libc::EACCES)
@@ -114,9 +121,8 @@ fn names<P: Program>(ctx: &Ctx, p: &mut P, a: [u64; 6], m: &Mediated, sc: &mut S
                     Reply::Gone
                 }
             }
-        },
-        _ => 0,
-    };
+        }
+    }
     let arg = match read_arg(ctx, p, dirfd, addr, &mut sc.raw, false) {
         Ok(v) => v,
         Err(r) => return r,
@@ -233,17 +239,15 @@ fn names<P: Program>(ctx: &Ctx, p: &mut P, a: [u64; 6], m: &Mediated, sc: &mut S
     }
     log.write(&path, Verdict::Allow, None, rule);
     let d = dir.as_raw_fd();
-    // None where the directory has a default ACL, as in the kernel.
-    let umask = crate::fs::create_umask(d, umask);
     done(match op {
-        NameOp::Mkdir(mode) => sys::mkdirat(d, &name, mode & 0o7777 & !umask),
+        NameOp::Mkdir(mode) => sys::mkdirat(d, &name, mode & 0o7777),
         NameOp::Mknod(mode) => {
             let kind = if mode & libc::S_IFMT == 0 {
                 libc::S_IFREG
             } else {
                 mode & libc::S_IFMT
             };
-            sys::mknodat(d, &name, kind | (mode & 0o7777 & !umask))
+            sys::mknodat(d, &name, kind | (mode & 0o7777))
         }
         NameOp::Symlink(target) => sys::symlinkat(&target, d, &name),
         NameOp::Unlink(flags) => sys::unlinkat(d, &name, flags),

@@ -19,7 +19,6 @@
 //! ([`Reply::Blocking`]), so the workers never wait for anyone.
 
 use std::ffi::CStr;
-use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use super::{Blocking, Ctx, Log, Program, Reply, Scratch};
@@ -68,17 +67,9 @@ struct Req<'a> {
     /// The same with its NUL.
     path_nul: &'a [u8],
     how: OpenHow,
-    /// The program's umask where the request creates (0 otherwise).
-    umask: u32,
 }
 
 impl Req<'_> {
-    /// The mode to create with in the directory `dir`
-    /// ([`crate::fs::create_umask`]).
-    fn mode_in(&self, dir: i32) -> u64 {
-        self.how.mode & !u64::from(crate::fs::create_umask(dir, self.umask))
-    }
-
     fn flags(&self) -> i32 {
         sys::low_i32(self.how.flags)
     }
@@ -165,13 +156,17 @@ pub fn handle<P: Program>(
     if let Err(e) = check_how(&how, m.kind == Kind::Openat2) {
         return Reply::Errno(e);
     }
-    let mut umask = 0;
     if creates(&how) {
-        // The supervisor's own umask is 0; the program's applies (where the
-        // directory has no default ACL: `Req::mode_in`), read now, before
-        // the ID_VALID check below vouches for it.
+        // The program's umask, read now (before the ID_VALID check below
+        // vouches for it) and made this thread's, so that the kernel applies
+        // it, or the directory's default ACL, as natively
+        // (`crate::fs::umask`).
         match p.umask() {
-            Ok(mask) => umask = mask,
+            Ok(mask) => {
+                if let Err(e) = crate::fs::umask::take(mask) {
+                    return Reply::Errno(sys::errno_of(&e));
+                }
+            }
             Err(_) => {
                 return if p.vouch() {
                     Reply::Errno(libc::EACCES)
@@ -206,7 +201,6 @@ pub fn handle<P: Program>(
         path: &raw[..len],
         path_nul: &raw[..=len],
         how,
-        umask,
     };
     let mut out = Out {
         ctx,
@@ -438,7 +432,7 @@ pub fn handle<P: Program>(
             let flags = req.open_flags() | u64::from(libc::O_NOFOLLOW.unsigned_abs());
             let how = OpenHow {
                 flags,
-                mode: req.mode_in(parent.as_raw_fd()),
+                mode: req.how.mode,
                 resolve: 0,
             };
             fd_reply(&req, sys::openat2(parent.as_raw_fd(), name, &how))
@@ -665,19 +659,7 @@ impl<'a> Out<'a> {
         if req.writes() && !writable {
             return self.refuse(path, Verdict::Deny, libc::EACCES, rule);
         }
-        let mode = if creates(&req.how) {
-            // The directory the target is made in, opened as the target
-            // is: in the task's root.
-            let parent = crate::fs::split_last(target.to_bytes())
-                .and_then(|(dir, _)| std::ffi::CString::new(dir).ok())
-                .and_then(|dir| self.root.open(&dir, &DIR_PATH).ok());
-            match parent {
-                Some(dir) => req.mode_in(dir.as_raw_fd()),
-                None => req.how.mode & !u64::from(req.umask),
-            }
-        } else {
-            0
-        };
+        let mode = if creates(&req.how) { req.how.mode } else { 0 };
         let mut how = OpenHow {
             flags: req.open_flags(),
             mode,
@@ -877,19 +859,10 @@ fn fast_open(
     let creating = !creat_ro && creates(&req.how);
     let how = OpenHow {
         flags,
-        mode: if creating {
-            req.how.mode & !u64::from(req.umask)
-        } else {
-            0
-        },
+        mode: if creating { req.how.mode } else { 0 },
         resolve: sys::RESOLVE_NO_SYMLINKS | in_root,
     };
-    let opened = if creating && req.umask != 0 {
-        create_in_parent(req, dir, path, &how)
-    } else {
-        sys::openat2(dir, path, &how)
-    };
-    match opened {
+    match sys::openat2(dir, path, &how) {
         Ok(fd) => {
             if creat_ro && req.excl() {
                 return FastOpen::Done(Reply::Errno(libc::EEXIST));
@@ -919,65 +892,6 @@ fn fast_open(
             libc::ENOENT if creat_ro => FastOpen::WouldCreate,
             errno => FastOpen::Done(Reply::Errno(errno)),
         },
-    }
-}
-
-/// `O_PATH` of a directory, for [`Req::mode_in`].
-const DIR_PATH: OpenHow = OpenHow {
-    flags: (libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC).unsigned_abs() as u64,
-    mode: 0,
-    resolve: 0,
-};
-
-/// The fast path's create where a default ACL may decide the mode: the
-/// directory the file is made in is opened first, as `how` reaches it
-/// (no symbolic links, in the task's root), its ACL read, and the file made
-/// in that very directory, so that no directory swapped in meanwhile (a
-/// symbolic link the open would have refused) decides the mode. Where
-/// that cannot be (a trailing `/`, a final `.` or `..`, a directory part
-/// that does not open), the plain open of `path` with the umask applied,
-/// which then fails as the kernel would.
-fn create_in_parent(req: &Req<'_>, dir: i32, path: &CStr, how: &OpenHow) -> io::Result<OwnedFd> {
-    let open_dir = |name: &CStr| {
-        let dir_how = OpenHow {
-            resolve: how.resolve,
-            ..DIR_PATH
-        };
-        sys::openat2(dir, name, &dir_how)
-    };
-    let in_dir = |d: i32, name: &CStr| {
-        let how = OpenHow {
-            mode: req.mode_in(d),
-            resolve: sys::RESOLVE_NO_SYMLINKS,
-            ..*how
-        };
-        sys::openat2(d, name, &how)
-    };
-    if req.tmpfile() {
-        // Made in the directory the path names.
-        return match open_dir(path) {
-            Ok(d) => in_dir(d.as_raw_fd(), c"."),
-            Err(_) => sys::openat2(dir, path, how),
-        };
-    }
-    let bytes = path.to_bytes_with_nul();
-    let split =
-        crate::fs::split_last(path.to_bytes()).filter(|(_, name)| *name != b"." && *name != b"..");
-    let Some((parent, name)) = split else {
-        return sys::openat2(dir, path, how);
-    };
-    let Ok(name) = CStr::from_bytes_with_nul(&bytes[bytes.len() - name.len() - 1..]) else {
-        return sys::openat2(dir, path, how);
-    };
-    if parent.is_empty() {
-        return in_dir(dir, name);
-    }
-    let mut p = Vec::with_capacity(parent.len() + 1);
-    p.extend_from_slice(parent);
-    p.push(0);
-    match CStr::from_bytes_with_nul(&p).map(open_dir) {
-        Ok(Ok(d)) => in_dir(d.as_raw_fd(), name),
-        _ => sys::openat2(dir, path, how),
     }
 }
 
@@ -1020,7 +934,7 @@ fn open_found(req: &Req<'_>, fd: OwnedFd, symlink: bool) -> Reply {
     if req.tmpfile() {
         let how = OpenHow {
             flags,
-            mode: req.mode_in(fd.as_raw_fd()),
+            mode: req.how.mode,
             resolve: 0,
         };
         return fd_reply(req, sys::openat2(fd.as_raw_fd(), c".", &how));

@@ -84,7 +84,7 @@ pub(super) fn bind_path(
             _ => {}
         }
     }
-    bind_through_fd(sock, dir, name, umask)
+    bind_through_fd(sock, dir, name)
 }
 
 /// Whether the binder can give `asked` its own name: every directory
@@ -95,38 +95,17 @@ fn simple(asked: &[u8]) -> bool {
     ok && !asked.ends_with(b"/") && !asked.is_empty()
 }
 
-/// The plain way: `/proc/self/fd/N/name`, then the program's umask.
-fn bind_through_fd(
-    sock: BorrowedFd<'_>,
-    dir: BorrowedFd<'_>,
-    name: &CStr,
-    umask: u32,
-) -> io::Result<()> {
+/// The plain way: `/proc/self/fd/N/name`, with the program's umask, which
+/// the calling thread took ([`crate::fs::umask`]): the kernel's `unix_bind`
+/// takes it off the socket's mode even where the directory has a default
+/// ACL, which then masks it further, as natively.
+fn bind_through_fd(sock: BorrowedFd<'_>, dir: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
     use std::io::Write as _;
     let mut p = Vec::with_capacity(64);
     let _ = write!(p, "/proc/self/fd/{}/", dir.as_raw_fd());
     p.extend_from_slice(name.to_bytes());
     let bytes = unix_bytes(&p, false).map_err(io::Error::from_raw_os_error)?;
-    sn::bind(sock, &bytes)?;
-    // Created by us with no umask: give it the program's. Opened without
-    // following a link and changed only if it is a socket, so that a name
-    // swapped meanwhile changes nothing else. The kernel's `unix_bind`
-    // applies the umask even where the directory has a default ACL, which
-    // then masks the mode further: the umask is taken off the mode the ACL
-    // gave (0777 without one), not set over it.
-    if let Ok(fd) = sys::openat(
-        dir.as_raw_fd(),
-        name,
-        libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC,
-        0,
-    ) {
-        if let Ok(m) = sys::fstat_mode(fd.as_fd()) {
-            if m & libc::S_IFMT == libc::S_IFSOCK {
-                let _ = sys::fchmod_path_fd(fd.as_fd(), m & 0o777 & !umask);
-            }
-        }
-    }
-    Ok(())
+    sn::bind(sock, &bytes)
 }
 
 /// Sends one request to the binder (starting it first if need be): its

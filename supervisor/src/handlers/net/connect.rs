@@ -127,6 +127,11 @@ pub(super) fn bind<P: Program>(
                 Ok(m) => m,
                 Err(_) => return Reply::Errno(libc::EACCES),
             };
+            // Made this thread's, for the plain way's `bind`: the kernel's
+            // `unix_bind` applies it as natively (`crate::fs::umask`).
+            if let Err(e) = crate::fs::umask::take(umask) {
+                return Reply::Errno(crate::sys::errno_of(&e));
+            }
             // The binder resolves the canonical path in fdsup's own mount
             // namespace, where a container's directory is not: a container's
             // socket is bound the plain way (the name recorded is then
