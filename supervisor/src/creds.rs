@@ -647,8 +647,8 @@ pub fn as_fdsup<T>(f: impl FnOnce() -> T) -> T {
 /// kernel gives a Unix socket's peer from the task that connects
 /// (`SO_PEERCRED`: the effective ones) or sends (`SCM_CREDENTIALS` added by
 /// `SO_PASSCRED`: the real ones); fdsup makes those calls for the program,
-/// and its worker's real and effective ids stay fdsup's whatever file
-/// credentials it carries. Measured before: a program that had dropped to
+/// and its worker's real ids stay fdsup's whatever credentials it carries
+/// (its effective ones are the program's effective ones: [`apply`]). Measured before: a program that had dropped to
 /// `nobody` under a root fdsup connected to a root server as uid 0 (a
 /// D-Bus system bus takes that for root). The pid the peer learns stays
 /// fdsup's (README, limits).
