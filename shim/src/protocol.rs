@@ -11,11 +11,11 @@
 //!    as soon as the supervisor knows the policy isolates: before loading
 //!    an embedded one, else once it is loaded; the shim makes the network
 //!    namespace at once, while the supervisor goes on), then
-//!    the deny program, then the notify program, each one message in the
-//!    wire form of [`encode_program`]. The shim installs them after
-//!    `no_new_privs`, while the supervisor builds the Landlock ruleset from
-//!    the policy (the two are the longest steps of start-up, so they
-//!    overlap).
+//!    the deny program, then the notify program, then the last program,
+//!    each one message in the wire form of [`encode_program`]. The shim
+//!    installs the first two after `no_new_privs`, while the supervisor
+//!    builds the Landlock ruleset from the policy (the two are the longest
+//!    steps of start-up, so they overlap), and keeps the last for step 4.
 //! 2. shim -> supervisor: [`ShimMessage::Listener`] (the filters are in place),
 //!    or [`ShimMessage::SetupFailed`] and exit status [`EXIT_SETUP_FAILED`].
 //! 3. supervisor -> shim: the ruleset message ([`encode_ruleset`]), once it
@@ -28,13 +28,15 @@
 //!    place. The shim calls `landlock_restrict_self` and closes it.
 //!    (Before, the ruleset came before the listener's number and a separate
 //!    "go" byte after it: one exchange more on the start-up's path.)
-//! 4. shim: `execve` of each program path in turn until one runs (a path
+//! 4. shim: installs the last program (the program's own Landlock calls
+//!    refused: see [`crate`]), then `execve` of each program path in turn
+//!    until one runs (a path
 //!    the sandbox hides or denies is skipped, as a shell in the sandbox
 //!    would skip it in its `PATH` search). Success closes the socket (it is
 //!    close-on-exec), so the
 //!    supervisor reads end-of-file; failure sends [`ShimMessage::ExecFailed`]
-//!    (or [`ShimMessage::SetupFailed`] at [`SetupStage::Landlock`] or
-//!    [`SetupStage::Signals`]) and exits with [`exec_failure_status`]
+//!    (or [`ShimMessage::SetupFailed`] at [`SetupStage::Landlock`],
+//!    [`SetupStage::LastFilter`] or [`SetupStage::Signals`]) and exits with [`exec_failure_status`]
 //!    ([`EXIT_SETUP_FAILED`] for a set-up failure). End-of-file instead of
 //!    the ruleset message: the shim exits with [`EXIT_SETUP_FAILED`] and the
 //!    program never runs.
@@ -204,10 +206,14 @@ pub enum SetupStage {
     Landlock = 10,
     /// Entering a new, empty network namespace (`isolate`).
     NetworkNamespace = 11,
+    /// Receiving the last program.
+    ReceiveLast = 12,
+    /// Installing the last filter (after `landlock_restrict_self`).
+    LastFilter = 13,
 }
 
 impl SetupStage {
-    const ALL: [Self; 11] = [
+    const ALL: [Self; 13] = [
         Self::ReceiveDeny,
         Self::ReceiveNotify,
         Self::Program,
@@ -219,6 +225,8 @@ impl SetupStage {
         Self::ReceiveRuleset,
         Self::Landlock,
         Self::NetworkNamespace,
+        Self::ReceiveLast,
+        Self::LastFilter,
     ];
 
     fn from_u8(v: u8) -> Option<Self> {
@@ -239,6 +247,8 @@ impl fmt::Display for SetupStage {
             Self::NotifyFilter => "installing the notify filter",
             Self::ReceiveRuleset => "receiving the Landlock ruleset",
             Self::Landlock => "restricting exec with Landlock (landlock_restrict_self)",
+            Self::ReceiveLast => "receiving the last filter",
+            Self::LastFilter => "installing the last filter (the program's own Landlock refused)",
             Self::NetworkNamespace => {
                 "entering a new network namespace (isolate; as non-root this needs unprivileged user namespaces)"
             }
@@ -417,7 +427,7 @@ mod tests {
         assert_eq!(ShimMessage::decode(&raw(TAG_LISTENER, 4, 2)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 0, 1)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 1, 0)), None);
-        assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 1, 12)), None);
+        assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 1, 14)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 1, 0x101)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_EXEC_FAILED, 2, 1)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_EXEC_FAILED, -2, 0)), None);

@@ -4,8 +4,8 @@
 //! wrappers are deliberately thin: one system call each, `EINTR` retried, no
 //! allocation, nothing that could open a file. Once the notify filter is in
 //! place only [`write_message`], [`recv_with_fds`], [`landlock_restrict_self`],
-//! [`default_sigpipe`], [`Exec::execve`] and [`exit`] are used, none of which
-//! is mediated.
+//! [`install_filter`] (the last filter), [`default_sigpipe`],
+//! [`Exec::execve`] and [`exit`] are used, none of which is mediated.
 #![allow(unsafe_code)]
 
 use std::ffi::CString;

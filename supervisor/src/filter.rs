@@ -1,16 +1,21 @@
-//! The two seccomp BPF programs the shim installs.
+//! The three seccomp BPF programs the shim installs.
 //!
 //! The kernel allows one listener per filter, so there are two programs
-//! (DESIGN.md "Start-up"):
+//! (DESIGN.md "Start-up"), and a third that must come after the shim's own
+//! last steps:
 //!
 //! - the **deny** program: the always-enforced list of SPEC.md ("What is
 //!   always enforced") -> `ERRNO`, everything else allowed. It does not depend
 //!   on the policy except for [`FilterOptions::deny_network`];
 //! - the **notify** program: every syscall of [`crate::syscalls::MEDIATED`]
 //!   -> `SECCOMP_RET_USER_NOTIF`, everything else allowed; the exec family
-//!   and `memfd_create` only where [`FilterOptions`] asks for them.
+//!   and `memfd_create` only where [`FilterOptions`] asks for them;
+//! - the **last** program: the calls the shim itself makes after the two
+//!   others are in place but the program may not, [`last_denied`] -> `ERRNO`
+//!   (the Landlock calls: the shim restricts itself with fdsup's exec
+//!   ruleset, then installs this program, then execs; see `fdsup_shim`).
 //!
-//! The kernel runs both and applies the stricter result, so a denied syscall
+//! The kernel runs all and applies the strictest result, so a denied syscall
 //! never reaches the supervisor.
 //!
 //! **Shape.** Each program is a list of [`Piece`]s (an action, and the
@@ -100,13 +105,16 @@ pub fn traps(m: &Mediated, opts: &FilterOptions) -> bool {
     }
 }
 
-/// The two compiled programs, ready for [`to_bytes`].
+/// The three compiled programs, ready for [`to_bytes`].
 #[derive(Debug, Clone)]
 pub struct Filters {
     /// The always-enforced deny list: `ERRNO` or allow.
     pub deny: Vec<libc::sock_filter>,
     /// The mediated syscalls: `USER_NOTIF` or allow.
     pub notify: Vec<libc::sock_filter>,
+    /// [`last_denied`]: `ERRNO` or allow; installed by the shim just before
+    /// exec.
+    pub last: Vec<libc::sock_filter>,
 }
 
 /// Why a program could not be built. These are bugs in fdsup, not user errors.
@@ -127,11 +135,12 @@ pub enum FilterError {
     },
 }
 
-/// Builds both programs.
+/// Builds the three programs.
 pub fn build(opts: &FilterOptions) -> Result<Filters, FilterError> {
     Ok(Filters {
         deny: build_deny(opts)?,
         notify: build_notify(opts)?,
+        last: build_last()?,
     })
 }
 
@@ -585,6 +594,22 @@ const DENY_ENOSYS: &[(i64, &str)] = &[
     (469, "file_setattr"),
 ];
 
+/// The program's own Landlock, which fails with ENOSYS as on a kernel
+/// without Landlock. fdsup performs the program's opens (and its other
+/// mediated calls) in its own threads, which do not carry the program's
+/// Landlock domain, and cannot evaluate one: a domain the kernel accepted
+/// would restrict the program's unmediated calls and exec but be ignored
+/// for every brokered open, so a program (or a build tool confining its
+/// children) would believe itself confined where it is not. With ENOSYS it
+/// knows it is not (libraries take it for "not supported"). In the last
+/// program, not the deny program: the shim makes `landlock_restrict_self`
+/// itself, after the deny and notify filters are in place.
+const DENY_LANDLOCK: &[(i64, &str)] = &[
+    (libc::SYS_landlock_create_ruleset, "landlock_create_ruleset"),
+    (libc::SYS_landlock_add_rule, "landlock_add_rule"),
+    (libc::SYS_landlock_restrict_self, "landlock_restrict_self"),
+];
+
 /// Every `CLONE_NEW*` flag (include/uapi/linux/sched.h).
 const CLONE_NEW_FLAGS: [libc::c_int; 8] = [
     libc::CLONE_NEWNS,
@@ -779,6 +804,22 @@ pub fn always_denied() -> Vec<Denial> {
     out
 }
 
+/// The denials of the last program ([`DENY_LANDLOCK`], ENOSYS): always
+/// enforced like [`always_denied`], but from the program's exec on (the
+/// shim makes these calls itself before). `fdsup agent profile` writes them
+/// among its `SCMP_ACT_ERRNO` rules too.
+pub fn last_denied() -> Vec<Denial> {
+    DENY_LANDLOCK
+        .iter()
+        .map(|&(nr, name)| Denial {
+            nr,
+            name,
+            errno: libc::ENOSYS,
+            when: Vec::new(),
+        })
+        .collect()
+}
+
 /// The rules of `denied`'s denials with errno `errno` (a call without
 /// rules: always).
 fn denial_rules(denied: &[Denial], errno: i32) -> BTreeMap<i64, Vec<Rule>> {
@@ -908,6 +949,19 @@ fn build_deny(opts: &FilterOptions) -> Result<Vec<libc::sock_filter>, FilterErro
     compile(&deny_pieces(opts), libc::SECCOMP_RET_ALLOW, "deny")
 }
 
+/// The pieces of the last program.
+fn last_pieces() -> Vec<Piece> {
+    let errno = libc::SECCOMP_RET_ERRNO | u32::try_from(libc::ENOSYS).unwrap_or(0);
+    vec![Piece {
+        action: errno,
+        rules: denial_rules(&last_denied(), libc::ENOSYS),
+    }]
+}
+
+fn build_last() -> Result<Vec<libc::sock_filter>, FilterError> {
+    compile(&last_pieces(), libc::SECCOMP_RET_ALLOW, "last")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -991,6 +1045,12 @@ mod tests {
         })
         .expect("filters build")
         .deny
+    }
+
+    fn last() -> Vec<libc::sock_filter> {
+        build(&FilterOptions::default())
+            .expect("filters build")
+            .last
     }
 
     /// Every option that adds a trapped syscall on.
@@ -1315,7 +1375,7 @@ mod tests {
     /// The header: the x32 guard, then the arch check, then the number.
     #[test]
     fn header_guards_x32_then_the_arch() {
-        for prog in [notify(), deny(true)] {
+        for prog in [notify(), deny(true), last()] {
             let h: Vec<_> = prog[..7]
                 .iter()
                 .map(|i| (i.code, i.jt, i.jf, i.k))
@@ -1339,7 +1399,7 @@ mod tests {
 
     #[test]
     fn returns_only_kill_allow_notify_or_errno() {
-        for prog in [notify(), deny(false), deny(true)] {
+        for prog in [notify(), deny(false), deny(true), last()] {
             for i in prog.iter().filter(|i| i.code == BPF_RET_K) {
                 let action = i.k & libc::SECCOMP_RET_ACTION_FULL;
                 assert!(
@@ -1353,7 +1413,7 @@ mod tests {
 
     #[test]
     fn foreign_abis_are_killed() {
-        for prog in [notify(), deny(false), deny(true)] {
+        for prog in [notify(), deny(false), deny(true), last()] {
             for nr in (0..=600u32).chain([0x3fff_ffff, u32::MAX]) {
                 assert_eq!(
                     run(&prog, &data(AUDIT_ARCH_I386, nr, [0; 6])),
@@ -1684,6 +1744,46 @@ mod tests {
         }
     }
 
+    /// The last program refuses the Landlock calls (ENOSYS, whatever the
+    /// arguments) and nothing else, whatever the options; the deny and
+    /// notify programs let them through, since the shim makes
+    /// `landlock_restrict_self` with both in place.
+    #[test]
+    fn landlock_is_refused_by_the_last_program_only() {
+        let landlock: BTreeSet<i64> = DENY_LANDLOCK.iter().map(|(nr, _)| *nr).collect();
+        assert_eq!(
+            landlock,
+            BTreeSet::from([
+                libc::SYS_landlock_create_ruleset,
+                libc::SYS_landlock_add_rule,
+                libc::SYS_landlock_restrict_self,
+            ])
+        );
+        let prog = last();
+        for nr in 0..=1023i64 {
+            for args in [[0; 6], [u64::MAX; 6], [3, 0, 1, 0, 0, 0]] {
+                let want = if landlock.contains(&nr) {
+                    errno(libc::ENOSYS)
+                } else {
+                    ALLOW
+                };
+                assert_eq!(call(&prog, nr, args), want, "nr {nr}");
+            }
+        }
+        for opts in [FilterOptions::default(), ALL_TRAPS] {
+            let f = build(&opts).expect("filters build");
+            // The shim installs the last program with the other two in place.
+            for nr in landlock.iter().copied().chain([libc::SYS_seccomp]) {
+                assert_eq!(call(&f.deny, nr, [3, 0, 0, 0, 0, 0]), ALLOW, "{nr}");
+                assert_eq!(call(&f.notify, nr, [3, 0, 0, 0, 0, 0]), ALLOW, "{nr}");
+            }
+        }
+        assert!(last_denied()
+            .iter()
+            .all(|d| d.errno == libc::ENOSYS && d.when.is_empty()));
+        assert!(always_denied().iter().all(|d| !landlock.contains(&d.nr)));
+    }
+
     #[test]
     fn deny_allows_everything_else() {
         let listed: BTreeSet<i64> = DENY_EPERM
@@ -1990,10 +2090,10 @@ mod kernel_tests {
     use super::*;
     use crate::sys::child::testing::{run_steps, Arg, Outcome, Step};
 
-    /// Makes `checks` in a forked child with both filters installed (the
-    /// listener closed at once, as if the supervisor had died): 0 if every
-    /// check gave its errno, else the number of the first that did not, or
-    /// 100+ if set-up failed.
+    /// Makes `checks` in a forked child with the three filters installed
+    /// as the shim installs them (the listener closed at once, as if the
+    /// supervisor had died): 0 if every check gave its errno, else the
+    /// number of the first that did not, or 100+ if set-up failed.
     fn in_sandboxed_child(native_looks: bool, checks: &[Step<'static>]) -> i32 {
         let filters = build(&FilterOptions {
             deny_network: true,
@@ -2011,17 +2111,23 @@ mod kernel_tests {
                 prog: &filters.notify,
                 flags: libc::SECCOMP_FILTER_FLAG_NEW_LISTENER,
             },
+            // `seccomp` is not mediated: the shim installs this one with
+            // the notify filter in place.
+            Step::Seccomp {
+                prog: &filters.last,
+                flags: 0,
+            },
         ];
         steps.extend_from_slice(checks);
         match run_steps(&steps).expect("fork") {
             Outcome::Exited(status) => status,
             // A refused program (EINVAL) is a bug; no seccomp at all a skip.
             Outcome::Failed { step: 0, .. } => 101,
-            Outcome::Failed { step, errno } if step <= 2 => {
+            Outcome::Failed { step, errno } if step <= 3 => {
                 let skip = if errno == libc::ENOSYS { 110 } else { 102 };
                 skip + i32::try_from(step).expect("small") - 1
             }
-            Outcome::Failed { step, .. } => i32::try_from(step - 2).expect("small"),
+            Outcome::Failed { step, .. } => i32::try_from(step - 3).expect("small"),
             Outcome::Killed(sig) => panic!("child killed by signal {sig}"),
         }
     }
@@ -2054,6 +2160,11 @@ mod kernel_tests {
             call(SYS_clone3, [Z, Z, Z], Some(ENOSYS)),
             call(SYS_ioctl, [Z, int(TIOCSTI), S(c"x")], Some(EPERM)),
             call(SYS_ptrace, [int(PTRACE_TRACEME), Z, Z], Some(EPERM)),
+            // The last program: Landlock is not there for the program
+            // (`landlock_create_ruleset(NULL, 0, VERSION)`, the ABI query).
+            call(SYS_landlock_create_ruleset, [Z, Z, int(1)], Some(ENOSYS)),
+            call(SYS_landlock_add_rule, [int(-1), int(1), Z], Some(ENOSYS)),
+            call(SYS_landlock_restrict_self, [int(-1), Z, Z], Some(ENOSYS)),
             // Mediated, and no listener: fails closed, never allowed.
             call(SYS_openat, [int(AT_FDCWD), S(c"/"), Z], Some(ENOSYS)),
             call(SYS_getpid, [Z, Z, Z], None),

@@ -9,8 +9,10 @@
 //! *number*; we take the listener with `pidfd_getfd`, start the receiving
 //! worker, and only then send the ruleset message, which is the go: the
 //! shim restricts itself with the ruleset when the policy limits exec
-//! ([`crate::landlock`]) and execs the program, so no mediated syscall can
-//! ever wait for a supervisor that is not listening yet.
+//! ([`crate::landlock`]), installs the last filter (the program's own
+//! Landlock calls refused: [`crate::filter`]) and execs the program, so no
+//! mediated syscall can ever wait for a supervisor that is not listening
+//! yet.
 //!
 //! Threads: the session's workers ([`crate::session`]: the receiver and
 //! one spare at start-up, the other spares at the event loop's first
@@ -613,7 +615,7 @@ fn ask_isolation(sock: &OwnedFd) -> Result<(), (&'static str, io::Error)> {
 }
 
 /// Sends the rest of the first part of the hand-off (the network namespace
-/// request went ahead: see [`prepare`]): the two filters.
+/// request went ahead: see [`prepare`]): the three filters.
 fn send_filters(
     sock: &OwnedFd,
     filters: &filter::Filters,
@@ -622,7 +624,9 @@ fn send_filters(
     sys::write_all(sock.as_fd(), &filter::to_bytes(&filters.deny))
         .map_err(step("sending the deny filter"))?;
     sys::write_all(sock.as_fd(), &filter::to_bytes(&filters.notify))
-        .map_err(step("sending the notify filter"))
+        .map_err(step("sending the notify filter"))?;
+    sys::write_all(sock.as_fd(), &filter::to_bytes(&filters.last))
+        .map_err(step("sending the last filter"))
 }
 
 /// Receives the listener's number and takes the listener. A failure to

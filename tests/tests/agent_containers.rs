@@ -540,7 +540,9 @@ echo x > /dev/null && echo "null ok"
 /// that refuses makes the profile allow the rest by name, and a call
 /// denied only for some arguments for exactly the others: `TIOCSTI` is
 /// still refused (EPERM) and another `ioctl` still reaches the kernel
-/// (stdin is no terminal: ENOTTY).
+/// (stdin is no terminal: ENOTTY). The container's own Landlock, which the
+/// agent's opens would ignore, fails with ENOSYS (libseccomp 2.5.4 knows
+/// its names).
 #[test]
 fn system_calls_the_runtime_does_not_know_fail_closed() {
     const SRC: &str = r#"
@@ -569,6 +571,12 @@ int main(void) {
     fa.fa_xflags = 0x10; /* FS_XFLAG_APPEND */
     r = syscall(469, AT_FDCWD, "/etc/hostname", &fa, sizeof fa, 0);
     printf("file_setattr %ld %s\n", r, r ? strerror(errno) : "ok");
+    /* The container's own Landlock: the ABI query (7 here natively) and a
+     * restriction (EBADF natively) fail as on a kernel without it. */
+    r = syscall(SYS_landlock_create_ruleset, NULL, 0, 1);
+    printf("landlock_abi %ld %s\n", r, r < 0 ? strerror(errno) : "ok");
+    r = syscall(SYS_landlock_restrict_self, -1, 0);
+    printf("landlock_restrict %ld %s\n", r, r ? strerror(errno) : "ok");
     r = ioctl(0, TIOCSTI, "x");
     printf("tiocsti %ld %s\n", r, r ? strerror(errno) : "ok");
     struct termios t;
@@ -620,6 +628,13 @@ int main(void) {
             out.stdout.contains("tiocsti -1 Operation not permitted"),
             "{name}: TIOCSTI is refused: {out:?}"
         );
+        for landlock in ["landlock_abi", "landlock_restrict"] {
+            assert!(
+                out.stdout
+                    .contains(&format!("{landlock} -1 Function not implemented")),
+                "{name}: {landlock}: the container's own Landlock is refused: {out:?}"
+            );
+        }
         for refused in ["rthdr", "rthdr_high", "ip_options"] {
             assert!(
                 out.stdout
