@@ -345,7 +345,11 @@ mod tests {
             .filter(|r| r["names"] == json!(["ioctl"]))
             .filter(denial)
             .collect();
-        assert_eq!(ioctl.len(), 8, "TIOCSTI, TIOCLINUX and the six file-system ones");
+        assert_eq!(
+            ioctl.len(),
+            8,
+            "TIOCSTI, TIOCLINUX and the six file-system ones"
+        );
         for r in ioctl {
             assert_eq!(r["args"][0]["op"], "SCMP_CMP_MASKED_EQ");
             assert_eq!(r["args"][0]["value"], u64::from(u32::MAX));
