@@ -83,6 +83,12 @@ pub struct FilterOptions {
     /// The program may hold `CAP_NET_RAW`: `setsockopt(IP_OPTIONS)` fails
     /// with EPERM ([`ip_options_denial`]).
     pub deny_ip_options: bool,
+    /// With an `allow` default, some IP addresses are denied or redirected:
+    /// the sockets and options whose packets carry addresses of the
+    /// program's own, which no decision of a destination holds (packet
+    /// sockets, raw IP sockets but ICMP's, `IP_HDRINCL`, `IPV6_HDRINCL`),
+    /// fail with EPERM ([`raw_packet_rules`]).
+    pub deny_raw_packets: bool,
 }
 
 /// [`FilterOptions::native_looks`] of a policy: its `filesystem.metadata`
@@ -915,6 +921,73 @@ fn other_family_rules() -> BTreeMap<i64, Vec<Rule>> {
         .collect()
 }
 
+/// `socket`/`socketpair` and `setsockopt` of what sends packets whose
+/// addresses are the program's own, not the destination a send or
+/// `connect` names (which is what [`crate::handlers::net`] decides):
+/// - packet sockets (`AF_PACKET`, and `AF_INET`'s obsolete `SOCK_PACKET`,
+///   which the kernel makes one): whole frames, no address at all;
+/// - raw IP sockets but ICMP's (`IPPROTO_ICMP` of `AF_INET`,
+///   `IPPROTO_ICMPV6` of `AF_INET6`): `IPPROTO_RAW` implies `IP_HDRINCL`,
+///   the program's IP header goes out as it is (`raw_send_hdrinc`), and a
+///   raw UDP or TCP socket writes the transport header, its port, itself;
+/// - `setsockopt` of `IP_HDRINCL` and `IPV6_HDRINCL`, which make any raw
+///   socket, ICMP's too, take the program's IP header.
+///
+/// A raw ICMP socket without them (ping) sends to the decided address;
+/// ICMP has no ports. All need `CAP_NET_RAW`, without which the kernel
+/// answers EPERM: the answer here.
+fn raw_packet_rules() -> BTreeMap<i64, Vec<Rule>> {
+    let rules = || {
+        let mut v = vec![vec![cond(0, Op::Eq, int(libc::AF_PACKET))]];
+        for (fam, icmp) in [
+            (libc::AF_INET, libc::IPPROTO_ICMP),
+            (libc::AF_INET6, libc::IPPROTO_ICMPV6),
+        ] {
+            v.push(vec![
+                cond(0, Op::Eq, int(fam)),
+                cond(1, Op::MaskedEq(0xf), int(SOCK_PACKET)),
+            ]);
+            v.push(vec![
+                cond(0, Op::Eq, int(fam)),
+                cond(1, Op::MaskedEq(0xf), int(libc::SOCK_RAW)),
+                cond(2, Op::Ne, int(icmp)),
+            ]);
+        }
+        v
+    };
+    let sockopt = vec![
+        vec![
+            cond(1, Op::Eq, int(libc::IPPROTO_IP)),
+            cond(2, Op::Eq, int(libc::IP_HDRINCL)),
+        ],
+        vec![
+            cond(1, Op::Eq, int(libc::IPPROTO_IPV6)),
+            cond(2, Op::Eq, int(libc::IPV6_HDRINCL)),
+        ],
+    ];
+    [
+        (libc::SYS_socket, rules()),
+        (libc::SYS_socketpair, rules()),
+        (libc::SYS_setsockopt, sockopt),
+    ]
+    .into_iter()
+    .collect()
+}
+
+/// Adds `more` to `rules`, a piece's: a call denied always (no rules)
+/// stays so.
+fn merge_rules(rules: &mut BTreeMap<i64, Vec<Rule>>, more: BTreeMap<i64, Vec<Rule>>) {
+    for (nr, r) in more {
+        match rules.get_mut(&nr) {
+            Some(have) if have.is_empty() => {}
+            Some(have) => have.extend(r),
+            None => {
+                rules.insert(nr, r);
+            }
+        }
+    }
+}
+
 /// The pieces of the deny program, checked in this order.
 fn deny_pieces(opts: &FilterOptions) -> Vec<Piece> {
     let errno = |e: libc::c_int| libc::SECCOMP_RET_ERRNO | u32::try_from(e).unwrap_or(0);
@@ -922,10 +995,14 @@ fn deny_pieces(opts: &FilterOptions) -> Vec<Piece> {
     if opts.deny_ip_options {
         denied.push(ip_options_denial());
     }
+    let mut eperm = denial_rules(&denied, libc::EPERM);
+    if opts.deny_raw_packets {
+        merge_rules(&mut eperm, raw_packet_rules());
+    }
     let mut pieces = vec![
         Piece {
             action: errno(libc::EPERM),
-            rules: denial_rules(&denied, libc::EPERM),
+            rules: eperm,
         },
         Piece {
             action: errno(libc::ENOSYS),
@@ -1063,6 +1140,7 @@ mod tests {
         deny_other_families: false,
         native_looks: false,
         deny_ip_options: true,
+        deny_raw_packets: false,
     };
 
     fn notify_with(opts: &FilterOptions) -> Vec<libc::sock_filter> {
@@ -1673,6 +1751,84 @@ mod tests {
         assert_eq!(call(&prog, nr, [3, 0x1000, 10, 0, 0x7fff_0000, 16]), NOTIF);
         // A pointer above 4 GiB with zero low bits still counts.
         assert_eq!(call(&prog, nr, [3, 0, 0, 0, 1 << 40, 16]), NOTIF);
+    }
+
+    #[test]
+    fn packets_with_their_own_addresses_are_refused_when_asked() {
+        let opts = FilterOptions {
+            mediate_network: true,
+            deny_raw_packets: true,
+            deny_ip_options: true,
+            ..FilterOptions::default()
+        };
+        let prog = build(&opts).expect("filters build").deny;
+        let eperm = errno(libc::EPERM);
+        let at =
+            |fam: libc::c_int, ty: libc::c_int, proto: u64| [flag(fam), flag(ty), proto, 0, 0, 0];
+        for nr in [libc::SYS_socket, libc::SYS_socketpair] {
+            for ty in [libc::SOCK_DGRAM, libc::SOCK_RAW, libc::SOCK_STREAM] {
+                assert_eq!(call(&prog, nr, at(libc::AF_PACKET, ty, 0)), eperm);
+            }
+            for (fam, icmp) in [(libc::AF_INET, 1), (libc::AF_INET6, 58)] {
+                let raw = libc::SOCK_RAW | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK;
+                for proto in [0, 6, 17, 255, 255 | (1 << 32)] {
+                    assert_eq!(call(&prog, nr, at(fam, raw, proto)), eperm);
+                }
+                assert_eq!(call(&prog, nr, at(fam, SOCK_PACKET, 768)), eperm);
+                // Ping, and everything not raw.
+                assert_eq!(call(&prog, nr, at(fam, raw, flag(icmp))), ALLOW);
+                assert_eq!(call(&prog, nr, at(fam, libc::SOCK_DGRAM, 0)), ALLOW);
+                assert_eq!(
+                    call(&prog, nr, at(fam, libc::SOCK_DGRAM, flag(icmp))),
+                    ALLOW
+                );
+                assert_eq!(call(&prog, nr, at(fam, libc::SOCK_STREAM, 6)), ALLOW);
+            }
+            assert_eq!(call(&prog, nr, at(libc::AF_UNIX, libc::SOCK_RAW, 0)), ALLOW);
+            assert_eq!(
+                call(&prog, nr, at(libc::AF_NETLINK, libc::SOCK_RAW, 0)),
+                ALLOW
+            );
+        }
+        let so = libc::SYS_setsockopt;
+        let opt = |level: libc::c_int, name: libc::c_int| [3, flag(level), flag(name), 0, 0, 0];
+        assert_eq!(
+            call(&prog, so, opt(libc::IPPROTO_IP, libc::IP_HDRINCL)),
+            eperm
+        );
+        assert_eq!(
+            call(&prog, so, opt(libc::IPPROTO_IPV6, libc::IPV6_HDRINCL)),
+            eperm
+        );
+        // The ones refused before still are.
+        assert_eq!(
+            call(&prog, so, opt(libc::IPPROTO_IP, libc::IP_OPTIONS)),
+            eperm
+        );
+        assert_eq!(
+            call(&prog, so, opt(libc::IPPROTO_IPV6, libc::IPV6_RTHDR)),
+            eperm
+        );
+        assert_eq!(call(&prog, so, opt(libc::IPPROTO_IP, libc::IP_TTL)), ALLOW);
+        // Without the option, nothing of it.
+        let prog = build(&FilterOptions {
+            deny_raw_packets: false,
+            ..opts
+        })
+        .expect("filters build")
+        .deny;
+        assert_eq!(
+            call(&prog, so, opt(libc::IPPROTO_IP, libc::IP_HDRINCL)),
+            ALLOW
+        );
+        assert_eq!(
+            call(
+                &prog,
+                libc::SYS_socket,
+                at(libc::AF_INET, libc::SOCK_RAW, 255)
+            ),
+            ALLOW
+        );
     }
 
     #[test]

@@ -533,9 +533,12 @@ fn prepare(
     // the file system rules decide, and every connection is logged. A
     // policy that denies the network outright (a `deny` default, no rule,
     // no `isolate`) refuses IP sockets themselves; one that mediates with a
-    // `deny` default refuses the families no rule can name.
+    // `deny` default refuses the families no rule can name; one that allows
+    // by default but keeps some IP addresses refuses the packets that name
+    // their own.
     let deny = pol.network.default == NetAccess::Deny;
     let no_network = deny && !pol.network.has_rules_or_isolate();
+    let keeps_ip = pol.network.keeps_ip_addresses();
     let audit = Audit::new(
         opts.log.as_deref(),
         pol.log.denied,
@@ -571,6 +574,9 @@ fn prepare(
         deny_other_families: deny && !no_network,
         native_looks: filter::native_looks(&ctx.policy),
         deny_ip_options: may_route_ip(),
+        // With a `deny` default those sockets are refused already
+        // (`deny_other_families`, EACCES).
+        deny_raw_packets: !deny && keeps_ip,
     })
     .map_err(|e| RunError::Setup {
         what: "building the seccomp filters",
