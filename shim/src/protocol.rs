@@ -10,7 +10,8 @@
 //! 1. supervisor -> shim: optionally the one byte [`ISOLATE_NETWORK`] (sent
 //!    as soon as the supervisor knows the policy isolates: before loading
 //!    an embedded one, else once it is loaded; the shim makes the network
-//!    namespace at once, while the supervisor goes on), then
+//!    namespace at once, while the supervisor goes on), then optionally
+//!    the one byte [`DROP_MAP_FILES_CAPS`] (the exec default denies), then
 //!    the deny program, then the notify program, each one message in the
 //!    wire form of [`encode_program`]. The shim installs them after
 //!    `no_new_privs`, while the supervisor builds the Landlock ruleset from
@@ -178,6 +179,15 @@ pub fn decode_program(bytes: &[u8]) -> Result<Vec<libc::sock_filter>, ProgramErr
 /// message cannot be mistaken for one.
 pub const ISOLATE_NETWORK: u8 = b'N';
 
+/// A one-byte message the supervisor may send before the deny program
+/// (after [`ISOLATE_NETWORK`], if that is sent): the program is not to hold
+/// `CAP_SYS_ADMIN` nor `CAP_CHECKPOINT_RESTORE`, the capabilities with which
+/// the kernel resolves `/proc/<pid>/map_files/*`. Sent where the exec
+/// default denies: through those links a program could otherwise exec
+/// shared anonymous memory (shmem with no path, which Landlock does not
+/// check) by a path the supervisor never saw.
+pub const DROP_MAP_FILES_CAPS: u8 = b'C';
+
 /// The step of the shim's set-up that failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -204,10 +214,12 @@ pub enum SetupStage {
     Landlock = 10,
     /// Entering a new, empty network namespace (`isolate`).
     NetworkNamespace = 11,
+    /// Dropping the capabilities of [`DROP_MAP_FILES_CAPS`].
+    Capabilities = 12,
 }
 
 impl SetupStage {
-    const ALL: [Self; 11] = [
+    const ALL: [Self; 12] = [
         Self::ReceiveDeny,
         Self::ReceiveNotify,
         Self::Program,
@@ -219,6 +231,7 @@ impl SetupStage {
         Self::ReceiveRuleset,
         Self::Landlock,
         Self::NetworkNamespace,
+        Self::Capabilities,
     ];
 
     fn from_u8(v: u8) -> Option<Self> {
@@ -239,6 +252,9 @@ impl fmt::Display for SetupStage {
             Self::NotifyFilter => "installing the notify filter",
             Self::ReceiveRuleset => "receiving the Landlock ruleset",
             Self::Landlock => "restricting exec with Landlock (landlock_restrict_self)",
+            Self::Capabilities => {
+                "dropping CAP_SYS_ADMIN and CAP_CHECKPOINT_RESTORE (the exec default denies)"
+            }
             Self::NetworkNamespace => {
                 "entering a new network namespace (isolate; as non-root this needs unprivileged user namespaces)"
             }
@@ -417,7 +433,7 @@ mod tests {
         assert_eq!(ShimMessage::decode(&raw(TAG_LISTENER, 4, 2)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 0, 1)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 1, 0)), None);
-        assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 1, 12)), None);
+        assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 1, 13)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 1, 0x101)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_EXEC_FAILED, 2, 1)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_EXEC_FAILED, -2, 0)), None);
