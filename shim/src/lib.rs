@@ -201,6 +201,11 @@ fn setup(
         sys::isolate_network().map_err(|e| (SetupStage::NetworkNamespace, e))?;
         first = receive(sock, SetupStage::ReceiveDeny)?;
     }
+    if first == [protocol::DROP_MAP_FILES_CAPS] {
+        // Before the notify filter: `capset` may be mediated.
+        sys::drop_map_files_caps().map_err(|e| (SetupStage::Capabilities, e))?;
+        first = receive(sock, SetupStage::ReceiveDeny)?;
+    }
     let deny = decode(&first)?;
     let notify = decode(&receive(sock, SetupStage::ReceiveNotify)?)?;
     let last = decode(&receive(sock, SetupStage::ReceiveLast)?)?;

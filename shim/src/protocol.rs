@@ -10,7 +10,8 @@
 //! 1. supervisor -> shim: optionally the one byte [`ISOLATE_NETWORK`] (sent
 //!    as soon as the supervisor knows the policy isolates: before loading
 //!    an embedded one, else once it is loaded; the shim makes the network
-//!    namespace at once, while the supervisor goes on), then
+//!    namespace at once, while the supervisor goes on), then optionally
+//!    the one byte [`DROP_MAP_FILES_CAPS`] (the exec default denies), then
 //!    the deny program, then the notify program, then the last program,
 //!    each one message in the wire form of [`encode_program`]. The shim
 //!    installs the first two after `no_new_privs`, while the supervisor
@@ -180,6 +181,15 @@ pub fn decode_program(bytes: &[u8]) -> Result<Vec<libc::sock_filter>, ProgramErr
 /// message cannot be mistaken for one.
 pub const ISOLATE_NETWORK: u8 = b'N';
 
+/// A one-byte message the supervisor may send before the deny program
+/// (after [`ISOLATE_NETWORK`], if that is sent): the program is not to hold
+/// `CAP_SYS_ADMIN` nor `CAP_CHECKPOINT_RESTORE`, the capabilities with which
+/// the kernel resolves `/proc/<pid>/map_files/*`. Sent where the exec
+/// default denies: through those links a program could otherwise exec
+/// shared anonymous memory (shmem with no path, which Landlock does not
+/// check) by a path the supervisor never saw.
+pub const DROP_MAP_FILES_CAPS: u8 = b'C';
+
 /// The step of the shim's set-up that failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -210,10 +220,12 @@ pub enum SetupStage {
     ReceiveLast = 12,
     /// Installing the last filter (after `landlock_restrict_self`).
     LastFilter = 13,
+    /// Dropping the capabilities of [`DROP_MAP_FILES_CAPS`].
+    Capabilities = 14,
 }
 
 impl SetupStage {
-    const ALL: [Self; 13] = [
+    const ALL: [Self; 14] = [
         Self::ReceiveDeny,
         Self::ReceiveNotify,
         Self::Program,
@@ -227,6 +239,7 @@ impl SetupStage {
         Self::NetworkNamespace,
         Self::ReceiveLast,
         Self::LastFilter,
+        Self::Capabilities,
     ];
 
     fn from_u8(v: u8) -> Option<Self> {
@@ -249,6 +262,9 @@ impl fmt::Display for SetupStage {
             Self::Landlock => "restricting exec with Landlock (landlock_restrict_self)",
             Self::ReceiveLast => "receiving the last filter",
             Self::LastFilter => "installing the last filter (the program's own Landlock refused)",
+            Self::Capabilities => {
+                "dropping CAP_SYS_ADMIN and CAP_CHECKPOINT_RESTORE (the exec default denies)"
+            }
             Self::NetworkNamespace => {
                 "entering a new network namespace (isolate; as non-root this needs unprivileged user namespaces)"
             }
@@ -427,7 +443,7 @@ mod tests {
         assert_eq!(ShimMessage::decode(&raw(TAG_LISTENER, 4, 2)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 0, 1)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 1, 0)), None);
-        assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 1, 14)), None);
+        assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 1, 15)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 1, 0x101)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_EXEC_FAILED, 2, 1)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_EXEC_FAILED, -2, 0)), None);

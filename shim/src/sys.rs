@@ -191,6 +191,54 @@ pub fn set_no_new_privs() -> io::Result<()> {
     }
 }
 
+/// `CAP_SYS_ADMIN` (include/uapi/linux/capability.h).
+const CAP_SYS_ADMIN: u32 = 21;
+/// `CAP_CHECKPOINT_RESTORE` (include/uapi/linux/capability.h, Linux 5.9).
+const CAP_CHECKPOINT_RESTORE: u32 = 40;
+
+/// Drops `CAP_SYS_ADMIN` and `CAP_CHECKPOINT_RESTORE` for good
+/// ([`crate::protocol::DROP_MAP_FILES_CAPS`]): from the bounding set where
+/// we may (`CAP_SETPCAP`; a kernel older than 5.9 does not know the second:
+/// `EINVAL`), and from the effective, permitted and inheritable sets (and so
+/// the ambient one), which lowering always may. With `no_new_privs`, no
+/// later exec gives them back.
+pub fn drop_map_files_caps() -> io::Result<()> {
+    let caps = [CAP_SYS_ADMIN, CAP_CHECKPOINT_RESTORE];
+    for cap in caps {
+        // SAFETY: PR_CAPBSET_DROP takes integer arguments only.
+        let r = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, libc::c_ulong::from(cap), 0, 0, 0) };
+        if r != 0 {
+            let e = io::Error::last_os_error();
+            if !matches!(e.raw_os_error(), Some(libc::EPERM | libc::EINVAL)) {
+                return Err(e);
+            }
+        }
+    }
+    // `struct __user_cap_header_struct` and two `__user_cap_data_struct`s
+    // (_LINUX_CAPABILITY_VERSION_3: 64 capabilities).
+    let mut header = [0x2008_0522u32, 0];
+    let mut data = [[0u32; 3]; 2];
+    // SAFETY: the header and two data structs, of the kernel's layout
+    // (three u32 each: effective, permitted, inheritable), outlive the call.
+    let r = unsafe { libc::syscall(libc::SYS_capget, header.as_mut_ptr(), data.as_mut_ptr()) };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    for cap in caps {
+        let (word, bit) = ((cap / 32) as usize, 1u32 << (cap % 32));
+        for set in &mut data[word] {
+            *set &= !bit;
+        }
+    }
+    header[1] = 0;
+    // SAFETY: as for capget; the kernel only reads them.
+    let r = unsafe { libc::syscall(libc::SYS_capset, header.as_mut_ptr(), data.as_ptr()) };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// `seccomp(SECCOMP_SET_MODE_FILTER, flags, prog)`; returns the raw result.
 fn seccomp_filter(prog: &[libc::sock_filter], flags: libc::c_ulong) -> io::Result<libc::c_long> {
     let len = u16::try_from(prog.len()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;

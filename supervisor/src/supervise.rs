@@ -356,7 +356,7 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     // The filters next: the shim installs them (about 0.1 ms) while we
     // build the Landlock ruleset (about 0.3 ms), which goes with the go
     // (see fdsup_shim::protocol).
-    let sent = isolating.and_then(|()| send_filters(&ours, &filters));
+    let sent = isolating.and_then(|()| send_filters(&ours, &filters, ctx.exec.broker_memfd));
     crate::timeline::mark("filters sent");
     let ruleset = match sent {
         Ok(()) => crate::landlock::prepare(
@@ -621,12 +621,20 @@ fn ask_isolation(sock: &OwnedFd) -> Result<(), (&'static str, io::Error)> {
 }
 
 /// Sends the rest of the first part of the hand-off (the network namespace
-/// request went ahead: see [`prepare`]): the three filters.
+/// request went ahead: see [`prepare`]): where the exec default denies,
+/// the request to drop the capabilities that resolve `/proc/<pid>/map_files`
+/// (see [`fdsup_shim::protocol::DROP_MAP_FILES_CAPS`]), then the three
+/// filters.
 fn send_filters(
     sock: &OwnedFd,
     filters: &filter::Filters,
+    exec_default_denies: bool,
 ) -> Result<(), (&'static str, io::Error)> {
     let step = |what| move |e| (what, e);
+    if exec_default_denies {
+        sys::write_all(sock.as_fd(), &[fdsup_shim::protocol::DROP_MAP_FILES_CAPS])
+            .map_err(step("asking the shim to drop CAP_SYS_ADMIN"))?;
+    }
     sys::write_all(sock.as_fd(), &filter::to_bytes(&filters.deny))
         .map_err(step("sending the deny filter"))?;
     sys::write_all(sock.as_fd(), &filter::to_bytes(&filters.notify))
