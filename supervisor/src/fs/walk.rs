@@ -454,8 +454,11 @@ fn walk_steps(
     }
     // A deleted directory (a working directory removed): nothing is in it,
     // but `.` and `..` still work, as in the kernel. It is decided on the
-    // path it had.
-    strip_deleted(&mut b.path);
+    // path it had. (A directory that is only named `x (deleted)` is
+    // decided on that name: `x` may be another rule's.)
+    if super::unlinked(cur.borrow(), &b.path) {
+        strip_deleted(&mut b.path);
+    }
     if in_root {
         let dup = match &cur {
             Cur::Fd(fd) => fd.try_clone().map_err(|e| errno_of(&e))?,
@@ -703,7 +706,9 @@ fn walk_steps(
                         // the supervisor's `/proc/<pid>`.
                         return Err(libc::ENOENT);
                     }
-                    let deleted = b.path.ends_with(b" (deleted)");
+                    // (Only an object linked nowhere: a name may end with
+                    // the mark on its own.)
+                    let deleted = super::unlinked(fd.as_fd(), &b.path);
                     let pathless = b.path.first() != Some(&b'/');
                     if last
                         && trailing
@@ -813,8 +818,8 @@ fn walk_steps(
 /// Removes the kernel's " (deleted)" from the path of a directory's
 /// descriptor: the path it had.
 fn strip_deleted(path: &mut Vec<u8>) {
-    if path.ends_with(b" (deleted)") {
-        path.truncate(path.len() - b" (deleted)".len());
+    if path.ends_with(super::DELETED) {
+        path.truncate(path.len() - super::DELETED.len());
     }
 }
 
