@@ -204,9 +204,31 @@ impl<'t> Asker<'t> {
     /// it: `hidden/..` would otherwise confirm that `hidden` exists. (A
     /// denied directory is not secret: it answers EACCES whether it exists
     /// or not, and the default of most policies is to deny.)
-    fn refusal(&self, path: &[u8]) -> Option<i32> {
+    ///
+    /// Decided as every look at `path` is (`handlers::decide_found`): a
+    /// sandboxed process's `/proc/<pid>` as the policy spells it,
+    /// `/proc/self`; and a directory that only the default hides, with a
+    /// rule that shows something below it, is on the way and no secret
+    /// (left out, `/proc/self/fd/..` and `proj/../..` of a project whose
+    /// parent is on the way were ENOENT, though the very directories were
+    /// there to open). Not the hot path: `..` only.
+    fn refusal(&mut self, path: &[u8]) -> Option<i32> {
         use crate::policy::{FsAccess, FsAction};
-        match self.policy?.decide_fs(path).action {
+        let policy = self.policy?;
+        let spelt;
+        let path = match crate::proc_path::proc_pid(path) {
+            Some((pid, _)) if !self.sees_pid(pid) => return Some(libc::ENOENT),
+            Some((_, rest)) => {
+                spelt = [&b"/proc/self"[..], rest].concat();
+                &spelt[..]
+            }
+            None => path,
+        };
+        let d = policy.decide_fs(path);
+        match d.action {
+            FsAction::Access(FsAccess::Hide) if d.rule.is_none() && policy.shows_below(path) => {
+                None
+            }
             FsAction::Access(FsAccess::Hide) => Some(libc::ENOENT),
             _ => None,
         }
