@@ -122,6 +122,20 @@ pub fn searches_anything() -> bool {
     *ROOT.get_or_init(sys::euid_is_root) && !crate::creds::switched()
 }
 
+/// Whether `fd`, whose path the kernel wrote as `path` (`/proc/self/fd/N`),
+/// is an unlinked object (a deleted file or directory, an `O_TMPFILE` file,
+/// a memfd): the kernel marks those with " (deleted)" after the name they
+/// had, which decides nothing. A name may end so on its own (a file named
+/// `x (deleted)`), and a file deleted under one name may still be linked
+/// under another: only an object linked nowhere is unlinked. Costs a
+/// `fstat` only for a path that ends with the mark.
+pub fn unlinked(fd: BorrowedFd<'_>, path: &[u8]) -> bool {
+    path.ends_with(DELETED) && sys::fstat_nlink(fd) == Some(0)
+}
+
+/// The kernel's mark after the path of an unlinked object.
+pub const DELETED: &[u8] = b" (deleted)";
+
 /// An `O_PATH` descriptor of `/`, kept for the life of the supervisor.
 ///
 /// The program's root is the supervisor's: the shim starts it in our root

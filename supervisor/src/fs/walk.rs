@@ -204,9 +204,31 @@ impl<'t> Asker<'t> {
     /// it: `hidden/..` would otherwise confirm that `hidden` exists. (A
     /// denied directory is not secret: it answers EACCES whether it exists
     /// or not, and the default of most policies is to deny.)
-    fn refusal(&self, path: &[u8]) -> Option<i32> {
+    ///
+    /// Decided as every look at `path` is (`handlers::decide_found`): a
+    /// sandboxed process's `/proc/<pid>` as the policy spells it,
+    /// `/proc/self`; and a directory that only the default hides, with a
+    /// rule that shows something below it, is on the way and no secret
+    /// (left out, `/proc/self/fd/..` and `proj/../..` of a project whose
+    /// parent is on the way were ENOENT, though the very directories were
+    /// there to open). Not the hot path: `..` only.
+    fn refusal(&mut self, path: &[u8]) -> Option<i32> {
         use crate::policy::{FsAccess, FsAction};
-        match self.policy?.decide_fs(path).action {
+        let policy = self.policy?;
+        let spelt;
+        let path = match crate::proc_path::proc_pid(path) {
+            Some((pid, _)) if !self.sees_pid(pid) => return Some(libc::ENOENT),
+            Some((_, rest)) => {
+                spelt = [&b"/proc/self"[..], rest].concat();
+                &spelt[..]
+            }
+            None => path,
+        };
+        let d = policy.decide_fs(path);
+        match d.action {
+            FsAction::Access(FsAccess::Hide) if d.rule.is_none() && policy.shows_below(path) => {
+                None
+            }
             FsAction::Access(FsAccess::Hide) => Some(libc::ENOENT),
             _ => None,
         }
@@ -454,8 +476,11 @@ fn walk_steps(
     }
     // A deleted directory (a working directory removed): nothing is in it,
     // but `.` and `..` still work, as in the kernel. It is decided on the
-    // path it had.
-    strip_deleted(&mut b.path);
+    // path it had. (A directory that is only named `x (deleted)` is
+    // decided on that name: `x` may be another rule's.)
+    if super::unlinked(cur.borrow(), &b.path) {
+        strip_deleted(&mut b.path);
+    }
     if in_root {
         let dup = match &cur {
             Cur::Fd(fd) => fd.try_clone().map_err(|e| errno_of(&e))?,
@@ -703,7 +728,9 @@ fn walk_steps(
                         // the supervisor's `/proc/<pid>`.
                         return Err(libc::ENOENT);
                     }
-                    let deleted = b.path.ends_with(b" (deleted)");
+                    // (Only an object linked nowhere: a name may end with
+                    // the mark on its own.)
+                    let deleted = super::unlinked(fd.as_fd(), &b.path);
                     let pathless = b.path.first() != Some(&b'/');
                     if last
                         && trailing
@@ -813,8 +840,8 @@ fn walk_steps(
 /// Removes the kernel's " (deleted)" from the path of a directory's
 /// descriptor: the path it had.
 fn strip_deleted(path: &mut Vec<u8>) {
-    if path.ends_with(b" (deleted)") {
-        path.truncate(path.len() - b" (deleted)".len());
+    if path.ends_with(super::DELETED) {
+        path.truncate(path.len() - super::DELETED.len());
     }
 }
 
