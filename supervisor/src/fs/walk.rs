@@ -666,7 +666,18 @@ fn walk_steps(
 
         cstr(&mut b.name, &b.rest[s..e])?;
         let name = CStr::from_bytes_with_nul(&b.name).map_err(|_| libc::EINVAL)?;
-        match open_path(cur.raw(), name, step_resolve, 0) {
+        // With `fs.protected_symlinks` on, the kernel refuses another
+        // user's link in a sticky, world-writable directory as the last
+        // component of this one-step open (EACCES, before its ELOOP): this
+        // walk decides itself whether the link is the path's last (the
+        // only one the kernel checks, `sticky::refuses_follow`).
+        let opened = match open_path(cur.raw(), name, step_resolve, 0) {
+            Err(e) if e.raw_os_error() == Some(libc::EACCES) && is_symlink(cur.borrow(), name) => {
+                Err(std::io::Error::from_raw_os_error(libc::ELOOP))
+            }
+            r => r,
+        };
+        match opened {
             Ok(fd) => {
                 push_component(&mut b.path, &b.rest[s..e]);
                 if trailing
@@ -779,6 +790,12 @@ fn walk_steps(
                     cur = Cur::Fd(fd);
                     continue;
                 }
+                // The kernel's `fs.protected_symlinks`, which it never
+                // sees here (this walk follows the link): for the path's
+                // last component only, as the kernel (`WALK_TRAILING`).
+                if last && super::sticky::refuses_follow(cur.borrow(), name) {
+                    return Err(libc::EACCES);
+                }
                 b.tmp.clear();
                 b.tmp.resize(libc::PATH_MAX as usize + 1, 0);
                 let n = sys::readlinkat(cur.raw(), name, &mut b.tmp).map_err(|e| errno_of(&e))?;
@@ -835,6 +852,12 @@ fn walk_steps(
             }
         }
     }
+}
+
+/// Whether `name` in `dir` is a symbolic link (not followed).
+fn is_symlink(dir: BorrowedFd<'_>, name: &CStr) -> bool {
+    rustix::fs::statat(dir, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
+        .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFLNK)
 }
 
 /// Removes the kernel's " (deleted)" from the path of a directory's
