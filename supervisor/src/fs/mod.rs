@@ -82,6 +82,25 @@ impl Root<'_> {
         };
         sys::openat2(dir, path, &how)
     }
+
+    /// [`Root::open`] of a path the policy names as a target (a
+    /// `redirect`'s). In a task's root no symbolic link is followed on
+    /// the way (`ELOOP`): the container owns the files there, and a link
+    /// of its own (from its image, or made where it may write) would send
+    /// the rule to a file the policy hides or keeps read-only (agent
+    /// policies are matched as written, never steered by a link of the
+    /// container's). fdsup's own root follows links as before: its
+    /// targets are the invoking user's files.
+    pub fn open_target(&self, path: &std::ffi::CStr, how: &OpenHow) -> io::Result<OwnedFd> {
+        let how = match self {
+            Root::Task(_) => OpenHow {
+                resolve: how.resolve | sys::RESOLVE_NO_SYMLINKS,
+                ..*how
+            },
+            _ => *how,
+        };
+        self.open(path, &how)
+    }
 }
 
 /// The root directory of task `tid` (`/proc/<tid>/root`, through its

@@ -116,7 +116,7 @@ pub fn handle<P: Program>(
                 mode: 0,
                 resolve: 0,
             };
-            return match root.open(target, &how) {
+            return match root.open_target(target, &how) {
                 Ok(t) => result(sys::faccessat2(
                     t.as_raw_fd(),
                     c"",

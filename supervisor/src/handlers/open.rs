@@ -669,7 +669,7 @@ impl<'a> Out<'a> {
             // A read-only target may be opened if it exists, never created.
             how.flags &= !u64::from((libc::O_CREAT | libc::O_EXCL).unsigned_abs());
             how.mode = 0;
-            match self.root.open(target, &how) {
+            match self.root.open_target(target, &how) {
                 Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
                     return self.refuse(path, Verdict::Deny, libc::EACCES, rule);
                 }
@@ -681,7 +681,7 @@ impl<'a> Out<'a> {
             }
         }
         self.log(path, Verdict::Redirect, None, rule);
-        fd_reply(req, self.root.open(target, &how))
+        fd_reply(req, self.root.open_target(target, &how))
     }
 }
 
