@@ -84,20 +84,20 @@ impl Root<'_> {
     }
 
     /// [`Root::open`] of a path the policy names as a target (a
-    /// `redirect`'s). In a task's root no symbolic link is followed on
-    /// the way (`ELOOP`): the container owns the files there, and a link
-    /// of its own (from its image, or made where it may write) would send
-    /// the rule to a file the policy hides or keeps read-only (agent
-    /// policies are matched as written, never steered by a link of the
-    /// container's). fdsup's own root follows links as before: its
-    /// targets are the invoking user's files.
+    /// `redirect`'s), with no symbolic link followed on the way (`ELOOP`).
+    /// The target is a path as the policy has it (`fdsup run` resolved its
+    /// links when the policy was loaded; an agent's is matched as written,
+    /// in the container): a link found there now was made since, by
+    /// someone who may write where the target is, the program among them,
+    /// and would send the rule to a file the policy hides or keeps
+    /// read-only. Measured before: with a target in the working directory,
+    /// a program replaced it by a link to `/etc/shadow` and read that
+    /// through the redirected name (under `fdsup run`), or a container by
+    /// one of its image's links (under the agent).
     pub fn open_target(&self, path: &std::ffi::CStr, how: &OpenHow) -> io::Result<OwnedFd> {
-        let how = match self {
-            Root::Task(_) => OpenHow {
-                resolve: how.resolve | sys::RESOLVE_NO_SYMLINKS,
-                ..*how
-            },
-            _ => *how,
+        let how = OpenHow {
+            resolve: how.resolve | sys::RESOLVE_NO_SYMLINKS,
+            ..*how
         };
         self.open(path, &how)
     }
