@@ -41,9 +41,14 @@ struct Source {
 enum ReadError {
     Io(std::io::Error),
     TooLarge,
+    /// An include that is not a regular file (a FIFO, a device, a
+    /// directory).
+    NotRegular,
     /// Not UTF-8 from this position on.
     Utf8(json::Pos),
 }
+
+const NOT_REGULAR: &str = "not a regular file";
 
 impl ReadError {
     /// The error, located at `pos` in `file` if given (an include), else in
@@ -53,11 +58,16 @@ impl ReadError {
             ReadError::Utf8(pos) => return PolicyError::at(name, pos, "not valid UTF-8"),
             ReadError::Io(e) => ("cannot read".to_owned(), Some(e)),
             ReadError::TooLarge => (format!("larger than {MAX_POLICY_BYTES} bytes"), None),
+            ReadError::NotRegular => (NOT_REGULAR.to_owned(), None),
         };
         let err = match at {
             Some((file, pos, field)) => {
                 PolicyError::at(file, pos, format!("{field}: {message} {name:?}"))
             }
+            None if message == NOT_REGULAR => PolicyError::whole_file(
+                name,
+                "not a policy file: a directory or a socket (a file, a pipe or a device is read)",
+            ),
             None => PolicyError::whole_file(name, format!("{message} policy file")),
         };
         match io {
@@ -77,7 +87,7 @@ pub fn load(source: &str, vars: &Vars) -> Result<Policy, PolicyError> {
             )
         })?
     } else {
-        read_file(source).map_err(|e| e.into_policy_error(source, None))?
+        read_file(source, false).map_err(|e| e.into_policy_error(source, None))?
     };
     let mut chain = Vec::new();
     Ok(load_layer(src, vars, &mut chain)?.finish())
@@ -99,8 +109,28 @@ fn embedded_source(name: &str) -> Option<Source> {
     })
 }
 
-fn read_file(path: &str) -> Result<Source, ReadError> {
-    let file = fs::File::open(path).map_err(ReadError::Io)?;
+/// Reads a policy file. An `include` must be a regular file; the policy
+/// named on the command line may also be a pipe or a device
+/// (`--policy <(...)`, `/dev/stdin`), read up to the size limit. Opening
+/// never waits: a FIFO nobody writes to reads as empty, where a plain open
+/// would wait for a writer for ever.
+fn read_file(path: &str, include: bool) -> Result<Source, ReadError> {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(ReadError::Io)?;
+    let kind = file.metadata().map_err(ReadError::Io)?.file_type();
+    if !kind.is_file() {
+        if include || !(kind.is_fifo() || kind.is_char_device()) {
+            return Err(ReadError::NotRegular);
+        }
+        // Reads wait for a writer's data again (without one, a FIFO is at
+        // its end).
+        rustix::fs::fcntl_setfl(&file, rustix::fs::OFlags::empty())
+            .map_err(|e| ReadError::Io(e.into()))?;
+    }
     let mut bytes = Vec::new();
     file.take(MAX_POLICY_BYTES + 1)
         .read_to_end(&mut bytes)
@@ -207,6 +237,6 @@ fn open_include(parent: &Source, include: &Include) -> Result<Source, PolicyErro
         .unwrap_or_else(|| Path::new(""))
         .join(&include.name);
     let name = joined.to_string_lossy().into_owned();
-    read_file(&name)
+    read_file(&name, true)
         .map_err(|e| e.into_policy_error(&name, Some((&parent.name, include.pos, &include.field))))
 }
