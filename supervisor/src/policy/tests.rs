@@ -1118,3 +1118,39 @@ fn schema_is_current() {
         "policies/schema.json is out of date: run `FDSUP_BLESS=1 cargo test -p fdsup schema_is_current`"
     );
 }
+
+/// A variable's value is a path, not a pattern: `$HOME` (or the directory
+/// fdsup starts in, or `$TMPDIR`) holding a `*` or a `**` component would
+/// turn `${HOME}` rw into a rule for every sibling (`/home/*`) or every
+/// depth. Such a value is refused where it is used, located at the string.
+#[test]
+fn a_variable_with_a_star_is_refused_not_a_wildcard() {
+    for (home, cwd) in [
+        ("/home/*", "/w"),
+        ("/**", "/w"),
+        ("/h", "/w/a*b"),
+        ("/h", "/w/**"),
+    ] {
+        let v = Vars {
+            home: home.into(),
+            cwd: cwd.into(),
+            ..vars()
+        };
+        let dir = scratch();
+        let main = format!("{dir}/p.json");
+        fs::write(
+            &main,
+            fs_text(
+                "{\"path\": \"/usr\", \"access\": \"ro\"},\n  {\"path\": \"${HOME}/.cache\", \"access\": \"rw\"},\n  {\"path\": \"${CWD}\", \"access\": \"rw\"}",
+            ),
+        )
+        .unwrap();
+        let e = load(&main, &v).expect_err(&format!("HOME={home} CWD={cwd}"));
+        let (line, col) = if home.contains('*') { (3, 12) } else { (4, 12) };
+        assert_eq!((e.line, e.col), (line, col), "{e}");
+        assert!(e.message.contains("\"*\""), "{e}");
+        // Not used, no error: the variable is refused only where it is used.
+        fs::write(&main, fs_text("{\"path\": \"/usr\", \"access\": \"ro\"}")).unwrap();
+        load(&main, &v).unwrap();
+    }
+}
