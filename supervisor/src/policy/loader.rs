@@ -143,6 +143,9 @@ fn read_file(path: &str, include: bool) -> Result<Source, ReadError> {
             .as_bytes()
             .get(..e.utf8_error().valid_up_to())
             .unwrap_or_default();
+        // Columns as the JSON reader counts them: a byte-order mark, which
+        // it skips, takes none.
+        let valid = valid.strip_prefix("\u{feff}".as_bytes()).unwrap_or(valid);
         let before = String::from_utf8_lossy(valid);
         let line = before.matches('\n').count() + 1;
         let col = before

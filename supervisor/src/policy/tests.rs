@@ -1154,3 +1154,26 @@ fn a_variable_with_a_star_is_refused_not_a_wildcard() {
         load(&main, &v).unwrap();
     }
 }
+
+/// A byte that is not UTF-8 is located as the JSON reader locates
+/// everything: a byte-order mark (skipped) takes no column.
+#[test]
+fn invalid_utf8_is_located_alike_with_a_bom() {
+    let dir = scratch();
+    let body = b"{\"version\": 1, \"comment\": \"a\xffb\"}";
+    for bom in [&b""[..], b"\xef\xbb\xbf"] {
+        let path = format!("{dir}/p.json");
+        fs::write(&path, [bom, &body[..]].concat()).unwrap();
+        let e = load(&path, &vars()).unwrap_err();
+        assert_eq!((e.line, e.col), (1, 29), "BOM {bom:?}: {e}");
+        assert!(e.message.contains("UTF-8"), "{e}");
+        // The same column as a JSON error at that place.
+        fs::write(
+            &path,
+            [bom, &b"{\"version\": 1, \"comment\": \"a"[..], b"\x01\"}"].concat(),
+        )
+        .unwrap();
+        let e = load(&path, &vars()).unwrap_err();
+        assert_eq!((e.line, e.col), (1, 29), "BOM {bom:?}: {e}");
+    }
+}
