@@ -23,6 +23,20 @@ use super::vars::Vars;
 /// this keeps `fdsup check /dev/zero` from eating the memory).
 const MAX_POLICY_BYTES: u64 = 4 << 20;
 
+/// A policy and its includes may load at most this many files (embedded
+/// ones included) and this many bytes in all: includes that fan out (each
+/// file including the next ten times, eight deep) would otherwise load ten
+/// million files from a few hundred bytes.
+const MAX_FILES: usize = 1000;
+const MAX_TOTAL_BYTES: u64 = 4 * MAX_POLICY_BYTES;
+
+/// What is loaded so far: files, bytes.
+#[derive(Default)]
+struct Budget {
+    files: usize,
+    bytes: u64,
+}
+
 /// A policy's text, ready to parse.
 struct Source {
     /// Shown in errors and origins: a path as given or resolved, or `@name`.
@@ -90,7 +104,8 @@ pub fn load(source: &str, vars: &Vars) -> Result<Policy, PolicyError> {
         read_file(source, false).map_err(|e| e.into_policy_error(source, None))?
     };
     let mut chain = Vec::new();
-    Ok(load_layer(src, vars, &mut chain)?.finish())
+    let mut budget = Budget::default();
+    Ok(load_layer(src, vars, &mut chain, &mut budget)?.finish())
 }
 
 fn known() -> String {
@@ -186,6 +201,7 @@ fn load_layer(
     src: Source,
     vars: &Vars,
     chain: &mut Vec<(String, Arc<str>)>,
+    budget: &mut Budget,
 ) -> Result<Layer, PolicyError> {
     let tree = json::parse(&src.text).map_err(|e| PolicyError::at(&src.name, e.pos, e.message))?;
     let ctx = Ctx {
@@ -198,6 +214,19 @@ fn load_layer(
     let mut layer = Layer::default();
     for include in &includes {
         let child = open_include(&src, include)?;
+        budget.files += 1;
+        budget.bytes = budget.bytes.saturating_add(child.text.len() as u64);
+        if budget.files > MAX_FILES || budget.bytes > MAX_TOTAL_BYTES {
+            return Err(PolicyError::at(
+                &src.name,
+                include.pos,
+                format!(
+                    "{}: the policy with its includes loads more than {MAX_FILES} files or \
+                     {MAX_TOTAL_BYTES} bytes (each include is loaded each time it is named)",
+                    include.field
+                ),
+            ));
+        }
         if let Some(start) = chain.iter().position(|(id, _)| *id == child.identity) {
             let mut names: Vec<&str> = chain[start..].iter().map(|(_, n)| &**n).collect();
             names.push(&child.name);
@@ -207,7 +236,7 @@ fn load_layer(
                 format!("{}: include cycle: {}", include.field, names.join(" -> ")),
             ));
         }
-        layer.absorb(load_layer(child, vars, chain)?);
+        layer.absorb(load_layer(child, vars, chain, budget)?);
     }
     chain.pop();
     layer.absorb(own);

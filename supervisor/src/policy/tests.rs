@@ -1177,3 +1177,33 @@ fn invalid_utf8_is_located_alike_with_a_bom() {
         assert_eq!((e.line, e.col), (1, 29), "BOM {bom:?}: {e}");
     }
 }
+
+/// Includes that fan out (each file including the next ten times, eight
+/// deep: ten million loads from a few hundred bytes) are refused at once,
+/// located at an include, rather than loading for ever into memory.
+#[test]
+fn include_fan_out_is_bounded() {
+    let dir = scratch();
+    for i in 0..8 {
+        let incs = vec![format!("\"l{}.json\"", i + 1); 10].join(", ");
+        fs::write(
+            format!("{dir}/l{i}.json"),
+            format!("{{\"version\": 1, \"include\": [{incs}]}}"),
+        )
+        .unwrap();
+    }
+    fs::write(
+        format!("{dir}/l8.json"),
+        fs_text("{\"path\": \"/leaf\", \"access\": \"ro\"}"),
+    )
+    .unwrap();
+    let start = std::time::Instant::now();
+    let e = load(&format!("{dir}/l0.json"), &vars()).unwrap_err();
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    assert!(e.line > 0 && e.col > 0, "{e}");
+    assert!(e.message.contains("include["), "{e}");
+    assert!(e.message.contains("files"), "{e}");
+    // A few levels of it are fine (a diamond is not a cycle).
+    let p = load(&format!("{dir}/l6.json"), &vars()).unwrap();
+    assert_eq!(p.fs.rules.len(), 100);
+}
