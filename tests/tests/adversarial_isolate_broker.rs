@@ -129,3 +129,73 @@ fn a_brokered_socket_binds_nothing_outside_that_no_rule_allows() {
     )
     .expect("the squatted name is free in fdsup's namespace");
 }
+
+/// The program's side: the requests a socket's network namespace answers
+/// for a holder of `CAP_NET_ADMIN` there, on its own socket (its empty
+/// namespace) and on one brokered out (fdsup's): `SIOCGSKNS` (a descriptor
+/// of the namespace, for `setns` or netlink's `IFLA_NET_NS_FD`) and
+/// `SIOCSIFMTU` on `lo` (set to the MTU it has, so that nothing changes).
+const BROKERED_IOCTL: &str = r#"
+import errno, fcntl, socket, struct, sys
+def skns(s):
+    try:
+        fd = fcntl.ioctl(s.fileno(), 0x894C)
+        return "OK"
+    except OSError as e:
+        return "ERR:%d" % e.errno
+def mtu(s):
+    try:
+        r = fcntl.ioctl(s.fileno(), 0x8921, struct.pack("16si12x", b"lo", 0))
+        m = struct.unpack("16si", r[:20])[1]
+        fcntl.ioctl(s.fileno(), 0x8922, struct.pack("16si12x", b"lo", m))
+        return "OK"
+    except OSError as e:
+        return "ERR:%d" % e.errno
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+print("own_ifaces", [n for _, n in socket.if_nameindex()], flush=True)
+u.connect(("127.0.0.1", int(sys.argv[1])))
+u.send(b"brokered")
+print("skns", skns(u), flush=True)
+print("mtu", mtu(u), flush=True)
+print("done", flush=True)
+"#;
+
+/// Under `isolate` a root program's `CAP_NET_ADMIN` must not count in
+/// fdsup's namespace, which its brokered sockets belong to: with it, an
+/// `ioctl` on one reconfigured the machine's interfaces (measured: MTU of
+/// the host's `eth0` set), routes and ARP table, or gave the namespace
+/// itself (`SIOCGSKNS`).
+#[test]
+fn a_brokered_socket_configures_nothing_of_fdsups_namespace() {
+    require("python3");
+    if !is_root() {
+        eprintln!("skipped: needs root (CAP_NET_ADMIN to lend)");
+        return;
+    }
+    let (udp, allowed) = udp_server();
+    let dir = TempDir::new("adv-iso-ioctl");
+    let p = write_policy(
+        dir.path(),
+        "iso.json",
+        &format!(
+            r#"{{ "version": 1, "include": ["@default"],
+  "network": {{ "isolate": true, "rules": [ {{ "connect": "127.0.0.1:{allowed}" }} ] }} }}"#
+        ),
+    );
+    let out = py(&p, dir.path(), BROKERED_IOCTL, &[&allowed.to_string()]);
+    out.expect_code(0);
+    let line = |k: &str| {
+        out.stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{k} ")))
+            .unwrap_or("?")
+            .to_string()
+    };
+    assert!(out.stdout.lines().any(|l| l == "done"), "{out:?}");
+    // Positive control: the connection was brokered out.
+    assert_eq!(udp_recv(&udp).as_deref(), Some(&b"brokered"[..]), "{out:?}");
+    assert_eq!(line("own_ifaces"), "['lo']", "{out:?}");
+    let eperm = format!("ERR:{}", libc::EPERM);
+    assert_eq!(line("skns"), eperm, "{out:?}");
+    assert_eq!(line("mtu"), eperm, "{out:?}");
+}
