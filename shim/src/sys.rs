@@ -196,15 +196,22 @@ const CAP_SYS_ADMIN: u32 = 21;
 /// `CAP_CHECKPOINT_RESTORE` (include/uapi/linux/capability.h, Linux 5.9).
 const CAP_CHECKPOINT_RESTORE: u32 = 40;
 
+/// `CAP_NET_ADMIN` (include/uapi/linux/capability.h).
+const CAP_NET_ADMIN: u32 = 12;
+
 /// Drops `CAP_SYS_ADMIN` and `CAP_CHECKPOINT_RESTORE` for good
-/// ([`crate::protocol::DROP_MAP_FILES_CAPS`]): from the bounding set where
-/// we may (`CAP_SETPCAP`; a kernel older than 5.9 does not know the second:
-/// `EINVAL`), and from the effective, permitted and inheritable sets (and so
-/// the ambient one), which lowering always may. With `no_new_privs`, no
-/// later exec gives them back.
+/// ([`crate::protocol::DROP_MAP_FILES_CAPS`]).
 pub fn drop_map_files_caps() -> io::Result<()> {
-    let caps = [CAP_SYS_ADMIN, CAP_CHECKPOINT_RESTORE];
-    for cap in caps {
+    drop_caps(&[CAP_SYS_ADMIN, CAP_CHECKPOINT_RESTORE])
+}
+
+/// Drops `caps` for good: from the bounding set where we may
+/// (`CAP_SETPCAP`; a kernel that does not know one says `EINVAL`), and from
+/// the effective, permitted and inheritable sets (and so the ambient one),
+/// which lowering always may. With `no_new_privs`, no later exec gives them
+/// back.
+fn drop_caps(caps: &[u32]) -> io::Result<()> {
+    for &cap in caps {
         // SAFETY: PR_CAPBSET_DROP takes integer arguments only.
         let r = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, libc::c_ulong::from(cap), 0, 0, 0) };
         if r != 0 {
@@ -224,7 +231,7 @@ pub fn drop_map_files_caps() -> io::Result<()> {
     if r != 0 {
         return Err(io::Error::last_os_error());
     }
-    for cap in caps {
+    for &cap in caps {
         let (word, bit) = ((cap / 32) as usize, 1u32 << (cap % 32));
         for set in &mut data[word] {
             *set &= !bit;
@@ -378,6 +385,17 @@ pub fn number(fd: &impl AsFd) -> RawFd {
 /// own uid and gid mapped to themselves (so that the program keeps its
 /// identity and, not being uid 0 there, has no capability after exec).
 /// Runs before any filter, so the files it writes are not mediated.
+///
+/// Then `CAP_NET_ADMIN` is dropped for good ([`drop_caps`]): where the
+/// shim is root, the new namespace belongs to the machine's user namespace
+/// as fdsup's does, so the capability would count in fdsup's namespace too,
+/// on every socket brokered out of it (found in review: a root program's
+/// `ioctl`s on a brokered socket set the MTU of the machine's `eth0` and
+/// got fdsup's namespace with `SIOCGSKNS`; routes, ARP entries, tunnels,
+/// interface addresses and flags were as open). Under a user namespace of
+/// its own the program holds it over nothing of fdsup's; dropped as well,
+/// so that the rule is one. The program's own namespace has only `lo`,
+/// which is up.
 pub fn isolate_network() -> io::Result<()> {
     // SAFETY: integer arguments only.
     if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
@@ -395,7 +413,8 @@ pub fn isolate_network() -> io::Result<()> {
         write_file(c"/proc/self/uid_map", format!("{uid} {uid} 1").as_bytes())?;
         write_file(c"/proc/self/gid_map", format!("{gid} {gid} 1").as_bytes())?;
     }
-    loopback_up()
+    loopback_up()?;
+    drop_caps(&[CAP_NET_ADMIN])
 }
 
 fn write_file(path: &std::ffi::CStr, data: &[u8]) -> io::Result<()> {
