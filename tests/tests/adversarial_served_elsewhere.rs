@@ -151,3 +151,98 @@ fn a_rule_below_the_private_dev_shm_never_reaches_the_hosts_as_nobody() {
     }
     c.finish();
 }
+
+/// A `content` rule's memfd and a read-only `redirect`'s target cannot be
+/// written by any route tried; positive control: both read, and the same
+/// program writes its own directory.
+#[test]
+fn content_and_read_only_redirects_stay_read_only() {
+    let dir = TempDir::new("adv-served-content");
+    dir.write("srv/target", "TARGET\n");
+    dir.write("work/plain", "PLAIN\n");
+    let work = dir.join("work");
+    let srv = dir.join("srv");
+    let json = format!(
+        r#"{{
+  "version": 1,
+  "include": ["@system"],
+  "filesystem": {{
+    "default": "deny",
+    "rules": [
+      {bin}
+      {{ "path": "{w}", "access": "rw" }},
+      {{ "path": "{s}", "access": "hide" }},
+      {{ "path": "/etc/hostname", "redirect": "{s}/target" }},
+      {{ "path": "/run/fdsup-adv/hello", "content": "HELLO\n" }}
+    ]
+  }}
+}}
+"#,
+        bin = support::bin_rule(),
+        w = work.display(),
+        s = srv.display()
+    );
+    let policy = fdsup_tests::write_policy(dir.path(), "policy.json", &json);
+    let w = work.to_string_lossy();
+    let out = run(&policy, &work, &["content", "/run/fdsup-adv/hello", &w]);
+    let mut c = Checks::new(&out);
+    c.eq("read", "READ:HELLO|")
+        .eq("mmap_read", "OK")
+        .eq("after", "READ:HELLO|")
+        .eq("done", "1");
+    for k in [
+        "add_seals",
+        "mmap_write",
+        "mprotect_write",
+        "reopen_rdwr",
+        "reopen_trunc",
+        "ftruncate",
+        "fallocate",
+        "write",
+        "linkat",
+        "linkat_proc",
+        "link_write",
+        "open_rdwr",
+        "open_trunc",
+    ] {
+        c.starts(k, "ERR:");
+    }
+    c.finish();
+    let out = run(&policy, &work, &["redirect", "/etc/hostname", &w]);
+    let mut c = Checks::new(&out);
+    c.eq("read", "READ:TARGET|")
+        .eq("after", "READ:TARGET|")
+        .eq("done", "1");
+    for k in [
+        "open_rdwr",
+        "open_trunc",
+        "open_creat",
+        "chmod",
+        "fchmod",
+        "truncate",
+        "unlink",
+        "reopen_rdwr",
+        "chmod_proc",
+        "truncate_proc",
+        "linkat",
+        "linkat_proc",
+        "link_write",
+        "rename_proc",
+        "ftruncate",
+        "futimens",
+    ] {
+        c.starts(k, "ERR:");
+    }
+    c.finish();
+    assert_eq!(
+        std::fs::read_to_string(srv.join("target")).unwrap_or_default(),
+        "TARGET\n",
+        "the redirect's target was changed"
+    );
+    let ls: Vec<_> = std::fs::read_dir(&srv)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert_eq!(ls.len(), 1, "{ls:?}");
+    let out = run(&policy, &work, &["shmhost", &w, "x"]);
+    Checks::new(&out).eq("private_write", "OK").finish();
+}
