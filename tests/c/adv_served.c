@@ -9,6 +9,10 @@
  *                       chdir("/dev/shm") (which lands in the host's)
  *   content PATH WORK   write to the sealed memfd a content rule serves
  *   redirect PATH WORK  change a read-only redirect's target
+ *   ctty                /dev/tty is the asking process's controlling
+ *                       terminal, never fdsup's: after setsid(), none
+ *                       (ENXIO); after TIOCSCTTY on a pseudo-terminal of
+ *                       its own, that one (its master reads what is written)
  *
  * Prints one `name=value` line per attempt: READ:<text>| for a read, OK, or
  * ERR:<errno name>.
@@ -22,6 +26,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const char *ename(int e) {
@@ -175,6 +180,44 @@ static void redirect(const char *path, const char *work) {
     show_fd("after", fd);
 }
 
+static void ctty(void) {
+    /* Positive control: the terminal fdsup was started on. */
+    int t = open("/dev/tty", O_RDWR);
+    result("tty_before", t);
+    close(t);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("fork");
+        return;
+    }
+    if (pid > 0) {
+        int status;
+        waitpid(pid, &status, 0);
+        return;
+    }
+    result("setsid", setsid());
+    result("tty_no_ctty", open("/dev/tty", O_RDWR));
+    int m = posix_openpt(O_RDWR | O_NOCTTY);
+    result("ptmx", m);
+    if (m < 0 || grantpt(m) || unlockpt(m))
+        _exit(0);
+    int s = open(ptsname(m), O_RDWR | O_NOCTTY);
+    result("slave", s);
+    result("sctty", ioctl(s, TIOCSCTTY, 0));
+    t = open("/dev/tty", O_RDWR | O_NOCTTY);
+    result("tty_own", t);
+    if (t >= 0 && write(t, "VIA-DEV-TTY", 11) != 11)
+        perror("write");
+    usleep(100000);
+    fcntl(m, F_SETFL, fcntl(m, F_GETFL) | O_NONBLOCK);
+    char buf[64] = {0};
+    ssize_t n = read(m, buf, sizeof buf - 1);
+    printf("master=%s\n", n > 0 ? buf : "NOTHING");
+    fflush(stdout);
+    _exit(0);
+}
+
 int main(int argc, char **argv) {
     if (argc == 4 && !strcmp(argv[1], "shmhost"))
         shmhost(argv[2], argv[3]);
@@ -182,6 +225,8 @@ int main(int argc, char **argv) {
         content(argv[2], argv[3]);
     else if (argc == 4 && !strcmp(argv[1], "redirect"))
         redirect(argv[2], argv[3]);
+    else if (argc == 2 && !strcmp(argv[1], "ctty"))
+        ctty();
     else {
         fprintf(stderr, "usage: adv_served MODE ARGS...\n");
         return 2;

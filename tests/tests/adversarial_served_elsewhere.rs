@@ -246,3 +246,56 @@ fn content_and_read_only_redirects_stay_read_only() {
     let out = run(&policy, &work, &["shmhost", &w, "x"]);
     Checks::new(&out).eq("private_write", "OK").finish();
 }
+
+/// `/dev/tty` is the asking process's controlling terminal, as the kernel's
+/// open gives it, never fdsup's: after `setsid()` the program has none
+/// (ENXIO, where fdsup's own open handed it the terminal fdsup was started
+/// on), and after making a pseudo-terminal of its own its controlling
+/// terminal, `/dev/tty` is that one (what it writes there reaches its
+/// master, not the outer terminal). Positive control: before `setsid`,
+/// `/dev/tty` opens.
+#[test]
+fn dev_tty_is_the_programs_controlling_terminal() {
+    fdsup_tests::require("script");
+    let dir = TempDir::new("adv-served-ctty");
+    let json = format!(
+        r#"{{ "version": 1, "include": ["@system"],
+  "filesystem": {{ "default": "deny", "rules": [ {bin} {{ "path": "/dev/null", "access": "rw" }} ] }} }}
+"#,
+        bin = support::bin_rule()
+    );
+    let policy = fdsup_tests::write_policy(dir.path(), "policy.json", &json);
+    let inner = format!(
+        "'{}' run {} --policy '{}' -- '{}' ctty",
+        fdsup_tests::fdsup().display(),
+        fdsup_tests::metadata_flags().join(" "),
+        policy.display(),
+        prog("adv_served").display()
+    );
+    let out = run_cmd(
+        std::process::Command::new("script")
+            .args(["-qec", &inner, "/dev/null"])
+            .stdin(std::process::Stdio::null())
+            .current_dir(dir.path()),
+        Duration::from_secs(60),
+    );
+    let fixed = Output {
+        code: out.code,
+        stdout: out.stdout.replace('\r', ""),
+        stderr: out.stderr,
+    };
+    let mut c = Checks::new(&fixed);
+    c.eq("tty_before", "OK")
+        .eq("setsid", "OK")
+        .eq("tty_no_ctty", "ERR:ENXIO")
+        .eq("ptmx", "OK")
+        .eq("slave", "OK")
+        .eq("sctty", "OK")
+        .eq("tty_own", "OK")
+        .eq("master", "VIA-DEV-TTY")
+        .eq("done", "1");
+    if fixed.stdout.matches("VIA-DEV-TTY").count() != 1 {
+        c.fail("written to the outer terminal".into());
+    }
+    c.finish();
+}
