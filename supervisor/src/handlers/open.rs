@@ -779,9 +779,18 @@ fn fast(
 /// started on: served with the slave of the master a sandboxed process
 /// holds, never by the path ([`super::tty`]); `None` for any other path.
 fn terminal(out: &mut Out<'_>, task: &Task, path: &[u8], rule: Option<usize>) -> Option<Reply> {
-    let n = super::tty::pts_number(path)?;
     let req = out.req;
-    match super::tty::open(out.ctx, task, n, req.flags())? {
+    let served = if path == b"/dev/tty" {
+        // `O_PATH` is the device node, which reaches no terminal.
+        if req.opath() {
+            return None;
+        }
+        super::tty::open_controlling(out.ctx, task, req.flags())?
+    } else {
+        let n = super::tty::pts_number(path)?;
+        super::tty::open(out.ctx, task, n, req.flags())?
+    };
+    match served {
         Ok(fd) if req.opath() => {
             // Served as the object itself, which a device cannot be.
             drop(fd);
