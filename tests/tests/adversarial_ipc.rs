@@ -98,6 +98,13 @@ impl Drop for Made {
 const READS: &[&str] = &["shm_read", "msg_read", "sem_read", "mq_read"];
 /// The program's own IPC.
 const OWN: &[&str] = &["own_shm", "own_msg", "own_sem", "own_mq"];
+/// The key calls, refused with ENOSYS in every run.
+const KEYS: &[&str] = &[
+    "keyctl_user_keyring",
+    "keyctl_search",
+    "add_key",
+    "request_key",
+];
 
 /// Natively the program reads every object and the key: the positive
 /// control.
@@ -141,6 +148,8 @@ fn sandboxed_probe(
             }
         }
     }
+    assert_no_secret(&out, &made.key_secret);
+    c.all(KEYS, "ENOSYS");
     c.all(OWN, "OK");
     if !out.stdout.lines().any(|l| l == "done") {
         c.fail("the program did not finish (no \"done\")".to_owned());
