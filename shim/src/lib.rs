@@ -6,7 +6,8 @@
 //! ARGV0 [ARG...]` and hands everything after `__shim` to [`main`]): the `N`
 //! `PROGRAM`s are the paths a `PATH` search found, tried in turn inside the
 //! sandbox, so that one the policy hides or denies is skipped as a shell in
-//! the sandbox would skip it. The shim receives the
+//! the sandbox would skip it. The shim enters the namespaces it is asked
+//! for (a new IPC namespace, a new network namespace), receives the
 //! three BPF programs, sets `no_new_privs`, installs the deny filter and then
 //! the notify filter (with a listener), tells the supervisor the listener's
 //! number, waits for the ruleset message, which is also the "go" (it comes
@@ -193,10 +194,16 @@ fn setup(
         .collect::<Result<Vec<_>, _>>();
     let exec = sys::Exec::new(paths, argv.map_err(nul)?, envp.map_err(nul)?);
 
-    // The network namespace comes as soon as the supervisor knows it is
-    // wanted, ahead of the filters: the kernel takes some 0.3 ms to make
-    // it, while the supervisor loads the policy and builds the filters.
+    // The IPC namespace first, asked for at once where the supervisor may
+    // (`CAP_SYS_ADMIN`). The network namespace comes as soon as the
+    // supervisor knows it is wanted, ahead of the filters: the kernel
+    // takes some 0.3 ms to make it, while the supervisor loads the policy
+    // and builds the filters.
     let mut first = receive(sock, SetupStage::ReceiveDeny)?;
+    if first == [protocol::ISOLATE_IPC] {
+        sys::isolate_ipc().map_err(|e| (SetupStage::IpcNamespace, e))?;
+        first = receive(sock, SetupStage::ReceiveDeny)?;
+    }
     if first == [protocol::ISOLATE_NETWORK] {
         sys::isolate_network().map_err(|e| (SetupStage::NetworkNamespace, e))?;
         first = receive(sock, SetupStage::ReceiveDeny)?;
@@ -249,8 +256,9 @@ fn receive_ruleset(sock: BorrowedFd<'_>) -> Result<Option<OwnedFd>, (SetupStage,
     }
 }
 
-/// Receives one message (a program, or the one-byte
-/// [`protocol::ISOLATE_NETWORK`]).
+/// Receives one message (a program, or one of the one-byte requests:
+/// [`protocol::ISOLATE_IPC`], [`protocol::ISOLATE_NETWORK`],
+/// [`protocol::DROP_MAP_FILES_CAPS`]).
 fn receive(sock: BorrowedFd<'_>, stage: SetupStage) -> Result<Vec<u8>, (SetupStage, io::Error)> {
     // A buffer of the packet's size (capped at one instruction more than
     // allowed, so that an oversized packet shows as such instead of being

@@ -7,7 +7,9 @@
 //! packet socket, every `send` below is one message and arrives whole or not at
 //! all, so no framing is needed.
 //!
-//! 1. supervisor -> shim: optionally the one byte [`ISOLATE_NETWORK`] (sent
+//! 1. supervisor -> shim: optionally the one byte [`ISOLATE_IPC`] (sent
+//!    at once where the supervisor holds `CAP_SYS_ADMIN`; the shim makes
+//!    the IPC namespace), then optionally the one byte [`ISOLATE_NETWORK`] (sent
 //!    as soon as the supervisor knows the policy isolates: before loading
 //!    an embedded one, else once it is loaded; the shim makes the network
 //!    namespace at once, while the supervisor goes on), then optionally
@@ -181,6 +183,18 @@ pub fn decode_program(bytes: &[u8]) -> Result<Vec<libc::sock_filter>, ProgramErr
 /// message cannot be mistaken for one.
 pub const ISOLATE_NETWORK: u8 = b'N';
 
+/// A one-byte message the supervisor may send first, before
+/// [`ISOLATE_NETWORK`] and the rest: the program runs in a new IPC
+/// namespace (`unshare(CLONE_NEWIPC)`), so that it reaches no System V
+/// shared memory segment, message queue or semaphore set, nor POSIX
+/// message queue, of another program (System V ids are small and
+/// guessable, and no policy rule names them). Sent where the supervisor
+/// holds `CAP_SYS_ADMIN`, which the shim, its fork, holds too. Without it,
+/// the user namespace that [`ISOLATE_NETWORK`] makes brings a new IPC
+/// namespace along; fdsup makes no user namespace for this alone (it
+/// would change the credentials fdsup's own code sees the program with).
+pub const ISOLATE_IPC: u8 = b'I';
+
 /// A one-byte message the supervisor may send before the deny program
 /// (after [`ISOLATE_NETWORK`], if that is sent): the program is not to hold
 /// `CAP_SYS_ADMIN` nor `CAP_CHECKPOINT_RESTORE`, the capabilities with which
@@ -222,10 +236,12 @@ pub enum SetupStage {
     LastFilter = 13,
     /// Dropping the capabilities of [`DROP_MAP_FILES_CAPS`].
     Capabilities = 14,
+    /// Entering a new IPC namespace ([`ISOLATE_IPC`]).
+    IpcNamespace = 15,
 }
 
 impl SetupStage {
-    const ALL: [Self; 14] = [
+    const ALL: [Self; 15] = [
         Self::ReceiveDeny,
         Self::ReceiveNotify,
         Self::Program,
@@ -240,6 +256,7 @@ impl SetupStage {
         Self::ReceiveLast,
         Self::LastFilter,
         Self::Capabilities,
+        Self::IpcNamespace,
     ];
 
     fn from_u8(v: u8) -> Option<Self> {
@@ -265,6 +282,7 @@ impl fmt::Display for SetupStage {
             Self::Capabilities => {
                 "dropping CAP_SYS_ADMIN and CAP_CHECKPOINT_RESTORE (the exec default denies)"
             }
+            Self::IpcNamespace => "entering a new IPC namespace (unshare(CLONE_NEWIPC))",
             Self::NetworkNamespace => {
                 "entering a new network namespace (isolate; as non-root this needs unprivileged user namespaces)"
             }
@@ -443,7 +461,7 @@ mod tests {
         assert_eq!(ShimMessage::decode(&raw(TAG_LISTENER, 4, 2)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 0, 1)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 1, 0)), None);
-        assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 1, 15)), None);
+        assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 1, 16)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 1, 0x101)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_EXEC_FAILED, 2, 1)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_EXEC_FAILED, -2, 0)), None);

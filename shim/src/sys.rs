@@ -379,12 +379,27 @@ pub fn number(fd: &impl AsFd) -> RawFd {
     fd.as_fd().as_raw_fd()
 }
 
+/// Moves the shim (and so the program) into a new IPC namespace
+/// ([`crate::protocol::ISOLATE_IPC`]): no other program's System V IPC
+/// objects nor POSIX message queues in it. Needs `CAP_SYS_ADMIN`.
+pub fn isolate_ipc() -> io::Result<()> {
+    // SAFETY: integer arguments only.
+    if unsafe { libc::unshare(libc::CLONE_NEWIPC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Moves the shim (and so the program) into a new, empty network namespace
 /// with its loopback interface up: `unshare(CLONE_NEWNET)` where the shim
-/// may (root), else `unshare(CLONE_NEWUSER | CLONE_NEWNET)` with the shim's
-/// own uid and gid mapped to themselves (so that the program keeps its
-/// identity and, not being uid 0 there, has no capability after exec).
-/// Runs before any filter, so the files it writes are not mediated.
+/// may (root), else `unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWIPC)`
+/// with the shim's own uid and gid mapped to themselves (so that the
+/// program keeps its identity and, not being uid 0 there, has no
+/// capability after exec): the user namespace, made anyway, brings the
+/// IPC namespace that [`isolate_ipc`] makes where the shim may (a shim
+/// that may not make a network namespace without one was not asked for
+/// an IPC one either). Runs before any filter, so the files it writes are
+/// not mediated.
 ///
 /// Then `CAP_NET_ADMIN` is dropped for good ([`drop_caps`]): where the
 /// shim is root, the new namespace belongs to the machine's user namespace
@@ -405,8 +420,9 @@ pub fn isolate_network() -> io::Result<()> {
         }
         // SAFETY: getuid/getgid cannot fail.
         let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        let flags = libc::CLONE_NEWUSER | libc::CLONE_NEWNET | libc::CLONE_NEWIPC;
         // SAFETY: integer arguments only.
-        if unsafe { libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) } != 0 {
+        if unsafe { libc::unshare(flags) } != 0 {
             return Err(io::Error::last_os_error());
         }
         write_file(c"/proc/self/setgroups", b"deny")?;

@@ -585,13 +585,22 @@ const DENY_EPERM: &[(i64, &str)] = &[
 /// `open_tree_attr` (Linux 6.15), not in the libc crate yet.
 const SYS_OPEN_TREE_ATTR: i64 = 467;
 
-/// Path-taking syscalls fdsup does not mediate, which fail with ENOSYS, as
-/// on a kernel without them: the `*xattrat` calls (Linux 6.13) and
-/// `file_getattr`/`file_setattr` (6.17), which libc does not use yet and
-/// which programs answer by falling back to the calls that are mediated;
-/// `uselib` (a.out libraries, usually not built in).
+/// Syscalls that fail with ENOSYS, as on a kernel without them.
+/// Path-taking calls fdsup does not mediate: the `*xattrat` calls (Linux
+/// 6.13) and `file_getattr`/`file_setattr` (6.17), which libc does not use
+/// yet and which programs answer by falling back to the calls that are
+/// mediated; `uselib` (a.out libraries, usually not built in). And the
+/// kernel's keyrings (`keyctl`, `add_key`, `request_key`), which no policy
+/// governs: through them a program read the keys of the user's session
+/// and user keyrings (Kerberos `KEYRING:` caches, ecryptfs and other
+/// secrets) and left its own there, for the user's later programs. Docker's
+/// default seccomp profile refuses them too; a program falls back as on a
+/// kernel built without keys (Kerberos to a file cache, say).
 const DENY_ENOSYS: &[(i64, &str)] = &[
     (libc::SYS_uselib, "uselib"),
+    (libc::SYS_keyctl, "keyctl"),
+    (libc::SYS_add_key, "add_key"),
+    (libc::SYS_request_key, "request_key"),
     (463, "setxattrat"),
     (464, "getxattrat"),
     (465, "listxattrat"),

@@ -340,6 +340,9 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     // the process's, which its other threads keep, adds nothing. (The files
     // fdsup writes for the user are 0600 whatever it is: crate::files.)
     rustix::process::umask(rustix::fs::Mode::empty());
+    // The program's own IPC namespace, whatever the policy: asked for at
+    // once, where we may (`ask_ipc_isolation`).
+    let ipc = ask_ipc_isolation(&ours);
     // An embedded policy says whether it isolates before it is loaded: the
     // shim can start on the namespace now (see `prepare`).
     let source = opts.policy.as_deref().unwrap_or("@default");
@@ -356,7 +359,9 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     // The filters next: the shim installs them (about 0.1 ms) while we
     // build the Landlock ruleset (about 0.3 ms), which goes with the go
     // (see fdsup_shim::protocol).
-    let sent = isolating.and_then(|()| send_filters(&ours, &filters, ctx.exec.broker_memfd));
+    let sent = ipc
+        .and(isolating)
+        .and_then(|()| send_filters(&ours, &filters, ctx.exec.broker_memfd));
     crate::timeline::mark("filters sent");
     let ruleset = match sent {
         Ok(()) => crate::landlock::prepare(
@@ -612,6 +617,30 @@ struct Prepared {
     /// Whether the request for a network namespace, if the policy isolates,
     /// reached the shim.
     isolating: Result<(), (&'static str, io::Error)>,
+}
+
+/// Asks the shim for an IPC namespace of the program's own
+/// ([`fdsup_shim::protocol::ISOLATE_IPC`]) where we hold `CAP_SYS_ADMIN`
+/// (the shim, our fork, holds what we hold): the program then reaches no
+/// other program's System V shared memory, message queues or semaphores,
+/// which it would otherwise attach by id (no policy rule names them), nor
+/// its POSIX message queues. Nothing of fdsup's relies on sharing the
+/// program's: the supervisor uses none of these, and the paths the
+/// program names (`/dev/mqueue`, `/proc/sysvipc`) are decided by the
+/// policy as any other. Without the capability, only `isolate`'s user
+/// namespace brings an IPC namespace (`fdsup_shim::sys::isolate_network`);
+/// one made for this alone would change the credentials fdsup's own code
+/// sees the program with (README, Limits).
+fn ask_ipc_isolation(sock: &OwnedFd) -> Result<(), (&'static str, io::Error)> {
+    let may = rustix::thread::capabilities(None).is_ok_and(|c| {
+        c.effective
+            .contains(rustix::thread::CapabilitySet::SYS_ADMIN)
+    });
+    if !may {
+        return Ok(());
+    }
+    sys::write_all(sock.as_fd(), &[fdsup_shim::protocol::ISOLATE_IPC])
+        .map_err(|e| ("asking the shim for an IPC namespace", e))
 }
 
 /// Asks the shim for a network namespace (the policy isolates).
