@@ -578,8 +578,8 @@ fn run_bounded(args: &[&str], cwd: &Path) -> Option<(i32, String)> {
 /// An include names a FIFO nobody writes to, a character device or a
 /// directory: a clear error located at the include, never a hang (opening
 /// a FIFO for reading waits for a writer) nor a read without end. A named
-/// FIFO on the command line (nobody writing) is an empty policy, refused,
-/// while a pipe with a policy in it (`--policy <(cat p.json)`) works.
+/// FIFO on the command line is read once a writer fills it, and a pipe
+/// with a policy in it (`--policy <(cat p.json)`) works.
 #[test]
 fn include_of_a_fifo_or_device_is_refused_without_hanging() {
     let cwd = TempDir::new("fn-badpol-fifo");
@@ -619,13 +619,25 @@ fn include_of_a_fifo_or_device_is_refused_without_hanging() {
         };
         assert_eq!(code, 125, "include of {target}: {err}");
     }
-    // The FIFO itself on the command line, nobody writing: an empty file.
-    let Some((code, err)) = run_bounded(&["check", fifo.to_str().expect("utf-8")], cwd.path())
-    else {
-        panic!("fdsup check hung on a FIFO nobody writes to");
-    };
-    assert_eq!(code, 1, "{err}");
-    assert!(err.contains("expected a JSON value"), "{err}");
+    // The FIFO itself on the command line is opened as a program opens the
+    // file it is given: it waits for its writer, and reads what it writes.
+    let mut child = fdsup_cmd(["check"], cwd.path())
+        .arg(&fifo)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn fdsup");
+    std::fs::write(&fifo, "{\"version\": 1}\n").expect("write the FIFO");
+    let st = wait_timeout(&mut child, std::time::Duration::from_secs(10));
+    if st.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    assert_eq!(
+        st.and_then(|s| s.code()),
+        Some(0),
+        "fdsup check of a FIFO a writer filled"
+    );
     // A pipe with a policy in it is read.
     let out = std::process::Command::new("/bin/sh")
         .arg("-c")

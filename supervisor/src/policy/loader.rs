@@ -124,27 +124,22 @@ fn embedded_source(name: &str) -> Option<Source> {
     })
 }
 
-/// Reads a policy file. An `include` must be a regular file; the policy
-/// named on the command line may also be a pipe or a device
-/// (`--policy <(...)`, `/dev/stdin`), read up to the size limit. Opening
-/// never waits: a FIFO nobody writes to reads as empty, where a plain open
-/// would wait for a writer for ever.
+/// Reads a policy file. An `include` must be a regular file, and its
+/// open never waits (a FIFO named by an include would wait for a writer
+/// for ever). The policy named on the command line may also be a pipe or a
+/// device (`--policy <(...)`, `/dev/stdin`, a FIFO a writer fills later),
+/// opened as any program opens the file it is given (a FIFO waits for its
+/// writer: the user's choice), and read up to the size limit.
 fn read_file(path: &str, include: bool) -> Result<Source, ReadError> {
     use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
     let file = fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NONBLOCK)
+        .custom_flags(if include { libc::O_NONBLOCK } else { 0 })
         .open(path)
         .map_err(ReadError::Io)?;
     let kind = file.metadata().map_err(ReadError::Io)?.file_type();
-    if !kind.is_file() {
-        if include || !(kind.is_fifo() || kind.is_char_device()) {
-            return Err(ReadError::NotRegular);
-        }
-        // Reads wait for a writer's data again (without one, a FIFO is at
-        // its end).
-        rustix::fs::fcntl_setfl(&file, rustix::fs::OFlags::empty())
-            .map_err(|e| ReadError::Io(e.into()))?;
+    if !kind.is_file() && (include || !(kind.is_fifo() || kind.is_char_device())) {
+        return Err(ReadError::NotRegular);
     }
     let mut bytes = Vec::new();
     file.take(MAX_POLICY_BYTES + 1)
