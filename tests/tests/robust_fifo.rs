@@ -125,3 +125,58 @@ fn nix_mkfifo(p: &std::path::Path) {
     );
     out.expect_code(0);
 }
+
+/// Runs `rob_fifo_crowd` with `n` readers of one FIFO, sandboxed or not.
+fn crowd(n: usize, sandbox: bool) -> fdsup_tests::Output {
+    let dir = TempDir::new("rob-fifo-crowd");
+    let fifo = dir.path().join("f");
+    nix_mkfifo(&fifo);
+    let program = prog("rob_fifo_crowd");
+    let n = n.to_string();
+    let args = [s(&program), s(&fifo), &n];
+    if sandbox {
+        sandboxed_env(
+            "@default".as_ref(),
+            dir.path(),
+            &[],
+            &args,
+            Duration::from_secs(90),
+        )
+    } else {
+        fdsup_tests::run_cmd(
+            std::process::Command::new(args[0]).args(&args[1..]),
+            Duration::from_secs(90),
+        )
+    }
+}
+
+/// A thousand opens wait at once on one FIFO (under the bound of waiting
+/// requests), each on a thread of fdsup's own that looks every so often
+/// whether its request is still there; then a writer comes. Every reader
+/// gets its descriptor, as natively: a look at the request interrupted by
+/// the thread's own timer is not a request gone (it was: some readers got
+/// EACCES, answered for a task that was waiting all along).
+#[test]
+fn a_crowd_of_waiting_fifo_opens_all_succeed() {
+    // Positive control: natively, every reader gets its descriptor.
+    let native = crowd(1000, false);
+    assert!(
+        native.stdout.contains("readers_ok=1000 of 1000"),
+        "natively:\n{}",
+        native.stdout
+    );
+    for _ in 0..3 {
+        let out = crowd(1000, true);
+        let errors: Vec<&str> = out
+            .stdout
+            .lines()
+            .filter(|l| !l.starts_with("readers_ok"))
+            .collect();
+        assert!(
+            out.code == 0 && out.stdout.contains("readers_ok=1000 of 1000"),
+            "code {}; failures: {errors:?}\nstderr: {}",
+            out.code,
+            out.stderr
+        );
+    }
+}
