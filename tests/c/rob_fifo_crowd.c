@@ -6,7 +6,8 @@
  * fdsup's making.
  *
  * Usage: rob_fifo_crowd FIFO NTHREADS
- * Prints "readers_ok=N of M" and one "reader_err=ERRNO" line per failure.
+ * Prints "readers_ok=N of M", one "reader_err=ERRNO" line per failure,
+ * and "nofile_soft=N" (its soft limit of descriptors).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 static const char *fifo;
@@ -38,6 +40,9 @@ int main(int argc, char **argv) {
         return 2;
     alarm(60);
     fifo = argv[1];
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        printf("nofile_soft=%llu\n", (unsigned long long)rl.rlim_cur);
     int n = atoi(argv[2]);
     pthread_t *t = calloc((size_t)n, sizeof *t);
     pthread_attr_t at;

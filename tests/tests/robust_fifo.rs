@@ -170,7 +170,7 @@ fn a_crowd_of_waiting_fifo_opens_all_succeed() {
         let errors: Vec<&str> = out
             .stdout
             .lines()
-            .filter(|l| !l.starts_with("readers_ok"))
+            .filter(|l| l.starts_with("reader_err"))
             .collect();
         assert!(
             out.code == 0 && out.stdout.contains("readers_ok=1000 of 1000"),
@@ -179,4 +179,48 @@ fn a_crowd_of_waiting_fifo_opens_all_succeed() {
             out.stderr
         );
     }
+}
+
+/// The same crowd under the usual soft limit of 1,024 descriptors (the
+/// hard one higher): fdsup holds a descriptor for each waiting open, and
+/// ran out of its own (about half the readers got EMFILE, which natively
+/// they do not). fdsup raises its own soft limit; the program keeps the
+/// one it was given.
+#[test]
+fn a_crowd_of_waiting_fifo_opens_does_not_exhaust_fdsups_descriptors() {
+    let dir = TempDir::new("rob-fifo-nofile");
+    let fifo = dir.path().join("f");
+    nix_mkfifo(&fifo);
+    let program = prog("rob_fifo_crowd");
+    let fdsup = fdsup_tests::fdsup_cmd(["run", "--policy", "@default", "--"], dir.path());
+    let mut c = std::process::Command::new("sh");
+    c.current_dir(dir.path())
+        .arg("-c")
+        .arg("ulimit -Sn 1024 && exec \"$@\"")
+        .arg("sh")
+        .arg(fdsup.get_program())
+        .args(fdsup.get_args())
+        .arg(&program)
+        .arg(&fifo)
+        .arg("1000");
+    let out = fdsup_tests::run_cmd(&mut c, Duration::from_secs(90));
+    let errors: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("reader_err"))
+        .collect();
+    assert!(
+        out.stdout.contains("nofile_soft=1024\n"),
+        "the program's limit is not the one it was given:\n{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(
+        out.code == 0 && out.stdout.contains("readers_ok=1000 of 1000"),
+        "code {}; {} failures: {:?}\nstderr: {}",
+        out.code,
+        errors.len(),
+        errors.first(),
+        out.stderr
+    );
 }
