@@ -160,6 +160,15 @@ pub fn generalise(seen: &BTreeMap<Vec<u8>, Use>, roots: &Roots, system: &Policy)
             ));
             continue;
         }
+        if path.contains('*') {
+            // A rule's `*` is a pattern, which nothing escapes: a lookup of
+            // `$HOME/**` (absent, so cheap to make) was learnt as a rule
+            // that lets the program read all of `$HOME`, `/**` everything.
+            out.notes.push(format!(
+                "left out {path}: \"*\" in a path would be read as a pattern"
+            ));
+            continue;
+        }
         let node = Node {
             how: u.how,
             by: u.by.clone(),
