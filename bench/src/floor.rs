@@ -42,7 +42,7 @@ fn run(args: &[OsString]) -> Result<u8, String> {
     let Some(program) = args.first() else {
         return Err("usage: fdsup-bench floor -- PROGRAM [ARGS...]".to_owned());
     };
-    // The same two programs `fdsup run` builds for `@default` (deny default,
+    // The same programs `fdsup run` builds for `@default` (deny default,
     // no network rules, no exec section).
     let filters = filter::build(&FilterOptions {
         deny_network: true,
@@ -129,7 +129,7 @@ fn serve(listener: &std::sync::Arc<Listener>) {
 }
 
 /// The child: no_new_privs, the deny and notify filters, report the listener's
-/// number, wait for "go", exec. Never returns.
+/// number, wait for "go", the last filter, exec. Never returns.
 fn child(
     filters: &filter::Filters,
     report: RawFd,
@@ -178,6 +178,9 @@ fn child(
         let mut b = 0u8;
         if libc::read(go, (&mut b as *mut u8).cast(), 1) != 1 {
             fail("go");
+        }
+        if install(&filters.last, 0) != 0 {
+            fail("last filter");
         }
         libc::execv(path.as_ptr(), argv.as_ptr());
         libc::_exit(127)

@@ -6,15 +6,35 @@
 //! ARGV0 [ARG...]` and hands everything after `__shim` to [`main`]): the `N`
 //! `PROGRAM`s are the paths a `PATH` search found, tried in turn inside the
 //! sandbox, so that one the policy hides or denies is skipped as a shell in
-//! the sandbox would skip it. The shim receives the
-//! two BPF programs, sets `no_new_privs`, installs the deny filter and then
+//! the sandbox would skip it. The shim enters the namespaces it is asked
+//! for (a new IPC namespace, a new network namespace), receives the
+//! three BPF programs, sets `no_new_privs`, installs the deny filter and then
 //! the notify filter (with a listener), tells the supervisor the listener's
 //! number, waits for the ruleset message, which is also the "go" (it comes
 //! once the supervisor holds the listener and a worker receives), restricts
 //! itself with the Landlock ruleset it may carry (when the policy limits
-//! exec: `landlock_restrict_self`, then closes it) and `execve`s the
-//! program, which thereby becomes the supervisor's direct child.
-//! The wire format is in [`protocol`].
+//! exec: `landlock_restrict_self`, then closes it), installs the last
+//! filter and `execve`s the program, which thereby becomes the supervisor's
+//! direct child. The wire format is in [`protocol`].
+//!
+//! **The last filter** refuses the program's own Landlock
+//! (`landlock_create_ruleset`, `landlock_add_rule`,
+//! `landlock_restrict_self` fail with ENOSYS, as on a kernel without
+//! Landlock). The supervisor performs the program's opens in its own
+//! threads, which do not carry a domain the program would make, and cannot
+//! evaluate one: accepted, it would be ignored for every brokered open, and
+//! the program (a build tool confining its children, say) would believe
+//! itself confined where it is not. These calls cannot go in the deny
+//! filter, since the shim makes `landlock_restrict_self` itself after the
+//! deny filter is in place, and no filter can tell its call from the
+//! program's (same arguments). Nor can the restriction move ahead of the
+//! filters: the ruleset comes with the go, built by the supervisor while
+//! the shim installs the filters (the two longest steps of start-up
+//! overlap), and the go must follow the listener's hand-off. So the filter
+//! goes in between `landlock_restrict_self` and `execve`. It is received
+//! with the other two, before the notify filter is in place, so that the
+//! tail allocates nothing for it, and `seccomp` is not mediated. A filter
+//! stacks on those before it; the kernel applies the strictest answer.
 //!
 //! Two rules shape the code after the notify filter is installed, until exec:
 //! the shim makes no mediated system call (it would wait for a supervisor that
@@ -24,8 +44,9 @@
 //! descriptor with `pidfd_getfd`. So everything exec needs is built first, and
 //! the tail uses only `write`, `recvmsg` (the ruleset message, into a
 //! buffer on the stack and a descriptor list), `landlock_restrict_self`,
-//! `close`, `rt_sigaction`, `execve` and `_exit`, none of them mediated (see
-//! `sys`). There is no policy logic here.
+//! `close`, `seccomp` (the last filter), `rt_sigaction`, `execve` and
+//! `_exit`, none of them mediated (see `sys`). There is no policy logic
+//! here.
 #![deny(unsafe_code)]
 
 pub mod protocol;
@@ -84,6 +105,7 @@ pub fn main(args: Vec<OsString>) -> ! {
         exec,
         listener,
         wait_killable,
+        last,
     } = match setup(sock, paths, args) {
         Ok(setup) => setup,
         Err((stage, err)) => fail(sock, stage, &err),
@@ -115,6 +137,11 @@ pub fn main(args: Vec<OsString>) -> ! {
         }
         Err((stage, err)) => fail(sock, stage, &err),
     }
+    // After our own `landlock_restrict_self`, before the program's first
+    // instruction: its Landlock calls fail with ENOSYS (module docs).
+    if let Err(err) = sys::install_filter(&last) {
+        fail(sock, SetupStage::LastFilter, &err);
+    }
     if let Err(err) = sys::default_sigpipe() {
         fail(sock, SetupStage::Signals, &err);
     }
@@ -131,9 +158,12 @@ struct Setup {
     /// Kept open until exec, which closes it (the kernel made it close-on-exec).
     listener: std::os::fd::OwnedFd,
     wait_killable: bool,
+    /// The last filter, installed just before exec.
+    last: Vec<libc::sock_filter>,
 }
 
-/// Receives the programs, prepares exec, installs both filters.
+/// Receives the programs, prepares exec, installs the deny and notify
+/// filters.
 fn setup(
     sock: BorrowedFd<'_>,
     paths: Vec<OsString>,
@@ -164,16 +194,28 @@ fn setup(
         .collect::<Result<Vec<_>, _>>();
     let exec = sys::Exec::new(paths, argv.map_err(nul)?, envp.map_err(nul)?);
 
-    // The network namespace comes as soon as the supervisor knows it is
-    // wanted, ahead of the filters: the kernel takes some 0.3 ms to make
-    // it, while the supervisor loads the policy and builds the filters.
+    // The IPC namespace first, asked for at once where the supervisor may
+    // (`CAP_SYS_ADMIN`). The network namespace comes as soon as the
+    // supervisor knows it is wanted, ahead of the filters: the kernel
+    // takes some 0.3 ms to make it, while the supervisor loads the policy
+    // and builds the filters.
     let mut first = receive(sock, SetupStage::ReceiveDeny)?;
+    if first == [protocol::ISOLATE_IPC] {
+        sys::isolate_ipc().map_err(|e| (SetupStage::IpcNamespace, e))?;
+        first = receive(sock, SetupStage::ReceiveDeny)?;
+    }
     if first == [protocol::ISOLATE_NETWORK] {
         sys::isolate_network().map_err(|e| (SetupStage::NetworkNamespace, e))?;
         first = receive(sock, SetupStage::ReceiveDeny)?;
     }
+    if first == [protocol::DROP_MAP_FILES_CAPS] {
+        // Before the notify filter: `capset` may be mediated.
+        sys::drop_map_files_caps().map_err(|e| (SetupStage::Capabilities, e))?;
+        first = receive(sock, SetupStage::ReceiveDeny)?;
+    }
     let deny = decode(&first)?;
     let notify = decode(&receive(sock, SetupStage::ReceiveNotify)?)?;
+    let last = decode(&receive(sock, SetupStage::ReceiveLast)?)?;
 
     sys::empty_signal_mask().map_err(|e| (SetupStage::Signals, e))?;
     sys::set_no_new_privs().map_err(|e| (SetupStage::NoNewPrivs, e))?;
@@ -192,6 +234,7 @@ fn setup(
         exec,
         listener,
         wait_killable,
+        last,
     })
 }
 
@@ -213,8 +256,9 @@ fn receive_ruleset(sock: BorrowedFd<'_>) -> Result<Option<OwnedFd>, (SetupStage,
     }
 }
 
-/// Receives one message (a program, or the one-byte
-/// [`protocol::ISOLATE_NETWORK`]).
+/// Receives one message (a program, or one of the one-byte requests:
+/// [`protocol::ISOLATE_IPC`], [`protocol::ISOLATE_NETWORK`],
+/// [`protocol::DROP_MAP_FILES_CAPS`]).
 fn receive(sock: BorrowedFd<'_>, stage: SetupStage) -> Result<Vec<u8>, (SetupStage, io::Error)> {
     // A buffer of the packet's size (capped at one instruction more than
     // allowed, so that an oversized packet shows as such instead of being

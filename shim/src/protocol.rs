@@ -7,15 +7,18 @@
 //! packet socket, every `send` below is one message and arrives whole or not at
 //! all, so no framing is needed.
 //!
-//! 1. supervisor -> shim: optionally the one byte [`ISOLATE_NETWORK`] (sent
+//! 1. supervisor -> shim: optionally the one byte [`ISOLATE_IPC`] (sent
+//!    at once where the supervisor holds `CAP_SYS_ADMIN`; the shim makes
+//!    the IPC namespace), then optionally the one byte [`ISOLATE_NETWORK`] (sent
 //!    as soon as the supervisor knows the policy isolates: before loading
 //!    an embedded one, else once it is loaded; the shim makes the network
-//!    namespace at once, while the supervisor goes on), then
-//!    the deny program, then the notify program, each one message in the
-//!    wire form of [`encode_program`]. The shim installs them after
-//!    `no_new_privs`, while the supervisor builds the Landlock ruleset from
-//!    the policy (the two are the longest steps of start-up, so they
-//!    overlap).
+//!    namespace at once, while the supervisor goes on), then optionally
+//!    the one byte [`DROP_MAP_FILES_CAPS`] (the exec default denies), then
+//!    the deny program, then the notify program, then the last program,
+//!    each one message in the wire form of [`encode_program`]. The shim
+//!    installs the first two after `no_new_privs`, while the supervisor
+//!    builds the Landlock ruleset from the policy (the two are the longest
+//!    steps of start-up, so they overlap), and keeps the last for step 4.
 //! 2. shim -> supervisor: [`ShimMessage::Listener`] (the filters are in place),
 //!    or [`ShimMessage::SetupFailed`] and exit status [`EXIT_SETUP_FAILED`].
 //! 3. supervisor -> shim: the ruleset message ([`encode_ruleset`]), once it
@@ -28,13 +31,15 @@
 //!    place. The shim calls `landlock_restrict_self` and closes it.
 //!    (Before, the ruleset came before the listener's number and a separate
 //!    "go" byte after it: one exchange more on the start-up's path.)
-//! 4. shim: `execve` of each program path in turn until one runs (a path
+//! 4. shim: installs the last program (the program's own Landlock calls
+//!    refused: see [`crate`]), then `execve` of each program path in turn
+//!    until one runs (a path
 //!    the sandbox hides or denies is skipped, as a shell in the sandbox
 //!    would skip it in its `PATH` search). Success closes the socket (it is
 //!    close-on-exec), so the
 //!    supervisor reads end-of-file; failure sends [`ShimMessage::ExecFailed`]
-//!    (or [`ShimMessage::SetupFailed`] at [`SetupStage::Landlock`] or
-//!    [`SetupStage::Signals`]) and exits with [`exec_failure_status`]
+//!    (or [`ShimMessage::SetupFailed`] at [`SetupStage::Landlock`],
+//!    [`SetupStage::LastFilter`] or [`SetupStage::Signals`]) and exits with [`exec_failure_status`]
 //!    ([`EXIT_SETUP_FAILED`] for a set-up failure). End-of-file instead of
 //!    the ruleset message: the shim exits with [`EXIT_SETUP_FAILED`] and the
 //!    program never runs.
@@ -178,6 +183,27 @@ pub fn decode_program(bytes: &[u8]) -> Result<Vec<libc::sock_filter>, ProgramErr
 /// message cannot be mistaken for one.
 pub const ISOLATE_NETWORK: u8 = b'N';
 
+/// A one-byte message the supervisor may send first, before
+/// [`ISOLATE_NETWORK`] and the rest: the program runs in a new IPC
+/// namespace (`unshare(CLONE_NEWIPC)`), so that it reaches no System V
+/// shared memory segment, message queue or semaphore set, nor POSIX
+/// message queue, of another program (System V ids are small and
+/// guessable, and no policy rule names them). Sent where the supervisor
+/// holds `CAP_SYS_ADMIN`, which the shim, its fork, holds too. Without it,
+/// the user namespace that [`ISOLATE_NETWORK`] makes brings a new IPC
+/// namespace along; fdsup makes no user namespace for this alone (it
+/// would change the credentials fdsup's own code sees the program with).
+pub const ISOLATE_IPC: u8 = b'I';
+
+/// A one-byte message the supervisor may send before the deny program
+/// (after [`ISOLATE_NETWORK`], if that is sent): the program is not to hold
+/// `CAP_SYS_ADMIN` nor `CAP_CHECKPOINT_RESTORE`, the capabilities with which
+/// the kernel resolves `/proc/<pid>/map_files/*`. Sent where the exec
+/// default denies: through those links a program could otherwise exec
+/// shared anonymous memory (shmem with no path, which Landlock does not
+/// check) by a path the supervisor never saw.
+pub const DROP_MAP_FILES_CAPS: u8 = b'C';
+
 /// The step of the shim's set-up that failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -204,10 +230,18 @@ pub enum SetupStage {
     Landlock = 10,
     /// Entering a new, empty network namespace (`isolate`).
     NetworkNamespace = 11,
+    /// Receiving the last program.
+    ReceiveLast = 12,
+    /// Installing the last filter (after `landlock_restrict_self`).
+    LastFilter = 13,
+    /// Dropping the capabilities of [`DROP_MAP_FILES_CAPS`].
+    Capabilities = 14,
+    /// Entering a new IPC namespace ([`ISOLATE_IPC`]).
+    IpcNamespace = 15,
 }
 
 impl SetupStage {
-    const ALL: [Self; 11] = [
+    const ALL: [Self; 15] = [
         Self::ReceiveDeny,
         Self::ReceiveNotify,
         Self::Program,
@@ -219,6 +253,10 @@ impl SetupStage {
         Self::ReceiveRuleset,
         Self::Landlock,
         Self::NetworkNamespace,
+        Self::ReceiveLast,
+        Self::LastFilter,
+        Self::Capabilities,
+        Self::IpcNamespace,
     ];
 
     fn from_u8(v: u8) -> Option<Self> {
@@ -239,6 +277,12 @@ impl fmt::Display for SetupStage {
             Self::NotifyFilter => "installing the notify filter",
             Self::ReceiveRuleset => "receiving the Landlock ruleset",
             Self::Landlock => "restricting exec with Landlock (landlock_restrict_self)",
+            Self::ReceiveLast => "receiving the last filter",
+            Self::LastFilter => "installing the last filter (the program's own Landlock refused)",
+            Self::Capabilities => {
+                "dropping CAP_SYS_ADMIN and CAP_CHECKPOINT_RESTORE (the exec default denies)"
+            }
+            Self::IpcNamespace => "entering a new IPC namespace (unshare(CLONE_NEWIPC))",
             Self::NetworkNamespace => {
                 "entering a new network namespace (isolate; as non-root this needs unprivileged user namespaces)"
             }
@@ -417,7 +461,7 @@ mod tests {
         assert_eq!(ShimMessage::decode(&raw(TAG_LISTENER, 4, 2)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 0, 1)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 1, 0)), None);
-        assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 1, 12)), None);
+        assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 1, 16)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_SETUP_FAILED, 1, 0x101)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_EXEC_FAILED, 2, 1)), None);
         assert_eq!(ShimMessage::decode(&raw(TAG_EXEC_FAILED, -2, 0)), None);

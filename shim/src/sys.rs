@@ -4,8 +4,8 @@
 //! wrappers are deliberately thin: one system call each, `EINTR` retried, no
 //! allocation, nothing that could open a file. Once the notify filter is in
 //! place only [`write_message`], [`recv_with_fds`], [`landlock_restrict_self`],
-//! [`default_sigpipe`], [`Exec::execve`] and [`exit`] are used, none of which
-//! is mediated.
+//! [`install_filter`] (the last filter), [`default_sigpipe`],
+//! [`Exec::execve`] and [`exit`] are used, none of which is mediated.
 #![allow(unsafe_code)]
 
 use std::ffi::CString;
@@ -191,6 +191,61 @@ pub fn set_no_new_privs() -> io::Result<()> {
     }
 }
 
+/// `CAP_SYS_ADMIN` (include/uapi/linux/capability.h).
+const CAP_SYS_ADMIN: u32 = 21;
+/// `CAP_CHECKPOINT_RESTORE` (include/uapi/linux/capability.h, Linux 5.9).
+const CAP_CHECKPOINT_RESTORE: u32 = 40;
+
+/// `CAP_NET_ADMIN` (include/uapi/linux/capability.h).
+const CAP_NET_ADMIN: u32 = 12;
+
+/// Drops `CAP_SYS_ADMIN` and `CAP_CHECKPOINT_RESTORE` for good
+/// ([`crate::protocol::DROP_MAP_FILES_CAPS`]).
+pub fn drop_map_files_caps() -> io::Result<()> {
+    drop_caps(&[CAP_SYS_ADMIN, CAP_CHECKPOINT_RESTORE])
+}
+
+/// Drops `caps` for good: from the bounding set where we may
+/// (`CAP_SETPCAP`; a kernel that does not know one says `EINVAL`), and from
+/// the effective, permitted and inheritable sets (and so the ambient one),
+/// which lowering always may. With `no_new_privs`, no later exec gives them
+/// back.
+fn drop_caps(caps: &[u32]) -> io::Result<()> {
+    for &cap in caps {
+        // SAFETY: PR_CAPBSET_DROP takes integer arguments only.
+        let r = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, libc::c_ulong::from(cap), 0, 0, 0) };
+        if r != 0 {
+            let e = io::Error::last_os_error();
+            if !matches!(e.raw_os_error(), Some(libc::EPERM | libc::EINVAL)) {
+                return Err(e);
+            }
+        }
+    }
+    // `struct __user_cap_header_struct` and two `__user_cap_data_struct`s
+    // (_LINUX_CAPABILITY_VERSION_3: 64 capabilities).
+    let mut header = [0x2008_0522u32, 0];
+    let mut data = [[0u32; 3]; 2];
+    // SAFETY: the header and two data structs, of the kernel's layout
+    // (three u32 each: effective, permitted, inheritable), outlive the call.
+    let r = unsafe { libc::syscall(libc::SYS_capget, header.as_mut_ptr(), data.as_mut_ptr()) };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    for &cap in caps {
+        let (word, bit) = ((cap / 32) as usize, 1u32 << (cap % 32));
+        for set in &mut data[word] {
+            *set &= !bit;
+        }
+    }
+    header[1] = 0;
+    // SAFETY: as for capget; the kernel only reads them.
+    let r = unsafe { libc::syscall(libc::SYS_capset, header.as_mut_ptr(), data.as_ptr()) };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// `seccomp(SECCOMP_SET_MODE_FILTER, flags, prog)`; returns the raw result.
 fn seccomp_filter(prog: &[libc::sock_filter], flags: libc::c_ulong) -> io::Result<libc::c_long> {
     let len = u16::try_from(prog.len()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
@@ -324,12 +379,38 @@ pub fn number(fd: &impl AsFd) -> RawFd {
     fd.as_fd().as_raw_fd()
 }
 
+/// Moves the shim (and so the program) into a new IPC namespace
+/// ([`crate::protocol::ISOLATE_IPC`]): no other program's System V IPC
+/// objects nor POSIX message queues in it. Needs `CAP_SYS_ADMIN`.
+pub fn isolate_ipc() -> io::Result<()> {
+    // SAFETY: integer arguments only.
+    if unsafe { libc::unshare(libc::CLONE_NEWIPC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Moves the shim (and so the program) into a new, empty network namespace
 /// with its loopback interface up: `unshare(CLONE_NEWNET)` where the shim
-/// may (root), else `unshare(CLONE_NEWUSER | CLONE_NEWNET)` with the shim's
-/// own uid and gid mapped to themselves (so that the program keeps its
-/// identity and, not being uid 0 there, has no capability after exec).
-/// Runs before any filter, so the files it writes are not mediated.
+/// may (root), else `unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWIPC)`
+/// with the shim's own uid and gid mapped to themselves (so that the
+/// program keeps its identity and, not being uid 0 there, has no
+/// capability after exec): the user namespace, made anyway, brings the
+/// IPC namespace that [`isolate_ipc`] makes where the shim may (a shim
+/// that may not make a network namespace without one was not asked for
+/// an IPC one either). Runs before any filter, so the files it writes are
+/// not mediated.
+///
+/// Then `CAP_NET_ADMIN` is dropped for good ([`drop_caps`]): where the
+/// shim is root, the new namespace belongs to the machine's user namespace
+/// as fdsup's does, so the capability would count in fdsup's namespace too,
+/// on every socket brokered out of it (found in review: a root program's
+/// `ioctl`s on a brokered socket set the MTU of the machine's `eth0` and
+/// got fdsup's namespace with `SIOCGSKNS`; routes, ARP entries, tunnels,
+/// interface addresses and flags were as open). Under a user namespace of
+/// its own the program holds it over nothing of fdsup's; dropped as well,
+/// so that the rule is one. The program's own namespace has only `lo`,
+/// which is up.
 pub fn isolate_network() -> io::Result<()> {
     // SAFETY: integer arguments only.
     if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
@@ -339,15 +420,17 @@ pub fn isolate_network() -> io::Result<()> {
         }
         // SAFETY: getuid/getgid cannot fail.
         let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        let flags = libc::CLONE_NEWUSER | libc::CLONE_NEWNET | libc::CLONE_NEWIPC;
         // SAFETY: integer arguments only.
-        if unsafe { libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) } != 0 {
+        if unsafe { libc::unshare(flags) } != 0 {
             return Err(io::Error::last_os_error());
         }
         write_file(c"/proc/self/setgroups", b"deny")?;
         write_file(c"/proc/self/uid_map", format!("{uid} {uid} 1").as_bytes())?;
         write_file(c"/proc/self/gid_map", format!("{gid} {gid} 1").as_bytes())?;
     }
-    loopback_up()
+    loopback_up()?;
+    drop_caps(&[CAP_NET_ADMIN])
 }
 
 fn write_file(path: &std::ffi::CStr, data: &[u8]) -> io::Result<()> {

@@ -55,6 +55,21 @@ fn notify_program() -> Vec<u8> {
     ])
 }
 
+/// The last program: `landlock_restrict_self` and `rmdir` -> ENOSYS,
+/// everything else allowed. The shim installs it after its own
+/// `landlock_restrict_self` (`landlock_ruleset_is_installed` fails
+/// otherwise) and before exec (the program's `rmdir` fails).
+fn last_program() -> Vec<u8> {
+    let enosys = libc::SECCOMP_RET_ERRNO | nr(libc::ENOSYS.into());
+    protocol::encode_program(&[
+        insn(BPF_LD_W_ABS, 0, 0, 0),
+        insn(BPF_JEQ_K, 2, 0, nr(libc::SYS_landlock_restrict_self)),
+        insn(BPF_JEQ_K, 1, 0, nr(libc::SYS_rmdir)),
+        insn(BPF_RET_K, 0, 0, libc::SECCOMP_RET_ALLOW),
+        insn(BPF_RET_K, 0, 0, enosys),
+    ])
+}
+
 /// What the fake supervisor answers for `getppid`.
 const FAKE_PPID: i64 = 4242;
 
@@ -227,7 +242,8 @@ fn kernel_skip(msg: &ShimMessage) -> Option<Outcome> {
 
 fn runs_program_and_serves_it() -> Result<Outcome, String> {
     let script = "echo \"ppid=$PPID env=$FDSUP_SHIM_TEST\"; \
-                  mkdir /nonexistent-fdsup-shim-test/x 2>&1; exit 7";
+                  mkdir /nonexistent-fdsup-shim-test/x 2>&1; \
+                  rmdir /nonexistent-fdsup-shim-test/x 2>&1; exit 7";
     let (mut child, sock) = spawn_shim("/bin/sh", &["sh", "-c", script], Stdio::piped());
     send_setup(&sock);
     let msg = recv_message(&sock)?;
@@ -274,6 +290,9 @@ fn runs_program_and_serves_it() -> Result<Outcome, String> {
     }
     if !stdout.contains("Operation not permitted") {
         return Err(format!("deny filter did not refuse mkdir: {stdout:?}"));
+    }
+    if !stdout.contains("Function not implemented") {
+        return Err(format!("last filter did not refuse rmdir: {stdout:?}"));
     }
     if answered.load(Ordering::Relaxed) == 0 {
         return Err("no notification answered".into());
@@ -397,11 +416,12 @@ fn bad_program_is_refused() -> Result<Outcome, String> {
     Ok(Outcome::Pass)
 }
 
-/// Sends what the supervisor sends before the shim reports: the deny and
-/// notify programs.
+/// Sends what the supervisor sends before the shim reports: the deny,
+/// notify and last programs.
 fn send_setup(sock: &OwnedFd) {
     send(sock, &deny_program());
     send(sock, &notify_program());
+    send(sock, &last_program());
 }
 
 /// Sends the go: the ruleset message, with `ruleset` attached if there is
@@ -463,7 +483,8 @@ fn empty_exec_ruleset() -> io::Result<OwnedFd> {
 }
 
 /// With a ruleset that allows no exec, the program cannot be executed: the
-/// shim received the descriptor and restricted itself before exec.
+/// shim received the descriptor and restricted itself before exec, and
+/// before the last filter, which refuses `landlock_restrict_self`.
 fn landlock_ruleset_is_installed() -> Result<Outcome, String> {
     let ruleset = match empty_exec_ruleset() {
         Ok(r) => r,

@@ -1,16 +1,21 @@
-//! The two seccomp BPF programs the shim installs.
+//! The three seccomp BPF programs the shim installs.
 //!
 //! The kernel allows one listener per filter, so there are two programs
-//! (DESIGN.md "Start-up"):
+//! (DESIGN.md "Start-up"), and a third that must come after the shim's own
+//! last steps:
 //!
 //! - the **deny** program: the always-enforced list of SPEC.md ("What is
 //!   always enforced") -> `ERRNO`, everything else allowed. It does not depend
 //!   on the policy except for [`FilterOptions::deny_network`];
 //! - the **notify** program: every syscall of [`crate::syscalls::MEDIATED`]
 //!   -> `SECCOMP_RET_USER_NOTIF`, everything else allowed; the exec family
-//!   and `memfd_create` only where [`FilterOptions`] asks for them.
+//!   and `memfd_create` only where [`FilterOptions`] asks for them;
+//! - the **last** program: the calls the shim itself makes after the two
+//!   others are in place but the program may not, [`last_denied`] -> `ERRNO`
+//!   (the Landlock calls: the shim restricts itself with fdsup's exec
+//!   ruleset, then installs this program, then execs; see `fdsup_shim`).
 //!
-//! The kernel runs both and applies the stricter result, so a denied syscall
+//! The kernel runs all and applies the strictest result, so a denied syscall
 //! never reaches the supervisor.
 //!
 //! **Shape.** Each program is a list of [`Piece`]s (an action, and the
@@ -78,6 +83,12 @@ pub struct FilterOptions {
     /// The program may hold `CAP_NET_RAW`: `setsockopt(IP_OPTIONS)` fails
     /// with EPERM ([`ip_options_denial`]).
     pub deny_ip_options: bool,
+    /// With an `allow` default, some IP addresses are denied or redirected:
+    /// the sockets and options whose packets carry addresses of the
+    /// program's own, which no decision of a destination holds (packet
+    /// sockets, raw IP sockets but ICMP's, `IP_HDRINCL`, `IPV6_HDRINCL`),
+    /// fail with EPERM ([`raw_packet_rules`]).
+    pub deny_raw_packets: bool,
 }
 
 /// [`FilterOptions::native_looks`] of a policy: its `filesystem.metadata`
@@ -100,13 +111,16 @@ pub fn traps(m: &Mediated, opts: &FilterOptions) -> bool {
     }
 }
 
-/// The two compiled programs, ready for [`to_bytes`].
+/// The three compiled programs, ready for [`to_bytes`].
 #[derive(Debug, Clone)]
 pub struct Filters {
     /// The always-enforced deny list: `ERRNO` or allow.
     pub deny: Vec<libc::sock_filter>,
     /// The mediated syscalls: `USER_NOTIF` or allow.
     pub notify: Vec<libc::sock_filter>,
+    /// [`last_denied`]: `ERRNO` or allow; installed by the shim just before
+    /// exec.
+    pub last: Vec<libc::sock_filter>,
 }
 
 /// Why a program could not be built. These are bugs in fdsup, not user errors.
@@ -127,11 +141,12 @@ pub enum FilterError {
     },
 }
 
-/// Builds both programs.
+/// Builds the three programs.
 pub fn build(opts: &FilterOptions) -> Result<Filters, FilterError> {
     Ok(Filters {
         deny: build_deny(opts)?,
         notify: build_notify(opts)?,
+        last: build_last()?,
     })
 }
 
@@ -570,19 +585,44 @@ const DENY_EPERM: &[(i64, &str)] = &[
 /// `open_tree_attr` (Linux 6.15), not in the libc crate yet.
 const SYS_OPEN_TREE_ATTR: i64 = 467;
 
-/// Path-taking syscalls fdsup does not mediate, which fail with ENOSYS, as
-/// on a kernel without them: the `*xattrat` calls (Linux 6.13) and
-/// `file_getattr`/`file_setattr` (6.17), which libc does not use yet and
-/// which programs answer by falling back to the calls that are mediated;
-/// `uselib` (a.out libraries, usually not built in).
+/// Syscalls that fail with ENOSYS, as on a kernel without them.
+/// Path-taking calls fdsup does not mediate: the `*xattrat` calls (Linux
+/// 6.13) and `file_getattr`/`file_setattr` (6.17), which libc does not use
+/// yet and which programs answer by falling back to the calls that are
+/// mediated; `uselib` (a.out libraries, usually not built in). And the
+/// kernel's keyrings (`keyctl`, `add_key`, `request_key`), which no policy
+/// governs: through them a program read the keys of the user's session
+/// and user keyrings (Kerberos `KEYRING:` caches, ecryptfs and other
+/// secrets) and left its own there, for the user's later programs. Docker's
+/// default seccomp profile refuses them too; a program falls back as on a
+/// kernel built without keys (Kerberos to a file cache, say).
 const DENY_ENOSYS: &[(i64, &str)] = &[
     (libc::SYS_uselib, "uselib"),
+    (libc::SYS_keyctl, "keyctl"),
+    (libc::SYS_add_key, "add_key"),
+    (libc::SYS_request_key, "request_key"),
     (463, "setxattrat"),
     (464, "getxattrat"),
     (465, "listxattrat"),
     (466, "removexattrat"),
     (468, "file_getattr"),
     (469, "file_setattr"),
+];
+
+/// The program's own Landlock, which fails with ENOSYS as on a kernel
+/// without Landlock. fdsup performs the program's opens (and its other
+/// mediated calls) in its own threads, which do not carry the program's
+/// Landlock domain, and cannot evaluate one: a domain the kernel accepted
+/// would restrict the program's unmediated calls and exec but be ignored
+/// for every brokered open, so a program (or a build tool confining its
+/// children) would believe itself confined where it is not. With ENOSYS it
+/// knows it is not (libraries take it for "not supported"). In the last
+/// program, not the deny program: the shim makes `landlock_restrict_self`
+/// itself, after the deny and notify filters are in place.
+const DENY_LANDLOCK: &[(i64, &str)] = &[
+    (libc::SYS_landlock_create_ruleset, "landlock_create_ruleset"),
+    (libc::SYS_landlock_add_rule, "landlock_add_rule"),
+    (libc::SYS_landlock_restrict_self, "landlock_restrict_self"),
 ];
 
 /// Every `CLONE_NEW*` flag (include/uapi/linux/sched.h).
@@ -779,6 +819,22 @@ pub fn always_denied() -> Vec<Denial> {
     out
 }
 
+/// The denials of the last program ([`DENY_LANDLOCK`], ENOSYS): always
+/// enforced like [`always_denied`], but from the program's exec on (the
+/// shim makes these calls itself before). `fdsup agent profile` writes them
+/// among its `SCMP_ACT_ERRNO` rules too.
+pub fn last_denied() -> Vec<Denial> {
+    DENY_LANDLOCK
+        .iter()
+        .map(|&(nr, name)| Denial {
+            nr,
+            name,
+            errno: libc::ENOSYS,
+            when: Vec::new(),
+        })
+        .collect()
+}
+
 /// The rules of `denied`'s denials with errno `errno` (a call without
 /// rules: always).
 fn denial_rules(denied: &[Denial], errno: i32) -> BTreeMap<i64, Vec<Rule>> {
@@ -874,6 +930,73 @@ fn other_family_rules() -> BTreeMap<i64, Vec<Rule>> {
         .collect()
 }
 
+/// `socket`/`socketpair` and `setsockopt` of what sends packets whose
+/// addresses are the program's own, not the destination a send or
+/// `connect` names (which is what [`crate::handlers::net`] decides):
+/// - packet sockets (`AF_PACKET`, and `AF_INET`'s obsolete `SOCK_PACKET`,
+///   which the kernel makes one): whole frames, no address at all;
+/// - raw IP sockets but ICMP's (`IPPROTO_ICMP` of `AF_INET`,
+///   `IPPROTO_ICMPV6` of `AF_INET6`): `IPPROTO_RAW` implies `IP_HDRINCL`,
+///   the program's IP header goes out as it is (`raw_send_hdrinc`), and a
+///   raw UDP or TCP socket writes the transport header, its port, itself;
+/// - `setsockopt` of `IP_HDRINCL` and `IPV6_HDRINCL`, which make any raw
+///   socket, ICMP's too, take the program's IP header.
+///
+/// A raw ICMP socket without them (ping) sends to the decided address;
+/// ICMP has no ports. All need `CAP_NET_RAW`, without which the kernel
+/// answers EPERM: the answer here.
+fn raw_packet_rules() -> BTreeMap<i64, Vec<Rule>> {
+    let rules = || {
+        let mut v = vec![vec![cond(0, Op::Eq, int(libc::AF_PACKET))]];
+        for (fam, icmp) in [
+            (libc::AF_INET, libc::IPPROTO_ICMP),
+            (libc::AF_INET6, libc::IPPROTO_ICMPV6),
+        ] {
+            v.push(vec![
+                cond(0, Op::Eq, int(fam)),
+                cond(1, Op::MaskedEq(0xf), int(SOCK_PACKET)),
+            ]);
+            v.push(vec![
+                cond(0, Op::Eq, int(fam)),
+                cond(1, Op::MaskedEq(0xf), int(libc::SOCK_RAW)),
+                cond(2, Op::Ne, int(icmp)),
+            ]);
+        }
+        v
+    };
+    let sockopt = vec![
+        vec![
+            cond(1, Op::Eq, int(libc::IPPROTO_IP)),
+            cond(2, Op::Eq, int(libc::IP_HDRINCL)),
+        ],
+        vec![
+            cond(1, Op::Eq, int(libc::IPPROTO_IPV6)),
+            cond(2, Op::Eq, int(libc::IPV6_HDRINCL)),
+        ],
+    ];
+    [
+        (libc::SYS_socket, rules()),
+        (libc::SYS_socketpair, rules()),
+        (libc::SYS_setsockopt, sockopt),
+    ]
+    .into_iter()
+    .collect()
+}
+
+/// Adds `more` to `rules`, a piece's: a call denied always (no rules)
+/// stays so.
+fn merge_rules(rules: &mut BTreeMap<i64, Vec<Rule>>, more: BTreeMap<i64, Vec<Rule>>) {
+    for (nr, r) in more {
+        match rules.get_mut(&nr) {
+            Some(have) if have.is_empty() => {}
+            Some(have) => have.extend(r),
+            None => {
+                rules.insert(nr, r);
+            }
+        }
+    }
+}
+
 /// The pieces of the deny program, checked in this order.
 fn deny_pieces(opts: &FilterOptions) -> Vec<Piece> {
     let errno = |e: libc::c_int| libc::SECCOMP_RET_ERRNO | u32::try_from(e).unwrap_or(0);
@@ -881,10 +1004,14 @@ fn deny_pieces(opts: &FilterOptions) -> Vec<Piece> {
     if opts.deny_ip_options {
         denied.push(ip_options_denial());
     }
+    let mut eperm = denial_rules(&denied, libc::EPERM);
+    if opts.deny_raw_packets {
+        merge_rules(&mut eperm, raw_packet_rules());
+    }
     let mut pieces = vec![
         Piece {
             action: errno(libc::EPERM),
-            rules: denial_rules(&denied, libc::EPERM),
+            rules: eperm,
         },
         Piece {
             action: errno(libc::ENOSYS),
@@ -906,6 +1033,19 @@ fn deny_pieces(opts: &FilterOptions) -> Vec<Piece> {
 
 fn build_deny(opts: &FilterOptions) -> Result<Vec<libc::sock_filter>, FilterError> {
     compile(&deny_pieces(opts), libc::SECCOMP_RET_ALLOW, "deny")
+}
+
+/// The pieces of the last program.
+fn last_pieces() -> Vec<Piece> {
+    let errno = libc::SECCOMP_RET_ERRNO | u32::try_from(libc::ENOSYS).unwrap_or(0);
+    vec![Piece {
+        action: errno,
+        rules: denial_rules(&last_denied(), libc::ENOSYS),
+    }]
+}
+
+fn build_last() -> Result<Vec<libc::sock_filter>, FilterError> {
+    compile(&last_pieces(), libc::SECCOMP_RET_ALLOW, "last")
 }
 
 #[cfg(test)]
@@ -993,6 +1133,12 @@ mod tests {
         .deny
     }
 
+    fn last() -> Vec<libc::sock_filter> {
+        build(&FilterOptions::default())
+            .expect("filters build")
+            .last
+    }
+
     /// Every option that adds a trapped syscall on.
     const ALL_TRAPS: FilterOptions = FilterOptions {
         deny_network: false,
@@ -1003,6 +1149,7 @@ mod tests {
         deny_other_families: false,
         native_looks: false,
         deny_ip_options: true,
+        deny_raw_packets: false,
     };
 
     fn notify_with(opts: &FilterOptions) -> Vec<libc::sock_filter> {
@@ -1315,7 +1462,7 @@ mod tests {
     /// The header: the x32 guard, then the arch check, then the number.
     #[test]
     fn header_guards_x32_then_the_arch() {
-        for prog in [notify(), deny(true)] {
+        for prog in [notify(), deny(true), last()] {
             let h: Vec<_> = prog[..7]
                 .iter()
                 .map(|i| (i.code, i.jt, i.jf, i.k))
@@ -1339,7 +1486,7 @@ mod tests {
 
     #[test]
     fn returns_only_kill_allow_notify_or_errno() {
-        for prog in [notify(), deny(false), deny(true)] {
+        for prog in [notify(), deny(false), deny(true), last()] {
             for i in prog.iter().filter(|i| i.code == BPF_RET_K) {
                 let action = i.k & libc::SECCOMP_RET_ACTION_FULL;
                 assert!(
@@ -1353,7 +1500,7 @@ mod tests {
 
     #[test]
     fn foreign_abis_are_killed() {
-        for prog in [notify(), deny(false), deny(true)] {
+        for prog in [notify(), deny(false), deny(true), last()] {
             for nr in (0..=600u32).chain([0x3fff_ffff, u32::MAX]) {
                 assert_eq!(
                     run(&prog, &data(AUDIT_ARCH_I386, nr, [0; 6])),
@@ -1616,6 +1763,84 @@ mod tests {
     }
 
     #[test]
+    fn packets_with_their_own_addresses_are_refused_when_asked() {
+        let opts = FilterOptions {
+            mediate_network: true,
+            deny_raw_packets: true,
+            deny_ip_options: true,
+            ..FilterOptions::default()
+        };
+        let prog = build(&opts).expect("filters build").deny;
+        let eperm = errno(libc::EPERM);
+        let at =
+            |fam: libc::c_int, ty: libc::c_int, proto: u64| [flag(fam), flag(ty), proto, 0, 0, 0];
+        for nr in [libc::SYS_socket, libc::SYS_socketpair] {
+            for ty in [libc::SOCK_DGRAM, libc::SOCK_RAW, libc::SOCK_STREAM] {
+                assert_eq!(call(&prog, nr, at(libc::AF_PACKET, ty, 0)), eperm);
+            }
+            for (fam, icmp) in [(libc::AF_INET, 1), (libc::AF_INET6, 58)] {
+                let raw = libc::SOCK_RAW | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK;
+                for proto in [0, 6, 17, 255, 255 | (1 << 32)] {
+                    assert_eq!(call(&prog, nr, at(fam, raw, proto)), eperm);
+                }
+                assert_eq!(call(&prog, nr, at(fam, SOCK_PACKET, 768)), eperm);
+                // Ping, and everything not raw.
+                assert_eq!(call(&prog, nr, at(fam, raw, flag(icmp))), ALLOW);
+                assert_eq!(call(&prog, nr, at(fam, libc::SOCK_DGRAM, 0)), ALLOW);
+                assert_eq!(
+                    call(&prog, nr, at(fam, libc::SOCK_DGRAM, flag(icmp))),
+                    ALLOW
+                );
+                assert_eq!(call(&prog, nr, at(fam, libc::SOCK_STREAM, 6)), ALLOW);
+            }
+            assert_eq!(call(&prog, nr, at(libc::AF_UNIX, libc::SOCK_RAW, 0)), ALLOW);
+            assert_eq!(
+                call(&prog, nr, at(libc::AF_NETLINK, libc::SOCK_RAW, 0)),
+                ALLOW
+            );
+        }
+        let so = libc::SYS_setsockopt;
+        let opt = |level: libc::c_int, name: libc::c_int| [3, flag(level), flag(name), 0, 0, 0];
+        assert_eq!(
+            call(&prog, so, opt(libc::IPPROTO_IP, libc::IP_HDRINCL)),
+            eperm
+        );
+        assert_eq!(
+            call(&prog, so, opt(libc::IPPROTO_IPV6, libc::IPV6_HDRINCL)),
+            eperm
+        );
+        // The ones refused before still are.
+        assert_eq!(
+            call(&prog, so, opt(libc::IPPROTO_IP, libc::IP_OPTIONS)),
+            eperm
+        );
+        assert_eq!(
+            call(&prog, so, opt(libc::IPPROTO_IPV6, libc::IPV6_RTHDR)),
+            eperm
+        );
+        assert_eq!(call(&prog, so, opt(libc::IPPROTO_IP, libc::IP_TTL)), ALLOW);
+        // Without the option, nothing of it.
+        let prog = build(&FilterOptions {
+            deny_raw_packets: false,
+            ..opts
+        })
+        .expect("filters build")
+        .deny;
+        assert_eq!(
+            call(&prog, so, opt(libc::IPPROTO_IP, libc::IP_HDRINCL)),
+            ALLOW
+        );
+        assert_eq!(
+            call(
+                &prog,
+                libc::SYS_socket,
+                at(libc::AF_INET, libc::SOCK_RAW, 255)
+            ),
+            ALLOW
+        );
+    }
+
+    #[test]
     fn other_families_are_refused_when_mediating_with_deny() {
         let prog = build(&FilterOptions {
             mediate_network: true,
@@ -1682,6 +1907,46 @@ mod tests {
         for (nr, name) in DENY_ENOSYS {
             assert_eq!(call(&prog, *nr, [0; 6]), errno(libc::ENOSYS), "{name}");
         }
+    }
+
+    /// The last program refuses the Landlock calls (ENOSYS, whatever the
+    /// arguments) and nothing else, whatever the options; the deny and
+    /// notify programs let them through, since the shim makes
+    /// `landlock_restrict_self` with both in place.
+    #[test]
+    fn landlock_is_refused_by_the_last_program_only() {
+        let landlock: BTreeSet<i64> = DENY_LANDLOCK.iter().map(|(nr, _)| *nr).collect();
+        assert_eq!(
+            landlock,
+            BTreeSet::from([
+                libc::SYS_landlock_create_ruleset,
+                libc::SYS_landlock_add_rule,
+                libc::SYS_landlock_restrict_self,
+            ])
+        );
+        let prog = last();
+        for nr in 0..=1023i64 {
+            for args in [[0; 6], [u64::MAX; 6], [3, 0, 1, 0, 0, 0]] {
+                let want = if landlock.contains(&nr) {
+                    errno(libc::ENOSYS)
+                } else {
+                    ALLOW
+                };
+                assert_eq!(call(&prog, nr, args), want, "nr {nr}");
+            }
+        }
+        for opts in [FilterOptions::default(), ALL_TRAPS] {
+            let f = build(&opts).expect("filters build");
+            // The shim installs the last program with the other two in place.
+            for nr in landlock.iter().copied().chain([libc::SYS_seccomp]) {
+                assert_eq!(call(&f.deny, nr, [3, 0, 0, 0, 0, 0]), ALLOW, "{nr}");
+                assert_eq!(call(&f.notify, nr, [3, 0, 0, 0, 0, 0]), ALLOW, "{nr}");
+            }
+        }
+        assert!(last_denied()
+            .iter()
+            .all(|d| d.errno == libc::ENOSYS && d.when.is_empty()));
+        assert!(always_denied().iter().all(|d| !landlock.contains(&d.nr)));
     }
 
     #[test]
@@ -1990,10 +2255,10 @@ mod kernel_tests {
     use super::*;
     use crate::sys::child::testing::{run_steps, Arg, Outcome, Step};
 
-    /// Makes `checks` in a forked child with both filters installed (the
-    /// listener closed at once, as if the supervisor had died): 0 if every
-    /// check gave its errno, else the number of the first that did not, or
-    /// 100+ if set-up failed.
+    /// Makes `checks` in a forked child with the three filters installed
+    /// as the shim installs them (the listener closed at once, as if the
+    /// supervisor had died): 0 if every check gave its errno, else the
+    /// number of the first that did not, or 100+ if set-up failed.
     fn in_sandboxed_child(native_looks: bool, checks: &[Step<'static>]) -> i32 {
         let filters = build(&FilterOptions {
             deny_network: true,
@@ -2011,17 +2276,23 @@ mod kernel_tests {
                 prog: &filters.notify,
                 flags: libc::SECCOMP_FILTER_FLAG_NEW_LISTENER,
             },
+            // `seccomp` is not mediated: the shim installs this one with
+            // the notify filter in place.
+            Step::Seccomp {
+                prog: &filters.last,
+                flags: 0,
+            },
         ];
         steps.extend_from_slice(checks);
         match run_steps(&steps).expect("fork") {
             Outcome::Exited(status) => status,
             // A refused program (EINVAL) is a bug; no seccomp at all a skip.
             Outcome::Failed { step: 0, .. } => 101,
-            Outcome::Failed { step, errno } if step <= 2 => {
+            Outcome::Failed { step, errno } if step <= 3 => {
                 let skip = if errno == libc::ENOSYS { 110 } else { 102 };
                 skip + i32::try_from(step).expect("small") - 1
             }
-            Outcome::Failed { step, .. } => i32::try_from(step - 2).expect("small"),
+            Outcome::Failed { step, .. } => i32::try_from(step - 3).expect("small"),
             Outcome::Killed(sig) => panic!("child killed by signal {sig}"),
         }
     }
@@ -2054,6 +2325,11 @@ mod kernel_tests {
             call(SYS_clone3, [Z, Z, Z], Some(ENOSYS)),
             call(SYS_ioctl, [Z, int(TIOCSTI), S(c"x")], Some(EPERM)),
             call(SYS_ptrace, [int(PTRACE_TRACEME), Z, Z], Some(EPERM)),
+            // The last program: Landlock is not there for the program
+            // (`landlock_create_ruleset(NULL, 0, VERSION)`, the ABI query).
+            call(SYS_landlock_create_ruleset, [Z, Z, int(1)], Some(ENOSYS)),
+            call(SYS_landlock_add_rule, [int(-1), int(1), Z], Some(ENOSYS)),
+            call(SYS_landlock_restrict_self, [int(-1), Z, Z], Some(ENOSYS)),
             // Mediated, and no listener: fails closed, never allowed.
             call(SYS_openat, [int(AT_FDCWD), S(c"/"), Z], Some(ENOSYS)),
             call(SYS_getpid, [Z, Z, Z], None),

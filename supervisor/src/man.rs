@@ -510,6 +510,9 @@ terminal under \fI/dev/pts\fR that is not the sandbox's own (the one fdsup
 was started on, or one whose master a sandboxed process holds) is hidden;
 \fBptrace\fR, \fBmount\fR, \fBbpf\fR, \fBio_uring_setup\fR, new namespaces
 and the other calls listed in \fBfdsup\fR's README fail with \fBEPERM\fR;
+the program's own Landlock (\fBlandlock_create_ruleset\fR and the other
+two) fails with \fBENOSYS\fR, as on a kernel without it: fdsup's opens
+could not honour it;
 \fBTIOCSTI\fR and \fBTIOCLINUX\fR fail with \fBEPERM\fR; source routes
 (\fBIPV6_RTHDR\fR, and \fBIP_OPTIONS\fR when fdsup holds \fBCAP_NET_RAW\fR,
 as socket options or control messages) fail with \fBEPERM\fR; the x32 and i386

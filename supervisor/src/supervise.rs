@@ -9,8 +9,10 @@
 //! *number*; we take the listener with `pidfd_getfd`, start the receiving
 //! worker, and only then send the ruleset message, which is the go: the
 //! shim restricts itself with the ruleset when the policy limits exec
-//! ([`crate::landlock`]) and execs the program, so no mediated syscall can
-//! ever wait for a supervisor that is not listening yet.
+//! ([`crate::landlock`]), installs the last filter (the program's own
+//! Landlock calls refused: [`crate::filter`]) and execs the program, so no
+//! mediated syscall can ever wait for a supervisor that is not listening
+//! yet.
 //!
 //! Threads: the session's workers ([`crate::session`]: the receiver and
 //! one spare at start-up, the other spares at the event loop's first
@@ -341,6 +343,9 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     // the process's, which its other threads keep, adds nothing. (The files
     // fdsup writes for the user are 0600 whatever it is: crate::files.)
     rustix::process::umask(rustix::fs::Mode::empty());
+    // The program's own IPC namespace, whatever the policy: asked for at
+    // once, where we may (`ask_ipc_isolation`).
+    let ipc = ask_ipc_isolation(&ours);
     // An embedded policy says whether it isolates before it is loaded: the
     // shim can start on the namespace now (see `prepare`).
     let source = opts.policy.as_deref().unwrap_or("@default");
@@ -357,7 +362,9 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
     // The filters next: the shim installs them (about 0.1 ms) while we
     // build the Landlock ruleset (about 0.3 ms), which goes with the go
     // (see fdsup_shim::protocol).
-    let sent = isolating.and_then(|()| send_filters(&ours, &filters));
+    let sent = ipc
+        .and(isolating)
+        .and_then(|()| send_filters(&ours, &filters, ctx.exec.broker_memfd));
     crate::timeline::mark("filters sent");
     let ruleset = match sent {
         Ok(()) => crate::landlock::prepare(
@@ -551,9 +558,12 @@ fn prepare(
     // the file system rules decide, and every connection is logged. A
     // policy that denies the network outright (a `deny` default, no rule,
     // no `isolate`) refuses IP sockets themselves; one that mediates with a
-    // `deny` default refuses the families no rule can name.
+    // `deny` default refuses the families no rule can name; one that allows
+    // by default but keeps some IP addresses refuses the packets that name
+    // their own.
     let deny = pol.network.default == NetAccess::Deny;
     let no_network = deny && !pol.network.has_rules_or_isolate();
+    let keeps_ip = pol.network.keeps_ip_addresses();
     let audit = Audit::new(
         opts.log.as_deref(),
         pol.log.denied,
@@ -589,6 +599,9 @@ fn prepare(
         deny_other_families: deny && !no_network,
         native_looks: filter::native_looks(&ctx.policy),
         deny_ip_options: may_route_ip(),
+        // With a `deny` default those sockets are refused already
+        // (`deny_other_families`, EACCES).
+        deny_raw_packets: !deny && keeps_ip,
     })
     .map_err(|e| RunError::Setup {
         what: "building the seccomp filters",
@@ -626,6 +639,30 @@ struct Prepared {
     isolating: Result<(), (&'static str, io::Error)>,
 }
 
+/// Asks the shim for an IPC namespace of the program's own
+/// ([`fdsup_shim::protocol::ISOLATE_IPC`]) where we hold `CAP_SYS_ADMIN`
+/// (the shim, our fork, holds what we hold): the program then reaches no
+/// other program's System V shared memory, message queues or semaphores,
+/// which it would otherwise attach by id (no policy rule names them), nor
+/// its POSIX message queues. Nothing of fdsup's relies on sharing the
+/// program's: the supervisor uses none of these, and the paths the
+/// program names (`/dev/mqueue`, `/proc/sysvipc`) are decided by the
+/// policy as any other. Without the capability, only `isolate`'s user
+/// namespace brings an IPC namespace (`fdsup_shim::sys::isolate_network`);
+/// one made for this alone would change the credentials fdsup's own code
+/// sees the program with (README, Limits).
+fn ask_ipc_isolation(sock: &OwnedFd) -> Result<(), (&'static str, io::Error)> {
+    let may = rustix::thread::capabilities(None).is_ok_and(|c| {
+        c.effective
+            .contains(rustix::thread::CapabilitySet::SYS_ADMIN)
+    });
+    if !may {
+        return Ok(());
+    }
+    sys::write_all(sock.as_fd(), &[fdsup_shim::protocol::ISOLATE_IPC])
+        .map_err(|e| ("asking the shim for an IPC namespace", e))
+}
+
 /// Asks the shim for a network namespace (the policy isolates).
 fn ask_isolation(sock: &OwnedFd) -> Result<(), (&'static str, io::Error)> {
     sys::write_all(sock.as_fd(), &[fdsup_shim::protocol::ISOLATE_NETWORK])
@@ -633,16 +670,26 @@ fn ask_isolation(sock: &OwnedFd) -> Result<(), (&'static str, io::Error)> {
 }
 
 /// Sends the rest of the first part of the hand-off (the network namespace
-/// request went ahead: see [`prepare`]): the two filters.
+/// request went ahead: see [`prepare`]): where the exec default denies,
+/// the request to drop the capabilities that resolve `/proc/<pid>/map_files`
+/// (see [`fdsup_shim::protocol::DROP_MAP_FILES_CAPS`]), then the three
+/// filters.
 fn send_filters(
     sock: &OwnedFd,
     filters: &filter::Filters,
+    exec_default_denies: bool,
 ) -> Result<(), (&'static str, io::Error)> {
     let step = |what| move |e| (what, e);
+    if exec_default_denies {
+        sys::write_all(sock.as_fd(), &[fdsup_shim::protocol::DROP_MAP_FILES_CAPS])
+            .map_err(step("asking the shim to drop CAP_SYS_ADMIN"))?;
+    }
     sys::write_all(sock.as_fd(), &filter::to_bytes(&filters.deny))
         .map_err(step("sending the deny filter"))?;
     sys::write_all(sock.as_fd(), &filter::to_bytes(&filters.notify))
-        .map_err(step("sending the notify filter"))
+        .map_err(step("sending the notify filter"))?;
+    sys::write_all(sock.as_fd(), &filter::to_bytes(&filters.last))
+        .map_err(step("sending the last filter"))
 }
 
 /// Receives the listener's number and takes the listener. A failure to

@@ -9,7 +9,12 @@
  *   adv_exec race ALLOWED DENIED N
  *       a thread rewrites the path buffer between ALLOWED and DENIED while
  *       the main thread vforks N children that execve it; prints
- *       `race ran=R eacces=A enoent=E other=O`.
+ *       `race ran=R eacces=A enoent=E other=O anon=X`.
+ *   adv_exec race_anon ALLOWED N
+ *       the same race between ALLOWED and a copy of this driver in shared
+ *       anonymous memory, by `/proc/self/map_files/START-END` (a shmem file
+ *       with no path, which Landlock does not check); the copy, run without
+ *       arguments, exits 43, counted as `anon`.
  *
  * Each attempt runs in a forked child; a close-on-exec pipe tells a failed
  * exec (the child writes its errno) from one that ran (end-of-file). */
@@ -266,7 +271,7 @@ static int race(const char *a, const char *b, int n) {
         printf("race=SETUP:thread\n");
         return 1;
     }
-    long ran = 0, eacces = 0, enoent = 0, other = 0;
+    long ran = 0, eacces = 0, enoent = 0, other = 0, anon = 0;
     for (int i = 0; i < n; i++) {
         pid_t pid = vfork();
         if (pid == 0) {
@@ -282,6 +287,8 @@ static int race(const char *a, const char *b, int n) {
         int c = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
         if (c == 42)
             ran++;
+        else if (c == 43)
+            anon++;
         else if (c == 13)
             eacces++;
         else if (c == 14)
@@ -291,14 +298,45 @@ static int race(const char *a, const char *b, int n) {
     }
     atomic_store(&stop, 1);
     pthread_join(t, NULL);
-    printf("race ran=%ld eacces=%ld enoent=%ld other=%ld\n", ran, eacces, enoent, other);
+    printf("race ran=%ld eacces=%ld enoent=%ld other=%ld anon=%ld\n", ran, eacces, enoent,
+           other, anon);
     return 0;
+}
+
+/* A copy of this program in a MAP_SHARED|MAP_ANONYMOUS mapping, raced
+ * against `allowed` by its /proc/self/map_files path. */
+static int race_anon(const char *allowed, int n) {
+    int src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (src < 0 || fstat(src, &st) != 0) {
+        printf("race=SETUP:self\n");
+        return 1;
+    }
+    size_t size = ((size_t)st.st_size + 4095) & ~(size_t)4095;
+    char *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) {
+        printf("race=SETUP:mmap\n");
+        return 1;
+    }
+    size_t off = 0;
+    ssize_t got;
+    while (off < size && (got = read(src, m + off, size - off)) > 0)
+        off += (size_t)got;
+    close(src);
+    static char anon[128];
+    snprintf(anon, sizeof anon, "/proc/self/map_files/%lx-%lx", (unsigned long)m,
+             (unsigned long)m + size);
+    return race(allowed, anon, n);
 }
 
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc == 3 && strcmp(argv[1], "attempts") == 0)
         return attempts(argv[2]);
+    if (argc == 1)
+        return 43; /* the copy run by race_anon */
+    if (argc == 4 && strcmp(argv[1], "race_anon") == 0)
+        return race_anon(argv[2], atoi(argv[3]));
     if (argc == 5 && strcmp(argv[1], "race") == 0)
         return race(argv[2], argv[3], atoi(argv[4]));
     fprintf(stderr, "usage: adv_exec attempts DIR | race ALLOWED DENIED N\n");

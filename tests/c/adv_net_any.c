@@ -11,7 +11,8 @@
  *       the socket's bound address): each must be decided as that.
  *       Also: IPv4-mapped IPv6 (::ffff:127.0.0.1), sendmmsg with an
  *       allowed then a denied destination, a connected UDP socket then
- *       sendto a denied one, TCP Fast Open to a denied one.
+ *       sendto a denied one, TCP Fast Open to a denied one (and to an
+ *       allowed one, the control).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -149,6 +150,26 @@ int main(int argc, char **argv) {
         int s = socket(AF_INET, SOCK_STREAM, 0);
         struct sockaddr_in bad = v4("127.0.0.1", td);
         report("tfo_denied", sendto(s, "x", 1, MSG_FASTOPEN, (struct sockaddr *)&bad, sizeof bad));
+        close(s);
+        /* A listener of the program's own on the denied address: under
+         * isolate (only there is the port free) it takes the connection. */
+        int l = socket(AF_INET, SOCK_STREAM, 0);
+        if (bind(l, (struct sockaddr *)&bad, sizeof bad) == 0 && listen(l, 1) == 0) {
+            s = socket(AF_INET, SOCK_STREAM, 0);
+            report("tfo_inside", sendto(s, "x", 1, MSG_FASTOPEN, (struct sockaddr *)&bad, sizeof bad));
+            int c = accept(l, NULL, NULL);
+            char got = 0;
+            printf("tfo_inside_got=%c\n", c >= 0 && read(c, &got, 1) == 1 ? got : '-');
+            close(c);
+            close(s);
+        } else {
+            printf("tfo_inside=SKIP\n");
+        }
+        close(l);
+        /* The control: the same to the allowed listener. */
+        s = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in good = v4("127.0.0.1", ta);
+        report("tfo_allowed", sendto(s, "x", 1, MSG_FASTOPEN, (struct sockaddr *)&good, sizeof good));
         close(s);
         s = socket(AF_INET, SOCK_STREAM, 0);
         int one = 1;

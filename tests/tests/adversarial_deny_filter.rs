@@ -1,12 +1,15 @@
 //! Adversarial: the always-enforced deny filter (SPEC.md "What is always
 //! enforced"), tried by a C program from inside the sandbox
-//! (`tests/c/adv_deny_filter.c`), with positive controls in the same run.
+//! (`tests/c/adv_deny_filter.c`), with positive controls in the same run;
+//! and the program's own Landlock (`tests/c/adv_landlock.c`), which fdsup
+//! cannot honour and so refuses with ENOSYS.
 
 #[path = "adversarial_support.rs"]
 mod support;
 
 use std::time::Duration;
 
+use fdsup_tests::skip;
 use fdsup_tests::TempDir;
 use support::{assert_no_secret, prog, s, sandboxed_env, token, Checks};
 
@@ -115,7 +118,12 @@ fn scratch() -> Scratch {
 }
 
 fn run(sc: &Scratch, args: &[&str]) -> fdsup_tests::Output {
-    let program = prog("adv_deny_filter");
+    run_program(sc, "adv_deny_filter", args)
+}
+
+/// Runs `tests/c/NAME.c` with `args` under the policy of [`run`].
+fn run_program(sc: &Scratch, name: &str, args: &[&str]) -> fdsup_tests::Output {
+    let program = prog(name);
     let mut cmd = vec![s(&program)];
     cmd.extend_from_slice(args);
     let p = fdsup_tests::write_policy(
@@ -208,4 +216,81 @@ fn i386_int80_open_of_the_secret_kills_the_process() {
     let sc = scratch();
     let secret = sc.dir.join("secret");
     assert_killed(&sc, &["int80_open", s(&secret)]);
+}
+
+/// A program that confines its own reads with Landlock, natively and in the
+/// sandbox. fdsup's workers open files for the program without its Landlock
+/// domain, so a domain the kernel took would be ignored for every mediated
+/// open (the program believing itself confined). Natively the program
+/// restricts reading to `inside/` and `outside.txt` fails with EACCES (the
+/// control that the check is meaningful); in the sandbox, whose policy lets
+/// it read both, every `landlock_*` call fails with ENOSYS, as on a kernel
+/// without Landlock: the program knows it is not confined.
+#[test]
+fn own_landlock_is_refused_not_silently_ignored() {
+    let sc = scratch();
+    let inside_dir = sc.dir.join("inside");
+    std::fs::create_dir_all(&inside_dir).expect("create inside/");
+    let inside = sc.dir.write("inside/in.txt", "in\n");
+    let outside = sc.dir.write("outside.txt", "out\n");
+    let program = prog("adv_landlock");
+    let cmd = [s(&program), s(&inside_dir), s(&inside), s(&outside)];
+
+    let native = fdsup_tests::native(sc.dir.path(), &cmd);
+    let abi = support::parse(&native.stdout).get("abi").cloned();
+    if abi.as_deref().is_none_or(|a| a.parse::<u32>().is_err()) {
+        skip!("the kernel offers no Landlock natively (abi={abi:?})");
+    }
+    let mut c = Checks::new(&native);
+    c.all(&["add_rule_badfd", "restrict_self_badfd"], "EBADF");
+    c.all(
+        &[
+            "no_new_privs",
+            "create_ruleset",
+            "add_rule",
+            "restrict_self",
+            "open_inside",
+            "seccomp_own_filter",
+        ],
+        "OK",
+    );
+    c.eq("confined", "yes");
+    // The positive control: confined natively, the outside file is refused.
+    c.eq("open_outside", "EACCES");
+    c.finish();
+
+    let out = run_program(&sc, "adv_landlock", &cmd[1..]);
+    let mut c = Checks::new(&out);
+    if out.code != 0 {
+        c.fail(format!("exit code {} (expected 0)", out.code));
+    }
+    c.all(
+        &[
+            "abi",
+            "add_rule_badfd",
+            "restrict_self_badfd",
+            "create_ruleset",
+        ],
+        "ENOSYS",
+    );
+    c.eq("confined", "no");
+    // Never a domain the kernel took and fdsup then ignored.
+    if c.get("restrict_self") == Some("OK") && c.get("open_outside") == Some("OK") {
+        c.fail("the program's own Landlock domain was accepted and ignored".to_owned());
+    }
+    // Controls: the policy allows both files, and the program's own
+    // seccomp filter and ordinary calls still work.
+    c.all(
+        &[
+            "open_inside",
+            "open_outside",
+            "seccomp_own_filter",
+            "getpid",
+        ],
+        "OK",
+    );
+    if !out.stdout.lines().any(|l| l == "done") {
+        c.fail("the program did not finish (no \"done\")".to_owned());
+    }
+    c.finish();
 }

@@ -227,3 +227,52 @@ fn a_denied_binary_runs_by_no_route_unprivileged() {
     }
     c.finish();
 }
+
+/// Under `"default": "deny"`, a root program races `execve` between an
+/// allowed binary and a copy of itself in shared anonymous memory, named
+/// by `/proc/self/map_files/START-END`. That file (shmem, like a memfd) has
+/// no path and Landlock does not check it, so the supervisor's refusal of
+/// that path was all that stood in the way: a buffer rewritten after it
+/// ran the copy. The kernel resolves `map_files` only for a holder of
+/// `CAP_SYS_ADMIN` or `CAP_CHECKPOINT_RESTORE`, which the program must not
+/// have where the exec default denies.
+#[test]
+fn anonymous_shared_memory_never_runs_under_exec_default_deny() {
+    if !is_root() {
+        skip!("not root: /proc/self/map_files needs CAP_SYS_ADMIN");
+    }
+    const N: u64 = 3000;
+    let l = Layout::new("adv-exec-anon");
+    let policy = l.default_deny_policy();
+    let ok = l.dir.join("allowed/m");
+    let n = N.to_string();
+    let out = sandboxed_env(
+        policy.as_os_str(),
+        l.dir.path(),
+        &[],
+        &[s(&l.driver), "race_anon", s(&ok), &n],
+        Duration::from_secs(240),
+    );
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("race "))
+        .unwrap_or_else(|| panic!("no race line\n{}\n{}", out.stdout, out.stderr))
+        .to_owned();
+    let count = |k: &str| -> u64 {
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix(&format!("{k}=")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {k} in {line}"))
+    };
+    eprintln!("{line}");
+    assert_eq!(count("anon"), 0, "THE ANONYMOUS COPY RAN: {line}");
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    // Positive controls: the allowed binary ran, and the anonymous path
+    // was tried and refused.
+    assert!(count("ran") > 0, "the allowed binary never ran: {line}");
+    assert!(
+        count("eacces") + count("other") > 0,
+        "the anonymous path was never tried: {line}"
+    );
+}

@@ -540,7 +540,9 @@ echo x > /dev/null && echo "null ok"
 /// that refuses makes the profile allow the rest by name, and a call
 /// denied only for some arguments for exactly the others: `TIOCSTI` is
 /// still refused (EPERM) and another `ioctl` still reaches the kernel
-/// (stdin is no terminal: ENOTTY).
+/// (stdin is no terminal: ENOTTY). The container's own Landlock, which the
+/// agent's opens would ignore, fails with ENOSYS (libseccomp 2.5.4 knows
+/// its names).
 #[test]
 fn system_calls_the_runtime_does_not_know_fail_closed() {
     const SRC: &str = r#"
@@ -569,6 +571,12 @@ int main(void) {
     fa.fa_xflags = 0x10; /* FS_XFLAG_APPEND */
     r = syscall(469, AT_FDCWD, "/etc/hostname", &fa, sizeof fa, 0);
     printf("file_setattr %ld %s\n", r, r ? strerror(errno) : "ok");
+    /* The container's own Landlock: the ABI query (7 here natively) and a
+     * restriction (EBADF natively) fail as on a kernel without it. */
+    r = syscall(SYS_landlock_create_ruleset, NULL, 0, 1);
+    printf("landlock_abi %ld %s\n", r, r < 0 ? strerror(errno) : "ok");
+    r = syscall(SYS_landlock_restrict_self, -1, 0);
+    printf("landlock_restrict %ld %s\n", r, r ? strerror(errno) : "ok");
     r = ioctl(0, TIOCSTI, "x");
     printf("tiocsti %ld %s\n", r, r ? strerror(errno) : "ok");
     struct termios t;
@@ -620,6 +628,13 @@ int main(void) {
             out.stdout.contains("tiocsti -1 Operation not permitted"),
             "{name}: TIOCSTI is refused: {out:?}"
         );
+        for landlock in ["landlock_abi", "landlock_restrict"] {
+            assert!(
+                out.stdout
+                    .contains(&format!("{landlock} -1 Function not implemented")),
+                "{name}: {landlock}: the container's own Landlock is refused: {out:?}"
+            );
+        }
         for refused in ["rthdr", "rthdr_high", "ip_options"] {
             assert!(
                 out.stdout
@@ -656,5 +671,64 @@ int main(void) {
                 "{name}: the read-only file has no new attribute"
             );
         }
+    });
+}
+
+/// A container's program tries to reach a host file through the agent:
+/// an absolute and a relative symbolic link of its image pointing at the
+/// host path, `..` past its root (from `/`, from its working directory,
+/// from `/proc/self/cwd` and `/proc/self/root`), `/proc/1/root` and a
+/// descriptor of its root through `/proc/self/fd/N`. Every path resolves
+/// in the container's root: the host file is never read. Positive
+/// control: the same tricks aimed at a file of the container's own path
+/// (the host file's path, made inside the image) read that file.
+#[test]
+fn a_container_never_reaches_a_host_file_through_the_agent() {
+    const OPEN: &str = r#"{
+  "version": 1,
+  "filesystem": { "default": "ro", "rules": [ { "path": "/tmp", "access": "rw" } ] },
+  "network": { "default": "allow" }
+}
+"#;
+    each_runtime(|rt| {
+        let host = fdsup_tests::TempDir::new("agent-escape-host");
+        let secret = host.write("secret", "HOST SECRET\n");
+        let hp = secret.to_str().unwrap().to_owned();
+        let up = "../".repeat(16);
+        let script = format!(
+            r#"
+cat /abslink; echo "abslink rc=$?"
+cat /rellink; echo "rellink rc=$?"
+cat /{up}{hp}; echo "dotdot rc=$?"
+cd /tmp && cat {up}{hp}; echo "cwd rc=$?"
+cat /proc/self/cwd/{up}{hp}; echo "proccwd rc=$?"
+cat /proc/self/root/{up}{hp}; echo "procroot rc=$?"
+cat /proc/1/root/{up}{hp}; echo "pid1root rc=$?"
+exec 7< /; cat /proc/self/fd/7/{up}{hp}; echo "fd rc=$?"
+"#
+        );
+        let agent = Agent::start(&[("open", OPEN)]);
+        let profile = agent.profile("open");
+        let b = Bundle::new("agent-escape", &["sh", "-c", &script], Some(&profile));
+        let rootfs = b.rootfs();
+        std::os::unix::fs::symlink(&hp, rootfs.join("abslink")).unwrap();
+        std::os::unix::fs::symlink(format!("{up}{hp}"), rootfs.join("rellink")).unwrap();
+        let name = rt.name();
+        // Without the host path inside the image: nothing is read.
+        let out = b.run(rt, &container_id("escape"));
+        assert!(!out.stdout.contains("HOST SECRET"), "{name}: {out:?}");
+        assert_eq!(out.stdout.matches(" rc=1").count(), 8, "{name}: {out:?}");
+        // Positive control: the same path made inside the image is the
+        // one every trick reaches.
+        let inside = rootfs.join(hp.trim_start_matches('/'));
+        std::fs::create_dir_all(inside.parent().unwrap()).unwrap();
+        std::fs::write(&inside, "CONTAINER FILE\n").unwrap();
+        let out = b.run(rt, &container_id("escape-control"));
+        assert_eq!(
+            out.stdout.matches("CONTAINER FILE").count(),
+            8,
+            "{name}: {out:?}"
+        );
+        assert!(!out.stdout.contains("HOST SECRET"), "{name}: {out:?}");
     });
 }

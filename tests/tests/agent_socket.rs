@@ -352,3 +352,48 @@ fn a_container_process_that_drops_is_served_as_what_it_became() {
     let file = std::fs::read_to_string(dir.join("q/file")).unwrap_or_default();
     assert_eq!(file, "theirs\n", "q/file was changed through the agent");
 }
+
+/// A redirect rule's target is a path in the container, which the
+/// container (its image, or its program where the target's directory is
+/// writable) controls: a symbolic link there must not steer the rule to a
+/// file the policy hides (README, "Containers": "a container image must
+/// not steer a rule with a symbolic link of its own"). The stand-in
+/// runtime runs on the host, so the "container's" paths are the host's.
+#[test]
+fn a_redirect_target_that_is_a_symlink_reaches_nothing_hidden() {
+    if !need_root() {
+        skip!("the agent runs as root");
+    }
+    let dir = TempDir::new("agent-redirect-link");
+    let secret = dir.write("secret", "the secret\n");
+    let served = dir.write("served", "the original\n");
+    let target = dir.join("target");
+    let pol = |name: &str| {
+        (
+            name.to_owned(),
+            format!(
+                r#"{{ "version": 1, "filesystem": {{ "default": "ro", "rules": [
+                     {{ "path": "{}", "access": "hide" }},
+                     {{ "path": "{}", "redirect": "{}" }} ] }},
+                   "log": {{ "denied": true, "allowed": false }} }}"#,
+                secret.display(),
+                served.display(),
+                target.display()
+            ),
+        )
+    };
+    let (name, text) = pol("redirect");
+    let agent = Agent::start(&[(name.as_str(), text.as_str())]);
+    // Positive control: a plain target is served under the rule's name.
+    std::fs::write(&target, "the fake\n").unwrap();
+    let out = fake_runtime(&agent, "whole", "plain", "policy=redirect", &served);
+    assert!(out.stdout.contains("the fake"), "{out:?}");
+    assert!(!out.stdout.contains("the original"), "{out:?}");
+    // The target made a link to the hidden file (absolute or relative).
+    for link in [secret.to_str().unwrap(), "secret"] {
+        std::fs::remove_file(&target).unwrap();
+        std::os::unix::fs::symlink(link, &target).unwrap();
+        let out = fake_runtime(&agent, "whole", "linked", "policy=redirect", &served);
+        assert!(!out.stdout.contains("the secret"), "link {link}: {out:?}");
+    }
+}

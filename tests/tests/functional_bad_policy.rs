@@ -548,3 +548,94 @@ fn include_only_embedded_policy_is_refused_alone() {
         assert_eq!(out.code, 0, "{name}: {}", show(&out));
     }
 }
+
+/// Runs `fdsup ARGS` in `cwd`, killing it after ten seconds: `None` if it
+/// was still running (it hung).
+fn run_bounded(args: &[&str], cwd: &Path) -> Option<(i32, String)> {
+    let mut child = fdsup_cmd(args, cwd)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn fdsup");
+    match wait_timeout(&mut child, std::time::Duration::from_secs(10)) {
+        Some(st) => {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                use std::io::Read;
+                let _ = e.read_to_string(&mut err);
+            }
+            Some((st.code().unwrap_or(-1), err))
+        }
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            None
+        }
+    }
+}
+
+/// An include names a FIFO nobody writes to, a character device or a
+/// directory: a clear error located at the include, never a hang (opening
+/// a FIFO for reading waits for a writer) nor a read without end. A named
+/// FIFO on the command line (nobody writing) is an empty policy, refused,
+/// while a pipe with a policy in it (`--policy <(cat p.json)`) works.
+#[test]
+fn include_of_a_fifo_or_device_is_refused_without_hanging() {
+    let cwd = TempDir::new("fn-badpol-fifo");
+    let pdir = TempDir::new("fn-badpol-fifo-policy");
+    let fifo = pdir.join("f.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    for (name, target) in [
+        ("fifo.json", "f.fifo"),
+        ("zero.json", "/dev/zero"),
+        ("null.json", "/dev/null"),
+        ("dir.json", "."),
+    ] {
+        let p = write_policy(
+            pdir.path(),
+            name,
+            &format!(
+                "{{\n  \"version\": 1,\n  \"include\": [\"@system\",\n    \"{target}\"]\n}}\n"
+            ),
+        );
+        let ps = p.to_str().expect("utf-8");
+        let Some((code, err)) = run_bounded(&["check", ps], cwd.path()) else {
+            panic!("fdsup check hung on an include of {target}");
+        };
+        assert_eq!(code, 1, "include of {target}: {err}");
+        assert!(
+            err.contains(&format!("{ps}:4:5: include[1]: ")) && err.contains("not a regular file"),
+            "include of {target} should be refused at it: {err}"
+        );
+        let Some((code, err)) =
+            run_bounded(&["run", "--policy", ps, "--", "/bin/true"], cwd.path())
+        else {
+            panic!("fdsup run hung on an include of {target}");
+        };
+        assert_eq!(code, 125, "include of {target}: {err}");
+    }
+    // The FIFO itself on the command line, nobody writing: an empty file.
+    let Some((code, err)) = run_bounded(&["check", fifo.to_str().expect("utf-8")], cwd.path())
+    else {
+        panic!("fdsup check hung on a FIFO nobody writes to");
+    };
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("expected a JSON value"), "{err}");
+    // A pipe with a policy in it is read.
+    let out = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg("echo '{\"version\": 1}' | \"$0\" check /dev/stdin")
+        .arg(fdsup())
+        .output()
+        .expect("sh");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -246,3 +246,58 @@ print("reply", u.recvfrom(64)[0].decode())
     }
     assert_eq!(udp_recv(&denied_sock), None);
 }
+
+/// A `connect` of a listening TCP socket fails with `EISCONN`, brokered or
+/// not: the listener stays the program's (it was replaced by a brokered
+/// connection to an allowed address outside, and closed).
+#[test]
+fn a_listener_is_not_replaced_by_a_brokered_connection() {
+    require("python3");
+    // An address of this machine that is not loopback (a connect to
+    // loopback is tried inside first, where the kernel answers).
+    let probe = std::net::UdpSocket::bind("0.0.0.0:0").expect("udp");
+    let ip = match probe
+        .connect("192.0.2.1:9")
+        .and_then(|()| probe.local_addr())
+    {
+        Ok(a) if !a.ip().is_loopback() && !a.ip().is_unspecified() => a.ip(),
+        _ => {
+            eprintln!("skipped: no address but loopback");
+            return;
+        }
+    };
+    let l = std::net::TcpListener::bind((ip, 0)).expect("listen outside");
+    let port = l.local_addr().expect("addr").port();
+    let dir = TempDir::new("iso-listener");
+    let p = isolated(
+        dir.path(),
+        &format!(r#"{{ "connect": "{ip}:{port}" }}, {{ "bind": "127.0.0.1:*" }}"#),
+    );
+    let script = r#"
+import os, socket, sys
+ip, port = sys.argv[1], int(sys.argv[2])
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
+ino = os.fstat(s.fileno()).st_ino
+try:
+    s.connect((ip, port)); print("listener_connect OK")
+except OSError as e:
+    print("listener_connect", e.errno)
+print("same", os.fstat(s.fileno()).st_ino == ino)
+c = socket.socket()
+c.connect((ip, port)); print("control OK")
+"#;
+    let out = py(
+        &p,
+        dir.path(),
+        script,
+        &[&ip.to_string(), &port.to_string()],
+    );
+    out.expect_code(0);
+    assert!(out.stdout.contains("control OK"), "{out:?}");
+    assert!(
+        out.stdout
+            .contains(&format!("listener_connect {}", libc::EISCONN)),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("same True"), "{out:?}");
+}

@@ -278,3 +278,55 @@ print(open('/run/fdsup-test/hello', 'rb').read())
         show(&out)
     );
 }
+
+/// A redirect target the program may replace (here in its working
+/// directory, rw) is opened with no symbolic link followed: a program that
+/// replaced it by a link to `/etc/shadow` (hidden by `@system`) read that
+/// file through the redirected name. A target whose path went through a
+/// link when the policy was loaded still serves (resolved then), and the
+/// plain target before the swap is the positive control.
+#[test]
+fn a_redirect_target_replaced_by_a_link_reaches_nothing_hidden() {
+    let cwd = TempDir::new("fn-redirect-swap");
+    let pdir = TempDir::new("fn-redirect-swap-policy");
+    cwd.write("fake", "fakehost\n");
+    std::fs::create_dir(cwd.path().join("real")).expect("mkdir");
+    cwd.write("real/fake2", "through a link\n");
+    std::os::unix::fs::symlink(cwd.path().join("real"), cwd.path().join("linked"))
+        .expect("symlink");
+    let c = cwd.path().display();
+    let json = format!(
+        r#"{{
+  "version": 1,
+  "include": ["@default"],
+  "filesystem": {{
+    "rules": [
+      {{ "path": "/etc/hostname", "redirect": "{c}/fake" }},
+      {{ "path": "/etc/issue.net", "redirect": "{c}/linked/fake2" }}
+    ]
+  }}
+}}"#
+    );
+    let policy = write_policy(pdir.path(), "policy.json", &json);
+    let out = run_with(
+        Some(policy.to_str().expect("utf-8 path")),
+        cwd.path(),
+        &[
+            "/bin/sh",
+            "-c",
+            "cat /etc/hostname; cat /etc/issue.net; rm fake; ln -s /etc/shadow fake; \
+             cat /etc/hostname 2>/dev/null || echo refused",
+        ],
+    );
+    assert!(
+        !out.stdout.contains("root:"),
+        "the redirect served /etc/shadow through a link: {}",
+        show(&out)
+    );
+    assert_eq!(
+        out.stdout,
+        "fakehost\nthrough a link\nrefused\n",
+        "{}",
+        show(&out)
+    );
+}

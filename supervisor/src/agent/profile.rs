@@ -2,7 +2,9 @@
 //! container to the agent.
 //!
 //! Made from the same tables as `fdsup run`'s filters, so that the two
-//! cannot drift: the always-enforced denials ([`crate::filter::always_denied`])
+//! cannot drift: the always-enforced denials ([`crate::filter::always_denied`],
+//! and [`crate::filter::last_denied`]: the container's own Landlock, which
+//! the agent's opens would ignore as `fdsup run`'s do)
 //! as `SCMP_ACT_ERRNO` with their errnos, every mediated system call
 //! ([`crate::syscalls::MEDIATED`], `execve` and `execveat` included: the
 //! agent learns from them when the container's program starts) as
@@ -38,11 +40,18 @@
 //! ENOSYS, whatever the rule that named it: a mediated one (`fchmodat2`
 //! for libseccomp 2.5.4) then makes libc fall back to an older call that
 //! is mediated, and an allowed one is missing as on an older kernel.
+//!
+//! The Landlock calls are refused from the start here, where `fdsup run`
+//! refuses them only once its shim has restricted itself: the runtime
+//! loads the container's seccomp profile as its last step before exec
+//! (runc 1.1.5 and crun 1.8.1 make no Landlock call after it, nor at all),
+//! so a runtime that confined the container with Landlock would have done
+//! so before.
 
 use serde_json::{json, Value};
 
 use super::names::X86_64;
-use crate::filter::{always_denied, ip_options_denial, Denial};
+use crate::filter::{always_denied, ip_options_denial, last_denied, Denial};
 use crate::syscalls::{Kind, MEDIATED, SETATTR_IOCTLS};
 
 /// The `linux.seccomp` object for policy `policy` and the agent at `socket`.
@@ -52,6 +61,7 @@ pub fn profile(policy: &str, socket: &str) -> Value {
     // set has it), and the profile cannot know: IP options are refused.
     let mut denied = always_denied();
     denied.push(ip_options_denial());
+    denied.extend(last_denied());
     for errno in [libc::EPERM, libc::ENOSYS] {
         let names: Vec<&str> = denied
             .iter()
@@ -333,6 +343,30 @@ mod tests {
         };
         assert_eq!(errno_of("ptrace"), Some(i64::from(libc::EPERM)));
         assert_eq!(errno_of("clone3"), Some(i64::from(libc::ENOSYS)));
+        // The container's own Landlock, which the agent's opens would
+        // ignore: refused as on a kernel without it.
+        for d in last_denied() {
+            assert!(errno.contains(d.name), "{} is denied", d.name);
+            assert!(!allow.contains(d.name), "{} is not allowed", d.name);
+            assert_eq!(
+                errno_of(d.name),
+                Some(i64::from(libc::ENOSYS)),
+                "{}",
+                d.name
+            );
+        }
+        for n in [
+            "landlock_create_ruleset",
+            "landlock_add_rule",
+            "landlock_restrict_self",
+            // The kernel's keyrings, which no policy governs.
+            "keyctl",
+            "add_key",
+            "request_key",
+        ] {
+            assert_eq!(errno_of(n), Some(i64::from(libc::ENOSYS)), "{n}");
+            assert!(!allow.contains(n), "{n} is not allowed");
+        }
     }
 
     #[test]
@@ -443,7 +477,7 @@ mod tests {
         for m in MEDIATED {
             assert!(X86_64.contains(&(m.nr, m.name)), "{}", m.name);
         }
-        for d in always_denied() {
+        for d in always_denied().into_iter().chain(last_denied()) {
             assert!(X86_64.contains(&(d.nr, d.name)), "{}", d.name);
         }
     }

@@ -82,6 +82,25 @@ impl Root<'_> {
         };
         sys::openat2(dir, path, &how)
     }
+
+    /// [`Root::open`] of a path the policy names as a target (a
+    /// `redirect`'s), with no symbolic link followed on the way (`ELOOP`).
+    /// The target is a path as the policy has it (`fdsup run` resolved its
+    /// links when the policy was loaded; an agent's is matched as written,
+    /// in the container): a link found there now was made since, by
+    /// someone who may write where the target is, the program among them,
+    /// and would send the rule to a file the policy hides or keeps
+    /// read-only. Measured before: with a target in the working directory,
+    /// a program replaced it by a link to `/etc/shadow` and read that
+    /// through the redirected name (under `fdsup run`), or a container by
+    /// one of its image's links (under the agent).
+    pub fn open_target(&self, path: &std::ffi::CStr, how: &OpenHow) -> io::Result<OwnedFd> {
+        let how = OpenHow {
+            resolve: how.resolve | sys::RESOLVE_NO_SYMLINKS,
+            ..*how
+        };
+        self.open(path, &how)
+    }
 }
 
 /// The root directory of task `tid` (`/proc/<tid>/root`, through its
@@ -121,6 +140,20 @@ pub fn searches_anything() -> bool {
     static ROOT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *ROOT.get_or_init(sys::euid_is_root) && !crate::creds::switched()
 }
+
+/// Whether `fd`, whose path the kernel wrote as `path` (`/proc/self/fd/N`),
+/// is an unlinked object (a deleted file or directory, an `O_TMPFILE` file,
+/// a memfd): the kernel marks those with " (deleted)" after the name they
+/// had, which decides nothing. A name may end so on its own (a file named
+/// `x (deleted)`), and a file deleted under one name may still be linked
+/// under another: only an object linked nowhere is unlinked. Costs a
+/// `fstat` only for a path that ends with the mark.
+pub fn unlinked(fd: BorrowedFd<'_>, path: &[u8]) -> bool {
+    path.ends_with(DELETED) && sys::fstat_nlink(fd) == Some(0)
+}
+
+/// The kernel's mark after the path of an unlinked object.
+pub const DELETED: &[u8] = b" (deleted)";
 
 /// An `O_PATH` descriptor of `/`, kept for the life of the supervisor.
 ///

@@ -21,8 +21,23 @@
 //! directory answered `ENXIO` (the socket's open) where the kernel answers
 //! `EACCES`.
 //!
-//! The two sysctls are read once, at the first sticky directory met: a
-//! change while fdsup runs is not seen.
+//! The same file holds the kernel's other rule about sticky directories,
+//! `fs.protected_symlinks` (`may_follow_link`): a symbolic link in a sticky,
+//! world-writable directory is followed, as the path's last component, only
+//! by its owner or where it belongs to the directory's owner (root too is
+//! refused); a link met on the way (`/tmp/link/file`) is always followed.
+//! The careful walk opens one component at a time, so each link it met was
+//! the last of that one-step open: the kernel refused the links on the way
+//! as well (`touch /tmp/link/new` failed under fdsup and not natively). The
+//! walk now takes that refusal as the link it is, follows it itself, and
+//! makes the check ([`refuses_follow`], with the worker's file-system uid)
+//! only where the link is the path's last component. It costs a `stat` of
+//! the name only where an open was refused, and for the last link followed
+//! an `fstat` of its directory (an `lstat` of the link in a sticky,
+//! world-writable one); nothing when the sysctl is 0.
+//!
+//! The sysctls are read once, at their first use: a change while fdsup
+//! runs is not seen.
 
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::OnceLock;
@@ -110,9 +125,72 @@ pub fn refuses(root: &Root<'_>, path: &[u8], obj: BorrowedFd<'_>) -> bool {
     rule(dir, obj, || sys::thread_fs_id(false), protected())
 }
 
+/// `fs.protected_symlinks` is on (not when unreadable: the kernel's own
+/// default is 0).
+fn symlinks_protected() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/fs/protected_symlinks")
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+            .is_some_and(|v| v != 0)
+    })
+}
+
+/// The kernel's `may_follow_link`, on the modes and owners: `dir` is the
+/// directory the link is in (mode, owner), `link` the link's owner,
+/// `fsuid` the follower's. Refused: a sticky, world-writable directory,
+/// and a link of neither the follower nor the directory's owner.
+pub fn follow_rule(dir: (u32, u32), link: u32, fsuid: impl FnOnce() -> Option<u32>) -> bool {
+    let (dir_mode, dir_uid) = dir;
+    let sticky_world = libc::S_ISVTX | 0o002;
+    if dir_mode & sticky_world != sticky_world || link == dir_uid {
+        return false;
+    }
+    // A follower whose uid cannot be read is taken as the owner: this check
+    // only ever refuses what the policy already allows.
+    fsuid().is_some_and(|me| me != link)
+}
+
+/// Whether the kernel would refuse to follow the symbolic link `name` in
+/// the directory `dir` (`fs.protected_symlinks`), for the program: its
+/// file-system uid is the calling worker's (`crate::creds`).
+pub fn refuses_follow(dir: BorrowedFd<'_>, name: &std::ffi::CStr) -> bool {
+    if !symlinks_protected() {
+        return false;
+    }
+    let Ok(d) = sys::fstat_mode_uid(dir) else {
+        return false;
+    };
+    let sticky_world = libc::S_ISVTX | 0o002;
+    if d.0 & sticky_world != sticky_world {
+        return false;
+    }
+    let Ok(link) = rustix::fs::statat(dir, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW) else {
+        return false;
+    };
+    follow_rule(d, link.st_uid, || sys::thread_fs_id(false))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::rule;
+    use super::{follow_rule, rule};
+
+    #[test]
+    fn a_link_of_another_user_in_a_world_writable_sticky_directory_is_not_followed() {
+        let sticky = libc::S_IFDIR | 0o1777;
+        // Another's link, root's directory: refused, root included.
+        assert!(follow_rule((sticky, 0), 65534, || Some(0)));
+        assert!(follow_rule((sticky, 0), 65534, || Some(1000)));
+        // The follower's own, or the directory owner's: followed.
+        assert!(!follow_rule((sticky, 0), 65534, || Some(65534)));
+        assert!(!follow_rule((sticky, 1000), 1000, || Some(0)));
+        // Not sticky, or not writable by others: followed.
+        assert!(!follow_rule((libc::S_IFDIR | 0o777, 0), 65534, || Some(0)));
+        assert!(!follow_rule((libc::S_IFDIR | 0o1775, 0), 65534, || Some(0)));
+        // An unreadable fsuid refuses nothing.
+        assert!(!follow_rule((sticky, 0), 65534, || None));
+    }
 
     const STICKY_777: u32 = libc::S_IFDIR | 0o1777;
     const SOCK: u32 = libc::S_IFSOCK | 0o755;

@@ -204,9 +204,31 @@ impl<'t> Asker<'t> {
     /// it: `hidden/..` would otherwise confirm that `hidden` exists. (A
     /// denied directory is not secret: it answers EACCES whether it exists
     /// or not, and the default of most policies is to deny.)
-    fn refusal(&self, path: &[u8]) -> Option<i32> {
+    ///
+    /// Decided as every look at `path` is (`handlers::decide_found`): a
+    /// sandboxed process's `/proc/<pid>` as the policy spells it,
+    /// `/proc/self`; and a directory that only the default hides, with a
+    /// rule that shows something below it, is on the way and no secret
+    /// (left out, `/proc/self/fd/..` and `proj/../..` of a project whose
+    /// parent is on the way were ENOENT, though the very directories were
+    /// there to open). Not the hot path: `..` only.
+    fn refusal(&mut self, path: &[u8]) -> Option<i32> {
         use crate::policy::{FsAccess, FsAction};
-        match self.policy?.decide_fs(path).action {
+        let policy = self.policy?;
+        let spelt;
+        let path = match crate::proc_path::proc_pid(path) {
+            Some((pid, _)) if !self.sees_pid(pid) => return Some(libc::ENOENT),
+            Some((_, rest)) => {
+                spelt = [&b"/proc/self"[..], rest].concat();
+                &spelt[..]
+            }
+            None => path,
+        };
+        let d = policy.decide_fs(path);
+        match d.action {
+            FsAction::Access(FsAccess::Hide) if d.rule.is_none() && policy.shows_below(path) => {
+                None
+            }
             FsAction::Access(FsAccess::Hide) => Some(libc::ENOENT),
             _ => None,
         }
@@ -454,8 +476,11 @@ fn walk_steps(
     }
     // A deleted directory (a working directory removed): nothing is in it,
     // but `.` and `..` still work, as in the kernel. It is decided on the
-    // path it had.
-    strip_deleted(&mut b.path);
+    // path it had. (A directory that is only named `x (deleted)` is
+    // decided on that name: `x` may be another rule's.)
+    if super::unlinked(cur.borrow(), &b.path) {
+        strip_deleted(&mut b.path);
+    }
     if in_root {
         let dup = match &cur {
             Cur::Fd(fd) => fd.try_clone().map_err(|e| errno_of(&e))?,
@@ -641,7 +666,18 @@ fn walk_steps(
 
         cstr(&mut b.name, &b.rest[s..e])?;
         let name = CStr::from_bytes_with_nul(&b.name).map_err(|_| libc::EINVAL)?;
-        match open_path(cur.raw(), name, step_resolve, 0) {
+        // With `fs.protected_symlinks` on, the kernel refuses another
+        // user's link in a sticky, world-writable directory as the last
+        // component of this one-step open (EACCES, before its ELOOP): this
+        // walk decides itself whether the link is the path's last (the
+        // only one the kernel checks, `sticky::refuses_follow`).
+        let opened = match open_path(cur.raw(), name, step_resolve, 0) {
+            Err(e) if e.raw_os_error() == Some(libc::EACCES) && is_symlink(cur.borrow(), name) => {
+                Err(std::io::Error::from_raw_os_error(libc::ELOOP))
+            }
+            r => r,
+        };
+        match opened {
             Ok(fd) => {
                 push_component(&mut b.path, &b.rest[s..e]);
                 if trailing
@@ -703,7 +739,9 @@ fn walk_steps(
                         // the supervisor's `/proc/<pid>`.
                         return Err(libc::ENOENT);
                     }
-                    let deleted = b.path.ends_with(b" (deleted)");
+                    // (Only an object linked nowhere: a name may end with
+                    // the mark on its own.)
+                    let deleted = super::unlinked(fd.as_fd(), &b.path);
                     let pathless = b.path.first() != Some(&b'/');
                     if last
                         && trailing
@@ -751,6 +789,12 @@ fn walk_steps(
                     }
                     cur = Cur::Fd(fd);
                     continue;
+                }
+                // The kernel's `fs.protected_symlinks`, which it never
+                // sees here (this walk follows the link): for the path's
+                // last component only, as the kernel (`WALK_TRAILING`).
+                if last && super::sticky::refuses_follow(cur.borrow(), name) {
+                    return Err(libc::EACCES);
                 }
                 b.tmp.clear();
                 b.tmp.resize(libc::PATH_MAX as usize + 1, 0);
@@ -810,11 +854,17 @@ fn walk_steps(
     }
 }
 
+/// Whether `name` in `dir` is a symbolic link (not followed).
+fn is_symlink(dir: BorrowedFd<'_>, name: &CStr) -> bool {
+    rustix::fs::statat(dir, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
+        .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFLNK)
+}
+
 /// Removes the kernel's " (deleted)" from the path of a directory's
 /// descriptor: the path it had.
 fn strip_deleted(path: &mut Vec<u8>) {
-    if path.ends_with(b" (deleted)") {
-        path.truncate(path.len() - b" (deleted)".len());
+    if path.ends_with(super::DELETED) {
+        path.truncate(path.len() - super::DELETED.len());
     }
 }
 

@@ -54,7 +54,7 @@ pub fn handle<P: Program>(
     // gives nothing the descriptor does not.
     let (obj, pathless) = match obj {
         Obj::Found { fd, pathless, held } => {
-            let unlinked = held && sc.walk.path.ends_with(b" (deleted)");
+            let unlinked = held && crate::fs::unlinked(fd.as_fd(), &sc.walk.path);
             (Some(fd), pathless || unlinked)
         }
         Obj::Absent => (None, false),
@@ -116,7 +116,7 @@ pub fn handle<P: Program>(
                 mode: 0,
                 resolve: 0,
             };
-            return match root.open(target, &how) {
+            return match root.open_target(target, &how) {
                 Ok(t) => result(sys::faccessat2(
                     t.as_raw_fd(),
                     c"",

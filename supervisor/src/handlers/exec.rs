@@ -214,7 +214,7 @@ pub fn handle<P: Program>(
 /// a deleted file of that name in `/` would read the same, but lives on the
 /// root's file system, which a memfd never does.
 fn pathless_kind(root: &Root<'_>, fd: BorrowedFd<'_>, path: &[u8]) -> Target {
-    let deleted = path.ends_with(b" (deleted)");
+    let deleted = crate::fs::unlinked(fd, path);
     if deleted && path.starts_with(b"/memfd:") {
         let dev = |fd: BorrowedFd<'_>| rustix::fs::fstat(fd).map(|s| s.st_dev);
         let Some(root) = root.fd() else {

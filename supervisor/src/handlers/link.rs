@@ -580,11 +580,12 @@ fn resolve_whole(
             .ok()
             .filter(|f| f & libc::O_PATH == 0)
             .map(|f| f & libc::O_ACCMODE);
+        let unlinked = crate::fs::unlinked(fd.as_fd(), &b.path);
         return Ok(Source::Object {
             // A pipe, a socket: nothing a directory can hold.
             pathless: b.path.first() != Some(&b'/'),
             fd,
-            unlinked: b.path.ends_with(b" (deleted)"),
+            unlinked,
             path: b.path.clone(),
             held,
             followed: false,

@@ -483,6 +483,15 @@ pub fn decide<'p>(
         }
         None => {}
     }
+    // The host's directory of a private rule, and everything in it, is
+    // hidden whatever a later rule below says: such a rule decides the
+    // private directory's names (above), never the host's, where every
+    // other program's shared memory lies. A container's is its own.
+    if !matches!(ctx.roots, Roots::PerTask) {
+        if let Some(rule) = ctx.privates.host_rule(path) {
+            return (&HIDE, Some(rule));
+        }
+    }
     let (action, rule) = decide_host(ctx, asker, path, matched);
     match action {
         // A container's is its own already (see `Ctx::in_containers`).

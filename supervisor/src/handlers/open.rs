@@ -669,7 +669,7 @@ impl<'a> Out<'a> {
             // A read-only target may be opened if it exists, never created.
             how.flags &= !u64::from((libc::O_CREAT | libc::O_EXCL).unsigned_abs());
             how.mode = 0;
-            match self.root.open(target, &how) {
+            match self.root.open_target(target, &how) {
                 Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
                     return self.refuse(path, Verdict::Deny, libc::EACCES, rule);
                 }
@@ -681,7 +681,7 @@ impl<'a> Out<'a> {
             }
         }
         self.log(path, Verdict::Redirect, None, rule);
-        fd_reply(req, self.root.open(target, &how))
+        fd_reply(req, self.root.open_target(target, &how))
     }
 }
 
@@ -779,9 +779,18 @@ fn fast(
 /// started on: served with the slave of the master a sandboxed process
 /// holds, never by the path ([`super::tty`]); `None` for any other path.
 fn terminal(out: &mut Out<'_>, task: &Task, path: &[u8], rule: Option<usize>) -> Option<Reply> {
-    let n = super::tty::pts_number(path)?;
     let req = out.req;
-    match super::tty::open(out.ctx, task, n, req.flags())? {
+    let served = if path == b"/dev/tty" {
+        // `O_PATH` is the device node, which reaches no terminal.
+        if req.opath() {
+            return None;
+        }
+        super::tty::open_controlling(out.ctx, task, req.flags())?
+    } else {
+        let n = super::tty::pts_number(path)?;
+        super::tty::open(out.ctx, task, n, req.flags())?
+    };
+    match served {
         Ok(fd) if req.opath() => {
             // Served as the object itself, which a device cannot be.
             drop(fd);

@@ -382,7 +382,7 @@ pub(super) fn decide_obj(
                 resolve: 0,
             };
             let t = root
-                .open(target, &how)
+                .open_target(target, &how)
                 .map_err(|e| Reply::Errno(os_errno(&e)))?;
             (Some(t), Verdict::Redirect)
         }

@@ -231,6 +231,16 @@ impl Privates {
         None
     }
 
+    /// The private rule whose path `path` (canonical, on the host) is or
+    /// lies below: the host's directory there, which no rule can show (a
+    /// later rule for a name below it decides the private one's names).
+    pub fn host_rule(&self, path: &[u8]) -> Option<usize> {
+        self.dirs
+            .iter()
+            .find(|d| below(path, &d.visible))
+            .map(|d| d.rule)
+    }
+
     /// An `O_PATH` descriptor of the skeleton's directory for `path`, if
     /// `path` is a directory on the way to a virtual file ([`Virtual`]);
     /// the caller has found nothing at `path` on the host.

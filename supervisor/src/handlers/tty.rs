@@ -32,6 +32,9 @@ const PTS_MAJOR: u32 = 136;
 pub struct Terminals {
     /// Their device numbers.
     startup: Vec<u64>,
+    /// fdsup's controlling terminal, which its own open of `/dev/tty`
+    /// reaches.
+    ctty: Option<u64>,
 }
 
 impl Terminals {
@@ -48,12 +51,15 @@ impl Terminals {
                 }
             }
         }
-        if let Some(rdev) = controlling_terminal() {
+        let ctty = std::fs::read("/proc/self/stat")
+            .ok()
+            .and_then(|s| controlling_terminal(&s));
+        if let Some(rdev) = ctty {
             if !startup.contains(&rdev) {
                 startup.push(rdev);
             }
         }
-        Self { startup }
+        Self { startup, ctty }
     }
 
     /// Whether `/dev/pts/n` is one of them.
@@ -69,12 +75,15 @@ fn pts_rdev(n: u32) -> u64 {
     libc::makedev(PTS_MAJOR, n)
 }
 
-/// `tty_nr` of `/proc/self/stat`: the controlling terminal, if any.
-fn controlling_terminal() -> Option<u64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let after = &stat[stat.rfind(')')? + 1..];
+/// `tty_nr` of a `/proc/<pid>/stat`: the controlling terminal, if any.
+fn controlling_terminal(stat: &[u8]) -> Option<u64> {
+    let after = &stat[stat.iter().rposition(|&b| b == b')')? + 1..];
     // state ppid pgrp session tty_nr
-    let tty_nr: u64 = after.split_ascii_whitespace().nth(4)?.parse().ok()?;
+    let field = after
+        .split(u8::is_ascii_whitespace)
+        .filter(|f| !f.is_empty())
+        .nth(4)?;
+    let tty_nr: u64 = std::str::from_utf8(field).ok()?.parse().ok()?;
     if tty_nr == 0 {
         return None;
     }
@@ -165,6 +174,51 @@ pub fn open(ctx: &Ctx, task: &Task, n: u32, flags: i32) -> Option<Result<OwnedFd
     Some(sys::pty_peer(master.as_fd(), peer_flags).map_err(|e| Reply::Errno(sys::errno_of(&e))))
 }
 
+/// Serves an open of `/dev/tty` (not `O_PATH`) that the policy allows:
+/// the controlling terminal of the asking process, as the kernel's own
+/// open would be, never fdsup's. `None` where they are the same (opened by
+/// the path as any file); else that terminal as [`open`] serves
+/// `/dev/pts/n`, where it is the sandbox's own; `ENXIO` where the process
+/// has none (after `setsid`), or one that is not the sandbox's own.
+pub fn open_controlling(ctx: &Ctx, task: &Task, flags: i32) -> Option<Result<OwnedFd, Reply>> {
+    let mut buf = [0u8; 1024];
+    let stat = sys::openat(
+        libc::AT_FDCWD,
+        crate::task::ProcPath::new(task.tid(), "/stat").as_cstr(),
+        libc::O_RDONLY | libc::O_CLOEXEC,
+        0,
+    )
+    .and_then(|fd| sys::read(fd.as_fd(), &mut buf));
+    let none = Some(Err(Reply::Errno(libc::ENXIO)));
+    let Ok(n) = stat else {
+        return none;
+    };
+    let Some(rdev) = controlling_terminal(&buf[..n]) else {
+        return none;
+    };
+    if ctx.terminals.ctty == Some(rdev) {
+        return None;
+    }
+    let (major, minor) = (libc::major(rdev), libc::minor(rdev));
+    if !(PTS_MAJOR..PTS_MAJOR + 8).contains(&major) {
+        return none;
+    }
+    if ctx.terminals.is_startup(minor) {
+        let path = format!("/dev/pts/{minor}\0");
+        let path = std::ffi::CStr::from_bytes_with_nul(path.as_bytes()).ok()?;
+        let flags =
+            (flags & (libc::O_ACCMODE | libc::O_NONBLOCK)) | libc::O_NOCTTY | libc::O_CLOEXEC;
+        return Some(
+            sys::openat(libc::AT_FDCWD, path, flags, 0)
+                .map_err(|e| Reply::Errno(sys::errno_of(&e))),
+        );
+    }
+    match open(ctx, task, minor, flags) {
+        Some(Err(_)) | None => none,
+        served => served,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,5 +233,15 @@ mod tests {
         assert_eq!(pts_number(b"/dev/pts/99999999999"), None);
         assert_eq!(pts_rdev(3), libc::makedev(136, 3));
         assert_eq!(pts_rdev(300), libc::makedev(136, 300));
+    }
+
+    #[test]
+    fn controlling_terminals() {
+        // tty_nr 34817 is 136:1; a name with ") " in it changes nothing.
+        let stat = b"42 (a) b) S 1 42 42 34817 42 4194560";
+        assert_eq!(controlling_terminal(stat), Some(libc::makedev(136, 1)));
+        assert_eq!(controlling_terminal(b"42 (x) S 1 42 42 0 -1"), None);
+        assert_eq!(controlling_terminal(b"42 (x"), None);
+        assert_eq!(controlling_terminal(b""), None);
     }
 }

@@ -31,9 +31,15 @@
 //! Landlock does not cover memfds (they live on an internal mount), so where
 //! the default is `deny`, `memfd_create` is brokered
 //! ([`crate::handlers::memfd`]) and every memfd the program makes is
-//! non-executable (`MFD_NOEXEC_SEAL`). A deleted file is decided on the path
-//! it had, which is what Landlock checks (the rules of the directory it was
-//! in).
+//! non-executable (`MFD_NOEXEC_SEAL`). Shared anonymous memory (a
+//! `MAP_SHARED|MAP_ANONYMOUS` or `/dev/zero` mapping, SysV shm) is the same
+//! kind of file, executable by its `/proc/<pid>/map_files/` link, which the
+//! kernel resolves for `CAP_SYS_ADMIN` or `CAP_CHECKPOINT_RESTORE` only; as
+//! the exec handler's refusal of such a path does not bind the kernel (a
+//! racing thread rewrites the path after it), the shim drops both where the
+//! default is `deny` ([`fdsup_shim::protocol::DROP_MAP_FILES_CAPS`]). A
+//! deleted file is decided on the path it had, which is what Landlock checks
+//! (the rules of the directory it was in).
 //!
 //! **From the set to rules** ([`expand`]): Landlock grants a right on a file
 //! or a directory tree that exists when the rule is added, and cannot say

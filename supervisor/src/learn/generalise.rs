@@ -2,6 +2,9 @@
 //!
 //! The steps, each deliberate about what it may widen:
 //!
+//! 0. A path a policy cannot name as itself is left out, with a note: not
+//!    UTF-8, or holding `${` (a variable) or `*` (a wildcard: `${HOME}/*`
+//!    would be the whole home directory).
 //! 1. What `@system` (which the learned policy includes) already allows as
 //!    used is dropped, and so are directories that are only on the way to
 //!    what it shows (`/`, `/proc`, `/dev`: visible read-only anyway). What
@@ -161,11 +164,10 @@ pub fn generalise(seen: &BTreeMap<Vec<u8>, Use>, roots: &Roots, system: &Policy)
             continue;
         }
         if path.contains('*') {
-            // A rule's `*` is a pattern, which nothing escapes: a lookup of
-            // `$HOME/**` (absent, so cheap to make) was learnt as a rule
-            // that lets the program read all of `$HOME`, `/**` everything.
+            // No syntax makes a `*` literal: `${HOME}/*` would be all of the
+            // home directory, a `**` component every depth.
             out.notes.push(format!(
-                "left out {path}: \"*\" in a path would be read as a pattern"
+                "left out {path}: \"*\" in a path would be read as a wildcard (matching more than this name); add a rule by hand if the program really needs it"
             ));
             continue;
         }
@@ -940,6 +942,57 @@ mod tests {
             "{rules:?}"
         );
         assert!(!rules.iter().any(|(p, _)| p == "${HOME}"), "{rules:?}");
+    }
+
+    /// A name with a `*` in it cannot be written in a policy as itself: as
+    /// a rule path it is a wildcard (`${HOME}/*` is everything in the home
+    /// directory, secrets included; a `**` component is every depth). Such
+    /// a path is left out, with a note, as a name with `${` is.
+    #[test]
+    fn names_with_a_star_are_left_out_never_wildcards() {
+        let f = Fixture::new("star");
+        std::fs::create_dir_all(f.dir.join("home/**")).unwrap();
+        let star = f.touch("home/*");
+        let deep = f.touch("home/**/x");
+        let mid = f.touch("cwd/a*b");
+        let plain = f.touch("cwd/src/plain.c");
+        let l = generalise(
+            &seen(&[(&star, READ), (&deep, WRITE), (&mid, READ), (&plain, READ)]),
+            &f.roots,
+            &f.system,
+        );
+        let vars = Vars {
+            cwd: f.roots.cwd.clone(),
+            home: f.roots.home.clone(),
+            tmpdir: f.roots.tmpdir.clone(),
+            uid: 0,
+            resolve_links: true,
+        };
+        let secret = f.path("home/.ssh/id_rsa");
+        let sibling = f.path("cwd/aXb");
+        for r in &l.rules {
+            let p = crate::policy::Pattern::new(&vars.expand(&r.path).unwrap()).unwrap();
+            assert!(!p.matches(secret.as_bytes()), "{} reaches {secret}", r.path);
+            assert!(
+                !p.matches(sibling.as_bytes()),
+                "{} reaches {sibling}",
+                r.path
+            );
+        }
+        assert!(
+            shown(&l).contains(&("${CWD}/src/plain.c".to_owned(), "ro")),
+            "{:?}",
+            l.rules
+        );
+        for p in [&star, &deep, &mid] {
+            assert!(
+                l.notes
+                    .iter()
+                    .any(|n| n.contains(&format!("left out {p}:"))),
+                "{p}: {:?}",
+                l.notes
+            );
+        }
     }
 
     #[test]

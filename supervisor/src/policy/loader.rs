@@ -23,6 +23,20 @@ use super::vars::Vars;
 /// this keeps `fdsup check /dev/zero` from eating the memory).
 const MAX_POLICY_BYTES: u64 = 4 << 20;
 
+/// A policy and its includes may load at most this many files (embedded
+/// ones included) and this many bytes in all: includes that fan out (each
+/// file including the next ten times, eight deep) would otherwise load ten
+/// million files from a few hundred bytes.
+const MAX_FILES: usize = 1000;
+const MAX_TOTAL_BYTES: u64 = 4 * MAX_POLICY_BYTES;
+
+/// What is loaded so far: files, bytes.
+#[derive(Default)]
+struct Budget {
+    files: usize,
+    bytes: u64,
+}
+
 /// A policy's text, ready to parse.
 struct Source {
     /// Shown in errors and origins: a path as given or resolved, or `@name`.
@@ -41,9 +55,14 @@ struct Source {
 enum ReadError {
     Io(std::io::Error),
     TooLarge,
+    /// An include that is not a regular file (a FIFO, a device, a
+    /// directory).
+    NotRegular,
     /// Not UTF-8 from this position on.
     Utf8(json::Pos),
 }
+
+const NOT_REGULAR: &str = "not a regular file";
 
 impl ReadError {
     /// The error, located at `pos` in `file` if given (an include), else in
@@ -53,11 +72,16 @@ impl ReadError {
             ReadError::Utf8(pos) => return PolicyError::at(name, pos, "not valid UTF-8"),
             ReadError::Io(e) => ("cannot read".to_owned(), Some(e)),
             ReadError::TooLarge => (format!("larger than {MAX_POLICY_BYTES} bytes"), None),
+            ReadError::NotRegular => (NOT_REGULAR.to_owned(), None),
         };
         let err = match at {
             Some((file, pos, field)) => {
                 PolicyError::at(file, pos, format!("{field}: {message} {name:?}"))
             }
+            None if message == NOT_REGULAR => PolicyError::whole_file(
+                name,
+                "not a policy file: a directory or a socket (a file, a pipe or a device is read)",
+            ),
             None => PolicyError::whole_file(name, format!("{message} policy file")),
         };
         match io {
@@ -77,10 +101,11 @@ pub fn load(source: &str, vars: &Vars) -> Result<Policy, PolicyError> {
             )
         })?
     } else {
-        read_file(source).map_err(|e| e.into_policy_error(source, None))?
+        read_file(source, false).map_err(|e| e.into_policy_error(source, None))?
     };
     let mut chain = Vec::new();
-    Ok(load_layer(src, vars, &mut chain)?.finish())
+    let mut budget = Budget::default();
+    Ok(load_layer(src, vars, &mut chain, &mut budget)?.finish())
 }
 
 fn known() -> String {
@@ -99,8 +124,28 @@ fn embedded_source(name: &str) -> Option<Source> {
     })
 }
 
-fn read_file(path: &str) -> Result<Source, ReadError> {
-    let file = fs::File::open(path).map_err(ReadError::Io)?;
+/// Reads a policy file. An `include` must be a regular file; the policy
+/// named on the command line may also be a pipe or a device
+/// (`--policy <(...)`, `/dev/stdin`), read up to the size limit. Opening
+/// never waits: a FIFO nobody writes to reads as empty, where a plain open
+/// would wait for a writer for ever.
+fn read_file(path: &str, include: bool) -> Result<Source, ReadError> {
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(ReadError::Io)?;
+    let kind = file.metadata().map_err(ReadError::Io)?.file_type();
+    if !kind.is_file() {
+        if include || !(kind.is_fifo() || kind.is_char_device()) {
+            return Err(ReadError::NotRegular);
+        }
+        // Reads wait for a writer's data again (without one, a FIFO is at
+        // its end).
+        rustix::fs::fcntl_setfl(&file, rustix::fs::OFlags::empty())
+            .map_err(|e| ReadError::Io(e.into()))?;
+    }
     let mut bytes = Vec::new();
     file.take(MAX_POLICY_BYTES + 1)
         .read_to_end(&mut bytes)
@@ -113,6 +158,9 @@ fn read_file(path: &str) -> Result<Source, ReadError> {
             .as_bytes()
             .get(..e.utf8_error().valid_up_to())
             .unwrap_or_default();
+        // Columns as the JSON reader counts them: a byte-order mark, which
+        // it skips, takes none.
+        let valid = valid.strip_prefix("\u{feff}".as_bytes()).unwrap_or(valid);
         let before = String::from_utf8_lossy(valid);
         let line = before.matches('\n').count() + 1;
         let col = before
@@ -153,6 +201,7 @@ fn load_layer(
     src: Source,
     vars: &Vars,
     chain: &mut Vec<(String, Arc<str>)>,
+    budget: &mut Budget,
 ) -> Result<Layer, PolicyError> {
     let tree = json::parse(&src.text).map_err(|e| PolicyError::at(&src.name, e.pos, e.message))?;
     let ctx = Ctx {
@@ -165,6 +214,19 @@ fn load_layer(
     let mut layer = Layer::default();
     for include in &includes {
         let child = open_include(&src, include)?;
+        budget.files += 1;
+        budget.bytes = budget.bytes.saturating_add(child.text.len() as u64);
+        if budget.files > MAX_FILES || budget.bytes > MAX_TOTAL_BYTES {
+            return Err(PolicyError::at(
+                &src.name,
+                include.pos,
+                format!(
+                    "{}: the policy with its includes loads more than {MAX_FILES} files or \
+                     {MAX_TOTAL_BYTES} bytes (each include is loaded each time it is named)",
+                    include.field
+                ),
+            ));
+        }
         if let Some(start) = chain.iter().position(|(id, _)| *id == child.identity) {
             let mut names: Vec<&str> = chain[start..].iter().map(|(_, n)| &**n).collect();
             names.push(&child.name);
@@ -174,7 +236,7 @@ fn load_layer(
                 format!("{}: include cycle: {}", include.field, names.join(" -> ")),
             ));
         }
-        layer.absorb(load_layer(child, vars, chain)?);
+        layer.absorb(load_layer(child, vars, chain, budget)?);
     }
     chain.pop();
     layer.absorb(own);
@@ -207,6 +269,6 @@ fn open_include(parent: &Source, include: &Include) -> Result<Source, PolicyErro
         .unwrap_or_else(|| Path::new(""))
         .join(&include.name);
     let name = joined.to_string_lossy().into_owned();
-    read_file(&name)
+    read_file(&name, true)
         .map_err(|e| e.into_policy_error(&name, Some((&parent.name, include.pos, &include.field))))
 }

@@ -225,6 +225,18 @@ impl NetSection {
     pub fn has_rules_or_isolate(&self) -> bool {
         !self.rules.is_empty() || self.isolate
     }
+
+    /// Whether some IP address is kept from the program by a rule: one
+    /// that denies it, or redirects it elsewhere. Then a packet whose
+    /// addresses are the program's own (a raw IP header, a packet socket's
+    /// frame) could reach what a decided destination cannot
+    /// ([`crate::filter::FilterOptions::deny_raw_packets`]).
+    pub fn keeps_ip_addresses(&self) -> bool {
+        self.rules.iter().any(|r| {
+            matches!(r.addr, super::net::NetAddr::Inet { .. })
+                && (r.access == NetAccess::Deny || r.redirect.is_some())
+        })
+    }
 }
 
 /// A network decision: allow or deny, and the rule that said so.

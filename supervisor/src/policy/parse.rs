@@ -369,7 +369,9 @@ impl Ctx<'_> {
     }
 
     /// A redirect target path: expanded, made absolute against the policy
-    /// file's directory, normalised; no glob.
+    /// file's directory, normalised, and, where rule paths are
+    /// (`fdsup run`), its links resolved now: it is opened with no link
+    /// followed (`fs::Root::open_target`); no glob.
     fn target_path(&self, raw: &str) -> std::result::Result<String, String> {
         let expanded = self.vars.expand(raw)?;
         let absolute = if expanded.starts_with('/') {
@@ -387,7 +389,11 @@ impl Ctx<'_> {
                 "a target is one path, \"*\" is not allowed, got {raw:?}"
             ));
         }
-        Ok(normal)
+        Ok(if self.vars.resolve_links {
+            paths::canonicalize_prefix(&normal)
+        } else {
+            normal
+        })
     }
 
     fn filesystem(&self, v: &Value, layer: &mut Layer) -> Result<()> {

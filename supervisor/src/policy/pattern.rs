@@ -200,6 +200,22 @@ fn next_component(path: &[u8]) -> Option<(&[u8], &[u8])> {
     Some(path.split_at(end))
 }
 
+// Work done by the matcher on this thread, in bytes of path touched, for
+// the test that keeps matching linear.
+#[cfg(test)]
+thread_local! {
+    static STEPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts `n` steps of matching work (tests only; nothing otherwise).
+#[inline(always)]
+fn steps(n: usize) {
+    #[cfg(test)]
+    STEPS.with(|s| s.set(s.get() + n as u64));
+    #[cfg(not(test))]
+    let _ = n;
+}
+
 /// Whether `comps` match a leading run of the components of `path`.
 ///
 /// The wildcard algorithm with a single backtrack point, over components:
@@ -224,6 +240,7 @@ fn match_from(comps: &[Comp], path: &[u8]) -> bool {
             continue;
         }
         if let Some((c, after)) = next_component(at) {
+            steps(c.len() + 1);
             let hit = match comp {
                 Comp::Literal(lit) => c == &**lit,
                 Comp::Glob(glob) => glob_match(glob, c),
@@ -255,6 +272,7 @@ fn glob_match(pat: &[u8], name: &[u8]) -> bool {
     // Where the last `*` was, and where in `name` its match ends so far.
     let mut star: Option<(usize, usize)> = None;
     while n < name.len() {
+        steps(1);
         match pat.get(p) {
             Some(b'*') => {
                 star = Some((p, n));
@@ -484,6 +502,152 @@ mod tests {
         assert!(!p.matches(deep.as_bytes()));
         assert!(p.matches(format!("{deep}/b/c").as_bytes()));
         assert!(start.elapsed() < std::time::Duration::from_secs(2));
+    }
+
+    /// A plain backtracking matcher, the definition of the contract (a
+    /// rule matches its path and everything below it; `*` within one
+    /// component, `**` zero or more whole components), that the
+    /// single-backtrack [`match_from`] must agree with.
+    fn reference(pat: &[&[u8]], path: &[&[u8]]) -> bool {
+        fn glob(p: &[u8], n: &[u8]) -> bool {
+            match p.split_first() {
+                None => n.is_empty(),
+                Some((b'*', rest)) => (0..=n.len()).any(|k| glob(rest, &n[k..])),
+                Some((c, rest)) => n.first() == Some(c) && glob(rest, &n[1..]),
+            }
+        }
+        match pat.split_first() {
+            None => true,
+            Some((&b"**", rest)) => (0..=path.len()).any(|k| reference(rest, &path[k..])),
+            Some((c, rest)) => path
+                .split_first()
+                .is_some_and(|(first, after)| glob(c, first) && reference(rest, after)),
+        }
+    }
+
+    /// Every pattern of up to four components over a small alphabet (with
+    /// `*`, `**` and globs), against every path of up to five components:
+    /// the matcher agrees with the reference.
+    #[test]
+    fn agrees_with_backtracking_reference() {
+        let pcomps: [&[u8]; 7] = [b"a", b"b", b"*", b"**", b"a*", b"*b", b"*a*"];
+        let names: [&[u8]; 4] = [b"a", b"b", b"ab", b"ba"];
+        let mut patterns: Vec<Vec<&[u8]>> = vec![vec![]];
+        for _ in 0..4 {
+            let longer: Vec<Vec<&[u8]>> = patterns
+                .iter()
+                .filter(|p| p.len() == patterns.last().map_or(0, Vec::len))
+                .flat_map(|p| pcomps.iter().map(move |c| [p.clone(), vec![*c]].concat()))
+                .collect();
+            patterns.extend(longer);
+        }
+        let mut paths: Vec<Vec<&[u8]>> = vec![vec![]];
+        for _ in 0..5 {
+            let longer: Vec<Vec<&[u8]>> = paths
+                .iter()
+                .filter(|p| p.len() == paths.last().map_or(0, Vec::len))
+                .flat_map(|p| names.iter().map(move |c| [p.clone(), vec![*c]].concat()))
+                .collect();
+            paths.extend(longer);
+        }
+        let text = |cs: &[&[u8]]| {
+            let mut t = Vec::new();
+            for c in cs {
+                t.push(b'/');
+                t.extend_from_slice(c);
+            }
+            if t.is_empty() {
+                t.push(b'/');
+            }
+            t
+        };
+        for pat in &patterns {
+            let written = String::from_utf8(text(pat)).unwrap();
+            let compiled = Pattern::new(&written).unwrap();
+            for path in &paths {
+                let bytes = text(path);
+                assert_eq!(
+                    compiled.matches(&bytes),
+                    reference(pat, path),
+                    "{written} on {}",
+                    String::from_utf8_lossy(&bytes)
+                );
+            }
+        }
+    }
+
+    /// The program chooses the path of every request: one of thousands of
+    /// components, or of long names built to make each `*` try every
+    /// split, costs work linear in its length. The work is counted (bytes
+    /// of path touched, [`steps`]), so the bound holds on a loaded machine:
+    /// a path eight times as long costs at most ten times as much (a
+    /// quadratic matcher: 64). The time is bounded too, loosely.
+    #[test]
+    fn matching_is_linear_in_the_path() {
+        use std::time::{Duration, Instant};
+        let patterns = [
+            "/**/a/**/a/**/a/**/a/**/a/**/b",
+            "/**/*a*a*a*a*b/**/*a*a*a*b",
+            "/**/*/*/*/*/*/*/b",
+            "/home/u/**/**/*.key",
+            "/**/a/a/a/a/a/a/a/b",
+            "/**/a/**/a/**/a/**/a/**/a/**/a/**/a/**/a/**/a/**/a/**/b",
+        ];
+        // Components of `a`, of `a/b` alternating, and of 200 `a`s (names
+        // near NAME_MAX, for the `*`s within a component).
+        let long = "a".repeat(200);
+        let shapes: [(&str, usize); 3] = [("/a", 512), ("/a/b", 256), (&format!("/{long}"), 16)];
+        for pat in patterns {
+            let p = Pattern::new(pat).unwrap();
+            for (unit, n) in shapes {
+                let cost = |count: usize| {
+                    let path = unit.repeat(count).into_bytes();
+                    STEPS.with(|s| s.set(0));
+                    let start = Instant::now();
+                    std::hint::black_box(p.matches(std::hint::black_box(&path)));
+                    (
+                        STEPS.with(std::cell::Cell::get),
+                        start.elapsed(),
+                        path.len(),
+                    )
+                };
+                let (short, _, _) = cost(n);
+                let (long, took, len) = cost(8 * n);
+                assert!(
+                    long <= 10 * short.max(1),
+                    "{pat} on {len} bytes of {unit:.8}...: {short} steps for an eighth of it, {long} for it"
+                );
+                assert!(took < Duration::from_millis(500), "{pat}: {took:?}");
+            }
+        }
+    }
+
+    /// Names are bytes, compared as such: `[`, `?`, `\\`, non-UTF-8 bytes and
+    /// a literal `*` in a path are ordinary characters, and a rule matches
+    /// below itself only at a `/`.
+    #[test]
+    fn odd_names_in_paths() {
+        let ssh = Pattern::new("/home/u/.ssh").unwrap();
+        assert!(ssh.matches(b"/home/u/.ssh"));
+        assert!(ssh.matches(b"/home/u/.ssh/"));
+        assert!(ssh.matches(b"/home/u/.ssh//id_rsa"));
+        assert!(!ssh.matches(b"/home/u/.sshx"));
+        assert!(!ssh.matches(b"/home/u/.ssh\\id"));
+        assert!(!ssh.matches(b"/home/u/.ssh\xff"));
+        assert!(!ssh.matches(b"/home/u/.ss*"));
+        assert!(!ssh.matches(b"/home/u/**"));
+        assert!(!ssh.matches(b"/home/u/*/id_rsa"));
+        assert!(!ssh.matches(b"/home/u/.ssh\0/x"));
+        // `[` and `?` are no wildcards.
+        assert!(!m("/a/[bc]", "/a/b"));
+        assert!(m("/a/[bc]", "/a/[bc]"));
+        assert!(!m("/a/?", "/a/b"));
+        assert!(!m("/a\\*", "/ab"));
+        assert!(m("/a\\*", "/a\\b"));
+        // Non-UTF-8 bytes are matched by `*` like any other.
+        let p = Pattern::new("/d/*.key").unwrap();
+        assert!(p.matches(b"/d/\xff\xfe.key"));
+        assert!(!p.matches(b"/d/\xff/x.key"));
     }
 
     #[test]

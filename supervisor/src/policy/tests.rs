@@ -1118,3 +1118,92 @@ fn schema_is_current() {
         "policies/schema.json is out of date: run `FDSUP_BLESS=1 cargo test -p fdsup schema_is_current`"
     );
 }
+
+/// A variable's value is a path, not a pattern: `$HOME` (or the directory
+/// fdsup starts in, or `$TMPDIR`) holding a `*` or a `**` component would
+/// turn `${HOME}` rw into a rule for every sibling (`/home/*`) or every
+/// depth. Such a value is refused where it is used, located at the string.
+#[test]
+fn a_variable_with_a_star_is_refused_not_a_wildcard() {
+    for (home, cwd) in [
+        ("/home/*", "/w"),
+        ("/**", "/w"),
+        ("/h", "/w/a*b"),
+        ("/h", "/w/**"),
+    ] {
+        let v = Vars {
+            home: home.into(),
+            cwd: cwd.into(),
+            ..vars()
+        };
+        let dir = scratch();
+        let main = format!("{dir}/p.json");
+        fs::write(
+            &main,
+            fs_text(
+                "{\"path\": \"/usr\", \"access\": \"ro\"},\n  {\"path\": \"${HOME}/.cache\", \"access\": \"rw\"},\n  {\"path\": \"${CWD}\", \"access\": \"rw\"}",
+            ),
+        )
+        .unwrap();
+        let e = load(&main, &v).expect_err(&format!("HOME={home} CWD={cwd}"));
+        let (line, col) = if home.contains('*') { (3, 12) } else { (4, 12) };
+        assert_eq!((e.line, e.col), (line, col), "{e}");
+        assert!(e.message.contains("\"*\""), "{e}");
+        // Not used, no error: the variable is refused only where it is used.
+        fs::write(&main, fs_text("{\"path\": \"/usr\", \"access\": \"ro\"}")).unwrap();
+        load(&main, &v).unwrap();
+    }
+}
+
+/// A byte that is not UTF-8 is located as the JSON reader locates
+/// everything: a byte-order mark (skipped) takes no column.
+#[test]
+fn invalid_utf8_is_located_alike_with_a_bom() {
+    let dir = scratch();
+    let body = b"{\"version\": 1, \"comment\": \"a\xffb\"}";
+    for bom in [&b""[..], b"\xef\xbb\xbf"] {
+        let path = format!("{dir}/p.json");
+        fs::write(&path, [bom, &body[..]].concat()).unwrap();
+        let e = load(&path, &vars()).unwrap_err();
+        assert_eq!((e.line, e.col), (1, 29), "BOM {bom:?}: {e}");
+        assert!(e.message.contains("UTF-8"), "{e}");
+        // The same column as a JSON error at that place.
+        fs::write(
+            &path,
+            [bom, &b"{\"version\": 1, \"comment\": \"a"[..], b"\x01\"}"].concat(),
+        )
+        .unwrap();
+        let e = load(&path, &vars()).unwrap_err();
+        assert_eq!((e.line, e.col), (1, 29), "BOM {bom:?}: {e}");
+    }
+}
+
+/// Includes that fan out (each file including the next ten times, eight
+/// deep: ten million loads from a few hundred bytes) are refused at once,
+/// located at an include, rather than loading for ever into memory.
+#[test]
+fn include_fan_out_is_bounded() {
+    let dir = scratch();
+    for i in 0..8 {
+        let incs = vec![format!("\"l{}.json\"", i + 1); 10].join(", ");
+        fs::write(
+            format!("{dir}/l{i}.json"),
+            format!("{{\"version\": 1, \"include\": [{incs}]}}"),
+        )
+        .unwrap();
+    }
+    fs::write(
+        format!("{dir}/l8.json"),
+        fs_text("{\"path\": \"/leaf\", \"access\": \"ro\"}"),
+    )
+    .unwrap();
+    let start = std::time::Instant::now();
+    let e = load(&format!("{dir}/l0.json"), &vars()).unwrap_err();
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    assert!(e.line > 0 && e.col > 0, "{e}");
+    assert!(e.message.contains("include["), "{e}");
+    assert!(e.message.contains("files"), "{e}");
+    // A few levels of it are fine (a diamond is not a cycle).
+    let p = load(&format!("{dir}/l6.json"), &vars()).unwrap();
+    assert_eq!(p.fs.rules.len(), 100);
+}

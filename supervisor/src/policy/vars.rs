@@ -8,7 +8,9 @@
 //! have no meaning there and are errors, `${TMPDIR}` is `/tmp`, and rule
 //! paths are matched as written (see [`Vars::resolve_links`]). Expansion is strict: an unknown name
 //! or an unterminated `${` is an error, never left as text, and a variable
-//! without a value (no `HOME` anywhere) is an error only where it is used.
+//! without a value (no `HOME` anywhere) is an error only where it is used,
+//! and so is one whose value has a `*` (a rule path has no way to say a `*`
+//! is literal, so the value would match more than that path).
 
 use std::io;
 
@@ -117,6 +119,13 @@ impl Vars {
             ))
         } else if value.is_empty() {
             Err(format!("${{{name}}} has no value in this environment"))
+        } else if value.contains('*') {
+            // No syntax makes a `*` literal in a rule path: the value would
+            // be a wildcard (`/home/*` for every home, `**` for every depth).
+            Err(format!(
+                "${{{name}}} is {value:?}, whose \"*\" a rule path would take as a wildcard; \
+                 fdsup refuses to use it"
+            ))
         } else {
             Ok(value)
         }

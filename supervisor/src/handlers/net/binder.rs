@@ -220,6 +220,10 @@ pub fn binder_main(fd_arg: &OsStr) -> i32 {
         return 2;
     };
     let _ = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL));
+    // Started from a worker, it inherits the umask of the program that
+    // worker served last (`crate::fs::umask`): its scaffolding is its own,
+    // and each bind takes the asking program's.
+    rustix::process::umask(rustix::fs::Mode::empty());
     let setup = setup_namespaces();
     let status: i32 = match &setup {
         Ok(_) => 0,

@@ -144,6 +144,17 @@ pub(super) fn broker(
     if sn::has_peer(p) {
         return Reply::Errno(libc::EISCONN);
     }
+    // A listener is not replaced: its `connect` fails, TCP's with
+    // `EISCONN`, a Unix one's with `EINVAL` (found in review: a listening
+    // socket's connect to an allowed address outside was brokered and the
+    // listener closed).
+    if sn::getsockopt_int(p, libc::SOL_SOCKET, libc::SO_ACCEPTCONN).is_ok_and(|v| v != 0) {
+        return Reply::Errno(if domain == libc::AF_UNIX {
+            libc::EINVAL
+        } else {
+            libc::EISCONN
+        });
+    }
     let (ours, nb, timeout) = match twin(p, domain) {
         Ok(t) => t,
         Err(r) => return r,

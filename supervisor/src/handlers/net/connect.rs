@@ -94,7 +94,8 @@ pub(super) fn bind<P: Program>(
     if !req.valid() {
         return Reply::Gone;
     }
-    let plan = match decide_bind(req, sc, &a, domain) {
+    let inside = req.ctx.policy.network.isolate && !super::broker::in_our_netns(sock.as_fd());
+    let plan = match decide_bind(req, sc, &a, domain, inside) {
         Ok(p) => p,
         Err(r) => return r,
     };

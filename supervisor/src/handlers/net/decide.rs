@@ -393,15 +393,20 @@ pub(super) enum BindPlan {
 }
 
 /// Decides the address `a` of a `bind`, logs the decision, and says what
-/// to bind.
+/// to bind. `inside`: the socket is in the program's own namespace under
+/// `isolate`, where an IP address or abstract name bound is reachable only
+/// from inside; a socket brokered before is in fdsup's, where a bind is
+/// decided as without `isolate` (found in review: a brokered UDP socket,
+/// disconnected with `AF_UNSPEC`, bound a port of fdsup's namespace that
+/// no rule allowed and took datagrams from outside).
 pub(super) fn decide_bind<P: Program>(
     req: &mut Req<'_, P>,
     sc: &mut Scratch,
     a: &Addr,
     domain: i32,
+    inside: bool,
 ) -> Result<BindPlan, Reply> {
     let dest = dest_for(a, domain, Use::Bind)?;
-    let isolate = req.ctx.policy.network.isolate;
     let mut text = Vec::new();
     let plain = || BindPlan::Plain(a.bytes().to_vec());
     match dest {
@@ -418,7 +423,7 @@ pub(super) fn decide_bind<P: Program>(
         Dest::Inet(sa) => {
             let d = req.ctx.policy.decide_inet(NetOp::Bind, sa);
             shown(&dest, a, &[], &mut text);
-            bind_verdict(req, sc, &text, d, isolate)?;
+            bind_verdict(req, sc, &text, d, inside)?;
             Ok(plain())
         }
         Dest::UnixAbstract => {
@@ -428,7 +433,7 @@ pub(super) fn decide_bind<P: Program>(
                 .policy
                 .decide_net(NetOp::Bind, NetTarget::UnixAbstract(name));
             shown(&dest, a, &[], &mut text);
-            bind_verdict(req, sc, &text, d, isolate)?;
+            bind_verdict(req, sc, &text, d, inside)?;
             Ok(plain())
         }
         Dest::UnixPath(end) => {
