@@ -126,6 +126,11 @@ fn parse_workers(v: &str) -> Result<Option<usize>, String> {
 /// grow fdsup's memory without bound.
 pub const LEARNED_PATHS: usize = 1 << 20;
 
+/// Bytes of the paths `--learn` records, all together (a path is up to
+/// [`PATH_BYTES`]: the count alone would let fdsup hold 4 GiB); beyond, as
+/// for [`LEARNED_PATHS`].
+pub const LEARNED_PATH_BYTES: usize = 64 << 20;
+
 /// Distinct addresses `--learn` records connects to; beyond, as for
 /// [`LEARNED_PATHS`].
 pub const LEARNED_CONNECTS: usize = 1 << 16;

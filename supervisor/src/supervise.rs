@@ -319,6 +319,9 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
         }
     };
     drop(theirs);
+    // The shim (and so the program) keeps the descriptor limit it was
+    // started with; fdsup takes the hard one as its own.
+    raise_descriptor_limit();
     // The shim waits on the CPU we ran on, the first to run when it is
     // woken, while we go on on another: it makes the network namespace and
     // installs its filters while we build the filters and the ruleset (two
@@ -493,6 +496,23 @@ pub fn run(opts: RunOptions) -> Result<i32, RunError> {
         )?;
     }
     Ok(exit_status(status))
+}
+
+/// Raises fdsup's soft limit of descriptors to the hard one. Each request
+/// waiting on a thread of its own holds a descriptor or two (up to
+/// [`crate::limits::WAITING_REQUESTS`]), and the workers theirs: under the
+/// usual soft limit of 1,024, a program with a thousand threads waiting in
+/// opens of FIFOs ran fdsup out of descriptors, and its opens failed with
+/// `EMFILE` where natively they wait (about half of them), as did any
+/// other request meanwhile. fdsup uses no `select`, which is what the soft
+/// limit protects. Best effort: without it, the limit is as it was.
+fn raise_descriptor_limit() {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut lim = getrlimit(Resource::Nofile);
+    if lim.current < lim.maximum {
+        lim.current = lim.maximum;
+        let _ = setrlimit(Resource::Nofile, lim);
+    }
 }
 
 /// Loads the policy and builds what the run needs from it: the shared

@@ -119,6 +119,25 @@ fn cvt_int(r: libc::c_int) -> io::Result<libc::c_int> {
     }
 }
 
+/// Runs the listener ioctl `f` again while a signal interrupts it
+/// (`EINTR`). Every listener ioctl but `RECV` takes the listener's lock
+/// interruptibly, and `ADDFD` then waits interruptibly for the task to
+/// install the descriptor; interrupted, none has done anything (an `ADDFD`
+/// whose install completed meanwhile returns its result, not `EINTR`), so
+/// asking again is the same question. A thread of fdsup's that has a timer
+/// of its own (one waiting on the program's behalf, `handlers::net::wait`)
+/// is interrupted so whenever the lock is contended: an `EINTR` taken as
+/// the answer made a waiting request look gone (answered `EACCES`), or lost
+/// an answer.
+fn ioctl_retrying(mut f: impl FnMut() -> libc::c_int) -> io::Result<libc::c_int> {
+    loop {
+        match cvt_int(f()) {
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => {}
+            r => return r,
+        }
+    }
+}
+
 /// Wraps a descriptor number the kernel just returned to us.
 fn owned(fd: libc::c_long) -> io::Result<OwnedFd> {
     let fd = RawFd::try_from(fd).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
@@ -147,45 +166,52 @@ pub fn notif_recv(listener: BorrowedFd<'_>, buf: &mut SeccompNotif) -> io::Resul
 /// `ioctl(SECCOMP_IOCTL_NOTIF_SEND)`: answers a notification.
 pub fn notif_send(listener: BorrowedFd<'_>, resp: &SeccompNotifResp) -> io::Result<()> {
     let mut r = *resp;
-    // SAFETY: `r` is a valid `struct seccomp_notif_resp`; the kernel reads it.
-    let rc = unsafe {
-        libc::ioctl(
-            listener.as_raw_fd(),
-            libc::SECCOMP_IOCTL_NOTIF_SEND,
-            &mut r as *mut _,
-        )
-    };
-    cvt_int(rc).map(drop)
+    ioctl_retrying(|| {
+        // SAFETY: `r` is a valid `struct seccomp_notif_resp`; the kernel
+        // reads it.
+        unsafe {
+            libc::ioctl(
+                listener.as_raw_fd(),
+                libc::SECCOMP_IOCTL_NOTIF_SEND,
+                &mut r as *mut _,
+            )
+        }
+    })
+    .map(drop)
 }
 
 /// `ioctl(SECCOMP_IOCTL_NOTIF_ID_VALID)`: is the notification still pending
 /// (and so its task alive and its pid not reused)?
 pub fn notif_id_valid(listener: BorrowedFd<'_>, id: u64) -> io::Result<()> {
     let mut id = id;
-    // SAFETY: the ioctl reads one u64 from the pointer, which is valid.
-    let r = unsafe {
-        libc::ioctl(
-            listener.as_raw_fd(),
-            libc::SECCOMP_IOCTL_NOTIF_ID_VALID,
-            &mut id as *mut u64,
-        )
-    };
-    cvt_int(r).map(drop)
+    ioctl_retrying(|| {
+        // SAFETY: the ioctl reads one u64 from the pointer, which is valid.
+        unsafe {
+            libc::ioctl(
+                listener.as_raw_fd(),
+                libc::SECCOMP_IOCTL_NOTIF_ID_VALID,
+                &mut id as *mut u64,
+            )
+        }
+    })
+    .map(drop)
 }
 
 /// `ioctl(SECCOMP_IOCTL_NOTIF_ADDFD)`: installs `addfd.srcfd` in the task;
 /// returns the number it got there.
 pub fn notif_addfd(listener: BorrowedFd<'_>, addfd: &SeccompNotifAddfd) -> io::Result<i32> {
     let mut a = *addfd;
-    // SAFETY: `a` is a valid `struct seccomp_notif_addfd`; the kernel reads it.
-    let r = unsafe {
-        libc::ioctl(
-            listener.as_raw_fd(),
-            libc::SECCOMP_IOCTL_NOTIF_ADDFD,
-            &mut a as *mut _,
-        )
-    };
-    cvt_int(r)
+    ioctl_retrying(|| {
+        // SAFETY: `a` is a valid `struct seccomp_notif_addfd`; the kernel
+        // reads it.
+        unsafe {
+            libc::ioctl(
+                listener.as_raw_fd(),
+                libc::SECCOMP_IOCTL_NOTIF_ADDFD,
+                &mut a as *mut _,
+            )
+        }
+    })
 }
 
 /// `ioctl(SECCOMP_IOCTL_NOTIF_SET_FLAGS)`.

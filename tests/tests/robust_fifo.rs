@@ -125,3 +125,102 @@ fn nix_mkfifo(p: &std::path::Path) {
     );
     out.expect_code(0);
 }
+
+/// Runs `rob_fifo_crowd` with `n` readers of one FIFO, sandboxed or not.
+fn crowd(n: usize, sandbox: bool) -> fdsup_tests::Output {
+    let dir = TempDir::new("rob-fifo-crowd");
+    let fifo = dir.path().join("f");
+    nix_mkfifo(&fifo);
+    let program = prog("rob_fifo_crowd");
+    let n = n.to_string();
+    let args = [s(&program), s(&fifo), &n];
+    if sandbox {
+        sandboxed_env(
+            "@default".as_ref(),
+            dir.path(),
+            &[],
+            &args,
+            Duration::from_secs(90),
+        )
+    } else {
+        fdsup_tests::run_cmd(
+            std::process::Command::new(args[0]).args(&args[1..]),
+            Duration::from_secs(90),
+        )
+    }
+}
+
+/// A thousand opens wait at once on one FIFO (under the bound of waiting
+/// requests), each on a thread of fdsup's own that looks every so often
+/// whether its request is still there; then a writer comes. Every reader
+/// gets its descriptor, as natively: a look at the request interrupted by
+/// the thread's own timer is not a request gone (it was: some readers got
+/// EACCES, answered for a task that was waiting all along).
+#[test]
+fn a_crowd_of_waiting_fifo_opens_all_succeed() {
+    // Positive control: natively, every reader gets its descriptor.
+    let native = crowd(1000, false);
+    assert!(
+        native.stdout.contains("readers_ok=1000 of 1000"),
+        "natively:\n{}",
+        native.stdout
+    );
+    for _ in 0..3 {
+        let out = crowd(1000, true);
+        let errors: Vec<&str> = out
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with("reader_err"))
+            .collect();
+        assert!(
+            out.code == 0 && out.stdout.contains("readers_ok=1000 of 1000"),
+            "code {}; failures: {errors:?}\nstderr: {}",
+            out.code,
+            out.stderr
+        );
+    }
+}
+
+/// The same crowd under the usual soft limit of 1,024 descriptors (the
+/// hard one higher): fdsup holds a descriptor for each waiting open, and
+/// ran out of its own (about half the readers got EMFILE, which natively
+/// they do not). fdsup raises its own soft limit; the program keeps the
+/// one it was given.
+#[test]
+fn a_crowd_of_waiting_fifo_opens_does_not_exhaust_fdsups_descriptors() {
+    let dir = TempDir::new("rob-fifo-nofile");
+    let fifo = dir.path().join("f");
+    nix_mkfifo(&fifo);
+    let program = prog("rob_fifo_crowd");
+    let fdsup = fdsup_tests::fdsup_cmd(["run", "--policy", "@default", "--"], dir.path());
+    let mut c = std::process::Command::new("sh");
+    c.current_dir(dir.path())
+        .arg("-c")
+        .arg("ulimit -Sn 1024 && exec \"$@\"")
+        .arg("sh")
+        .arg(fdsup.get_program())
+        .args(fdsup.get_args())
+        .arg(&program)
+        .arg(&fifo)
+        .arg("1000");
+    let out = fdsup_tests::run_cmd(&mut c, Duration::from_secs(90));
+    let errors: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("reader_err"))
+        .collect();
+    assert!(
+        out.stdout.contains("nofile_soft=1024\n"),
+        "the program's limit is not the one it was given:\n{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(
+        out.code == 0 && out.stdout.contains("readers_ok=1000 of 1000"),
+        "code {}; {} failures: {:?}\nstderr: {}",
+        out.code,
+        errors.len(),
+        errors.first(),
+        out.stderr
+    );
+}

@@ -34,10 +34,10 @@ mod output;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use crate::limits::{LEARNED_CONNECTS, LEARNED_PATHS, LEARNED_USERS};
+use crate::limits::{LEARNED_CONNECTS, LEARNED_PATHS, LEARNED_PATH_BYTES, LEARNED_USERS};
 use crate::policy::{FsAccess, FsAction, FsRule, Origin, Pattern, Policy, PolicyError, Vars};
 
 pub use generalise::{generalise, Learned, LearnedRule, Roots};
@@ -68,6 +68,10 @@ pub struct Recorder {
     /// ([`LEARNED_CONNECTS`]) are recorded.
     max_paths: usize,
     max_connects: usize,
+    /// At most this many bytes of paths ([`LEARNED_PATH_BYTES`]), and the
+    /// bytes held (changed under the lock of `paths`).
+    max_bytes: usize,
+    bytes: AtomicUsize,
     /// A path or address was not recorded for those limits.
     full: AtomicBool,
 }
@@ -92,6 +96,8 @@ impl Recorder {
             connects: Mutex::default(),
             max_paths,
             max_connects,
+            max_bytes: LEARNED_PATH_BYTES,
+            bytes: AtomicUsize::new(0),
             full: AtomicBool::new(false),
         }
     }
@@ -117,14 +123,20 @@ impl Recorder {
         let Ok(mut paths) = self.paths.lock() else {
             return;
         };
-        let full = paths.len() >= self.max_paths;
+        let held = self.bytes.load(Ordering::Relaxed);
+        let full =
+            paths.len() >= self.max_paths || held.saturating_add(path.len()) > self.max_bytes;
         let entry = match paths.get_mut(path) {
             Some(e) => e,
             None if full => {
                 self.full.store(true, Ordering::Relaxed);
                 return;
             }
-            None => paths.entry(path.to_vec()).or_default(),
+            None => {
+                self.bytes
+                    .store(held.saturating_add(path.len()), Ordering::Relaxed);
+                paths.entry(path.to_vec()).or_default()
+            }
         };
         entry.how |= how;
         if entry.by.len() < LEARNED_USERS {
@@ -260,7 +272,8 @@ pub fn finish(
         }
         if rec.was_full() {
             crate::diag!(
-                "fdsup: learn: the program used more than {LEARNED_PATHS} paths or {LEARNED_CONNECTS} addresses; those beyond were not recorded, and the policy does not allow them"
+                "fdsup: learn: the program used more than {LEARNED_PATHS} paths (or {} MiB of them) or {LEARNED_CONNECTS} addresses; those beyond were not recorded, and the policy does not allow them",
+                LEARNED_PATH_BYTES >> 20
             );
         }
         crate::diag!(
@@ -369,6 +382,16 @@ mod tests {
         r.note_connect(0, "127.0.0.1:2");
         assert!(r.was_full());
         assert_eq!(r.connects().len(), 1);
+
+        // Bytes too: a path is up to 4 KiB.
+        let mut r = Recorder::with_limits(10, 1);
+        r.max_bytes = 5;
+        r.note(0, b"/a", READ);
+        r.note(0, b"/bcd", READ);
+        assert!(r.was_full());
+        r.note(0, b"/e", READ);
+        r.note(0, b"/a", WRITE);
+        assert_eq!(r.paths().len(), 2);
     }
     use super::*;
 
