@@ -139,7 +139,10 @@ static void own_scm(const char *key) {
  * ids, SO_PEERCRED) and KEY_scm=UID:GID (the real ids, SCM_CREDENTIALS). */
 static void peer_ids(const char *key, const char *rel) {
     struct sockaddr_un a = {.sun_family = AF_UNIX};
-    snprintf(a.sun_path, sizeof a.sun_path, "%s.s", at(rel));
+    /* Named after the process: a stand-in runtime runs this program twice
+     * at once (agent_socket), and one run's unlink must not take the
+     * other's socket. */
+    snprintf(a.sun_path, sizeof a.sun_path, "%s.%d.s", at(rel), (int)getpid());
     unlink(a.sun_path);
     int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -160,7 +163,7 @@ static void peer_ids(const char *key, const char *rel) {
     close(l);
     close(c);
     unlink(a.sun_path);
-    snprintf(a.sun_path, sizeof a.sun_path, "%s.d", at(rel));
+    snprintf(a.sun_path, sizeof a.sun_path, "%s.%d.d", at(rel), (int)getpid());
     unlink(a.sun_path);
     int r = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     int d = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
