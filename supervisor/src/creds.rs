@@ -607,6 +607,21 @@ fn apply(to: &FileCreds, caps: CapabilitySets, full: CapabilitySets) -> io::Resu
     Ok(())
 }
 
+/// Gives up `caps` from the calling thread's effective, permitted and
+/// inheritable sets (the main thread's, before [`Creds::new`] reads them
+/// and before the workers, which inherit them, start): capabilities the
+/// program is made to lack and fdsup has no use for, so that a program
+/// that otherwise has fdsup's credentials is served as fdsup. Nothing
+/// changes where they cannot be read or set.
+pub fn give_up_own(caps: CapabilitySet) {
+    if let Ok(mut sets) = capabilities(None) {
+        sets.effective &= !caps;
+        sets.permitted &= !caps;
+        sets.inheritable &= !caps;
+        let _ = set_capabilities(None, sets);
+    }
+}
+
 /// fdsup's own credentials, read once (by [`Creds::new`], on the main
 /// thread, before any worker switches); `None` when they cannot be read:
 /// nothing is switched then.
