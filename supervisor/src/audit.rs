@@ -197,7 +197,7 @@ impl Audit {
             let _ = write!(line, "fdsup: {} ", r.verdict.as_str());
             line.extend_from_slice(r.syscall.as_bytes());
             line.push(b' ');
-            line.extend_from_slice(r.path);
+            shown(line, r.path);
             let _ = write!(line, " ({}", r.errno.map(sys::errno_name).unwrap_or(""));
             match r.rule {
                 Some(o) => {
@@ -206,6 +206,22 @@ impl Audit {
                 None => line.extend_from_slice(b", default)\n"),
             }
             let _ = sys::write_all(io::stderr().as_fd(), line);
+        }
+    }
+}
+
+/// Appends `path` for a `-v` line on the user's terminal: a control byte
+/// (a newline, an escape) as `\xNN` and a backslash as `\\`, so that the
+/// line stays one line prefixed `fdsup:` (SPEC.md) whatever the program
+/// names, and writes nothing the terminal would act on.
+fn shown(line: &mut Vec<u8>, path: &[u8]) {
+    for &b in path {
+        match b {
+            b'\\' => line.extend_from_slice(b"\\\\"),
+            0..=0x1f | 0x7f => {
+                let _ = write!(line, "\\x{b:02x}");
+            }
+            _ => line.push(b),
         }
     }
 }
@@ -353,6 +369,13 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_verbose_path_stays_one_line_of_plain_bytes() {
+        let mut l = Vec::new();
+        shown(&mut l, b"/a\nb\x1b[2J\\c\x7f\xc3\xa9");
+        assert_eq!(l, b"/a\\x0ab\\x1b[2J\\\\c\\x7f\xc3\xa9");
+    }
 
     #[test]
     fn dates() {

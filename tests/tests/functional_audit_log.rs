@@ -448,8 +448,15 @@ fn log_line_survives_fdsup_being_killed() {
 fn verbose_prints_denials_on_stderr_and_quiet_does_not() {
     let f = fixture("");
     let cwd = f.cwd.path().display().to_string();
-    let script = "cat ok.txt; cat secret 2>/dev/null; cat denied/file 2>/dev/null; exit 0";
+    // A name with a newline and an escape in it stays on its one line.
+    let script = "cat ok.txt; cat secret 2>/dev/null; cat denied/file 2>/dev/null; \
+                  cat \"denied/a$(printf '\\nfake\\033[2J')/f\" 2>/dev/null; exit 0";
     let out = f.run(&["-v"], script);
+    assert!(
+        out.stderr.contains("denied/a\\x0afake\\x1b[2J"),
+        "-v shows control bytes escaped:\n{}",
+        show(&out)
+    );
     assert_eq!(out.stdout, "ok\n", "{}", show(&out));
     let lines: Vec<&str> = out.stderr.lines().collect();
     assert!(
