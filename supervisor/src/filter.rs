@@ -643,20 +643,20 @@ fn int(v: libc::c_int) -> u64 {
     u64::try_from(v).unwrap_or(u64::MAX)
 }
 
-/// `ioctl` requests refused with EPERM: typing into the terminal, and the
-/// requests that change a whole file system or make a lasting change to a
-/// file through any descriptor of it, a read-only one included (the kernel
-/// asks for a capability or ownership, not for a writable descriptor or
-/// mount, and fdsup mounts nothing read-only). A root program reading one
-/// file of the root file system could otherwise freeze it or shut it down;
-/// an owner could make a `ro` file's contents final (fs-verity) or give an
-/// empty `ro` directory an encryption policy. The inode's attributes
-/// (`chattr`'s requests, ext4's generation) are decided by the policy
-/// instead ([`crate::syscalls::SETATTR_IOCTLS`]).
-const DENY_IOCTLS: [libc::c_ulong; 8] = [
-    libc::TIOCSTI,
-    libc::TIOCLINUX,
-    // The file-system ones ([`is_file_system_ioctl`]) from here.
+/// `ioctl` requests refused with EPERM: typing into the terminal (SPEC.md).
+const DENY_IOCTLS: [libc::c_ulong; 2] = [libc::TIOCSTI, libc::TIOCLINUX];
+
+/// `ioctl` requests refused with EPERM too (under `fdsup run`): those that
+/// change a whole file system or make a lasting change to a file through
+/// any descriptor of it, a read-only one included (the kernel asks for a
+/// capability or ownership, not for a writable descriptor or mount, and
+/// fdsup mounts nothing read-only). A root program reading one file of the
+/// root file system could otherwise freeze it or shut it down; an owner
+/// could make a `ro` file's contents final (fs-verity) or give an empty
+/// `ro` directory an encryption policy. The inode's attributes (`chattr`'s
+/// requests, ext4's generation) are decided by the policy instead
+/// ([`crate::syscalls::SETATTR_IOCTLS`]).
+const FILE_SYSTEM_IOCTLS: [libc::c_ulong; 6] = [
     // FIFREEZE, _IOWR('X', 119, int)
     0xc004_5877,
     // FITHAW, _IOWR('X', 120, int)
@@ -671,8 +671,8 @@ const DENY_IOCTLS: [libc::c_ulong; 8] = [
     0x800c_6613,
 ];
 
-/// Whether `d` is the denial of one of the file-system [`DENY_IOCTLS`]
-/// (all but the terminal's two), which the agent's profile leaves out:
+/// Whether `d` is the denial of one of the [`FILE_SYSTEM_IOCTLS`], which
+/// the agent's profile leaves out:
 /// each value a profile keeps from `ioctl`'s allowed ones costs it some
 /// twenty disjoint masked comparisons, which the runtime compiles at every
 /// container start (with them, runc's start under the agent measured
@@ -682,7 +682,7 @@ const DENY_IOCTLS: [libc::c_ulong; 8] = [
 /// the container's own files.
 pub fn is_file_system_ioctl(d: &Denial) -> bool {
     d.nr == libc::SYS_ioctl
-        && DENY_IOCTLS[2..]
+        && FILE_SYSTEM_IOCTLS
             .iter()
             .any(|&r| d.when.first().is_some_and(|w| u64::from(w.value) == r))
 }
@@ -763,7 +763,7 @@ pub fn ip_options_denial() -> Denial {
 }
 
 /// The always-enforced denials: the [`DENY_EPERM`] calls, `unshare` and
-/// `clone` of each new namespace, the [`DENY_IOCTLS`] and the
+/// `clone` of each new namespace, the [`DENY_IOCTLS`], the [`FILE_SYSTEM_IOCTLS`] and the
 /// [`DENY_SOCKOPTS_IPV6`] (EPERM), then
 /// `clone3` and the [`DENY_ENOSYS`] calls (ENOSYS).
 pub fn always_denied() -> Vec<Denial> {
@@ -803,16 +803,21 @@ pub fn always_denied() -> Vec<Denial> {
             .map(|&f| flag(libc::SYS_clone, "clone", f)),
     );
     // The request is an `unsigned int` in the kernel: the low 32 bits.
-    out.extend(DENY_IOCTLS.iter().map(|&req| Denial {
-        nr: libc::SYS_ioctl,
-        name: "ioctl",
-        errno: libc::EPERM,
-        when: vec![ArgMatch {
-            arg: 1,
-            mask: u32::MAX,
-            value: u32::try_from(req).unwrap_or(u32::MAX),
-        }],
-    }));
+    out.extend(
+        DENY_IOCTLS
+            .iter()
+            .chain(&FILE_SYSTEM_IOCTLS)
+            .map(|&req| Denial {
+                nr: libc::SYS_ioctl,
+                name: "ioctl",
+                errno: libc::EPERM,
+                when: vec![ArgMatch {
+                    arg: 1,
+                    mask: u32::MAX,
+                    value: u32::try_from(req).unwrap_or(u32::MAX),
+                }],
+            }),
+    );
     out.extend(DENY_SOCKOPTS_IPV6.iter().map(|&opt| Denial {
         nr: libc::SYS_setsockopt,
         name: "setsockopt",

@@ -856,8 +856,7 @@ fn walk_steps(
 
 /// Whether `name` in `dir` is a symbolic link (not followed).
 fn is_symlink(dir: BorrowedFd<'_>, name: &CStr) -> bool {
-    rustix::fs::statat(dir, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
-        .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFLNK)
+    sys::lstat_mode(dir.as_raw_fd(), name).is_ok_and(|m| m & libc::S_IFMT == libc::S_IFLNK)
 }
 
 /// Removes the kernel's " (deleted)" from the path of a directory's
